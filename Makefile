@@ -1,0 +1,84 @@
+# IAM — build, run, test. See README.md.
+#   make          build build/iamd
+#   make run      install what is missing, build, start on the embedded default
+#   make test     install what is missing, build, run every test suite
+#   make asan     sanitizer build (ASan + UBSan) running the unit and API tests
+#   make bench    benchmarks (bench/*.sh)
+
+CC      ?= gcc
+BUILD   ?= build
+PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT     ?= -O2 -g
+CFLAGS  ?=
+CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) $(OPT) -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+  HARDEN  := -fPIE
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+CFLAGS  += $(HARDEN)
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDLIBS  = $(PKG_LIBS) -lpthread -lm
+
+SRC      := $(shell find src -name '*.c' | sort)
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
+LIB_OBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+SQL      := $(sort $(wildcard src/store/sql/*.sql))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test asan unit bench deps clean format
+all: $(BUILD)/iamd
+
+$(BUILD)/iamd: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(SQL) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-overlength-strings $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/iamd serve
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	scripts/test-all $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT="-O1 -g" all unit
+	scripts/test-all build-asan
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	bench/http.sh
+
+format:
+	clang-format -i $(SRC) $(shell find src -name '*.h') $(UNIT_SRC)
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJ:.o=.d)
