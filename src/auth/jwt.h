@@ -1,8 +1,8 @@
 /*
  * jwt.h — HS256 access tokens (libjwt 1.10).
  *
- * Claims: sub (user id), email, org (org id), iat, exp, type ("access"),
- * and header kid. Verification refuses: any alg other than HS256 (including
+ * Claims: sub (user id), email, org (org id), sid (login session id), iat,
+ * exp, type ("access"), and header kid. Verification refuses: any alg other than HS256 (including
  * "none"), a kid other than ours, a bad signature, a missing/expired exp
  * (no leeway beyond JWT_LEEWAY_S), a type other than "access", malformed or
  * truncated tokens, and tokens longer than JWT_MAX_LEN.
@@ -30,6 +30,7 @@ struct jwt_claims {
 	char sub[64];
 	char email[256];
 	char org[64];
+	char sid[64];
 	int64_t iat; /* seconds */
 	int64_t exp; /* seconds */
 };
@@ -39,7 +40,7 @@ struct jwt_claims {
  * Returns a heap string (caller frees with free()) or NULL.
  */
 char *jwt_issue_access(const struct jwt_key *key, const char *sub, const char *email,
-		       const char *org, int64_t now_s, int64_t ttl_s);
+		       const char *org, const char *sid, int64_t now_s, int64_t ttl_s);
 
 enum jwt_rc {
 	JWT_VALID = 0,
@@ -48,7 +49,7 @@ enum jwt_rc {
 	JWT_BAD_SIG = -3,
 	JWT_EXPIRED = -4,
 	JWT_WRONG_TYPE = -5, /* e.g. a refresh token, or no type claim */
-	JWT_BAD_CLAIMS = -6  /* sub/org/exp missing or wrong type */
+	JWT_BAD_CLAIMS = -6  /* sub/org/sid/exp missing or wrong type */
 };
 
 /* Verify token at time now_s and fill claims. */

@@ -32,24 +32,34 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_user ON memberships(user_id);
 
--- Refresh tokens are opaque "<id>.<secret>"; only sha256(secret) is kept.
--- All tokens descended from one login share a family_id; presenting a used
--- token revokes the whole family.
-CREATE TABLE refresh_sessions (
+-- A login session: what an access token's "sid" claim names. Revoking it
+-- (logout, password change, refresh-token reuse) cuts its access tokens at
+-- once and all its refresh tokens.
+CREATE TABLE sessions (
     id          TEXT PRIMARY KEY,
-    family_id   TEXT NOT NULL,
     user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     org_id      TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-    token_hash  TEXT NOT NULL UNIQUE,
     created_at  BIGINT NOT NULL,
-    expires_at  BIGINT NOT NULL,
-    used_at     BIGINT,
+    expires_at  BIGINT NOT NULL,                 -- absolute end of the session
     revoked_at  BIGINT,
+    revoke_reason TEXT,
     ip          TEXT NOT NULL DEFAULT '',
     user_agent  TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX refresh_sessions_family ON refresh_sessions(family_id);
-CREATE INDEX refresh_sessions_user ON refresh_sessions(user_id);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- Refresh tokens are opaque "<id>.<secret>"; only sha256 of the whole token
+-- is kept. Each refresh uses one up and issues the next in the same session;
+-- presenting a used one revokes the session (theft detection).
+CREATE TABLE refresh_tokens (
+    id          TEXT PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    used_at     BIGINT
+);
+CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
 
 CREATE TABLE api_keys (
     id           TEXT PRIMARY KEY,
