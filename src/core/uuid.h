@@ -20,4 +20,11 @@ bool uuid_valid(const char *s);
 /* The Unix ms timestamp embedded in a UUIDv7 string, or -1 if not v7. */
 int64_t uuid_v7_time(const char *s);
 
+/*
+ * Tests only: take Unix ms from now_ms instead of the wall clock (NULL puts
+ * the wall clock back), to exercise a stalled or backwards clock. Not safe
+ * to call while other threads make ids.
+ */
+void uuid_set_clock(int64_t (*now_ms)(void));
+
 #endif
