@@ -39,7 +39,7 @@ void log_write(enum log_level lvl, const char *msg, json_t *fields)
 	if (json_is_object(fields))
 		json_object_update_missing(line, fields);
 	json_decref(fields);
-	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(line);
 	if (!text)
 		return;

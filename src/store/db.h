@@ -40,7 +40,12 @@ struct db_param {
 	int64_t i;
 };
 
-#define DB_TEXT(s) ((struct db_param){.type = (s) ? DB_T_TEXT : DB_T_NULL, .text = (s)})
+/* A text parameter; NULL binds SQL NULL. (A function, so arrays can be passed without warnings.) */
+static inline struct db_param db_param_text(const char *s)
+{
+	return (struct db_param){.type = s ? DB_T_TEXT : DB_T_NULL, .text = s};
+}
+#define DB_TEXT(s) db_param_text(s)
 #define DB_INT(v) ((struct db_param){.type = DB_T_INT, .i = (int64_t)(v)})
 #define DB_NULL ((struct db_param){.type = DB_T_NULL})
 #define DB_BLOB(p, n) ((struct db_param){.type = DB_T_BLOB, .text = (const char *)(p), .len = (n)})

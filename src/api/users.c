@@ -1,0 +1,187 @@
+/*
+ * users.c — /api/v1/users/me: read and change one's own account.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "auth/password.h"
+#include "core/timeutil.h"
+#include "store/audit.h"
+#include "store/sessions.h"
+#include "store/throttle.h"
+#include "store/users.h"
+
+json_t *api_user_json(const struct user *u)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", u->id, "email", u->email, "first_name",
+			 u->first_name, "last_name", u->last_name, "company_name", u->company_name,
+			 "created_at", api_time(u->created_at), "updated_at", api_time(u->updated_at));
+}
+
+json_t *api_org_json(const struct membership *m)
+{
+	return json_pack("{s:s,s:s,s:s,s:b}", "id", m->org_id, "name", m->org_name, "role", m->role,
+			 "personal", m->personal);
+}
+
+/* Load the caller's user and membership and reply 200 with them. */
+static void reply_me(struct http_req *r, struct db_conn *c, const struct principal *p, int status)
+{
+	struct user u;
+	struct membership m;
+	int rc = user_find(c, p->user_id, &u);
+	if (rc == DB_OK)
+		rc = user_membership(c, p->user_id, p->org_id, &m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 401, "invalid_token", "This account no longer exists.");
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load user");
+		return;
+	}
+	json_t *body = api_user_json(&u);
+	json_object_set_new(body, "organization", api_org_json(&m));
+	http_reply_json(r, status, body);
+}
+
+static void get_me(struct http_req *r)
+{
+	struct db_conn *c = api_db(r);
+	if (!c)
+		return;
+	struct principal p;
+	if (api_auth(r, c, &p))
+		reply_me(r, c, &p, 200);
+	db_release(c);
+}
+
+static void put_me(struct http_req *r)
+{
+	static const struct jv_field FIELDS[] = {
+		{"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+		{"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+		{"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+		{"email", JV_STRING, false, false, 1, 0},
+		{"password", JV_STRING, false, false, 0, 0},
+		{"current_password", JV_STRING, false, false, 0, 0},
+	};
+	json_t *in = http_json_object(r, false);
+	if (!in)
+		return;
+	struct db_conn *c = api_db(r);
+	if (!c)
+		return;
+	struct principal p;
+	if (!api_auth(r, c, &p))
+		goto out;
+	json_t *errors = NULL;
+	jv_check(in, FIELDS, sizeof FIELDS / sizeof *FIELDS, &errors);
+	const char *email = jv_str(in, "email"), *pw = jv_str(in, "password");
+	const char *current = jv_str(in, "current_password"), *why;
+	char new_email[EMAIL_BUF] = "";
+	if (email && !api_email_normalize(email, new_email, sizeof new_email, &why))
+		jv_error(&errors, "email", "%s", why);
+	if ((email || pw) && !current)
+		jv_error(&errors, "current_password", "is required to change the email or password");
+	if (errors) {
+		http_problem_validation(r, errors);
+		goto out;
+	}
+	if ((email || pw) && p.via_api_key) {
+		http_problem(r, 403, "session_required",
+			     "Changing the email or password needs a login session, not an API key.");
+		goto out;
+	}
+	struct user u;
+	int rc = user_find(c, p.user_id, &u);
+	if (rc) {
+		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
+		goto out;
+	}
+	if (pw)
+		api_password_rules(pw, new_email[0] ? new_email : u.email, "password", &errors);
+	if (errors) {
+		http_problem_validation(r, errors);
+		goto out;
+	}
+	struct audit_ctx ctx;
+	api_audit_ctx(r, &ctx);
+	if (current) {
+		char key[EMAIL_BUF + 8];
+		snprintf(key, sizeof key, "email:%s", u.email);
+		int64_t wait = throttle_wait_ms(c, key);
+		if (wait > 0) {
+			api_too_many(r, wait);
+			goto out;
+		}
+		if (strlen(current) > PASSWORD_MAX_LEN || !password_verify(current, u.password_hash)) {
+			throttle_fail(c, key, &API_ACCOUNT_POLICY);
+			audit_record(c, p.org_id, p.user_id, "user.current_password.failure", &ctx, NULL);
+			http_problem_fields(r, 403, "invalid_current_password",
+					    json_pack("[{s:s,s:s}]", "field", "current_password",
+						      "message", "is not your current password"),
+					    "The current password is wrong.");
+			goto out;
+		}
+	}
+	json_t *v;
+	if ((v = json_object_get(in, "first_name")))
+		snprintf(u.first_name, sizeof u.first_name, "%s", json_is_string(v) ? json_string_value(v) : "");
+	if ((v = json_object_get(in, "last_name")))
+		snprintf(u.last_name, sizeof u.last_name, "%s", json_is_string(v) ? json_string_value(v) : "");
+	if ((v = json_object_get(in, "company_name")))
+		snprintf(u.company_name, sizeof u.company_name, "%s",
+			 json_is_string(v) ? json_string_value(v) : "");
+	int64_t now = time_now_ms();
+	bool email_changed = email && strcmp(new_email, u.email) != 0;
+	char old_email[EMAIL_BUF];
+	snprintf(old_email, sizeof old_email, "%s", u.email);
+	if (email_changed)
+		snprintf(u.email, sizeof u.email, "%s", new_email);
+	if (pw) {
+		if (password_hash(pw, u.password_hash) < 0) {
+			http_problem_internal(r, "password hash");
+			goto out;
+		}
+		u.password_changed_at = now;
+	}
+	u.updated_at = now;
+	rc = user_update(c, &u);
+	if (rc == DB_UNIQUE) {
+		http_problem_fields(r, 409, "email_taken",
+				    json_pack("[{s:s,s:s}]", "field", "email", "message",
+					      "is already registered"),
+				    "Another account already uses this email.");
+		goto out;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "update user");
+		goto out;
+	}
+	if (pw || email_changed) {
+		/* Credentials changed: every other login must prove itself again. */
+		session_revoke_others(c, u.id, p.session_id, pw ? "password_change" : "email_change");
+		if (pw)
+			audit_record(c, p.org_id, u.id, "user.password.change", &ctx, NULL);
+		if (email_changed)
+			audit_record(c, p.org_id, u.id, "user.email.change", &ctx,
+				     json_pack("{s:s,s:s}", "from", old_email, "to", u.email));
+	}
+	reply_me(r, c, &p, 200);
+out:
+	db_release(c);
+}
+
+static const struct route ROUTES[] = {
+	{M_GET, "/api/v1/users/me", get_me, BODY_NONE},
+	{M_PUT, "/api/v1/users/me", put_me, BODY_JSON},
+};
+
+size_t api_users_routes(const struct route **out)
+{
+	*out = ROUTES;
+	return sizeof ROUTES / sizeof *ROUTES;
+}

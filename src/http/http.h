@@ -1,0 +1,104 @@
+/*
+ * http.h — what a handler sees: the request, and the reply helpers.
+ *
+ * A handler runs once the whole request (headers and, for BODY_JSON
+ * routes, a body of at most HTTP_JSON_MAX bytes) has arrived. It must end
+ * by calling exactly one http_reply_* / http_problem* function; if it does
+ * not, the server answers 500 for it. Replies always carry X-Request-Id,
+ * security headers and, for allowed origins, CORS headers.
+ *
+ * Checks made once for every route, before any handler runs: unknown path
+ * (404), method (405 + Allow), malformed UUID path parameter (400), header
+ * lines over 8 KiB (431), body too large (413), a body whose Content-Type
+ * is not JSON on a JSON route (415), CORS preflight.
+ */
+#ifndef IAM_HTTP_H
+#define IAM_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/router.h"
+
+#define HTTP_JSON_MAX (1024 * 1024)
+#define HTTP_HEADER_LINE_MAX 8192
+
+struct http_req;
+typedef void (*http_handler)(struct http_req *r);
+
+enum http_body { BODY_NONE = 0, BODY_JSON };
+
+struct route {
+	int method;          /* one M_* bit */
+	const char *pattern; /* "/api/v1/api-keys/{id}" */
+	http_handler handler;
+	enum http_body body;
+};
+
+struct http_server;
+
+struct http_server_opts {
+	const char *host;
+	int port;
+	int threads;
+	const char *const *cors_origins;
+	size_t cors_count;
+	void *app; /* handed to handlers through http_app() */
+};
+
+/*
+ * Start serving routes (an array of n routes that must outlive the server).
+ * Returns NULL with a reason in err on failure (port in use, bad address).
+ */
+struct http_server *http_server_start(const struct http_server_opts *o, const struct route *routes,
+				      size_t n, char *err, size_t errlen);
+/* Stop accepting, wait up to grace_s for in-flight requests, then stop. */
+void http_server_stop(struct http_server *s, int grace_s);
+
+/* Request accessors. Strings live as long as the request. */
+void *http_app(const struct http_req *r);
+const char *http_method(const struct http_req *r);
+const char *http_path(const struct http_req *r);
+const char *http_request_id(const struct http_req *r);
+const char *http_client_ip(const struct http_req *r);
+const char *http_header(const struct http_req *r, const char *name); /* NULL if absent */
+const char *http_query(const struct http_req *r, const char *name);  /* NULL if absent */
+const char *http_param(const struct http_req *r, const char *name);  /* path parameter */
+/* The raw body (NUL-terminated) and its length; "" when there was none. */
+const char *http_body(const struct http_req *r, size_t *len);
+
+/*
+ * Parse the body as a JSON object. On failure replies 400 (malformed_json
+ * or invalid_body) and returns NULL. An empty body parses as {} when
+ * empty_ok. The object belongs to the request (do not decref).
+ */
+json_t *http_json_object(struct http_req *r, bool empty_ok);
+
+/* Add a header to the reply that is coming (copied). */
+void http_add_header(struct http_req *r, const char *name, const char *value);
+
+/* Replies. Each takes ownership of what it is given. */
+void http_reply_json(struct http_req *r, int status, json_t *body);
+void http_reply_empty(struct http_req *r, int status);
+void http_reply_text(struct http_req *r, int status, const char *content_type, char *body,
+		     size_t len); /* body: malloc'd, freed by the server */
+
+/*
+ * RFC 9457 problem: {type, title, status, detail, code, request_id[, errors]}.
+ * code is stable snake_case; detail a sentence a person can act on.
+ */
+void http_problem(struct http_req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Same, with errors: [{field, message}] (stolen; may be NULL). */
+void http_problem_fields(struct http_req *r, int status, const char *code, json_t *errors,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* 400 validation_failed with the given errors array (stolen). */
+void http_problem_validation(struct http_req *r, json_t *errors);
+/* 500 internal_error, logged with context; never leaks internals to the client. */
+void http_problem_internal(struct http_req *r, const char *what);
+
+bool http_replied(const struct http_req *r);
+
+#endif

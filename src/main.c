@@ -1,0 +1,227 @@
+/*
+ * main.c — the iamd binary: subcommands, start-up, shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/http.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+#ifndef IAM_VERSION
+#define IAM_VERSION "0.1.0"
+#endif
+
+static const char USAGE[] =
+	"Usage: iamd COMMAND\n"
+	"\n"
+	"IAM (Intelligent Audio Management): meeting audio to searchable transcripts.\n"
+	"\n"
+	"Commands:\n"
+	"  serve     run the API (and job workers) until SIGTERM/SIGINT\n"
+	"  migrate   apply pending database migrations and exit\n"
+	"  version   print the version and exit\n"
+	"  help      print this help\n"
+	"\n"
+	"Configuration comes from IAM_* environment variables (see README.md):\n"
+	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
+	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
+	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
+	"  IAM_SHUTDOWN_GRACE_S.\n";
+
+static const char *env_get(const char *name) { return getenv(name); }
+
+/* mkdir -p with mode 0700 for the parts we create. */
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * The JWT secret: IAM_JWT_SECRET, else DATA_DIR/jwt.secret, created once
+ * (mode 0600) so tokens survive restarts.
+ */
+static int load_secret(const struct config *cfg, struct jwt_key *key, char *err, size_t errlen)
+{
+	if (cfg->jwt_secret)
+		return jwt_key_init(key, cfg->jwt_secret, strlen(cfg->jwt_secret));
+	char path[PATH_MAX], secret[80] = "";
+	snprintf(path, sizeof path, "%s/jwt.secret", cfg->data_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, secret, sizeof secret - 1);
+		close(fd);
+		if (n < 32) {
+			snprintf(err, errlen, "IAM_JWT_SECRET: %.300s is damaged (shorter than 32 bytes); "
+					      "remove it to generate a new one", path);
+			return -1;
+		}
+		secret[n] = '\0';
+		secret[strcspn(secret, "\r\n")] = '\0';
+	} else {
+		crypto_token(secret, sizeof secret, 36); /* 48 characters */
+		char tmp[PATH_MAX + 8];
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, secret, strlen(secret)) != (ssize_t)strlen(secret) ||
+		    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path, strerror(errno));
+			return -1;
+		}
+		log_info("generated a JWT secret", json_pack("{s:s}", "path", path));
+	}
+	int rc = jwt_key_init(key, secret, strlen(secret));
+	explicit_bzero(secret, sizeof secret);
+	if (rc < 0)
+		snprintf(err, errlen, "IAM_JWT_SECRET: %.300s must hold 32 to 64 characters", path);
+	return rc;
+}
+
+static int open_store(const struct config *cfg, struct db **db, char *err, size_t errlen)
+{
+	if (mkdirs(cfg->data_dir) < 0) {
+		snprintf(err, errlen, "IAM_DATA_DIR: cannot create %.300s: %s", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	char dberr[256];
+	*db = db_open(cfg->database_url, cfg->db_pool_size, dberr, sizeof dberr);
+	if (!*db) {
+		snprintf(err, errlen, "IAM_DATABASE_URL: %s", dberr);
+		return -1;
+	}
+	int applied = migrate_up(*db, dberr, sizeof dberr);
+	if (applied < 0) {
+		snprintf(err, errlen, "IAM_DATABASE_URL: migration failed: %s", dberr);
+		db_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	if (applied > 0)
+		log_info("database migrated", json_pack("{s:i,s:i}", "applied", applied, "version",
+							migrate_current(*db)));
+	return 0;
+}
+
+static int cmd_migrate(const struct config *cfg)
+{
+	char err[512];
+	struct db *db;
+	if (open_store(cfg, &db, err, sizeof err) < 0) {
+		fprintf(stderr, "iamd: %s\n", err);
+		return 1;
+	}
+	printf("database at version %d\n", migrate_current(db));
+	db_close(db);
+	return 0;
+}
+
+static int cmd_serve(const struct config *cfg)
+{
+	int64_t t0 = time_mono_us();
+	char err[512];
+	struct app app = {.cfg = cfg, .started_ms = time_now_ms()};
+	struct http_server *srv = NULL;
+	int status = 1;
+
+	/* Signals are taken by sigwait below; block them before any thread starts. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
+		goto out;
+
+	static struct route routes[64];
+	size_t n = 0;
+	size_t (*tables[])(const struct route **) = {api_health_routes, api_auth_routes,
+						      api_users_routes, api_api_keys_routes};
+	for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+		const struct route *part;
+		size_t k = tables[t](&part);
+		for (size_t i = 0; i < k && n < sizeof routes / sizeof *routes; i++)
+			routes[n++] = part[i];
+	}
+	struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
+				     .threads = cfg->http_threads,
+				     .cors_origins = (const char *const *)cfg->cors_origins,
+				     .cors_count = cfg->cors_count, .app = &app};
+	srv = http_server_start(&o, routes, n, err, sizeof err);
+	if (!srv)
+		goto out;
+	log_info("ready", json_pack("{s:s,s:i,s:s,s:f,s:s}", "host", cfg->listen_host, "port",
+				    cfg->listen_port, "database",
+				    db_dialect(app.db) == DB_PG ? "postgres" : "sqlite", "startup_ms",
+				    (double)(time_mono_us() - t0) / 1000.0, "version", IAM_VERSION));
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("shutting down", json_pack("{s:s,s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+					     "grace_s", cfg->shutdown_grace_s));
+	http_server_stop(srv, cfg->shutdown_grace_s);
+	srv = NULL;
+	status = 0;
+	log_info("stopped", NULL);
+out:
+	if (status)
+		fprintf(stderr, "iamd: %s\n", err);
+	db_close(app.db);
+	explicit_bzero(&app.jwt, sizeof app.jwt);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "help";
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		fputs(USAGE, stdout);
+		return argc > 1 ? 0 : 2;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("iamd %s\n", IAM_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
+		return 2;
+	}
+	if (crypto_init() < 0) {
+		fprintf(stderr, "iamd: libsodium could not start\n");
+		return 1;
+	}
+	struct config cfg;
+	char err[512];
+	if (config_load(&cfg, env_get, err, sizeof err) < 0) {
+		fprintf(stderr, "iamd: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	log_set_level((enum log_level)cfg.log_level);
+	int rc = !strcmp(cmd, "serve") ? cmd_serve(&cfg) : cmd_migrate(&cfg);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,155 @@
+#include "store/sessions.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/timeutil.h"
+
+static void token_new(char token[REFRESH_TOKEN_BUF], char hash[65])
+{
+	memcpy(token, "rt_", 3);
+	crypto_token(token + 3, REFRESH_TOKEN_BUF - 3, 32);
+	crypto_sha256_hex(token, strlen(token), hash);
+}
+
+static int token_insert(struct db_conn *c, const char *sid, const char *hash, int64_t now)
+{
+	char id[UUID_STR_LEN];
+	uuid_v7(id);
+	return db_exec(c,
+		       "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)"
+		       " VALUES ($1, $2, $3, $4, $5)",
+		       DB_PARAMS(DB_TEXT(id), DB_TEXT(sid), DB_TEXT(hash), DB_INT(now),
+				 DB_INT(now + REFRESH_TTL_MS)),
+		       NULL);
+}
+
+int session_start(struct db_conn *c, const char *user_id, const char *org_id, const char *ip,
+		  const char *user_agent, struct session *s, char refresh[REFRESH_TOKEN_BUF])
+{
+	int64_t now = time_now_ms();
+	char hash[65];
+	uuid_v7(s->id);
+	snprintf(s->user_id, sizeof s->user_id, "%s", user_id);
+	snprintf(s->org_id, sizeof s->org_id, "%s", org_id);
+	token_new(refresh, hash);
+	char ua[256];
+	snprintf(ua, sizeof ua, "%s", user_agent ? user_agent : "");
+	int rc = db_begin(c);
+	if (rc)
+		return rc;
+	rc = db_exec(c,
+		     "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
+		     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		     DB_PARAMS(DB_TEXT(s->id), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(now),
+			       DB_INT(now + SESSION_TTL_MS), DB_TEXT(ip ? ip : ""), DB_TEXT(ua)),
+		     NULL);
+	if (rc == DB_OK)
+		rc = token_insert(c, s->id, hash, now);
+	if (rc) {
+		db_rollback(c);
+		return rc;
+	}
+	return db_commit(c);
+}
+
+int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
+		   char next[REFRESH_TOKEN_BUF])
+{
+	int64_t now = time_now_ms();
+	char hash[65], next_hash[65];
+	crypto_sha256_hex(refresh, strlen(refresh), hash);
+	int rc = db_begin(c);
+	if (rc)
+		return rc;
+	struct db_res *r = db_query(c,
+				    "SELECT t.id, t.used_at, t.expires_at, s.id, s.user_id, s.org_id,"
+				    " s.revoked_at, s.expires_at FROM refresh_tokens t"
+				    " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
+				    DB_PARAMS(DB_TEXT(hash)), &rc);
+	if (!r)
+		goto fail;
+	rc = db_next(r);
+	if (rc <= 0) {
+		db_res_free(r);
+		if (rc < 0)
+			goto fail;
+		db_rollback(c);
+		return SESSION_INVALID;
+	}
+	char token_id[UUID_STR_LEN];
+	store_copy(token_id, sizeof token_id, r, 0);
+	bool used = !db_is_null(r, 1);
+	bool expired = db_int(r, 2) <= now || db_int(r, 7) <= now;
+	bool revoked = !db_is_null(r, 6);
+	store_copy(s->id, sizeof s->id, r, 3);
+	store_copy(s->user_id, sizeof s->user_id, r, 4);
+	store_copy(s->org_id, sizeof s->org_id, r, 5);
+	db_res_free(r);
+	if (revoked || expired) {
+		db_rollback(c);
+		return SESSION_INVALID;
+	}
+	int64_t changes = 0;
+	if (!used) {
+		/* The used_at guard makes two racing refreshes with one token see each other. */
+		rc = db_exec(c, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+			     DB_PARAMS(DB_TEXT(token_id), DB_INT(now)), &changes);
+		if (rc)
+			goto fail;
+	}
+	if (!changes) {
+		rc = db_exec(c,
+			     "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
+			     " WHERE id = $1 AND revoked_at IS NULL",
+			     DB_PARAMS(DB_TEXT(s->id), DB_INT(now)), NULL);
+		if (rc)
+			goto fail;
+		rc = db_commit(c);
+		return rc ? rc : SESSION_REUSED;
+	}
+	token_new(next, next_hash);
+	rc = token_insert(c, s->id, next_hash, now);
+	if (rc)
+		goto fail;
+	rc = db_commit(c);
+	return rc ? rc : SESSION_ROTATED;
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+int session_check(struct db_conn *c, const char *sid, const char *user_id)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2"
+				    " AND revoked_at IS NULL AND expires_at > $3",
+				    DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	db_res_free(r);
+	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int session_revoke(struct db_conn *c, const char *sid, const char *reason)
+{
+	return db_exec(c,
+		       "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
+		       " WHERE id = $1 AND revoked_at IS NULL",
+		       DB_PARAMS(DB_TEXT(sid), DB_INT(time_now_ms()), DB_TEXT(reason)), NULL);
+}
+
+int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
+			  const char *reason)
+{
+	return db_exec(c,
+		       "UPDATE sessions SET revoked_at = $3, revoke_reason = $4"
+		       " WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+		       DB_PARAMS(DB_TEXT(user_id), DB_TEXT(keep_sid ? keep_sid : ""),
+				 DB_INT(time_now_ms()), DB_TEXT(reason)),
+		       NULL);
+}

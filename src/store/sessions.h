@@ -1,0 +1,48 @@
+/*
+ * sessions.h — login sessions and their rotating refresh tokens.
+ *
+ * A refresh token is "rt_" + 32 random bytes (base64url); only its SHA-256
+ * is stored. Rotation uses a token up and issues the next one; presenting a
+ * token that was already used revokes its whole session (a stolen token
+ * and the real owner cannot both keep going).
+ */
+#ifndef IAM_SESSIONS_H
+#define IAM_SESSIONS_H
+
+#include <stdint.h>
+
+#include "core/uuid.h"
+#include "store/store.h"
+
+#define REFRESH_TOKEN_BUF 64
+#define SESSION_TTL_MS (90LL * 24 * 3600 * 1000) /* absolute life of a login */
+#define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000) /* one refresh token, unused */
+
+struct session {
+	char id[UUID_STR_LEN];
+	char user_id[UUID_STR_LEN];
+	char org_id[UUID_STR_LEN];
+};
+
+/* Start a session and issue its first refresh token. */
+int session_start(struct db_conn *c, const char *user_id, const char *org_id, const char *ip,
+		  const char *user_agent, struct session *s, char refresh[REFRESH_TOKEN_BUF]);
+
+enum session_rotate_rc {
+	SESSION_ROTATED = 0,
+	SESSION_INVALID = 1, /* unknown, expired, or its session is revoked/expired */
+	SESSION_REUSED = 2   /* already used: the session is now revoked */
+};
+/* Use refresh up: fills s and the next token. Returns enum session_rotate_rc or a db_rc. */
+int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
+		   char next[REFRESH_TOKEN_BUF]);
+
+/* DB_OK if session sid of user_id is live, STORE_NOT_FOUND if revoked, expired or unknown. */
+int session_check(struct db_conn *c, const char *sid, const char *user_id);
+
+int session_revoke(struct db_conn *c, const char *sid, const char *reason);
+/* Revoke every live session of the user except keep_sid (may be NULL). */
+int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
+			  const char *reason);
+
+#endif

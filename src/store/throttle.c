@@ -1,0 +1,60 @@
+#include "store/throttle.h"
+
+#include "core/timeutil.h"
+
+int64_t throttle_wait_ms(struct db_conn *c, const char *key)
+{
+	int rc;
+	struct db_res *r = db_query(c, "SELECT locked_until FROM login_throttle WHERE key = $1",
+				    DB_PARAMS(DB_TEXT(key)), &rc);
+	if (!r)
+		return rc;
+	int64_t wait = 0;
+	rc = db_next(r);
+	if (rc == 1) {
+		int64_t until = db_int(r, 0);
+		int64_t now = time_now_ms();
+		wait = until > now ? until - now : 0;
+	}
+	db_res_free(r);
+	return rc < 0 ? rc : wait;
+}
+
+int64_t throttle_fail(struct db_conn *c, const char *key, const struct throttle_policy *p)
+{
+	int64_t now = time_now_ms();
+	int rc;
+	/* One atomic upsert: concurrent failures from several processes all count. */
+	struct db_res *r = db_query(
+		c,
+		"INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 1, $2, 0)"
+		" ON CONFLICT (key) DO UPDATE SET"
+		" failures = CASE WHEN login_throttle.window_start < $3 THEN 1"
+		" ELSE login_throttle.failures + 1 END,"
+		" window_start = CASE WHEN login_throttle.window_start < $3 THEN $2"
+		" ELSE login_throttle.window_start END"
+		" RETURNING failures",
+		DB_PARAMS(DB_TEXT(key), DB_INT(now), DB_INT(now - p->window_ms)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	int64_t failures = rc == 1 ? db_int(r, 0) : 0;
+	db_res_free(r);
+	if (rc < 0)
+		return rc;
+	if (failures < p->threshold)
+		return 0;
+	int64_t wait = p->base_ms;
+	for (int64_t i = p->threshold; i < failures && wait < p->max_ms; i++)
+		wait *= 2;
+	if (wait > p->max_ms)
+		wait = p->max_ms;
+	rc = db_exec(c, "UPDATE login_throttle SET locked_until = $2 WHERE key = $1",
+		     DB_PARAMS(DB_TEXT(key), DB_INT(now + wait)), NULL);
+	return rc < 0 ? rc : wait;
+}
+
+int throttle_clear(struct db_conn *c, const char *key)
+{
+	return db_exec(c, "DELETE FROM login_throttle WHERE key = $1", DB_PARAMS(DB_TEXT(key)), NULL);
+}

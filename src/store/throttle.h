@@ -1,0 +1,27 @@
+/*
+ * throttle.h — counting failures per key (an account, an address) in the
+ * database, so every iamd process sees the same counts. After `threshold`
+ * failures inside `window_ms`, the key is locked for base_ms, doubling with
+ * each further failure up to max_ms.
+ */
+#ifndef IAM_THROTTLE_H
+#define IAM_THROTTLE_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct throttle_policy {
+	int threshold;
+	int64_t window_ms;
+	int64_t base_ms;
+	int64_t max_ms;
+};
+
+/* Milliseconds until key may try again (0 = now). Negative db_rc on error. */
+int64_t throttle_wait_ms(struct db_conn *c, const char *key);
+/* Count a failure; returns the wait now imposed (ms, 0 if none) or a db_rc. */
+int64_t throttle_fail(struct db_conn *c, const char *key, const struct throttle_policy *p);
+int throttle_clear(struct db_conn *c, const char *key);
+
+#endif
