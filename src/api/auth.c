@@ -210,7 +210,7 @@ out:
 
 static void do_refresh(struct http_req *r)
 {
-	static const struct jv_field FIELDS[] = {{"refresh_token", JV_STRING, true, false, 1, 256}};
+	static const struct jv_field FIELDS[] = {{"refresh_token", JV_STRING, true, false, 1, 0}};
 	json_t *in = http_json_object(r, false);
 	if (!in)
 		return;
@@ -225,7 +225,9 @@ static void do_refresh(struct http_req *r)
 		return;
 	struct session s;
 	char next[REFRESH_TOKEN_BUF];
-	int rc = session_rotate(c, jv_str(in, "refresh_token"), &s, next);
+	/* Any string is a token to check; one longer than we ever issue is simply not valid. */
+	const char *token = jv_str(in, "refresh_token");
+	int rc = strlen(token) < REFRESH_TOKEN_BUF ? session_rotate(c, token, &s, next) : SESSION_INVALID;
 	if (rc < 0) {
 		api_db_fail(r, rc, "rotate refresh token");
 		goto out;

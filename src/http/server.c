@@ -292,7 +292,7 @@ json_t *http_json_object(struct http_req *r, bool empty_ok)
 		return NULL;
 	}
 	json_error_t e;
-	json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
+	json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (!j) {
 		http_problem(r, 400, "malformed_json",
 			     "The body is not valid JSON (line %d, column %d: %s). Send a JSON object.",
