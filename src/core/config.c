@@ -24,7 +24,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 /* Strict integer parse: the whole string, in [min, max]. */
 static int parse_long(const char *s, long min, long max, long *out)
 {
-	if (!s || !*s || isspace((unsigned char)*s))
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '+')
 		return -1;
 	errno = 0;
 	char *end;

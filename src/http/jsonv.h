@@ -35,7 +35,12 @@ void jv_error(json_t **errors, const char *field, const char *fmt, ...)
 /* String value of key, or NULL when absent or null. */
 const char *jv_str(json_t *obj, const char *key);
 
-/* Number of UTF-8 code points, or (size_t)-1 if s is not valid UTF-8. */
+/*
+ * Number of UTF-8 code points, or (size_t)-1 if s is not valid UTF-8
+ * (overlong forms, surrogates and values past U+10FFFF are invalid).
+ */
 size_t utf8_len(const char *s);
+/* Replace every byte that does not start a valid UTF-8 sequence with '?', in place. */
+void utf8_sanitize(char *s);
 
 #endif

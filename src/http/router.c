@@ -95,6 +95,7 @@ int router_add(struct router *rt, int method, const char *pattern, const struct 
 		e.seg[i].len = len[i];
 		if (seg[i][0] == '{') {
 			if (len[i] < 3 || len[i] > 31 || seg[i][len[i] - 1] != '}' ||
+			    memchr(seg[i] + 1, '{', len[i] - 2) || memchr(seg[i] + 1, '}', len[i] - 2) ||
 			    ++params > ROUTER_MAX_PARAMS)
 				return -1;
 			e.seg[i].is_param = 1;
@@ -140,8 +141,7 @@ int router_match(const struct router *rt, int method, const char *path, struct r
 	int n = split(path, seg, len, ROUTER_MAX_SEGMENTS);
 	if (n < 0)
 		return ROUTER_NOT_FOUND;
-	int want = method == M_HEAD ? M_GET : method;
-	const struct entry *hit = NULL;
+	const struct entry *hit = NULL, *get = NULL;
 	int shape = 0;
 	for (size_t i = 0; i < rt->n; i++) {
 		const struct entry *e = &rt->entries[i];
@@ -152,9 +152,13 @@ int router_match(const struct router *rt, int method, const char *path, struct r
 		if (e->method == M_GET)
 			m->allowed |= M_HEAD;
 		/* Literal segments beat parameters: "/meetings/search" wins over "/meetings/{id}". */
-		if (e->method == want && (!hit || e->nparams < hit->nparams))
+		if (e->method == method && (!hit || e->nparams < hit->nparams))
 			hit = e;
+		if (method == M_HEAD && e->method == M_GET && (!get || e->nparams < get->nparams))
+			get = e;
 	}
+	if (!hit)
+		hit = get; /* HEAD is served by the GET route unless one is registered for HEAD */
 	if (!shape)
 		return ROUTER_NOT_FOUND;
 	if (!hit)

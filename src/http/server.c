@@ -31,6 +31,7 @@
 #include "core/metrics.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
+#include "http/jsonv.h"
 
 /* Past this much discarded body after an overflow we stop reading and close. */
 #define DISCARD_MAX (8 * HTTP_JSON_MAX)
@@ -219,6 +220,8 @@ static void problem_v(struct http_req *r, int status, const char *code, json_t *
 {
 	char detail[1024];
 	vsnprintf(detail, sizeof detail, fmt, ap);
+	/* Details quote client input (paths, headers): keep the JSON valid whatever they hold. */
+	utf8_sanitize(detail);
 	char type[128];
 	snprintf(type, sizeof type, "/problems/%s", code);
 	json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", type, "title", status_title(status),
