@@ -1,0 +1,35 @@
+/*
+ * export.h — render a transcript as a file people use elsewhere.
+ *
+ * SRT and WebVTT follow the players' rules: cue times "HH:MM:SS,mmm" (SRT)
+ * / "HH:MM:SS.mmm" (VTT), cues in order and not overlapping, at most 2 lines
+ * of at most EXPORT_LINE_MAX characters, at most EXPORT_CUE_MAX_S seconds per
+ * cue; long segments are split at word times (or in proportion to text
+ * length when there are none). Output is UTF-8 with "\n" line ends.
+ */
+#ifndef IAM_EXPORT_H
+#define IAM_EXPORT_H
+
+#include <stddef.h>
+
+#include "core/transcript.h"
+
+#define EXPORT_LINE_MAX 42
+#define EXPORT_CUE_MAX_S 7.0
+
+enum export_format { EXPORT_TXT = 1, EXPORT_SRT, EXPORT_VTT, EXPORT_JSON };
+
+/* "txt" -> EXPORT_TXT ...; 0 if unknown. */
+enum export_format export_parse(const char *name);
+const char *export_mime(enum export_format f);      /* "text/plain; charset=utf-8" ... */
+const char *export_extension(enum export_format f); /* "txt", "srt", "vtt", "json" */
+
+/*
+ * Render t. Returns a malloc'd NUL-terminated buffer (caller frees) and its
+ * length in *len, or NULL when out of memory. title may be NULL (used in
+ * TXT's heading and the JSON "title" field).
+ */
+char *export_render(const struct transcript *t, enum export_format f, const char *title,
+		    size_t *len);
+
+#endif
