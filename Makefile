@@ -7,7 +7,8 @@
 
 CC      ?= gcc
 BUILD   ?= build
-PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl
+PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic \
+           libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
