@@ -9,7 +9,8 @@ CC      ?= gcc
 BUILD   ?= build
 PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic \
            libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# -isystem: third-party headers (sphinxbase, FFmpeg) must not trip our -Werror
+PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
