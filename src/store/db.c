@@ -390,6 +390,7 @@ static int db_check_call(struct db_conn *c, const char *sql, const struct db_par
 		case DB_T_NULL:
 		case DB_T_TEXT:
 		case DB_T_INT:
+		case DB_T_REAL:
 			break;
 		case DB_T_BLOB:
 			if (!p[i].text && p[i].len > 0)
@@ -481,6 +482,12 @@ const char *db_text(const struct db_res *r, int col)
 int64_t db_int(const struct db_res *r, int col)
 {
 	return r ? r->conn->drv->int64(r, col) : 0;
+}
+
+double db_double(const struct db_res *r, int col)
+{
+	/* Both engines render a number column as decimal text that strtod reads exactly enough. */
+	return r && !db_is_null(r, col) ? strtod(db_text(r, col), NULL) : 0.0;
 }
 
 const void *db_blob(const struct db_res *r, int col, size_t *len)

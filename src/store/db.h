@@ -31,13 +31,14 @@ enum db_rc {
 	DB_UNAVAILABLE = -5 /* cannot reach / open the database */
 };
 
-enum db_type { DB_T_NULL = 0, DB_T_TEXT, DB_T_INT, DB_T_BLOB };
+enum db_type { DB_T_NULL = 0, DB_T_TEXT, DB_T_INT, DB_T_BLOB, DB_T_REAL };
 
 struct db_param {
 	enum db_type type;
 	const char *text; /* DB_T_TEXT (NUL-terminated) / DB_T_BLOB (len bytes) */
 	size_t len;
 	int64_t i;
+	double d; /* DB_T_REAL */
 };
 
 /* A text parameter; NULL binds SQL NULL. (A function, so arrays can be passed without warnings.) */
@@ -47,6 +48,7 @@ static inline struct db_param db_param_text(const char *s)
 }
 #define DB_TEXT(s) db_param_text(s)
 #define DB_INT(v) ((struct db_param){.type = DB_T_INT, .i = (int64_t)(v)})
+#define DB_REAL(v) ((struct db_param){.type = DB_T_REAL, .d = (double)(v)})
 #define DB_NULL ((struct db_param){.type = DB_T_NULL})
 #define DB_BLOB(p, n) ((struct db_param){.type = DB_T_BLOB, .text = (const char *)(p), .len = (n)})
 #define DB_PARAMS(...) ((struct db_param[]){__VA_ARGS__}), (sizeof((struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param))
@@ -110,6 +112,8 @@ int db_is_null(const struct db_res *r, int col);
 /* Valid until the next db_next() or db_res_free(); never NULL ("" for NULL). */
 const char *db_text(const struct db_res *r, int col);
 int64_t db_int(const struct db_res *r, int col);
+/* A floating-point column (0.0 for NULL). */
+double db_double(const struct db_res *r, int col);
 const void *db_blob(const struct db_res *r, int col, size_t *len);
 void db_res_free(struct db_res *r);
 

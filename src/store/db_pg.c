@@ -21,7 +21,7 @@
 #include "store/db_impl.h"
 
 #define PG_BYTEA_OID 17
-#define PG_INT_TEXT  24 /* "-9223372036854775808" + NUL fits */
+#define PG_INT_TEXT  32 /* "-9223372036854775808" and "%.17g" doubles + NUL fit */
 
 struct pg_conn {
 	struct db_conn base; /* first: the pool sees only this */
@@ -233,6 +233,10 @@ static int pg_args_make(struct pg_conn *c, const struct db_param *p, size_t n, s
 			break;
 		case DB_T_INT:
 			snprintf(a->ints + i * PG_INT_TEXT, PG_INT_TEXT, "%" PRId64, p[i].i);
+			a->values[i] = a->ints + i * PG_INT_TEXT;
+			break;
+		case DB_T_REAL:
+			snprintf(a->ints + i * PG_INT_TEXT, PG_INT_TEXT, "%.17g", p[i].d);
 			a->values[i] = a->ints + i * PG_INT_TEXT;
 			break;
 		case DB_T_BLOB:

@@ -313,6 +313,9 @@ static int sq_bind(struct sq_conn *c, sqlite3_stmt *st, const struct db_param *p
 		case DB_T_INT:
 			src = sqlite3_bind_int64(st, idx, p[i].i);
 			break;
+		case DB_T_REAL:
+			src = sqlite3_bind_double(st, idx, p[i].d);
+			break;
 		case DB_T_BLOB:
 			/* A NULL pointer would bind SQL NULL; an empty blob is not NULL. */
 			src = p[i].len == 0
