@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "http/router.h"
 
 #define HTTP_JSON_MAX (1024 * 1024)
@@ -28,13 +29,32 @@
 struct http_req;
 typedef void (*http_handler)(struct http_req *r);
 
-enum http_body { BODY_NONE = 0, BODY_JSON };
+/*
+ * BODY_NONE: a small body is read and ignored. BODY_JSON: at most
+ * HTTP_JSON_MAX bytes of application/json, buffered. BODY_STREAM: the body
+ * is handed to route->chunk piece by piece as it arrives (uploads), never
+ * buffered whole; no size or type check is made for the route.
+ */
+enum http_body { BODY_NONE = 0, BODY_JSON, BODY_STREAM };
+
+/* BODY_STREAM: one piece of the body. Return 0, or -1 to refuse the rest. */
+typedef int (*http_chunk_fn)(struct http_req *r, const char *data, size_t len);
 
 struct route {
 	int method;          /* one M_* bit */
 	const char *pattern; /* "/api/v1/api-keys/{id}" */
-	http_handler handler;
+	http_handler handler; /* runs when the whole request has arrived */
 	enum http_body body;
+	/*
+	 * BODY_STREAM only. begin runs once the headers are in, before any body
+	 * is read: it authenticates, checks sizes and sets up (http_set_ctx);
+	 * if it replies, the body is not read. chunk then gets each piece;
+	 * once it returns -1 the rest of the body is discarded (or the
+	 * connection closed if it is very large) and handler still runs to
+	 * reply.
+	 */
+	http_handler begin;
+	http_chunk_fn chunk;
 };
 
 struct http_server;
@@ -76,6 +96,13 @@ const char *http_body(const struct http_req *r, size_t *len);
  */
 json_t *http_json_object(struct http_req *r, bool empty_ok);
 
+/* Content-Length of the request body, or -1 when not given (chunked). */
+int64_t http_content_length(const struct http_req *r);
+
+/* A per-request pointer for handlers, freed with free_fn (may be NULL) when the request ends. */
+void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *));
+void *http_ctx(const struct http_req *r);
+
 /* Add a header to the reply that is coming (copied). */
 void http_add_header(struct http_req *r, const char *name, const char *value);
 
@@ -100,5 +127,37 @@ void http_problem_validation(struct http_req *r, json_t *errors);
 void http_problem_internal(struct http_req *r, const char *what);
 
 bool http_replied(const struct http_req *r);
+
+/*
+ * Reply with a file: 200, or 206 for a satisfiable single "Range: bytes=..."
+ * request (416 with Content-Range for an unsatisfiable one). Advertises
+ * Accept-Ranges. fd is owned by the server from now on (closed after
+ * sending). disposition may be NULL ("inline"/"attachment; filename=...").
+ */
+void http_reply_file(struct http_req *r, int fd, int64_t size, const char *content_type,
+		     const char *disposition);
+
+/*
+ * Park a request until something happens elsewhere (a job finishing):
+ * the connection is suspended, check(ctx) is polled on the server's timer
+ * thread every interval_ms (it may query the database), and once it returns
+ * true finish(r, ctx, false) runs on an HTTP thread and must reply. If the
+ * server stops first, finish(r, ctx, true) runs instead. ctx is freed with
+ * free_fn after finish. Call as the last thing a handler does, without
+ * replying.
+ */
+void http_park(struct http_req *r, int interval_ms, bool (*check)(void *ctx),
+	       void (*finish)(struct http_req *r, void *ctx, bool stopping), void *ctx,
+	       void (*free_fn)(void *));
+
+/*
+ * Reply 200 text/event-stream (Server-Sent Events). tick(ctx, out) runs on
+ * the timer thread every interval_ms, first at once; it appends complete
+ * events ("event: x\ndata: {...}\n\n") to out and returns false to end the
+ * stream after out is sent. A comment keeps idle streams alive. ctx is
+ * freed with free_fn when the stream ends or the client goes away.
+ */
+void http_reply_sse(struct http_req *r, int interval_ms, bool (*tick)(void *ctx, struct buf *out),
+		    void *ctx, void (*free_fn)(void *));
 
 #endif

@@ -31,47 +31,8 @@
 #include "core/metrics.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
+#include "http/internal.h"
 #include "http/jsonv.h"
-
-/* Past this much discarded body after an overflow we stop reading and close. */
-#define DISCARD_MAX (8 * HTTP_JSON_MAX)
-
-struct http_server {
-	struct MHD_Daemon *d;
-	int listen_fd;
-	struct router *rt;
-	void *app;
-	const char *const *cors;
-	size_t ncors;
-	_Atomic long active;
-};
-
-struct extra_header {
-	char *name;
-	char *value;
-	struct extra_header *next;
-};
-
-struct http_req {
-	struct http_server *srv;
-	struct MHD_Connection *conn;
-	const char *method;
-	int mbit;
-	const char *path;
-	const char *route_label;
-	struct route_match match;
-	char request_id[72];
-	char client_ip[INET6_ADDRSTRLEN];
-	const char *origin; /* the request's Origin when it is allowed */
-	struct buf body;
-	size_t discarded;
-	bool overflow;
-	bool replied;
-	json_t *json;
-	struct extra_header *extra;
-	int status;
-	int64_t start_us;
-};
 
 /* ---------- accessors ---------- */
 
@@ -106,6 +67,26 @@ const char *http_body(const struct http_req *r, size_t *len)
 		*len = r->body.len;
 	return r->body.data ? r->body.data : "";
 }
+
+int64_t http_content_length(const struct http_req *r)
+{
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl || !*cl)
+		return -1;
+	char *end;
+	long long v = strtoll(cl, &end, 10);
+	return *end || v < 0 ? -1 : (int64_t)v;
+}
+
+void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *))
+{
+	if (r->ctx && r->ctx_free)
+		r->ctx_free(r->ctx);
+	r->ctx = ctx;
+	r->ctx_free = free_fn;
+}
+
+void *http_ctx(const struct http_req *r) { return r->ctx; }
 
 void http_add_header(struct http_req *r, const char *name, const char *value)
 {
@@ -148,16 +129,29 @@ static void add_common_headers(struct http_req *r, struct MHD_Response *resp)
 	}
 }
 
+/* Queue resp (the caller still destroys it) with the common headers. */
+void http_req_queue_response(struct http_req *r, int status, struct MHD_Response *resp)
+{
+	if (r->replied) {
+		log_error("handler replied twice", json_pack("{s:s}", "request_id", r->request_id));
+		return;
+	}
+	r->replied = true;
+	r->status = status;
+	add_common_headers(r, resp);
+	if (MHD_queue_response(r->conn, (unsigned)status, resp) != MHD_YES)
+		log_warn("could not queue response",
+			 json_pack("{s:s,s:i}", "request_id", r->request_id, "status", status));
+}
+
 /* Queue a response whose body (malloc'd or NULL) the server now owns. */
-static void queue(struct http_req *r, int status, const char *ctype, char *body, size_t len)
+void http_req_queue(struct http_req *r, int status, const char *ctype, char *body, size_t len)
 {
 	if (r->replied) {
 		free(body);
 		log_error("handler replied twice", json_pack("{s:s}", "request_id", r->request_id));
 		return;
 	}
-	r->replied = true;
-	r->status = status;
 	struct MHD_Response *resp =
 		body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
 		     : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -167,17 +161,14 @@ static void queue(struct http_req *r, int status, const char *ctype, char *body,
 	}
 	if (ctype)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	add_common_headers(r, resp);
-	if (MHD_queue_response(r->conn, (unsigned)status, resp) != MHD_YES)
-		log_warn("could not queue response",
-			 json_pack("{s:s,s:i}", "request_id", r->request_id, "status", status));
+	http_req_queue_response(r, status, resp);
 	MHD_destroy_response(resp);
 }
 
 void http_reply_text(struct http_req *r, int status, const char *content_type, char *body,
 		     size_t len)
 {
-	queue(r, status, content_type, body, len);
+	http_req_queue(r, status, content_type, body, len);
 }
 
 void http_reply_json(struct http_req *r, int status, json_t *body)
@@ -188,10 +179,10 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 		http_problem_internal(r, "encode reply");
 		return;
 	}
-	queue(r, status, "application/json", text, strlen(text));
+	http_req_queue(r, status, "application/json", text, strlen(text));
 }
 
-void http_reply_empty(struct http_req *r, int status) { queue(r, status, NULL, NULL, 0); }
+void http_reply_empty(struct http_req *r, int status) { http_req_queue(r, status, NULL, NULL, 0); }
 
 static const char *status_title(int status)
 {
@@ -204,6 +195,8 @@ static const char *status_title(int status)
 	case 409: return "Conflict";
 	case 410: return "Gone";
 	case 412: return "Precondition failed";
+	case 416: return "Range not satisfiable";
+	case 460: return "Checksum mismatch";
 	case 413: return "Payload too large";
 	case 415: return "Unsupported media type";
 	case 422: return "Unprocessable content";
@@ -233,10 +226,10 @@ static void problem_v(struct http_req *r, int status, const char *code, json_t *
 	char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(p);
 	if (!text) {
-		queue(r, 500, NULL, NULL, 0);
+		http_req_queue(r, 500, NULL, NULL, 0);
 		return;
 	}
-	queue(r, status, "application/problem+json", text, strlen(text));
+	http_req_queue(r, status, "application/problem+json", text, strlen(text));
 }
 
 void http_problem(struct http_req *r, int status, const char *code, const char *fmt, ...)
@@ -277,6 +270,82 @@ void http_problem_internal(struct http_req *r, const char *what)
 	http_problem(r, 500, "internal_error",
 		     "Something went wrong on our side. Try again; if it keeps failing, contact "
 		     "support with the request id.");
+}
+
+/* Parse "bytes=a-b" / "bytes=a-" / "bytes=-n" against size. 1 ok, 0 ignore, -1 unsatisfiable. */
+static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
+{
+	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0; /* absent, another unit, or several ranges: send it all */
+	const char *p = h + 6;
+	char *end;
+	if (*p == '-') {
+		long long n = strtoll(p + 1, &end, 10);
+		if (*end || n <= 0 || p[1] == '\0')
+			return n == 0 && !*end ? -1 : 0;
+		*from = n >= size ? 0 : size - n;
+		*to = size - 1;
+		return size > 0 ? 1 : -1;
+	}
+	long long a = strtoll(p, &end, 10);
+	if (end == p || *end != '-' || a < 0)
+		return 0;
+	p = end + 1;
+	long long b = size - 1;
+	if (*p) {
+		b = strtoll(p, &end, 10);
+		if (*end || b < a)
+			return 0;
+	}
+	if (a >= size)
+		return -1;
+	*from = a;
+	*to = b >= size ? size - 1 : b;
+	return 1;
+}
+
+void http_reply_file(struct http_req *r, int fd, int64_t size, const char *content_type,
+		     const char *disposition)
+{
+	int64_t from = 0, to = size - 1;
+	int rc = r->mbit == M_GET || r->mbit == M_HEAD ? parse_range(http_header(r, "Range"), size, &from, &to) : 0;
+	char cr[96];
+	if (rc < 0) {
+		close(fd);
+		snprintf(cr, sizeof cr, "bytes */%lld", (long long)size);
+		http_add_header(r, "Content-Range", cr);
+		http_problem(r, 416, "range_not_satisfiable",
+			     "The requested range is outside the file, which has %lld bytes.",
+			     (long long)size);
+		return;
+	}
+	if (rc == 0) {
+		from = 0;
+		to = size - 1;
+	}
+	int64_t len = size > 0 ? to - from + 1 : 0;
+	struct MHD_Response *resp =
+		len > 0 ? MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)from)
+			: MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (len == 0)
+		close(fd);
+	if (!resp) {
+		if (len > 0)
+			close(fd);
+		http_problem_internal(r, "file response");
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+	if (disposition)
+		MHD_add_response_header(resp, "Content-Disposition", disposition);
+	if (rc == 1) {
+		snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)from, (long long)to,
+			 (long long)size);
+		MHD_add_response_header(resp, "Content-Range", cr);
+	}
+	http_req_queue_response(r, rc == 1 ? 206 : 200, resp);
+	MHD_destroy_response(resp);
 }
 
 /* ---------- JSON body ---------- */
@@ -422,6 +491,10 @@ static void on_headers(struct http_req *r)
 				    r->match.bad_param);
 		return;
 	}
+	if (r->match.route->body == BODY_STREAM) {
+		r->match.route->begin(r);
+		return;
+	}
 	unsigned long long declared;
 	if (has_body(r, &declared)) {
 		if (declared > HTTP_JSON_MAX) {
@@ -484,9 +557,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		on_headers(r);
 		return MHD_YES;
 	}
+	if (r->park) {
+		park_finish(r); /* resumed: the thing it waited for happened */
+		return MHD_YES;
+	}
 	if (r->replied) {
 		/* Answered early: MHD closes the connection after the reply; drop the rest. */
 		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size && r->match.route->body == BODY_STREAM) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (!r->stream_failed && r->match.route->chunk(r, upload_data, n) < 0)
+			r->stream_failed = true;
+		if (r->stream_failed) {
+			r->discarded += n;
+			if (r->discarded > DISCARD_MAX)
+				return MHD_NO; /* do not read gigabytes only to refuse them */
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -508,7 +597,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	r->match.route->handler(r);
-	if (!r->replied)
+	if (!r->replied && !r->park)
 		http_problem_internal(r, "handler did not reply");
 	return MHD_YES;
 }
@@ -529,6 +618,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 					   "method", r->method, "path", r->path, "route",
 					   r->route_label, "status", status, "ms", secs * 1000.0,
 					   "ip", r->client_ip));
+	if (r->ctx && r->ctx_free)
+		r->ctx_free(r->ctx);
 	json_decref(r->json);
 	buf_free(&r->body);
 	while (r->extra) {
@@ -602,6 +693,8 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	s->cors = o->cors_origins;
 	s->ncors = o->cors_count;
 	s->listen_fd = -1;
+	pthread_mutex_init(&s->park_lock, NULL);
+	pthread_cond_init(&s->park_cond, NULL);
 	s->rt = router_new();
 	if (!s->rt)
 		goto fail;
@@ -630,6 +723,12 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 			 o->port);
 		goto fail;
 	}
+	if (park_start(s) < 0) {
+		snprintf(err, errlen, "could not start the HTTP timer thread");
+		MHD_stop_daemon(s->d);
+		s->listen_fd = -1; /* MHD closed it */
+		goto fail;
+	}
 	return s;
 fail:
 	if (s->listen_fd >= 0)
@@ -647,6 +746,8 @@ void http_server_stop(struct http_server *s, int grace_s)
 	MHD_socket fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Event streams and parked requests would wait forever: end them now. */
+	park_stop(s);
 	int64_t deadline = time_mono_us() + (int64_t)grace_s * 1000000;
 	while (s->active > 0 && time_mono_us() < deadline)
 		usleep(10000);
@@ -654,5 +755,7 @@ void http_server_stop(struct http_server *s, int grace_s)
 		log_warn("stopping with requests still in flight", json_pack("{s:I}", "active", (json_int_t)s->active));
 	MHD_stop_daemon(s->d);
 	router_free(s->rt);
+	pthread_mutex_destroy(&s->park_lock);
+	pthread_cond_destroy(&s->park_cond);
 	free(s);
 }

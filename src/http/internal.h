@@ -1,0 +1,81 @@
+/*
+ * internal.h — what server.c and park.c share: the request and server
+ * structs. Handlers never include this; they use http.h.
+ */
+#ifndef IAM_HTTP_INTERNAL_H
+#define IAM_HTTP_INTERNAL_H
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/buf.h"
+#include "http/http.h"
+
+/* Past this much discarded body after an overflow we stop reading and close. */
+#define DISCARD_MAX (8 * HTTP_JSON_MAX)
+
+struct park;
+
+struct http_server {
+	struct MHD_Daemon *d;
+	int listen_fd;
+	struct router *rt;
+	void *app;
+	const char *const *cors;
+	size_t ncors;
+	_Atomic long active;
+	/* Parked requests and event streams, driven by the timer thread (park.c). */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	pthread_t park_thread;
+	bool park_started;
+	bool stopping;
+	struct park *parked;
+};
+
+struct extra_header {
+	char *name;
+	char *value;
+	struct extra_header *next;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	int mbit;
+	const char *path;
+	const char *route_label;
+	struct route_match match;
+	char request_id[72];
+	char client_ip[INET6_ADDRSTRLEN];
+	const char *origin; /* the request's Origin when it is allowed */
+	struct buf body;
+	size_t discarded;
+	bool overflow;
+	bool replied;
+	json_t *json;
+	struct extra_header *extra;
+	int status;
+	int64_t start_us;
+	void *ctx;
+	void (*ctx_free)(void *);
+	bool stream_failed; /* BODY_STREAM: chunk() refused the rest */
+	struct park *park;  /* parked, waiting for finish() */
+};
+
+
+/* park.c */
+int park_start(struct http_server *s);
+/* Wake every parked request and stream so they end; then join the timer thread. */
+void park_stop(struct http_server *s);
+/* Called by on_request when a parked request is resumed: runs finish(). */
+void park_finish(struct http_req *r);
+
+/* server.c */
+void http_req_queue(struct http_req *r, int status, const char *ctype, char *body, size_t len);
+void http_req_queue_response(struct http_req *r, int status, struct MHD_Response *resp);
+
+#endif
