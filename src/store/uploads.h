@@ -1,0 +1,59 @@
+/*
+ * uploads.h — tus 1.0 resumable uploads. The bytes are appended to a spool
+ * file named after the upload id (in the blob store's spool directory);
+ * the row tracks the offset. One PATCH at a time per upload: a writer takes
+ * a short lock (lock_owner, lock_expires_at) so two clients can never
+ * append at once, and a crashed writer's lock expires.
+ */
+#ifndef IAM_UPLOADS_H
+#define IAM_UPLOADS_H
+
+#include <stdint.h>
+
+#include "core/uuid.h"
+#include "store/store.h"
+
+#define UPLOAD_METADATA_MAX 4096
+
+struct upload {
+	char id[UUID_STR_LEN];
+	char org_id[UUID_STR_LEN];
+	char user_id[UUID_STR_LEN];
+	char meeting_id[UUID_STR_LEN];
+	int64_t length;
+	int64_t offset;
+	char filename[1024];
+	char metadata[UPLOAD_METADATA_MAX + 1];
+	char state[16]; /* active, completed, terminated */
+	int64_t expires_at;
+	int64_t created_at;
+};
+
+/* Insert u (id and times set here; expires_at as given). */
+int upload_create(struct db_conn *c, struct upload *u);
+int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upload *u);
+/*
+ * Take the writer lock for owner until lock_until (Unix ms). Returns DB_OK,
+ * STORE_NOT_FOUND (no such active upload), or 2 (UPLOAD_BUSY) when another
+ * writer holds it.
+ */
+#define UPLOAD_BUSY 2
+int upload_lock(struct db_conn *c, const char *org_id, const char *id, const char *owner,
+		int64_t lock_until);
+/* Record the new offset, push the expiry, and release owner's lock. */
+int upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t offset,
+		   int64_t expires_at);
+/* Release owner's lock without changing the offset. */
+int upload_unlock(struct db_conn *c, const char *id, const char *owner);
+/* state -> completed (after the audio became the meeting's). */
+int upload_complete(struct db_conn *c, const char *id);
+/* state -> terminated. STORE_NOT_FOUND if not active. */
+int upload_terminate(struct db_conn *c, const char *org_id, const char *id);
+/*
+ * Up to max active uploads whose expires_at passed; marks them terminated
+ * and writes their ids to ids[] (for removing their spool files). Returns
+ * the count or a negative db_rc.
+ */
+int upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max);
+
+#endif
