@@ -31,6 +31,12 @@ struct transcript {
 	size_t nwords;
 	char language[16]; /* BCP 47 / ISO 639-1 such as "en" */
 	double duration;   /* seconds of audio */
+	/*
+	 * Allocated lengths of segments[] / words[], kept by transcript.c so
+	 * growth can double. Zero-initialise them (or the whole struct); a
+	 * count above its capacity is read as "exactly count allocated".
+	 */
+	size_t segments_cap, words_cap;
 };
 
 /* Free everything the transcript owns and zero it; NULL is a no-op. */
@@ -39,18 +45,31 @@ void transcript_free(struct transcript *t);
 /*
  * Append a segment / word (strings are copied). Returns 0 or -1 (no memory).
  * Words appended after a segment belong to it (first_word/nwords are kept).
+ * Values are normalised on the way in: NaN or negative times become 0, end
+ * is at least start, confidence is clamped to 0..1, invalid UTF-8 bytes
+ * become U+FFFD.
  */
 int transcript_add_segment(struct transcript *t, double start, double end, double confidence,
 			   const char *text);
 int transcript_add_word(struct transcript *t, double start, double end, double confidence,
 			const char *text);
 
-/* Shift every time by offset seconds (joining transcripts of audio pieces). */
+/*
+ * Shift every time by offset seconds (joining transcripts of audio pieces).
+ * A non-zero duration (where the audio ends) moves too; times stop at 0.
+ */
 void transcript_shift(struct transcript *t, double offset);
-/* Move all of src's segments and words to the end of dst; src is emptied. */
+/*
+ * Move all of src's segments and words to the end of dst; src is emptied.
+ * dst keeps its language (takes src's if it has none) and the larger
+ * duration. -1 (both unchanged) when out of memory or dst == src.
+ */
 int transcript_append(struct transcript *dst, struct transcript *src);
 
-/* The whole text: segment texts joined by single spaces. Caller frees. */
+/*
+ * The whole text: segment texts (trimmed, empty ones left out) joined by
+ * single spaces. Caller frees; NULL when out of memory.
+ */
 char *transcript_text(const struct transcript *t);
 /* Mean word confidence (segment confidence when there are no words); 0 if empty. */
 double transcript_confidence(const struct transcript *t);
@@ -62,6 +81,11 @@ double transcript_confidence(const struct transcript *t);
  * transcript_to_json returns a new reference. transcript_from_json fills t
  * (caller frees with transcript_free) and returns 0, or -1 if j is not of
  * this shape.
+ * to_json rounds times to milliseconds and confidences to 3 decimals, and
+ * keeps words inside their segment, so its output always passes from_json.
+ * from_json refuses unknown keys, wrong types, negative times, start > end
+ * and words outside their segment; "text" and "id" (derived) and "words"
+ * may be left out. t is overwritten, not freed, and left empty on failure.
  */
 json_t *transcript_to_json(const struct transcript *t);
 int transcript_from_json(json_t *j, struct transcript *t);

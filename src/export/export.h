@@ -19,15 +19,17 @@
 
 enum export_format { EXPORT_TXT = 1, EXPORT_SRT, EXPORT_VTT, EXPORT_JSON };
 
-/* "txt" -> EXPORT_TXT ...; 0 if unknown. */
+/* "txt" -> EXPORT_TXT ... (any case); 0 if unknown. */
 enum export_format export_parse(const char *name);
 const char *export_mime(enum export_format f);      /* "text/plain; charset=utf-8" ... */
 const char *export_extension(enum export_format f); /* "txt", "srt", "vtt", "json" */
+/* (Both NULL for a format that is not one of the above.) */
 
 /*
  * Render t. Returns a malloc'd NUL-terminated buffer (caller frees) and its
- * length in *len, or NULL when out of memory. title may be NULL (used in
- * TXT's heading and the JSON "title" field).
+ * length in *len, or NULL when out of memory (or f is unknown). title may
+ * be NULL (used in TXT's heading and the JSON "title" field). t NULL renders
+ * as an empty transcript.
  */
 char *export_render(const struct transcript *t, enum export_format f, const char *title,
 		    size_t *len);

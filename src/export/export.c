@@ -1,0 +1,707 @@
+/*
+ * export.c — TXT, SRT, WebVTT and JSON renderings of a transcript.
+ *
+ * Subtitles are built in three steps: every non-empty segment (in order of
+ * start time) is cut into words with times, the words are packed greedily
+ * into cues (2 lines of EXPORT_LINE_MAX code points, EXPORT_CUE_MAX_S), and
+ * a last pass over all cues makes them increasing, non-overlapping and at
+ * least MIN_CUE_MS long where the next cue leaves room. Times are integer
+ * milliseconds from the first step on, so the checks are exact.
+ *
+ * The transcript struct is public, so nothing here trusts it: NaN or
+ * negative times read as 0, invalid UTF-8 becomes U+FFFD, word ranges are
+ * bounds-checked.
+ */
+#include "export/export.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/buf.h"
+
+#define MIN_CUE_MS 500
+#define MAX_CUE_MS ((int64_t)(EXPORT_CUE_MAX_S * 1000))
+#define CUE_LINES  2
+#define MAX_TIME_S 1e9 /* as transcript.c: later than this is garbage */
+
+/* A word of a segment's text, or a piece of one longer than a line. */
+struct token {
+	const char *s; /* into the segment's repaired text */
+	size_t len;    /* bytes */
+	size_t cps;    /* code points */
+	size_t word;   /* index of the whitespace-separated word it comes from */
+	size_t woff;   /* code points of that word before this piece */
+	size_t wcps;   /* code points of the whole word */
+	int64_t start, end;
+};
+
+struct cue {
+	int64_t start, end; /* ms */
+	size_t off, len;    /* its lines, joined by '\n', in layout.text */
+};
+
+struct layout {
+	struct token *tok;
+	size_t ntok, captok;
+	struct cue *cue;
+	size_t ncue, capcue;
+	struct buf text;
+};
+
+/* Segment index ordered by start time (ties keep the transcript's order). */
+struct order {
+	int64_t start;
+	size_t i;
+};
+
+/* ---- small helpers ---- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0; s[0] != 0 (see transcript.c). */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;
+		if (c == 0xed)
+			hi = 0x9f;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;
+		if (c == 0xf4)
+			hi = 0x8f;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80
+			   ? 4
+			   : 0;
+	}
+	return 0;
+}
+
+/* s (NULL reads as "") with invalid UTF-8 bytes replaced by U+FFFD. Caller frees. */
+static char *utf8_fix(const char *s)
+{
+	struct buf b = {0};
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t k;
+
+	for (; *p; p += k) {
+		k = utf8_seq(p);
+		if (buf_append(&b, k ? (const char *)p : "\xef\xbf\xbd", k ? k : 3) < 0)
+			goto fail;
+		if (!k)
+			k = 1;
+	}
+	return buf_steal(&b);
+fail:
+	buf_free(&b);
+	return NULL;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int64_t to_ms(double x)
+{
+	if (!isfinite(x) || x <= 0)
+		return 0;
+	return llround((x > MAX_TIME_S ? MAX_TIME_S : x) * 1000);
+}
+
+/* Room for need elements in *arr (capacity *cap), doubling. 0, or -1 unchanged. */
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
+			return -1;
+		c *= 2;
+	}
+	if (c > SIZE_MAX / elem)
+		return -1;
+	p = realloc(*arr, c * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+/* Append s's words separated by single spaces; *nwords counts them. 0 or -1. */
+static int put_words(struct buf *b, const char *s, size_t *nwords)
+{
+	size_t n = 0;
+
+	for (;;) {
+		size_t len = 0;
+		while (is_space(*s))
+			s++;
+		if (!*s)
+			break;
+		while (s[len] && !is_space(s[len]))
+			len++;
+		if ((n && buf_append(b, " ", 1) < 0) || buf_append(b, s, len) < 0)
+			return -1;
+		s += len;
+		n++;
+	}
+	if (nwords)
+		*nwords = n;
+	return 0;
+}
+
+/* "HH:MM:SS" + sep + "mmm" (sep 0: no milliseconds); hours take as many digits as they need. */
+static int put_time(struct buf *b, int64_t ms, char sep)
+{
+	int64_t h = ms / 3600000;
+	int m = (int)(ms / 60000 % 60), s = (int)(ms / 1000 % 60), f = (int)(ms % 1000);
+
+	if (!sep)
+		return buf_printf(b, "%02" PRId64 ":%02d:%02d", h, m, s);
+	return buf_printf(b, "%02" PRId64 ":%02d:%02d%c%03d", h, m, s, sep, f);
+}
+
+static int order_cmp(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Segment indices by start time. Caller frees; NULL when out of memory (or no segments). */
+static struct order *segments_in_order(const struct transcript *t)
+{
+	struct order *o;
+
+	if (!t->nsegments || t->nsegments > SIZE_MAX / sizeof *o)
+		return NULL;
+	o = malloc(t->nsegments * sizeof *o);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < t->nsegments; i++)
+		o[i] = (struct order){to_ms(t->segments[i].start), i};
+	qsort(o, t->nsegments, sizeof *o, order_cmp);
+	return o;
+}
+
+/* ---- segments into timed tokens ---- */
+
+static int add_token(struct layout *L, struct token tk)
+{
+	if (grow((void **)&L->tok, &L->captok, L->ntok + 1, sizeof *L->tok) < 0)
+		return -1;
+	L->tok[L->ntok++] = tk;
+	return 0;
+}
+
+/*
+ * Cut s into words at whitespace, and words longer than a line into pieces
+ * of EXPORT_LINE_MAX code points. *nwords gets the number of words.
+ */
+static int tokenize(struct layout *L, const char *s, size_t *nwords)
+{
+	size_t w = 0;
+
+	L->ntok = 0;
+	for (;;) {
+		const char *b;
+		size_t wcps = 0, woff = 0;
+
+		while (is_space(*s))
+			s++;
+		if (!*s)
+			break;
+		for (b = s; *s && !is_space(*s); s++)
+			if ((*s & 0xc0) != 0x80)
+				wcps++;
+		while (b < s) {
+			struct token tk = {.s = b, .word = w, .woff = woff, .wcps = wcps};
+			/* A piece ends before the code point that would pass the line limit. */
+			while (b < s && (tk.cps < EXPORT_LINE_MAX || (*b & 0xc0) == 0x80)) {
+				if ((*b & 0xc0) != 0x80)
+					tk.cps++;
+				b++;
+			}
+			tk.len = (size_t)(b - tk.s);
+			woff += tk.cps;
+			if (add_token(L, tk) < 0)
+				return -1;
+		}
+		w++;
+	}
+	*nwords = w;
+	return 0;
+}
+
+/* Time at fraction num/den of [a, b]. */
+static int64_t lerp(int64_t a, int64_t b, size_t num, size_t den)
+{
+	if (!den || b <= a)
+		return a;
+	return a + llround((double)(b - a) * (double)num / (double)den);
+}
+
+/*
+ * Spread [start, end] over the tokens in proportion to code points (a space
+ * counts as one, and its time goes to the token before it, so the cues of
+ * one segment follow each other without gaps).
+ */
+static void time_by_chars(struct layout *L, int64_t start, int64_t end)
+{
+	size_t total = 0, pos = 0;
+
+	for (size_t k = 0; k < L->ntok; k++)
+		total += L->tok[k].cps + (k && !L->tok[k].woff ? 1 : 0);
+	for (size_t k = 0; k < L->ntok; k++) {
+		if (k && !L->tok[k].woff)
+			pos++;
+		L->tok[k].start = lerp(start, end, pos, total);
+		if (k)
+			L->tok[k - 1].end = L->tok[k].start;
+		pos += L->tok[k].cps;
+	}
+	if (L->ntok)
+		L->tok[L->ntok - 1].end = end;
+}
+
+/* One engine word per text word: each token takes its word's time (pieces share it out). */
+static void time_by_words(struct layout *L, const struct transcript_word *w)
+{
+	int64_t prev = 0;
+
+	for (size_t k = 0; k < L->ntok; k++) {
+		struct token *tk = &L->tok[k];
+		int64_t ws = to_ms(w[tk->word].start), we = to_ms(w[tk->word].end);
+
+		/* Engines are not always monotonic; cues must be. */
+		if (ws < prev)
+			ws = prev;
+		if (we < ws)
+			we = ws;
+		tk->start = lerp(ws, we, tk->woff, tk->wcps);
+		tk->end = lerp(ws, we, tk->woff + tk->cps, tk->wcps);
+		if (tk->woff + tk->cps == tk->wcps)
+			prev = ws;
+	}
+}
+
+static void time_tokens(struct layout *L, const struct transcript *t,
+			const struct transcript_segment *seg, size_t ntextwords)
+{
+	int64_t s = to_ms(seg->start), e = to_ms(seg->end);
+	const struct transcript_word *w = NULL;
+	size_t nw = seg->nwords;
+
+	if (nw && seg->first_word < t->nwords && nw <= t->nwords - seg->first_word)
+		w = &t->words[seg->first_word];
+	if (w && nw == ntextwords) {
+		time_by_words(L, w);
+		return;
+	}
+	if (w) {
+		/* The engine's words do not match the text: keep only their span. */
+		s = to_ms(w[0].start);
+		e = to_ms(w[nw - 1].end);
+	}
+	time_by_chars(L, s, e < s ? s : e);
+}
+
+/* ---- tokens into cues ---- */
+
+/* Code points of tokens a..b-1 on one line. */
+static size_t line_cps(const struct layout *L, size_t a, size_t b)
+{
+	size_t n = 0;
+
+	for (size_t k = a; k < b; k++)
+		n += L->tok[k].cps + (k > a ? 1 : 0);
+	return n;
+}
+
+/* Write tokens a..b-1 as the cue's text, in two balanced lines when one is too long. */
+static int cue_text(struct layout *L, size_t a, size_t b)
+{
+	size_t brk = b, best = SIZE_MAX;
+
+	if (line_cps(L, a, b) > EXPORT_LINE_MAX) {
+		for (size_t k = a + 1; k < b; k++) {
+			size_t l1 = line_cps(L, a, k), l2 = line_cps(L, k, b);
+			size_t worst = l1 > l2 ? l1 : l2;
+			if (worst < best) {
+				best = worst;
+				brk = k;
+			}
+		}
+	}
+	for (size_t k = a; k < b; k++) {
+		const char *sep = k == a ? "" : k == brk ? "\n" : " ";
+		if (buf_puts(&L->text, sep) < 0 ||
+		    buf_append(&L->text, L->tok[k].s, L->tok[k].len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Pack the current tokens into cues, greedily: as much as fits in lines and time. */
+static int pack_cues(struct layout *L)
+{
+	size_t a = 0;
+
+	while (a < L->ntok) {
+		size_t b = a + 1, lines = 1, width = L->tok[a].cps;
+		struct cue c = {.start = L->tok[a].start, .end = L->tok[a].end, .off = L->text.len};
+
+		for (; b < L->ntok; b++) {
+			const struct token *tk = &L->tok[b];
+			if (tk->end - c.start > MAX_CUE_MS)
+				break;
+			if (width + 1 + tk->cps <= EXPORT_LINE_MAX) {
+				width += 1 + tk->cps;
+			} else if (lines < CUE_LINES) {
+				lines++;
+				width = tk->cps;
+			} else {
+				break;
+			}
+			if (tk->end > c.end)
+				c.end = tk->end;
+		}
+		/* One word spoken for longer than a cue may last: show it for the maximum. */
+		if (c.end - c.start > MAX_CUE_MS)
+			c.end = c.start + MAX_CUE_MS;
+		if (cue_text(L, a, b) < 0)
+			return -1;
+		c.len = L->text.len - c.off;
+		if (grow((void **)&L->cue, &L->capcue, L->ncue + 1, sizeof *L->cue) < 0)
+			return -1;
+		L->cue[L->ncue++] = c;
+		a = b;
+	}
+	return 0;
+}
+
+/* In order, never overlapping, at least MIN_CUE_MS where the next cue leaves room. */
+static void fix_times(struct layout *L)
+{
+	int64_t prev = 0;
+
+	for (size_t i = 0; i < L->ncue; i++) {
+		struct cue *c = &L->cue[i];
+		if (c->start < prev)
+			c->start = prev;
+		if (c->end <= c->start)
+			c->end = c->start + 1;
+		prev = c->end;
+	}
+	for (size_t i = 0; i < L->ncue; i++) {
+		struct cue *c = &L->cue[i], *next = i + 1 < L->ncue ? &L->cue[i + 1] : NULL;
+		int64_t want = c->start + MIN_CUE_MS;
+
+		if (c->end >= want)
+			continue;
+		/* Too short: take the gap, then what the next cue can spare of its own. */
+		if (next && next->start < want) {
+			int64_t spare = next->end - MIN_CUE_MS;
+			int64_t to = want < spare ? want : spare;
+			if (to > next->start)
+				next->start = to;
+			if (want > next->start)
+				want = next->start;
+		}
+		if (want > c->end)
+			c->end = want;
+	}
+}
+
+static int layout_build(struct layout *L, const struct transcript *t)
+{
+	struct order *order = segments_in_order(t);
+	char *text = NULL;
+
+	if (t->nsegments && !order)
+		goto fail;
+	for (size_t n = 0; n < t->nsegments; n++) {
+		const struct transcript_segment *seg = &t->segments[order[n].i];
+		size_t nwords;
+
+		text = utf8_fix(seg->text);
+		if (!text || tokenize(L, text, &nwords) < 0)
+			goto fail;
+		if (L->ntok) {
+			time_tokens(L, t, seg, nwords);
+			if (pack_cues(L) < 0)
+				goto fail;
+		}
+		free(text);
+		text = NULL;
+	}
+	fix_times(L);
+	free(order);
+	return 0;
+fail:
+	free(text);
+	free(order);
+	return -1;
+}
+
+static void layout_free(struct layout *L)
+{
+	free(L->tok);
+	free(L->cue);
+	buf_free(&L->text);
+}
+
+/* ---- the formats ---- */
+
+/* WebVTT cue text: '&' and '<' start markup, "-->" would end the cue. */
+static int put_vtt_text(struct buf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		int rc;
+		if (s[i] == '&')
+			rc = buf_puts(b, "&amp;");
+		else if (s[i] == '<')
+			rc = buf_puts(b, "&lt;");
+		else if (s[i] == '-' && i + 2 < len && s[i + 1] == '-' && s[i + 2] == '>') {
+			rc = buf_puts(b, "--&gt;");
+			i += 2;
+		} else
+			rc = buf_append(b, s + i, 1);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int render_cues(struct buf *out, const struct transcript *t, enum export_format f)
+{
+	struct layout L = {0};
+	char sep = f == EXPORT_SRT ? ',' : '.';
+	int rc;
+
+	if (f == EXPORT_VTT && buf_puts(out, "WEBVTT\n\n") < 0)
+		goto fail;
+	if (layout_build(&L, t) < 0)
+		goto fail;
+	for (size_t i = 0; i < L.ncue; i++) {
+		const struct cue *c = &L.cue[i];
+		const char *text = L.text.data + c->off;
+
+		if (i && buf_puts(out, "\n") < 0)
+			goto fail;
+		if (f == EXPORT_SRT && buf_printf(out, "%zu\n", i + 1) < 0)
+			goto fail;
+		if (put_time(out, c->start, sep) < 0 || buf_puts(out, " --> ") < 0 ||
+		    put_time(out, c->end, sep) < 0 || buf_puts(out, "\n") < 0)
+			goto fail;
+		rc = f == EXPORT_SRT ? buf_append(out, text, c->len)
+				     : put_vtt_text(out, text, c->len);
+		if (rc < 0)
+			goto fail;
+		if (buf_puts(out, "\n") < 0)
+			goto fail;
+	}
+	layout_free(&L);
+	return 0;
+fail:
+	layout_free(&L);
+	return -1;
+}
+
+/* Title, then "[HH:MM:SS] text" per segment, paragraphs apart. */
+static int render_txt(struct buf *out, const struct transcript *t, const char *title)
+{
+	struct order *order = segments_in_order(t);
+	char *text = NULL;
+	size_t n;
+
+	if (t->nsegments && !order)
+		goto fail;
+	if (title) {
+		text = utf8_fix(title);
+		if (!text || put_words(out, text, &n) < 0)
+			goto fail;
+		free(text);
+		text = NULL;
+	}
+	for (size_t k = 0; k < t->nsegments; k++) {
+		const struct transcript_segment *seg = &t->segments[order[k].i];
+		size_t mark = out->len;
+
+		text = utf8_fix(seg->text);
+		if (!text || (out->len && buf_puts(out, "\n\n") < 0) || buf_puts(out, "[") < 0 ||
+		    put_time(out, to_ms(seg->start), 0) < 0 || buf_puts(out, "] ") < 0 ||
+		    put_words(out, text, &n) < 0)
+			goto fail;
+		if (!n) {
+			/* Empty segment: take back its time stamp. */
+			out->len = mark;
+			out->data[mark] = '\0';
+		}
+		free(text);
+		text = NULL;
+	}
+	if (out->len && buf_puts(out, "\n") < 0)
+		goto fail;
+	free(order);
+	return 0;
+fail:
+	free(text);
+	free(order);
+	return -1;
+}
+
+/*
+ * json_dump_callback straight into out. The flag is ours because jansson
+ * 2.14 ignores a failed write of an object key and carries on, which would
+ * give a broken document instead of an error.
+ */
+struct dump_ctx {
+	struct buf *out;
+	int failed;
+};
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+	struct dump_ctx *ctx = data;
+
+	if (buf_append(ctx->out, buffer, size) < 0) {
+		ctx->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int render_json(struct buf *out, const struct transcript *t, const char *title)
+{
+	json_t *body = transcript_to_json(t), *doc = NULL;
+	struct dump_ctx ctx = {.out = out};
+	char *fixed = NULL;
+	size_t flags;
+	int rc = -1;
+
+	if (!body)
+		goto done;
+	if (title) {
+		/* "title" first: it is what a person reads first. */
+		fixed = utf8_fix(title);
+		doc = json_object();
+		if (!fixed || !doc || json_object_set_new(doc, "title", json_string(fixed)) < 0 ||
+		    json_object_update(doc, body) < 0)
+			goto done;
+	} else {
+		doc = json_incref(body);
+	}
+	/* 15 digits print millisecond times as written ("12.345", not "12.345000000000001"). */
+	flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+	if (json_dump_callback(doc, dump_cb, &ctx, flags) < 0 || ctx.failed ||
+	    buf_puts(out, "\n") < 0)
+		goto done;
+	rc = 0;
+done:
+	free(fixed);
+	json_decref(doc);
+	json_decref(body);
+	return rc;
+}
+
+/* ---- public ---- */
+
+enum export_format export_parse(const char *name)
+{
+	static const char *const names[] = {"txt", "srt", "vtt", "json"};
+
+	if (!name)
+		return 0;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcasecmp(name, names[i]))
+			return (enum export_format)(EXPORT_TXT + (int)i);
+	return 0;
+}
+
+const char *export_mime(enum export_format f)
+{
+	switch (f) {
+	case EXPORT_TXT:
+		return "text/plain; charset=utf-8";
+	case EXPORT_SRT:
+		return "application/x-subrip; charset=utf-8";
+	case EXPORT_VTT:
+		return "text/vtt; charset=utf-8";
+	case EXPORT_JSON:
+		return "application/json";
+	}
+	return NULL;
+}
+
+const char *export_extension(enum export_format f)
+{
+	switch (f) {
+	case EXPORT_TXT:
+		return "txt";
+	case EXPORT_SRT:
+		return "srt";
+	case EXPORT_VTT:
+		return "vtt";
+	case EXPORT_JSON:
+		return "json";
+	}
+	return NULL;
+}
+
+char *export_render(const struct transcript *t, enum export_format f, const char *title,
+		    size_t *len)
+{
+	static const struct transcript empty;
+	struct buf out = {0};
+	int rc;
+	size_t n;
+	char *s;
+
+	if (len)
+		*len = 0;
+	if (!t)
+		t = &empty;
+	switch (f) {
+	case EXPORT_TXT:
+		rc = render_txt(&out, t, title);
+		break;
+	case EXPORT_SRT:
+	case EXPORT_VTT:
+		rc = render_cues(&out, t, f);
+		break;
+	case EXPORT_JSON:
+		rc = render_json(&out, t, title);
+		break;
+	default:
+		rc = -1;
+	}
+	if (rc < 0)
+		goto fail;
+	n = out.len;
+	s = buf_steal(&out); /* NULL only if nothing was written and strdup("") failed */
+	if (s && len)
+		*len = n;
+	return s;
+fail:
+	buf_free(&out);
+	return NULL;
+}

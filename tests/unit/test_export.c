@@ -1,0 +1,1061 @@
+/*
+ * Unit tests for export/: exact TXT, SRT, WebVTT and JSON for small
+ * fixtures; the cue rules (lines, cue length, order, minimum length) for
+ * long segments with and without word times, multi-byte text, hours past
+ * 1 and 100, overlapping segments, VTT escaping; random transcripts; every
+ * allocation failure; and FFmpeg reading what we write.
+ *
+ * Every SRT and VTT output goes through validate(), a line-by-line state
+ * machine written from the SRT and WebVTT cue syntax, which also checks our
+ * own rules (EXPORT_LINE_MAX code points, 2 lines, EXPORT_CUE_MAX_S, cues in
+ * order and not overlapping).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "export/export.h"
+
+/* ---- allocation failure injection (see test_transcript.c) ---- */
+
+extern void *__interceptor_malloc(size_t) __attribute__((weak));
+extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
+extern void *__libc_malloc(size_t);
+extern void *__libc_realloc(void *, size_t);
+static long g_fail_at = -1;
+static int g_failed;
+
+static int should_fail(void)
+{
+	if (g_fail_at < 0)
+		return 0;
+	if (g_fail_at-- == 0) {
+		g_failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void *malloc(size_t n)
+{
+	if (should_fail())
+		return NULL;
+	return __interceptor_malloc ? __interceptor_malloc(n) : __libc_malloc(n);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (should_fail())
+		return NULL;
+	return __interceptor_realloc ? __interceptor_realloc(p, n) : __libc_realloc(p, n);
+}
+
+/* False where the injector is bypassed (valgrind replaces malloc in the executable too). */
+static int injection_works(void)
+{
+	void *(*volatile alloc)(size_t) = malloc;
+	void *p;
+
+	g_failed = 0;
+	g_fail_at = 0;
+	p = alloc(16);
+	g_fail_at = -1;
+	free(p);
+	return p == NULL;
+}
+
+/* ---- a validator for what we write ---- */
+
+struct vcue {
+	int64_t start, end; /* ms */
+	int nlines;
+	char *text; /* lines joined by '\n', VTT entities decoded; owned */
+};
+
+struct vdoc {
+	struct vcue *cue;
+	size_t n;
+};
+
+static void vdoc_free(struct vdoc *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->cue[i].text);
+	free(d->cue);
+	memset(d, 0, sizeof *d);
+}
+
+/* Code points in s[0..len), or -1 if it is not valid UTF-8 (written apart from the code under
+ * test). */
+static long utf8_count(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	long n = 0;
+
+	while (p < end) {
+		uint32_t cp;
+		int more;
+		if (*p < 0x80) {
+			cp = *p;
+			more = 0;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			more = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			more = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			more = 3;
+		} else {
+			return -1;
+		}
+		if (end - p <= more)
+			return -1;
+		for (int k = 1; k <= more; k++) {
+			if ((p[k] & 0xc0) != 0x80)
+				return -1;
+			cp = cp << 6 | (p[k] & 0x3f);
+		}
+		if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
+		    (more == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		p += more + 1;
+		n++;
+	}
+	return n;
+}
+
+/* n decimal digits at *p (n = 0: one or more) into *v; advances *p. 0 or -1. */
+static int digits(const char **p, int n, int64_t *v)
+{
+	int k = 0;
+
+	*v = 0;
+	while ((**p >= '0' && **p <= '9') && (n == 0 || k < n)) {
+		if (*v > INT64_MAX / 100)
+			return -1;
+		*v = *v * 10 + (**p - '0');
+		(*p)++;
+		k++;
+	}
+	return k == 0 || (n && k != n) ? -1 : 0;
+}
+
+/*
+ * A timestamp: SRT "H+:MM:SS,mmm" (hours at least 2 digits); WebVTT
+ * "H+:MM:SS.mmm" or "MM:SS.mmm". Milliseconds, or -1.
+ */
+static int64_t timestamp(const char **p, int vtt)
+{
+	const char *start = *p;
+	int64_t a, b, c, f, h = 0, m, s;
+
+	if (digits(p, 0, &a) < 0 || *(*p)++ != ':' || digits(p, 2, &b) < 0)
+		return -1;
+	if (**p == ':') {
+		(*p)++;
+		if (*p - start < 6 || digits(p, 2, &c) < 0) /* hours took at least 2 digits */
+			return -1;
+		h = a;
+		m = b;
+		s = c;
+	} else {
+		if (!vtt || *p - start != 5)
+			return -1;
+		m = a;
+		s = b;
+	}
+	if (*(*p)++ != (vtt ? '.' : ',') || digits(p, 3, &f) < 0 || m > 59 || s > 59)
+		return -1;
+	return ((h * 60 + m) * 60 + s) * 1000 + f;
+}
+
+/* Decode the entities WebVTT text may carry; NULL if a '&' starts none of ours or a '<' is raw. */
+static char *vtt_unescape(const char *s, size_t len)
+{
+	static const struct {
+		const char *ent, *ch;
+	} ents[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}};
+	char *out = malloc(len + 1), *o = out;
+
+	for (size_t i = 0; i < len;) {
+		size_t k = 0;
+		if (s[i] == '<')
+			goto bad;
+		if (s[i] != '&') {
+			*o++ = s[i++];
+			continue;
+		}
+		while (k < 3 && strncmp(s + i, ents[k].ent, strlen(ents[k].ent)))
+			k++;
+		if (k == 3)
+			goto bad;
+		*o++ = *ents[k].ch;
+		i += strlen(ents[k].ent);
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+#define VFAIL(...)                                                                                 \
+	do {                                                                                       \
+		print_error("line %d: ", lineno);                                                  \
+		fail_msg(__VA_ARGS__);                                                             \
+	} while (0)
+
+/*
+ * Parse doc as SRT (vtt = 0) or WebVTT (vtt = 1) following the cue syntax,
+ * line by line; fails the test on the first error. Fills *out (vdoc_free).
+ */
+static void validate(const char *doc, size_t len, int vtt, struct vdoc *out)
+{
+	enum { S_HEADER, S_HEADER_BLANK, S_CUE, S_TIMING, S_TEXT1, S_TEXT } st;
+	const char *p = doc, *end = doc + len;
+	int64_t prev_end = 0;
+	struct vcue cur = {0};
+	char text[8192];
+	size_t tlen = 0;
+	int lineno = 0;
+
+	memset(out, 0, sizeof *out);
+	if (strlen(doc) != len)
+		VFAIL("NUL byte or wrong length");
+	if (utf8_count(doc, len) < 0)
+		VFAIL("not UTF-8");
+	if (len && doc[len - 1] != '\n')
+		VFAIL("no final line end");
+	st = vtt ? S_HEADER : S_CUE;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *q = p;
+		size_t ll = (size_t)(nl - p);
+		lineno++;
+		if (memchr(p, '\r', ll))
+			VFAIL("carriage return");
+		switch (st) {
+		case S_HEADER:
+			if (ll != 6 || memcmp(p, "WEBVTT", 6))
+				VFAIL("want WEBVTT, got '%.*s'", (int)ll, p);
+			st = S_HEADER_BLANK;
+			break;
+		case S_HEADER_BLANK:
+			if (ll)
+				VFAIL("blank line after the header");
+			st = S_CUE;
+			break;
+		case S_CUE:
+			if (!ll)
+				VFAIL("blank line where a cue starts");
+			if (!vtt) {
+				int64_t idx;
+				if (digits(&q, 0, &idx) < 0 || q != nl ||
+				    idx != (int64_t)out->n + 1)
+					VFAIL("cue number %zu wanted, got '%.*s'", out->n + 1,
+					      (int)ll, p);
+				st = S_TIMING;
+				break;
+			}
+			if (!memmem(p, ll, "-->", 3)) {
+				st = S_TIMING; /* a cue identifier */
+				break;
+			}
+			/* A VTT cue may start with its timing line. */
+			/* fall through */
+		case S_TIMING:
+			cur.start = timestamp(&q, vtt);
+			if (cur.start < 0 || strncmp(q, " --> ", 5))
+				VFAIL("bad timing '%.*s'", (int)ll, p);
+			q += 5;
+			cur.end = timestamp(&q, vtt);
+			if (cur.end < 0 || q != nl)
+				VFAIL("bad timing '%.*s'", (int)ll, p);
+			if (cur.end <= cur.start)
+				VFAIL("cue ends before it starts");
+			if (cur.end - cur.start > (int64_t)(EXPORT_CUE_MAX_S * 1000))
+				VFAIL("cue of %" PRId64 " ms", cur.end - cur.start);
+			if (cur.start < prev_end)
+				VFAIL("cue overlaps the one before");
+			prev_end = cur.end;
+			cur.nlines = 0;
+			tlen = 0;
+			st = S_TEXT1;
+			break;
+		case S_TEXT1:
+		case S_TEXT:
+			if (!ll) {
+				if (st == S_TEXT1)
+					VFAIL("cue without text");
+				st = S_CUE;
+				break;
+			}
+			{
+				char *line = vtt ? vtt_unescape(p, ll) : strndup(p, ll);
+				long cps;
+				if (!line)
+					VFAIL("bad WebVTT text '%.*s'", (int)ll, p);
+				if (vtt && memmem(p, ll, "-->", 3))
+					VFAIL("'-->' in VTT text");
+				cps = utf8_count(line, strlen(line));
+				if (cps > EXPORT_LINE_MAX)
+					VFAIL("line of %ld code points: '%s'", cps, line);
+				if (line[0] == ' ' || line[strlen(line) - 1] == ' ')
+					VFAIL("line with outer spaces: '%s'", line);
+				if (++cur.nlines > 2)
+					VFAIL("more than 2 lines in a cue");
+				tlen += (size_t)snprintf(text + tlen, sizeof text - tlen, "%s%s",
+							 tlen ? "\n" : "", line);
+				free(line);
+			}
+			/* The cue is recorded at its first line and its text updated after. */
+			cur.text = strndup(text, tlen);
+			if (st == S_TEXT1) {
+				out->cue = realloc(out->cue, (out->n + 1) * sizeof *out->cue);
+				out->n++;
+			} else {
+				free(out->cue[out->n - 1].text);
+			}
+			out->cue[out->n - 1] = cur;
+			st = S_TEXT;
+			break;
+		}
+		p = nl + 1;
+	}
+	/* After a cue's text, or with no cue at all (SRT: an empty file; VTT: the header). */
+	if (st != S_TEXT && !(st == S_CUE && out->n == 0))
+		VFAIL("document ends in the middle of a cue (state %d)", (int)st);
+}
+
+/* ---- helpers ---- */
+
+static char *render(const struct transcript *t, enum export_format f, const char *title)
+{
+	size_t len = 12345;
+	char *s = export_render(t, f, title, &len);
+
+	assert_non_null(s);
+	assert_int_equal(len, strlen(s));
+	return s;
+}
+
+static void expect(const struct transcript *t, enum export_format f, const char *title,
+		   const char *want)
+{
+	char *got = render(t, f, title);
+
+	if (strcmp(got, want)) {
+		print_error("want:\n%s\ngot:\n%s\n", want, got);
+		fail_msg("%s output differs", export_extension(f));
+	}
+	free(got);
+}
+
+/* Render t as SRT and VTT, validate both, check they carry the same cues; SRT's in *out. */
+static void cues_of(const struct transcript *t, struct vdoc *out)
+{
+	struct vdoc v;
+	char *srt = render(t, EXPORT_SRT, NULL), *vtt = render(t, EXPORT_VTT, NULL);
+
+	validate(srt, strlen(srt), 0, out);
+	validate(vtt, strlen(vtt), 1, &v);
+	assert_int_equal(out->n, v.n);
+	for (size_t i = 0; i < v.n; i++) {
+		assert_int_equal(out->cue[i].start, v.cue[i].start);
+		assert_int_equal(out->cue[i].end, v.cue[i].end);
+		assert_string_equal(out->cue[i].text, v.cue[i].text);
+	}
+	vdoc_free(&v);
+	free(srt);
+	free(vtt);
+}
+
+/* All cue texts, lines and cues joined by single spaces. Caller frees. */
+static char *cue_words(const struct vdoc *d)
+{
+	size_t n = 1;
+	char *s, *o;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += strlen(d->cue[i].text) + 1;
+	o = s = malloc(n);
+	for (size_t i = 0; i < d->n; i++) {
+		o += sprintf(o, "%s%s", i ? " " : "", d->cue[i].text);
+	}
+	*o = '\0';
+	for (o = s; *o; o++)
+		if (*o == '\n')
+			*o = ' ';
+	return s;
+}
+
+/* Two segments, words on the first; markup-like text; an empty segment; one past an hour. */
+static void fixture(struct transcript *t)
+{
+	memset(t, 0, sizeof *t);
+	strcpy(t->language, "en");
+	t->duration = 3725;
+	assert_int_equal(transcript_add_segment(t, 0, 2.5, 0.9, "Hello world."), 0);
+	assert_int_equal(transcript_add_word(t, 0, 0.5, 0.8, "Hello"), 0);
+	assert_int_equal(transcript_add_word(t, 0.6, 2.5, 1, "world."), 0);
+	assert_int_equal(transcript_add_segment(t, 3, 5.25, 0.5, "Fish & chips <b> a --> b"), 0);
+	assert_int_equal(transcript_add_segment(t, 5.5, 6, 0.5, " \n "), 0);
+	assert_int_equal(transcript_add_segment(t, 3723.4567, 3725, 0.5, "Late"), 0);
+}
+
+/* ---- tests ---- */
+
+static void test_names(void **state)
+{
+	assert_int_equal(export_parse("txt"), EXPORT_TXT);
+	assert_int_equal(export_parse("srt"), EXPORT_SRT);
+	assert_int_equal(export_parse("VTT"), EXPORT_VTT);
+	assert_int_equal(export_parse("json"), EXPORT_JSON);
+	assert_int_equal(export_parse("pdf"), 0);
+	assert_int_equal(export_parse("srt "), 0);
+	assert_int_equal(export_parse(""), 0);
+	assert_int_equal(export_parse(NULL), 0);
+	assert_string_equal(export_mime(EXPORT_TXT), "text/plain; charset=utf-8");
+	assert_string_equal(export_mime(EXPORT_SRT), "application/x-subrip; charset=utf-8");
+	assert_string_equal(export_mime(EXPORT_VTT), "text/vtt; charset=utf-8");
+	assert_string_equal(export_mime(EXPORT_JSON), "application/json");
+	assert_null(export_mime(0));
+	assert_string_equal(export_extension(EXPORT_TXT), "txt");
+	assert_string_equal(export_extension(EXPORT_SRT), "srt");
+	assert_string_equal(export_extension(EXPORT_VTT), "vtt");
+	assert_string_equal(export_extension(EXPORT_JSON), "json");
+	assert_null(export_extension((enum export_format)99));
+	size_t len = 7;
+	assert_null(export_render(NULL, (enum export_format)99, NULL, &len));
+	assert_int_equal(len, 0);
+}
+
+static void test_small_exact(void **state)
+{
+	struct transcript t;
+
+	fixture(&t);
+	expect(&t, EXPORT_TXT, "Meeting\n notes ",
+	       "Meeting notes\n"
+	       "\n"
+	       "[00:00:00] Hello world.\n"
+	       "\n"
+	       "[00:00:03] Fish & chips <b> a --> b\n"
+	       "\n"
+	       "[01:02:03] Late\n");
+	expect(&t, EXPORT_TXT, NULL,
+	       "[00:00:00] Hello world.\n"
+	       "\n"
+	       "[00:00:03] Fish & chips <b> a --> b\n"
+	       "\n"
+	       "[01:02:03] Late\n");
+	expect(&t, EXPORT_SRT, "ignored",
+	       "1\n"
+	       "00:00:00,000 --> 00:00:02,500\n"
+	       "Hello world.\n"
+	       "\n"
+	       "2\n"
+	       "00:00:03,000 --> 00:00:05,250\n"
+	       "Fish & chips <b> a --> b\n"
+	       "\n"
+	       "3\n"
+	       "01:02:03,457 --> 01:02:05,000\n"
+	       "Late\n");
+	expect(&t, EXPORT_VTT, NULL,
+	       "WEBVTT\n"
+	       "\n"
+	       "00:00:00.000 --> 00:00:02.500\n"
+	       "Hello world.\n"
+	       "\n"
+	       "00:00:03.000 --> 00:00:05.250\n"
+	       "Fish &amp; chips &lt;b> a --&gt; b\n"
+	       "\n"
+	       "01:02:03.457 --> 01:02:05.000\n"
+	       "Late\n");
+	expect(&t, EXPORT_JSON, "Meeting",
+	       "{\n"
+	       "  \"title\": \"Meeting\",\n"
+	       "  \"language\": \"en\",\n"
+	       "  \"duration\": 3725.0,\n"
+	       "  \"text\": \"Hello world. Fish & chips <b> a --> b Late\",\n"
+	       "  \"segments\": [\n"
+	       "    {\n"
+	       "      \"id\": 0,\n"
+	       "      \"start\": 0.0,\n"
+	       "      \"end\": 2.5,\n"
+	       "      \"text\": \"Hello world.\",\n"
+	       "      \"confidence\": 0.9,\n"
+	       "      \"words\": [\n"
+	       "        {\n"
+	       "          \"word\": \"Hello\",\n"
+	       "          \"start\": 0.0,\n"
+	       "          \"end\": 0.5,\n"
+	       "          \"confidence\": 0.8\n"
+	       "        },\n"
+	       "        {\n"
+	       "          \"word\": \"world.\",\n"
+	       "          \"start\": 0.6,\n"
+	       "          \"end\": 2.5,\n"
+	       "          \"confidence\": 1.0\n"
+	       "        }\n"
+	       "      ]\n"
+	       "    },\n"
+	       "    {\n"
+	       "      \"id\": 1,\n"
+	       "      \"start\": 3.0,\n"
+	       "      \"end\": 5.25,\n"
+	       "      \"text\": \"Fish & chips <b> a --> b\",\n"
+	       "      \"confidence\": 0.5,\n"
+	       "      \"words\": []\n"
+	       "    },\n"
+	       "    {\n"
+	       "      \"id\": 2,\n"
+	       "      \"start\": 5.5,\n"
+	       "      \"end\": 6.0,\n"
+	       "      \"text\": \" \\n \",\n"
+	       "      \"confidence\": 0.5,\n"
+	       "      \"words\": []\n"
+	       "    },\n"
+	       "    {\n"
+	       "      \"id\": 3,\n"
+	       "      \"start\": 3723.457,\n"
+	       "      \"end\": 3725.0,\n"
+	       "      \"text\": \"Late\",\n"
+	       "      \"confidence\": 0.5,\n"
+	       "      \"words\": []\n"
+	       "    }\n"
+	       "  ]\n"
+	       "}\n");
+
+	/* JSON without a title is transcript_to_json exactly, and reads back. */
+	char *s = render(&t, EXPORT_JSON, NULL);
+	json_t *j = json_loads(s, 0, NULL), *want = transcript_to_json(&t);
+	struct transcript back;
+	assert_true(json_equal(j, want));
+	assert_int_equal(transcript_from_json(j, &back), 0);
+	assert_int_equal(back.nsegments, 4);
+	transcript_free(&back);
+	json_decref(j);
+	json_decref(want);
+	free(s);
+	transcript_free(&t);
+}
+
+static void test_empty(void **state)
+{
+	struct transcript t = {0};
+
+	expect(&t, EXPORT_TXT, NULL, "");
+	expect(&t, EXPORT_TXT, "Title", "Title\n");
+	expect(&t, EXPORT_TXT, " ", "");
+	expect(&t, EXPORT_SRT, NULL, "");
+	expect(&t, EXPORT_VTT, NULL, "WEBVTT\n\n");
+	expect(&t, EXPORT_JSON, NULL,
+	       "{\n  \"language\": \"\",\n  \"duration\": 0.0,\n  \"text\": \"\",\n"
+	       "  \"segments\": []\n}\n");
+	expect(NULL, EXPORT_VTT, NULL, "WEBVTT\n\n");
+
+	/* Only empty segments: the same. */
+	assert_int_equal(transcript_add_segment(&t, 0, 1, 1, ""), 0);
+	assert_int_equal(transcript_add_segment(&t, 1, 2, 1, " \t\n"), 0);
+	assert_int_equal(transcript_add_word(&t, 1, 2, 1, "ghost"), 0);
+	expect(&t, EXPORT_TXT, "Title", "Title\n");
+	expect(&t, EXPORT_SRT, NULL, "");
+	expect(&t, EXPORT_VTT, NULL, "WEBVTT\n\n");
+	struct vdoc d;
+	validate("", 0, 0, &d);
+	validate("WEBVTT\n\n", 8, 1, &d);
+	transcript_free(&t);
+}
+
+static const char LONG_TEXT[] =
+    "This is a rather long segment without any word times, so the exporter has to "
+    "split it by characters into several cues of at most seven seconds each, with "
+    "lines of forty-two characters at most and two lines per cue. It goes on for a "
+    "while longer, just to be sure that more than a handful of cues come out of it.";
+
+static void test_long_without_words(void **state)
+{
+	struct transcript t = {0};
+	struct vdoc d;
+	char *words;
+
+	assert_int_equal(transcript_add_segment(&t, 10, 40, 1, LONG_TEXT), 0);
+	cues_of(&t, &d);
+	assert_true(d.n >= 5);
+	/* The whole segment is covered, without gaps, in proportion to the text. */
+	assert_int_equal(d.cue[0].start, 10000);
+	assert_int_equal(d.cue[d.n - 1].end, 40000);
+	for (size_t i = 1; i < d.n; i++)
+		assert_int_equal(d.cue[i].start, d.cue[i - 1].end);
+	words = cue_words(&d);
+	assert_string_equal(words, LONG_TEXT);
+	free(words);
+	vdoc_free(&d);
+
+	/* Fast speech: the lines fill up before the time does. */
+	t.segments[0].end = 12;
+	cues_of(&t, &d);
+	for (size_t i = 0; i + 1 < d.n; i++)
+		assert_int_equal(d.cue[i].nlines, 2);
+	words = cue_words(&d);
+	assert_string_equal(words, LONG_TEXT);
+	free(words);
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+static void test_long_with_words(void **state)
+{
+	struct transcript t = {0};
+	struct vdoc d;
+	char *words;
+	double w_start[200], w_end[200];
+	int n = 0;
+
+	/* Words of varied length; a pause now and then; slow and fast parts. */
+	double at = 100;
+	for (const char *p = LONG_TEXT; *p; n++) {
+		size_t len = strcspn(p, " ");
+		double dur = 0.1 + 0.04 * (double)len + (n > 40 ? 0.4 : 0);
+		w_start[n] = at;
+		w_end[n] = at + dur;
+		at += dur + (n % 9 == 8 ? 1.3 : 0.08);
+		p += len + (p[len] == ' ');
+	}
+	assert_int_equal(transcript_add_segment(&t, 100, at, 0.9, LONG_TEXT), 0);
+	n = 0;
+	for (const char *p = LONG_TEXT; *p; n++) {
+		size_t len = strcspn(p, " ");
+		char w[64];
+		snprintf(w, sizeof w, "%.*s", (int)len, p);
+		assert_int_equal(transcript_add_word(&t, w_start[n], w_end[n], 0.9, w), 0);
+		p += len + (p[len] == ' ');
+	}
+	cues_of(&t, &d);
+	assert_true(d.n >= 6);
+	/* Each cue runs from its first word's start to its last word's end. */
+	int k = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		int nw = 1;
+		for (const char *c = d.cue[i].text; *c; c++)
+			nw += *c == ' ' || *c == '\n';
+		assert_int_equal(d.cue[i].start, llround(w_start[k] * 1000));
+		assert_int_equal(d.cue[i].end, llround(w_end[k + nw - 1] * 1000));
+		k += nw;
+	}
+	assert_int_equal(k, n);
+	words = cue_words(&d);
+	assert_string_equal(words, LONG_TEXT);
+	free(words);
+	vdoc_free(&d);
+
+	/* Words that do not match the text: their span, shared out by characters. */
+	assert_int_equal(transcript_add_word(&t, at, at + 0.5, 0.9, "extra"), 0);
+	t.segments[0].end = at + 10; /* the words end earlier than the segment */
+	cues_of(&t, &d);
+	assert_int_equal(d.cue[0].start, 100000);
+	assert_int_equal(d.cue[d.n - 1].end, llround((at + 0.5) * 1000));
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+static void test_utf8_counted_as_characters(void **state)
+{
+	struct transcript t = {0};
+	struct vdoc d;
+	char text[2048] = "";
+
+	/* 20 x "café": 8 words make a 39-character line of 47 bytes. */
+	for (int i = 0; i < 20; i++)
+		strcat(text, i ? " café" : "café");
+	assert_int_equal(transcript_add_segment(&t, 0, 5, 1, text), 0);
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n"
+	       "00:00:00,000 --> 00:00:04,040\n"
+	       "café café café café café café café café\n"
+	       "café café café café café café café café\n"
+	       "\n"
+	       "2\n"
+	       "00:00:04,040 --> 00:00:05,000\n"
+	       "café café café café\n");
+	transcript_free(&t);
+
+	/* 日本語: 10 per line (39 code points, 99 bytes). Emoji: 21 per line. */
+	text[0] = '\0';
+	for (int i = 0; i < 20; i++)
+		strcat(text, i ? " 日本語" : "日本語");
+	assert_int_equal(transcript_add_segment(&t, 0, 5, 1, text), 0);
+	text[0] = '\0';
+	for (int i = 0; i < 42; i++)
+		strcat(text, i ? " 😀" : "😀");
+	assert_int_equal(transcript_add_segment(&t, 5, 10, 1, text), 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(
+	    d.cue[0].text, "日本語 日本語 日本語 日本語 日本語 日本語 日本語 日本語 日本語 日本語\n"
+			   "日本語 日本語 日本語 日本語 日本語 日本語 日本語 日本語 日本語 日本語");
+	assert_string_equal(d.cue[1].text, "😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀\n"
+					   "😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀 😀");
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* No spaces at all: hard split at 42 code points, never inside a character. */
+	text[0] = '\0';
+	for (int i = 0; i < 100; i++)
+		strcat(text, "語");
+	assert_int_equal(transcript_add_segment(&t, 0, 6, 1, text), 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.cue[0].nlines, 2);
+	assert_int_equal(d.cue[0].end, 5040); /* 84 of 100 characters */
+	assert_int_equal(utf8_count(d.cue[1].text, strlen(d.cue[1].text)), 16);
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* A word of exactly 42 fits a line; 43 does not; a long word starts its own line. */
+	char w42[43], w43[44];
+	memset(w42, 'x', 42);
+	w42[42] = '\0';
+	memset(w43, 'y', 43);
+	w43[43] = '\0';
+	snprintf(text, sizeof text, "a %s b %s c", w42, w43);
+	assert_int_equal(transcript_add_segment(&t, 0, 3, 1, text), 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 3);
+	assert_true(!strncmp(d.cue[0].text, "a\n", 2) && !strcmp(d.cue[0].text + 2, w42));
+	assert_true(!strncmp(d.cue[1].text, "b\n", 2) && !strncmp(d.cue[1].text + 2, w43, 42) &&
+		    !d.cue[1].text[44]);
+	assert_string_equal(d.cue[2].text, "y c");
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* Hard-split emoji and accented letters stay whole characters. */
+	text[0] = '\0';
+	for (int i = 0; i < 50; i++)
+		strcat(text, i % 2 ? "😀" : "é");
+	assert_int_equal(transcript_add_segment(&t, 0, 4, 1, text), 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.cue[0].nlines, 2);
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+static void test_long_audio(void **state)
+{
+	struct transcript t = {0};
+
+	assert_int_equal(transcript_add_segment(&t, 3723.456, 3724.5, 1, "one hour"), 0);
+	assert_int_equal(transcript_add_segment(&t, 360000.5, 360002, 1, "hundred hours"), 0);
+	assert_int_equal(transcript_add_segment(&t, 3599999.999, 3600001, 1, "thousand"), 0);
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n01:02:03,456 --> 01:02:04,500\none hour\n\n"
+	       "2\n100:00:00,500 --> 100:00:02,000\nhundred hours\n\n"
+	       "3\n999:59:59,999 --> 1000:00:01,000\nthousand\n");
+	expect(&t, EXPORT_VTT, NULL,
+	       "WEBVTT\n\n"
+	       "01:02:03.456 --> 01:02:04.500\none hour\n\n"
+	       "100:00:00.500 --> 100:00:02.000\nhundred hours\n\n"
+	       "999:59:59.999 --> 1000:00:01.000\nthousand\n");
+	expect(&t, EXPORT_TXT, NULL,
+	       "[01:02:03] one hour\n\n[100:00:00] hundred hours\n\n[999:59:59] thousand\n");
+	struct vdoc d;
+	cues_of(&t, &d);
+	assert_int_equal(d.cue[1].start, 360000500);
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+static void test_overlapping_segments(void **state)
+{
+	struct transcript t = {0};
+
+	/* "two" overlaps "one"; "three" lies inside "one"; "four" starts with "two". */
+	assert_int_equal(transcript_add_segment(&t, 0, 5, 1, "one"), 0);
+	assert_int_equal(transcript_add_segment(&t, 3, 8, 1, "two"), 0);
+	assert_int_equal(transcript_add_segment(&t, 2, 2.1, 1, "three"), 0);
+	assert_int_equal(transcript_add_segment(&t, 3, 3.2, 1, "four"), 0);
+	/* Ordered by start: one, three, two, four; each starts where the last ended. */
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n00:00:00,000 --> 00:00:05,000\none\n\n"
+	       "2\n00:00:05,000 --> 00:00:05,500\nthree\n\n"
+	       "3\n00:00:05,500 --> 00:00:08,000\ntwo\n\n"
+	       "4\n00:00:08,000 --> 00:00:08,500\nfour\n");
+	struct vdoc d;
+	cues_of(&t, &d);
+	vdoc_free(&d);
+	expect(&t, EXPORT_TXT, NULL,
+	       "[00:00:00] one\n\n[00:00:02] three\n\n[00:00:03] two\n\n[00:00:03] four\n");
+	transcript_free(&t);
+}
+
+static void test_short_cues(void **state)
+{
+	struct transcript t = {0};
+
+	/* Room after: 0.5 s. Next cue close: take the gap, then borrow from the next cue. */
+	assert_int_equal(transcript_add_segment(&t, 1, 1.1, 1, "hi"), 0);
+	assert_int_equal(transcript_add_segment(&t, 3, 3.05, 1, "yo"), 0);
+	assert_int_equal(transcript_add_segment(&t, 3.2, 6, 1, "next"), 0);
+	/* Back to back, both short: as much as there is. */
+	assert_int_equal(transcript_add_segment(&t, 10, 10.1, 1, "a"), 0);
+	assert_int_equal(transcript_add_segment(&t, 10.1, 10.2, 1, "b"), 0);
+	/* A single word held for 20 s shows for the maximum, 7 s. */
+	assert_int_equal(transcript_add_segment(&t, 20, 40, 1, "Hello"), 0);
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n00:00:01,000 --> 00:00:01,500\nhi\n\n"
+	       "2\n00:00:03,000 --> 00:00:03,500\nyo\n\n"
+	       "3\n00:00:03,500 --> 00:00:06,000\nnext\n\n"
+	       "4\n00:00:10,000 --> 00:00:10,100\na\n\n"
+	       "5\n00:00:10,100 --> 00:00:10,600\nb\n\n"
+	       "6\n00:00:20,000 --> 00:00:27,000\nHello\n");
+	struct vdoc d;
+	cues_of(&t, &d);
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+static void test_vtt_escaping(void **state)
+{
+	struct transcript t = {0};
+
+	assert_int_equal(transcript_add_segment(&t, 0, 2, 1, "a-->b <i>x</i> & &amp; ---> -- >"),
+			 0);
+	expect(&t, EXPORT_VTT, NULL,
+	       "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n"
+	       "a--&gt;b &lt;i>x&lt;/i> &amp; &amp;amp; ---&gt; -- >\n");
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n00:00:00,000 --> 00:00:02,000\na-->b <i>x</i> & &amp; ---> -- >\n");
+	struct vdoc d;
+	cues_of(&t, &d); /* the validator decodes the entities: the same text in both */
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+/* A struct filled by hand, with garbage everywhere, still gives valid files. */
+static void test_garbage_struct(void **state)
+{
+	struct transcript_segment segs[4] = {
+	    {.start = NAN, .end = -1, .text = "bad \xff utf8", .first_word = 0, .nwords = 9},
+	    {.start = 5, .end = 1, .text = NULL},
+	    {.start = INFINITY, .end = INFINITY, .text = "inf"},
+	    {.start = 2, .end = 3, .text = "words out of range", .first_word = 7, .nwords = 2},
+	};
+	struct transcript_word words[2] = {
+	    {.start = 9, .end = NAN, .text = "w"},
+	    {.start = -4, .end = 1e300, .text = NULL},
+	};
+	struct transcript t = {.segments = segs, .nsegments = 4, .words = words, .nwords = 2};
+
+	for (int f = EXPORT_TXT; f <= EXPORT_JSON; f++) {
+		char *s = render(&t, (enum export_format)f, "title \xc0");
+		assert_true(utf8_count(s, strlen(s)) >= 0);
+		free(s);
+	}
+	struct vdoc d;
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.cue[0].text, "bad \xef\xbf\xbd utf8");
+	vdoc_free(&d);
+}
+
+/* Pseudo-random transcripts: overlaps, disorder, word times good and bad, multi-byte text. */
+static void test_random(void **state)
+{
+	static const char *const pool[] = {
+	    "a",       "the",	 "café", "日本語",
+	    "😀",       "&",	 "<b>",	 "-->",
+	    "--",      "naïve,", "x&y",	 "supercalifragilisticexpialidocious-and-a-lot-more-of-it",
+	    "Ünïcödé", "ok.",	 "🇫🇷",	 "\t",
+	    "\n",
+	};
+	const size_t npool = sizeof pool / sizeof *pool;
+	struct vdoc d;
+
+	srand(7);
+	for (int n = 0; n < 300; n++) {
+		struct transcript t = {0};
+		int nseg = rand() % 12;
+		for (int i = 0; i < nseg; i++) {
+			char text[2048] = "";
+			int nw = rand() % 40;
+			double s = rand() % 200000 / 1000.0, e = s + rand() % 30000 / 1000.0;
+			for (int k = 0; k < nw; k++) {
+				if (k)
+					strcat(text, " ");
+				strcat(text, pool[(size_t)rand() % npool]);
+			}
+			assert_int_equal(transcript_add_segment(&t, s, e, 1, text), 0);
+			if (rand() % 2) {
+				/* One word per text word, sometimes; or a few at random times. */
+				int words = rand() % 3 ? nw : rand() % 5;
+				double at = s;
+				for (int k = 0; k < words; k++) {
+					double ws = rand() % 5 ? at : at - 1,
+					       we = ws + rand() % 3000 / 1000.0;
+					assert_int_equal(transcript_add_word(&t, ws, we, 1, "w"),
+							 0);
+					at = we + rand() % 500 / 1000.0;
+				}
+			}
+		}
+		cues_of(&t, &d);
+		vdoc_free(&d);
+		for (int f = EXPORT_TXT; f <= EXPORT_JSON; f += 3) {
+			char *s = render(&t, (enum export_format)f, "t");
+			assert_true(utf8_count(s, strlen(s)) >= 0);
+			if (f == EXPORT_JSON) {
+				json_t *j = json_loads(s, 0, NULL);
+				assert_non_null(j);
+				json_decref(j);
+			}
+			free(s);
+		}
+		transcript_free(&t);
+	}
+}
+
+static void test_allocation_failures(void **state)
+{
+	struct transcript t;
+
+	if (!injection_works()) {
+		skip();
+		return;
+	}
+
+	fixture(&t);
+	assert_int_equal(transcript_add_segment(&t, 4000, 4100, 1, LONG_TEXT), 0);
+	for (int f = EXPORT_TXT; f <= EXPORT_JSON; f++) {
+		char *want = render(&t, (enum export_format)f, "Title");
+		long n;
+		for (n = 0;; n++) {
+			size_t len = 99;
+			g_failed = 0;
+			g_fail_at = n;
+			char *got = export_render(&t, (enum export_format)f, "Title", &len);
+			g_fail_at = -1;
+			if (!g_failed) {
+				assert_string_equal(got, want);
+				free(got);
+				break;
+			}
+			/*
+			 * NULL, or (where jansson shrugs off a failed allocation
+			 * of its own inside json_dumps) the right output.
+			 */
+			if (got) {
+				assert_string_equal(got, want);
+				assert_int_equal(len, strlen(want));
+				free(got);
+				continue;
+			}
+			assert_int_equal(len, 0);
+		}
+		assert_true(n >= 3);
+		free(want);
+	}
+	transcript_free(&t);
+}
+
+/*
+ * FFmpeg reads a multi-cue file of each kind without a complaint and finds
+ * every cue: it decodes ours and writes them out again as SRT, whose cues we
+ * count. (The plain "-f null -" has no subtitle encoder to hand the stream
+ * to in FFmpeg 5.1 and fails for any subtitle file, so the SRT encoder does
+ * the decoding instead.)
+ */
+static void test_ffmpeg_reads_output(void **state)
+{
+	struct transcript t = {0};
+	const char *ext[] = {"srt", "vtt"};
+
+	if (system("command -v ffmpeg >/dev/null 2>&1") != 0) {
+		skip();
+		return;
+	}
+	assert_int_equal(transcript_add_segment(&t, 0.5, 30, 1, LONG_TEXT), 0);
+	assert_int_equal(
+	    transcript_add_segment(&t, 29, 31, 1, "Fish & chips <b> a --> b, café 日本語 😀"), 0);
+	assert_int_equal(transcript_add_segment(&t, 3723.456, 3725, 1, "An hour later."), 0);
+	for (int i = 0; i < 2; i++) {
+		char path[] = "/tmp/iam-test-export-XXXXXX.srt",
+		     errpath[] = "/tmp/iam-test-export-XXXXXX";
+		char cmd[512], out[65536], err[4096] = "";
+		enum export_format f = i ? EXPORT_VTT : EXPORT_SRT;
+		struct vdoc d;
+		size_t len, nout, cues = 0;
+		char *s = export_render(&t, f, NULL, &len);
+		int fd, rc;
+		FILE *p;
+
+		validate(s, len, i, &d);
+		assert_true(d.n >= 6);
+		memcpy(path + strlen(path) - 3, ext[i], 3);
+		fd = mkstemps(path, 4);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, s, len), (ssize_t)len);
+		close(fd);
+		fd = mkstemp(errpath);
+		assert_true(fd >= 0);
+		snprintf(
+		    cmd, sizeof cmd,
+		    "ffmpeg -nostdin -hide_banner -loglevel error -i %s -map 0 -c:s srt -f srt - "
+		    "2>%s",
+		    path, errpath);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		nout = fread(out, 1, sizeof out - 1, p);
+		out[nout] = '\0';
+		rc = pclose(p);
+		err[read(fd, err, sizeof err - 1) > 0 ? strlen(err) : 0] = '\0';
+		close(fd);
+		unlink(errpath);
+		unlink(path);
+		free(s);
+		if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0 || err[0])
+			fail_msg("ffmpeg on .%s: status %d: %s", ext[i], rc, err);
+		/* Timing lines of FFmpeg's SRT: a digit first, " --> " inside. */
+		for (char *line = out; line && *line;
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+			if (*line >= '0' && *line <= '9' && strstr(line, " --> ") &&
+			    strstr(line, " --> ") < strchr(line, '\n'))
+				cues++;
+		assert_int_equal(cues, d.n);
+		vdoc_free(&d);
+	}
+	transcript_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_small_exact),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_long_without_words),
+	    cmocka_unit_test(test_long_with_words),
+	    cmocka_unit_test(test_utf8_counted_as_characters),
+	    cmocka_unit_test(test_long_audio),
+	    cmocka_unit_test(test_overlapping_segments),
+	    cmocka_unit_test(test_short_cues),
+	    cmocka_unit_test(test_vtt_escaping),
+	    cmocka_unit_test(test_garbage_struct),
+	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_allocation_failures),
+	    cmocka_unit_test(test_ffmpeg_reads_output),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
