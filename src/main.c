@@ -10,9 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
+#include "asr/asr.h"
+#include "blob/blob.h"
+#include "jobs/jobs.h"
+#include "jobs/transcribe.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -31,7 +36,9 @@ static const char USAGE[] =
 	"IAM (Intelligent Audio Management): meeting audio to searchable transcripts.\n"
 	"\n"
 	"Commands:\n"
-	"  serve     run the API (and job workers) until SIGTERM/SIGINT\n"
+	"  serve     run the API and the job workers until SIGTERM/SIGINT (the default set-up)\n"
+	"  api       run the API only (scale out: several api and worker processes)\n"
+	"  worker    run the job workers only\n"
 	"  migrate   apply pending database migrations and exit\n"
 	"  version   print the version and exit\n"
 	"  help      print this help\n"
@@ -40,7 +47,8 @@ static const char USAGE[] =
 	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
 	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S.\n";
+	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
+	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -138,13 +146,46 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
-static int cmd_serve(const struct config *cfg)
+/* The janitor: periodic clean-up that must not depend on requests (expired uploads). */
+struct janitor {
+	struct app *app;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	pthread_t thread;
+};
+
+static void *janitor_main(void *arg)
+{
+	struct janitor *j = arg;
+	pthread_mutex_lock(&j->lock);
+	while (!j->stop) {
+		pthread_mutex_unlock(&j->lock);
+		api_janitor(j->app);
+		pthread_mutex_lock(&j->lock);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 60;
+		while (!j->stop && pthread_cond_timedwait(&j->cond, &j->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+enum role { ROLE_SERVE, ROLE_API, ROLE_WORKER };
+
+static int run(const struct config *cfg, enum role role)
 {
 	int64_t t0 = time_mono_us();
-	char err[512];
+	char err[512] = "";
 	struct app app = {.cfg = cfg, .started_ms = time_now_ms()};
+	struct job_env env = {0};
 	struct http_server *srv = NULL;
+	struct janitor jan = {.app = &app, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	bool jan_started = false;
 	int status = 1;
+	bool http = role != ROLE_WORKER, workers = role != ROLE_API && cfg->workers > 0;
 
 	/* Signals are taken by sigwait below; block them before any thread starts. */
 	sigset_t set;
@@ -156,41 +197,86 @@ static int cmd_serve(const struct config *cfg)
 
 	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
-
-	static struct route routes[64];
-	size_t n = 0;
-	size_t (*tables[])(const struct route **) = {api_health_routes, api_auth_routes,
-						      api_users_routes, api_api_keys_routes};
-	for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
-		const struct route *part;
-		size_t k = tables[t](&part);
-		for (size_t i = 0; i < k && n < sizeof routes / sizeof *routes; i++)
-			routes[n++] = part[i];
-	}
-	struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
-				     .threads = cfg->http_threads,
-				     .cors_origins = (const char *const *)cfg->cors_origins,
-				     .cors_count = cfg->cors_count, .app = &app};
-	srv = http_server_start(&o, routes, n, err, sizeof err);
-	if (!srv)
+	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
+	crypto_hmac_sha256(app.jwt.secret, app.jwt.len, "iam-ticket-v1", 13, app.ticket_key);
+	char berr[256];
+	app.blob = blob_open(cfg->blob_url, berr, sizeof berr);
+	if (!app.blob) {
+		snprintf(err, sizeof err, "IAM_BLOB_URL: %s", berr);
 		goto out;
-	log_info("ready", json_pack("{s:s,s:i,s:s,s:f,s:s}", "host", cfg->listen_host, "port",
-				    cfg->listen_port, "database",
-				    db_dialect(app.db) == DB_PG ? "postgres" : "sqlite", "startup_ms",
+	}
+	if (workers) {
+		struct asr_openai_config oc = {.base_url = cfg->openai_base_url, .api_key = cfg->openai_api_key,
+					       .model = cfg->openai_model, .timeout_s = cfg->openai_timeout_s};
+		struct asr_sphinx_config sc = {0};
+		char aerr[256];
+		app.asr = asr_chain_new(cfg->asr, &sc, &oc, aerr, sizeof aerr);
+		if (!app.asr) {
+			snprintf(err, sizeof err, "IAM_ASR: %s", aerr);
+			goto out;
+		}
+		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
+		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000};
+		app.jobs = jobs_new(app.db, &jc, &env);
+		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
+		    jobs_start(app.jobs) < 0) {
+			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
+			goto out;
+		}
+		if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
+			jan_started = true;
+	}
+	if (http) {
+		static struct route routes[96];
+		size_t n = 0;
+		size_t (*tables[])(const struct route **) = {
+			api_health_routes, api_auth_routes,     api_users_routes,  api_api_keys_routes,
+			api_meetings_routes, api_uploads_routes, api_openai_routes};
+		for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+			const struct route *part;
+			size_t k = tables[t](&part);
+			for (size_t i = 0; i < k && n < sizeof routes / sizeof *routes; i++)
+				routes[n++] = part[i];
+		}
+		struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
+					     .threads = cfg->http_threads,
+					     .cors_origins = (const char *const *)cfg->cors_origins,
+					     .cors_count = cfg->cors_count, .app = &app};
+		srv = http_server_start(&o, routes, n, err, sizeof err);
+		if (!srv)
+			goto out;
+	}
+	log_info("ready", json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:f,s:s}", "role",
+				    role == ROLE_SERVE ? "serve" : role == ROLE_API ? "api" : "worker",
+				    "host", cfg->listen_host, "port", http ? cfg->listen_port : 0, "database",
+				    db_dialect(app.db) == DB_PG ? "postgres" : "sqlite", "workers",
+				    workers ? cfg->workers : 0, "asr", cfg->asr, "startup_ms",
 				    (double)(time_mono_us() - t0) / 1000.0, "version", IAM_VERSION));
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("shutting down", json_pack("{s:s,s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 					     "grace_s", cfg->shutdown_grace_s));
-	http_server_stop(srv, cfg->shutdown_grace_s);
-	srv = NULL;
 	status = 0;
-	log_info("stopped", NULL);
 out:
 	if (status)
 		fprintf(stderr, "iamd: %s\n", err);
+	/* Stop taking requests first, then let running jobs finish or hand them back. */
+	http_server_stop(srv, cfg->shutdown_grace_s);
+	jobs_stop(app.jobs, cfg->shutdown_grace_s);
+	if (jan_started) {
+		pthread_mutex_lock(&jan.lock);
+		jan.stop = true;
+		pthread_cond_signal(&jan.cond);
+		pthread_mutex_unlock(&jan.lock);
+		pthread_join(jan.thread, NULL);
+	}
+	asr_chain_free(app.asr);
+	blob_close(app.blob);
 	db_close(app.db);
 	explicit_bzero(&app.jwt, sizeof app.jwt);
+	explicit_bzero(app.ticket_key, sizeof app.ticket_key);
+	if (!status)
+		log_info("stopped", NULL);
 	return status;
 }
 
@@ -205,7 +291,7 @@ int main(int argc, char **argv)
 		printf("iamd %s\n", IAM_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") && strcmp(cmd, "migrate")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
 		return 2;
 	}
@@ -221,7 +307,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	int rc = !strcmp(cmd, "serve") ? cmd_serve(&cfg) : cmd_migrate(&cfg);
+	int rc = !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
+		 : run(&cfg, !strcmp(cmd, "api") ? ROLE_API : !strcmp(cmd, "worker") ? ROLE_WORKER : ROLE_SERVE);
 	config_free(&cfg);
 	return rc;
 }

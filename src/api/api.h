@@ -16,15 +16,24 @@
 #include "http/http.h"
 #include "http/jsonv.h"
 #include "store/db.h"
+#include "core/uuid.h"
 
 #define ACCESS_TTL_S 900
 #define DB_ACQUIRE_MS 5000
+
+struct blob_store;
+struct asr_chain;
+struct jobs;
 
 struct app {
 	const struct config *cfg;
 	struct db *db;
 	struct jwt_key jwt;
 	int64_t started_ms;
+	struct blob_store *blob;
+	struct asr_chain *asr; /* NULL in a process that runs no workers */
+	struct jobs *jobs;     /* NULL in a process that runs no workers */
+	unsigned char ticket_key[32];
 };
 
 /* Route tables, one per resource file. Each returns its count. */
@@ -32,6 +41,9 @@ size_t api_health_routes(const struct route **out);
 size_t api_auth_routes(const struct route **out);
 size_t api_users_routes(const struct route **out);
 size_t api_api_keys_routes(const struct route **out);
+size_t api_meetings_routes(const struct route **out);
+size_t api_uploads_routes(const struct route **out);
+size_t api_openai_routes(const struct route **out);
 
 static inline struct app *api_app(struct http_req *r) { return http_app(r); }
 
@@ -74,6 +86,67 @@ struct audit_ctx;
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx);
 
 
+
+/* ---- audio intake (intake.c) ---- */
+
+struct meeting;
+
+/* A file being received into the blob store's spool, hashed as it arrives. */
+struct spool {
+	int fd;
+	char path[1024];
+	int64_t size;
+	unsigned char sha[128] __attribute__((aligned(16))); /* struct crypto_sha256_ctx */
+};
+/* Create an empty spool file. 0 or -1. */
+int spool_open(struct app *app, struct spool *s, const char *prefix);
+/* Append data. 0 or -1 (errno). */
+int spool_write(struct spool *s, const void *data, size_t len);
+/* Close and remove the file if it is still there. */
+void spool_discard(struct spool *s);
+
+/*
+ * Make the file at path (spooled, size bytes, sha256 hex) meeting m's
+ * audio: probe it (415 / 422 on bad media, with the reason in detail), move
+ * it into the blob store, attach it, delete any previous audio, and if
+ * transcribe is set queue transcription. On success m is reloaded. Returns
+ * 0, or the HTTP status to reply with and *code / detail filled. The file
+ * at path is consumed either way.
+ */
+int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char *path,
+	       const char *filename, int64_t size, const char *sha256, bool transcribe,
+	       const char **code, char *detail, size_t detaillen);
+
+/*
+ * Queue transcription of meeting m (status -> queued). language/provider
+ * may be NULL. Returns DB_OK, DB_UNIQUE when it is already queued or
+ * running, or an error.
+ */
+int api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
+			 const char *language, const char *provider);
+
+/* Wake this process's workers for a job just queued (call after building the reply). */
+void api_jobs_wake(struct app *app);
+
+/* Reply 415/422/... for an ingest failure. */
+void api_ingest_problem(struct http_req *r, int status, const char *code, const char *detail);
+
+/* Meeting JSON (meetings.c). */
+json_t *api_meeting_json(const struct meeting *m);
+
+/* Short-lived tickets for URLs a browser opens without headers (events, audio). */
+#define TICKET_TTL_S 3600
+char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
+		       int64_t *expires_ms);
+/*
+ * Authenticate by header, or by ?ticket= for meeting_id. Replies 401 and
+ * returns false when neither works.
+ */
+bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeting_id,
+			struct principal *p);
+
+/* Remove spool files of tus uploads that expired. */
+void api_janitor(struct app *app);
 
 /* Shared representations (users.c). */
 struct user;

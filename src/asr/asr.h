@@ -80,6 +80,7 @@ struct asr_openai_config {
 	const char *api_key;  /* may be NULL for servers without auth */
 	const char *model;    /* e.g. "whisper-1" */
 	int timeout_s;        /* per request */
+	int piece_s;          /* seconds of audio per request; 0 = ASR_OPENAI_PIECE_S (the most) */
 };
 struct asr_engine *asr_openai_new(const struct asr_openai_config *c, char *err, size_t errlen);
 

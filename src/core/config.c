@@ -207,13 +207,53 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (origins && *origins && parse_origins(c, origins, err, errlen) < 0)
 		return -1;
 
+	if (get_int(get, "IAM_OPENAI_TIMEOUT_S", 300, 1, 3600, &n, err, errlen) < 0)
+		return -1;
+	c->openai_timeout_s = (int)n;
+	if (get_int(get, "IAM_JOB_LEASE_S", 30, 2, 3600, &n, err, errlen) < 0)
+		return -1;
+	c->job_lease_s = (int)n;
+	if (get_int(get, "IAM_SYNC_TIMEOUT_S", 900, 5, 86400, &n, err, errlen) < 0)
+		return -1;
+	c->sync_timeout_s = (int)n;
+
+	const char *blob = get("IAM_BLOB_URL");
+	if (blob && *blob) {
+		if (strncmp(blob, "file:", 5) != 0 || !blob[5])
+			return fail(err, errlen, "IAM_BLOB_URL: expected file:DIR (S3 storage is not available yet)");
+		c->blob_url = strdup(blob);
+	} else {
+		size_t len = strlen(c->data_dir) + 16;
+		c->blob_url = malloc(len);
+		if (c->blob_url)
+			snprintf(c->blob_url, len, "file:%s/blobs", c->data_dir);
+	}
+	const char *asr = get("IAM_ASR");
+	c->asr = dup_or(asr, "sphinx");
+	for (const char *p = c->asr; p && *p; p++)
+		if (!islower((unsigned char)*p) && *p != ',' && *p != ' ')
+			return fail(err, errlen, "IAM_ASR: expected a list of engines such as openai,sphinx, got '%.64s'",
+				    c->asr);
+	const char *base = get("IAM_OPENAI_BASE_URL");
+	if (base && *base) {
+		if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
+			return fail(err, errlen, "IAM_OPENAI_BASE_URL: expected http(s)://host/v1, got '%.64s'", base);
+		c->openai_base_url = strdup(base);
+	}
+	const char *key = get("IAM_OPENAI_API_KEY");
+	if (key && *key)
+		c->openai_api_key = strdup(key);
+	c->openai_model = dup_or(get("IAM_OPENAI_MODEL"), "whisper-1");
+	if (strstr(c->asr, "openai") && !c->openai_base_url)
+		return fail(err, errlen, "IAM_ASR: the openai engine needs IAM_OPENAI_BASE_URL");
+
 	const char *redis = get("IAM_REDIS_URL");
 	if (redis && *redis) {
 		if (strncmp(redis, "redis://", 8) != 0 && strncmp(redis, "rediss://", 9) != 0)
 			return fail(err, errlen, "IAM_REDIS_URL: expected redis://host:port");
 		c->redis_url = strdup(redis);
 	}
-	if (!c->data_dir || !c->database_url)
+	if (!c->data_dir || !c->database_url || !c->blob_url || !c->asr || !c->openai_model)
 		return fail(err, errlen, "out of memory while reading configuration");
 	return 0;
 }
@@ -232,5 +272,13 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->cors_count; i++)
 		free(c->cors_origins[i]);
 	free(c->redis_url);
+	free(c->blob_url);
+	free(c->asr);
+	free(c->openai_base_url);
+	if (c->openai_api_key) {
+		explicit_bzero(c->openai_api_key, strlen(c->openai_api_key));
+		free(c->openai_api_key);
+	}
+	free(c->openai_model);
 	memset(c, 0, sizeof *c);
 }

@@ -24,6 +24,14 @@ struct config {
 	size_t cors_count;
 	char *redis_url;       /* IAM_REDIS_URL, NULL = none */
 	int shutdown_grace_s;  /* IAM_SHUTDOWN_GRACE_S, 0..3600: wait for in-flight requests */
+	char *blob_url;        /* IAM_BLOB_URL, default file:$IAM_DATA_DIR/blobs */
+	char *asr;             /* IAM_ASR engine chain, default "sphinx" */
+	char *openai_base_url; /* IAM_OPENAI_BASE_URL, NULL = none */
+	char *openai_api_key;  /* IAM_OPENAI_API_KEY, NULL = none */
+	char *openai_model;    /* IAM_OPENAI_MODEL, default "whisper-1" */
+	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
+	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
+	int sync_timeout_s;    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -140,3 +140,21 @@ long crypto_b64url_decode(const char *text, size_t textlen, void *out, size_t ou
 		return -1;
 	return (long)binlen;
 }
+
+_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((struct crypto_sha256_ctx *)0)->state),
+	       "crypto_sha256_ctx too small");
+
+void crypto_sha256_init(struct crypto_sha256_ctx *c)
+{
+	crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)c->state);
+}
+
+void crypto_sha256_update(struct crypto_sha256_ctx *c, const void *data, size_t len)
+{
+	crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)c->state, data, len);
+}
+
+void crypto_sha256_final(struct crypto_sha256_ctx *c, unsigned char out[32])
+{
+	crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)c->state, out);
+}

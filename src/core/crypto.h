@@ -26,6 +26,14 @@ void crypto_sha256_hex(const void *data, size_t len, char out[65]);
 /* Raw SHA-256 into out[32]. */
 void crypto_sha256(const void *data, size_t len, unsigned char out[32]);
 
+/* Incremental SHA-256 for data that streams by (uploads). */
+struct crypto_sha256_ctx {
+	unsigned char state[128] __attribute__((aligned(16))); /* crypto_hash_sha256_state */
+};
+void crypto_sha256_init(struct crypto_sha256_ctx *c);
+void crypto_sha256_update(struct crypto_sha256_ctx *c, const void *data, size_t len);
+void crypto_sha256_final(struct crypto_sha256_ctx *c, unsigned char out[32]);
+
 /* HMAC-SHA256(key, data) into out[32]. */
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 			unsigned char out[32]);

@@ -102,6 +102,8 @@ int64_t http_content_length(const struct http_req *r);
 /* A per-request pointer for handlers, freed with free_fn (may be NULL) when the request ends. */
 void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *));
 void *http_ctx(const struct http_req *r);
+/* Hand the context over to the caller: it is no longer freed with the request. */
+void *http_take_ctx(struct http_req *r);
 
 /* Add a header to the reply that is coming (copied). */
 void http_add_header(struct http_req *r, const char *name, const char *value);
@@ -136,6 +138,23 @@ bool http_replied(const struct http_req *r);
  */
 void http_reply_file(struct http_req *r, int fd, int64_t size, const char *content_type,
 		     const char *disposition);
+
+/*
+ * multipart/form-data read as it streams (BODY_STREAM routes), via
+ * libmicrohttpd's post processor. fn gets each piece of each part: field
+ * name, filename (NULL for plain fields), data, and the piece's offset in
+ * the part; it returns 0, or -1 to stop.
+ */
+typedef int (*http_part_fn)(void *cls, const char *field, const char *filename, const char *data,
+			    size_t len, uint64_t off);
+struct http_multipart;
+/* NULL when the request is not multipart/form-data with a boundary. */
+struct http_multipart *http_multipart_new(struct http_req *r, http_part_fn fn, void *cls);
+int http_multipart_feed(struct http_multipart *m, const char *data, size_t len); /* 0 or -1 */
+void http_multipart_free(struct http_multipart *m);
+
+/* Reply 204 to OPTIONS with Allow and, for allowed origins, CORS preflight headers. */
+void http_reply_options(struct http_req *r);
 
 /*
  * Park a request until something happens elsewhere (a job finishing):

@@ -63,6 +63,20 @@ struct http_req {
 	void *ctx;
 	void (*ctx_free)(void *);
 	bool stream_failed; /* BODY_STREAM: chunk() refused the rest */
+	/*
+	 * An error decided before a small body was read is held back until the
+	 * body has been drained: a client still sending would otherwise see
+	 * the connection reset instead of the answer.
+	 */
+	bool in_headers;
+	bool hold;
+	struct {
+		int status;
+		char *ctype;
+		char *body;
+		size_t len;
+		bool set;
+	} held;
 	struct park *park;  /* parked, waiting for finish() */
 };
 

@@ -88,6 +88,14 @@ void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *))
 
 void *http_ctx(const struct http_req *r) { return r->ctx; }
 
+void *http_take_ctx(struct http_req *r)
+{
+	void *ctx = r->ctx;
+	r->ctx = NULL;
+	r->ctx_free = NULL;
+	return ctx;
+}
+
 void http_add_header(struct http_req *r, const char *name, const char *value)
 {
 	struct extra_header *h = calloc(1, sizeof *h);
@@ -120,7 +128,10 @@ static void add_common_headers(struct http_req *r, struct MHD_Response *resp)
 	if (r->origin) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
 		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-					"X-Request-Id, Retry-After, Location, Content-Disposition");
+					"X-Request-Id, Retry-After, Location, Content-Disposition, Content-Range, "
+					"Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "
+					"Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+					"Tus-Checksum-Algorithm, X-Meeting-Id");
 	}
 	for (struct extra_header *h = r->extra; h; h = h->next) {
 		/* A header we add deliberately replaces a default one. */
@@ -152,6 +163,16 @@ void http_req_queue(struct http_req *r, int status, const char *ctype, char *bod
 		log_error("handler replied twice", json_pack("{s:s}", "request_id", r->request_id));
 		return;
 	}
+	if (r->in_headers && r->hold) {
+		r->replied = true;
+		r->status = status;
+		r->held.status = status;
+		r->held.ctype = ctype ? strdup(ctype) : NULL;
+		r->held.body = body;
+		r->held.len = len;
+		r->held.set = true;
+		return;
+	}
 	struct MHD_Response *resp =
 		body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
 		     : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -173,7 +194,8 @@ void http_reply_text(struct http_req *r, int status, const char *content_type, c
 
 void http_reply_json(struct http_req *r, int status, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	/* 12 significant digits: times to the millisecond without binary noise (3.422, not 3.4220410000000001). */
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(body);
 	if (!text) {
 		http_problem_internal(r, "encode reply");
@@ -348,6 +370,51 @@ void http_reply_file(struct http_req *r, int fd, int64_t size, const char *conte
 	MHD_destroy_response(resp);
 }
 
+/* ---------- multipart ---------- */
+
+struct http_multipart {
+	struct MHD_PostProcessor *pp;
+	http_part_fn fn;
+	void *cls;
+};
+
+static enum MHD_Result multipart_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *filename, const char *content_type,
+				      const char *transfer_encoding, const char *data, uint64_t off,
+				      size_t size)
+{
+	struct http_multipart *m = cls;
+	return m->fn(m->cls, key ? key : "", filename, data, size, off) == 0 ? MHD_YES : MHD_NO;
+}
+
+struct http_multipart *http_multipart_new(struct http_req *r, http_part_fn fn, void *cls)
+{
+	struct http_multipart *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->fn = fn;
+	m->cls = cls;
+	m->pp = MHD_create_post_processor(r->conn, 64 * 1024, multipart_iter, m);
+	if (!m->pp) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int http_multipart_feed(struct http_multipart *m, const char *data, size_t len)
+{
+	return MHD_post_process(m->pp, data, len) == MHD_YES ? 0 : -1;
+}
+
+void http_multipart_free(struct http_multipart *m)
+{
+	if (!m)
+		return;
+	MHD_destroy_post_processor(m->pp);
+	free(m);
+}
+
 /* ---------- JSON body ---------- */
 
 json_t *http_json_object(struct http_req *r, bool empty_ok)
@@ -437,7 +504,7 @@ static bool has_body(struct http_req *r, unsigned long long *declared)
 	return te != NULL;
 }
 
-static void preflight(struct http_req *r)
+void http_reply_options(struct http_req *r)
 {
 	char allow[96];
 	http_methods_format(r->match.allowed | M_OPTIONS, allow, sizeof allow);
@@ -445,7 +512,9 @@ static void preflight(struct http_req *r)
 	if (r->origin && http_header(r, "Access-Control-Request-Method")) {
 		http_add_header(r, "Access-Control-Allow-Methods", allow);
 		http_add_header(r, "Access-Control-Allow-Headers",
-				"Authorization, Content-Type, Idempotency-Key, X-Request-Id");
+				"Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range, "
+				"Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
+				"Upload-Checksum, Upload-Defer-Length, Upload-Concat");
 		http_add_header(r, "Access-Control-Max-Age", "600");
 	}
 	http_reply_empty(r, 204);
@@ -471,7 +540,7 @@ static void on_headers(struct http_req *r)
 		return;
 	}
 	if (rc == ROUTER_METHOD_NOT_ALLOWED && r->mbit == M_OPTIONS) {
-		preflight(r);
+		http_reply_options(r);
 		return;
 	}
 	if (rc == ROUTER_METHOD_NOT_ALLOWED) {
@@ -554,11 +623,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 					  r->client_ip, sizeof r->client_ip);
 		}
 		r->origin = allowed_origin(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
+		/* Small bodies are drained before an early error is sent; large ones are not read. */
+		unsigned long long declared;
+		r->hold = has_body(r, &declared) && declared <= DISCARD_MAX &&
+			  !http_header(r, "Expect");
+		r->in_headers = true;
 		on_headers(r);
+		r->in_headers = false;
 		return MHD_YES;
 	}
 	if (r->park) {
 		park_finish(r); /* resumed: the thing it waited for happened */
+		return MHD_YES;
+	}
+	if (r->replied && r->held.set) {
+		/* Answered early, held back until the body is drained. */
+		if (*upload_data_size) {
+			r->discarded += *upload_data_size;
+			*upload_data_size = 0;
+			return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
+		r->replied = false;
+		r->held.set = false;
+		char *ctype = r->held.ctype;
+		http_req_queue(r, r->held.status, ctype, r->held.body, r->held.len);
+		free(ctype);
+		r->held.ctype = NULL;
 		return MHD_YES;
 	}
 	if (r->replied) {
@@ -620,6 +710,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 					   "ip", r->client_ip));
 	if (r->ctx && r->ctx_free)
 		r->ctx_free(r->ctx);
+	if (r->held.set) {
+		free(r->held.body);
+		free(r->held.ctype);
+	}
 	json_decref(r->json);
 	buf_free(&r->body);
 	while (r->extra) {

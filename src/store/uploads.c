@@ -131,3 +131,20 @@ int upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int 
 			DB_PARAMS(DB_TEXT(ids[i]), DB_INT(now)), NULL);
 	return n;
 }
+
+int upload_active_for_meeting(struct db_conn *c, const char *org_id, const char *meeting_id,
+			      char ids[][UUID_STR_LEN], int max)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT id FROM uploads WHERE org_id = $1 AND meeting_id = $2"
+				    " AND state = 'active' LIMIT $3",
+				    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(meeting_id), DB_INT(max)), &rc);
+	if (!r)
+		return rc;
+	int n = 0;
+	while (n < max && (rc = db_next(r)) == 1)
+		store_copy(ids[n++], UUID_STR_LEN, r, 0);
+	db_res_free(r);
+	return rc < 0 ? rc : n;
+}

@@ -56,4 +56,8 @@ int upload_terminate(struct db_conn *c, const char *org_id, const char *id);
  */
 int upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max);
 
+/* Ids of the meeting's active uploads (to remove their spool files). Count or db_rc. */
+int upload_active_for_meeting(struct db_conn *c, const char *org_id, const char *meeting_id,
+			      char ids[][UUID_STR_LEN], int max);
+
 #endif

@@ -421,3 +421,466 @@ export async function login(email, password = PASSWORD) {
 }
 
 export const me = (token) => get('/api/v1/users/me', { token });
+
+// ================================================================ meetings, media, servers
+// (Added for the meetings / uploads / tus / transcripts / openai / pipeline
+// tests. Everything above is unchanged.)
+
+/** The upload limit the runner gives the server (IAM_MAX_UPLOAD_MB). */
+export const MAX_UPLOAD_MB = Number(process.env.IAM_MAX_UPLOAD_MB || 50);
+export const POLL_MS = 250;
+/** How long a transcription of a short clip may take, queue included. */
+export const COMPLETE_TIMEOUT_MS = 90000;
+export const MEETING_STATUSES = ['pending', 'uploaded', 'queued', 'processing', 'completed', 'failed'];
+
+/**
+ * One HTTP request to `base` (another iamd, or BASE). Like request(), plus:
+ *   form   a FormData body (multipart; fetch sets the boundary)
+ * and the reply also carries `bytes` (a Buffer of the exact body).
+ */
+export async function requestAt(base, method, path, opts = {}) {
+	const headers = new Headers(opts.headers || {});
+	let body;
+	if (opts.json !== undefined) {
+		body = JSON.stringify(opts.json);
+		if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+	} else if (opts.form !== undefined) {
+		body = opts.form;
+	} else if (opts.body !== undefined) {
+		body = opts.body;
+	}
+	if (opts.token !== undefined && opts.token !== null) headers.set('authorization', `Bearer ${opts.token}`);
+	const url = /^https?:/.test(path) ? path : base.replace(/\/+$/, '') + path;
+	const res = await fetch(url, {
+		method,
+		headers,
+		body,
+		redirect: 'manual',
+		signal: AbortSignal.timeout(opts.timeout || REQUEST_TIMEOUT_MS),
+	});
+	const bytes = Buffer.from(await res.arrayBuffer());
+	const r = wrapResponse(res.status, res.headers, bytes.toString('utf8'), path);
+	r.bytes = bytes;
+	return r;
+}
+
+/** requestAt(BASE, ...): a request to the test server that keeps the raw bytes. */
+export const requestBytes = (method, path, opts) => requestAt(BASE, method, path, opts);
+
+/** Register a fresh account on another server (asserting 201). */
+export async function registerAt(base, tag = 'reg') {
+	const email = uniqueEmail(tag);
+	const res = await requestAt(base, 'POST', '/api/v1/auth/register', { json: { email, password: PASSWORD } });
+	assert.equal(res.status, 201, `register ${email} at ${base}: ${show(res)}`);
+	return { email, user: res.body.user, organization: res.body.organization, access: res.body.access_token, base };
+}
+
+/** Create an API key (asserting 201) and return its secret `iam_...`. */
+export async function createApiKey(token, name = 'test key', base = BASE) {
+	const res = await requestAt(base, 'POST', '/api/v1/api-keys', { token, json: { name } });
+	assert.equal(res.status, 201, `create API key: ${show(res)}`);
+	assert.ok(String(res.body.key).startsWith('iam_'), `API key ${res.body.key}`);
+	return res.body.key;
+}
+
+// ---------------------------------------------------------------- meetings
+
+export const MEETINGS = '/api/v1/meetings';
+
+/** Create a meeting (asserting 201) and return it. */
+export async function createMeeting(token, fields = {}, base = BASE) {
+	const json = { title: 'Weekly sync', ...fields };
+	const res = await requestAt(base, 'POST', MEETINGS, { token, json });
+	assert.equal(res.status, 201, `create meeting: ${show(res)}`);
+	return res.body;
+}
+
+export async function getMeeting(token, id, base = BASE) {
+	const res = await requestAt(base, 'GET', `${MEETINGS}/${id}`, { token });
+	assert.equal(res.status, 200, `GET meeting ${id}: ${show(res)}`);
+	return res.body;
+}
+
+/**
+ * POST the audio as the raw request body. opts: filename (?filename=),
+ * contentType (default application/octet-stream), transcribe (false adds
+ * ?transcribe=false), token, base, timeout. Returns the response.
+ */
+export function uploadRaw(token, id, buf, opts = {}) {
+	const q = new URLSearchParams();
+	if (opts.filename !== undefined) q.set('filename', opts.filename);
+	if (opts.transcribe === false) q.set('transcribe', 'false');
+	const qs = q.toString();
+	return requestAt(opts.base || BASE, 'POST', `${MEETINGS}/${id}/upload${qs ? `?${qs}` : ''}`, {
+		token,
+		body: buf,
+		headers: { 'content-type': opts.contentType || 'application/octet-stream', ...(opts.headers || {}) },
+		timeout: opts.timeout || 60000,
+	});
+}
+
+/** POST the audio as multipart/form-data with one part named "file". */
+export function uploadMultipart(token, id, buf, filename, opts = {}) {
+	const form = new FormData();
+	form.append('file', new Blob([buf], { type: opts.contentType || 'application/octet-stream' }), filename);
+	const qs = opts.transcribe === false ? '?transcribe=false' : '';
+	return requestAt(opts.base || BASE, 'POST', `${MEETINGS}/${id}/upload${qs}`, { token, form, timeout: opts.timeout || 60000 });
+}
+
+/** Upload audio (raw body) and assert 200; returns the meeting. */
+export async function uploadOk(token, id, buf, opts = {}) {
+	const res = await uploadRaw(token, id, buf, opts);
+	assert.equal(res.status, 200, `upload to ${id}: ${show(res)}`);
+	return res.body;
+}
+
+/**
+ * Poll GET meeting every POLL_MS until `until(meeting)` is true (default:
+ * status completed or failed). Fails after `timeout` ms with the last state.
+ * Returns the meeting.
+ */
+export async function waitMeeting(token, id, { until, timeout = COMPLETE_TIMEOUT_MS, base = BASE, poll = POLL_MS } = {}) {
+	const done = until || ((m) => m.status === 'completed' || m.status === 'failed');
+	const deadline = Date.now() + timeout;
+	let last = null;
+	for (;;) {
+		const res = await requestAt(base, 'GET', `${MEETINGS}/${id}`, { token });
+		assert.equal(res.status, 200, `GET meeting ${id} while waiting: ${show(res)}`);
+		last = res.body;
+		if (done(last)) return last;
+		if (Date.now() > deadline) {
+			assert.fail(`meeting ${id} did not reach the expected state within ${timeout} ms; last: ${JSON.stringify(last)}`);
+		}
+		await sleep(poll);
+	}
+}
+
+/** Wait for status completed (failing at once, with the error, if it failed). */
+export async function waitCompleted(token, id, opts = {}) {
+	const m = await waitMeeting(token, id, opts);
+	assert.equal(m.status, 'completed', `meeting ${id} ended ${m.status}: ${m.processing_error} steps ${JSON.stringify(m.processing_steps)}`);
+	return m;
+}
+
+const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+
+/** Every field of the meeting representation, with its type. */
+export function assertMeeting(m, what = 'meeting') {
+	assert.ok(m && typeof m === 'object' && !Array.isArray(m), `${what}: object expected: ${JSON.stringify(m)}`);
+	const fields = [
+		'id', 'title', 'description', 'meeting_date', 'status', 'progress', 'language', 'audio_format', 'audio_codec',
+		'original_filename', 'file_size', 'duration_seconds', 'provider_used', 'model_used', 'transcription_confidence',
+		'processing_started_at', 'processing_completed_at', 'processing_error', 'processing_steps', 'created_at', 'updated_at',
+	];
+	for (const f of fields) assert.ok(f in m, `${what} lacks ${f}: ${JSON.stringify(m)}`);
+	assert.match(m.id, UUID_RE, `${what}.id`);
+	assert.equal(typeof m.title, 'string', `${what}.title`);
+	assert.ok(m.description === null || typeof m.description === 'string', `${what}.description`);
+	if (m.meeting_date !== null) assertRfc3339(m.meeting_date, `${what}.meeting_date`);
+	assert.ok(MEETING_STATUSES.includes(m.status), `${what}.status ${m.status}`);
+	assert.ok(Number.isInteger(m.progress) && m.progress >= 0 && m.progress <= 100, `${what}.progress ${m.progress}`);
+	assert.equal(typeof m.language, 'string', `${what}.language`);
+	for (const f of ['audio_format', 'audio_codec', 'original_filename', 'provider_used', 'model_used', 'processing_error']) {
+		assert.ok(m[f] === null || typeof m[f] === 'string', `${what}.${f} should be a string or null: ${JSON.stringify(m[f])}`);
+	}
+	assert.ok(m.file_size === null || (Number.isInteger(m.file_size) && m.file_size >= 0), `${what}.file_size ${m.file_size}`);
+	assert.ok(m.duration_seconds === null || (isNum(m.duration_seconds) && m.duration_seconds >= 0), `${what}.duration_seconds`);
+	const c = m.transcription_confidence;
+	assert.ok(c === null || (isNum(c) && c >= 0 && c <= 1), `${what}.transcription_confidence ${c}`);
+	for (const f of ['processing_started_at', 'processing_completed_at']) if (m[f] !== null) assertRfc3339(m[f], `${what}.${f}`);
+	assert.ok(Array.isArray(m.processing_steps), `${what}.processing_steps should be an array: ${JSON.stringify(m.processing_steps)}`);
+	assertRfc3339(m.created_at, `${what}.created_at`);
+	assertRfc3339(m.updated_at, `${what}.updated_at`);
+	return m;
+}
+
+/** A meeting without audio: every audio fact null, status pending. */
+export function assertNoAudio(m, what = 'meeting') {
+	assertMeeting(m, what);
+	assert.equal(m.status, 'pending', `${what}.status`);
+	for (const f of ['audio_format', 'audio_codec', 'original_filename', 'file_size', 'duration_seconds']) {
+		assert.equal(m[f], null, `${what}.${f} should be null without audio: ${JSON.stringify(m)}`);
+	}
+}
+
+/** A processing step records a failed attempt (ok: false, or an error). */
+export function stepFailed(step) {
+	if (!step || typeof step !== 'object') return false;
+	if (step.ok === false || step.success === false) return true;
+	if (typeof step.error === 'string' && step.error.length > 0) return true;
+	const outcome = [step.status, step.result, step.outcome, step.state].filter((v) => typeof v === 'string').join(' ');
+	return /fail|error|retry|timeout|unavailable|refused/i.test(outcome);
+}
+
+/** The steps (objects) that mention an engine by name anywhere in their values. */
+export function stepsMentioning(steps, name) {
+	return (steps || []).filter((s) => JSON.stringify(s).toLowerCase().includes(String(name).toLowerCase()));
+}
+
+// ---------------------------------------------------------------- raw: headers only
+
+/**
+ * Send a request head (with whatever Content-Length the caller puts in
+ * `headers`) and then only `body` (a few bytes, or nothing), and wait up to
+ * `timeout` ms for an answer without sending more. For limits that must be
+ * enforced from the headers alone. Resolves like request(), plus `ms` (time to
+ * the answer's head).
+ */
+export function rawHeadersOnly({ method = 'POST', path = '/', headers = {}, body = null, timeout = 10000, base = BASE } = {}) {
+	const url = new URL(base);
+	let head = `${method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n`;
+	for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+	head += '\r\n';
+	return new Promise((resolve, reject) => {
+		const t0 = Date.now();
+		const sock = net.connect({ host: url.hostname, port: Number(url.port || 80) });
+		const received = [];
+		let finished = false;
+		let headAt = null;
+		const finish = (err) => {
+			if (finished) return;
+			finished = true;
+			clearTimeout(timer);
+			sock.destroy();
+			let st = null;
+			try {
+				st = responseState(Buffer.concat(received));
+			} catch (e) {
+				return reject(e);
+			}
+			if (!st) return reject(err || new Error(`no HTTP response to ${method} ${path} within ${timeout} ms`));
+			const r = wrapResponse(st.status, st.headers, st.body.toString('utf8'), path);
+			r.ms = (headAt || Date.now()) - t0;
+			resolve(r);
+		};
+		const timer = setTimeout(() => finish(new Error(`no answer to ${method} ${path} within ${timeout} ms (is the server waiting for the body?)`)), timeout);
+		sock.on('data', (d) => {
+			received.push(d);
+			let st = null;
+			try {
+				st = responseState(Buffer.concat(received));
+			} catch {
+				/* finish() reports it */
+			}
+			if (st && headAt === null) headAt = Date.now();
+			if (st && st.done) finish();
+		});
+		sock.on('end', () => finish());
+		sock.on('close', () => finish());
+		sock.on('error', (e) => finish(e));
+		sock.on('connect', () => {
+			sock.write(head);
+			if (body !== null && body !== undefined) sock.write(body);
+		});
+	});
+}
+
+// ---------------------------------------------------------------- Server-Sent Events
+
+/**
+ * GET an event stream with fetch and parse it incrementally. Options:
+ *   token / headers   authentication
+ *   stopWhen(ev)      stop reading once it returns true for an event
+ *   endWaitMs         after stopWhen, how long to wait for the server to end
+ *                     the stream (default 5000)
+ *   timeout           overall limit in ms (default COMPLETE_TIMEOUT_MS)
+ * Resolves to { status, headers, text (for non-200), events: [{event, data,
+ * id, json}], ended (the server closed the stream), stopped (stopWhen hit) }.
+ */
+export async function readEvents(path, { token, headers = {}, stopWhen, endWaitMs = 5000, timeout = COMPLETE_TIMEOUT_MS, base = BASE } = {}) {
+	const h = new Headers({ accept: 'text/event-stream', ...headers });
+	if (token) h.set('authorization', `Bearer ${token}`);
+	const ctl = new AbortController();
+	const timer = setTimeout(() => ctl.abort(), timeout);
+	const url = /^https?:/.test(path) ? path : base + path;
+	let res;
+	try {
+		res = await fetch(url, { headers: h, signal: ctl.signal });
+	} catch (e) {
+		clearTimeout(timer);
+		throw e;
+	}
+	const out = { status: res.status, headers: res.headers, text: '', events: [], ended: false, stopped: false };
+	if (res.status !== 200 || !/^text\/event-stream/i.test(res.headers.get('content-type') || '')) {
+		out.text = await res.text();
+		clearTimeout(timer);
+		out.body = null;
+		if (/json/i.test(res.headers.get('content-type') || '') && out.text) {
+			try {
+				out.body = JSON.parse(out.text);
+			} catch {
+				/* leave null */
+			}
+		}
+		return out;
+	}
+	const reader = res.body.getReader();
+	const dec = new TextDecoder();
+	let buf = '';
+	let cur = { event: 'message', data: [], id: null };
+	let endTimer = null;
+	const dispatch = (lines) => {
+		for (const raw of lines) {
+			const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+			if (line === '') {
+				if (cur.data.length > 0) {
+					const data = cur.data.join('\n');
+					let json = null;
+					try {
+						json = JSON.parse(data);
+					} catch {
+						/* not JSON */
+					}
+					const ev = { event: cur.event, data, id: cur.id, json };
+					out.events.push(ev);
+					if (!out.stopped && stopWhen && stopWhen(ev)) {
+						out.stopped = true;
+						endTimer = setTimeout(() => ctl.abort(), endWaitMs);
+					}
+				}
+				cur = { event: 'message', data: [], id: null };
+				continue;
+			}
+			if (line.startsWith(':')) continue;
+			const i = line.indexOf(':');
+			const field = i < 0 ? line : line.slice(0, i);
+			let value = i < 0 ? '' : line.slice(i + 1);
+			if (value.startsWith(' ')) value = value.slice(1);
+			if (field === 'event') cur.event = value;
+			else if (field === 'data') cur.data.push(value);
+			else if (field === 'id') cur.id = value;
+		}
+	};
+	try {
+		for (;;) {
+			const { value, done } = await reader.read();
+			if (done) {
+				out.ended = true;
+				break;
+			}
+			buf += dec.decode(value, { stream: true });
+			const parts = buf.split('\n');
+			buf = parts.pop();
+			dispatch(parts);
+		}
+	} catch (e) {
+		if (!ctl.signal.aborted) throw e;
+	} finally {
+		clearTimeout(timer);
+		if (endTimer) clearTimeout(endTimer);
+		try {
+			ctl.abort();
+		} catch {
+			/* already */
+		}
+	}
+	return out;
+}
+
+// ---------------------------------------------------------------- own iamd processes
+
+const spawned = new Set();
+process.on('exit', () => {
+	for (const p of spawned) {
+		try {
+			p.kill('SIGKILL');
+		} catch {
+			/* gone */
+		}
+	}
+});
+
+/** A TCP port that was free a moment ago. */
+export function freePort() {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.once('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address();
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+/** The environment without any IAM_* of the caller's, plus `extra`. */
+export function iamEnv(extra) {
+	const env = {};
+	for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('IAM_')) env[k] = v;
+	return { ...env, ...extra };
+}
+
+/**
+ * Start `IAM_BIN serve` on dataDir (SQLite there unless env says otherwise)
+ * with a fresh port and `env` on top, and wait for /readyz. Returns
+ * { proc, base, port, dataDir, stderr(), kill(signal), stop() }.
+ */
+export async function startIamd(dataDir, env = {}, { port, readyMs = 30000 } = {}) {
+	const bin = process.env.IAM_BIN;
+	assert.ok(bin, 'IAM_BIN is not set (run through scripts/run-api-tests)');
+	const { spawn } = await import('node:child_process');
+	const p = port || (await freePort());
+	const full = iamEnv({
+		IAM_LISTEN: `127.0.0.1:${p}`,
+		IAM_DATA_DIR: dataDir,
+		IAM_LOG_LEVEL: 'warn',
+		IAM_HTTP_THREADS: '4',
+		...env,
+	});
+	const proc = spawn(bin, ['serve'], { env: full, stdio: ['ignore', 'ignore', 'pipe'] });
+	spawned.add(proc);
+	let stderr = '';
+	proc.stderr.setEncoding('utf8').on('data', (d) => {
+		stderr += d;
+		if (stderr.length > 200000) stderr = stderr.slice(-100000);
+	});
+	const exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
+		spawned.delete(proc);
+		resolve({ code, signal });
+	}));
+	const base = `http://127.0.0.1:${p}`;
+	const s = {
+		proc,
+		base,
+		port: p,
+		dataDir,
+		exited,
+		stderr: () => stderr,
+		kill: async (signal = 'SIGKILL') => {
+			if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+			return exited;
+		},
+		stop: async (ms = 15000) => {
+			if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+			proc.kill('SIGTERM');
+			const r = await Promise.race([exited, sleep(ms).then(() => null)]);
+			if (r === null) {
+				proc.kill('SIGKILL');
+				return exited;
+			}
+			return r;
+		},
+	};
+	const deadline = Date.now() + readyMs;
+	for (;;) {
+		if (proc.exitCode !== null || proc.signalCode !== null) {
+			assert.fail(`iamd serve exited during start-up (${proc.exitCode ?? proc.signalCode}): ${stderr.slice(-3000)}`);
+		}
+		try {
+			const r = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
+			await r.text();
+			if (r.status === 200) return s;
+		} catch {
+			/* not up yet */
+		}
+		if (Date.now() > deadline) {
+			proc.kill('SIGKILL');
+			assert.fail(`iamd serve not ready within ${readyMs} ms: ${stderr.slice(-3000)}`);
+		}
+		await sleep(100);
+	}
+}
+
+/** A random JWT secret for a server the test starts. */
+export function randomSecret() {
+	return crypto.randomBytes(24).toString('hex');
+}

@@ -1,0 +1,591 @@
+/*
+ * meetings.c — /api/v1/meetings: the meeting (IAM's unit of audio), its
+ * audio, transcription, transcript and exports, and its live events.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "asr/asr.h"
+#include "blob/blob.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/transcript.h"
+#include "export/export.h"
+#include "store/meetings.h"
+#include "store/uploads.h"
+
+static const char *const STATUSES[] = {"pending", "uploaded", "queued", "processing", "completed", "failed"};
+
+static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+json_t *api_meeting_json(const struct meeting *m)
+{
+	json_t *steps = json_loads(m->processing_steps ? m->processing_steps : "[]", 0, NULL);
+	if (!json_is_array(steps)) {
+		json_decref(steps);
+		steps = json_array();
+	}
+	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:s,s:i,s:s}", "id", m->id, "title", m->title,
+			      "description", m->description ? m->description : "", "meeting_date",
+			      api_time(m->meeting_date), "status", m->status, "progress", m->progress,
+			      "language", m->language);
+	json_object_set_new(j, "audio_format", str_or_null(m->audio_format));
+	json_object_set_new(j, "audio_codec", str_or_null(m->audio_codec));
+	json_object_set_new(j, "original_filename", str_or_null(m->original_filename));
+	json_object_set_new(j, "file_size", m->file_size >= 0 ? json_integer(m->file_size) : json_null());
+	json_object_set_new(j, "duration_seconds", m->duration >= 0 ? json_real(m->duration) : json_null());
+	json_object_set_new(j, "provider_used", str_or_null(m->provider_used));
+	json_object_set_new(j, "model_used", str_or_null(m->model_used));
+	json_object_set_new(j, "transcription_confidence",
+			    m->confidence >= 0 ? json_real(m->confidence) : json_null());
+	json_object_set_new(j, "processing_started_at", api_time(m->processing_started_at));
+	json_object_set_new(j, "processing_completed_at", api_time(m->processing_completed_at));
+	json_object_set_new(j, "processing_error", str_or_null(m->processing_error));
+	json_object_set_new(j, "processing_steps", steps);
+	json_object_set_new(j, "created_at", api_time(m->created_at));
+	json_object_set_new(j, "updated_at", api_time(m->updated_at));
+	return j;
+}
+
+static bool language_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || n > 15)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalpha((unsigned char)s[i]) && !(s[i] == '-' && i >= 2 && i + 1 < n))
+			return false;
+	return true;
+}
+
+/* Apply title/description/meeting_date/language from in to m; errors collected. */
+static void apply_details(json_t *in, struct meeting *m, json_t **errors)
+{
+	const char *title = jv_str(in, "title");
+	if (title) {
+		const char *p = title;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			jv_error(errors, "title", "must not be blank");
+		snprintf(m->title, sizeof m->title, "%s", title);
+	}
+	json_t *v = json_object_get(in, "description");
+	if (v) {
+		free(m->description);
+		m->description = strdup(json_is_string(v) ? json_string_value(v) : "");
+	}
+	v = json_object_get(in, "meeting_date");
+	if (v) {
+		if (json_is_null(v)) {
+			m->meeting_date = 0;
+		} else {
+			int64_t t = time_parse_rfc3339(json_string_value(v));
+			if (t < 0)
+				jv_error(errors, "meeting_date",
+					 "must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z");
+			else
+				m->meeting_date = t;
+		}
+	}
+	const char *lang = jv_str(in, "language");
+	if (lang) {
+		if (!language_ok(lang))
+			jv_error(errors, "language", "must be a language code such as en or en-US");
+		else
+			snprintf(m->language, sizeof m->language, "%s", lang);
+	}
+}
+
+static const struct jv_field DETAIL_FIELDS[] = {
+	{"title", JV_STRING, false, false, 1, MEETING_TITLE_MAX},
+	{"description", JV_STRING, false, true, 0, MEETING_DESCRIPTION_MAX},
+	{"meeting_date", JV_STRING, false, true, 0, 64},
+	{"language", JV_STRING, false, false, 0, 15},
+};
+
+static void create_meeting(struct http_req *r)
+{
+	json_t *in = http_json_object(r, false);
+	if (!in)
+		return;
+	json_t *errors = NULL;
+	jv_check(in, DETAIL_FIELDS, 4, &errors);
+	if (!json_object_get(in, "title") || json_is_null(json_object_get(in, "title")))
+		jv_error(&errors, "title", "is required");
+	struct meeting m;
+	meeting_init(&m);
+	apply_details(in, &m, &errors); /* every problem at once, not only the first field's */
+	if (errors) {
+		meeting_clear(&m);
+		http_problem_validation(r, errors);
+		return;
+	}
+	struct db_conn *c = api_db(r);
+	if (!c) {
+		meeting_clear(&m);
+		return;
+	}
+	struct principal p;
+	if (!api_auth(r, c, &p))
+		goto out;
+	snprintf(m.org_id, sizeof m.org_id, "%s", p.org_id);
+	snprintf(m.created_by, sizeof m.created_by, "%s", p.user_id);
+	int rc = meeting_create(c, &m);
+	if (rc) {
+		api_db_fail(r, rc, "create meeting");
+		goto out;
+	}
+	char loc[80];
+	snprintf(loc, sizeof loc, "/api/v1/meetings/%s", m.id);
+	http_add_header(r, "Location", loc);
+	http_reply_json(r, 201, api_meeting_json(&m));
+out:
+	meeting_clear(&m);
+	db_release(c);
+}
+
+static void list_meetings(struct http_req *r)
+{
+	int limit;
+	char cursor[UUID_STR_LEN];
+	if (!api_page(r, &limit, cursor))
+		return;
+	const char *status = http_query(r, "status");
+	if (status) {
+		bool ok = false;
+		for (size_t i = 0; i < 6 && !ok; i++)
+			ok = strcmp(status, STATUSES[i]) == 0;
+		if (!ok) {
+			json_t *errors = NULL;
+			jv_error(&errors, "status",
+				 "must be one of pending, uploaded, queued, processing, completed, failed");
+			http_problem_validation(r, errors);
+			return;
+		}
+	}
+	struct db_conn *c = api_db(r);
+	if (!c)
+		return;
+	struct principal p;
+	if (!api_auth(r, c, &p))
+		goto out;
+	struct meeting *list = NULL;
+	size_t n = 0;
+	int rc = meeting_list(c, p.org_id, status, cursor[0] ? cursor : NULL, limit + 1, &list, &n);
+	if (rc) {
+		api_db_fail(r, rc, "list meetings");
+		goto out;
+	}
+	json_t *data = json_array();
+	size_t shown = n > (size_t)limit ? (size_t)limit : n;
+	for (size_t i = 0; i < shown; i++)
+		json_array_append_new(data, api_meeting_json(&list[i]));
+	json_t *next = n > (size_t)limit ? api_cursor(list[shown - 1].id) : json_null();
+	for (size_t i = 0; i < n; i++)
+		meeting_clear(&list[i]);
+	free(list);
+	http_reply_json(r, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
+out:
+	db_release(c);
+}
+
+/* Borrow a connection, authenticate, load the meeting in the path. Replies on failure. */
+static struct db_conn *load(struct http_req *r, struct principal *p, struct meeting *m, bool ticket)
+{
+	meeting_init(m);
+	struct db_conn *c = api_db(r);
+	if (!c)
+		return NULL;
+	const char *id = http_param(r, "id");
+	if (!(ticket ? api_auth_or_ticket(r, c, id, p) : api_auth(r, c, p)))
+		goto fail;
+	int rc = meeting_get(c, p->org_id, id, m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.", id);
+		goto fail;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load meeting");
+		goto fail;
+	}
+	return c;
+fail:
+	db_release(c);
+	return NULL;
+}
+
+static void get_meeting(struct http_req *r)
+{
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, false);
+	if (!c)
+		return;
+	http_reply_json(r, 200, api_meeting_json(&m));
+	meeting_clear(&m);
+	db_release(c);
+}
+
+static void put_meeting(struct http_req *r)
+{
+	json_t *in = http_json_object(r, false);
+	if (!in)
+		return;
+	json_t *errors = NULL;
+	if (!jv_check(in, DETAIL_FIELDS, 4, &errors)) {
+		http_problem_validation(r, errors);
+		return;
+	}
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, false);
+	if (!c)
+		return;
+	apply_details(in, &m, &errors);
+	if (errors) {
+		http_problem_validation(r, errors);
+		goto out;
+	}
+	int rc = meeting_update_details(c, &m);
+	if (rc) {
+		api_db_fail(r, rc, "update meeting");
+		goto out;
+	}
+	char id[UUID_STR_LEN];
+	snprintf(id, sizeof id, "%s", m.id);
+	meeting_clear(&m);
+	if (meeting_get(c, p.org_id, id, &m) == DB_OK)
+		http_reply_json(r, 200, api_meeting_json(&m));
+	else
+		http_problem_internal(r, "reload meeting");
+out:
+	meeting_clear(&m);
+	db_release(c);
+}
+
+static void delete_meeting(struct http_req *r)
+{
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, false);
+	if (!c)
+		return;
+	char uploads[16][UUID_STR_LEN];
+	int nup = upload_active_for_meeting(c, p.org_id, m.id, uploads, 16);
+	char key[96];
+	int rc = meeting_delete(c, p.org_id, m.id, key);
+	if (rc) {
+		api_db_fail(r, rc, "delete meeting");
+		goto out;
+	}
+	struct app *app = api_app(r);
+	if (key[0] && blob_delete(app->blob, key) < 0)
+		log_warn("could not delete audio", json_pack("{s:s}", "key", key));
+	for (int i = 0; i < nup; i++) {
+		char path[1100];
+		snprintf(path, sizeof path, "%.1000s/tus-%.36s", blob_spool_dir(app->blob), uploads[i]);
+		unlink(path);
+	}
+	http_reply_empty(r, 204);
+out:
+	meeting_clear(&m);
+	db_release(c);
+}
+
+/* Is name an engine this deployment runs (IAM_ASR)? */
+static bool provider_known(struct app *app, const char *name)
+{
+	const char *list = app->cfg->asr;
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t len = strcspn(p, ", ");
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+static void transcribe(struct http_req *r)
+{
+	static const struct jv_field FIELDS[] = {
+		{"language", JV_STRING, false, true, 0, 15},
+		{"provider", JV_STRING, false, true, 0, 15},
+	};
+	json_t *in = http_json_object(r, true);
+	if (!in)
+		return;
+	json_t *errors = NULL;
+	jv_check(in, FIELDS, 2, &errors);
+	const char *lang = jv_str(in, "language"), *provider = jv_str(in, "provider");
+	if (lang && !language_ok(lang))
+		jv_error(&errors, "language", "must be a language code such as en or en-US");
+	if (provider && !provider_known(api_app(r), provider))
+		jv_error(&errors, "provider", "is not an engine this server runs (IAM_ASR=%s)",
+			 api_app(r)->cfg->asr);
+	if (errors) {
+		http_problem_validation(r, errors);
+		return;
+	}
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, false);
+	if (!c)
+		return;
+	if (!m.audio_key[0]) {
+		http_problem(r, 409, "no_audio", "This meeting has no audio yet. Upload audio first.");
+		goto out;
+	}
+	if (!strcmp(m.status, "queued") || !strcmp(m.status, "processing")) {
+		http_problem(r, 409, "already_processing", "This meeting is already being transcribed.");
+		goto out;
+	}
+	if (lang) {
+		snprintf(m.language, sizeof m.language, "%s", lang);
+		meeting_update_details(c, &m);
+	}
+	int rc = api_transcribe_start(api_app(r), c, &m, lang, provider);
+	if (rc == DB_UNIQUE) {
+		http_problem(r, 409, "already_processing", "This meeting is already being transcribed.");
+		goto out;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "queue transcription");
+		goto out;
+	}
+	char id[UUID_STR_LEN];
+	snprintf(id, sizeof id, "%s", m.id);
+	meeting_clear(&m);
+	if (meeting_get(c, p.org_id, id, &m) == DB_OK)
+		http_reply_json(r, 202, api_meeting_json(&m));
+	else
+		http_problem_internal(r, "reload meeting");
+	api_jobs_wake(api_app(r));
+out:
+	meeting_clear(&m);
+	db_release(c);
+}
+
+static void get_audio(struct http_req *r)
+{
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, true);
+	if (!c)
+		return;
+	db_release(c); /* not needed while the file is sent */
+	if (!m.audio_key[0]) {
+		http_problem(r, 404, "no_audio", "This meeting has no audio yet.");
+		goto out;
+	}
+	int fd;
+	int64_t size;
+	int rc = blob_open_read(api_app(r)->blob, m.audio_key, &fd, &size);
+	if (rc) {
+		if (rc == BLOB_NOT_FOUND)
+			http_problem(r, 404, "no_audio", "The audio of this meeting is missing.");
+		else
+			http_problem_internal(r, "open audio");
+		goto out;
+	}
+	http_add_header(r, "Cache-Control", "private, max-age=3600");
+	http_reply_file(r, fd, size, m.audio_mime[0] ? m.audio_mime : "application/octet-stream", "inline");
+out:
+	meeting_clear(&m);
+}
+
+/* An ASCII file name from a title: letters, digits, '-', '_'. */
+static void slug(const char *title, char *out, size_t outlen)
+{
+	size_t n = 0;
+	bool dash = false;
+	for (const unsigned char *p = (const unsigned char *)title; *p && n + 1 < outlen && n < 80; p++) {
+		if (isalnum(*p)) {
+			out[n++] = (char)*p;
+			dash = false;
+		} else if (!dash && n) {
+			out[n++] = '-';
+			dash = true;
+		}
+	}
+	while (n && out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, outlen, "transcript");
+}
+
+static void get_transcript(struct http_req *r)
+{
+	const char *fmt = http_query(r, "format");
+	enum export_format f = 0;
+	if (fmt && !(f = export_parse(fmt))) {
+		json_t *errors = NULL;
+		jv_error(&errors, "format", "must be one of txt, srt, vtt, json");
+		http_problem_validation(r, errors);
+		return;
+	}
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, false);
+	if (!c)
+		return;
+	struct meeting_transcript t;
+	int rc = meeting_transcript_get(c, p.org_id, m.id, &t);
+	db_release(c);
+	c = NULL;
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 409, "transcript_not_ready",
+			     "There is no transcript yet: the meeting is %s.%s", m.status,
+			     !strcmp(m.status, "failed") ? " Start transcription again." : "");
+		goto out;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load transcript");
+		goto out;
+	}
+	json_t *body = json_loads(t.body, 0, NULL);
+	struct transcript tr = {0};
+	if (!body || transcript_from_json(body, &tr) < 0) {
+		json_decref(body);
+		meeting_transcript_clear(&t);
+		http_problem_internal(r, "stored transcript is damaged");
+		goto out;
+	}
+	if (!f) {
+		json_t *out = transcript_to_json(&tr);
+		json_t *head = json_pack("{s:s,s:s,s:s,s:f}", "meeting_id", m.id, "provider", t.provider,
+					 "model", t.model, "confidence", t.confidence);
+		json_object_update(head, out);
+		json_decref(out);
+		http_reply_json(r, 200, head);
+	} else {
+		size_t len = 0;
+		char *text = export_render(&tr, f, m.title, &len);
+		if (!text) {
+			http_problem_internal(r, "render transcript");
+		} else {
+			char name[96], disp[160];
+			slug(m.title, name, sizeof name);
+			snprintf(disp, sizeof disp, "attachment; filename=\"%s.%s\"", name, export_extension(f));
+			http_add_header(r, "Content-Disposition", disp);
+			http_reply_text(r, 200, export_mime(f), text, len);
+		}
+	}
+	transcript_free(&tr);
+	json_decref(body);
+	meeting_transcript_clear(&t);
+out:
+	meeting_clear(&m);
+}
+
+static void issue_ticket(struct http_req *r)
+{
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, false);
+	if (!c)
+		return;
+	if (p.via_api_key)
+		snprintf(p.session_id, sizeof p.session_id, "-");
+	int64_t exp;
+	char *t = api_ticket_issue(api_app(r), &p, m.id, &exp);
+	if (!t)
+		http_problem_internal(r, "issue ticket");
+	else
+		http_reply_json(r, 201, json_pack("{s:s,s:o}", "ticket", t, "expires_at", api_time(exp)));
+	free(t);
+	meeting_clear(&m);
+	db_release(c);
+}
+
+/* ---- live events ---- */
+
+struct watch {
+	struct app *app;
+	char org_id[UUID_STR_LEN];
+	char id[UUID_STR_LEN];
+	char status[16];
+	int progress;
+	bool sent;
+};
+
+static bool watch_tick(void *ctx, struct buf *out)
+{
+	struct watch *w = ctx;
+	struct db_conn *c = db_acquire(w->app->db, 200);
+	if (!c)
+		return true; /* busy: try again next tick */
+	struct meeting m;
+	int rc = meeting_get(c, w->org_id, w->id, &m);
+	db_release(c);
+	if (rc == STORE_NOT_FOUND) {
+		buf_printf(out, "event: deleted\ndata: {\"id\":\"%s\"}\n\n", w->id);
+		return false;
+	}
+	if (rc)
+		return true;
+	bool terminal = !strcmp(m.status, "completed") || !strcmp(m.status, "failed");
+	if (!w->sent || strcmp(m.status, w->status) != 0 || m.progress != w->progress) {
+		json_t *ev = json_pack("{s:s,s:s,s:i,s:o,s:o}", "id", m.id, "status", m.status, "progress",
+				       m.progress, "processing_error", str_or_null(m.processing_error),
+				       "updated_at", api_time(m.updated_at));
+		char *text = json_dumps(ev, JSON_COMPACT);
+		json_decref(ev);
+		if (text)
+			buf_printf(out, "event: status\ndata: %s\n\n", text);
+		free(text);
+		snprintf(w->status, sizeof w->status, "%s", m.status);
+		w->progress = m.progress;
+		w->sent = true;
+	}
+	meeting_clear(&m);
+	return !terminal;
+}
+
+static void events(struct http_req *r)
+{
+	struct principal p;
+	struct meeting m;
+	struct db_conn *c = load(r, &p, &m, true);
+	if (!c)
+		return;
+	db_release(c);
+	struct watch *w = calloc(1, sizeof *w);
+	if (!w) {
+		meeting_clear(&m);
+		http_problem_internal(r, "events");
+		return;
+	}
+	w->app = api_app(r);
+	snprintf(w->org_id, sizeof w->org_id, "%s", p.org_id);
+	snprintf(w->id, sizeof w->id, "%s", m.id);
+	meeting_clear(&m);
+	http_reply_sse(r, 500, watch_tick, w, free);
+}
+
+static const struct route ROUTES[] = {
+	{M_POST, "/api/v1/meetings", create_meeting, BODY_JSON},
+	{M_GET, "/api/v1/meetings", list_meetings, BODY_NONE},
+	{M_GET, "/api/v1/meetings/{id}", get_meeting, BODY_NONE},
+	{M_PUT, "/api/v1/meetings/{id}", put_meeting, BODY_JSON},
+	{M_DELETE, "/api/v1/meetings/{id}", delete_meeting, BODY_NONE},
+	{M_POST, "/api/v1/meetings/{id}/transcribe", transcribe, BODY_JSON},
+	{M_GET, "/api/v1/meetings/{id}/audio", get_audio, BODY_NONE},
+	{M_GET, "/api/v1/meetings/{id}/transcript", get_transcript, BODY_NONE},
+	{M_POST, "/api/v1/meetings/{id}/ticket", issue_ticket, BODY_NONE},
+	{M_GET, "/api/v1/meetings/{id}/events", events, BODY_NONE},
+};
+
+size_t api_meetings_routes(const struct route **out)
+{
+	*out = ROUTES;
+	return sizeof ROUTES / sizeof *ROUTES;
+}

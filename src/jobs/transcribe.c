@@ -1,0 +1,205 @@
+#include "jobs/transcribe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asr/asr.h"
+#include "blob/blob.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/transcript.h"
+#include "media/media.h"
+#include "store/meetings.h"
+
+struct progress {
+	struct job_env *env;
+	const char *org_id;
+	const char *meeting_id;
+	int last;          /* percent last written */
+	int64_t last_us;
+};
+
+/* Recognition is up to 95%; storing the result is the rest. Writes at most twice a second. */
+static void on_progress(void *ctx, double fraction)
+{
+	struct progress *p = ctx;
+	int pct = (int)(fraction * 95.0);
+	if (pct < 0)
+		pct = 0;
+	if (pct > 95)
+		pct = 95;
+	int64_t now = time_mono_us();
+	if (pct <= p->last || now - p->last_us < 500000)
+		return;
+	struct db_conn *c = db_acquire(p->env->db, 500);
+	if (!c)
+		return;
+	if (meeting_set_progress(c, p->org_id, p->meeting_id, pct) == DB_OK) {
+		p->last = pct;
+		p->last_us = now;
+	}
+	db_release(c);
+}
+
+static long src_read(void *ctx, int16_t *buf, size_t max) { return media_decoder_read(ctx, buf, max); }
+static int src_rewind(void *ctx) { return media_decoder_rewind(ctx); }
+
+static char *steps_json(const struct asr_attempt *a, size_t n, double decode_open_s)
+{
+	json_t *arr = json_array();
+	json_array_append_new(arr, json_pack("{s:s,s:f}", "step", "open_audio", "seconds", decode_open_s));
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_pack("{s:s,s:s,s:s,s:f,s:b}", "step", "transcribe", "engine", a[i].engine,
+				      "model", a[i].model, "seconds", a[i].seconds, "ok", a[i].rc == ASR_OK);
+		if (a[i].rc != ASR_OK)
+			json_object_set_new(s, "error", json_string(a[i].error));
+		json_array_append_new(arr, s);
+	}
+	char *text = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(arr);
+	return text;
+}
+
+/* Record the outcome of a failed attempt on the meeting. */
+static enum job_result failed(struct job_run *run, struct job_env *env, const char *org,
+			      const char *id, bool retry, const char *error, const char *steps)
+{
+	struct db_conn *c = db_acquire(env->db, 5000);
+	bool last = run->job->attempts >= run->job->max_attempts;
+	if (c) {
+		if (retry && !last)
+			meeting_set_status(c, org, id, "queued", NULL);
+		else
+			meeting_fail(c, org, id, error, steps ? steps : "[]");
+		db_release(c);
+	}
+	snprintf(run->error, sizeof run->error, "%s", error);
+	return retry && !last ? JOB_RETRY : JOB_FAIL;
+}
+
+enum job_result job_transcribe(struct job_run *run)
+{
+	struct job_env *env = run->app;
+	const char *id = json_string_value(json_object_get(run->payload, "meeting_id"));
+	const char *lang = json_string_value(json_object_get(run->payload, "language"));
+	const char *provider = json_string_value(json_object_get(run->payload, "provider"));
+	const char *org = run->job->org_id;
+	if (!id || !uuid_valid(id)) {
+		snprintf(run->error, sizeof run->error, "payload has no meeting_id");
+		return JOB_FAIL;
+	}
+	struct meeting m;
+	struct media_decoder *dec = NULL;
+	struct transcript tr = {0};
+	char *steps = NULL, *body_text = NULL, *text = NULL;
+	enum job_result result = JOB_OK;
+	meeting_init(&m);
+
+	struct db_conn *c = db_acquire(env->db, 5000);
+	if (!c) {
+		snprintf(run->error, sizeof run->error, "database unavailable");
+		return JOB_RETRY;
+	}
+	int rc = meeting_get(c, org, id, &m);
+	if (rc == DB_OK && m.audio_key[0])
+		rc = meeting_start_processing(c, org, id);
+	db_release(c);
+	if (rc == STORE_NOT_FOUND) {
+		log_info("meeting gone; nothing to transcribe", json_pack("{s:s}", "meeting_id", id));
+		goto out; /* deleted meanwhile: done */
+	}
+	if (rc) {
+		snprintf(run->error, sizeof run->error, "database error %d", rc);
+		result = JOB_RETRY;
+		goto out;
+	}
+	if (!m.audio_key[0]) {
+		result = failed(run, env, org, id, false, "This meeting has no audio. Upload audio first.", NULL);
+		goto out;
+	}
+
+	int64_t t0 = time_mono_us();
+	char path[1024], detail[512];
+	if (blob_local_path(env->blob, m.audio_key, path, sizeof path) != 0) {
+		result = failed(run, env, org, id, true, "The audio file could not be read from storage.", NULL);
+		goto out;
+	}
+	if (media_decoder_open(path, &dec, detail, sizeof detail) != MEDIA_OK) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "The audio could not be decoded: %s", detail);
+		result = failed(run, env, org, id, false, msg, NULL);
+		goto out;
+	}
+	double open_s = (double)(time_mono_us() - t0) / 1e6;
+
+	struct asr_source src = {.read = src_read, .rewind = src_rewind, .ctx = dec,
+				 .duration = m.duration > 0 ? m.duration : 0};
+	struct progress prog = {.env = env, .org_id = org, .meeting_id = id};
+	struct asr_opts opts = {.language = lang ? lang : m.language, .progress = on_progress,
+				.progress_ctx = &prog, .cancel = &run->cancel};
+	struct asr_attempt attempts[ASR_CHAIN_MAX];
+	size_t nattempts = 0, used = 0;
+	char err[512] = "";
+	rc = asr_chain_transcribe(env->asr, provider, &src, &opts, &tr, attempts, &nattempts, &used,
+				  err, sizeof err);
+	steps = steps_json(attempts, nattempts, open_s);
+	if (rc == ASR_CANCELLED || atomic_load(&run->cancel)) {
+		/* Stopping (released and resumed later) or the lease was lost (someone else has it). */
+		if (run->stopping) {
+			c = db_acquire(env->db, 2000);
+			if (c) {
+				meeting_set_status(c, org, id, "queued", NULL);
+				db_release(c);
+			}
+		}
+		snprintf(run->error, sizeof run->error, "cancelled");
+		result = JOB_RETRY;
+		goto out;
+	}
+	if (rc != ASR_OK) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "Transcription failed: %s", err[0] ? err : "the speech engine gave no result.");
+		result = failed(run, env, org, id, rc == ASR_RETRYABLE, msg, steps);
+		goto out;
+	}
+	double pos = media_decoder_position(dec);
+	if (tr.duration < pos)
+		tr.duration = pos;
+	if (!tr.language[0])
+		snprintf(tr.language, sizeof tr.language, "%s", opts.language ? opts.language : "en");
+	json_t *body = transcript_to_json(&tr);
+	body_text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(body);
+	text = transcript_text(&tr);
+	if (!body_text || !text) {
+		result = failed(run, env, org, id, true, "The transcript could not be stored (out of memory).", steps);
+		goto out;
+	}
+	struct asr_engine *e = env->asr->engines[used];
+	c = db_acquire(env->db, 10000);
+	if (!c) {
+		snprintf(run->error, sizeof run->error, "database unavailable");
+		result = JOB_RETRY;
+		goto out;
+	}
+	rc = meeting_complete(c, org, id, tr.language, text, body_text, e->name, e->model,
+			      transcript_confidence(&tr), tr.duration, steps);
+	db_release(c);
+	if (rc && rc != STORE_NOT_FOUND) {
+		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);
+		result = JOB_RETRY;
+		goto out;
+	}
+	log_info("transcribed", json_pack("{s:s,s:s,s:f,s:I,s:f}", "meeting_id", id, "engine", e->name,
+					  "audio_s", tr.duration, "segments", (json_int_t)tr.nsegments,
+					  "seconds", (double)(time_mono_us() - t0) / 1e6));
+out:
+	media_decoder_close(dec);
+	transcript_free(&tr);
+	free(steps);
+	free(body_text);
+	free(text);
+	meeting_clear(&m);
+	return result;
+}

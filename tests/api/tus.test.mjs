@@ -1,0 +1,398 @@
+// tus 1.0 resumable uploads at /api/v1/uploads: discovery, creation (with
+// and without data), HEAD, PATCH (offsets, checksums, content type),
+// termination, completion into a meeting, tenancy, and the real client
+// (tus-js-client) uploading and resuming after an interruption.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import * as tus from 'tus-js-client';
+import {
+	BASE,
+	MAX_UPLOAD_MB,
+	MEETINGS,
+	UUID_RE,
+	assertNoAudio,
+	assertNoStore,
+	assertProblem,
+	createMeeting,
+	get,
+	getMeeting,
+	register,
+	requestBytes,
+	show,
+	waitCompleted,
+	waitMeeting,
+} from './helpers.mjs';
+import { SENTENCES, assertWords, speech, textFile } from './audio.mjs';
+
+const T = { timeout: 180000 };
+const TUS = '/api/v1/uploads';
+const OCTET = 'application/offset+octet-stream';
+const HTTP_DATE_RE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+const b64 = (s) => Buffer.from(String(s), 'utf8').toString('base64');
+const metadata = (obj) => Object.entries(obj).map(([k, v]) => `${k} ${b64(v)}`).join(',');
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('base64');
+
+function assertTus(res) {
+	assert.equal(res.headers.get('tus-resumable'), '1.0.0', `Tus-Resumable: 1.0.0 expected on ${res.status} ${res.url}`);
+}
+
+function tusRequest(method, path, { token, headers = {}, body } = {}) {
+	const h = { 'tus-resumable': '1.0.0', ...headers };
+	for (const [k, v] of Object.entries(h)) if (v === null) delete h[k];
+	return requestBytes(method, path, { token, headers: h, body, timeout: 30000 });
+}
+
+/** POST a new upload; returns { res, path, meetingId }. */
+async function create(token, { length, meta = { filename: 'talk.mp3', title: 'tus meeting' }, body, headers = {} } = {}) {
+	const h = { ...headers };
+	if (length !== undefined) h['upload-length'] = String(length);
+	if (meta) h['upload-metadata'] = metadata(meta);
+	if (body !== undefined) h['content-type'] = OCTET;
+	const res = await tusRequest('POST', TUS, { token, headers: h, body });
+	let path = null;
+	const loc = res.headers.get('location');
+	if (loc) path = new URL(loc, BASE).pathname;
+	return { res, path, meetingId: res.headers.get('x-meeting-id') };
+}
+
+async function createOk(token, opts) {
+	const c = await create(token, opts);
+	assert.equal(c.res.status, 201, `tus create: ${show(c.res)}`);
+	assertTus(c.res);
+	assert.match(c.path || '', /^\/api\/v1\/uploads\/[^/]+$/, `Location: ${c.res.headers.get('location')}`);
+	assert.match(c.meetingId || '', UUID_RE, 'X-Meeting-Id');
+	return c;
+}
+
+const head = (token, path) => tusRequest('HEAD', path, { token });
+const patch = (token, path, offset, body, headers = {}) =>
+	tusRequest('PATCH', path, { token, body, headers: { 'content-type': OCTET, 'upload-offset': String(offset), ...headers } });
+
+async function offsetOf(token, path) {
+	const res = await head(token, path);
+	assert.equal(res.status, 200, `HEAD ${path}: ${show(res)}`);
+	return Number(res.headers.get('upload-offset'));
+}
+
+describe('discovery', T, () => {
+	test('OPTIONS -> 204 with version, extensions, max size and checksum algorithms', async () => {
+		const a = await register({ tag: 'tusopt' });
+		const res = await requestBytes('OPTIONS', TUS, { token: a.access });
+		assert.equal(res.status, 204, `OPTIONS: ${show(res)}`);
+		assertTus(res);
+		assert.ok((res.headers.get('tus-version') || '').split(',').map((s) => s.trim()).includes('1.0.0'), 'Tus-Version');
+		const ext = (res.headers.get('tus-extension') || '').split(',').map((s) => s.trim());
+		for (const e of ['creation', 'creation-with-upload', 'termination', 'checksum', 'expiration']) {
+			assert.ok(ext.includes(e), `Tus-Extension should include ${e}: ${ext}`);
+		}
+		const max = Number(res.headers.get('tus-max-size'));
+		assert.ok(Number.isInteger(max) && max > 0, `Tus-Max-Size ${res.headers.get('tus-max-size')}`);
+		assert.ok(
+			max === MAX_UPLOAD_MB * 1024 * 1024 || max === MAX_UPLOAD_MB * 1000 * 1000,
+			`Tus-Max-Size ${max} should be IAM_MAX_UPLOAD_MB (${MAX_UPLOAD_MB}) in bytes`,
+		);
+		const algs = (res.headers.get('tus-checksum-algorithm') || '').split(',').map((s) => s.trim().toLowerCase());
+		assert.ok(algs.includes('sha256'), `Tus-Checksum-Algorithm: ${algs}`);
+	});
+});
+
+describe('creation', T, () => {
+	test('POST -> 201 with Location, offset 0, expiry and a new meeting titled from the metadata', async () => {
+		const a = await register({ tag: 'tuscreate' });
+		const { res, path, meetingId } = await createOk(a.access, { length: 1000, meta: { filename: 'board.mp3', title: 'Board meeting' } });
+		assert.equal(res.headers.get('upload-offset'), '0');
+		const exp = res.headers.get('upload-expires') || '';
+		assert.match(exp, HTTP_DATE_RE, `Upload-Expires should be an HTTP date: ${exp}`);
+		assert.ok(Date.parse(exp) > Date.now(), `Upload-Expires ${exp} is in the past`);
+
+		const m = await getMeeting(a.access, meetingId);
+		assert.equal(m.title, 'Board meeting');
+		assertNoAudio(m);
+
+		const h = await head(a.access, path);
+		assert.equal(h.status, 200, show(h));
+		assertTus(h);
+		assert.equal(h.headers.get('upload-offset'), '0');
+		assert.equal(h.headers.get('upload-length'), '1000');
+		assertNoStore(h);
+	});
+
+	test('without a title the meeting is named after the file; with meeting_id the upload goes to that meeting', async () => {
+		const a = await register({ tag: 'tusmeta' });
+		const c1 = await createOk(a.access, { length: 10, meta: { filename: 'retro-2024.mp3' } });
+		assert.equal((await getMeeting(a.access, c1.meetingId)).title, 'retro-2024.mp3');
+
+		const m = await createMeeting(a.access, { title: 'Existing' });
+		const c2 = await createOk(a.access, { length: 10, meta: { filename: 'x.mp3', meeting_id: m.id } });
+		assert.equal(c2.meetingId, m.id);
+		assert.equal((await getMeeting(a.access, m.id)).title, 'Existing');
+	});
+
+	test('creation-with-upload: data in the POST advances the offset', async () => {
+		const a = await register({ tag: 'tuscwu' });
+		const buf = speech(SENTENCES.project, 'mp3');
+		const first = buf.subarray(0, 1000);
+		const { res, path } = await createOk(a.access, { length: buf.length, body: first });
+		assert.equal(res.headers.get('upload-offset'), '1000');
+		assert.equal(await offsetOf(a.access, path), 1000);
+	});
+
+	test('missing Tus-Resumable -> 412, over the max -> 413, no Upload-Length -> 400, no auth -> 401', async () => {
+		const a = await register({ tag: 'tusbad' });
+		const r412 = await requestBytes('POST', TUS, { token: a.access, headers: { 'upload-length': '100', 'upload-metadata': metadata({ filename: 'a.mp3' }) } });
+		assertProblem(r412, 412);
+		assertTus(r412);
+
+		const opt = await requestBytes('OPTIONS', TUS, { token: a.access });
+		const max = Number(opt.headers.get('tus-max-size')) || MAX_UPLOAD_MB * 1024 * 1024;
+		const r413 = await create(a.access, { length: max + 1 });
+		assertProblem(r413.res, 413);
+		assertTus(r413.res);
+
+		const r400 = await create(a.access, {});
+		assertProblem(r400.res, 400);
+		assertTus(r400.res);
+		for (const bad of ['-1', 'abc', '1.5']) {
+			const r = await create(a.access, { headers: { 'upload-length': bad } });
+			assertProblem(r.res, 400);
+		}
+
+		const r401 = await create(undefined, { length: 100 });
+		assertProblem(r401.res, 401);
+
+		// none of these made a meeting
+		const list = await get(MEETINGS, { token: a.access });
+		assert.deepEqual(list.body.data, []);
+	});
+
+	test("meeting_id of another organization -> 404; a meeting that does not exist -> 404", async () => {
+		const a = await register({ tag: 'tusorga' });
+		const b = await register({ tag: 'tusorgb' });
+		const mb = await createMeeting(b.access, { title: "b's" });
+		const r = await create(a.access, { length: 100, meta: { filename: 'x.mp3', meeting_id: mb.id } });
+		assertProblem(r.res, 404, 'not_found');
+		assertTus(r.res);
+		const r2 = await create(a.access, { length: 100, meta: { filename: 'x.mp3', meeting_id: crypto.randomUUID() } });
+		assertProblem(r2.res, 404, 'not_found');
+	});
+});
+
+describe('PATCH', T, () => {
+	test('chunks in order -> 204 with the new offset; the last byte makes the meeting audio and starts transcription', async () => {
+		const a = await register({ tag: 'tuspatch' });
+		const buf = speech(SENTENCES.project, 'mp3');
+		const { path, meetingId } = await createOk(a.access, { length: buf.length, meta: { filename: 'chunks.mp3', title: 'Chunked' } });
+		const cuts = [0, 10000, 40000, buf.length];
+		for (let i = 0; i + 1 < cuts.length; i++) {
+			const res = await patch(a.access, path, cuts[i], buf.subarray(cuts[i], cuts[i + 1]));
+			assert.equal(res.status, 204, `PATCH ${cuts[i]}: ${show(res)}`);
+			assertTus(res);
+			assert.equal(res.headers.get('upload-offset'), String(cuts[i + 1]));
+			if (i + 2 < cuts.length) {
+				assert.equal(await offsetOf(a.access, path), cuts[i + 1]);
+				assertNoAudio(await getMeeting(a.access, meetingId), 'meeting before the last byte');
+			}
+		}
+		const m = await getMeeting(a.access, meetingId);
+		assert.ok(['queued', 'processing', 'completed'].includes(m.status), `after the last byte: ${m.status}`);
+		assert.equal(m.file_size, buf.length);
+		assert.equal(m.original_filename, 'chunks.mp3');
+		assert.match(m.audio_format, /mp3/i);
+		const audio = await requestBytes('GET', `${MEETINGS}/${meetingId}/audio`, { token: a.access });
+		assert.equal(audio.status, 200, show(audio));
+		assert.ok(audio.bytes.equals(buf), 'the assembled audio is the bytes sent, in order');
+		await waitMeeting(a.access, meetingId); // let the job finish before the next tests
+	});
+
+	test('wrong offset -> 409 offset_mismatch; wrong content type -> 415; no Tus-Resumable -> 412', async () => {
+		const a = await register({ tag: 'tusoffset' });
+		const buf = speech(SENTENCES.project, 'mp3');
+		const { path } = await createOk(a.access, { length: buf.length });
+		assert.equal((await patch(a.access, path, 0, buf.subarray(0, 500))).status, 204);
+
+		for (const off of [0, 100, 501, buf.length]) {
+			const r = await patch(a.access, path, off, buf.subarray(off, off + 100));
+			assertProblem(r, 409, 'offset_mismatch');
+			assertTus(r);
+		}
+		const r415 = await patch(a.access, path, 500, buf.subarray(500, 600), { 'content-type': 'application/octet-stream' });
+		assertProblem(r415, 415);
+		assertTus(r415);
+		const r412 = await patch(a.access, path, 500, buf.subarray(500, 600), { 'tus-resumable': null });
+		assertProblem(r412, 412);
+		assertTus(r412);
+		assert.equal(await offsetOf(a.access, path), 500, 'refused PATCHes wrote nothing');
+	});
+
+	test('Upload-Checksum: wrong sha256 -> 460 checksum_mismatch and nothing written; right -> 204; md5 -> 400', async () => {
+		const a = await register({ tag: 'tussum' });
+		const buf = speech(SENTENCES.project, 'mp3');
+		const { path } = await createOk(a.access, { length: buf.length });
+		const chunk = buf.subarray(0, 4096);
+
+		const wrong = await patch(a.access, path, 0, chunk, { 'upload-checksum': `sha256 ${sha256(Buffer.from('something else'))}` });
+		assertProblem(wrong, 460, 'checksum_mismatch');
+		assertTus(wrong);
+		assert.equal(await offsetOf(a.access, path), 0, 'a chunk with a bad checksum is discarded');
+
+		const md5 = crypto.createHash('md5').update(chunk).digest('base64');
+		assertProblem(await patch(a.access, path, 0, chunk, { 'upload-checksum': `md5 ${md5}` }), 400, 'checksum_algorithm_unsupported');
+		assert.equal(await offsetOf(a.access, path), 0);
+
+		const right = await patch(a.access, path, 0, chunk, { 'upload-checksum': `sha256 ${sha256(chunk)}` });
+		assert.equal(right.status, 204, show(right));
+		assert.equal(right.headers.get('upload-offset'), '4096');
+		assert.equal(await offsetOf(a.access, path), 4096);
+	});
+
+	test('DELETE -> 204; then HEAD and PATCH -> 404', async () => {
+		const a = await register({ tag: 'tusdel' });
+		const buf = speech(SENTENCES.project, 'mp3');
+		const { path, meetingId } = await createOk(a.access, { length: buf.length, meta: { filename: 'x.mp3', title: 'Terminated' } });
+		assert.equal((await patch(a.access, path, 0, buf.subarray(0, 1000))).status, 204);
+		const d = await tusRequest('DELETE', path, { token: a.access });
+		assert.equal(d.status, 204, show(d));
+		assertTus(d);
+		const h = await head(a.access, path);
+		assert.equal(h.status, 404, show(h));
+		assertTus(h);
+		assertProblem(await patch(a.access, path, 1000, buf.subarray(1000, 2000)), 404);
+		assert.equal((await tusRequest('DELETE', path, { token: a.access })).status, 404);
+		// the meeting itself is still there, without audio
+		assertNoAudio(await getMeeting(a.access, meetingId));
+	});
+
+	test('a finished upload that is not audio -> 415/422 problem and the meeting stays pending', async () => {
+		const a = await register({ tag: 'tustext' });
+		const buf = textFile();
+		const { path, meetingId } = await createOk(a.access, { length: buf.length, meta: { filename: 'notes.mp3', title: 'Not audio' } });
+		const half = Math.floor(buf.length / 2);
+		assert.equal((await patch(a.access, path, 0, buf.subarray(0, half))).status, 204);
+		const last = await patch(a.access, path, half, buf.subarray(half));
+		assert.ok([415, 422].includes(last.status), `last PATCH of a text file: ${show(last)}`);
+		assertProblem(last, last.status);
+		assertTus(last);
+		assertNoAudio(await getMeeting(a.access, meetingId));
+	});
+
+	test("another organization's upload -> 404 for HEAD, PATCH and DELETE", async () => {
+		const a = await register({ tag: 'tusowna' });
+		const b = await register({ tag: 'tusownb' });
+		const buf = speech(SENTENCES.project, 'mp3');
+		const { path } = await createOk(a.access, { length: buf.length });
+		assert.equal((await head(b.access, path)).status, 404);
+		assertProblem(await patch(b.access, path, 0, buf.subarray(0, 100)), 404);
+		assert.equal((await tusRequest('DELETE', path, { token: b.access })).status, 404);
+		assert.equal((await head(undefined, path)).status, 401);
+		assert.equal(await offsetOf(a.access, path), 0);
+		const fake = `${TUS}/${crypto.randomUUID()}`;
+		assert.equal((await head(a.access, fake)).status, 404);
+	});
+});
+
+// ---------------------------------------------------------------- tus-js-client
+
+function clientOptions(token, extra = {}) {
+	return {
+		endpoint: `${BASE}${TUS}`,
+		headers: { Authorization: `Bearer ${token}` },
+		chunkSize: 64 * 1024,
+		retryDelays: null,
+		...extra,
+	};
+}
+
+/** Run an upload to success; returns what was observed. */
+function runUpload(input, options) {
+	return new Promise((resolve, reject) => {
+		const seen = { requests: [], meetingId: null, progress: [] };
+		const up = new tus.Upload(input, {
+			...options,
+			onBeforeRequest: (req) => {
+				seen.requests.push({ method: req.getMethod(), url: req.getURL(), offset: req.getHeader('Upload-Offset') });
+			},
+			onAfterResponse: (req, res) => {
+				const id = res.getHeader('X-Meeting-Id') || res.getHeader('x-meeting-id');
+				if (id) seen.meetingId = id;
+			},
+			onProgress: (sent, total) => seen.progress.push([sent, total]),
+			onSuccess: () => resolve({ ...seen, url: up.url }),
+			onError: (err) => reject(err),
+		});
+		up.start();
+	});
+}
+
+describe('tus-js-client', T, () => {
+	test('uploads a speech mp3 in 64 KB chunks; the meeting ends completed with the words', async () => {
+		const a = await register({ tag: 'tusjs' });
+		const buf = speech(SENTENCES.report, 'mp3', { bitrate: '128k' });
+		assert.ok(buf.length > 2 * 64 * 1024, 'the file needs several chunks');
+		const r = await runUpload(buf, clientOptions(a.access, { metadata: { filename: 'client.mp3', title: 'Uploaded by tus-js-client' } }));
+		assert.match(r.meetingId || '', UUID_RE, 'X-Meeting-Id on the creation response');
+		const patches = r.requests.filter((q) => q.method === 'PATCH');
+		assert.ok(patches.length >= 3, `PATCH requests: ${patches.length}`);
+		assert.deepEqual(patches.map((q) => Number(q.offset)), patches.map((_, i) => i * 64 * 1024));
+
+		const m = await waitCompleted(a.access, r.meetingId);
+		assert.equal(m.title, 'Uploaded by tus-js-client');
+		assert.equal(m.original_filename, 'client.mp3');
+		assert.equal(m.file_size, buf.length);
+		const tr = await get(`${MEETINGS}/${r.meetingId}/transcript`, { token: a.access });
+		assert.equal(tr.status, 200, show(tr));
+		assertWords(tr.body.text, SENTENCES.report);
+	});
+
+	test('an interrupted upload resumes from the server offset, not from 0', async () => {
+		const a = await register({ tag: 'tusresume' });
+		const buf = speech(SENTENCES.project, 'wav');
+		assert.ok(buf.length > 4 * 64 * 1024, 'the file needs several chunks');
+		const meta = { filename: 'resumed.wav', title: 'Resumed upload' };
+
+		// first run: stop after the first chunk was accepted
+		const first = await new Promise((resolve, reject) => {
+			let meetingId = null;
+			const up = new tus.Upload(buf, {
+				...clientOptions(a.access),
+				metadata: meta,
+				onAfterResponse: (req, res) => {
+					const id = res.getHeader('X-Meeting-Id') || res.getHeader('x-meeting-id');
+					if (id) meetingId = id;
+				},
+				onChunkComplete: (chunkSize, accepted) => {
+					up.abort().then(() => resolve({ url: up.url, accepted, meetingId }), reject);
+				},
+				onSuccess: () => reject(new Error('the upload should have been interrupted')),
+				onError: (err) => reject(err),
+			});
+			up.start();
+		});
+		assert.ok(first.url, 'the first run created an upload');
+		assert.equal(first.accepted, 64 * 1024);
+		const path = new URL(first.url).pathname;
+		const serverOffset = await offsetOf(a.access, path);
+		assert.equal(serverOffset, 64 * 1024);
+		assertNoAudio(await getMeeting(a.access, first.meetingId), 'meeting of an unfinished upload');
+
+		// second run: same upload URL, a new client
+		const second = await runUpload(buf, clientOptions(a.access, { uploadUrl: first.url, metadata: meta }));
+		assert.ok(!second.requests.some((q) => q.method === 'POST'), 'resuming must not create a new upload');
+		const patches = second.requests.filter((q) => q.method === 'PATCH');
+		assert.ok(patches.length >= 1);
+		assert.ok(Number(patches[0].offset) > 0, `the first PATCH of the second run starts at ${patches[0].offset}`);
+		assert.equal(Number(patches[0].offset), serverOffset);
+		assert.ok(second.progress.every(([sent]) => sent >= serverOffset), 'progress never went back below the resumed offset');
+
+		const m = await waitCompleted(a.access, first.meetingId);
+		assert.equal(m.file_size, buf.length);
+		assert.equal(m.original_filename, 'resumed.wav');
+		const audio = await requestBytes('GET', `${MEETINGS}/${first.meetingId}/audio`, { token: a.access });
+		assert.ok(audio.bytes.equals(buf), 'the resumed file is byte for byte the original');
+		const tr = await get(`${MEETINGS}/${first.meetingId}/transcript`, { token: a.access });
+		assert.equal(tr.status, 200, show(tr));
+		assertWords(tr.body.text, SENTENCES.project);
+	});
+});
