@@ -486,8 +486,11 @@ int64_t db_int(const struct db_res *r, int col)
 
 double db_double(const struct db_res *r, int col)
 {
-	/* Both engines render a number column as decimal text that strtod reads exactly enough. */
-	return r && !db_is_null(r, col) ? strtod(db_text(r, col), NULL) : 0.0;
+	if (!r || db_is_null(r, col))
+		return 0.0;
+	if (r->conn->drv->real)
+		return r->conn->drv->real(r, col);
+	return strtod(db_text(r, col), NULL);
 }
 
 const void *db_blob(const struct db_res *r, int col, size_t *len)

@@ -54,6 +54,8 @@ struct db_driver {
 	int (*is_null)(const struct db_res *r, int col);
 	const char *(*text)(const struct db_res *r, int col);
 	int64_t (*int64)(const struct db_res *r, int col);
+	/* NULL: the value is parsed from text (exact on PostgreSQL, which sends 17 digits). */
+	double (*real)(const struct db_res *r, int col);
 	const void *(*blob)(const struct db_res *r, int col, size_t *len);
 	void (*res_free)(struct db_res *r);
 };

@@ -474,6 +474,12 @@ static int64_t sq_int64(const struct db_res *base, int col)
 	return sq_readable(r, col) ? sqlite3_column_int64(r->stmt, col) : 0;
 }
 
+static double sq_real(const struct db_res *base, int col)
+{
+	const struct sq_res *r = (const struct sq_res *)base;
+	return sq_readable(r, col) ? sqlite3_column_double(r->stmt, col) : 0;
+}
+
 static const void *sq_blob(const struct db_res *base, int col, size_t *len)
 {
 	const struct sq_res *r = (const struct sq_res *)base;
@@ -503,6 +509,7 @@ const struct db_driver DB_DRIVER_SQLITE = {
     .is_null = sq_is_null,
     .text = sq_text,
     .int64 = sq_int64,
+    .real = sq_real,
     .blob = sq_blob,
     .res_free = sq_res_free,
 };

@@ -865,6 +865,38 @@ static void test_pg_reconnect(void **state)
 	db_release(c);
 }
 
+/* Doubles (durations, confidences) survive both engines to full precision, and NULL stays NULL. */
+static void test_real(void **state)
+{
+	FX(state);
+	struct db_conn *c = db_acquire(fx->db, 1000);
+	assert_non_null(c);
+	assert_int_equal(db_exec(c, "CREATE TABLE r (id INTEGER PRIMARY KEY, x DOUBLE PRECISION)", NULL, 0, NULL),
+			 DB_OK);
+	const double values[] = {0.0, 3.422041, -1.5e-300, 1e300, 0.1 + 0.2, 3600.125};
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(db_exec(c, "INSERT INTO r (id, x) VALUES ($1, $2)",
+					 DB_PARAMS(DB_INT(i), DB_REAL(values[i])), NULL),
+				 DB_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO r (id, x) VALUES ($1, $2)", DB_PARAMS(DB_INT(9), DB_NULL), NULL),
+			 DB_OK);
+	int rc;
+	struct db_res *r = db_query(c, "SELECT id, x FROM r WHERE x > $1 - 1 OR x IS NULL ORDER BY id",
+				    DB_PARAMS(DB_REAL(-2.0)), &rc);
+	assert_non_null(r);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(db_next(r), 1);
+		assert_int_equal(db_int(r, 0), i);
+		assert_true(db_double(r, 1) == values[i]);
+	}
+	assert_int_equal(db_next(r), 1);
+	assert_true(db_is_null(r, 1));
+	assert_true(db_double(r, 1) == 0.0);
+	assert_int_equal(db_next(r), 0);
+	db_res_free(r);
+	db_release(c);
+}
+
 #define DB_TEST(f, kind)                                                                           \
 	cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
 
@@ -876,6 +908,7 @@ int main(void)
 		DB_TEST(test_open_close, KIND_SQLITE),
 		DB_TEST(test_bad_urls, KIND_SQLITE),
 		DB_TEST(test_roundtrip, KIND_SQLITE),
+		DB_TEST(test_real, KIND_SQLITE),
 		DB_TEST(test_placeholders, KIND_SQLITE),
 		DB_TEST(test_constraints, KIND_SQLITE),
 		DB_TEST(test_transactions, KIND_SQLITE),
@@ -889,6 +922,7 @@ int main(void)
 		DB_TEST(test_open_close, KIND_PG),
 		DB_TEST(test_bad_urls, KIND_PG),
 		DB_TEST(test_roundtrip, KIND_PG),
+		DB_TEST(test_real, KIND_PG),
 		DB_TEST(test_placeholders, KIND_PG),
 		DB_TEST(test_constraints, KIND_PG),
 		DB_TEST(test_transactions, KIND_PG),
