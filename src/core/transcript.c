@@ -9,6 +9,7 @@
  * is given, its output passes transcript_from_json.
  */
 #include "core/transcript.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,73 +19,6 @@
 /* About 31 years: anything later is garbage from an engine, not audio. */
 #define TIME_MAX 1e9
 #define MIN_CAP	 16
-
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0: overlong forms,
- * surrogates and values past U+10FFFF are refused, as jansson does.
- * s is NUL-terminated and s[0] != 0; a NUL ends any sequence early.
- */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (c == 0xe0)
-			lo = 0xa0;
-		if (c == 0xed)
-			hi = 0x9f;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80
-			   ? 4
-			   : 0;
-	}
-	return 0;
-}
-
-/* A copy of s (NULL reads as "") with invalid UTF-8 bytes replaced by U+FFFD. Caller frees. */
-static char *text_dup(const char *s)
-{
-	static const char repl[] = "\xef\xbf\xbd";
-	const unsigned char *p;
-	size_t n = 0, k;
-	char *out, *o;
-
-	if (!s)
-		s = "";
-	for (p = (const unsigned char *)s; *p; p += k) {
-		k = utf8_seq(p);
-		n += k ? k : 3;
-		if (!k)
-			k = 1;
-	}
-	out = malloc(n + 1);
-	if (!out)
-		return NULL;
-	o = out;
-	for (p = (const unsigned char *)s; *p; p += k) {
-		k = utf8_seq(p);
-		if (k) {
-			memcpy(o, p, k);
-			o += k;
-		} else {
-			memcpy(o, repl, 3);
-			o += 3;
-			k = 1;
-		}
-	}
-	*o = '\0';
-	return out;
-}
 
 static double clean_time(double x)
 {
@@ -149,7 +83,7 @@ int transcript_add_segment(struct transcript *t, double start, double end, doubl
 
 	if (!t)
 		goto fail;
-	copy = text_dup(text);
+	copy = utf8_dup_valid(text);
 	if (!copy)
 		goto fail;
 	if (grow((void **)&t->segments, &t->segments_cap, t->nsegments, t->nsegments + 1,
@@ -179,7 +113,7 @@ int transcript_add_word(struct transcript *t, double start, double end, double c
 
 	if (!t)
 		goto fail;
-	copy = text_dup(text);
+	copy = utf8_dup_valid(text);
 	if (!copy)
 		goto fail;
 	if (grow((void **)&t->words, &t->words_cap, t->nwords, t->nwords + 1, sizeof *t->words) < 0)
@@ -346,7 +280,7 @@ static json_t *json_text(const char *s)
 			break;
 	if (!*p)
 		return NULL; /* valid: jansson ran out of memory */
-	fixed = text_dup(s);
+	fixed = utf8_dup_valid(s);
 	j = fixed ? json_string(fixed) : NULL;
 	free(fixed);
 	return j;

@@ -13,6 +13,7 @@
  * bounds-checked.
  */
 #include "export/export.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -59,54 +60,6 @@ struct order {
 };
 
 /* ---- small helpers ---- */
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0; s[0] != 0 (see transcript.c). */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (c == 0xe0)
-			lo = 0xa0;
-		if (c == 0xed)
-			hi = 0x9f;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80
-			   ? 4
-			   : 0;
-	}
-	return 0;
-}
-
-/* s (NULL reads as "") with invalid UTF-8 bytes replaced by U+FFFD. Caller frees. */
-static char *utf8_fix(const char *s)
-{
-	struct buf b = {0};
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t k;
-
-	for (; *p; p += k) {
-		k = utf8_seq(p);
-		if (buf_append(&b, k ? (const char *)p : "\xef\xbf\xbd", k ? k : 3) < 0)
-			goto fail;
-		if (!k)
-			k = 1;
-	}
-	return buf_steal(&b);
-fail:
-	buf_free(&b);
-	return NULL;
-}
 
 static int is_space(char c)
 {
@@ -442,7 +395,7 @@ static int layout_build(struct layout *L, const struct transcript *t)
 		const struct transcript_segment *seg = &t->segments[order[n].i];
 		size_t nwords;
 
-		text = utf8_fix(seg->text);
+		text = utf8_dup_valid(seg->text);
 		if (!text || tokenize(L, text, &nwords) < 0)
 			goto fail;
 		if (L->ntok) {
@@ -536,7 +489,7 @@ static int render_txt(struct buf *out, const struct transcript *t, const char *t
 	if (t->nsegments && !order)
 		goto fail;
 	if (title) {
-		text = utf8_fix(title);
+		text = utf8_dup_valid(title);
 		if (!text || put_words(out, text, &n) < 0)
 			goto fail;
 		free(text);
@@ -546,7 +499,7 @@ static int render_txt(struct buf *out, const struct transcript *t, const char *t
 		const struct transcript_segment *seg = &t->segments[order[k].i];
 		size_t mark = out->len;
 
-		text = utf8_fix(seg->text);
+		text = utf8_dup_valid(seg->text);
 		if (!text || (out->len && buf_puts(out, "\n\n") < 0) || buf_puts(out, "[") < 0 ||
 		    put_time(out, to_ms(seg->start), 0) < 0 || buf_puts(out, "] ") < 0 ||
 		    put_words(out, text, &n) < 0)
@@ -602,7 +555,7 @@ static int render_json(struct buf *out, const struct transcript *t, const char *
 		goto done;
 	if (title) {
 		/* "title" first: it is what a person reads first. */
-		fixed = utf8_fix(title);
+		fixed = utf8_dup_valid(title);
 		doc = json_object();
 		if (!fixed || !doc || json_object_set_new(doc, "title", json_string(fixed)) < 0 ||
 		    json_object_update(doc, body) < 0)

@@ -16,56 +16,6 @@ void jv_error(json_t **errors, const char *field, const char *fmt, ...)
 	json_array_append_new(*errors, json_pack("{s:s,s:s}", "field", field, "message", msg));
 }
 
-/*
- * Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one:
- * overlong forms, surrogates and values past U+10FFFF are refused.
- */
-static int utf8_seq(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		unsigned lo = p[0] == 0xE0 ? 0xA0 : 0x80, hi = p[0] == 0xED ? 0x9F : 0xBF;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-	}
-	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		unsigned lo = p[0] == 0xF0 ? 0x90 : 0x80, hi = p[0] == 0xF4 ? 0x8F : 0xBF;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80
-			       ? 4
-			       : 0;
-	}
-	return 0;
-}
-
-size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		int k = utf8_seq(p);
-		if (!k)
-			return (size_t)-1;
-		p += k;
-		n++;
-	}
-	return n;
-}
-
-void utf8_sanitize(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-	while (*p) {
-		int k = utf8_seq(p);
-		if (k) {
-			p += k;
-		} else {
-			*p++ = '?';
-		}
-	}
-}
-
 static const char *type_name(enum jv_type t)
 {
 	switch (t) {

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/utf8.h"
+
 enum jv_type { JV_STRING = 1, JV_INT, JV_BOOL, JV_OBJECT, JV_ARRAY, JV_NUMBER };
 
 struct jv_field {
@@ -34,13 +36,5 @@ void jv_error(json_t **errors, const char *field, const char *fmt, ...)
 
 /* String value of key, or NULL when absent or null. */
 const char *jv_str(json_t *obj, const char *key);
-
-/*
- * Number of UTF-8 code points, or (size_t)-1 if s is not valid UTF-8
- * (overlong forms, surrogates and values past U+10FFFF are invalid).
- */
-size_t utf8_len(const char *s);
-/* Replace every byte that does not start a valid UTF-8 sequence with '?', in place. */
-void utf8_sanitize(char *s);
 
 #endif
