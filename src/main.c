@@ -205,6 +205,27 @@ static int run(const struct config *cfg, enum role role)
 		snprintf(err, sizeof err, "IAM_BLOB_URL: %s", berr);
 		goto out;
 	}
+	/* HTTP first: the API does not need the speech model, and queued jobs wait durably. */
+	if (http) {
+		static struct route routes[96];
+		size_t n = 0;
+		size_t (*tables[])(const struct route **) = {
+			api_health_routes, api_auth_routes,     api_users_routes,  api_api_keys_routes,
+			api_meetings_routes, api_uploads_routes, api_openai_routes};
+		for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+			const struct route *part;
+			size_t k = tables[t](&part);
+			for (size_t i = 0; i < k && n < sizeof routes / sizeof *routes; i++)
+				routes[n++] = part[i];
+		}
+		struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
+					     .threads = cfg->http_threads,
+					     .cors_origins = (const char *const *)cfg->cors_origins,
+					     .cors_count = cfg->cors_count, .app = &app};
+		srv = http_server_start(&o, routes, n, err, sizeof err);
+		if (!srv)
+			goto out;
+	}
 	if (workers) {
 		struct asr_openai_config oc = {.base_url = cfg->openai_base_url, .api_key = cfg->openai_api_key,
 					       .model = cfg->openai_model, .timeout_s = cfg->openai_timeout_s};
@@ -225,26 +246,6 @@ static int run(const struct config *cfg, enum role role)
 		}
 		if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
 			jan_started = true;
-	}
-	if (http) {
-		static struct route routes[96];
-		size_t n = 0;
-		size_t (*tables[])(const struct route **) = {
-			api_health_routes, api_auth_routes,     api_users_routes,  api_api_keys_routes,
-			api_meetings_routes, api_uploads_routes, api_openai_routes};
-		for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
-			const struct route *part;
-			size_t k = tables[t](&part);
-			for (size_t i = 0; i < k && n < sizeof routes / sizeof *routes; i++)
-				routes[n++] = part[i];
-		}
-		struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
-					     .threads = cfg->http_threads,
-					     .cors_origins = (const char *const *)cfg->cors_origins,
-					     .cors_count = cfg->cors_count, .app = &app};
-		srv = http_server_start(&o, routes, n, err, sizeof err);
-		if (!srv)
-			goto out;
 	}
 	log_info("ready", json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:f,s:s}", "role",
 				    role == ROLE_SERVE ? "serve" : role == ROLE_API ? "api" : "worker",

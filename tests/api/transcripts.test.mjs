@@ -233,7 +233,7 @@ describe('transcribe', T, () => {
 		const res = await post(`${MEETINGS}/${m.id}/transcribe`, { token: a.access, json: { language: 'en', provider: 'sphinx' } });
 		const q = assertJson(res, 202);
 		assertMeeting(q);
-		assert.equal(q.status, 'queued');
+		assert.ok(['queued', 'processing'].includes(q.status), `transcribe reply: ${q.status}`);
 		assertProblem(await post(`${MEETINGS}/${m.id}/transcribe`, { token: a.access, json: {} }), 409, 'already_processing');
 		assertProblem(await get(`${MEETINGS}/${m.id}/transcript`, { token: a.access }), 409, 'transcript_not_ready');
 
@@ -242,6 +242,8 @@ describe('transcribe', T, () => {
 		assert.equal(done.progress, 100);
 		const t = assertJson(await get(`${MEETINGS}/${m.id}/transcript`, { token: a.access }), 200);
 		assertWords(t.text, SENTENCES.report);
+		// checked last so that the rest is verified either way
+		assert.equal(q.status, 'queued', 'the 202 reply says "queued" (the state it wrote, not one read back later)');
 	});
 
 	test('no audio -> 409 no_audio; bad provider or unknown field -> 400', async () => {
@@ -469,7 +471,8 @@ describe('events', T, () => {
 		]);
 
 		const q = assertJson(await post(`${MEETINGS}/${m.id}/transcribe`, { token: a.access, json: {} }), 202);
-		assert.equal(q.status, 'queued');
+		// (the 'transcribe' tests hold the reply to exactly 'queued')
+		assert.ok(['queued', 'processing'].includes(q.status), `transcribe reply: ${q.status}`);
 
 		const [esEvents, fe] = await Promise.all([es.done, viaFetch]);
 		assert.equal(fe.status, 200, fe.text);
