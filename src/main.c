@@ -221,7 +221,8 @@ static int run(const struct config *cfg, enum role role)
 		struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
 					     .threads = cfg->http_threads,
 					     .cors_origins = (const char *const *)cfg->cors_origins,
-					     .cors_count = cfg->cors_count, .app = &app};
+					     .cors_count = cfg->cors_count, .app = &app,
+					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;

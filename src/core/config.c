@@ -247,6 +247,27 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (strstr(c->asr, "openai") && !c->openai_base_url)
 		return fail(err, errlen, "IAM_ASR: the openai engine needs IAM_OPENAI_BASE_URL");
 
+	const char *web = get("IAM_WEB_DIR");
+	if (web) {
+		c->web_dir = strdup(web);
+	} else {
+		/* The app is built next to the binary's build directory: build/iamd -> web/dist. */
+		char exe[PATH_MAX];
+		ssize_t len_exe = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (len_exe > 0) {
+			exe[len_exe] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			size_t len = strlen(exe) + 16;
+			c->web_dir = malloc(len);
+			if (c->web_dir)
+				snprintf(c->web_dir, len, "%s/../web/dist", exe);
+		} else {
+			c->web_dir = strdup("web/dist");
+		}
+	}
+
 	const char *redis = get("IAM_REDIS_URL");
 	if (redis && *redis) {
 		if (strncmp(redis, "redis://", 8) != 0 && strncmp(redis, "rediss://", 9) != 0)
@@ -280,5 +301,6 @@ void config_free(struct config *c)
 		free(c->openai_api_key);
 	}
 	free(c->openai_model);
+	free(c->web_dir);
 	memset(c, 0, sizeof *c);
 }

@@ -31,7 +31,8 @@ struct config {
 	char *openai_model;    /* IAM_OPENAI_MODEL, default "whisper-1" */
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
-	int sync_timeout_s;    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
+	int sync_timeout_s;
+	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -66,6 +66,12 @@ struct http_server_opts {
 	const char *const *cors_origins;
 	size_t cors_count;
 	void *app; /* handed to handlers through http_app() */
+	/*
+	 * A built web app to serve for GET/HEAD paths no route claims (NULL =
+	 * none): files by path, index.html for client-side routes. Paths under
+	 * /api/ and /v1/ are never served from here.
+	 */
+	const char *static_dir;
 };
 
 /*

@@ -25,6 +25,7 @@ struct http_server {
 	void *app;
 	const char *const *cors;
 	size_t ncors;
+	char *static_dir; /* realpath of the web app, or NULL */
 	_Atomic long active;
 	/* Parked requests and event streams, driven by the timer thread (park.c). */
 	pthread_mutex_t park_lock;
@@ -87,6 +88,9 @@ int park_start(struct http_server *s);
 void park_stop(struct http_server *s);
 /* Called by on_request when a parked request is resumed: runs finish(). */
 void park_finish(struct http_req *r);
+
+/* static.c: serve r from the web app if it is a GET for a file or a client route. */
+bool http_static(struct http_req *r);
 
 /* server.c */
 void http_req_queue(struct http_req *r, int status, const char *ctype, char *body, size_t len);

@@ -534,6 +534,8 @@ static void on_headers(struct http_req *r)
 	int rc = router_match(r->srv->rt, r->mbit ? r->mbit : -1, r->path, &r->match);
 	if (rc != ROUTER_NOT_FOUND && r->match.route)
 		r->route_label = router_pattern(r->srv->rt, r->match.route);
+	if (rc == ROUTER_NOT_FOUND && http_static(r))
+		return;
 	if (rc == ROUTER_NOT_FOUND) {
 		http_problem(r, 404, "not_found", "There is nothing at %s %.200s. Check the path.",
 			     r->method, r->path);
@@ -787,6 +789,12 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	s->cors = o->cors_origins;
 	s->ncors = o->cors_count;
 	s->listen_fd = -1;
+	if (o->static_dir) {
+		s->static_dir = realpath(o->static_dir, NULL);
+		if (!s->static_dir)
+			log_warn("web app not found; serving the API only",
+				 json_pack("{s:s}", "dir", o->static_dir));
+	}
 	pthread_mutex_init(&s->park_lock, NULL);
 	pthread_cond_init(&s->park_cond, NULL);
 	s->rt = router_new();
@@ -828,6 +836,7 @@ fail:
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	router_free(s->rt);
+	free(s->static_dir);
 	free(s);
 	return NULL;
 }
@@ -849,6 +858,7 @@ void http_server_stop(struct http_server *s, int grace_s)
 		log_warn("stopping with requests still in flight", json_pack("{s:I}", "active", (json_int_t)s->active));
 	MHD_stop_daemon(s->d);
 	router_free(s->rt);
+	free(s->static_dir);
 	pthread_mutex_destroy(&s->park_lock);
 	pthread_cond_destroy(&s->park_cond);
 	free(s);
