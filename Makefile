@@ -34,8 +34,16 @@ SQL      := $(sort $(wildcard src/store/sql/*.sql))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# The web app (web/ -> web/dist), once it exists; built with the npm packages install-deps fetches.
+WEB_SRC  := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null)
+WEB_DIST := $(if $(wildcard web/index.html),web/dist/index.html)
+
 .PHONY: all run test asan unit bench deps clean format
-all: $(BUILD)/iamd
+all: $(BUILD)/iamd $(WEB_DIST)
+
+web/dist/index.html: $(WEB_SRC) package.json package-lock.json
+	@[ -x node_modules/.bin/vite ] || scripts/install-deps
+	npm run --silent build:web
 
 $(BUILD)/iamd: $(OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -81,6 +89,6 @@ format:
 	clang-format -i $(SRC) $(shell find src -name '*.h') $(UNIT_SRC)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan web/dist
 
 -include $(OBJ:.o=.d)
