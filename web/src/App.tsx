@@ -1,0 +1,203 @@
+// The app shell: header with navigation, routes, the session guard.
+
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { IconClose, IconMenu, IconWave } from './components/icons';
+import { Toasts } from './components/ui';
+import { Link, match, navigate, useLocation } from './lib/router';
+import * as session from './lib/session';
+import * as uploads from './lib/uploads';
+import { Account } from './pages/Account';
+import { ApiKeys } from './pages/ApiKeys';
+import { Login, Signup } from './pages/Auth';
+import { MeetingPage } from './pages/MeetingPage';
+import { Meetings, SkeletonRows } from './pages/Meetings';
+import { Record } from './pages/Record';
+import { Upload } from './pages/Upload';
+
+function useSession(): session.SessionState {
+	return useSyncExternalStore(session.subscribe, session.getState);
+}
+
+const NAV = [
+	{ to: '/meetings', label: 'Meetings', match: (p: string) => p === '/meetings' || p.startsWith('/meetings/') },
+	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
+	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
+	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
+	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
+];
+
+function UploadIndicator() {
+	const items = uploads.useUploads();
+	const active = items.filter((i) => uploads.isBusy(i.state));
+	if (!active.length) return null;
+	const total = active.reduce((n, i) => n + i.size, 0);
+	const sent = active.reduce((n, i) => n + i.sent, 0);
+	const pct = total ? Math.floor((sent / total) * 100) : 0;
+	return (
+		<Link to="/upload" className="upload-indicator" aria-label={`${active.length} upload${active.length > 1 ? 's' : ''} in progress, ${pct}%`}>
+			<span className="upload-indicator__ring" style={{ ['--p' as string]: `${pct}%` }} aria-hidden="true" />
+			<span aria-hidden="true">
+				{active.length > 1 ? `${active.length} uploads · ` : 'Uploading · '}
+				{pct}%
+			</span>
+		</Link>
+	);
+}
+
+function Header({ path, user }: { path: string; user: session.SessionState['user'] }) {
+	const [open, setOpen] = useState(false);
+	useEffect(() => setOpen(false), [path]);
+	const name = user ? [user.first_name, user.last_name].filter(Boolean).join(' ') || user.email : '';
+	return (
+		<header className="header">
+			<div className="header__inner">
+				<Link to="/meetings" className="brand" aria-label="IAM — your meetings">
+					<span className="logo-mark" aria-hidden="true">
+						<IconWave />
+					</span>
+					<span className="brand__name" aria-hidden="true">
+						IAM
+					</span>
+				</Link>
+				<UploadIndicator />
+				<button type="button" className="btn btn--icon btn--quiet nav-toggle" aria-expanded={open} aria-controls="main-nav" onClick={() => setOpen((o) => !o)}>
+					{open ? <IconClose /> : <IconMenu />}
+					<span className="visually-hidden">Menu</span>
+				</button>
+				<nav id="main-nav" className={`nav${open ? ' nav--open' : ''}`} aria-label="Main">
+					<ul>
+						{NAV.map((n) => (
+							<li key={n.to}>
+								<Link to={n.to} className="nav__link" aria-current={n.match(path) ? 'page' : undefined}>
+									{n.label}
+								</Link>
+							</li>
+						))}
+					</ul>
+					<div className="nav__user">
+						<span className="nav__name" title={user?.email}>
+							{name}
+						</span>
+						<button type="button" className="btn btn--small btn--quiet" onClick={() => void session.logout()}>
+							Log out
+						</button>
+					</div>
+				</nav>
+			</div>
+		</header>
+	);
+}
+
+function NotFound() {
+	return (
+		<div className="empty">
+			<h1 tabIndex={-1} data-page-title>
+				Page not found
+			</h1>
+			<p>There is nothing at this address.</p>
+			<Link to="/meetings" className="btn btn--primary">
+				Go to your meetings
+			</Link>
+		</div>
+	);
+}
+
+function Routes({ path }: { path: string }) {
+	if (path === '/' || path === '/meetings') return <Meetings />;
+	const m = match('/meetings/:id', path);
+	if (m) return <MeetingPage key={m.id} id={m.id} />;
+	if (path === '/upload') return <Upload />;
+	if (path === '/record') return <Record />;
+	if (path === '/api-keys') return <ApiKeys />;
+	if (path === '/account') return <Account />;
+	return <NotFound />;
+}
+
+const PUBLIC = new Set(['/login', '/signup']);
+
+export function App() {
+	const s = useSession();
+	const loc = useLocation();
+	const path = loc.path.replace(/\/+$/, '') || '/';
+	const isPublic = PUBLIC.has(path);
+	const first = useRef(true);
+
+	useEffect(() => {
+		void session.start();
+	}, []);
+
+	// the guard
+	useEffect(() => {
+		if (s.status === 'anonymous' && !isPublic) {
+			const next = path === '/' || path === '/meetings' ? '' : `?next=${encodeURIComponent(path + loc.search)}`;
+			navigate(`/login${next}`, { replace: true });
+		} else if (s.status === 'authenticated' && isPublic) {
+			navigate('/meetings', { replace: true });
+		} else if (s.status === 'authenticated' && path === '/') {
+			navigate('/meetings', { replace: true });
+		}
+	}, [s.status, isPublic, path, loc.search]);
+
+	// move focus to the new page's heading (not on the first load)
+	useEffect(() => {
+		if (first.current) {
+			first.current = false;
+			return undefined;
+		}
+		const t = setTimeout(() => {
+			const h = document.querySelector<HTMLElement>('[data-page-title]');
+			if (h && !document.activeElement?.closest('main form')) h.focus({ preventScroll: true });
+		}, 0);
+		return () => clearTimeout(t);
+	}, [path]);
+
+	if (isPublic) {
+		if (s.status === 'authenticated') return null;
+		return (
+			<>
+				<main id="main" className="main main--auth">
+					{path === '/signup' ? <Signup /> : <Login />}
+				</main>
+				<Toasts />
+			</>
+		);
+	}
+
+	if (s.status !== 'authenticated') {
+		// restoring the session: the shell with placeholders, so nothing jumps
+		return (
+			<div className="shell" aria-busy="true">
+				<header className="header">
+					<div className="header__inner">
+						<span className="brand">
+							<span className="logo-mark" aria-hidden="true">
+								<IconWave />
+							</span>
+							<span className="brand__name">IAM</span>
+						</span>
+					</div>
+				</header>
+				<main id="main" className="main">
+					{s.notice ? <p className="muted">{s.notice}</p> : null}
+					<div className="page-header">
+						<span className="skeleton skeleton--h1" />
+					</div>
+					<SkeletonRows />
+				</main>
+			</div>
+		);
+	}
+
+	return (
+		<div className="shell">
+			<a href="#main" className="skip-link">
+				Skip to content
+			</a>
+			<Header path={path} user={s.user} />
+			<main id="main" className="main" tabIndex={-1}>
+				<Routes path={path} />
+			</main>
+			<Toasts />
+		</div>
+	);
+}

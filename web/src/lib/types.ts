@@ -1,0 +1,101 @@
+// Shapes of the IAM API (README "The API at a glance").
+
+export interface Organization {
+	id: string;
+	name: string;
+	role: string;
+}
+
+export interface User {
+	id: string;
+	email: string;
+	first_name: string | null;
+	last_name: string | null;
+	company_name: string | null;
+	created_at: string;
+	updated_at: string;
+	organization?: Organization;
+}
+
+export interface TokenResponse {
+	access_token: string;
+	refresh_token: string;
+	token_type: string;
+	expires_in: number;
+	user?: User;
+	organization?: Organization;
+}
+
+export type MeetingStatus = 'pending' | 'uploaded' | 'queued' | 'processing' | 'completed' | 'failed';
+
+export interface Meeting {
+	id: string;
+	title: string;
+	description: string | null;
+	meeting_date: string | null;
+	status: MeetingStatus;
+	progress: number;
+	language: string;
+	audio_format: string | null;
+	audio_codec: string | null;
+	original_filename: string | null;
+	file_size: number | null;
+	duration_seconds: number | null;
+	provider_used: string | null;
+	model_used: string | null;
+	transcription_confidence: number | null;
+	processing_started_at: string | null;
+	processing_completed_at: string | null;
+	processing_error: string | null;
+	processing_steps: unknown[];
+	created_at: string;
+	updated_at: string;
+}
+
+export interface Page<T> {
+	data: T[];
+	next_cursor: string | null;
+}
+
+export interface Word {
+	word: string;
+	start: number;
+	end: number;
+	confidence: number;
+}
+
+export interface Segment {
+	id: number | string;
+	start: number;
+	end: number;
+	text: string;
+	confidence: number;
+	words: Word[];
+}
+
+export interface Transcript {
+	meeting_id: string;
+	language: string;
+	text: string;
+	duration: number;
+	provider: string;
+	model: string;
+	confidence: number;
+	segments: Segment[];
+}
+
+export interface StatusEvent {
+	id: string;
+	status: MeetingStatus;
+	progress: number;
+	processing_error: string | null;
+}
+
+export interface ApiKey {
+	id: string;
+	name: string;
+	prefix: string;
+	created_at: string;
+	last_used_at: string | null;
+	key?: string;
+}
