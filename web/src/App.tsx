@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { IconClose, IconMenu, IconWave } from './components/icons';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { Toasts } from './components/ui';
 import { Link, match, navigate, useLocation } from './lib/router';
 import * as session from './lib/session';
@@ -26,7 +27,7 @@ const NAV = [
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];
 
-function UploadIndicator() {
+function UploadIndicator({ className = '' }: { className?: string }) {
 	const items = uploads.useUploads();
 	const active = items.filter((i) => uploads.isBusy(i.state));
 	if (!active.length) return null;
@@ -34,7 +35,7 @@ function UploadIndicator() {
 	const sent = active.reduce((n, i) => n + i.sent, 0);
 	const pct = total ? Math.floor((sent / total) * 100) : 0;
 	return (
-		<Link to="/upload" className="upload-indicator" aria-label={`${active.length} upload${active.length > 1 ? 's' : ''} in progress, ${pct}%`}>
+		<Link to="/upload" className={`upload-indicator ${className}`} aria-label={`${active.length} upload${active.length > 1 ? 's' : ''} in progress, ${pct}%`}>
 			<span className="upload-indicator__ring" style={{ ['--p' as string]: `${pct}%` }} aria-hidden="true" />
 			<span aria-hidden="true">
 				{active.length > 1 ? `${active.length} uploads · ` : 'Uploading · '}
@@ -59,7 +60,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 						IAM
 					</span>
 				</Link>
-				<UploadIndicator />
+				<UploadIndicator className="upload-indicator--bar" />
 				<button type="button" className="btn btn--icon btn--quiet nav-toggle" aria-expanded={open} aria-controls="main-nav" onClick={() => setOpen((o) => !o)}>
 					{open ? <IconClose /> : <IconMenu />}
 					<span className="visually-hidden">Menu</span>
@@ -75,6 +76,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 						))}
 					</ul>
 					<div className="nav__user">
+						<UploadIndicator className="upload-indicator--nav" />
 						<span className="nav__name" title={user?.email}>
 							{name}
 						</span>
@@ -195,7 +197,9 @@ export function App() {
 			</a>
 			<Header path={path} user={s.user} />
 			<main id="main" className="main" tabIndex={-1}>
-				<Routes path={path} />
+				<ErrorBoundary resetKey={path}>
+					<Routes path={path} />
+				</ErrorBoundary>
 			</main>
 			<Toasts />
 		</div>
