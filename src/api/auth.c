@@ -32,6 +32,20 @@ static json_t *token_body(struct app *app, const struct user *u, const struct se
 	return body;
 }
 
+/* Reply status with the token pair, the user and the organization. */
+static void reply_tokens(struct http_req *r, int status, const struct user *u,
+			 const struct membership *m, const struct session *s, const char *refresh)
+{
+	json_t *body = token_body(api_app(r), u, s, refresh);
+	if (!body) {
+		http_problem_internal(r, "issue token");
+		return;
+	}
+	json_object_set_new(body, "user", api_user_json(u));
+	json_object_set_new(body, "organization", api_org_json(m));
+	http_reply_json(r, status, body);
+}
+
 static void org_name_for(const struct user *u, char *out, size_t outlen)
 {
 	if (u->company_name[0])
@@ -76,7 +90,6 @@ static void do_register(struct http_req *r)
 		http_problem_internal(r, "password hash");
 		return;
 	}
-	struct app *app = api_app(r);
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
@@ -105,14 +118,7 @@ static void do_register(struct http_req *r)
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
 	audit_record(c, m.org_id, u.id, "auth.register", &ctx, NULL);
-	json_t *body = token_body(app, &u, &s, refresh);
-	if (!body) {
-		http_problem_internal(r, "issue token");
-		goto out;
-	}
-	json_object_set_new(body, "user", api_user_json(&u));
-	json_object_set_new(body, "organization", api_org_json(&m));
-	http_reply_json(r, 201, body);
+	reply_tokens(r, 201, &u, &m, &s, refresh);
 out:
 	db_release(c);
 }
@@ -140,7 +146,6 @@ static void do_login(struct http_req *r)
 	snprintf(account_key, sizeof account_key, "email:%s", email);
 	snprintf(address_key, sizeof address_key, "ip:%s", http_client_ip(r));
 
-	struct app *app = api_app(r);
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
@@ -196,14 +201,7 @@ static void do_login(struct http_req *r)
 		goto out;
 	}
 	audit_record(c, m.org_id, u.id, "auth.login.success", &ctx, NULL);
-	json_t *body = token_body(app, &u, &s, refresh);
-	if (!body) {
-		http_problem_internal(r, "issue token");
-		goto out;
-	}
-	json_object_set_new(body, "user", api_user_json(&u));
-	json_object_set_new(body, "organization", api_org_json(&m));
-	http_reply_json(r, 200, body);
+	reply_tokens(r, 200, &u, &m, &s, refresh);
 out:
 	db_release(c);
 }
@@ -219,7 +217,6 @@ static void do_refresh(struct http_req *r)
 		http_problem_validation(r, errors);
 		return;
 	}
-	struct app *app = api_app(r);
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
@@ -256,14 +253,7 @@ static void do_refresh(struct http_req *r)
 		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
 		goto out;
 	}
-	json_t *body = token_body(app, &u, &s, next);
-	if (!body) {
-		http_problem_internal(r, "issue token");
-		goto out;
-	}
-	json_object_set_new(body, "user", api_user_json(&u));
-	json_object_set_new(body, "organization", api_org_json(&m));
-	http_reply_json(r, 200, body);
+	reply_tokens(r, 200, &u, &m, &s, next);
 out:
 	db_release(c);
 }

@@ -51,6 +51,19 @@ json_t *api_meeting_json(const struct meeting *m)
 	return j;
 }
 
+/* Read the meeting back (after a change) and reply status with it; m is cleared. */
+static void reply_reloaded(struct http_req *r, struct db_conn *c, struct meeting *m, int status)
+{
+	char id[UUID_STR_LEN], org[UUID_STR_LEN];
+	snprintf(id, sizeof id, "%s", m->id);
+	snprintf(org, sizeof org, "%s", m->org_id);
+	meeting_clear(m);
+	if (meeting_get(c, org, id, m) == DB_OK)
+		http_reply_json(r, status, api_meeting_json(m));
+	else
+		http_problem_internal(r, "reload meeting");
+}
+
 static bool language_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -256,13 +269,7 @@ static void put_meeting(struct http_req *r)
 		api_db_fail(r, rc, "update meeting");
 		goto out;
 	}
-	char id[UUID_STR_LEN];
-	snprintf(id, sizeof id, "%s", m.id);
-	meeting_clear(&m);
-	if (meeting_get(c, p.org_id, id, &m) == DB_OK)
-		http_reply_json(r, 200, api_meeting_json(&m));
-	else
-		http_problem_internal(r, "reload meeting");
+	reply_reloaded(r, c, &m, 200);
 out:
 	meeting_clear(&m);
 	db_release(c);
@@ -360,13 +367,7 @@ static void transcribe(struct http_req *r)
 		api_db_fail(r, rc, "queue transcription");
 		goto out;
 	}
-	char id[UUID_STR_LEN];
-	snprintf(id, sizeof id, "%s", m.id);
-	meeting_clear(&m);
-	if (meeting_get(c, p.org_id, id, &m) == DB_OK)
-		http_reply_json(r, 202, api_meeting_json(&m));
-	else
-		http_problem_internal(r, "reload meeting");
+	reply_reloaded(r, c, &m, 202);
 	api_jobs_wake(api_app(r));
 out:
 	meeting_clear(&m);

@@ -36,7 +36,7 @@ describe('X-Request-Id', T, () => {
 	test('a generated id on success and on error, different per request', async () => {
 		const a = await get('/healthz');
 		const b = await get('/healthz');
-		const c = await get('/no/such/path');
+		const c = await get('/api/v1/no/such/path');
 		const ids = [a, b, c].map((r) => r.headers.get('x-request-id'));
 		for (const id of ids) {
 			assert.ok(id, 'X-Request-Id missing');
@@ -76,7 +76,7 @@ describe('X-Request-Id', T, () => {
 			assert.match(rid, SANE_REQUEST_ID_RE);
 		}
 		// And in a problem body the generated one is used.
-		const res = await get('/nope-nope', { headers: { 'x-request-id': 'x'.repeat(200) } });
+		const res = await get('/api/v1/nope-nope', { headers: { 'x-request-id': 'x'.repeat(200) } });
 		const p = assertProblem(res, 404, 'not_found');
 		assert.notEqual(p.request_id, 'x'.repeat(200));
 	});
@@ -109,7 +109,8 @@ describe('security headers and caching', T, () => {
 
 describe('routing', T, () => {
 	test('unknown paths are 404 not_found problems', async () => {
-		for (const path of ['/nope', '/api/v1/nope', '/api/v1/users/me/extra', '/api/v1/auth', '/api/v9/users/me', '/healthz/x']) {
+		// Paths outside /api and /v1 belong to the web app (client routes); see the web-app test below.
+		for (const path of ['/api/v1/nope', '/api/v1/users/me/extra', '/api/v1/auth', '/api/v9/users/me', '/v1/nope', '/assets/no-such-file.js']) {
 			const res = await get(path);
 			const p = assertProblem(res, 404, 'not_found');
 			assert.ok(p.detail.length > 0);
@@ -298,5 +299,32 @@ describe('CORS', T, () => {
 	test('no Origin, no CORS headers', async () => {
 		const res = await get('/healthz');
 		assert.equal(res.headers.get('access-control-allow-origin'), null);
+	});
+});
+
+describe('web app', T, () => {
+	test('client routes get index.html, hashed assets are cached for a year, API paths never fall through', async (t) => {
+		const res = await get('/meetings/a-client-route');
+		if (res.status === 404) return t.skip('web/dist is not built in this checkout');
+		assert.equal(res.status, 200, show(res));
+		assert.match(res.headers.get('content-type'), /^text\/html/);
+		assert.equal(res.headers.get('cache-control'), 'no-cache');
+		assert.match(res.headers.get('content-security-policy'), /default-src 'self'/);
+		assert.match(res.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+		const script = String(res.text).match(/\/assets\/[^"']+\.js/);
+		assert.ok(script, 'index.html loads a content-hashed script');
+		const asset = await get(script[0]);
+		assert.equal(asset.status, 200);
+		assert.match(asset.headers.get('content-type'), /javascript/);
+		assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+		// The root is the app too; a missing asset and anything under /api are not.
+		assert.equal((await get('/')).status, 200);
+		assertProblem(await get('/assets/missing-0000.js'), 404, 'not_found');
+		assertProblem(await get('/api/v1/meetings-of-nowhere'), 404, 'not_found');
+		// Traversal never escapes the app directory.
+		for (const path of ['/../../etc/passwd', '/assets/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd']) {
+			const raw = await rawRequest({ path });
+			assert.ok(!/root:x?:0:/.test(raw.text), `${path} must not serve a file outside web/dist`);
+		}
 	});
 });
