@@ -118,7 +118,7 @@ describe('the app', T, () => {
 
 		// the list, reached by the navigation (no reload), turns completed by itself
 		await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Meetings' }).click();
-		const item = page.locator('.meeting-row', { hasText: 'weekly-sync' });
+		const item = page.locator('.meeting-row[data-meeting-id]', { hasText: 'weekly-sync' });
 		await item.waitFor();
 		await item.locator('[data-status="completed"]').waitFor({ timeout: 90000 });
 		assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
@@ -206,7 +206,7 @@ describe('the app', T, () => {
 		await input.press('Enter');
 		await page.getByRole('heading', { name: 'Weekly sync with the team' }).waitFor();
 		await page.getByRole('link', { name: '← Meetings' }).click();
-		await page.locator('.meeting-row', { hasText: 'Weekly sync with the team' }).waitFor();
+		await page.locator('.meeting-row[data-meeting-id]', { hasText: 'Weekly sync with the team' }).waitFor();
 	});
 
 	test('5. a text file named notes.mp3 is refused with the server\'s reason next to it', T, async () => {
@@ -293,7 +293,7 @@ describe('the app', T, () => {
 		// back where you were
 		await page.waitForURL(/\/account$/);
 		await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Meetings' }).click();
-		await page.locator('.meeting-row').first().waitFor();
+		await page.locator('.meeting-row[data-meeting-id]').first().waitFor();
 
 		// the session is revoked elsewhere (logout through the API with a fresh token from the same session)
 		const token = await page.evaluate(async () => {

@@ -138,6 +138,13 @@ export async function openLoggedIn(page, account, pathname = '/meetings') {
 	await page.goto('/login');
 	await page.evaluate((t) => localStorage.setItem('iam.refresh', JSON.stringify({ token: t, gen: 1 })), account.refresh);
 	await page.goto(pathname);
+	// Wait until the app has swapped the refresh token for a new one: leaving
+	// the page while that request is in flight would lose the new token, and
+	// presenting the old one again ends the session (single-use tokens).
+	await page.waitForFunction((t) => {
+		const v = localStorage.getItem('iam.refresh');
+		return v !== null && !v.includes(t);
+	}, account.refresh);
 }
 
 /** Upload audio through the API (raw body) and wait until it is transcribed. */

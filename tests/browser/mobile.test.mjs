@@ -43,7 +43,7 @@ test('7. 375 px wide: the meetings page and a meeting page without horizontal sc
 	await meetingWithAudio(acc.access, mp3, 'Standup', { wait: false });
 
 	await openLoggedIn(page, acc, '/meetings');
-	await page.locator('.meeting-row').nth(1).waitFor();
+	await page.locator('.meeting-row[data-meeting-id]').nth(1).waitFor();
 	await assertNoHorizontalScroll(page, 'meetings');
 	await screenshot(page, 'mobile-meetings');
 
@@ -54,7 +54,7 @@ test('7. 375 px wide: the meetings page and a meeting page without horizontal sc
 	await screenshot(page, 'mobile-menu', { fullPage: false });
 	await page.getByRole('button', { name: 'Menu' }).click();
 
-	await page.locator('.meeting-row', { hasText: 'Quarterly planning' }).getByRole('link').click();
+	await page.locator('.meeting-row[data-meeting-id]', { hasText: 'Quarterly planning' }).getByRole('link').click();
 	await page.waitForURL(new RegExp(`/meetings/${m.id}$`));
 	await page.locator('.segment').first().waitFor();
 	await page.locator('audio').waitFor();

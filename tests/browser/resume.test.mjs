@@ -74,3 +74,58 @@ test('6. an upload cut off by going offline resumes where it stopped', T, async 
 	assert.equal(m.body.file_size, size, 'the server has every byte');
 	assert.ok(['queued', 'processing', 'completed'].includes(m.body.status), `transcription started: ${m.body.status}`);
 });
+
+test('a page reload in the middle of an upload: choosing the same file again continues it', T, async () => {
+	const { page } = b;
+	const wav = speechFile(LONG_SPEECH, 'wav', 'board-review');
+	const size = fs.statSync(wav).size;
+	const acc = await registerApi({ tag: 'reload' });
+	await openLoggedIn(page, acc, '/upload');
+	await page.evaluate((c) => localStorage.setItem('iam.tusChunkSize', String(c)), CHUNK);
+	await page.getByRole('heading', { name: 'Upload', exact: true }).waitFor();
+
+	const requests = [];
+	const onRequest = (r) => {
+		if (r.url().includes('/api/v1/uploads')) requests.push({ t: Date.now(), method: r.method(), offset: r.headers()['upload-offset'] });
+	};
+	page.on('request', onRequest);
+	let patches = 0;
+	let enough;
+	const someChunks = new Promise((r) => (enough = r));
+	const onFinished = (r) => {
+		if (r.method() === 'PATCH' && ++patches === 2) enough();
+	};
+	page.on('requestfinished', onFinished);
+	// leaving the page during an upload asks first; accept
+	const onDialog = (d) => d.accept().catch(() => undefined);
+	page.on('dialog', onDialog);
+
+	await page.setInputFiles('#file-input', wav);
+	await someChunks;
+	await page.reload();
+	const reloadedAt = Date.now();
+	await page.getByRole('heading', { name: 'Upload', exact: true }).waitFor();
+	// the app lists the unfinished upload and says how to continue it
+	const previous = page.getByRole('region', { name: 'Unfinished uploads' });
+	await previous.waitFor();
+	assert.match(await previous.textContent(), /board-review\.wav/);
+	await screenshot(page, 'upload-unfinished');
+
+	await page.setInputFiles('#file-input', wav);
+	await page.locator('[data-file-name="board-review.wav"][data-upload-state="done"]').waitFor({ timeout: 60000 });
+	page.off('request', onRequest);
+	page.off('requestfinished', onFinished);
+	page.off('dialog', onDialog);
+
+	const afterReload = requests.filter((r) => r.t >= reloadedAt);
+	assert.equal(afterReload.filter((r) => r.method === 'POST').length, 0, `no new upload after the reload: ${JSON.stringify(afterReload)}`);
+	const firstPatch = afterReload.find((r) => r.method === 'PATCH');
+	assert.ok(firstPatch && Number(firstPatch.offset) > 0, `the upload continued past 0: ${JSON.stringify(afterReload.slice(0, 4))}`);
+	assert.match(await page.locator('[data-file-name="board-review.wav"]').textContent(), /Uploaded/);
+	const href = await page.locator('[data-file-name="board-review.wav"]').getByRole('link', { name: 'Open meeting' }).getAttribute('href');
+	const m = await apiJson('GET', `/api/v1/meetings/${href.split('/').pop()}`, { token: acc.access });
+	assert.equal(m.status, 200, `${href}: ${m.text}`);
+	assert.equal(m.body.file_size, size);
+	// nothing is left over as unfinished
+	await page.getByRole('region', { name: 'Unfinished uploads' }).waitFor({ state: 'detached', timeout: 5000 });
+});

@@ -182,7 +182,10 @@ export function App() {
 				<main id="main" className="main">
 					{s.notice ? <p className="muted">{s.notice}</p> : null}
 					<div className="page-header">
-						<span className="skeleton skeleton--h1" />
+						<div className="page-header__text">
+							<span className="skeleton skeleton--h1" />
+							<span className="skeleton skeleton--sub" />
+						</div>
 					</div>
 					<SkeletonRows />
 				</main>

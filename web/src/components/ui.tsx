@@ -180,7 +180,7 @@ const toastListeners = new Set<() => void>();
 
 export function toast(text: string, kind: 'info' | 'error' = 'info'): void {
 	const id = ++toastSeq;
-	toasts = [...toasts, { id, text, kind }];
+	toasts = [...toasts, { id, text, kind }].slice(-2);
 	toastListeners.forEach((l) => l());
 	setTimeout(() => {
 		toasts = toasts.filter((t) => t.id !== id);

@@ -284,7 +284,9 @@ export async function start(): Promise<void> {
 				end(SESSION_ENDED, false);
 				return;
 			}
-			await loadUser();
+			// Show the app now; who the user is arrives alongside the page's own data.
+			setState({ status: 'authenticated' });
+			void loadUser().catch(() => undefined);
 			return;
 		} catch {
 			// The server is unreachable: keep trying, the session may be fine.

@@ -129,7 +129,17 @@ export function Account() {
 	const { user } = session.getState();
 	const [, force] = useState(0);
 	useEffect(() => session.subscribe(() => force((n) => n + 1)), []);
-	if (!user) return null;
+	if (!user)
+		return (
+			<>
+				<PageHeader title="Account" />
+				<div className="card" aria-busy="true" aria-label="Loading your account">
+					<span className="skeleton skeleton--line" />
+					<span className="skeleton skeleton--line" />
+					<span className="skeleton skeleton--line" />
+				</div>
+			</>
+		);
 	const org = user.organization;
 	return (
 		<>

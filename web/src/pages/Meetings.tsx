@@ -131,7 +131,7 @@ export function Meetings() {
 
 	return (
 		<>
-			<PageHeader title="Meetings" sub={ids && meetings.length > 0 ? 'Newest first. Statuses update by themselves.' : undefined}>
+			<PageHeader title="Meetings" sub={ids && meetings.length === 0 && !error ? 'Nothing here yet.' : 'Newest first. Statuses update by themselves.'}>
 				<Link to="/record" className="btn">
 					<IconMic /> Record
 				</Link>

@@ -114,13 +114,16 @@ export function UploadRow({ it }: { it: UploadItem }) {
 }
 
 function Previous({ list, onDiscard }: { list: PreviousUpload[]; onDiscard: (p: PreviousUpload) => void }) {
-	if (!list.length) return null;
+	const items = uploads.useUploads();
+	// an unfinished upload that is being continued right now is not "unfinished"
+	const shown = list.filter((p) => !items.some((i) => uploads.isBusy(i.state) && i.name === p.filename && i.size === p.size));
+	if (!shown.length) return null;
 	return (
-		<section className="card previous" aria-labelledby="previous-title">
+		<section className="card previous" role="region" aria-labelledby="previous-title">
 			<h2 id="previous-title">Unfinished uploads</h2>
 			<p className="muted">These stopped before they were complete. Choose the same file again and the upload continues where it stopped.</p>
 			<ul className="previous__list">
-				{list.map((p) => (
+				{shown.map((p) => (
 					<li key={p.storageKey}>
 						<span>
 							<strong>{p.filename}</strong>
@@ -154,7 +157,9 @@ export function Upload() {
 			.then(setPrevious)
 			.catch(() => setPrevious([]));
 	};
-	useEffect(refreshPrevious, [items.length]);
+	// the list changes when uploads start (one may be the continuation) and end
+	const states = items.map((i) => `${i.key}:${i.state}:${i.resumedFrom > 0}`).join(',');
+	useEffect(refreshPrevious, [states]);
 
 	useWatch(items.filter((i) => i.state === 'done' && i.meetingId).map((i) => i.meetingId as string));
 
