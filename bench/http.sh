@@ -65,4 +65,17 @@ rss_load=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 awk -v a="$(cat "$TMP/users_me.rps")" -v b="$(cat "$TMP/healthz.rps")" \
 	'BEGIN {printf "users/me vs healthz ceiling: %.0f%%\n", 100*a/b}'
 echo "start to ready: ${ready_ms} ms (process start to first 200 from /readyz)"
-echo "RSS idle: $((rss_idle / 1024)) MiB (${rss_idle} kB); after load: $((rss_load / 1024)) MiB"
+echo "RSS of iamd serve idle: $((rss_idle / 1024)) MiB (${rss_idle} kB; includes the PocketSphinx model); after load: $((rss_load / 1024)) MiB"
+
+# The API alone (iamd api: no workers, no speech model), as it runs when scaled out.
+PORT2=$((PORT + 1))
+IAM_LISTEN=127.0.0.1:$PORT2 IAM_DATA_DIR="$TMP/data" IAM_LOG_LEVEL=warn "$BUILD/iamd" api 2>>"$TMP/iamd.log" &
+API_PID=$!
+until curl -sf "http://127.0.0.1:$PORT2/readyz" >/dev/null; do
+	kill -0 "$API_PID" 2>/dev/null || break
+	sleep 0.005
+done
+sleep 1
+rss_api=$(awk '/VmRSS/ {print $2}' "/proc/$API_PID/status" 2>/dev/null || echo 0)
+kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
+echo "RSS of iamd api idle: $((rss_api / 1024)) MiB (${rss_api} kB)"
