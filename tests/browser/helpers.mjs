@@ -135,8 +135,21 @@ export async function registerApi(fields = {}) {
 
 /** Open the app logged in as `account` (its refresh token goes where the app keeps it). */
 export async function openLoggedIn(page, account, pathname = '/meetings') {
-	await page.goto('/login');
-	await page.evaluate((t) => localStorage.setItem('iam.refresh', JSON.stringify({ token: t, gen: 1 })), account.refresh);
+	if (account.used) {
+		// this profile already holds the session (another tab): the token we
+		// have was spent; presenting it again would end the session
+		await page.goto(pathname);
+		await page.waitForFunction(() => localStorage.getItem('iam.refresh') !== null);
+		return;
+	}
+	account.used = true;
+	// a same-origin page that does not run the app (the app would refresh
+	// whatever session the profile holds, and could write it back over ours)
+	await page.goto('/favicon.svg');
+	await page.evaluate((t) => {
+		localStorage.clear();
+		localStorage.setItem('iam.refresh', JSON.stringify({ token: t, gen: 1 }));
+	}, account.refresh);
 	await page.goto(pathname);
 	// Wait until the app has swapped the refresh token for a new one: leaving
 	// the page while that request is in flight would lose the new token, and

@@ -111,8 +111,20 @@ test('a page reload in the middle of an upload: choosing the same file again con
 	assert.match(await previous.textContent(), /board-review\.wav/);
 	await screenshot(page, 'upload-unfinished');
 
+	const responses = [];
+	const onResponse = (r) => {
+		if (r.url().includes('/api/v1/uploads')) responses.push(`${Date.now() - reloadedAt} ${r.request().method()} ${r.status()} ${r.headers()['upload-offset'] || ''}`);
+	};
+	page.on('response', onResponse);
 	await page.setInputFiles('#file-input', wav);
-	await page.locator('[data-file-name="board-review.wav"][data-upload-state="done"]').waitFor({ timeout: 60000 });
+	await page
+		.locator('[data-file-name="board-review.wav"][data-upload-state="done"]')
+		.waitFor({ timeout: 60000 })
+		.catch(async (e) => {
+			const row = await page.locator('[data-file-name="board-review.wav"]').textContent().catch(() => '(no row)');
+			throw new Error(`${e.message}\nrow: ${row}\nresponses after the reload: ${responses.join('; ')}`);
+		});
+	page.off('response', onResponse);
 	page.off('request', onRequest);
 	page.off('requestfinished', onFinished);
 	page.off('dialog', onDialog);

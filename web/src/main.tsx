@@ -1,17 +1,8 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { App } from './App';
-import './styles.css';
+// Entry: restore the session first (a small module that starts at once),
+// and load the app (React and the pages) alongside it.
 import { start } from './lib/session';
+import './styles.css';
 
-// restore the session while React starts
 void start();
 
-const root = document.getElementById('root');
-if (root) {
-	createRoot(root).render(
-		<StrictMode>
-			<App />
-		</StrictMode>,
-	);
-}
+void import('./render').then(({ render }) => render());

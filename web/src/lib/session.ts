@@ -166,11 +166,14 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function refresh(failed?: string): Promise<string | null> {
 	if (inflight) return inflight;
-	inflight = withLock(async () => {
+	let settle!: { ok: (t: string | null) => void; fail: (e: unknown) => void };
+	const result = new Promise<string | null>((ok, fail) => (settle = { ok, fail }));
+	inflight = result;
+	withLock(async () => {
 		// Another tab may have refreshed while we waited for the lock.
-		if (access && access.token !== failed && access.expiresAt - Date.now() > EARLY_MS) return access.token;
+		if (access && access.token !== failed && access.expiresAt - Date.now() > EARLY_MS) return settle.ok(access.token);
 		const cur = newestRefresh();
-		if (!cur) return null;
+		if (!cur) return settle.ok(null);
 		let res: Response;
 		try {
 			res = await fetch('/api/v1/auth/refresh', {
@@ -180,29 +183,31 @@ export function refresh(failed?: string): Promise<string | null> {
 				credentials: 'same-origin',
 			});
 		} catch {
-			throw networkError();
+			return settle.fail(networkError());
 		}
 		const text = await res.text();
 		if (res.ok) {
 			const body = JSON.parse(text) as TokenResponse;
 			const a = accept(body, cur.gen + 1);
-			// Give the other tabs a moment to hear about the new pair before the
-			// lock lets the next one in.
+			settle.ok(a.token);
+			// Hold the lock a moment longer so the other tabs hear about the new
+			// pair (storage, BroadcastChannel) before the next one may refresh.
 			await pause(40);
-			return a.token;
+			return undefined;
 		}
-		const p = parseProblem(res.status, (h) => res.headers.get(h), text);
 		if (res.status === 400 || res.status === 401 || res.status === 403) {
 			const now = newestRefresh();
 			if (now && now.token === cur.token) writeStored(null);
 			access = null;
-			return null;
+			return settle.ok(null);
 		}
-		throw new ApiError(p);
-	}).finally(() => {
-		inflight = null;
-	});
-	return inflight;
+		return settle.fail(new ApiError(parseProblem(res.status, (h) => res.headers.get(h), text)));
+	})
+		.catch((e: unknown) => settle.fail(e))
+		.finally(() => {
+			if (inflight === result) inflight = null;
+		});
+	return result;
 }
 
 /** The current access token, refreshed first when it is close to expiry. */
@@ -256,6 +261,12 @@ async function loadUser(): Promise<void> {
 export async function logout(): Promise<void> {
 	const t = access?.token;
 	end(null);
+	// on a shared computer the next person should not see this one's unfinished uploads
+	try {
+		for (const k of Object.keys(localStorage)) if (k.startsWith('tus::')) localStorage.removeItem(k);
+	} catch {
+		/* no storage */
+	}
 	if (t) {
 		try {
 			await fetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${t}` } });

@@ -629,11 +629,11 @@ export function MeetingPage({ id }: { id: string }) {
 			<StatusPanel meeting={meeting} />
 
 			{hasAudio ? (
-				<div className="player" ref={playerRef}>
+				<div className={`player${meeting.status === 'completed' ? ' player--sticky' : ''}`} ref={playerRef}>
 					<Player meeting={meeting} audioRef={audioRef} />
-					{meeting.status === 'completed' ? <Exports meeting={meeting} /> : null}
 				</div>
 			) : null}
+			{meeting.status === 'completed' ? <Exports meeting={meeting} /> : null}
 
 			{meeting.status === 'completed' ? (
 				transcript ? (
