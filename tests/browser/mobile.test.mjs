@@ -3,7 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SPEECH, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot, speechFile } from './helpers.mjs';
+import { SPEECH, apiJson, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot, speechFile } from './helpers.mjs';
 
 const T = { timeout: 150000 };
 
@@ -40,7 +40,7 @@ test('7. 375 px wide: the meetings page and a meeting page without horizontal sc
 	const acc = await registerApi({ tag: 'mobile' });
 	const mp3 = speechFile(SPEECH, 'mp3', 'mobile');
 	const m = await meetingWithAudio(acc.access, mp3, 'Quarterly planning with the product, design and engineering leads (all regions)');
-	await meetingWithAudio(acc.access, mp3, 'Standup', { wait: false });
+	const standup = await meetingWithAudio(acc.access, mp3, 'Standup', { wait: false });
 
 	await openLoggedIn(page, acc, '/meetings');
 	await page.locator('.meeting-row[data-meeting-id]').nth(1).waitFor();
@@ -66,4 +66,5 @@ test('7. 375 px wide: the meetings page and a meeting page without horizontal sc
 		await page.locator('h1').first().waitFor();
 		await assertNoHorizontalScroll(page, p);
 	}
+	await apiJson('DELETE', `/api/v1/meetings/${standup.id}`, { token: acc.access });
 });

@@ -73,6 +73,8 @@ test('6. an upload cut off by going offline resumes where it stopped', T, async 
 	assert.equal(m.status, 200, m.text);
 	assert.equal(m.body.file_size, size, 'the server has every byte');
 	assert.ok(['queued', 'processing', 'completed'].includes(m.body.status), `transcription started: ${m.body.status}`);
+	// free the job workers for the other tests
+	await apiJson('DELETE', `/api/v1/meetings/${id}`, { token: acc.access });
 });
 
 test('a page reload in the middle of an upload: choosing the same file again continues it', T, async () => {
@@ -140,4 +142,5 @@ test('a page reload in the middle of an upload: choosing the same file again con
 	assert.equal(m.body.file_size, size);
 	// nothing is left over as unfinished
 	await page.getByRole('region', { name: 'Unfinished uploads' }).waitFor({ state: 'detached', timeout: 5000 });
+	await apiJson('DELETE', `/api/v1/meetings/${href.split('/').pop()}`, { token: acc.access });
 });

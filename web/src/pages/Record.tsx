@@ -146,13 +146,17 @@ export function Record() {
 			src.connect(an);
 			const buf = new Float32Array(an.fftSize);
 			let lastUi = 0;
+			let shown = 0;
 			const tick = (now: number) => {
 				an.getFloatTimeDomainData(buf);
 				let sum = 0;
 				for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
 				const rms = Math.sqrt(sum / buf.length);
 				const db = rms > 0 ? 20 * Math.log10(rms) : -100;
-				const pct = Math.max(0, Math.min(100, ((db + 60) / 60) * 100));
+				// -66 dBFS (silence) .. -6 dBFS (loud); rises at once, falls gently
+				const target = Math.max(0, Math.min(100, ((db + 66) / 60) * 100));
+				shown = target > shown ? target : shown * 0.9 + target * 0.1;
+				const pct = shown;
 				if (meterRef.current) meterRef.current.style.transform = `scaleX(${pct / 100})`;
 				if (now - lastUi > 250) {
 					lastUi = now;

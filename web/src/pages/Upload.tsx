@@ -42,7 +42,7 @@ function stateText(it: UploadItem): string {
 		case 'offline':
 			return `Paused at ${it.size ? Math.floor((it.sent / it.size) * 100) : 0}%`;
 		case 'done':
-			return 'Uploaded';
+			return `Uploaded · ${formatBytes(it.size)}`;
 		case 'rejected':
 			return 'Not accepted';
 		case 'failed':
