@@ -170,6 +170,55 @@ describe('the app', T, () => {
 		await audio.evaluate((a) => a.pause());
 	});
 
+	test('while playing, the current segment is highlighted and scrolled into view only when it leaves the viewport', T, async () => {
+		// a long transcript over the same audio (the recogniser gives one segment for this clip)
+		const id = meetingUrl.split('/').pop();
+		const url = new RegExp(`/api/v1/meetings/${id}/transcript$`);
+		const words = 'we reviewed the plan and agreed on the next steps for the launch'.split(' ');
+		const many = async (route) => {
+			const res = await route.fetch();
+			const t = await res.json();
+			const n = 40;
+			const step = t.duration / n;
+			const segments = Array.from({ length: n }, (_, i) => ({
+				id: i,
+				start: +(i * step).toFixed(3),
+				end: +((i + 1) * step).toFixed(3),
+				text: `${i + 1}. ${words.slice(0, 4 + (i % 8)).join(' ')}`,
+				confidence: 0.9,
+				words: [],
+			}));
+			await route.fulfill({ response: res, json: { ...t, segments, text: segments.map((x) => x.text).join(' ') } });
+		};
+		await page.route(url, many);
+		await page.reload();
+		await page.locator('.segment').nth(39).waitFor();
+		const audio = page.locator('audio');
+		await audio.evaluate((a) => (a.readyState >= 1 ? null : new Promise((r) => a.addEventListener('loadedmetadata', r, { once: true }))));
+		// near the top, the first segments are in view: playing them does not scroll
+		await page.evaluate(() => window.scrollTo(0, 0));
+		await page.locator('.segment').first().locator('.segment__text').click();
+		await page.locator('.segment[data-segment-index="1"].segment--active').waitFor({ timeout: 5000 });
+		assert.equal(await page.evaluate(() => window.scrollY), 0, 'no scrolling while the current segment is visible');
+		// jump near the end: the current segment leaves the viewport and is brought back into it
+		await audio.evaluate((a) => {
+			a.currentTime = a.duration * 0.9;
+		});
+		const last = page.locator('.segment.segment--active');
+		await page.waitForFunction(() => {
+			const el = document.querySelector('.segment--active');
+			if (!el || Number(el.dataset.segmentIndex) < 30) return false;
+			const r = el.getBoundingClientRect();
+			return r.top >= 0 && r.bottom <= window.innerHeight;
+		}, null, { timeout: 8000 });
+		assert.equal(await last.count(), 1, 'one current segment');
+		assert.ok((await page.evaluate(() => window.scrollY)) > 0, 'the page scrolled to it');
+		await audio.evaluate((a) => a.pause());
+		await page.unroute(url, many);
+		await page.reload();
+		await page.locator('.segment').first().waitFor();
+	});
+
 	test('find in the transcript highlights matches and counts them', T, async () => {
 		const find = page.getByLabel('Find in transcript');
 		await find.fill('the');
