@@ -80,7 +80,16 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 						<span className="nav__name" title={user?.email}>
 							{name}
 						</span>
-						<button type="button" className="btn btn--small btn--quiet" onClick={() => void session.logout()}>
+						<button
+							type="button"
+							className="btn btn--small btn--quiet"
+							onClick={() => {
+								const busy = uploads.getItems().filter((i) => uploads.isBusy(i.state)).length;
+								if (busy && !window.confirm(`${busy === 1 ? 'An upload is' : `${busy} uploads are`} still running. Log out and stop ${busy === 1 ? 'it' : 'them'}?`)) return;
+								uploads.stopAll();
+								void session.logout();
+							}}
+						>
 							Log out
 						</button>
 					</div>

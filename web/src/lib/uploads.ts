@@ -85,6 +85,10 @@ export function subscribe(fn: () => void): () => void {
 	return () => listeners.delete(fn);
 }
 
+export function getItems(): UploadItem[] {
+	return items;
+}
+
 export function useUploads(): UploadItem[] {
 	return useSyncExternalStore(subscribe, () => items);
 }
@@ -281,6 +285,13 @@ async function failed(key: string, err: unknown): Promise<void> {
 		waitForNetwork(key);
 		return;
 	}
+	if (status === 401) {
+		// the session is over: the upload can be continued after logging in again
+		update(key, { state: 'failed', error: 'Your session ended. Log in again and press Retry: the upload continues where it stopped.' });
+		uploads.delete(key);
+		session.end();
+		return;
+	}
 	const refused = status === 400 || status === 413 || status === 415 || status === 422;
 	update(key, { state: refused ? 'rejected' : 'failed', error: detail });
 	const up = uploads.get(key);
@@ -357,6 +368,15 @@ export async function cancel(key: string): Promise<void> {
 	if (it.meetingId && it.state !== 'done') {
 		apiDel(`/api/v1/meetings/${encodeURIComponent(it.meetingId)}`).catch(() => undefined);
 	}
+}
+
+/** Stop every upload and forget them (logging out). */
+export function stopAll(): void {
+	for (const up of uploads.values()) void up.abort(false).catch(() => undefined);
+	uploads.clear();
+	files.clear();
+	items = [];
+	emit();
 }
 
 export function dismiss(key: string): void {
