@@ -153,23 +153,31 @@ int meeting_update_details(struct db_conn *c, const struct meeting *m)
 	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
 }
 
+/* The meeting's current audio key ("" if none): DB_OK, STORE_NOT_FOUND or an error. */
+static int audio_key_of(struct db_conn *c, const char *org_id, const char *id, char key[96])
+{
+	int rc;
+	struct db_res *r = db_query(c, "SELECT audio_key FROM meetings WHERE id = $1 AND org_id = $2",
+				    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	if (rc == 1)
+		snprintf(key, 96, "%s", db_text(r, 0));
+	db_res_free(r);
+	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
 int meeting_delete(struct db_conn *c, const char *org_id, const char *id, char audio_key[96])
 {
 	audio_key[0] = '\0';
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	struct db_res *r = db_query(c, "SELECT audio_key FROM meetings WHERE id = $1 AND org_id = $2",
-				    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
-	if (!r)
-		goto fail;
-	rc = db_next(r);
-	if (rc == 1)
-		snprintf(audio_key, 96, "%s", db_text(r, 0));
-	db_res_free(r);
-	if (rc <= 0) {
+	rc = audio_key_of(c, org_id, id, audio_key);
+	if (rc) {
 		db_rollback(c);
-		return rc == 0 ? STORE_NOT_FOUND : rc;
+		return rc;
 	}
 	rc = db_exec(c,
 		     "UPDATE jobs SET state = 'dead', last_error = 'the meeting was deleted',"
@@ -194,17 +202,10 @@ int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[9
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	struct db_res *r = db_query(c, "SELECT audio_key FROM meetings WHERE id = $1 AND org_id = $2",
-				    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id)), &rc);
-	if (!r)
-		goto fail;
-	rc = db_next(r);
-	if (rc == 1)
-		snprintf(old_key, 96, "%s", db_text(r, 0));
-	db_res_free(r);
-	if (rc <= 0) {
+	rc = audio_key_of(c, m->org_id, m->id, old_key);
+	if (rc) {
 		db_rollback(c);
-		return rc == 0 ? STORE_NOT_FOUND : rc;
+		return rc;
 	}
 	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(m->id)), NULL);
 	if (rc)
