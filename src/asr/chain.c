@@ -127,8 +127,8 @@ static double mono_s(void)
 
 int asr_chain_transcribe(struct asr_chain *c, const char *only, struct asr_source *src,
 			 const struct asr_opts *o, struct transcript *out,
-			 struct asr_attempt attempts[ASR_CHAIN_MAX], size_t *nattempts, size_t *used,
-			 char *err, size_t errlen)
+			 struct asr_attempt attempts[ASR_CHAIN_MAX], size_t *nattempts,
+			 size_t *used, char *err, size_t errlen)
 {
 	size_t n = 0;
 	int rc = ASR_UNSUPPORTED;
@@ -174,6 +174,8 @@ int asr_chain_transcribe(struct asr_chain *c, const char *only, struct asr_sourc
 		double t0 = mono_s();
 		rc = e->transcribe(e, src, o, out, why, sizeof why);
 		double dt = mono_s() - t0;
+		if (rc != ASR_OK)
+			transcript_free(out); /* engines leave it empty; make sure */
 		if (rc != ASR_OK && !why[0])
 			snprintf(why, sizeof why, "Speech engine %s failed.", e->name);
 		if (a) {
@@ -195,8 +197,8 @@ int asr_chain_transcribe(struct asr_chain *c, const char *only, struct asr_sourc
 				err[0] = '\0';
 			return ASR_OK;
 		}
-		log_info("asr: engine failed", json_pack("{s:s, s:i, s:f}", "engine", e->name,
-							  "rc", rc, "seconds", dt));
+		log_info("asr: engine failed",
+			 json_pack("{s:s, s:i, s:f}", "engine", e->name, "rc", rc, "seconds", dt));
 		snprintf(err, errlen, "%s", why);
 		if (rc == ASR_CANCELLED)
 			break;

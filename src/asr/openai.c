@@ -105,13 +105,13 @@ static void wav_header(unsigned char *h, size_t nsamples)
 	put_le32(h + 4, 36 + data);
 	memcpy(h + 8, "WAVE", 4);
 	memcpy(h + 12, "fmt ", 4);
-	put_le32(h + 16, 16);		 /* fmt chunk size */
-	put_le16(h + 20, 1);		 /* PCM */
-	put_le16(h + 22, 1);		 /* mono */
-	put_le32(h + 24, ASR_RATE);	 /* sample rate */
-	put_le32(h + 28, ASR_RATE * 2);	 /* byte rate */
-	put_le16(h + 32, 2);		 /* block align */
-	put_le16(h + 34, 16);		 /* bits per sample */
+	put_le32(h + 16, 16);		/* fmt chunk size */
+	put_le16(h + 20, 1);		/* PCM */
+	put_le16(h + 22, 1);		/* mono */
+	put_le32(h + 24, ASR_RATE);	/* sample rate */
+	put_le32(h + 28, ASR_RATE * 2); /* byte rate */
+	put_le16(h + 32, 2);		/* block align */
+	put_le16(h + 34, 16);		/* bits per sample */
 	memcpy(h + 36, "data", 4);
 	put_le32(h + 40, data);
 }
@@ -120,17 +120,17 @@ static void wav_header(unsigned char *h, size_t nsamples)
 static const char *language_code(const char *l)
 {
 	static const char *const names[][2] = {
-	    {"english", "en"},	  {"spanish", "es"},   {"french", "fr"},     {"german", "de"},
-	    {"italian", "it"},	  {"portuguese", "pt"}, {"dutch", "nl"},     {"russian", "ru"},
-	    {"chinese", "zh"},	  {"japanese", "ja"},  {"korean", "ko"},     {"arabic", "ar"},
-	    {"hindi", "hi"},	  {"turkish", "tr"},   {"polish", "pl"},     {"ukrainian", "uk"},
-	    {"swedish", "sv"},	  {"danish", "da"},    {"norwegian", "no"},  {"finnish", "fi"},
-	    {"greek", "el"},	  {"czech", "cs"},     {"romanian", "ro"},   {"hungarian", "hu"},
+	    {"english", "en"},	  {"spanish", "es"},	{"french", "fr"},     {"german", "de"},
+	    {"italian", "it"},	  {"portuguese", "pt"}, {"dutch", "nl"},      {"russian", "ru"},
+	    {"chinese", "zh"},	  {"japanese", "ja"},	{"korean", "ko"},     {"arabic", "ar"},
+	    {"hindi", "hi"},	  {"turkish", "tr"},	{"polish", "pl"},     {"ukrainian", "uk"},
+	    {"swedish", "sv"},	  {"danish", "da"},	{"norwegian", "no"},  {"finnish", "fi"},
+	    {"greek", "el"},	  {"czech", "cs"},	{"romanian", "ro"},   {"hungarian", "hu"},
 	    {"hebrew", "he"},	  {"indonesian", "id"}, {"vietnamese", "vi"}, {"thai", "th"},
-	    {"catalan", "ca"},	  {"malay", "ms"},     {"persian", "fa"},    {"bulgarian", "bg"},
-	    {"croatian", "hr"},	  {"serbian", "sr"},   {"slovak", "sk"},     {"slovenian", "sl"},
-	    {"lithuanian", "lt"}, {"latvian", "lv"},   {"estonian", "et"},   {"welsh", "cy"},
-	    {"tagalog", "tl"},	  {"urdu", "ur"},      {"bengali", "bn"},    {"tamil", "ta"},
+	    {"catalan", "ca"},	  {"malay", "ms"},	{"persian", "fa"},    {"bulgarian", "bg"},
+	    {"croatian", "hr"},	  {"serbian", "sr"},	{"slovak", "sk"},     {"slovenian", "sl"},
+	    {"lithuanian", "lt"}, {"latvian", "lv"},	{"estonian", "et"},   {"welsh", "cy"},
+	    {"tagalog", "tl"},	  {"urdu", "ur"},	{"bengali", "bn"},    {"tamil", "ta"},
 	};
 	if (!l)
 		return NULL;
@@ -395,6 +395,30 @@ done:
 	return rc;
 }
 
+/* The WAV piece, read by curl straight from our buffer. */
+struct upload {
+	const unsigned char *data;
+	size_t len, pos;
+};
+
+static size_t upload_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t k = size * n < u->len - u->pos ? size * n : u->len - u->pos;
+	memcpy(buf, u->data + u->pos, k);
+	u->pos += k;
+	return k;
+}
+
+static int upload_seek(void *arg, curl_off_t off, int origin)
+{
+	struct upload *u = arg;
+	if (origin != SEEK_SET || off < 0 || (size_t)off > u->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->pos = (size_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
 /*
  * POST one WAV piece. Returns ASR_OK with the body in *b, or an rc with
  * err set.
@@ -413,7 +437,10 @@ static int post_piece(struct openai *oa, const unsigned char *wav, size_t wavlen
 	if (!mime)
 		goto nomem;
 	curl_mimepart *p = curl_mime_addpart(mime);
-	if (!p || curl_mime_name(p, "file") || curl_mime_data(p, (const char *)wav, wavlen) ||
+	/* Read in place: curl_mime_data() would copy up to 19 MB. */
+	struct upload up = {wav, wavlen, 0};
+	if (!p || curl_mime_name(p, "file") ||
+	    curl_mime_data_cb(p, (curl_off_t)wavlen, upload_read, upload_seek, NULL, &up) ||
 	    curl_mime_filename(p, "audio.wav") || curl_mime_type(p, "audio/wav"))
 		goto nomem;
 	const char *fields[][2] = {
@@ -471,7 +498,8 @@ static int post_piece(struct openai *oa, const unsigned char *wav, size_t wavlen
 		case CURLE_WRITE_ERROR:
 			rc = ASR_FAILED;
 			snprintf(err, errlen, "The speech API at %s sent %s.", oa->host,
-				 b->too_big ? "an answer larger than 64 MB" : "an unreadable answer");
+				 b->too_big ? "an answer larger than 64 MB"
+					    : "an unreadable answer");
 			break;
 		case CURLE_OPERATION_TIMEDOUT:
 			rc = ASR_RETRYABLE;
@@ -658,7 +686,8 @@ struct asr_engine *asr_openai_new(const struct asr_openai_config *c, char *err, 
 		return NULL;
 	}
 	if (strncasecmp(c->base_url, "http://", 7) && strncasecmp(c->base_url, "https://", 8)) {
-		snprintf(err, errlen, "The speech API base URL must start with http:// or https://.");
+		snprintf(err, errlen,
+			 "The speech API base URL must start with http:// or https://.");
 		return NULL;
 	}
 	if (c->api_key && strpbrk(c->api_key, "\r\n")) {
@@ -702,8 +731,8 @@ struct asr_engine *asr_openai_new(const struct asr_openai_config *c, char *err, 
 	if (!oa->model || !oa->host)
 		goto nomem;
 	oa->timeout = c->timeout_s > 0 ? c->timeout_s : OPENAI_DEFAULT_TIMEOUT;
-	int piece = c->piece_s > 0 && c->piece_s < ASR_OPENAI_PIECE_S ? c->piece_s
-								       : ASR_OPENAI_PIECE_S;
+	int piece =
+	    c->piece_s > 0 && c->piece_s < ASR_OPENAI_PIECE_S ? c->piece_s : ASR_OPENAI_PIECE_S;
 	oa->piece = (size_t)piece * ASR_RATE;
 	return e;
 nomem:

@@ -92,7 +92,8 @@ static inline long wer_errors(const char *ref, const char *hyp, size_t *nref)
 			for (size_t j = 1; j <= h.n; j++) {
 				size_t sub = prev[j - 1] + (strcmp(r.w[i - 1], h.w[j - 1]) != 0);
 				size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-				cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+				cur[j] =
+				    sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
 			}
 			size_t *t = prev;
 			prev = cur;
