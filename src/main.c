@@ -47,7 +47,7 @@ static const char USAGE[] =
 	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
 	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
+	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
 	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
@@ -231,8 +231,9 @@ static int run(const struct config *cfg, enum role role)
 		struct asr_openai_config oc = {.base_url = cfg->openai_base_url, .api_key = cfg->openai_api_key,
 					       .model = cfg->openai_model, .timeout_s = cfg->openai_timeout_s};
 		struct asr_sphinx_config sc = {0};
+		struct asr_models_config mc = {.models_dir = cfg->models_dir, .ort_lib = cfg->ort_lib};
 		char aerr[256];
-		app.asr = asr_chain_new(cfg->asr, &sc, &oc, aerr, sizeof aerr);
+		app.asr = asr_chain_new(cfg->asr, &sc, &oc, &mc, aerr, sizeof aerr);
 		if (!app.asr) {
 			snprintf(err, sizeof err, "IAM_ASR: %s", aerr);
 			goto out;

@@ -25,7 +25,9 @@ struct config {
 	char *redis_url;       /* IAM_REDIS_URL, NULL = none */
 	int shutdown_grace_s;  /* IAM_SHUTDOWN_GRACE_S, 0..3600: wait for in-flight requests */
 	char *blob_url;        /* IAM_BLOB_URL, default file:$IAM_DATA_DIR/blobs */
-	char *asr;             /* IAM_ASR engine chain, default "sphinx" */
+	char *asr;             /* IAM_ASR engine chain, default "moonshine,sphinx" */
+	char *models_dir;      /* IAM_MODELS_DIR, default <binary's dir>/../models */
+	char *ort_lib;         /* IAM_ORT_LIB, NULL = models_dir/libonnxruntime.so.1 */
 	char *openai_base_url; /* IAM_OPENAI_BASE_URL, NULL = none */
 	char *openai_api_key;  /* IAM_OPENAI_API_KEY, NULL = none */
 	char *openai_model;    /* IAM_OPENAI_MODEL, default "whisper-1" */
