@@ -151,6 +151,13 @@ struct asr_moonshine_config {
 };
 struct asr_engine *asr_moonshine_new(const struct asr_moonshine_config *c, char *err,
 				     size_t errlen);
+/*
+ * The decoder's loop guard: when tok[0..n) ends with one n-gram (1..12
+ * tokens) repeated so often it can only be a decoding loop (8 copies of one
+ * token, 5 of a pair, 4 of longer ones), the length that keeps one copy;
+ * otherwise n.
+ */
+size_t asr_loop_cut(const int *tok, size_t n);
 
 /* Where the chain finds ONNX Runtime and the models. */
 struct asr_models_config {

@@ -66,11 +66,7 @@ static int kv(int l, int enc, int val)
 	return l * 4 + enc * 2 + val;
 }
 
-/*
- * Whether the token list ends with one n-gram repeated so often that it can
- * only be a decoding loop; *keep is then the length to cut back to (one copy).
- */
-static bool looping(const int *t, size_t n, size_t *keep)
+size_t asr_loop_cut(const int *t, size_t n)
 {
 	for (size_t g = 1; g <= REPEAT_MAX_N && g * 2 <= n; g++) {
 		size_t need = g == 1 ? 8 : g == 2 ? 5 : 4; /* copies that make a loop */
@@ -80,12 +76,10 @@ static bool looping(const int *t, size_t n, size_t *keep)
 		while ((copies + 1) * g <= n &&
 		       !memcmp(t + n - g, t + n - (copies + 1) * g, g * sizeof *t))
 			copies++;
-		if (copies >= need) {
-			*keep = n - (copies - 1) * g;
-			return true;
-		}
+		if (copies >= need)
+			return n - (copies - 1) * g;
 	}
-	return false;
+	return n;
 }
 
 /* log-softmax probability of logits[best] (the arg max). */
@@ -225,8 +219,8 @@ static int recognize(void *impl, const float *pcm, size_t n, const struct asr_op
 		tok[ntok] = best;
 		prob[ntok++] = p;
 		last = best;
-		size_t keep;
-		if (looping(tok, ntok, &keep)) {
+		size_t keep = asr_loop_cut(tok, ntok);
+		if (keep < ntok) {
 			ntok = keep;
 			truncated = true;
 			break;
