@@ -1,9 +1,10 @@
 /*
  * align.c — word times by forced alignment with PocketSphinx.
  *
- * The recognised words of a segment become a one-path grammar
- * ("public <s> = w1 w2 ... ;", silence and noise fillers allowed between
- * words) and PocketSphinx finds where each word lies in the audio. Words the
+ * The recognised words of a segment become a one-path finite-state grammar
+ * (w1 -> w2 -> ..., silence and noise fillers allowed between words; built
+ * with the fsg_model API: the JSGF parser leaks memory on every call) and
+ * PocketSphinx finds where each word lies in the audio. Words the
  * pronunciation dictionary does not know (names, some numbers) are left out
  * of the grammar and placed between their aligned neighbours afterwards.
  * Decoders are pooled like the sphinx engine's (one per concurrent job);
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include <pocketsphinx.h>
+#include <sphinxbase/fsg_model.h>
 
 #include "asr/ps.h"
 
@@ -240,14 +242,13 @@ int asr_align(struct asr_aligner *a, const int16_t *pcm, size_t n, struct asr_wo
 	/* Grammar tokens and which transcript word each came from. */
 	size_t cap = w->n * ALIGN_MAX_TOKENS;
 	int *owner = malloc(cap * sizeof *owner);
-	size_t gram_cap = 64 + w->n * 4 * 40;
-	char *gram = malloc(gram_cap);
+	char (*tokens)[64] = malloc(cap * sizeof *tokens);
+	fsg_model_t *fsg = NULL;
 	int aligned = -1;
 	bool broken = false;
-	if (!owner || !gram)
+	if (!owner || !tokens)
 		goto done;
 	size_t ntok = 0;
-	int glen = snprintf(gram, gram_cap, "#JSGF V1.0;\ngrammar align;\npublic <s> =");
 	for (size_t i = 0; i < w->n; i++) {
 		char norm[512];
 		normalise(w->w[i].text, norm, sizeof norm);
@@ -255,21 +256,32 @@ int asr_align(struct asr_aligner *a, const int16_t *pcm, size_t n, struct asr_wo
 		size_t k = 0;
 		for (char *t = strtok_r(norm, " ", &save); t && k < ALIGN_MAX_TOKENS;
 		     t = strtok_r(NULL, " ", &save)) {
+			if (strlen(t) >= sizeof tokens[0])
+				continue;
 			char *pron = ps_lookup_word(ps, t);
 			if (!pron)
 				continue; /* unknown: placed by interpolation */
 			free(pron);
-			if ((size_t)glen + strlen(t) + 8 >= gram_cap)
-				break;
-			glen += snprintf(gram + glen, gram_cap - (size_t)glen, " %s", t);
+			snprintf(tokens[ntok], sizeof tokens[0], "%s", t);
 			owner[ntok++] = (int)i;
 			k++;
 		}
 	}
 	if (!ntok)
 		goto done;
-	snprintf(gram + glen, gram_cap - (size_t)glen, " ;\n");
-	if (ps_set_jsgf_string(ps, "align", gram) < 0 || ps_set_search(ps, "align") < 0) {
+	fsg = fsg_model_init("align", ps_get_logmath(ps), 1.0f, (int32)ntok + 1);
+	if (!fsg) {
+		broken = true;
+		goto done;
+	}
+	fsg->start_state = 0;
+	fsg->final_state = (int32)ntok;
+	for (size_t k = 0; k < ntok; k++) {
+		int wid = fsg_model_word_add(fsg, tokens[k]);
+		fsg_model_trans_add(fsg, (int32)k, (int32)k + 1, 0, wid);
+	}
+	/* The search keeps its own reference; a search of the same name is replaced. */
+	if (ps_set_fsg(ps, "align", fsg) < 0 || ps_set_search(ps, "align") < 0) {
 		broken = true;
 		goto done;
 	}
@@ -318,8 +330,9 @@ int asr_align(struct asr_aligner *a, const int16_t *pcm, size_t n, struct asr_wo
 	for (size_t i = 0; i < w->n; i++)
 		aligned += w->w[i].start >= 0;
 done:
+	fsg_model_free(fsg);
 	free(owner);
-	free(gram);
+	free(tokens);
 	put(a, ps, broken);
 	return aligned;
 }

@@ -65,7 +65,7 @@ static void segmenter_init(struct asr_chain *c, const struct asr_models_config *
 	if (c->seg.vad) {
 		snprintf(c->vad_state, sizeof c->vad_state, "silero-vad-v5");
 	} else {
-		snprintf(c->vad_state, sizeof c->vad_state, "energy (%s)", why);
+		snprintf(c->vad_state, sizeof c->vad_state, "energy (%.140s)", why);
 		log_warn("asr: Silero VAD unavailable; cutting at pauses by energy",
 			 json_pack("{s:s}", "reason", why));
 	}
@@ -75,7 +75,7 @@ static void segmenter_init(struct asr_chain *c, const struct asr_models_config *
 	if (c->seg.aligner) {
 		snprintf(c->align_state, sizeof c->align_state, "pocketsphinx forced alignment");
 	} else {
-		snprintf(c->align_state, sizeof c->align_state, "spread over speech (%s)", why);
+		snprintf(c->align_state, sizeof c->align_state, "spread over speech (%.130s)", why);
 		log_warn("asr: word aligner unavailable; word times are estimated",
 			 json_pack("{s:s}", "reason", why));
 	}

@@ -353,10 +353,8 @@ struct asr_engine *asr_moonshine_new(const struct asr_moonshine_config *c, char 
 	snprintf(e->model, sizeof e->model, "moonshine-tiny-en");
 	m->seg = c ? c->seg : NULL;
 	m->tokens_per_s = c && c->max_tokens_per_s > 0 ? c->max_tokens_per_s : 8;
-	if (!ort_version()) {
-		snprintf(err, errlen, "ONNX Runtime is not loaded.");
+	if (ort_init(NULL, err, errlen)) /* the reason it could not load, if it could not */
 		goto fail;
-	}
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", dir, ASR_MOONSHINE_VOCAB);
 	if (!(m->vocab = vocab_load(path, ASR_MOONSHINE_VOCAB_SHA256, err, errlen)) ||
