@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -913,6 +914,119 @@ static void test_one_hour_flat_memory(void **state)
 	}
 }
 
+/* ---- hostile files -------------------------------------------------------- */
+
+struct probe_child {
+	int rc;
+	long grew_kb; /* ru_maxrss after the probe minus before, in the child */
+	struct media_info info;
+	char detail[256];
+};
+
+/*
+ * Probe in a forked child, so the peak RSS it reports belongs to this
+ * probe alone (ru_maxrss only ever grows within a process).
+ */
+static struct probe_child probe_in_child(const char *name)
+{
+	struct probe_child out = {.rc = -100};
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		struct probe_child r = {0};
+		long before = max_rss_kb();
+		r.rc = media_probe(in_dir(name), &r.info, r.detail, sizeof r.detail);
+		r.grew_kb = max_rss_kb() - before;
+		ssize_t w = write(fds[1], &r, sizeof r);
+		_exit(w == (ssize_t)sizeof r ? 0 : 1);
+	}
+	close(fds[1]);
+	ssize_t got = read(fds[0], &out, sizeof out);
+	close(fds[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (got != (ssize_t)sizeof out || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("probe of %s: the child died (status %d)", name, status);
+	return out;
+}
+
+/*
+ * Issue 8 #23: a Matroska file with 2 s of FLAC and one 8000x8000 PNG frame
+ * (230 KB) made the probe decode the picture: 192 MB of RGB on the HTTP
+ * thread (16000x16000 took 790 MB). Only audio may be decoded, and the
+ * audio must still be found.
+ */
+static void test_probe_picture_bomb(void **state)
+{
+	if (!g_ffmpeg) {
+		print_message("skipped: ffmpeg missing\n");
+		skip();
+		return;
+	}
+	if (!exists("bomb.mkv"))
+		assert_true(sh("ffmpeg -nostdin -loglevel error -f lavfi -i sine=d=2 -f lavfi -i "
+			       "color=c=red:s=8000x8000:d=0.04 -map 0:a -map 1:v -frames:v 1 "
+			       "-c:a flac -c:v png bomb.mkv"));
+	struct probe_child r = probe_in_child("bomb.mkv");
+	print_message("picture bomb (%ld bytes): probe rc %d, peak RSS grew %ld KiB\n",
+		      file_size("bomb.mkv"), r.rc, r.grew_kb);
+	if (r.rc != MEDIA_OK)
+		fail_msg("probe(bomb.mkv) = %d: %s", r.rc, r.detail);
+	assert_string_equal(r.info.codec, "flac");
+	assert_string_equal(r.info.format, "matroska,webm");
+	assert_near(r.info.duration, 2.0, 0.05, "duration");
+	assert_true(r.info.has_video);
+	/* The picture alone decodes to 192 MB. */
+	assert_true(r.grew_kb < 32 * 1024);
+
+	/* The worker's decoder opens the same file the same way. */
+	struct decoded dd = decode_all("bomb.mkv");
+	assert_int_equal(dd.last_rc, 0);
+	assert_near((double)dd.samples, 2.0 * MEDIA_RATE, 0.02, "samples");
+}
+
+/*
+ * Issue 8 #27: the media open follows symbolic links, and a FIFO put in
+ * place of the file blocks the opening thread until someone writes to it.
+ * Spool and blob paths are ours: a link there is never legitimate.
+ */
+static void test_open_no_follow(void **state)
+{
+	unsigned char h[44];
+	int16_t pcm[1600] = {0};
+	unsigned char file[44 + sizeof pcm];
+	media_wav_header(h, 1600);
+	memcpy(file, h, sizeof h);
+	memcpy(file + sizeof h, pcm, sizeof pcm);
+	write_bytes("target.wav", file, sizeof file);
+
+	struct media_info info;
+	char detail[256];
+	assert_int_equal(media_probe(in_dir("target.wav"), &info, detail, sizeof detail), MEDIA_OK);
+
+	char target[PATH_MAX];
+	snprintf(target, sizeof target, "%s", in_dir("target.wav"));
+	unlink(in_dir("link.wav"));
+	assert_int_equal(symlink(target, in_dir("link.wav")), 0);
+	assert_int_equal(media_probe(in_dir("link.wav"), &info, detail, sizeof detail), MEDIA_ERR);
+	assert_non_null(strstr(detail, "could not be opened"));
+	struct media_decoder *d = (void *)1;
+	assert_int_equal(media_decoder_open(in_dir("link.wav"), &d, detail, sizeof detail),
+			 MEDIA_ERR);
+	assert_null(d);
+
+	/* A FIFO: refused at once (the test would hang here before). */
+	unlink(in_dir("fifo.wav"));
+	assert_int_equal(mkfifo(in_dir("fifo.wav"), 0600), 0);
+	double t0 = now_s();
+	assert_int_equal(media_probe(in_dir("fifo.wav"), &info, detail, sizeof detail), MEDIA_ERR);
+	assert_string_equal(detail, "Not a regular file.");
+	assert_true(now_s() - t0 < 1.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -933,6 +1047,8 @@ int main(void)
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_decode_speed),
 	    cmocka_unit_test(test_one_hour_flat_memory),
+	    cmocka_unit_test(test_probe_picture_bomb),
+	    cmocka_unit_test(test_open_no_follow),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
