@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/http.h"
+#include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -48,7 +49,8 @@ static const char USAGE[] =
 	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
 	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
-	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S.\n";
+	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
+	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -195,6 +197,8 @@ static int run(const struct config *cfg, enum role role)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before any probe or decoder: uploads and jobs both obey it. */
+	media_set_max_seconds((int64_t)cfg->max_audio_minutes * 60);
 	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */

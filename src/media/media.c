@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,56 @@ static void ff_reason(int err, char *out, size_t len)
 		snprintf(out, len, "it uses a feature that is not supported");
 	else if (av_strerror(err, out, len) < 0)
 		snprintf(out, len, "error %d", err);
+}
+
+/* ---- the longest audio ---------------------------------------------------- */
+
+static _Atomic int64_t g_max_seconds = MEDIA_MAX_SECONDS_DEFAULT;
+
+void media_set_max_seconds(int64_t seconds)
+{
+	atomic_store(&g_max_seconds, seconds > 0 ? seconds : 0);
+}
+
+int64_t media_max_seconds(void)
+{
+	return atomic_load(&g_max_seconds);
+}
+
+/* "2 h 5 min", "12 min 30 s", "45 s": a length a person reads at a glance. */
+static void duration_words(double seconds, char *out, size_t len)
+{
+	long long s = seconds < 0      ? 0
+		      : seconds > 1e15 ? (long long)1e15
+				       : (long long)(seconds + 0.5);
+	if (s >= 3600)
+		snprintf(out, len, "%lld h %lld min", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, len, "%lld min %lld s", s / 60, s % 60);
+	else
+		snprintf(out, len, "%lld s", s);
+}
+
+/* MEDIA_TOO_LONG with detail, or MEDIA_OK; an unknown length (0) passes here. */
+static int check_length(double duration, char *detail, size_t detaillen)
+{
+	int64_t max = media_max_seconds();
+	char got[48];
+
+	if (max <= 0 || !(duration > (double)max))
+		return MEDIA_OK;
+	duration_words(duration, got, sizeof got);
+	if (max % 60 == 0)
+		media_detail(detail, detaillen,
+			     "The audio lasts %s; the longest accepted is %lld minute%s. Split it "
+			     "into shorter parts.",
+			     got, (long long)(max / 60), max == 60 ? "" : "s");
+	else
+		media_detail(detail, detaillen,
+			     "The audio lasts %s; the longest accepted is %lld seconds. Split it "
+			     "into shorter parts.",
+			     got, (long long)max);
+	return MEDIA_TOO_LONG;
 }
 
 /* ---- FFmpeg's log --------------------------------------------------------- */
@@ -701,7 +752,10 @@ int media_probe(const char *path, struct media_info *info, char *detail, size_t 
 	if (rc != MEDIA_OK)
 		return rc;
 	info_fill(&in, mime, info);
-	rc = first_frame(&in, detail, detaillen);
+	/* Before decoding anything: the header's word is enough to refuse. */
+	rc = check_length(info->duration, detail, detaillen);
+	if (rc == MEDIA_OK)
+		rc = first_frame(&in, detail, detaillen);
 	media_input_close(&in);
 	return rc;
 }

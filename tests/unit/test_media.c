@@ -688,7 +688,7 @@ static void test_damaged_middle(void **state)
 static void test_mutations(void **state)
 {
 	const char *files[] = {"f.wav", "f.mp3", "f.ogg", "f.m4a", "f.flac", "f.webm", "v.mp4"};
-	int verdicts[3] = {0};
+	int verdicts[4] = {0};
 	unsigned seed = 99;
 
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -721,7 +721,8 @@ static void test_mutations(void **state)
 			struct media_info info;
 			char detail[256];
 			int rc = media_probe(in_dir("mut.bin"), &info, detail, sizeof detail);
-			assert_true(rc >= MEDIA_OK && rc <= MEDIA_UNREADABLE);
+			/* A damaged header may also claim an absurd length. */
+			assert_true(rc >= MEDIA_OK && rc <= MEDIA_TOO_LONG);
 			verdicts[rc]++;
 			if (rc != MEDIA_OK)
 				assert_true(strlen(detail) > 0);
@@ -744,8 +745,8 @@ static void test_mutations(void **state)
 		free(orig);
 		free(mut);
 	}
-	print_message("mutations: %d ok, %d not audio, %d unreadable\n", verdicts[0], verdicts[1],
-		      verdicts[2]);
+	print_message("mutations: %d ok, %d not audio, %d unreadable, %d too long\n", verdicts[0],
+		      verdicts[1], verdicts[2], verdicts[3]);
 
 	/* A WAV header claiming 1 Hz: refused, not resampled into hours. */
 	unsigned char h[44 + 2000] = {0};
@@ -1027,6 +1028,126 @@ static void test_open_no_follow(void **state)
 	assert_true(now_s() - t0 < 1.0);
 }
 
+/*
+ * Issue 8 #24: nothing bounded the decoded length. 20 KB of FLAC (8 kHz
+ * silence) says it lasts two hours; a 2 GB upload could say 280,000. The
+ * probe refuses audio longer than the maximum (MEDIA_TOO_LONG, the limit
+ * in the detail).
+ */
+static void test_probe_too_long(void **state)
+{
+	assert_int_equal(media_max_seconds(), MEDIA_MAX_SECONDS_DEFAULT);
+	assert_int_equal(MEDIA_MAX_SECONDS_DEFAULT, 600 * 60);
+	if (!g_ffmpeg) {
+		print_message("skipped: ffmpeg missing\n");
+		skip();
+		return;
+	}
+	if (!exists("long.flac"))
+		assert_true(sh("ffmpeg -nostdin -loglevel error -f lavfi -i "
+			       "anullsrc=r=8000:cl=mono -t 7200 -c:a flac -frame_size 65535 "
+			       "long.flac"));
+	print_message("two hours of FLAC silence: %ld bytes\n", file_size("long.flac"));
+
+	struct media_info info;
+	char detail[256];
+	/* Under the default of ten hours it is fine. */
+	assert_int_equal(media_probe(in_dir("long.flac"), &info, detail, sizeof detail), MEDIA_OK);
+	assert_near(info.duration, 7200, 0.001, "duration");
+
+	media_set_max_seconds(3600);
+	assert_int_equal(media_max_seconds(), 3600);
+	int rc = media_probe(in_dir("long.flac"), &info, detail, sizeof detail);
+	media_set_max_seconds(MEDIA_MAX_SECONDS_DEFAULT);
+	if (rc != MEDIA_TOO_LONG)
+		fail_msg("probe(long.flac) = %d: %s", rc, detail);
+	/* What was found is still reported, and the detail names the limit. */
+	assert_near(info.duration, 7200, 0.001, "duration");
+	assert_string_equal(info.codec, "flac");
+	if (!strstr(detail, "2 h 0 min") || !strstr(detail, "60 minutes"))
+		fail_msg("detail: %s", detail);
+	assert_true(detail[0] >= 'A' && detail[0] <= 'Z');
+	assert_int_equal(detail[strlen(detail) - 1], '.');
+	/* Exactly at the limit is allowed. */
+	media_set_max_seconds(7200);
+	rc = media_probe(in_dir("long.flac"), &info, detail, sizeof detail);
+	media_set_max_seconds(MEDIA_MAX_SECONDS_DEFAULT);
+	assert_int_equal(rc, MEDIA_OK);
+}
+
+/*
+ * A header can lie: a FLAC whose STREAMINFO says 1 s and holds 90 s probes
+ * as 1 s. The decoder itself stops at the maximum, and says so.
+ */
+static void test_decoder_stops_at_max(void **state)
+{
+	if (!g_ffmpeg) {
+		print_message("skipped: ffmpeg missing\n");
+		skip();
+		return;
+	}
+	if (!exists("lie.flac")) {
+		assert_true(sh("ffmpeg -nostdin -loglevel error -f lavfi -i sine=d=90:r=8000 "
+			       "-c:a flac lie.flac"));
+		/* STREAMINFO's total samples: the low 36 bits of the 8 bytes at 18. */
+		FILE *f = fopen(in_dir("lie.flac"), "r+b");
+		assert_non_null(f);
+		unsigned char b[8];
+		assert_int_equal(fseek(f, 18, SEEK_SET), 0);
+		assert_int_equal(fread(b, 1, 8, f), 8);
+		uint64_t v = 0;
+		for (int i = 0; i < 8; i++)
+			v = v << 8 | b[i];
+		v = (v & ~((UINT64_C(1) << 36) - 1)) | 8000; /* one second at 8 kHz */
+		for (int i = 7; i >= 0; i--, v >>= 8)
+			b[i] = (unsigned char)v;
+		assert_int_equal(fseek(f, 18, SEEK_SET), 0);
+		assert_int_equal(fwrite(b, 1, 8, f), 8);
+		fclose(f);
+	}
+	media_set_max_seconds(60);
+	struct media_info info;
+	char detail[256];
+	int rc = media_probe(in_dir("lie.flac"), &info, detail, sizeof detail);
+	if (rc != MEDIA_OK)
+		fail_msg("probe(lie.flac) = %d: %s", rc, detail);
+	assert_near(info.duration, 1.0, 0.01, "probed duration (the lie)");
+
+	struct media_decoder *d = NULL;
+	rc = media_decoder_open(in_dir("lie.flac"), &d, detail, sizeof detail);
+	assert_int_equal(rc, MEDIA_OK);
+	int16_t buf[4096];
+	int64_t total = 0;
+	long n;
+	while ((n = media_decoder_read(d, buf, sizeof buf / sizeof *buf)) > 0)
+		total += n;
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 60 * MEDIA_RATE);
+	assert_true(media_decoder_position(d) == 60.0);
+	assert_true(media_decoder_truncated(d));
+	assert_int_equal(media_decoder_read(d, buf, 10), 0);
+	/* A rewind starts counting again, and stops at the same place. */
+	assert_int_equal(media_decoder_rewind(d), 0);
+	assert_false(media_decoder_truncated(d));
+	total = 0;
+	while ((n = media_decoder_read(d, buf, 1000)) > 0)
+		total += n;
+	assert_int_equal(total, 60 * MEDIA_RATE);
+	media_decoder_close(d);
+
+	/* With room to spare, all 90 s come out and nothing is cut. */
+	media_set_max_seconds(MEDIA_MAX_SECONDS_DEFAULT);
+	assert_int_equal(media_decoder_open(in_dir("lie.flac"), &d, detail, sizeof detail),
+			 MEDIA_OK);
+	total = 0;
+	while ((n = media_decoder_read(d, buf, sizeof buf / sizeof *buf)) > 0)
+		total += n;
+	assert_int_equal(n, 0);
+	assert_near((double)total, 90.0 * MEDIA_RATE, 0.001, "samples");
+	assert_false(media_decoder_truncated(d));
+	media_decoder_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1049,6 +1170,8 @@ int main(void)
 	    cmocka_unit_test(test_one_hour_flat_memory),
 	    cmocka_unit_test(test_probe_picture_bomb),
 	    cmocka_unit_test(test_open_no_follow),
+	    cmocka_unit_test(test_probe_too_long),
+	    cmocka_unit_test(test_decoder_stops_at_max),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
