@@ -242,7 +242,8 @@ static int run(const struct config *cfg, enum role role)
 			goto out;
 		}
 		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
-		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000};
+		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000,
+					 .per_org = cfg->jobs_per_org};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_start(app.jobs) < 0) {

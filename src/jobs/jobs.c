@@ -56,7 +56,7 @@ struct worker {
 struct jobs {
 	struct db *db;
 	void *app;
-	int threads, lease_ms, poll_ms, backoff_base_ms, backoff_max_ms;
+	int threads, lease_ms, poll_ms, backoff_base_ms, backoff_max_ms, per_org;
 	char owner_prefix[JOB_OWNER_MAX];
 	struct handler *handlers; /* owned */
 	size_t nhandlers;
@@ -302,7 +302,7 @@ static void *worker_main(void *arg)
 		int rc = DB_UNAVAILABLE;
 		struct db_conn *c = db_acquire(p->db, JOBS_ACQUIRE_MS);
 		if (c) {
-			rc = job_claim(c, w->owner, p->lease_ms, &j);
+			rc = job_claim(c, w->owner, p->lease_ms, p->per_org, &j);
 			if (rc < 0)
 				log_warn("job: claim failed",
 					 json_pack("{s:s,s:o}", "owner", w->owner, "error",
@@ -476,6 +476,7 @@ struct jobs *jobs_new(struct db *db, const struct jobs_config *cfg, void *app)
 	p->backoff_max_ms = d.backoff_max_ms > 0 ? d.backoff_max_ms : JOBS_DEFAULT_BACKOFF_MAX_MS;
 	if (p->backoff_max_ms < p->backoff_base_ms)
 		p->backoff_max_ms = p->backoff_base_ms;
+	p->per_org = d.per_org > 0 ? d.per_org : 0;
 	if (d.owner_prefix && *d.owner_prefix) {
 		snprintf(p->owner_prefix, sizeof p->owner_prefix, "%s", d.owner_prefix);
 	} else {

@@ -45,6 +45,7 @@ struct jobs_config {
 	int backoff_base_ms;  /* default 5000 */
 	int backoff_max_ms;   /* default 600000 */
 	const char *owner_prefix; /* e.g. hostname:pid; a per-thread suffix is added */
+	int per_org;          /* most running jobs per organization, all processes (0 = no limit) */
 };
 
 struct jobs;
