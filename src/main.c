@@ -267,9 +267,15 @@ static int run(const struct config *cfg, enum role role)
 out:
 	if (status)
 		fprintf(stderr, "iamd: %s\n", err);
-	/* Stop taking requests first, then let running jobs finish or hand them back. */
+	/*
+	 * One grace for everything: running jobs are told to stop (and are
+	 * handed back to the queue) while HTTP drains, then get what is left.
+	 */
+	int64_t stop_us = time_mono_us();
+	jobs_stop_begin(app.jobs);
 	http_server_stop(srv, cfg->shutdown_grace_s);
-	jobs_stop(app.jobs, cfg->shutdown_grace_s);
+	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
+	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
 	if (jan_started) {
 		pthread_mutex_lock(&jan.lock);
 		jan.stop = true;
@@ -277,9 +283,16 @@ out:
 		pthread_mutex_unlock(&jan.lock);
 		pthread_join(jan.thread, NULL);
 	}
-	asr_chain_free(app.asr);
-	blob_close(app.blob);
-	db_close(app.db);
+	if (running > 0) {
+		/* Abandoned handlers may still use them: the process exit reclaims them instead. */
+		log_error("job handlers still running after the grace; exiting without closing the "
+			  "database, blob store and engines",
+			  json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
+	} else {
+		asr_chain_free(app.asr);
+		blob_close(app.blob);
+		db_close(app.db);
+	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);
 	if (!status)

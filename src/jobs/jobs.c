@@ -624,12 +624,9 @@ static void jobs_join(struct jobs *p)
 	}
 }
 
-void jobs_stop(struct jobs *p, int grace_s)
+/* With p->mu held. */
+static void stop_begin_locked(struct jobs *p)
 {
-	if (!p)
-		return;
-	int abandoned = 0;
-	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	for (int i = 0; i < p->threads; i++) {
 		struct worker *w = &p->workers[i];
@@ -640,6 +637,24 @@ void jobs_stop(struct jobs *p, int grace_s)
 		atomic_store(&w->run.cancel, true);
 	}
 	pthread_cond_broadcast(&p->wake);
+}
+
+void jobs_stop_begin(struct jobs *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	stop_begin_locked(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int jobs_stop(struct jobs *p, int grace_s)
+{
+	if (!p)
+		return 0;
+	int abandoned = 0;
+	pthread_mutex_lock(&p->mu);
+	stop_begin_locked(p);
 	struct timespec ts;
 	deadline_after(&ts, (int64_t)(grace_s > 0 ? grace_s : 0) * 1000);
 	while (p->busy > 0)
@@ -664,7 +679,7 @@ void jobs_stop(struct jobs *p, int grace_s)
 
 	jobs_join(p);
 	if (abandoned > 0)
-		return; /* the pool leaks: abandoned threads still use p->mu */
+		return abandoned; /* the pool leaks: abandoned threads still use p->mu */
 
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->wake);
@@ -673,4 +688,5 @@ void jobs_stop(struct jobs *p, int grace_s)
 	free(p->handlers);
 	free(p->workers);
 	free(p);
+	return 0;
 }

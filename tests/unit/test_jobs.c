@@ -780,6 +780,16 @@ static enum job_result h_until_cancel(struct job_run *run)
 	return JOB_RETRY;
 }
 
+/* Ignores cancel: works 1.5 s whatever happens (a handler stuck in a library call). */
+static enum job_result h_ignore_stop(struct job_run *run)
+{
+	struct app *a = run->app;
+	atomic_fetch_add(&a->started, 1);
+	sleep_ms(1500);
+	atomic_fetch_add(&a->total, 1);
+	return JOB_OK;
+}
+
 static struct jobs *pool_new(struct fx *fx, struct app *a, int threads, int lease_ms)
 {
 	struct jobs_config cfg = {
@@ -798,6 +808,7 @@ static struct jobs *pool_new(struct fx *fx, struct app *a, int threads, int leas
 	assert_int_equal(jobs_register(p, "fail", h_fail), 0);
 	assert_int_equal(jobs_register(p, "slow", h_slow), 0);
 	assert_int_equal(jobs_register(p, "until_cancel", h_until_cancel), 0);
+	assert_int_equal(jobs_register(p, "ignore_stop", h_ignore_stop), 0);
 	return p;
 }
 
@@ -1048,6 +1059,68 @@ static void test_pool_fair(void **state)
 	jobs_stop(p, 5);
 }
 
+/*
+ * Issue 8 #27: shutdown freed the engines and the database while a handler
+ * that ignored the stop was still running. jobs_stop now says how many it
+ * left running, so the caller keeps what they use.
+ */
+static void test_pool_stop_abandoned(void **state)
+{
+	FX(state);
+	static struct app a;
+	memset(&a, 0, sizeof a);
+	struct jobs *p = pool_new(fx, &a, 2, 5000);
+	assert_int_equal(jobs_start(p), 0);
+	char id[UUID_STR_LEN];
+	enqueue(fx, "ignore_stop", "{}", NULL, 5, 0, id);
+	jobs_notify(p);
+	wait_atomic(&a.started, 1, 5000);
+	int64_t t0 = time_mono_us();
+	assert_int_equal(jobs_stop(p, 0), 1);
+	assert_true(time_mono_us() - t0 < 1000000); /* bounded by the grace, not the handler */
+	assert_int_equal(atomic_load(&a.total), 0); /* still running */
+	/* It finishes later on its own, touching nothing of the pool's caller. */
+	wait_atomic(&a.total, 1, 5000);
+	sleep_ms(50);
+	struct row row;
+	job_row(fx->c, id, &row);
+	assert_string_equal(row.state, "running"); /* its lease runs out; another worker retries */
+}
+
+/*
+ * jobs_stop_begin cancels the handlers at once (main calls it when the
+ * signal comes, while HTTP drains), and jobs_stop then only waits; a pool
+ * whose handlers all returned reports none left running.
+ */
+static void test_pool_stop_begin(void **state)
+{
+	FX(state);
+	static struct app a;
+	memset(&a, 0, sizeof a);
+	struct jobs *p = pool_new(fx, &a, 2, 5000);
+	assert_int_equal(jobs_start(p), 0);
+	char id[UUID_STR_LEN];
+	enqueue(fx, "until_cancel", "{}", NULL, 5, 0, id);
+	jobs_notify(p);
+	wait_atomic(&a.started, 1, 5000);
+	jobs_stop_begin(p);
+	jobs_stop_begin(p); /* twice is fine */
+	wait_atomic(&a.saw_cancel, 1, 2000);
+	assert_int_equal(atomic_load(&a.saw_stopping), 1);
+	/* Nothing new is claimed once stopping. */
+	char id2[UUID_STR_LEN];
+	enqueue(fx, "until_cancel", "{}", NULL, 5, 0, id2);
+	jobs_notify(p);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&a.started), 1);
+	assert_int_equal(jobs_stop(p, 5), 0);
+	struct row row;
+	job_row(fx->c, id, &row);
+	assert_string_equal(row.state, "queued");
+	assert_int_equal(row.attempts, 0);
+	jobs_stop_begin(NULL);
+}
+
 static void test_pool_edges(void **state)
 {
 	FX(state);
@@ -1095,6 +1168,8 @@ int main(void)
 		JT(test_pool_stop_releases, KIND_SQLITE),
 		JT(test_pool_lease_lost, KIND_SQLITE),
 		JT(test_pool_fair, KIND_SQLITE),
+		JT(test_pool_stop_abandoned, KIND_SQLITE),
+		JT(test_pool_stop_begin, KIND_SQLITE),
 		JT(test_pool_edges, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
@@ -1117,6 +1192,8 @@ int main(void)
 		JT(test_pool_stop_releases, KIND_PG),
 		JT(test_pool_lease_lost, KIND_PG),
 		JT(test_pool_fair, KIND_PG),
+		JT(test_pool_stop_abandoned, KIND_PG),
+		JT(test_pool_stop_begin, KIND_PG),
 		JT(test_pool_edges, KIND_PG),
 	};
 	// clang-format on
