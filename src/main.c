@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/http.h"
+#include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -47,8 +48,12 @@ static const char USAGE[] =
 	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
 	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
-	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S.\n";
+	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL,
+"
+	"  IAM_OPENAI_API_KEY, IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,
+"
+	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG.
+";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -195,6 +200,8 @@ static int run(const struct config *cfg, enum role role)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before any probe or decoder: uploads and jobs both obey it. */
+	media_set_max_seconds((int64_t)cfg->max_audio_minutes * 60);
 	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
@@ -239,7 +246,8 @@ static int run(const struct config *cfg, enum role role)
 			goto out;
 		}
 		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
-		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000};
+		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000,
+					 .per_org = cfg->jobs_per_org};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_start(app.jobs) < 0) {
@@ -263,9 +271,15 @@ static int run(const struct config *cfg, enum role role)
 out:
 	if (status)
 		fprintf(stderr, "iamd: %s\n", err);
-	/* Stop taking requests first, then let running jobs finish or hand them back. */
+	/*
+	 * One grace for everything: running jobs are told to stop (and are
+	 * handed back to the queue) while HTTP drains, then get what is left.
+	 */
+	int64_t stop_us = time_mono_us();
+	jobs_stop_begin(app.jobs);
 	http_server_stop(srv, cfg->shutdown_grace_s);
-	jobs_stop(app.jobs, cfg->shutdown_grace_s);
+	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
+	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
 	if (jan_started) {
 		pthread_mutex_lock(&jan.lock);
 		jan.stop = true;
@@ -273,9 +287,16 @@ out:
 		pthread_mutex_unlock(&jan.lock);
 		pthread_join(jan.thread, NULL);
 	}
-	asr_chain_free(app.asr);
-	blob_close(app.blob);
-	db_close(app.db);
+	if (running > 0) {
+		/* Abandoned handlers may still use them: the process exit reclaims them instead. */
+		log_error("job handlers still running after the grace; exiting without closing the "
+			  "database, blob store and engines",
+			  json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
+	} else {
+		asr_chain_free(app.asr);
+		blob_close(app.blob);
+		db_close(app.db);
+	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);
 	if (!status)

@@ -123,6 +123,11 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 		status = 422;
 		goto fail;
 	}
+	if (rc == MEDIA_TOO_LONG) { /* detail states the limit */
+		*code = "audio_too_long";
+		status = 422;
+		goto fail;
+	}
 	if (rc != MEDIA_OK) {
 		*code = "internal_error";
 		snprintf(detail, detaillen, "The file could not be examined. Try again.");

@@ -234,6 +234,14 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (get_int(get, "IAM_SYNC_TIMEOUT_S", 900, 5, 86400, &n, err, errlen) < 0)
 		return -1;
 	c->sync_timeout_s = (int)n;
+	if (get_int(get, "IAM_MAX_AUDIO_MINUTES", 600, 1, 525600, &n, err, errlen) < 0)
+		return -1;
+	c->max_audio_minutes = (int)n;
+	/* Half the workers: another organization always finds one free. */
+	if (get_int(get, "IAM_JOBS_PER_ORG", c->workers / 2 > 1 ? c->workers / 2 : 1, 0, 1024, &n,
+		    err, errlen) < 0)
+		return -1;
+	c->jobs_per_org = (int)n;
 
 	const char *blob = get("IAM_BLOB_URL");
 	if (blob && *blob) {
