@@ -18,12 +18,13 @@ static int token_insert(struct db_conn *c, const char *sid, const char *hash, in
 {
 	char id[UUID_STR_LEN];
 	uuid_v7(id);
-	return db_exec(c,
-		       "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)"
-		       " VALUES ($1, $2, $3, $4, $5)",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(sid), DB_TEXT(hash), DB_INT(now),
-				 DB_INT(now + REFRESH_TTL_MS)),
-		       NULL);
+	return db_exec(
+	    c,
+	    "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)"
+	    " VALUES ($1, $2, $3, $4, $5)",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(sid), DB_TEXT(hash), DB_INT(now),
+		      DB_INT(now + REFRESH_TTL_MS)),
+	    NULL);
 }
 
 int session_start(struct db_conn *c, const char *user_id, const char *org_id, const char *ip,
@@ -40,12 +41,13 @@ int session_start(struct db_conn *c, const char *user_id, const char *org_id, co
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	rc = db_exec(c,
-		     "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
-		     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		     DB_PARAMS(DB_TEXT(s->id), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(now),
-			       DB_INT(now + SESSION_TTL_MS), DB_TEXT(ip ? ip : ""), DB_TEXT(ua)),
-		     NULL);
+	rc = db_exec(
+	    c,
+	    "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(s->id), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(now),
+		      DB_INT(now + SESSION_TTL_MS), DB_TEXT(ip ? ip : ""), DB_TEXT(ua)),
+	    NULL);
 	if (rc == DB_OK)
 		rc = token_insert(c, s->id, hash, now);
 	if (rc) {
@@ -64,11 +66,12 @@ int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	struct db_res *r = db_query(c,
-				    "SELECT t.id, t.used_at, t.expires_at, s.id, s.user_id, s.org_id,"
-				    " s.revoked_at, s.expires_at FROM refresh_tokens t"
-				    " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
-				    DB_PARAMS(DB_TEXT(hash)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT t.id, t.used_at, t.expires_at, s.id, s.user_id, s.org_id,"
+		     " s.revoked_at, s.expires_at FROM refresh_tokens t"
+		     " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
+		     DB_PARAMS(DB_TEXT(hash)), &rc);
 	if (!r)
 		goto fail;
 	rc = db_next(r);
@@ -95,16 +98,18 @@ int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
 	int64_t changes = 0;
 	if (!used) {
 		/* The used_at guard makes two racing refreshes with one token see each other. */
-		rc = db_exec(c, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
-			     DB_PARAMS(DB_TEXT(token_id), DB_INT(now)), &changes);
+		rc = db_exec(
+		    c, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+		    DB_PARAMS(DB_TEXT(token_id), DB_INT(now)), &changes);
 		if (rc)
 			goto fail;
 	}
 	if (!changes) {
-		rc = db_exec(c,
-			     "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
-			     " WHERE id = $1 AND revoked_at IS NULL",
-			     DB_PARAMS(DB_TEXT(s->id), DB_INT(now)), NULL);
+		rc = db_exec(
+		    c,
+		    "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
+		    " WHERE id = $1 AND revoked_at IS NULL",
+		    DB_PARAMS(DB_TEXT(s->id), DB_INT(now)), NULL);
 		if (rc)
 			goto fail;
 		rc = db_commit(c);
@@ -124,10 +129,11 @@ fail:
 int session_check(struct db_conn *c, const char *sid, const char *user_id)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2"
-				    " AND revoked_at IS NULL AND expires_at > $3",
-				    DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2"
+		     " AND revoked_at IS NULL AND expires_at > $3",
+		     DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -141,6 +147,42 @@ int session_revoke(struct db_conn *c, const char *sid, const char *reason)
 		       "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
 		       " WHERE id = $1 AND revoked_at IS NULL",
 		       DB_PARAMS(DB_TEXT(sid), DB_INT(time_now_ms()), DB_TEXT(reason)), NULL);
+}
+
+int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
+			      struct session *s)
+{
+	int64_t now = time_now_ms();
+	char hash[65];
+	crypto_sha256_hex(refresh, strlen(refresh), hash);
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT s.id, s.user_id, s.org_id FROM refresh_tokens t"
+		     " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
+		     " AND t.expires_at > $2 AND s.expires_at > $2 AND s.revoked_at IS NULL",
+		     DB_PARAMS(DB_TEXT(hash), DB_INT(now)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	if (rc == 1) {
+		store_copy(s->id, sizeof s->id, r, 0);
+		store_copy(s->user_id, sizeof s->user_id, r, 1);
+		store_copy(s->org_id, sizeof s->org_id, r, 2);
+	}
+	db_res_free(r);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return STORE_NOT_FOUND;
+	int64_t changes = 0;
+	rc = db_exec(c,
+		     "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
+		     " WHERE id = $1 AND revoked_at IS NULL",
+		     DB_PARAMS(DB_TEXT(s->id), DB_INT(now), DB_TEXT(reason)), &changes);
+	if (rc)
+		return rc;
+	return changes ? DB_OK : STORE_NOT_FOUND; /* a racing logout won */
 }
 
 int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,

@@ -15,8 +15,8 @@
 #include "store/store.h"
 
 #define REFRESH_TOKEN_BUF 64
-#define SESSION_TTL_MS (90LL * 24 * 3600 * 1000) /* absolute life of a login */
-#define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000) /* one refresh token, unused */
+#define SESSION_TTL_MS	  (90LL * 24 * 3600 * 1000) /* absolute life of a login */
+#define REFRESH_TTL_MS	  (30LL * 24 * 3600 * 1000) /* one refresh token, unused */
 
 struct session {
 	char id[UUID_STR_LEN];
@@ -41,6 +41,13 @@ int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
 int session_check(struct db_conn *c, const char *sid, const char *user_id);
 
 int session_revoke(struct db_conn *c, const char *sid, const char *reason);
+/*
+ * Revoke the live session that refresh token belongs to (used or not: any
+ * token of the session proves the caller held it). Fills s. DB_OK, or
+ * STORE_NOT_FOUND when the token is unknown, expired or its session ended.
+ */
+int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
+			      struct session *s);
 /* Revoke every live session of the user except keep_sid (may be NULL). */
 int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
 			  const char *reason);

@@ -437,6 +437,30 @@ describe('logout', T, () => {
 		assertProblem(await post(REFRESH, { json: { refresh_token: a.refresh } }), 401, 'invalid_refresh_token');
 	});
 
+	test('a refresh token alone ends the session (the access token may have expired)', async () => {
+		const a = await register({ tag: 'logoutrt' });
+		const other = await login(a.email, a.password);
+		const res = await post(LOGOUT, { json: { refresh_token: a.refresh } });
+		assert.equal(res.status, 204, show(res));
+		assertProblem(await me(a.access), 401);
+		assertProblem(await post(REFRESH, { json: { refresh_token: a.refresh } }), 401, 'invalid_refresh_token');
+		// a second logout with the same (now dead) token is refused, not a silent success
+		assertProblem(await post(LOGOUT, { json: { refresh_token: a.refresh } }), 401, 'invalid_refresh_token');
+		// only that session ended
+		assertJson(await me(other.access), 200);
+		// garbage and wrong types
+		assertProblem(await post(LOGOUT, { json: { refresh_token: 'rt_nope' } }), 401, 'invalid_refresh_token');
+		assertValidation(await post(LOGOUT, { json: { refresh_token: 5 } }), ['refresh_token']);
+	});
+
+	test('an already used refresh token (rotated away) still ends its session', async () => {
+		const a = await register({ tag: 'logoutrt2' });
+		const next = assertJson(await post(REFRESH, { json: { refresh_token: a.refresh } }), 200);
+		const res = await post(LOGOUT, { json: { refresh_token: next.refresh_token } });
+		assert.equal(res.status, 204, show(res));
+		assertProblem(await me(next.access_token), 401);
+	});
+
 	test('without a token -> 401 unauthorized', async () => {
 		const res = await post(LOGOUT, {});
 		assertProblem(res, 401, 'unauthorized');
