@@ -78,6 +78,7 @@ static void do_register(struct http_req *r)
 		jv_error(&errors, "email", "%s", why);
 	if (pw)
 		api_password_rules(pw, u.email[0] ? u.email : email, "password", &errors);
+	api_name_rules(in, &errors);
 	if (errors) {
 		http_problem_validation(r, errors);
 		return;

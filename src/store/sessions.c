@@ -141,6 +141,24 @@ int session_check(struct db_conn *c, const char *sid, const char *user_id)
 	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
 }
 
+int session_check_member(struct db_conn *c, const char *sid, const char *user_id,
+			 const char *org_id)
+{
+	int rc;
+	struct db_res *r = db_query(
+	    c,
+	    "SELECT 1 FROM sessions s JOIN memberships m"
+	    " ON m.org_id = s.org_id AND m.user_id = s.user_id"
+	    " WHERE s.id = $1 AND s.user_id = $2 AND s.org_id = $3"
+	    " AND s.revoked_at IS NULL AND s.expires_at > $4",
+	    DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(time_now_ms())), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	db_res_free(r);
+	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
 int session_revoke(struct db_conn *c, const char *sid, const char *reason)
 {
 	return db_exec(c,

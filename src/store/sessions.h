@@ -39,6 +39,12 @@ int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
 
 /* DB_OK if session sid of user_id is live, STORE_NOT_FOUND if revoked, expired or unknown. */
 int session_check(struct db_conn *c, const char *sid, const char *user_id);
+/*
+ * Like session_check, and the session must be for org_id, of which the user
+ * is (still) a member: an access token's org claim is believed only then.
+ */
+int session_check_member(struct db_conn *c, const char *sid, const char *user_id,
+			 const char *org_id);
 
 int session_revoke(struct db_conn *c, const char *sid, const char *reason);
 /*

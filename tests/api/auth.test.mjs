@@ -355,6 +355,49 @@ describe('access tokens', T, () => {
 	});
 });
 
+describe('token claims and look-alike addresses (issue 8 items 14 and 16)', T, () => {
+	test('a token whose nbf is in the future -> 401', async () => {
+		const a = await register({ tag: 'nbf' });
+		const now = Math.floor(Date.now() / 1000);
+		assertJson(await me(forgeAccess(a.access, { claims: { nbf: now - 5 } })), 200);
+		const p = assertProblem(await me(forgeAccess(a.access, { claims: { nbf: now + 3600 } })), 401, 'invalid_token');
+		assert.match(p.detail, /not valid yet/i);
+	});
+
+	test('the org claim must be an organization the user belongs to (its session\'s)', async () => {
+		const a = await register({ tag: 'orga' });
+		const b = await register({ tag: 'orgb' });
+		assertJson(await post('/api/v1/meetings', { token: b.access, json: { title: 'B only' } }), 201);
+		// a's own session, but b's organization in the org claim
+		const forged = forgeAccess(a.access, { claims: { org: b.organization.id } });
+		assertProblem(await get('/api/v1/meetings', { token: forged }), 401, 'invalid_token');
+		assertProblem(await me(forged), 401);
+		assertJson(await get('/api/v1/meetings', { token: a.access }), 200);
+	});
+
+	test('fullwidth and case variants of an address are the same account', async () => {
+		const local = `fw${Date.now().toString(36)}${process.pid}`;
+		const email = `${local}@example.com`;
+		const a = await register({ email });
+		const toFull = (s) => [...s].map((c) => (c >= '!' && c <= '~' ? String.fromCodePoint(c.codePointAt(0) + 0xfee0) : c)).join('');
+		const fullwidth = toFull(email.toUpperCase());
+		const res = await post(REGISTER, { json: { email: fullwidth, password: PASSWORD } });
+		assertProblem(res, 409, 'email_taken');
+		// and the fullwidth form logs in to the same account
+		const l = await login(fullwidth, PASSWORD);
+		assert.equal(l.body.user.id, a.user.id);
+	});
+
+	test('look-alikes that do not fold to ASCII (dotless i, Cyrillic) are refused, not new accounts', async () => {
+		const base = `admin${Date.now().toString(36)}${process.pid}`;
+		await register({ email: `${base}@example.com` });
+		for (const email of [`adm\u0131n${base.slice(5)}@example.com`, `\u0430dmin${base.slice(5)}@example.com`, `${base}@ex\u0430mple.com`, `${base}@example.com\u202e`]) {
+			const res = await post(REGISTER, { json: { email, password: PASSWORD } });
+			assertValidation(res, ['email']);
+		}
+	});
+});
+
 describe('refresh', T, () => {
 	test('rotates: new pair in the same session, old refresh token dead', async () => {
 		const a = await register({ tag: 'refresh' });
