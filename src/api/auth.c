@@ -231,8 +231,10 @@ static void do_refresh(struct http_req *r)
 	char next[REFRESH_TOKEN_BUF];
 	/* Any string is a token to check; one longer than we ever issue is simply not valid. */
 	const char *token = jv_str(in, "refresh_token");
-	int rc = strlen(token) < REFRESH_TOKEN_BUF ? session_rotate(c, token, &s, next)
-						   : SESSION_INVALID;
+	int rc = strlen(token) < REFRESH_TOKEN_BUF
+		     ? session_rotate(c, token, (int64_t)api_app(r)->cfg->refresh_grace_s * 1000,
+				      &s, next)
+		     : SESSION_INVALID;
 	if (rc < 0) {
 		api_db_fail(r, rc, "rotate refresh token");
 		goto out;

@@ -216,6 +216,9 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (get_int(get, "IAM_SYNC_TIMEOUT_S", 900, 5, 86400, &n, err, errlen) < 0)
 		return -1;
 	c->sync_timeout_s = (int)n;
+	if (get_int(get, "IAM_REFRESH_GRACE_S", 30, 0, 300, &n, err, errlen) < 0)
+		return -1;
+	c->refresh_grace_s = (int)n;
 
 	const char *blob = get("IAM_BLOB_URL");
 	if (blob && *blob) {

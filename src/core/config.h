@@ -32,6 +32,7 @@ struct config {
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
 	int sync_timeout_s;
+	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 

@@ -4,7 +4,8 @@
  * A refresh token is "rt_" + 32 random bytes (base64url); only its SHA-256
  * is stored. Rotation uses a token up and issues the next one; presenting a
  * token that was already used revokes its whole session (a stolen token
- * and the real owner cannot both keep going).
+ * and the real owner cannot both keep going), except within a short grace
+ * window after its use (see session_rotate).
  */
 #ifndef IAM_SESSIONS_H
 #define IAM_SESSIONS_H
@@ -33,8 +34,13 @@ enum session_rotate_rc {
 	SESSION_INVALID = 1, /* unknown, expired, or its session is revoked/expired */
 	SESSION_REUSED = 2   /* already used: the session is now revoked */
 };
-/* Use refresh up: fills s and the next token. Returns enum session_rotate_rc or a db_rc. */
-int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
+/*
+ * Use refresh up: fills s and the next token. A token already used less than
+ * grace_ms ago gives the same successor again (concurrent refreshes of one
+ * token, a retried request, two tabs); used longer ago, it revokes the
+ * session. Returns enum session_rotate_rc or a db_rc.
+ */
+int session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms, struct session *s,
 		   char next[REFRESH_TOKEN_BUF]);
 
 /* DB_OK if session sid of user_id is live, STORE_NOT_FOUND if revoked, expired or unknown. */

@@ -76,3 +76,85 @@ describe('data directory and JWT secret file (item 27)', T, () => {
 		assert.equal(st.mode & 0o777, 0o600);
 	});
 });
+
+// ---------------------------------------------------------------- item 18
+
+function client(base) {
+	const call = async (method, p, opts = {}) => {
+		const headers = new Headers(opts.headers || {});
+		let body;
+		if (opts.json !== undefined) {
+			body = JSON.stringify(opts.json);
+			headers.set('content-type', 'application/json');
+		}
+		if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);
+		const res = await fetch(base + p, { method, headers, body, signal: AbortSignal.timeout(opts.timeout || 30000) });
+		const text = await res.text();
+		let json = null;
+		try {
+			json = text ? JSON.parse(text) : null;
+		} catch {
+			/* not JSON */
+		}
+		return { status: res.status, headers: res.headers, text, body: json };
+	};
+	let n = 0;
+	return {
+		call,
+		async register(tag = 'u', extra = {}) {
+			n += 1;
+			const email = `${tag}.${process.pid}.${Date.now().toString(36)}.${n}@example.com`;
+			const res = await call('POST', '/api/v1/auth/register', { json: { email, password: 'Correct-horse-battery-9' }, ...extra });
+			assert.equal(res.status, 201, `register: ${res.status} ${res.text}`);
+			return { email, password: 'Correct-horse-battery-9', access: res.body.access_token, refresh: res.body.refresh_token, body: res.body };
+		},
+		refresh: (token) => call('POST', '/api/v1/auth/refresh', { json: { refresh_token: token } }),
+		me: (token) => call('GET', '/api/v1/users/me', { token }),
+		login: (email, password, headers = {}) => call('POST', '/api/v1/auth/login', { json: { email, password }, headers }),
+	};
+}
+
+const sidOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).sid;
+
+describe('concurrent refresh (item 18)', T, () => {
+	test('ten simultaneous refreshes of one token all get the same successor; the session lives on', async () => {
+		const s = await serve({}, 'refresh10');
+		const c = client(s.base);
+		const a = await c.register('par');
+		const results = await Promise.all(Array.from({ length: 10 }, () => c.refresh(a.refresh)));
+		for (const r of results) assert.equal(r.status, 200, `every refresh succeeds: ${r.status} ${r.text}`);
+		const successors = new Set(results.map((r) => r.body.refresh_token));
+		assert.equal(successors.size, 1, 'one successor for all ten');
+		const sids = new Set(results.map((r) => sidOf(r.body.access_token)));
+		assert.deepEqual([...sids], [sidOf(a.access)], 'the same session');
+		// the session still works: every access token, and the successor rotates
+		for (const r of results) assert.equal((await c.me(r.body.access_token)).status, 200);
+		const next = await c.refresh([...successors][0]);
+		assert.equal(next.status, 200, next.text);
+		assert.equal((await c.me(next.body.access_token)).status, 200);
+	});
+
+	test('reuse after the grace window still revokes the whole session', async () => {
+		const s = await serve({ IAM_REFRESH_GRACE_S: '1' }, 'refreshgrace');
+		const c = client(s.base);
+		const a = await c.register('reuse');
+		const other = await c.login(a.email, a.password);
+		assert.equal(other.status, 200);
+		const second = await c.refresh(a.refresh);
+		assert.equal(second.status, 200);
+		// within the window: the same successor
+		const within = await c.refresh(a.refresh);
+		assert.equal(within.status, 200);
+		assert.equal(within.body.refresh_token, second.body.refresh_token);
+		await new Promise((r) => setTimeout(r, 1600));
+		const late = await c.refresh(a.refresh);
+		assert.equal(late.status, 401, late.text);
+		assert.equal(late.body.code, 'invalid_refresh_token');
+		// the newest refresh token and every access token of that session are dead
+		assert.equal((await c.refresh(second.body.refresh_token)).status, 401);
+		assert.equal((await c.me(second.body.access_token)).status, 401);
+		assert.equal((await c.me(a.access)).status, 401);
+		// another session of the same user is unaffected
+		assert.equal((await c.me(other.body.access_token)).status, 200);
+	});
+});
