@@ -83,8 +83,16 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 		return jwt_key_init(key, cfg->jwt_secret, strlen(cfg->jwt_secret));
 	char path[PATH_MAX], secret[80] = "";
 	snprintf(path, sizeof path, "%s/jwt.secret", cfg->data_dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		snprintf(err, errlen, "IAM_JWT_SECRET: %.300s is a symbolic link; replace it with a file", path);
+		return -1;
+	}
 	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+			log_warn("the JWT secret file can be read by other users; chmod 600 it",
+				 json_pack("{s:s}", "path", path));
 		ssize_t n = read(fd, secret, sizeof secret - 1);
 		close(fd);
 		if (n < 32) {
@@ -98,10 +106,31 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 		crypto_token(secret, sizeof secret, 36); /* 48 characters */
 		char tmp[PATH_MAX + 8];
 		snprintf(tmp, sizeof tmp, "%s.tmp", path);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, secret, strlen(secret)) != (ssize_t)strlen(secret) ||
-		    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path, strerror(errno));
+		/*
+		 * O_EXCL | O_NOFOLLOW: never write through a planted symlink or into
+		 * a file someone else opened. A leftover from a crash is removed
+		 * (unlink removes a symlink itself, not its target) and tried once more.
+		 */
+		const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+		fd = open(tmp, flags, 0600);
+		if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+			fd = open(tmp, flags, 0600);
+		bool ok = fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) &&
+			  fsync(fd) == 0;
+		int saved = errno;
+		if (fd >= 0 && close(fd) < 0 && ok) {
+			ok = false;
+			saved = errno;
+		}
+		if (ok && rename(tmp, path) < 0) {
+			ok = false;
+			saved = errno;
+		}
+		if (!ok) {
+			if (fd >= 0)
+				unlink(tmp);
+			explicit_bzero(secret, sizeof secret);
+			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path, strerror(saved));
 			return -1;
 		}
 		log_info("generated a JWT secret", json_pack("{s:s}", "path", path));
@@ -113,12 +142,49 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 	return rc;
 }
 
+/*
+ * The data directory holds the JWT secret and (by default) the database and
+ * audio: one that another user owns or anyone can write to could have its
+ * files swapped or read, so it is refused. Group write is only warned about.
+ */
+static int check_data_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "IAM_DATA_DIR: cannot read %.300s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "IAM_DATA_DIR: %.300s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "IAM_DATA_DIR: %.300s is owned by user %u, not by the user iamd runs as (%u); "
+			 "chown it or choose another directory",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen,
+			 "IAM_DATA_DIR: %.300s is writable by every user (mode %03o); chmod 700 it",
+			 dir, (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	if (st.st_mode & S_IWGRP)
+		log_warn("the data directory is group-writable; chmod 700 it",
+			 json_pack("{s:s}", "path", dir));
+	return 0;
+}
+
 static int open_store(const struct config *cfg, struct db **db, char *err, size_t errlen)
 {
 	if (mkdirs(cfg->data_dir) < 0) {
 		snprintf(err, errlen, "IAM_DATA_DIR: cannot create %.300s: %s", cfg->data_dir, strerror(errno));
 		return -1;
 	}
+	if (check_data_dir(cfg->data_dir, err, errlen) < 0)
+		return -1;
 	char dberr[256];
 	*db = db_open(cfg->database_url, cfg->db_pool_size, dberr, sizeof dberr);
 	if (!*db) {

@@ -135,7 +135,7 @@ void api_ingest_problem(struct http_req *r, int status, const char *code, const 
 json_t *api_meeting_json(const struct meeting *m);
 
 /* Short-lived tickets for URLs a browser opens without headers (events, audio). */
-#define TICKET_TTL_S 3600
+#define TICKET_TTL_S 300 /* five minutes; the web app asks for a new one as needed */
 char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
 		       int64_t *expires_ms);
 /*
@@ -153,4 +153,6 @@ struct user;
 struct membership;
 json_t *api_user_json(const struct user *u);
 json_t *api_org_json(const struct membership *m);
+/* Refuse control and bidi-override characters in first_name, last_name, company_name. */
+void api_name_rules(json_t *in, json_t **errors);
 #endif

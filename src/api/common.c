@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "auth/email.h"
 #include "auth/password.h"
 #include "store/audit.h"
 #include "store/throttle.h"
@@ -38,8 +39,14 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 {
 	const char *reason = NULL;
 	int rc = authn_bearer(c, &api_app(r)->jwt, http_header(r, "Authorization"), p, &reason);
-	if (rc == AUTHN_OK)
-		return true;
+	if (rc == AUTHN_OK) {
+		/* API keys carry scopes: a read-only key cannot change anything. */
+		const char *denied = authn_scope_denied(p, http_method(r), http_path(r));
+		if (!denied)
+			return true;
+		http_problem(r, 403, "insufficient_scope", "%s", denied);
+		return false;
+	}
 	if (rc == AUTHN_ERROR) {
 		api_db_fail(r, DB_ERR, "authenticate");
 		return false;
@@ -107,30 +114,7 @@ json_t *api_time(int64_t ms)
 
 bool api_email_normalize(const char *in, char *out, size_t outlen, const char **why)
 {
-	while (isspace((unsigned char)*in))
-		in++;
-	size_t n = strlen(in);
-	while (n && isspace((unsigned char)in[n - 1]))
-		n--;
-	*why = "must be an email address such as name@example.com";
-	if (n == 0 || n > 254 || n >= outlen)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[n] = '\0';
-	const char *at = strchr(out, '@');
-	if (!at || at == out || strchr(at + 1, '@') || at - out > 64)
-		return false;
-	const char *domain = at + 1;
-	const char *dot = strrchr(domain, '.');
-	if (!dot || dot == domain || !dot[1] || domain[0] == '.' || strstr(domain, ".."))
-		return false;
-	for (const char *p = out; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch <= ' ' || ch == 0x7f || strchr("()<>,;:\\\"[]", ch))
-			return false;
-	}
-	return true;
+	return email_normalize(in, out, outlen, why);
 }
 
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx)

@@ -20,6 +20,7 @@
 #include "media/media.h"
 #include "store/jobs.h"
 #include "store/meetings.h"
+#include "store/api_keys.h"
 #include "store/sessions.h"
 #include "store/uploads.h"
 
@@ -196,14 +197,24 @@ static void ticket_mac(struct app *app, const char *payload, size_t len, unsigne
 	crypto_hmac_sha256(app->ticket_key, sizeof app->ticket_key, payload, len, mac);
 }
 
+/*
+ * A ticket is "t2|meeting|org|user|session|api key|expiry" (session or key
+ * "-" when absent), base64url, then "." and its HMAC. It is checked again
+ * on every use: it dies with its session (logout) or its API key (deleted,
+ * expired), and after TICKET_TTL_S at the latest.
+ */
 char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
 		       int64_t *expires_ms)
 {
 	int64_t exp = time_now_ms() / 1000 + TICKET_TTL_S;
 	char payload[256], b64[400], sig[64];
 	unsigned char mac[32];
-	int n = snprintf(payload, sizeof payload, "t1|%s|%s|%s|%s|%lld", meeting_id, p->org_id,
-			 p->user_id, p->session_id, (long long)exp);
+	const char *sid = !p->via_api_key && p->session_id[0] ? p->session_id : "-";
+	const char *key = p->via_api_key && p->api_key_id[0] ? p->api_key_id : "-";
+	int n = snprintf(payload, sizeof payload, "t2|%s|%s|%s|%s|%s|%lld", meeting_id, p->org_id,
+			 p->user_id, sid, key, (long long)exp);
+	if (n < 0 || (size_t)n >= sizeof payload)
+		return NULL;
 	ticket_mac(app, payload, (size_t)n, mac);
 	if (crypto_b64url_encode(payload, (size_t)n, b64, sizeof b64) < 0 ||
 	    crypto_b64url_encode(mac, sizeof mac, sig, sizeof sig) < 0)
@@ -232,19 +243,34 @@ static bool ticket_verify(struct app *app, struct db_conn *c, const char *ticket
 	ticket_mac(app, payload, (size_t)n, want);
 	if (!crypto_equal(mac, want, 32))
 		return false;
-	char m[UUID_STR_LEN], org[UUID_STR_LEN], user[UUID_STR_LEN], sid[UUID_STR_LEN];
+	char m[UUID_STR_LEN], org[UUID_STR_LEN], user[UUID_STR_LEN], sid[UUID_STR_LEN],
+		key[UUID_STR_LEN];
 	long long exp;
-	if (sscanf(payload, "t1|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld", m, org, user, sid, &exp) != 5)
+	int end = 0;
+	if (sscanf(payload, "t2|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld%n", m, org, user, sid,
+		   key, &exp, &end) != 6 ||
+	    end != n)
 		return false;
-	if (strcmp(m, meeting_id) != 0 || exp < time_now_ms() / 1000)
+	long long now = time_now_ms() / 1000;
+	if (strcmp(m, meeting_id) != 0 || exp < now || exp > now + TICKET_TTL_S)
 		return false;
-	/* A ticket from a session that ended (logout) ends with it. */
-	if (strcmp(sid, "-") != 0 && session_check(c, sid, user) != DB_OK)
+	bool by_session = strcmp(sid, "-") != 0, by_key = strcmp(key, "-") != 0;
+	if (by_session == by_key)
+		return false;
+	/* A ticket from a session that ended (logout) ends with it; one from a key, with the key. */
+	if (by_session && session_check_member(c, sid, user, org) != DB_OK)
+		return false;
+	if (by_key && api_key_live(c, org, key) != DB_OK)
 		return false;
 	memset(p, 0, sizeof *p);
 	snprintf(p->org_id, sizeof p->org_id, "%s", org);
 	snprintf(p->user_id, sizeof p->user_id, "%s", user);
-	snprintf(p->session_id, sizeof p->session_id, "%s", sid);
+	if (by_session)
+		snprintf(p->session_id, sizeof p->session_id, "%s", sid);
+	if (by_key)
+		snprintf(p->api_key_id, sizeof p->api_key_id, "%s", key);
+	p->via_api_key = by_key;
+	p->scopes = API_SCOPE_READ; /* a ticket only opens things for reading */
 	return true;
 }
 

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
+#include "core/utf8.h"
 #include "export/export.h"
 #include "store/meetings.h"
 #include "store/uploads.h"
@@ -83,8 +84,11 @@ static void apply_details(json_t *in, struct meeting *m, json_t **errors)
 		const char *p = title;
 		while (isspace((unsigned char)*p))
 			p++;
+		const char *why;
 		if (!*p)
 			jv_error(errors, "title", "must not be blank");
+		else if (!utf8_text_ok(title, &why))
+			jv_error(errors, "title", "%s", why);
 		snprintf(m->title, sizeof m->title, "%s", title);
 	}
 	json_t *v = json_object_get(in, "description");

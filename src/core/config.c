@@ -242,6 +242,9 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 		    err, errlen) < 0)
 		return -1;
 	c->jobs_per_org = (int)n;
+	if (get_int(get, "IAM_REFRESH_GRACE_S", 30, 0, 300, &n, err, errlen) < 0)
+		return -1;
+	c->refresh_grace_s = (int)n;
 
 	const char *blob = get("IAM_BLOB_URL");
 	if (blob && *blob) {

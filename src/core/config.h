@@ -36,6 +36,7 @@ struct config {
 	int max_audio_minutes; /* IAM_MAX_AUDIO_MINUTES, 1..525600, default 600: longest audio accepted */
 	int jobs_per_org;      /* IAM_JOBS_PER_ORG, 0..1024 (0 = no limit), default max(1, workers / 2) */
 	int sync_timeout_s;
+	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
