@@ -34,7 +34,15 @@ static struct histogram g_hist[MAX_ROUTES];
 static size_t g_nhist;
 static _Atomic long g_in_flight;
 
+static _Atomic long g_conns, g_sse, g_sse_session_ended;
+static _Atomic long long g_conn_refused[REFUSED_NREASONS], g_sse_refused[SSE_REFUSED_NREASONS];
+
 void metrics_http_start(void) { g_in_flight++; }
+void metrics_conn_add(int delta) { g_conns += delta; }
+void metrics_conn_refused(enum metrics_refusal why) { g_conn_refused[why]++; }
+void metrics_sse_add(int delta) { g_sse += delta; }
+void metrics_sse_refused(enum metrics_sse_refusal why) { g_sse_refused[why]++; }
+void metrics_sse_session_ended(void) { g_sse_session_ended++; }
 
 void metrics_http_done(const char *route, const char *method, int status, double seconds)
 {
@@ -109,5 +117,33 @@ int metrics_render(struct buf *out)
 			 "# TYPE iam_http_requests_in_flight gauge\n"
 			 "iam_http_requests_in_flight %ld\n",
 			 (long)g_in_flight);
+	rc |= buf_printf(
+		out,
+		"# HELP iam_http_connections_open Client connections open now.\n"
+		"# TYPE iam_http_connections_open gauge\n"
+		"iam_http_connections_open %ld\n"
+		"# HELP iam_http_connections_refused_total Connections answered 503 (over a cap) or 408 "
+		"(request head too slow) and closed.\n"
+		"# TYPE iam_http_connections_refused_total counter\n"
+		"iam_http_connections_refused_total{reason=\"per_ip\"} %lld\n"
+		"iam_http_connections_refused_total{reason=\"global\"} %lld\n"
+		"iam_http_connections_refused_total{reason=\"head_timeout\"} %lld\n"
+		"# HELP iam_sse_streams_open Server-Sent Event streams open now.\n"
+		"# TYPE iam_sse_streams_open gauge\n"
+		"iam_sse_streams_open %ld\n"
+		"# HELP iam_sse_streams_refused_total Event streams refused with 429, by the cap hit.\n"
+		"# TYPE iam_sse_streams_refused_total counter\n"
+		"iam_sse_streams_refused_total{cap=\"user\"} %lld\n"
+		"iam_sse_streams_refused_total{cap=\"meeting\"} %lld\n"
+		"iam_sse_streams_refused_total{cap=\"total\"} %lld\n"
+		"# HELP iam_sse_streams_session_ended_total Event streams closed because their session "
+		"ended.\n"
+		"# TYPE iam_sse_streams_session_ended_total counter\n"
+		"iam_sse_streams_session_ended_total %ld\n",
+		(long)g_conns, (long long)g_conn_refused[REFUSED_PER_IP],
+		(long long)g_conn_refused[REFUSED_GLOBAL], (long long)g_conn_refused[REFUSED_HEAD_TIMEOUT],
+		(long)g_sse, (long long)g_sse_refused[SSE_REFUSED_USER],
+		(long long)g_sse_refused[SSE_REFUSED_MEETING], (long long)g_sse_refused[SSE_REFUSED_TOTAL],
+		(long)g_sse_session_ended);
 	return rc ? -1 : 0;
 }
