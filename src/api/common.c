@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 #include "auth/password.h"
 #include "store/audit.h"
+#include "store/sessions.h"
 #include "store/throttle.h"
 
 struct db_conn *api_db(struct http_req *r)
@@ -23,9 +24,33 @@ struct db_conn *api_db(struct http_req *r)
 	return c;
 }
 
+int api_session_live(void *app_, const char *user_id, const char *sid)
+{
+	struct app *app = app_;
+	struct db_conn *c = db_acquire(app->db, 0);
+	if (!c)
+		return -1;
+	int rc = session_check(c, sid, user_id);
+	db_release(c);
+	return rc == DB_OK ? 1 : rc == STORE_NOT_FOUND ? 0 : -1;
+}
+
+bool api_db_retryable(int rc)
+{
+	/*
+	 * Store functions may pass on DB_ERR (or their own code) for a failure
+	 * that was really the database going away: the db layer remembers the
+	 * last error of this thread, so an outage is still told apart.
+	 */
+	if (rc == DB_BUSY || rc == DB_UNAVAILABLE)
+		return true;
+	int last = db_thread_last_error();
+	return rc != DB_OK && (last == DB_UNAVAILABLE || last == DB_BUSY);
+}
+
 void api_db_fail(struct http_req *r, int rc, const char *what)
 {
-	if (rc == DB_BUSY || rc == DB_UNAVAILABLE) {
+	if (api_db_retryable(rc)) {
 		http_add_header(r, "Retry-After", "2");
 		http_problem(r, 503, "database_unavailable",
 			     "The database is busy or unreachable. Try again in a few seconds.");
@@ -38,8 +63,10 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 {
 	const char *reason = NULL;
 	int rc = authn_bearer(c, &api_app(r)->jwt, http_header(r, "Authorization"), p, &reason);
-	if (rc == AUTHN_OK)
+	if (rc == AUTHN_OK) {
+		http_set_principal(r, p->user_id, p->via_api_key ? "" : p->session_id);
 		return true;
+	}
 	if (rc == AUTHN_ERROR) {
 		api_db_fail(r, DB_ERR, "authenticate");
 		return false;

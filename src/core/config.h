@@ -32,6 +32,12 @@ struct config {
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
 	int sync_timeout_s;
+	int header_timeout_s;  /* IAM_HEADER_TIMEOUT_S, 1..300, default 10: whole request head */
+	int max_connections;   /* IAM_MAX_CONNECTIONS, 16..1000000, default 4096 */
+	int max_conn_per_ip;   /* IAM_MAX_CONN_PER_IP, 0..1000000, default 256 (0 = no cap) */
+	int sse_per_user;      /* IAM_SSE_PER_USER, 0..10000, default 8 (0 = no cap) */
+	int sse_per_meeting;   /* IAM_SSE_PER_MEETING, 0..10000, default 32 (0 = no cap) */
+	int sse_max;           /* IAM_SSE_MAX, 0..1000000, default max_connections / 4 */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
