@@ -396,7 +396,7 @@ static void get_audio(struct http_req *r)
 			http_problem_internal(r, "open audio");
 		goto out;
 	}
-	http_add_header(r, "Cache-Control", "private, max-age=3600");
+	http_add_header(r, "Cache-Control", "private, no-store");
 	http_reply_file(r, fd, size, m.audio_mime[0] ? m.audio_mime : "application/octet-stream", "inline");
 out:
 	meeting_clear(&m);
