@@ -521,7 +521,7 @@ struct watch {
 static bool watch_tick(void *ctx, struct buf *out)
 {
 	struct watch *w = ctx;
-	struct db_conn *c = db_acquire(w->app->db, 200);
+	struct db_conn *c = db_acquire(w->app->db, 0); /* never wait on the timer thread */
 	if (!c)
 		return true; /* busy: try again next tick */
 	struct meeting m;
@@ -559,6 +559,7 @@ static void events(struct http_req *r)
 	if (!c)
 		return;
 	db_release(c);
+	http_set_principal(r, p.user_id, p.session_id); /* stream caps and logout (tickets too) */
 	struct watch *w = calloc(1, sizeof *w);
 	if (!w) {
 		meeting_clear(&m);
