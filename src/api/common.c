@@ -99,12 +99,15 @@ bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
 	const char *cur = http_query(r, "cursor");
 	if (cur && *cur) {
 		char raw[64];
-		long n = strlen(cur) < 80 ? crypto_b64url_decode(cur, strlen(cur), raw, sizeof raw - 1) : -1;
+		long n = strlen(cur) < 80
+			     ? crypto_b64url_decode(cur, strlen(cur), raw, sizeof raw - 1)
+			     : -1;
 		if (n > 0)
 			raw[n] = '\0';
 		if (n != 36 + 3 || memcmp(raw, "c1:", 3) != 0 || !uuid_valid(raw + 3))
 			jv_error(&errors, "cursor",
-				 "is not a cursor this API gave out; use next_cursor from the last page");
+				 "is not a cursor this API gave out; use next_cursor from the last "
+				 "page");
 		else
 			memcpy(cursor_id, raw + 3, UUID_STR_LEN);
 	}
@@ -175,9 +178,10 @@ void api_too_many(struct http_req *r, int64_t wait_ms)
 	char secs[24];
 	snprintf(secs, sizeof secs, "%lld", (long long)((wait_ms + 999) / 1000));
 	http_add_header(r, "Retry-After", secs);
-	http_problem(r, 429, "too_many_attempts",
-		     "Too many wrong passwords for this account. Wait %s seconds before trying again.",
-		     secs);
+	http_problem(
+	    r, 429, "too_many_attempts",
+	    "Too many wrong passwords for this account. Wait %s seconds before trying again.",
+	    secs);
 }
 
 void api_password_rules(const char *pw, const char *email, const char *field, json_t **errors)

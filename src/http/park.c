@@ -9,9 +9,11 @@
  * resumed. The MHD connection pointer is only used while the connection is
  * suspended by us (it cannot be closed then) or from MHD's own callbacks.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -41,12 +43,12 @@ struct park {
 	void *ctx;
 	void (*free_fn)(void *);
 	/* Under srv->park_lock: */
-	bool listed;    /* in srv->parked */
+	bool listed;	/* in srv->parked */
 	bool suspended; /* we suspended the connection and have not resumed it */
-	bool busy;      /* the timer thread is in check()/tick() */
-	bool ended;     /* SSE: no more events; end after out is sent */
-	bool closed;    /* SSE: MHD released the response (client gone or done) */
-	bool stopping;  /* WAIT: finish with stopping = true */
+	bool busy;	/* the timer thread is in check()/tick() */
+	bool ended;	/* SSE: no more events; end after out is sent */
+	bool closed;	/* SSE: MHD released the response (client gone or done) */
+	bool stopping;	/* WAIT: finish with stopping = true */
 	struct buf out; /* SSE: bytes not yet handed to MHD */
 	size_t out_pos;
 	int64_t last_out_us;
@@ -181,6 +183,26 @@ static void sse_free(void *cls)
 }
 
 /*
+ * Has the client of a suspended stream gone away? MHD does not watch a
+ * suspended connection, so a closed tab would count against the caps until
+ * the next keep-alive; asked only when a new stream is being counted.
+ */
+static bool peer_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!i)
+		return false;
+	struct pollfd pfd = {.fd = i->connect_fd, .events = POLLIN | POLLRDHUP};
+	if (poll(&pfd, 1, 0) <= 0)
+		return false;
+	if (pfd.revents & (POLLHUP | POLLERR | POLLRDHUP))
+		return true;
+	char b;
+	return recv(pfd.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/*
  * Which cap opening p would break (an enum metrics_sse_refusal), or -1.
  * Walks the open streams: they are few (capped) and opened rarely.
  */
@@ -189,11 +211,18 @@ static int over_cap(struct http_server *s, const struct park *p)
 	int total = 0, user = 0, meeting = 0;
 	pthread_mutex_lock(&s->park_lock);
 	for (struct park *q = s->parked; q; q = q->next) {
-		if (q->kind != PARK_SSE || q->closed)
+		if (q->kind != PARK_SSE || q->closed || q->ended)
 			continue;
+		bool same_user = p->user_id[0] && strcmp(q->user_id, p->user_id) == 0;
+		bool same_meeting = p->meeting[0] && strcmp(q->meeting, p->meeting) == 0;
+		if ((same_user || same_meeting) && q->suspended && peer_gone(q->conn)) {
+			q->ended = true; /* resumed, it ends and MHD closes it */
+			wake(q);
+			continue;
+		}
 		total++;
-		user += p->user_id[0] && strcmp(q->user_id, p->user_id) == 0;
-		meeting += p->meeting[0] && strcmp(q->meeting, p->meeting) == 0;
+		user += same_user;
+		meeting += same_meeting;
 	}
 	pthread_mutex_unlock(&s->park_lock);
 	if (s->sse_per_user > 0 && user >= s->sse_per_user)
@@ -236,24 +265,32 @@ void http_reply_sse(struct http_req *r, int interval_ms, bool (*tick)(void *ctx,
 		metrics_sse_refused((enum metrics_sse_refusal)cap);
 		park_free(p);
 		http_add_header(r, "Retry-After", "10");
-		http_problem(r, 429, "too_many_streams",
-			     cap == SSE_REFUSED_USER ? "You have %d event streams open, the most allowed. Close one (another tab?) and retry."
-			     : cap == SSE_REFUSED_MEETING ? "This meeting has %d event streams open, the most allowed. Close one and retry."
-			     : "The server has %d event streams open, the most it serves. Retry in a few seconds.",
-			     cap == SSE_REFUSED_USER ? s->sse_per_user : cap == SSE_REFUSED_MEETING ? s->sse_per_meeting : s->sse_max);
+		http_problem(
+		    r, 429, "too_many_streams",
+		    cap == SSE_REFUSED_USER ? "You have %d event streams open, the most allowed. "
+					      "Close one (another tab?) and retry."
+		    : cap == SSE_REFUSED_MEETING ? "This meeting has %d event streams open, the "
+						   "most allowed. Close one and retry."
+						 : "The server has %d event streams open, the most "
+						   "it serves. Retry in a few seconds.",
+		    cap == SSE_REFUSED_USER	 ? s->sse_per_user
+		    : cap == SSE_REFUSED_MEETING ? s->sse_per_meeting
+						 : s->sse_max);
 		return;
 	}
 	p->counted = true;
 	metrics_sse_add(1);
 	/* Tell EventSource how long to wait before reconnecting. */
 	buf_puts(&p->out, "retry: 2000\n\n");
-	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, p, sse_free);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, p, sse_free);
 	if (!resp) {
 		park_free(p);
 		http_problem_internal(r, "event stream");
 		return;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/event-stream; charset=utf-8");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	pthread_mutex_lock(&s->park_lock);
 	add(s, p);
@@ -336,7 +373,8 @@ static void *timer_main(void *arg)
 		while (again && !s->stopping) {
 			again = false;
 			for (struct park *p = s->parked; p; p = p->next) {
-				if (p->busy || p->closed || p->ended || (p->kind == PARK_WAIT && !p->suspended))
+				if (p->busy || p->closed || p->ended ||
+				    (p->kind == PARK_WAIT && !p->suspended))
 					continue;
 				if (p->next_us <= now) {
 					run_one(s, p, now);

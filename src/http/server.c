@@ -38,12 +38,30 @@
 
 /* ---------- accessors ---------- */
 
-void *http_app(const struct http_req *r) { return r->srv->app; }
-const char *http_method(const struct http_req *r) { return r->method; }
-const char *http_path(const struct http_req *r) { return r->path; }
-const char *http_request_id(const struct http_req *r) { return r->request_id; }
-const char *http_client_ip(const struct http_req *r) { return r->client_ip; }
-bool http_replied(const struct http_req *r) { return r->replied; }
+void *http_app(const struct http_req *r)
+{
+	return r->srv->app;
+}
+const char *http_method(const struct http_req *r)
+{
+	return r->method;
+}
+const char *http_path(const struct http_req *r)
+{
+	return r->path;
+}
+const char *http_request_id(const struct http_req *r)
+{
+	return r->request_id;
+}
+const char *http_client_ip(const struct http_req *r)
+{
+	return r->client_ip;
+}
+bool http_replied(const struct http_req *r)
+{
+	return r->replied;
+}
 
 void http_set_principal(struct http_req *r, const char *user_id, const char *session_id)
 {
@@ -94,7 +112,10 @@ void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *))
 	r->ctx_free = free_fn;
 }
 
-void *http_ctx(const struct http_req *r) { return r->ctx; }
+void *http_ctx(const struct http_req *r)
+{
+	return r->ctx;
+}
 
 void *http_take_ctx(struct http_req *r)
 {
@@ -130,16 +151,18 @@ static void add_common_headers(struct http_req *r, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; frame-ancestors 'none'");
 	if (r->srv->ncors)
 		MHD_add_response_header(resp, "Vary", "Origin");
 	if (r->origin) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
-		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-					"X-Request-Id, Retry-After, Location, Content-Disposition, Content-Range, "
-					"Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "
-					"Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
-					"Tus-Checksum-Algorithm, X-Meeting-Id");
+		MHD_add_response_header(
+		    resp, "Access-Control-Expose-Headers",
+		    "X-Request-Id, Retry-After, Location, Content-Disposition, Content-Range, "
+		    "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "
+		    "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+		    "Tus-Checksum-Algorithm, X-Meeting-Id");
 	}
 	for (struct extra_header *h = r->extra; h; h = h->next) {
 		/* A header we add deliberately replaces a default one. */
@@ -250,8 +273,8 @@ void http_req_queue(struct http_req *r, int status, const char *ctype, char *bod
 		return;
 	}
 	struct MHD_Response *resp =
-		body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
-		     : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	    body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+		 : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(body);
 		return;
@@ -270,8 +293,11 @@ void http_reply_text(struct http_req *r, int status, const char *content_type, c
 
 void http_reply_json(struct http_req *r, int status, json_t *body)
 {
-	/* 12 significant digits: times to the millisecond without binary noise (3.422, not 3.4220410000000001). */
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
+	/* 12 significant digits: times to the millisecond without binary noise (3.422,
+	 * not 3.4220410000000001). */
+	char *text =
+	    body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))
+		 : NULL;
 	json_decref(body);
 	if (!text) {
 		http_problem_internal(r, "encode reply");
@@ -280,32 +306,56 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 	http_req_queue(r, status, "application/json", text, strlen(text));
 }
 
-void http_reply_empty(struct http_req *r, int status) { http_req_queue(r, status, NULL, NULL, 0); }
+void http_reply_empty(struct http_req *r, int status)
+{
+	http_req_queue(r, status, NULL, NULL, 0);
+}
 
 static const char *status_title(int status)
 {
 	switch (status) {
-	case 400: return "Bad request";
-	case 401: return "Authentication required";
-	case 403: return "Forbidden";
-	case 404: return "Not found";
-	case 405: return "Method not allowed";
-	case 408: return "Request timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 412: return "Precondition failed";
-	case 416: return "Range not satisfiable";
-	case 460: return "Checksum mismatch";
-	case 413: return "Payload too large";
-	case 414: return "URI too long";
-	case 415: return "Unsupported media type";
-	case 422: return "Unprocessable content";
-	case 429: return "Too many requests";
-	case 431: return "Request header fields too large";
-	case 500: return "Internal server error";
-	case 501: return "Not implemented";
-	case 503: return "Service unavailable";
-	default: return status >= 500 ? "Server error" : "Request failed";
+	case 400:
+		return "Bad request";
+	case 401:
+		return "Authentication required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not found";
+	case 405:
+		return "Method not allowed";
+	case 408:
+		return "Request timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 412:
+		return "Precondition failed";
+	case 416:
+		return "Range not satisfiable";
+	case 460:
+		return "Checksum mismatch";
+	case 413:
+		return "Payload too large";
+	case 414:
+		return "URI too long";
+	case 415:
+		return "Unsupported media type";
+	case 422:
+		return "Unprocessable content";
+	case 429:
+		return "Too many requests";
+	case 431:
+		return "Request header fields too large";
+	case 500:
+		return "Internal server error";
+	case 501:
+		return "Not implemented";
+	case 503:
+		return "Service unavailable";
+	default:
+		return status >= 500 ? "Server error" : "Request failed";
 	}
 }
 
@@ -318,9 +368,9 @@ static void problem_v(struct http_req *r, int status, const char *code, json_t *
 	utf8_sanitize(detail);
 	char type[128];
 	snprintf(type, sizeof type, "/problems/%s", code);
-	json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", type, "title", status_title(status),
-			      "status", status, "detail", detail, "code", code, "request_id",
-			      r->request_id);
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", type, "title",
+			      status_title(status), "status", status, "detail", detail, "code",
+			      code, "request_id", r->request_id);
 	if (p && errors)
 		json_object_set(p, "errors", errors);
 	json_decref(errors);
@@ -409,7 +459,9 @@ void http_reply_file(struct http_req *r, int fd, int64_t size, const char *conte
 		     const char *disposition)
 {
 	int64_t from = 0, to = size - 1;
-	int rc = r->mbit == M_GET || r->mbit == M_HEAD ? parse_range(http_header(r, "Range"), size, &from, &to) : 0;
+	int rc = r->mbit == M_GET || r->mbit == M_HEAD
+		     ? parse_range(http_header(r, "Range"), size, &from, &to)
+		     : 0;
 	char cr[96];
 	if (rc < 0) {
 		close(fd);
@@ -426,8 +478,8 @@ void http_reply_file(struct http_req *r, int fd, int64_t size, const char *conte
 	}
 	int64_t len = size > 0 ? to - from + 1 : 0;
 	struct MHD_Response *resp =
-		len > 0 ? MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)from)
-			: MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	    len > 0 ? MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)from)
+		    : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (len == 0)
 		close(fd);
 	if (!resp) {
@@ -505,22 +557,26 @@ json_t *http_json_object(struct http_req *r, bool empty_ok)
 			r->json = json_object();
 			return r->json;
 		}
-		http_problem(r, 400, "invalid_body",
-			     "This endpoint needs a JSON object body with Content-Type: application/json.");
+		http_problem(
+		    r, 400, "invalid_body",
+		    "This endpoint needs a JSON object body with Content-Type: application/json.");
 		return NULL;
 	}
 	json_error_t e;
-	json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+	json_t *j =
+	    json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (!j) {
-		http_problem(r, 400, "malformed_json",
-			     "The body is not valid JSON (line %d, column %d: %s). Send a JSON object.",
-			     e.line, e.column, e.text);
+		http_problem(
+		    r, 400, "malformed_json",
+		    "The body is not valid JSON (line %d, column %d: %s). Send a JSON object.",
+		    e.line, e.column, e.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		http_problem(r, 400, "invalid_body",
-			     "The body must be a JSON object ({...}), not an array, string or number.");
+		http_problem(
+		    r, 400, "invalid_body",
+		    "The body must be a JSON object ({...}), not an array, string or number.");
 		return NULL;
 	}
 	r->json = j;
@@ -547,8 +603,8 @@ struct conn_info {
 	/* Written by the connection's own thread, read by the reaper: atomics, no lock. */
 	_Atomic int state;
 	_Atomic int_least64_t since_us; /* when we started waiting for a head */
-	_Atomic bool served;            /* a reply was sent: now an idle keep-alive */
-	int over;                       /* OVER_*: answered 503 whatever it asks */
+	_Atomic bool served;		/* a reply was sent: now an idle keep-alive */
+	int over;			/* OVER_*: answered 503 whatever it asks */
 	struct ip_count *ip;
 };
 
@@ -556,21 +612,25 @@ static int conn_fd(struct http_req *r)
 {
 	if (r->ci)
 		return r->ci->fd;
-	const union MHD_ConnectionInfo *i = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	return i ? i->connect_fd : -1;
 }
 
 static unsigned ip_key(struct MHD_Connection *conn, unsigned char key[16])
 {
 	memset(key, 0, 16);
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET) {
 			key[10] = key[11] = 0xff;
-			memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+			memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			       4);
 		} else if (sa->sa_family == AF_INET6) {
-			memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+			memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			       16);
 		}
 	}
 	uint32_t h = 2166136261u; /* FNV-1a */
@@ -579,7 +639,8 @@ static unsigned ip_key(struct MHD_Connection *conn, unsigned char key[16])
 	return h % IP_BUCKETS;
 }
 
-/* Caller holds conn_lock. NULL when out of memory (the connection is then not counted per address). */
+/* Caller holds conn_lock. NULL when out of memory (the connection is then not counted per address).
+ */
 static struct ip_count *ip_take(struct http_server *s, const unsigned char key[16], unsigned b)
 {
 	for (struct ip_count *p = s->ips[b]; p; p = p->next)
@@ -619,7 +680,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		struct conn_info *ci = calloc(1, sizeof *ci);
 		if (!ci)
 			return; /* untracked: served normally */
-		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *fi =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		ci->fd = fi ? fi->connect_fd : -1;
 		ci->since_us = time_mono_us();
 		unsigned char key[16];
@@ -659,20 +721,23 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	metrics_conn_add(-1);
 }
 
-/* A problem reply for a connection we close without a request of ours (no MHD response possible). */
+/* A problem reply for a connection we close without a request of ours (no MHD response possible).
+ */
 static void reap_reply(int fd, int status, const char *code, const char *detail)
 {
 	char rid[UUID_STR_LEN], body[512], msg[1024];
 	uuid_v7(rid);
-	int n = snprintf(body, sizeof body,
-			 "{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
-			 "\"code\":\"%s\",\"request_id\":\"%s\"}",
-			 code, status_title(status), status, detail, code, rid);
-	int m = snprintf(msg, sizeof msg,
-			 "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
-			 "Content-Length: %d\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
-			 "X-Content-Type-Options: nosniff\r\n\r\n%s",
-			 status, status_title(status), n, rid, body);
+	int n =
+	    snprintf(body, sizeof body,
+		     "{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
+		     "\"code\":\"%s\",\"request_id\":\"%s\"}",
+		     code, status_title(status), status, detail, code, rid);
+	int m = snprintf(
+	    msg, sizeof msg,
+	    "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: %d\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n\r\n%s",
+	    status, status_title(status), n, rid, body);
 	if (m > 0 && m < (int)sizeof msg)
 		send(fd, msg, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -699,7 +764,8 @@ void http_conn_reap(struct http_server *s, int64_t now)
 		if (!ci->served) {
 			metrics_conn_refused(REFUSED_HEAD_TIMEOUT);
 			reap_reply(ci->fd, 408, "request_timeout",
-				   "The request head did not arrive in time. Send the whole head at once and retry.");
+				   "The request head did not arrive in time. Send the whole head "
+				   "at once and retry.");
 		}
 		/* MHD sees the end of the stream and closes the connection on its own thread. */
 		shutdown(ci->fd, SHUT_RDWR);
@@ -810,10 +876,11 @@ void http_reply_options(struct http_req *r)
 	http_add_header(r, "Allow", allow);
 	if (r->origin && http_header(r, "Access-Control-Request-Method")) {
 		http_add_header(r, "Access-Control-Allow-Methods", allow);
-		http_add_header(r, "Access-Control-Allow-Headers",
-				"Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range, "
-				"Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
-				"Upload-Checksum, Upload-Defer-Length, Upload-Concat");
+		http_add_header(
+		    r, "Access-Control-Allow-Headers",
+		    "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range, "
+		    "Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
+		    "Upload-Checksum, Upload-Defer-Length, Upload-Concat");
 		http_add_header(r, "Access-Control-Max-Age", "600");
 	}
 	http_reply_empty(r, 204);
@@ -835,10 +902,12 @@ static bool check_head(struct http_req *r, const char *version, const struct hea
 		bool per_ip = r->ci->over == OVER_PER_IP;
 		metrics_conn_refused(per_ip ? REFUSED_PER_IP : REFUSED_GLOBAL);
 		http_add_header(r, "Retry-After", "5");
-		refuse_and_close(r, 503, per_ip ? "too_many_connections" : "server_busy",
-				 per_ip ? "Too many connections from your address are open. Close some "
-					  "(or reuse them) and try again in a few seconds."
-					: "The server has too many open connections. Try again in a few seconds.");
+		refuse_and_close(
+		    r, 503, per_ip ? "too_many_connections" : "server_busy",
+		    per_ip
+			? "Too many connections from your address are open. Close some "
+			  "(or reuse them) and try again in a few seconds."
+			: "The server has too many open connections. Try again in a few seconds.");
 		return true;
 	}
 	if (h->too_long) {
@@ -855,9 +924,10 @@ static bool check_head(struct http_req *r, const char *version, const struct hea
 	}
 	switch (r->target_err) {
 	case TARGET_TOO_LONG:
-		http_problem(r, 414, "uri_too_long",
-			     "The request target is longer than %d bytes. Send long values in a body.",
-			     HTTP_TARGET_MAX);
+		http_problem(
+		    r, 414, "uri_too_long",
+		    "The request target is longer than %d bytes. Send long values in a body.",
+		    HTTP_TARGET_MAX);
 		return true;
 	case TARGET_TOO_MANY_PARAMS:
 		http_problem(r, 414, "too_many_query_parameters",
@@ -865,8 +935,9 @@ static bool check_head(struct http_req *r, const char *version, const struct hea
 			     HTTP_QUERY_PARAMS_MAX);
 		return true;
 	case TARGET_NUL:
-		http_problem(r, 400, "invalid_request_target",
-			     "The path or query contains a NUL byte (%%00), which no value may hold.");
+		http_problem(
+		    r, 400, "invalid_request_target",
+		    "The path or query contains a NUL byte (%%00), which no value may hold.");
 		return true;
 	default:
 		break;
@@ -878,19 +949,23 @@ static bool check_head(struct http_req *r, const char *version, const struct hea
 		return true;
 	}
 	if (h->ncl && h->nte) {
-		refuse_and_close(r, 400, "ambiguous_body_length",
-				 "The request has both Content-Length and Transfer-Encoding. Send one of them.");
+		refuse_and_close(
+		    r, 400, "ambiguous_body_length",
+		    "The request has both Content-Length and Transfer-Encoding. Send one of them.");
 		return true;
 	}
 	if (h->cl_differ || h->cl_bad) {
-		refuse_and_close(r, 400, "invalid_content_length",
-				 h->cl_differ ? "The request has several different Content-Length values. Send one."
-					      : "Content-Length must be a whole number of bytes.");
+		refuse_and_close(
+		    r, 400, "invalid_content_length",
+		    h->cl_differ
+			? "The request has several different Content-Length values. Send one."
+			: "Content-Length must be a whole number of bytes.");
 		return true;
 	}
 	if (h->nte > 1 || h->te_other) {
-		refuse_and_close(r, 501, "unsupported_transfer_encoding",
-				 "Only 'Transfer-Encoding: chunked' is supported for request bodies.");
+		refuse_and_close(
+		    r, 501, "unsupported_transfer_encoding",
+		    "Only 'Transfer-Encoding: chunked' is supported for request bodies.");
 		return true;
 	}
 	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 ? h->nhost != 1 : h->nhost > 1) {
@@ -943,18 +1018,20 @@ static void on_headers(struct http_req *r)
 	unsigned long long declared;
 	if (has_body(r, &declared)) {
 		if (declared > HTTP_JSON_MAX) {
-			http_problem(r, 413, "payload_too_large",
-				     "The body is %llu bytes; this endpoint accepts at most %d bytes.",
-				     declared, HTTP_JSON_MAX);
+			http_problem(
+			    r, 413, "payload_too_large",
+			    "The body is %llu bytes; this endpoint accepts at most %d bytes.",
+			    declared, HTTP_JSON_MAX);
 			return;
 		}
 		const struct route *route = r->match.route;
 		if (route->body == BODY_JSON && !is_json_type(http_header(r, "Content-Type"))) {
 			const char *ct = http_header(r, "Content-Type");
-			http_problem(r, 415, "unsupported_media_type",
-				     "The body must be JSON sent with Content-Type: application/json "
-				     "(got %.100s).",
-				     ct ? ct : "no Content-Type");
+			http_problem(
+			    r, 415, "unsupported_media_type",
+			    "The body must be JSON sent with Content-Type: application/json "
+			    "(got %.100s).",
+			    ct ? ct : "no Content-Type");
 			return;
 		}
 	}
@@ -975,7 +1052,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (!r)
 		return NULL;
 	r->srv = s;
-	const union MHD_ConnectionInfo *si = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *si =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	r->ci = si ? si->socket_context : NULL;
 	size_t len = 0, params = 0;
 	char *query = NULL;
@@ -1007,7 +1085,9 @@ static const char *target_path(const char *url)
 {
 	if (url[0] == '/')
 		return url;
-	size_t skip = strncasecmp(url, "http://", 7) == 0 ? 7 : strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+	size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
+		      : strncasecmp(url, "https://", 8) == 0 ? 8
+							     : 0;
 	if (!skip || !url[skip] || url[skip] == '/')
 		return NULL;
 	const char *slash = strchr(url + skip, '/');
@@ -1057,14 +1137,17 @@ static enum MHD_Result on_first_call(struct http_server *s, struct http_req *r,
 		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
 	else
 		uuid_v7(r->request_id);
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 				  r->client_ip, sizeof r->client_ip);
 		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 				  r->client_ip, sizeof r->client_ip);
 	}
 	r->origin = allowed_origin(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
@@ -1095,7 +1178,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (r->direct_sent) {
-		/* Replied on the socket: read a little more so the client sees the reply, then close. */
+		/* Replied on the socket: read a little more so the client sees the reply, then
+		 * close. */
 		if (!*upload_data_size)
 			return MHD_NO; /* the body ended */
 		r->linger += *upload_data_size;
@@ -1182,10 +1266,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = r->replied ? r->status : 499; /* client went away before a reply */
 	metrics_http_done(r->route_label, r->mbit ? r->method : "OTHER", status, secs);
 	if (log_get_level() <= LOG_INFO)
-		log_info("http", json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
-					   "method", r->method, "path", r->path, "route",
-					   r->route_label, "status", status, "ms", secs * 1000.0,
-					   "ip", r->client_ip));
+		log_info("http",
+			 json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
+				   "method", r->method, "path", r->path, "route", r->route_label,
+				   "status", status, "ms", secs * 1000.0, "ip", r->client_ip));
 	if (r->ctx && r->ctx_free)
 		r->ctx_free(r->ctx);
 	if (r->held.set) {
@@ -1227,7 +1311,8 @@ static void fit_fd_limit(unsigned *hard)
 		return;
 	rlim_t want = (rlim_t)*hard + reserve;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -1242,14 +1327,16 @@ static void fit_fd_limit(unsigned *hard)
 /* Bind the listening socket ourselves so a failure can be reported clearly. */
 static int open_listener(const char *host, int port, bool *v6, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char portstr[8];
 	snprintf(portstr, sizeof portstr, "%d", port);
 	int gai = getaddrinfo(host, portstr, &hints, &res);
 	if (gai) {
-		snprintf(err, errlen, "IAM_LISTEN: cannot resolve '%s': %s", host, gai_strerror(gai));
+		snprintf(err, errlen, "IAM_LISTEN: cannot resolve '%s': %s", host,
+			 gai_strerror(gai));
 		return -1;
 	}
 	int fd = -1;
@@ -1325,21 +1412,17 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 		goto fail;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-				MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				MHD_OPTION_CONNECTION_LIMIT, hard,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_per_ip * 2,
-				MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)o->threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, hard,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_per_ip * 2, MHD_OPTION_END);
 	if (!s->d) {
-		snprintf(err, errlen, "IAM_LISTEN: the HTTP server could not start on %s:%d", o->host,
-			 o->port);
+		snprintf(err, errlen, "IAM_LISTEN: the HTTP server could not start on %s:%d",
+			 o->host, o->port);
 		goto fail;
 	}
 	if (park_start(s) < 0) {
@@ -1372,7 +1455,8 @@ void http_server_stop(struct http_server *s, int grace_s)
 	while (s->active > 0 && time_mono_us() < deadline)
 		usleep(10000);
 	if (s->active > 0)
-		log_warn("stopping with requests still in flight", json_pack("{s:I}", "active", (json_int_t)s->active));
+		log_warn("stopping with requests still in flight",
+			 json_pack("{s:I}", "active", (json_int_t)s->active));
 	MHD_stop_daemon(s->d);
 	router_free(s->rt);
 	free(s->static_dir);
