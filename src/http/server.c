@@ -207,6 +207,8 @@ static void write_direct(struct http_req *r, int status, const char *ctype, cons
 	buf_printf(&b,
 		   "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: %zu\r\n"
 		   "X-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+		   "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+		   "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
 		   "Cache-Control: no-store\r\n",
 		   status, status_title(status), len, r->request_id);
 	if (ctype)
