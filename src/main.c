@@ -295,7 +295,14 @@ static int run(const struct config *cfg, enum role role)
 					     .threads = cfg->http_threads,
 					     .cors_origins = (const char *const *)cfg->cors_origins,
 					     .cors_count = cfg->cors_count, .app = &app,
-					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL};
+					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL,
+					     .head_timeout_s = cfg->header_timeout_s,
+					     .max_connections = cfg->max_connections,
+					     .max_conn_per_ip = cfg->max_conn_per_ip,
+					     .sse_per_user = cfg->sse_per_user,
+					     .sse_per_meeting = cfg->sse_per_meeting,
+					     .sse_max = cfg->sse_max,
+					     .session_live = api_session_live};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;

@@ -246,6 +246,25 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 		return -1;
 	c->refresh_grace_s = (int)n;
 
+	if (get_int(get, "IAM_HEADER_TIMEOUT_S", 10, 1, 300, &n, err, errlen) < 0)
+		return -1;
+	c->header_timeout_s = (int)n;
+	if (get_int(get, "IAM_MAX_CONNECTIONS", 4096, 16, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->max_connections = (int)n;
+	if (get_int(get, "IAM_MAX_CONN_PER_IP", 256, 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->max_conn_per_ip = (int)n;
+	if (get_int(get, "IAM_SSE_PER_USER", 8, 0, 10000, &n, err, errlen) < 0)
+		return -1;
+	c->sse_per_user = (int)n;
+	if (get_int(get, "IAM_SSE_PER_MEETING", 32, 0, 10000, &n, err, errlen) < 0)
+		return -1;
+	c->sse_per_meeting = (int)n;
+	if (get_int(get, "IAM_SSE_MAX", c->max_connections / 4, 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->sse_max = (int)n;
+
 	const char *blob = get("IAM_BLOB_URL");
 	if (blob && *blob) {
 		if (strncmp(blob, "file:", 5) != 0 || !blob[5])

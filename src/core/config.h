@@ -37,6 +37,12 @@ struct config {
 	int jobs_per_org;      /* IAM_JOBS_PER_ORG, 0..1024 (0 = no limit), default max(1, workers / 2) */
 	int sync_timeout_s;
 	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
+	int header_timeout_s;  /* IAM_HEADER_TIMEOUT_S, 1..300, default 10: whole request head */
+	int max_connections;   /* IAM_MAX_CONNECTIONS, 16..1000000, default 4096 */
+	int max_conn_per_ip;   /* IAM_MAX_CONN_PER_IP, 0..1000000, default 256 (0 = no cap) */
+	int sse_per_user;      /* IAM_SSE_PER_USER, 0..10000, default 8 (0 = no cap) */
+	int sse_per_meeting;   /* IAM_SSE_PER_MEETING, 0..10000, default 32 (0 = no cap) */
+	int sse_max;           /* IAM_SSE_MAX, 0..1000000, default max_connections / 4 */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
