@@ -32,6 +32,9 @@ struct config {
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
 	int sync_timeout_s;
+	int tus_lock_s;           /* IAM_TUS_LOCK_S, 2..600, default 30: lease of a tus PATCH lock */
+	long spool_orphan_age_s;  /* IAM_SPOOL_ORPHAN_AGE_S, default 3600: spool files unused this long go */
+	long disk_min_free_mb;    /* IAM_DISK_MIN_FREE_MB, default 256: uploads keep this much disk free */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
