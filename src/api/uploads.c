@@ -632,6 +632,9 @@ static int tus_chunk(struct http_req *r, const char *data, size_t len)
 	}
 	if (t->error || t->fd < 0)
 		return -1;
+	/* Renew while data keeps coming, even when it is too little to fill a write. */
+	if (!tus_lease_ok(t))
+		return -1;
 	/* Subtraction, not start + written + len: no overflow whatever the sizes. */
 	int64_t have = t->start + t->written + (int64_t)t->buflen;
 	if ((uint64_t)len > (uint64_t)(t->u.length - have)) {
