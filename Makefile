@@ -7,7 +7,7 @@
 
 CC      ?= gcc
 BUILD   ?= build
-PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic \
+PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic nettle \
            libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase
 # -isystem: third-party headers (sphinxbase, FFmpeg) must not trip our -Werror
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))

@@ -217,7 +217,7 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
-/* The janitor: periodic clean-up that must not depend on requests (expired uploads). */
+/* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool files). */
 struct janitor {
 	struct app *app;
 	pthread_mutex_t lock;
@@ -327,9 +327,11 @@ static int run(const struct config *cfg, enum role role)
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}
-		if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
-			jan_started = true;
 	}
+	/* Every role: its first round (at start) removes what a crashed predecessor left. */
+	api_disk_metrics(&app);
+	if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
+		jan_started = true;
 	log_info("ready", json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:f,s:s}", "role",
 				    role == ROLE_SERVE ? "serve" : role == ROLE_API ? "api" : "worker",
 				    "host", cfg->listen_host, "port", http ? cfg->listen_port : 0, "database",

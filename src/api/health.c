@@ -26,7 +26,10 @@ static void readyz(struct http_req *r)
 		http_problem(r, 503, "not_ready", "The database is not reachable yet.");
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:s,s:s}", "status", "ready", "database", "ok"));
+	/* Low upload storage is reported, not fatal: reads and transcription still work. */
+	json_t *body = json_pack("{s:s,s:s}", "status", "ready", "database", "ok");
+	json_object_set_new(body, "disk", api_disk_status(api_app(r)));
+	http_reply_json(r, 200, body);
 }
 
 /* Resident set size in bytes, from /proc (0 if unknown). */

@@ -148,19 +148,29 @@ static void create_meeting(struct http_req *r)
 		return;
 	}
 	struct principal p;
+	struct api_idem idem = {0};
 	if (!api_auth(r, c, &p))
+		goto out;
+	size_t blen;
+	const char *raw = http_body(r, &blen);
+	if (!api_idem_begin(r, c, &p, raw, blen, &idem))
 		goto out;
 	snprintf(m.org_id, sizeof m.org_id, "%s", p.org_id);
 	snprintf(m.created_by, sizeof m.created_by, "%s", p.user_id);
 	int rc = meeting_create(c, &m);
 	if (rc) {
+		api_idem_abandon(c, &idem);
 		api_db_fail(r, rc, "create meeting");
 		goto out;
 	}
 	char loc[80];
 	snprintf(loc, sizeof loc, "/api/v1/meetings/%s", m.id);
 	http_add_header(r, "Location", loc);
-	http_reply_json(r, 201, api_meeting_json(&m));
+	json_t *body = api_meeting_json(&m);
+	json_t *hdrs = json_pack("{s:s}", "Location", loc);
+	api_idem_store(c, &idem, 201, body, hdrs); /* a retry with the key gets this same reply */
+	json_decref(hdrs);
+	http_reply_json(r, 201, body);
 out:
 	meeting_clear(&m);
 	db_release(c);

@@ -264,6 +264,15 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (get_int(get, "IAM_SSE_MAX", c->max_connections / 4, 0, 1000000, &n, err, errlen) < 0)
 		return -1;
 	c->sse_max = (int)n;
+	if (get_int(get, "IAM_TUS_LOCK_S", 30, 2, 600, &n, err, errlen) < 0)
+		return -1;
+	c->tus_lock_s = (int)n;
+	if (get_int(get, "IAM_SPOOL_ORPHAN_AGE_S", 3600, 1, 30L * 86400, &n, err, errlen) < 0)
+		return -1;
+	c->spool_orphan_age_s = n;
+	if (get_int(get, "IAM_DISK_MIN_FREE_MB", 256, 0, 1048576, &n, err, errlen) < 0)
+		return -1;
+	c->disk_min_free_mb = n;
 
 	const char *blob = get("IAM_BLOB_URL");
 	if (blob && *blob) {

@@ -43,6 +43,9 @@ struct config {
 	int sse_per_user;      /* IAM_SSE_PER_USER, 0..10000, default 8 (0 = no cap) */
 	int sse_per_meeting;   /* IAM_SSE_PER_MEETING, 0..10000, default 32 (0 = no cap) */
 	int sse_max;           /* IAM_SSE_MAX, 0..1000000, default max_connections / 4 */
+	int tus_lock_s;           /* IAM_TUS_LOCK_S, 2..600, default 30: lease of a tus PATCH lock */
+	long spool_orphan_age_s;  /* IAM_SPOOL_ORPHAN_AGE_S, default 3600: spool files unused this long go */
+	long disk_min_free_mb;    /* IAM_DISK_MIN_FREE_MB, default 256: uploads keep this much disk free */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 

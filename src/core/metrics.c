@@ -28,6 +28,15 @@ struct histogram {
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Gauges whose value is read when /metrics is rendered (metrics_gauge_fn). */
+struct gauge_fn {
+	const char *name, *help;
+	double (*fn)(void *ctx);
+	void *ctx;
+};
+static struct gauge_fn g_gauges[16];
+static size_t g_ngauges;
 static struct counter g_counters[MAX_SERIES];
 static size_t g_ncounters;
 static struct histogram g_hist[MAX_ROUTES];
@@ -170,5 +179,32 @@ int metrics_render(struct buf *out)
 	    (long long)g_sse_refused[SSE_REFUSED_USER],
 	    (long long)g_sse_refused[SSE_REFUSED_MEETING],
 	    (long long)g_sse_refused[SSE_REFUSED_TOTAL], (long)g_sse_session_ended);
+	pthread_mutex_lock(&g_lock);
+	for (size_t i = 0; i < g_ngauges; i++) {
+		struct gauge_fn *g = &g_gauges[i];
+		rc |= buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", g->name, g->help,
+				 g->name, g->name, g->fn(g->ctx));
+	}
+	pthread_mutex_unlock(&g_lock);
 	return rc ? -1 : 0;
+}
+
+int metrics_gauge_fn(const char *name, const char *help, double (*fn)(void *ctx), void *ctx)
+{
+	int rc = -1;
+	pthread_mutex_lock(&g_lock);
+	for (size_t i = 0; i < g_ngauges; i++) {
+		if (strcmp(g_gauges[i].name, name) == 0) {
+			g_gauges[i] = (struct gauge_fn){.name = name, .help = help, .fn = fn, .ctx = ctx};
+			rc = 0;
+			goto out;
+		}
+	}
+	if (g_ngauges < sizeof g_gauges / sizeof *g_gauges) {
+		g_gauges[g_ngauges++] = (struct gauge_fn){.name = name, .help = help, .fn = fn, .ctx = ctx};
+		rc = 0;
+	}
+out:
+	pthread_mutex_unlock(&g_lock);
+	return rc;
 }
