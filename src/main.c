@@ -310,11 +310,13 @@ static int run(const struct config *cfg, enum role role)
 		struct asr_sphinx_config sc = {0};
 		struct asr_models_config mc = {.models_dir = cfg->models_dir, .ort_lib = cfg->ort_lib};
 		char aerr[256];
-		app.asr = asr_chain_new(cfg->asr, &sc, &oc, &mc, aerr, sizeof aerr);
-		if (!app.asr) {
+		/* Published atomically: /readyz may already be reading it. */
+		struct asr_chain *chain = asr_chain_new(cfg->asr, &sc, &oc, &mc, aerr, sizeof aerr);
+		if (!chain) {
 			snprintf(err, sizeof err, "IAM_ASR: %s", aerr);
 			goto out;
 		}
+		__atomic_store_n(&app.asr, chain, __ATOMIC_RELEASE);
 		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
 		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000,
 					 .per_org = cfg->jobs_per_org};

@@ -140,9 +140,16 @@ describe('test server', T, () => {
 		const env = { IAM_WORKERS: '1', IAM_MODELS_DIR: '/nonexistent/models', IAM_JWT_SECRET: randomSecret() };
 		const srv = await ownServer('nomodels', env);
 		{
-			const ready = await fetch(`${srv.base}/readyz`);
-			const body = await ready.json();
-			assert.equal(ready.status, 200, JSON.stringify(body));
+			// /readyz names each engine's state once the workers have loaded them.
+			let body = {};
+			for (let i = 0; i < 100 && !body.speech; i++) {
+				const ready = await fetch(`${srv.base}/readyz`);
+				body = await ready.json();
+				assert.equal(ready.status, 200, JSON.stringify(body));
+				if (!body.speech) await new Promise((r) => setTimeout(r, 100));
+			}
+			assert.equal(body.speech?.sphinx, 'ready', JSON.stringify(body));
+			assert.match(body.speech?.moonshine || '', /^unavailable: .*nonexistent/, JSON.stringify(body));
 			const a = await registerAt(srv.base, 'nomodels');
 			const m = await createMeeting(a.access, { title: 'Fallback' }, srv.base);
 			await uploadOk(a.access, m.id, speech(SENTENCES.project, 'mp3'), { base: srv.base, filename: 'f.mp3', contentType: 'audio/mpeg' });
