@@ -182,16 +182,15 @@ async function job(base, file, o) {
 	const timeout = Number(o.timeout || 1800);
 	const pid = o.pid ? Number(o.pid) : 0;
 	const token = await register(base, 'job');
-	const json = { title: 'bench asr' };
-	if (o.provider) json.provider = o.provider;
-	const m = await call(base, 'POST', '/api/v1/meetings', { token, json });
+	const m = await call(base, 'POST', '/api/v1/meetings', { token, json: { title: 'bench asr' } });
 	if (m.status !== 201) fail(`create meeting: ${m.status} ${m.text.slice(0, 300)}`);
 	const id = m.data.id;
 	const buf = fs.readFileSync(file);
 	const name = file.split('/').pop();
 	const sampler = pid ? rssSampler(pid) : null;
 	const t0 = now();
-	const up = await call(base, 'POST', `/api/v1/meetings/${id}/upload?filename=${encodeURIComponent(name)}`, {
+	const qs = o.provider ? '&transcribe=false' : ''; // one engine of the chain: store, then transcribe with it
+	const up = await call(base, 'POST', `/api/v1/meetings/${id}/upload?filename=${encodeURIComponent(name)}${qs}`, {
 		token,
 		body: buf,
 		headers: { 'content-type': 'application/octet-stream' },
@@ -199,6 +198,10 @@ async function job(base, file, o) {
 	});
 	const tUp = now();
 	if (up.status !== 200) fail(`upload: ${up.status} ${up.text.slice(0, 300)}`);
+	if (o.provider) {
+		const tr = await call(base, 'POST', `/api/v1/meetings/${id}/transcribe`, { token, json: { language: 'en', provider: o.provider } });
+		if (tr.status !== 202) fail(`transcribe: ${tr.status} ${tr.text.slice(0, 300)}`);
+	}
 	let last = null;
 	let startedAt = null; // client clock when first seen processing
 	let stopped = false;
