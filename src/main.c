@@ -318,7 +318,8 @@ static int run(const struct config *cfg, enum role role)
 		}
 		__atomic_store_n(&app.asr, chain, __ATOMIC_RELEASE);
 		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
-		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000,
+		struct jobs_config jc = {.threads = cfg->workers,
+					 .lease_ms = cfg->job_lease_s * 1000,
 					 .per_org = cfg->jobs_per_org};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
@@ -363,9 +364,10 @@ out:
 	}
 	if (running > 0) {
 		/* Abandoned handlers may still use them: the process exit reclaims them instead. */
-		log_error("job handlers still running after the grace; exiting without closing the "
-			  "database, blob store and engines",
-			  json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
+		log_error(
+		    "job handlers still running after the grace; exiting without closing the "
+		    "database, blob store and engines",
+		    json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
 	} else {
 		asr_chain_free(app.asr);
 		blob_close(app.blob);

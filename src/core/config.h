@@ -33,8 +33,8 @@ struct config {
 	char *openai_model;    /* IAM_OPENAI_MODEL, default "whisper-1" */
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
-	int max_audio_minutes; /* IAM_MAX_AUDIO_MINUTES, 1..525600, default 600: longest audio accepted */
-	int jobs_per_org;      /* IAM_JOBS_PER_ORG, 0..1024 (0 = no limit), default max(1, workers / 2) */
+	int max_audio_minutes; /* IAM_MAX_AUDIO_MINUTES, 1..525600, default 600 */
+	int jobs_per_org;      /* IAM_JOBS_PER_ORG, 0..1024 (0 = none), default workers / 2 */
 	int sync_timeout_s;
 	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
 	int header_timeout_s;  /* IAM_HEADER_TIMEOUT_S, 1..300, default 10: whole request head */

@@ -1,8 +1,10 @@
 /*
  * media.h — what is in a file, and its audio as 16 kHz mono signed 16-bit
  * PCM (FFmpeg: libavformat, libavcodec, libswresample; libmagic for
- * sniffing). Anything FFmpeg reads is accepted; video files are fine when
- * they have an audio track. Nothing here knows about users or storage.
+ * sniffing). The common audio containers and the video containers people
+ * record in are accepted (FORMAT_WHITELIST in media.c); video files are fine
+ * when they have an audio track. Only audio is ever decoded, and how much
+ * is bounded (media_max_seconds). Nothing here knows about users or storage.
  */
 #ifndef IAM_MEDIA_H
 #define IAM_MEDIA_H

@@ -3,7 +3,9 @@
  * share. An input is one file opened for FFmpeg through our own AVIO over a
  * file descriptor, locked down so no demuxer can open anything else
  * (playlists, concat lists, references): an uploaded file can never make us
- * read another file or a URL.
+ * read another file or a URL. Only accepted containers are parsed and only
+ * audio decoders may open (a picture stream cannot be decoded into
+ * gigabytes), with explicit probe limits.
  */
 #ifndef IAM_MEDIA_IMPL_H
 #define IAM_MEDIA_IMPL_H
