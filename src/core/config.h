@@ -32,7 +32,11 @@ struct config {
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
 	int sync_timeout_s;
-	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
+	int refresh_grace_s;
+	char *trusted_proxies; /* IAM_TRUSTED_PROXIES: CIDR list (checked by auth/clientaddr at start-up), NULL = none */
+	int register_per_hour; /* IAM_REGISTER_PER_HOUR, 0..1000000 (0 = no limit), default 10, per client address */
+	int hash_concurrency;  /* IAM_HASH_CONCURRENCY, 1..256, default number of cores: password hashes at once */
+	int hash_wait_ms;      /* IAM_HASH_WAIT_MS, 0..60000, default 2000: wait for a hashing slot, then 503 */   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 
