@@ -9,7 +9,8 @@
 //   node bench/asr-tool.mjs job BASE FILE [opts]     register, create a meeting, upload FILE (raw body),
 //        poll until completed; opts: --pid PID (sample VmRSS every 0.5 s while it runs),
 //        --max-s S (stop after S s of processing and DELETE the meeting),
-//        --transcript OUT (write the transcript text), --timeout S (give up, default 1800)
+//        --transcript OUT (write the transcript text), --json OUT (and its JSON), --provider NAME
+//        (one engine of the chain), --timeout S (give up, default 1800)
 //   node bench/asr-tool.mjs wer REF_FILE HYP_FILE    word error rate (Levenshtein over words)
 //   node bench/asr-tool.mjs tus BASE FILE [CHUNK_MIB] tus-js-client upload, time to onSuccess; DELETE the meeting
 //   node bench/asr-tool.mjs wav OUT BYTES            a WAV (16 kHz mono s16) of exactly BYTES: header + zeros (sparse)
@@ -181,7 +182,9 @@ async function job(base, file, o) {
 	const timeout = Number(o.timeout || 1800);
 	const pid = o.pid ? Number(o.pid) : 0;
 	const token = await register(base, 'job');
-	const m = await call(base, 'POST', '/api/v1/meetings', { token, json: { title: 'bench asr' } });
+	const json = { title: 'bench asr' };
+	if (o.provider) json.provider = o.provider;
+	const m = await call(base, 'POST', '/api/v1/meetings', { token, json });
 	if (m.status !== 201) fail(`create meeting: ${m.status} ${m.text.slice(0, 300)}`);
 	const id = m.data.id;
 	const buf = fs.readFileSync(file);
@@ -261,6 +264,7 @@ async function job(base, file, o) {
 		const t = await call(base, 'GET', `/api/v1/meetings/${id}/transcript`, { token });
 		if (t.status !== 200) fail(`GET transcript: ${t.status} ${t.text.slice(0, 300)}`);
 		fs.writeFileSync(o.transcript, (t.data.text || '') + '\n');
+		if (o.json) fs.writeFileSync(o.json, JSON.stringify(t.data));
 	}
 }
 

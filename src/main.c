@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/http.h"
+#include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -49,10 +50,10 @@ static const char USAGE[] =
 	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
 	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
-	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
-	"  IAM_REFRESH_GRACE_S, IAM_TRUSTED_PROXIES, IAM_REGISTER_PER_HOUR, IAM_HASH_CONCURRENCY,\n"
-	"  IAM_HASH_WAIT_MS.\n";
+	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL,\n"
+	"  IAM_OPENAI_API_KEY, IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
+	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG, IAM_REFRESH_GRACE_S, IAM_TRUSTED_PROXIES,\n"
+	"  IAM_REGISTER_PER_HOUR, IAM_HASH_CONCURRENCY, IAM_HASH_WAIT_MS.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -216,7 +217,7 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
-/* The janitor: periodic clean-up that must not depend on requests (expired uploads). */
+/* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool files). */
 struct janitor {
 	struct app *app;
 	pthread_mutex_t lock;
@@ -265,6 +266,8 @@ static int run(const struct config *cfg, enum role role)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before any probe or decoder: uploads and jobs both obey it. */
+	media_set_max_seconds((int64_t)cfg->max_audio_minutes * 60);
 	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
 	if (clientaddr_configure(cfg->trusted_proxies, err, sizeof err) < 0)
@@ -295,7 +298,14 @@ static int run(const struct config *cfg, enum role role)
 					     .threads = cfg->http_threads,
 					     .cors_origins = (const char *const *)cfg->cors_origins,
 					     .cors_count = cfg->cors_count, .app = &app,
-					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL};
+					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL,
+					     .head_timeout_s = cfg->header_timeout_s,
+					     .max_connections = cfg->max_connections,
+					     .max_conn_per_ip = cfg->max_conn_per_ip,
+					     .sse_per_user = cfg->sse_per_user,
+					     .sse_per_meeting = cfg->sse_per_meeting,
+					     .sse_max = cfg->sse_max,
+					     .session_live = api_session_live};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;
@@ -304,23 +314,29 @@ static int run(const struct config *cfg, enum role role)
 		struct asr_openai_config oc = {.base_url = cfg->openai_base_url, .api_key = cfg->openai_api_key,
 					       .model = cfg->openai_model, .timeout_s = cfg->openai_timeout_s};
 		struct asr_sphinx_config sc = {0};
+		struct asr_models_config mc = {.models_dir = cfg->models_dir, .ort_lib = cfg->ort_lib};
 		char aerr[256];
-		app.asr = asr_chain_new(cfg->asr, &sc, &oc, aerr, sizeof aerr);
-		if (!app.asr) {
+		/* Published atomically: /readyz may already be reading it. */
+		struct asr_chain *chain = asr_chain_new(cfg->asr, &sc, &oc, &mc, aerr, sizeof aerr);
+		if (!chain) {
 			snprintf(err, sizeof err, "IAM_ASR: %s", aerr);
 			goto out;
 		}
+		__atomic_store_n(&app.asr, chain, __ATOMIC_RELEASE);
 		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
-		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000};
+		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000,
+					 .per_org = cfg->jobs_per_org};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}
-		if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
-			jan_started = true;
 	}
+	/* Every role: its first round (at start) removes what a crashed predecessor left. */
+	api_disk_metrics(&app);
+	if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
+		jan_started = true;
 	log_info("ready", json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:f,s:s}", "role",
 				    role == ROLE_SERVE ? "serve" : role == ROLE_API ? "api" : "worker",
 				    "host", cfg->listen_host, "port", http ? cfg->listen_port : 0, "database",
@@ -335,9 +351,15 @@ static int run(const struct config *cfg, enum role role)
 out:
 	if (status)
 		fprintf(stderr, "iamd: %s\n", err);
-	/* Stop taking requests first, then let running jobs finish or hand them back. */
+	/*
+	 * One grace for everything: running jobs are told to stop (and are
+	 * handed back to the queue) while HTTP drains, then get what is left.
+	 */
+	int64_t stop_us = time_mono_us();
+	jobs_stop_begin(app.jobs);
 	http_server_stop(srv, cfg->shutdown_grace_s);
-	jobs_stop(app.jobs, cfg->shutdown_grace_s);
+	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
+	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
 	if (jan_started) {
 		pthread_mutex_lock(&jan.lock);
 		jan.stop = true;
@@ -345,9 +367,16 @@ out:
 		pthread_mutex_unlock(&jan.lock);
 		pthread_join(jan.thread, NULL);
 	}
-	asr_chain_free(app.asr);
-	blob_close(app.blob);
-	db_close(app.db);
+	if (running > 0) {
+		/* Abandoned handlers may still use them: the process exit reclaims them instead. */
+		log_error("job handlers still running after the grace; exiting without closing the "
+			  "database, blob store and engines",
+			  json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
+	} else {
+		asr_chain_free(app.asr);
+		blob_close(app.blob);
+		db_close(app.db);
+	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);
 	if (!status)

@@ -49,8 +49,21 @@ static inline struct app *api_app(struct http_req *r) { return http_app(r); }
 
 /* Borrow a database connection, or reply 503 and return NULL. Release with db_release. */
 struct db_conn *api_db(struct http_req *r);
-/* Reply for a failed store call: 503 when the database is unreachable/busy, else 500. */
+/*
+ * True when a failed store call (rc) should be retried by the client: the
+ * database is busy or unreachable (rc says so, or the last database error
+ * on this thread did).
+ */
+bool api_db_retryable(int rc);
+/* Reply for a failed store call: 503 + Retry-After when api_db_retryable, else 500. */
 void api_db_fail(struct http_req *r, int rc, const char *what);
+
+/*
+ * For the HTTP server's stream re-check: 1 if session sid of user_id is
+ * live, 0 if it ended (logout, revoked, expired), -1 if that cannot be
+ * told now (no idle database connection: never waits for one).
+ */
+int api_session_live(void *app, const char *user_id, const char *sid);
 
 /* Authenticate the caller, or reply 401 (with WWW-Authenticate) and return false. */
 bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p);
@@ -151,8 +164,51 @@ char *api_ticket_issue(struct app *app, const struct principal *p, const char *m
 bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeting_id,
 			struct principal *p);
 
-/* Remove spool files of tus uploads that expired. */
+/*
+ * Periodic clean-up: spool files of tus uploads that expired, orphan spool
+ * files (IAM_SPOOL_ORPHAN_AGE_S), expired Idempotency-Key records.
+ */
 void api_janitor(struct app *app);
+
+/* ---- upload storage space (intake.c) ---- */
+
+/* Bytes free in the upload storage, -1 when unknown. */
+int64_t api_disk_free(struct app *app);
+/*
+ * Is there room for need more bytes while keeping IAM_DISK_MIN_FREE_MB
+ * free? If not, replies 507 insufficient_storage and returns false.
+ */
+bool api_disk_room(struct http_req *r, int64_t need);
+/* Reply 507 insufficient_storage. */
+void api_storage_full(struct http_req *r);
+/* {status: ok|low|unknown, free_bytes, min_free_bytes} for /readyz. */
+json_t *api_disk_status(struct app *app);
+/* Register the free-space gauges for /metrics (once, at start). */
+void api_disk_metrics(struct app *app);
+
+/* ---- Idempotency-Key on create endpoints (intake.c) ---- */
+
+struct api_idem {
+	bool on; /* a key was given and claimed: store or abandon it */
+	char org_id[UUID_STR_LEN];
+	char user_id[UUID_STR_LEN];
+	char key[256];
+};
+/*
+ * If the request carries Idempotency-Key, claim it for the caller with a
+ * hash of the method, path and extra (the body, or what stands for it).
+ * Returns true to go on (st->on when claimed). Returns false after
+ * replying: the stored reply again (with Idempotent-Replayed: true), 422
+ * idempotency_key_reused (another request), 409 idempotency_key_in_flight,
+ * 400 invalid_idempotency_key.
+ */
+bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principal *p,
+		    const char *extra, size_t extralen, struct api_idem *st);
+/* Keep the reply (status, JSON body and headers {name: value}; borrowed) for 24 h. */
+void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const json_t *body,
+		    const json_t *headers);
+/* The request failed: forget the claim so a retry runs afresh. */
+void api_idem_abandon(struct db_conn *c, struct api_idem *st);
 
 /* Shared representations (users.c). */
 struct user;

@@ -11,6 +11,7 @@
 #include "auth/email.h"
 #include "auth/password.h"
 #include "store/audit.h"
+#include "store/sessions.h"
 #include "store/throttle.h"
 
 struct db_conn *api_db(struct http_req *r)
@@ -24,9 +25,33 @@ struct db_conn *api_db(struct http_req *r)
 	return c;
 }
 
+int api_session_live(void *app_, const char *user_id, const char *sid)
+{
+	struct app *app = app_;
+	struct db_conn *c = db_acquire(app->db, 0);
+	if (!c)
+		return -1;
+	int rc = session_check(c, sid, user_id);
+	db_release(c);
+	return rc == DB_OK ? 1 : rc == STORE_NOT_FOUND ? 0 : -1;
+}
+
+bool api_db_retryable(int rc)
+{
+	/*
+	 * Store functions may pass on DB_ERR (or their own code) for a failure
+	 * that was really the database going away: the db layer remembers the
+	 * last error of this thread, so an outage is still told apart.
+	 */
+	if (rc == DB_BUSY || rc == DB_UNAVAILABLE)
+		return true;
+	int last = db_thread_last_error();
+	return rc != DB_OK && (last == DB_UNAVAILABLE || last == DB_BUSY);
+}
+
 void api_db_fail(struct http_req *r, int rc, const char *what)
 {
-	if (rc == DB_BUSY || rc == DB_UNAVAILABLE) {
+	if (api_db_retryable(rc)) {
 		http_add_header(r, "Retry-After", "2");
 		http_problem(r, 503, "database_unavailable",
 			     "The database is busy or unreachable. Try again in a few seconds.");
@@ -42,8 +67,10 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 	if (rc == AUTHN_OK) {
 		/* API keys carry scopes: a read-only key cannot change anything. */
 		const char *denied = authn_scope_denied(p, http_method(r), http_path(r));
-		if (!denied)
+		if (!denied) {
+			http_set_principal(r, p->user_id, p->via_api_key ? "" : p->session_id);
 			return true;
+		}
 		http_problem(r, 403, "insufficient_scope", "%s", denied);
 		return false;
 	}
@@ -79,12 +106,15 @@ bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
 	const char *cur = http_query(r, "cursor");
 	if (cur && *cur) {
 		char raw[64];
-		long n = strlen(cur) < 80 ? crypto_b64url_decode(cur, strlen(cur), raw, sizeof raw - 1) : -1;
+		long n = strlen(cur) < 80
+			     ? crypto_b64url_decode(cur, strlen(cur), raw, sizeof raw - 1)
+			     : -1;
 		if (n > 0)
 			raw[n] = '\0';
 		if (n != 36 + 3 || memcmp(raw, "c1:", 3) != 0 || !uuid_valid(raw + 3))
 			jv_error(&errors, "cursor",
-				 "is not a cursor this API gave out; use next_cursor from the last page");
+				 "is not a cursor this API gave out; use next_cursor from the last "
+				 "page");
 		else
 			memcpy(cursor_id, raw + 3, UUID_STR_LEN);
 	}
@@ -132,9 +162,10 @@ void api_too_many(struct http_req *r, int64_t wait_ms)
 	char secs[24];
 	snprintf(secs, sizeof secs, "%lld", (long long)((wait_ms + 999) / 1000));
 	http_add_header(r, "Retry-After", secs);
-	http_problem(r, 429, "too_many_attempts",
-		     "Too many wrong passwords for this account. Wait %s seconds before trying again.",
-		     secs);
+	http_problem(
+	    r, 429, "too_many_attempts",
+	    "Too many wrong passwords for this account. Wait %s seconds before trying again.",
+	    secs);
 }
 
 void api_password_rules(const char *pw, const char *email, const char *field, json_t **errors)

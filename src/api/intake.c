@@ -4,20 +4,25 @@
  * probe, store, attach, queue. Also the tickets that let a browser open the
  * event stream and the audio without an Authorization header.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "blob/blob.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "jobs/jobs.h"
 #include "media/media.h"
+#include "store/idempotency.h"
 #include "store/jobs.h"
 #include "store/meetings.h"
 #include "store/api_keys.h"
@@ -34,7 +39,7 @@ int spool_open(struct app *app, struct spool *s, const char *prefix)
 	uuid_v7(id);
 	s->size = 0;
 	snprintf(s->path, sizeof s->path, "%s/%s-%s", blob_spool_dir(app->blob), prefix, id);
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0) {
 		log_error("cannot create spool file", json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
 		s->path[0] = '\0';
@@ -124,6 +129,11 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 		status = 422;
 		goto fail;
 	}
+	if (rc == MEDIA_TOO_LONG) { /* detail states the limit */
+		*code = "audio_too_long";
+		status = 422;
+		goto fail;
+	}
 	if (rc != MEDIA_OK) {
 		*code = "internal_error";
 		snprintf(detail, detaillen, "The file could not be examined. Try again.");
@@ -149,16 +159,28 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 	rc = meeting_set_audio(c, m, old);
 	if (rc) {
 		blob_delete(app->blob, key); /* no orphan: the row never pointed at it */
+		if (rc == MEETING_BUSY) {
+			*code = "meeting_busy";
+			snprintf(detail, detaillen,
+				 "This meeting started being transcribed while the file arrived; its audio was "
+				 "not replaced. Wait until the transcription finishes, then upload again.");
+			return 409;
+		}
 		*code = rc == STORE_NOT_FOUND ? "not_found" : "database_unavailable";
 		snprintf(detail, detaillen, rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
 								  : "The database is busy. Try again.");
 		return rc == STORE_NOT_FOUND ? 404 : 503;
 	}
+	/* old is exactly the key this upload replaced (compare and set): no other upload deletes it. */
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(app->blob, old);
 	if (transcribe) {
 		rc = api_transcribe_start(app, c, m, NULL, NULL);
-		if (rc && rc != DB_UNIQUE)
+		if (rc == DB_UNIQUE) {
+			/* A live job for this meeting exists and has not started: it reads the new audio. */
+			rc = meeting_set_status(c, m->org_id, m->id, "queued", NULL);
+		}
+		if (rc)
 			log_error("could not queue transcription", json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
 	}
 	char id[UUID_STR_LEN], org[UUID_STR_LEN];
@@ -283,6 +305,42 @@ bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeti
 	return api_auth(r, c, p);
 }
 
+/*
+ * Spool files nobody will finish: a direct upload cut by a crash (kill -9)
+ * leaves "up-..." behind, a finished or terminated tus upload whose process
+ * died before removing it "tus-...". A file goes when it has not been
+ * written for IAM_SPOOL_ORPHAN_AGE_S and no active upload names it.
+ */
+static void spool_sweep(struct app *app, struct db_conn *c)
+{
+	const char *dir = blob_spool_dir(app->blob);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	int dfd = dirfd(d), removed = 0;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		struct stat st;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+			continue;
+		if ((long)(now - st.st_mtime) < app->cfg->spool_orphan_age_s)
+			continue;
+		if (strncmp(e->d_name, "tus-", 4) == 0 && uuid_valid(e->d_name + 4)) {
+			int active = upload_is_active(c, e->d_name + 4);
+			if (active != 0)
+				continue; /* still resumable (or the database could not tell) */
+		}
+		if (unlinkat(dfd, e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	if (removed > 0)
+		log_info("orphan spool files removed", json_pack("{s:i}", "count", removed));
+}
+
 void api_janitor(struct app *app)
 {
 	struct db_conn *c = db_acquire(app->db, 1000);
@@ -290,7 +348,6 @@ void api_janitor(struct app *app)
 		return;
 	char ids[64][UUID_STR_LEN];
 	int n = upload_expire(c, time_now_ms(), ids, 64);
-	db_release(c);
 	for (int i = 0; i < n; i++) {
 		char path[1100];
 		snprintf(path, sizeof path, "%.1000s/tus-%.36s", blob_spool_dir(app->blob), ids[i]);
@@ -298,4 +355,164 @@ void api_janitor(struct app *app)
 	}
 	if (n > 0)
 		log_info("expired uploads removed", json_pack("{s:i}", "count", n));
+	spool_sweep(app, c);
+	idem_purge(c, time_now_ms());
+	db_release(c);
+}
+
+/* ---- disk space ---- */
+
+int64_t api_disk_free(struct app *app)
+{
+	int64_t n;
+	return blob_free_bytes(app->blob, &n) == 0 ? n : -1;
+}
+
+static int64_t min_free(struct app *app) { return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024; }
+
+void api_storage_full(struct http_req *r)
+{
+	http_problem(r, 507, "insufficient_storage",
+		     "The server has no room to store this upload right now. Try again later; if it "
+		     "keeps happening, tell the operator that upload storage is full.");
+}
+
+bool api_disk_room(struct http_req *r, int64_t need)
+{
+	struct app *app = api_app(r);
+	int64_t free_bytes = api_disk_free(app);
+	if (free_bytes < 0 || need < 0)
+		return true; /* unknown: the writes themselves will tell */
+	int64_t margin = min_free(app);
+	if (free_bytes >= margin && need <= free_bytes - margin)
+		return true;
+	log_warn("upload refused: disk nearly full",
+		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free", (json_int_t)free_bytes,
+			   "min_free", (json_int_t)margin));
+	api_storage_full(r);
+	return false;
+}
+
+json_t *api_disk_status(struct app *app)
+{
+	int64_t free_bytes = api_disk_free(app);
+	if (free_bytes < 0)
+		return json_pack("{s:s}", "status", "unknown");
+	return json_pack("{s:s,s:I,s:I}", "status", free_bytes < min_free(app) ? "low" : "ok",
+			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes", (json_int_t)min_free(app));
+}
+
+static double gauge_free(void *ctx) { return (double)api_disk_free(ctx); }
+static double gauge_min(void *ctx) { return (double)min_free(ctx); }
+
+void api_disk_metrics(struct app *app)
+{
+	metrics_gauge_fn("iam_upload_storage_free_bytes",
+			 "Bytes free where uploads are spooled and audio is kept (-1 if unknown).",
+			 gauge_free, app);
+	metrics_gauge_fn("iam_upload_storage_min_free_bytes",
+			 "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
+			 gauge_min, app);
+}
+
+/* ---- Idempotency-Key ---- */
+
+#define IDEM_TTL_MS (24LL * 3600 * 1000)
+#define IDEM_PENDING_MS (15LL * 60 * 1000)
+
+bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principal *p,
+		    const char *extra, size_t extralen, struct api_idem *st)
+{
+	memset(st, 0, sizeof *st);
+	const char *key = http_header(r, "Idempotency-Key");
+	if (!key)
+		return true;
+	size_t n = strlen(key);
+	bool ok = n >= 1 && n <= IDEM_KEY_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = key[i] >= 0x20 && key[i] <= 0x7e;
+	if (!ok) {
+		http_problem_fields(r, 400, "invalid_idempotency_key",
+				    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
+					      "must be 1 to 255 printable ASCII characters"),
+				    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
+		return false;
+	}
+	struct crypto_sha256_ctx h;
+	unsigned char digest[32];
+	char hex[65];
+	crypto_sha256_init(&h);
+	crypto_sha256_update(&h, http_method(r), strlen(http_method(r)));
+	crypto_sha256_update(&h, "\n", 1);
+	crypto_sha256_update(&h, http_path(r), strlen(http_path(r)));
+	crypto_sha256_update(&h, "\n", 1);
+	if (extra)
+		crypto_sha256_update(&h, extra, extralen);
+	crypto_sha256_final(&h, digest);
+	crypto_hex(digest, 32, hex);
+
+	struct idem_reply rep;
+	int rc = idem_claim(c, p->org_id, p->user_id, key, hex, IDEM_PENDING_MS, IDEM_TTL_MS, &rep);
+	if (rc == IDEM_NEW) {
+		st->on = true;
+		snprintf(st->org_id, sizeof st->org_id, "%s", p->org_id);
+		snprintf(st->user_id, sizeof st->user_id, "%s", p->user_id);
+		snprintf(st->key, sizeof st->key, "%s", key);
+		return true;
+	}
+	if (rc == IDEM_MISMATCH) {
+		http_problem(r, 422, "idempotency_key_reused",
+			     "This Idempotency-Key was already used with a different request. Use a new key "
+			     "for a new request.");
+	} else if (rc == IDEM_IN_FLIGHT) {
+		http_add_header(r, "Retry-After", "1");
+		http_problem(r, 409, "idempotency_key_in_flight",
+			     "A request with this Idempotency-Key is still being processed. Retry shortly to "
+			     "get its result.");
+	} else if (rc == IDEM_REPLAY) {
+		json_t *hdrs = json_loads(rep.headers, 0, NULL);
+		const char *name;
+		json_t *v;
+		json_object_foreach(hdrs, name, v)
+		{
+			if (json_is_string(v))
+				http_add_header(r, name, json_string_value(v));
+		}
+		json_decref(hdrs);
+		http_add_header(r, "Idempotent-Replayed", "true");
+		json_t *body = rep.body[0] ? json_loads(rep.body, 0, NULL) : NULL;
+		if (body)
+			http_reply_json(r, rep.status, body);
+		else
+			http_reply_empty(r, rep.status);
+		idem_reply_clear(&rep);
+	} else {
+		api_db_fail(r, rc, "idempotency key");
+	}
+	return false;
+}
+
+void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const json_t *body,
+		    const json_t *headers)
+{
+	if (!st->on)
+		return;
+	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *h = headers ? json_dumps(headers, JSON_COMPACT) : NULL;
+	int rc = b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
+		   : DB_ERR;
+	if (rc)
+		idem_abandon(c, st->org_id, st->user_id, st->key);
+	free(b);
+	free(h);
+	st->on = false;
+}
+
+void api_idem_abandon(struct db_conn *c, struct api_idem *st)
+{
+	if (!st->on)
+		return;
+	if (c)
+		idem_abandon(c, st->org_id, st->user_id, st->key);
+	st->on = false;
 }

@@ -148,19 +148,29 @@ static void create_meeting(struct http_req *r)
 		return;
 	}
 	struct principal p;
+	struct api_idem idem = {0};
 	if (!api_auth(r, c, &p))
+		goto out;
+	size_t blen;
+	const char *raw = http_body(r, &blen);
+	if (!api_idem_begin(r, c, &p, raw, blen, &idem))
 		goto out;
 	snprintf(m.org_id, sizeof m.org_id, "%s", p.org_id);
 	snprintf(m.created_by, sizeof m.created_by, "%s", p.user_id);
 	int rc = meeting_create(c, &m);
 	if (rc) {
+		api_idem_abandon(c, &idem);
 		api_db_fail(r, rc, "create meeting");
 		goto out;
 	}
 	char loc[80];
 	snprintf(loc, sizeof loc, "/api/v1/meetings/%s", m.id);
 	http_add_header(r, "Location", loc);
-	http_reply_json(r, 201, api_meeting_json(&m));
+	json_t *body = api_meeting_json(&m);
+	json_t *hdrs = json_pack("{s:s}", "Location", loc);
+	api_idem_store(c, &idem, 201, body, hdrs); /* a retry with the key gets this same reply */
+	json_decref(hdrs);
+	http_reply_json(r, 201, body);
 out:
 	meeting_clear(&m);
 	db_release(c);
@@ -400,7 +410,7 @@ static void get_audio(struct http_req *r)
 			http_problem_internal(r, "open audio");
 		goto out;
 	}
-	http_add_header(r, "Cache-Control", "private, max-age=3600");
+	http_add_header(r, "Cache-Control", "private, no-store");
 	http_reply_file(r, fd, size, m.audio_mime[0] ? m.audio_mime : "application/octet-stream", "inline");
 out:
 	meeting_clear(&m);
@@ -525,7 +535,7 @@ struct watch {
 static bool watch_tick(void *ctx, struct buf *out)
 {
 	struct watch *w = ctx;
-	struct db_conn *c = db_acquire(w->app->db, 200);
+	struct db_conn *c = db_acquire(w->app->db, 0); /* never wait on the timer thread */
 	if (!c)
 		return true; /* busy: try again next tick */
 	struct meeting m;
@@ -563,6 +573,7 @@ static void events(struct http_req *r)
 	if (!c)
 		return;
 	db_release(c);
+	http_set_principal(r, p.user_id, p.session_id); /* stream caps and logout (tickets too) */
 	struct watch *w = calloc(1, sizeof *w);
 	if (!w) {
 		meeting_clear(&m);

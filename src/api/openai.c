@@ -279,7 +279,7 @@ static bool oai_check(void *ctx)
 	struct oai *o = ctx;
 	if (time_now_ms() > o->deadline_ms)
 		return true;
-	struct db_conn *c = db_acquire(o->app->db, 200);
+	struct db_conn *c = db_acquire(o->app->db, 0); /* never wait on the timer thread */
 	if (!c)
 		return false;
 	struct meeting m;

@@ -2,11 +2,18 @@
  * uploads.c — audio in: POST /api/v1/meetings/{id}/upload (the raw body or
  * one multipart file part, streamed to disk as it arrives) and tus 1.0
  * resumable uploads at /api/v1/uploads (core, creation,
- * creation-with-upload, termination, checksum (sha256), expiration).
+ * creation-with-upload, termination, checksum (sha1, sha256), expiration).
+ *
+ * tus writes: one writer per upload holds a lease in the database
+ * (store/uploads.h), renewed while it writes; it never writes past the
+ * lease it knows it holds. Data is gathered into TUS_BUF-sized writes and
+ * made durable (fsync) once, at the end of the request.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +31,7 @@
 
 #define TUS_VERSION "1.0.0"
 #define UPLOAD_TTL_MS (24LL * 3600 * 1000)
-#define PATCH_LOCK_MS (10LL * 60 * 1000)
+#define TUS_BUF (1024 * 1024) /* bytes gathered per write(2) */
 
 static int64_t max_bytes(struct app *app) { return (int64_t)app->cfg->max_upload_mb * 1024 * 1024; }
 
@@ -36,6 +43,23 @@ static void too_large(struct http_req *r, int64_t size, int64_t max)
 }
 
 static bool busy_status(const char *s) { return !strcmp(s, "queued") || !strcmp(s, "processing"); }
+
+static bool disk_full(int err) { return err == ENOSPC || err == EDQUOT; }
+
+/* write(2) all of it. 0 or -1 (errno). */
+static int write_all(int fd, const char *p, size_t left)
+{
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
+}
 
 /* ================= POST /api/v1/meetings/{id}/upload ================= */
 
@@ -49,6 +73,8 @@ struct direct {
 	char part[64];
 	char filename[1024];
 	int64_t max;
+	int64_t discarded; /* bytes swallowed after a full disk, to still reply */
+	bool discard;
 	int error; /* HTTP status to answer with, 0 = none */
 	const char *code;
 	char detail[256];
@@ -81,6 +107,14 @@ static int direct_write(struct direct *d, const char *data, size_t len)
 		return -1;
 	}
 	if (spool_write(&d->sp, data, len) < 0) {
+		if (disk_full(errno)) {
+			/* Read (and drop) the rest, so the client gets the 507 rather than a cut connection. */
+			direct_fail(d, 507, "insufficient_storage",
+				    "The server ran out of room for this upload. Try again later; if it keeps "
+				    "happening, tell the operator that upload storage is full.");
+			d->discard = true;
+			return 0;
+		}
 		direct_fail(d, 503, "storage_failed", "The upload could not be written to disk. Try again.");
 		return -1;
 	}
@@ -145,6 +179,8 @@ static void direct_begin(struct http_req *r)
 		too_large(r, len, d->max);
 		goto out;
 	}
+	if (!api_disk_room(r, len > 0 ? len : 0))
+		goto out;
 	const char *ct = http_header(r, "Content-Type");
 	if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
 		d->multipart = true;
@@ -163,6 +199,10 @@ out:
 static int direct_chunk(struct http_req *r, const char *data, size_t len)
 {
 	struct direct *d = http_ctx(r);
+	if (d->discard) {
+		d->discarded += (int64_t)len;
+		return d->discarded > d->max ? -1 : 0;
+	}
 	if (d->multipart) {
 		if (!d->mp) {
 			direct_fail(d, 400, "malformed_multipart",
@@ -170,10 +210,12 @@ static int direct_chunk(struct http_req *r, const char *data, size_t len)
 			return -1;
 		}
 		if (http_multipart_feed(d->mp, data, len) < 0) {
+			if (d->discard)
+				return 0;
 			direct_fail(d, 400, "malformed_multipart", "The multipart body could not be read.");
 			return -1;
 		}
-		return d->error ? -1 : 0;
+		return d->error && !d->discard ? -1 : 0;
 	}
 	return direct_write(d, data, len);
 }
@@ -195,12 +237,17 @@ static void direct_done(struct http_req *r)
 		http_problem(r, 422, "unreadable_audio", "The file is empty.");
 		return;
 	}
-	if (fsync(d->sp.fd) < 0 || close(d->sp.fd) < 0) {
-		d->sp.fd = -1;
-		http_problem(r, 503, "storage_failed", "The upload could not be written to disk. Try again.");
+	/* close whatever fsync said: a failed fsync must not leak the descriptor. */
+	int synced = fsync(d->sp.fd), sync_errno = errno;
+	int closed = close(d->sp.fd);
+	d->sp.fd = -1;
+	if (synced < 0 || closed < 0) {
+		if (synced < 0 && disk_full(sync_errno))
+			api_storage_full(r);
+		else
+			http_problem(r, 503, "storage_failed", "The upload could not be written to disk. Try again.");
 		return;
 	}
-	d->sp.fd = -1;
 	unsigned char digest[32];
 	char hex[65];
 	crypto_sha256_final((struct crypto_sha256_ctx *)(void *)d->sp.sha, digest);
@@ -274,10 +321,86 @@ static int64_t parse_offset(const char *s)
 	return errno || *end || v < 0 || s[0] == '+' || s[0] == '-' ? -1 : (int64_t)v;
 }
 
-/* Upload-Metadata: "key b64,key b64,key". Returns value of key (decoded) or false. */
-static bool meta_get(const char *meta, const char *key, char *out, size_t outlen)
+static bool b64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+	       c == '/';
+}
+
+/*
+ * Decode standard base64 (RFC 4648 §4, padding optional) of len bytes into
+ * out (outlen - 1 bytes at most, NUL-terminated). Returns the decoded
+ * length, or -1 when it is not canonical base64 or does not fit: nothing
+ * partly decoded is ever used.
+ */
+static long b64_std_decode(const char *v, size_t len, char *out, size_t outlen)
+{
+	char tmp[UPLOAD_METADATA_MAX + 1];
+	size_t n = 0, pad = 0;
+	if (len > UPLOAD_METADATA_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !b64_char(v[i]))
+			return -1; /* data after padding, or not a base64 character */
+		tmp[n++] = v[i] == '+' ? '-' : v[i] == '/' ? '_' : v[i];
+	}
+	if (pad > 2 || (pad && (n + pad) % 4 != 0))
+		return -1;
+	tmp[n] = '\0';
+	if (outlen == 0)
+		return -1;
+	long dn = n ? crypto_b64url_decode(tmp, n, out, outlen - 1) : 0;
+	if (dn < 0)
+		return -1;
+	out[dn] = '\0';
+	return dn;
+}
+
+/*
+ * Upload-Metadata: "key b64,key b64,key". Checks every pair: keys are
+ * printable ASCII without spaces or commas, values canonical base64.
+ * Returns false when anything is malformed.
+ */
+static bool meta_valid(const char *meta)
+{
+	char scratch[UPLOAD_METADATA_MAX + 1];
+	for (const char *p = meta; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *end = p + len;
+		while (p < end && *p == ' ')
+			p++;
+		size_t kl = strcspn(p, " ,");
+		if (kl == 0 && p < end)
+			return false;
+		for (size_t i = 0; i < kl; i++)
+			if (p[i] < 0x21 || p[i] > 0x7e)
+				return false;
+		const char *v = p + kl;
+		while (v < end && *v == ' ')
+			v++;
+		size_t vl = (size_t)(end - v);
+		while (vl && v[vl - 1] == ' ')
+			vl--;
+		if (vl && b64_std_decode(v, vl, scratch, sizeof scratch) < 0)
+			return false;
+		p = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+/*
+ * The decoded value of key in a header meta_valid accepted. Returns 1 with
+ * out set, 0 when the key is absent (out ""), -1 when the value does not
+ * fit in out or holds a NUL byte.
+ */
+static int meta_get(const char *meta, const char *key, char *out, size_t outlen)
 {
 	size_t klen = strlen(key);
+	out[0] = '\0';
 	for (const char *p = meta; p && *p;) {
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -288,25 +411,18 @@ static bool meta_get(const char *meta, const char *key, char *out, size_t outlen
 			while (*v == ' ')
 				v++;
 			size_t vl = (size_t)(p + len - v);
-			/* Values are standard base64 (with padding); convert to our url-safe decoder. */
-			char tmp[UPLOAD_METADATA_MAX + 1];
-			size_t n = 0;
-			for (size_t i = 0; i < vl && n < sizeof tmp - 1; i++) {
-				char ch = v[i];
-				if (ch == '=')
-					break;
-				tmp[n++] = ch == '+' ? '-' : ch == '/' ? '_' : ch;
+			while (vl && v[vl - 1] == ' ')
+				vl--;
+			long dn = b64_std_decode(v, vl, out, outlen);
+			if (dn < 0 || memchr(out, '\0', (size_t)dn) != NULL) {
+				out[0] = '\0';
+				return -1;
 			}
-			tmp[n] = '\0';
-			long dn = crypto_b64url_decode(tmp, n, out, outlen - 1);
-			if (dn < 0)
-				return false;
-			out[dn] = '\0';
-			return memchr(out, '\0', (size_t)dn) == NULL;
+			return 1;
 		}
 		p += len;
 	}
-	return false;
+	return 0;
 }
 
 static void tus_options(struct http_req *r)
@@ -317,54 +433,92 @@ static void tus_options(struct http_req *r)
 	http_add_header(r, "Tus-Version", TUS_VERSION);
 	http_add_header(r, "Tus-Extension", "creation,creation-with-upload,termination,checksum,expiration");
 	http_add_header(r, "Tus-Max-Size", max);
-	http_add_header(r, "Tus-Checksum-Algorithm", "sha256");
+	http_add_header(r, "Tus-Checksum-Algorithm", "sha1,sha256");
 	http_reply_options(r);
 }
+
+enum tus_alg { ALG_NONE = 0, ALG_SHA1, ALG_SHA256 };
 
 /* State of one POST (creation[-with-upload]) or PATCH. */
 struct tus {
 	struct app *app;
 	struct principal p;
 	struct upload u;
-	char owner[64];
+	char owner[UPLOAD_OWNER_MAX]; /* server-made lock owner id */
 	int fd;
-	int64_t start;    /* offset before this request */
-	int64_t written;  /* bytes written by this request */
+	int64_t start;	   /* offset before this request */
+	int64_t written;   /* bytes of this request written to the file */
+	char *buf;	   /* TUS_BUF bytes gathered for the next write */
+	size_t buflen;
+	int64_t lease_ms;     /* IAM_TUS_LOCK_S */
+	int64_t lease_until;  /* Unix ms: our lock is ours until then, as far as we know */
+	int64_t renewed_at;   /* Unix ms of the last renewal */
 	bool locked;
-	bool finished;    /* the handler recorded the outcome */
-	bool checksum;    /* Upload-Checksum given */
-	unsigned char want[32];
-	struct crypto_sha256_ctx sha;
+	bool finished;	      /* the handler recorded the outcome */
+	bool discard;	      /* the disk is full: drop the rest of the body, then reply 507 */
+	int64_t discarded;
+	enum tus_alg alg;     /* Upload-Checksum given */
+	unsigned char want[SHA256_DIGEST_SIZE];
+	struct sha1_ctx sha1;
+	struct sha256_ctx sha256;
+	bool whole;	      /* this request starts at 0: whole_sha covers the file so far */
+	struct sha256_ctx whole_sha;
+	struct api_idem idem; /* creation with Idempotency-Key */
 	int error;
 	const char *code;
 	char detail[256];
 };
 
+/* Make the buffered bytes durable up to here (fsync). 0 or -1 (errno). */
+static int tus_sync(struct tus *t) { return t->written > 0 ? fsync(t->fd) : 0; }
+
+/*
+ * Cut the file back to len, but only while our lease surely holds: once it
+ * may have passed, the file may be another writer's (who cuts it to the
+ * recorded offset when it opens it anyway).
+ */
+static void tus_truncate(struct tus *t, int64_t len)
+{
+	if (t->fd < 0 || !t->locked || time_now_ms() + 1000 >= t->lease_until)
+		return;
+	if (ftruncate(t->fd, len) < 0)
+		log_warn("could not truncate upload", json_pack("{s:s}", "id", t->u.id));
+}
+
 /*
  * Runs when the request ends, whatever happened. An interrupted PATCH
- * (client gone mid-body) keeps what arrived, so the client can resume from
- * the server's offset — unless a checksum was promised, which can then not
- * be verified.
+ * (client gone mid-body) keeps what reached the disk, so the client can
+ * resume from the server's offset — unless a checksum was promised, which
+ * can then not be verified.
  */
+static int tus_flush(struct tus *t);
+
 static void tus_free(void *p)
 {
 	struct tus *t = p;
+	if (!t->finished && t->locked && t->fd >= 0 && !t->error && t->alg == ALG_NONE)
+		tus_flush(t); /* what arrived before the client went away counts */
+	bool keep = !t->finished && t->written > 0 && t->alg == ALG_NONE;
 	if (t->fd >= 0) {
-		if (!t->finished && t->written > 0 && !t->checksum)
-			fsync(t->fd);
+		if (keep && fsync(t->fd) < 0)
+			keep = false;
 		close(t->fd);
 	}
-	if (t->locked && !t->finished) {
+	if ((t->locked && !t->finished) || t->idem.on) {
 		struct db_conn *c = db_acquire(t->app->db, 5000);
 		if (c) {
-			if (t->written > 0 && !t->checksum)
-				upload_advance(c, t->u.id, t->owner, t->start + t->written,
-					       time_now_ms() + UPLOAD_TTL_MS);
-			else
-				upload_unlock(c, t->u.id, t->owner);
+			if (t->locked && !t->finished) {
+				if (keep)
+					upload_advance(c, t->u.id, t->owner, t->start + t->written,
+						       time_now_ms() + UPLOAD_TTL_MS);
+				else
+					upload_unlock(c, t->u.id, t->owner);
+			}
+			api_idem_abandon(c, &t->idem);
 			db_release(c);
 		}
 	}
+	free(t->buf);
 	free(t);
 }
 
@@ -377,7 +531,8 @@ static struct tus *tus_new(struct http_req *r)
 	}
 	t->fd = -1;
 	t->app = api_app(r);
-	snprintf(t->owner, sizeof t->owner, "%s", http_request_id(r));
+	t->lease_ms = (int64_t)t->app->cfg->tus_lock_s * 1000;
+	upload_owner_new(t->owner);
 	http_set_ctx(r, t, tus_free);
 	return t;
 }
@@ -391,31 +546,118 @@ static void tus_fail(struct tus *t, int status, const char *code, const char *de
 	}
 }
 
+/* Take the writer lock; on success our lease runs from now. */
+static int tus_lock(struct db_conn *c, struct tus *t)
+{
+	int64_t now = time_now_ms();
+	int rc = upload_lock(c, t->p.org_id, t->u.id, t->owner, now + t->lease_ms);
+	if (rc == DB_OK) {
+		t->locked = true;
+		t->lease_until = now + t->lease_ms;
+		t->renewed_at = now;
+	}
+	return rc;
+}
+
+/*
+ * May we write now? Renews the lease when a third of it has passed, and
+ * refuses once the lock is lost, or once the lease is about to run out
+ * without a renewal (another writer may take over after it).
+ */
+static bool tus_lease_ok(struct tus *t)
+{
+	int64_t now = time_now_ms();
+	if (now - t->renewed_at >= t->lease_ms / 3) {
+		struct db_conn *c = db_acquire(t->app->db, 500);
+		if (c) {
+			int rc = upload_renew(c, t->u.id, t->owner, now + t->lease_ms);
+			db_release(c);
+			if (rc == DB_OK) {
+				t->lease_until = now + t->lease_ms;
+				t->renewed_at = now;
+			} else if (rc == UPLOAD_LOST) {
+				t->locked = false;
+				tus_fail(t, 409, "upload_lock_lost",
+					 "Another request took over this upload while this one was writing. Ask "
+					 "for the offset (HEAD) and resume from there.");
+				return false;
+			}
+		}
+	}
+	if (now + 1000 >= t->lease_until) {
+		tus_fail(t, 503, "storage_failed",
+			 "The upload's lock could not be renewed (database unavailable). Ask for the offset "
+			 "(HEAD) and resume.");
+		return false;
+	}
+	return true;
+}
+
+/* Write len bytes at the end of the file, within our lease. 0 or -1 (t->error set). */
+static int tus_write(struct tus *t, const char *data, size_t len)
+{
+	if (!len)
+		return 0;
+	if (!tus_lease_ok(t))
+		return -1;
+	if (write_all(t->fd, data, len) < 0) {
+		if (disk_full(errno)) {
+			tus_fail(t, 507, "insufficient_storage",
+				 "The server ran out of room for this upload; what arrived before is kept. "
+				 "Resume later (HEAD for the offset).");
+			t->discard = true;
+		} else {
+			tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
+		}
+		/* A short write may have left part of it: the file is cut back to written at the end. */
+		return -1;
+	}
+	t->written += (int64_t)len;
+	return 0;
+}
+
+static int tus_flush(struct tus *t)
+{
+	int rc = tus_write(t, t->buf, t->buflen);
+	t->buflen = 0;
+	return rc;
+}
+
 static int tus_chunk(struct http_req *r, const char *data, size_t len)
 {
 	struct tus *t = http_ctx(r);
+	if (t->discard) {
+		t->discarded += (int64_t)len;
+		return t->discarded > t->u.length ? -1 : 0;
+	}
 	if (t->error || t->fd < 0)
 		return -1;
-	if (t->start + t->written + (int64_t)len > t->u.length) {
+	/* Renew while data keeps coming, even when it is too little to fill a write. */
+	if (!tus_lease_ok(t))
+		return -1;
+	/* Subtraction, not start + written + len: no overflow whatever the sizes. */
+	int64_t have = t->start + t->written + (int64_t)t->buflen;
+	if ((uint64_t)len > (uint64_t)(t->u.length - have)) {
 		tus_fail(t, 413, "exceeds_upload_length", "The data goes past the Upload-Length declared at creation.");
 		return -1;
 	}
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(t->fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (t->alg == ALG_SHA256)
+		sha256_update(&t->sha256, len, (const uint8_t *)data);
+	else if (t->alg == ALG_SHA1)
+		sha1_update(&t->sha1, len, (const uint8_t *)data);
+	if (t->whole)
+		sha256_update(&t->whole_sha, len, (const uint8_t *)data);
+	if (t->buflen == 0 && len >= TUS_BUF)
+		return tus_write(t, data, len) < 0 && !t->discard ? -1 : 0;
+	while (len) {
+		size_t n = TUS_BUF - t->buflen < len ? TUS_BUF - t->buflen : len;
+		memcpy(t->buf + t->buflen, data, n);
+		t->buflen += n;
+		data += n;
+		len -= n;
+		if (t->buflen == TUS_BUF && tus_flush(t) < 0)
+			return t->discard ? 0 : -1;
 	}
-	t->written += (int64_t)len;
-	if (t->checksum)
-		crypto_sha256_update(&t->sha, data, len);
 	return 0;
 }
 
@@ -424,7 +666,11 @@ static int tus_open(struct tus *t, bool create)
 {
 	char path[1100];
 	spool_path(t->app, t->u.id, path, sizeof path);
-	t->fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
+	t->buf = malloc(TUS_BUF);
+	if (!t->buf)
+		return -1;
+	/* O_NOFOLLOW: the spool holds only files we made; never follow a planted link. */
+	t->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0), 0600);
 	if (t->fd < 0)
 		return -1;
 	/* Bytes past the recorded offset are from an attempt that did not count. */
@@ -433,7 +679,34 @@ static int tus_open(struct tus *t, bool create)
 		t->fd = -1;
 		return -1;
 	}
+	t->whole = t->start == 0;
+	if (t->whole)
+		sha256_init(&t->whole_sha);
 	return 0;
+}
+
+/* The file's SHA-256 (hex), read back from disk. false if it could not be read. */
+static bool file_sha256(const char *path, char hex[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct sha256_ctx h;
+	sha256_init(&h);
+	char *buf = malloc(TUS_BUF);
+	ssize_t n = -1;
+	if (buf) {
+		while ((n = read(fd, buf, TUS_BUF)) > 0)
+			sha256_update(&h, (size_t)n, (const uint8_t *)buf);
+	}
+	free(buf);
+	close(fd);
+	if (n < 0)
+		return false;
+	unsigned char d[SHA256_DIGEST_SIZE];
+	sha256_digest(&h, sizeof d, d);
+	crypto_hex(d, sizeof d, hex);
+	return true;
 }
 
 static bool body_is_tus(struct http_req *r)
@@ -458,20 +731,17 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 		http_problem(r, 404, "not_found", "The meeting of this upload was deleted.");
 		return false;
 	}
-	/* Hash the whole file: the per-request hashes cover only their own chunk. */
+	/*
+	 * The hash of the whole file: kept while receiving when this request
+	 * carried all of it, else read back (each request only saw its part).
+	 */
 	char hex[65] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		struct crypto_sha256_ctx h;
-		crypto_sha256_init(&h);
-		char buf[65536];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof buf)) > 0)
-			crypto_sha256_update(&h, buf, (size_t)n);
-		close(fd);
-		unsigned char d[32];
-		crypto_sha256_final(&h, d);
-		crypto_hex(d, 32, hex);
+	if (t->whole) {
+		unsigned char d[SHA256_DIGEST_SIZE];
+		sha256_digest(&t->whole_sha, sizeof d, d);
+		crypto_hex(d, sizeof d, hex);
+	} else if (!file_sha256(path, hex)) {
+		hex[0] = '\0';
 	}
 	const char *code = NULL;
 	char detail[512];
@@ -521,12 +791,32 @@ static void tus_post_begin(struct http_req *r)
 		http_problem(r, 400, "metadata_too_long", "Upload-Metadata is longer than %d bytes.", UPLOAD_METADATA_MAX);
 		return;
 	}
+	if (meta && !meta_valid(meta)) {
+		http_problem_fields(r, 400, "invalid_metadata",
+				    json_pack("[{s:s,s:s}]", "field", "Upload-Metadata", "message",
+					      "must be comma-separated 'key base64value' pairs"),
+				    "Upload-Metadata must be comma-separated pairs of a key and its value in "
+				    "standard base64; a value could not be decoded.");
+		return;
+	}
 	char filename[1024] = "", title[1024] = "", meeting_id[128] = "", language[32] = "";
 	if (meta) {
-		meta_get(meta, "filename", filename, sizeof filename);
-		meta_get(meta, "title", title, sizeof title);
-		meta_get(meta, "meeting_id", meeting_id, sizeof meeting_id);
-		meta_get(meta, "language", language, sizeof language);
+		const char *bad = NULL;
+		if (meta_get(meta, "filename", filename, sizeof filename) < 0)
+			bad = "filename";
+		else if (meta_get(meta, "title", title, sizeof title) < 0)
+			bad = "title";
+		else if (meta_get(meta, "meeting_id", meeting_id, sizeof meeting_id) < 0)
+			bad = "meeting_id";
+		else if (meta_get(meta, "language", language, sizeof language) < 0)
+			bad = "language";
+		if (bad) {
+			http_problem_fields(r, 400, "invalid_metadata",
+					    json_pack("[{s:s,s:s}]", "field", bad, "message",
+						      "is too long or holds a NUL byte"),
+					    "The Upload-Metadata value '%s' is too long or holds a NUL byte.", bad);
+			return;
+		}
 	}
 	if (utf8_len(filename) == (size_t)-1 || utf8_len(title) == (size_t)-1) {
 		http_problem(r, 400, "invalid_metadata", "Upload-Metadata values must be UTF-8 text.");
@@ -548,12 +838,21 @@ static void tus_post_begin(struct http_req *r)
 		http_problem(r, 413, "exceeds_upload_length", "The body is longer than Upload-Length.");
 		return;
 	}
+	/* The whole file must fit (it is renamed into the store, not copied). */
+	if (!api_disk_room(r, length))
+		return;
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
 	struct meeting m;
 	meeting_init(&m);
 	if (!api_auth(r, c, &t->p))
+		goto out;
+	/* What identifies a creation request: its size, metadata and first data length. */
+	char what[UPLOAD_METADATA_MAX + 64];
+	int wn = snprintf(what, sizeof what, "%" PRId64 "\n%s\n%" PRId64, length, meta ? meta : "", first);
+	if (!api_idem_begin(r, c, &t->p, what, (size_t)wn < sizeof what ? (size_t)wn : sizeof what - 1,
+			    &t->idem))
 		goto out;
 	int rc;
 	if (meeting_id[0]) {
@@ -596,17 +895,39 @@ static void tus_post_begin(struct http_req *r)
 	t->u.expires_at = time_now_ms() + UPLOAD_TTL_MS;
 	rc = upload_create(c, &t->u);
 	if (rc == DB_OK)
-		rc = upload_lock(c, t->p.org_id, t->u.id, t->owner, time_now_ms() + PATCH_LOCK_MS);
+		rc = tus_lock(c, t);
 	if (rc) {
 		api_db_fail(r, rc == UPLOAD_BUSY ? DB_ERR : rc, "create upload");
 		goto out;
 	}
-	t->locked = true;
 	if (tus_open(t, true) < 0)
 		http_problem(r, 503, "storage_failed", "The upload could not be stored. Try again.");
 out:
+	if (http_replied(r))
+		api_idem_abandon(c, &t->idem);
 	meeting_clear(&m);
 	db_release(c);
+}
+
+/* Make this request's data durable: write what is buffered, fsync. On failure t->error is set. */
+static void tus_settle(struct tus *t)
+{
+	if (!t->error && t->fd >= 0)
+		tus_flush(t);
+	t->buflen = 0;
+	if (t->fd >= 0 && t->written > 0) {
+		if (tus_sync(t) < 0) {
+			if (disk_full(errno))
+				tus_fail(t, 507, "insufficient_storage",
+					 "The server ran out of room for this upload. Resume later (HEAD for the offset).");
+			else
+				tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
+			/* Not durable: none of this request counts. */
+			t->written = 0;
+		}
+		/* A partial write may have left bytes past what counts. */
+		tus_truncate(t, t->start + t->written);
+	}
 }
 
 static void tus_post_done(struct http_req *r)
@@ -619,28 +940,40 @@ static void tus_post_done(struct http_req *r)
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
+	tus_settle(t);
 	int64_t offset = t->start + t->written;
-	if (t->error) {
-		/* Keep what was written; the client can HEAD and resume. */
-		upload_advance(c, t->u.id, t->owner, offset, t->u.expires_at);
-		t->finished = true;
-		http_problem(r, t->error, t->code, "%s", t->detail);
-		goto out;
-	}
-	if (t->fd >= 0 && t->written && fsync(t->fd) < 0) {
-		http_problem(r, 503, "storage_failed", "The upload could not be written to disk. Try again.");
-		goto out;
-	}
-	upload_advance(c, t->u.id, t->owner, offset, t->u.expires_at);
+	int rc = upload_advance(c, t->u.id, t->owner, offset, t->u.expires_at);
 	t->finished = true;
-	if (offset == t->u.length && !tus_finalize(r, c, t))
+	t->locked = false;
+	if (t->error || rc) {
+		/* Keep what was written; the client can HEAD and resume. */
+		api_idem_abandon(c, &t->idem);
+		if (t->error)
+			http_problem(r, t->error, t->code, "%s", t->detail);
+		else if (rc == UPLOAD_LOST)
+			http_problem(r, 409, "upload_lock_lost",
+				     "Another request took over this upload while this one was writing. Ask for "
+				     "the offset (HEAD) and resume from there.");
+		else
+			api_db_fail(r, rc, "record upload");
 		goto out;
+	}
+	if (offset == t->u.length && !tus_finalize(r, c, t)) {
+		api_idem_abandon(c, &t->idem);
+		goto out;
+	}
 	snprintf(off, sizeof off, "%" PRId64, offset);
 	http_date(t->u.expires_at, exp, sizeof exp);
 	http_add_header(r, "Upload-Offset", off);
 	http_add_header(r, "Upload-Expires", exp);
-	http_reply_json(r, 201, json_pack("{s:s,s:s,s:I,s:I}", "id", t->u.id, "meeting_id", t->u.meeting_id,
-					  "offset", (json_int_t)offset, "length", (json_int_t)t->u.length));
+	json_t *body = json_pack("{s:s,s:s,s:I,s:I}", "id", t->u.id, "meeting_id", t->u.meeting_id,
+				 "offset", (json_int_t)offset, "length", (json_int_t)t->u.length);
+	json_t *hdrs = json_pack("{s:s,s:s,s:s,s:s,s:s}", "Location", loc, "X-Meeting-Id",
+				 t->u.meeting_id, "Upload-Offset", off, "Upload-Expires", exp,
+				 "Tus-Resumable", TUS_VERSION);
+	api_idem_store(c, &t->idem, 201, body, hdrs);
+	json_decref(hdrs);
+	http_reply_json(r, 201, body);
 out:
 	db_release(c);
 }
@@ -694,6 +1027,44 @@ static void tus_head(struct http_req *r)
 	db_release(c);
 }
 
+/*
+ * Upload-Checksum: "<algorithm> <base64 digest>". Fills t->alg and t->want
+ * or replies 400 and returns false.
+ */
+static bool tus_checksum_parse(struct http_req *r, struct tus *t, const char *sum)
+{
+	size_t alg = strcspn(sum, " ");
+	size_t dlen;
+	if (alg == 6 && strncasecmp(sum, "sha256", 6) == 0) {
+		t->alg = ALG_SHA256;
+		dlen = SHA256_DIGEST_SIZE;
+	} else if (alg == 4 && strncasecmp(sum, "sha1", 4) == 0) {
+		t->alg = ALG_SHA1;
+		dlen = SHA1_DIGEST_SIZE;
+	} else {
+		http_add_header(r, "Tus-Checksum-Algorithm", "sha1,sha256");
+		http_problem(r, 400, "checksum_algorithm_unsupported",
+			     "Upload-Checksum must use sha1 or sha256 (\"sha256 <base64 digest>\").");
+		return false;
+	}
+	/* The digest follows one space; a header that ends after the name has none. */
+	const char *b = sum[alg] == ' ' ? sum + alg + 1 : NULL;
+	char digest[64];
+	if (!b || b64_std_decode(b, strlen(b), digest, sizeof digest) != (long)dlen) {
+		t->alg = ALG_NONE;
+		http_problem(r, 400, "invalid_checksum",
+			     "Upload-Checksum must carry the base64 %s digest after the algorithm name.",
+			     dlen == SHA1_DIGEST_SIZE ? "SHA-1" : "SHA-256");
+		return false;
+	}
+	memcpy(t->want, digest, dlen);
+	if (t->alg == ALG_SHA256)
+		sha256_init(&t->sha256);
+	else
+		sha1_init(&t->sha1);
+	return true;
+}
+
 static void tus_patch_begin(struct http_req *r)
 {
 	tus_headers(r);
@@ -713,27 +1084,8 @@ static void tus_patch_begin(struct http_req *r)
 		return;
 	}
 	const char *sum = http_header(r, "Upload-Checksum");
-	if (sum) {
-		size_t alg = strcspn(sum, " ");
-		if (alg != 6 || strncasecmp(sum, "sha256", 6) != 0) {
-			http_add_header(r, "Tus-Checksum-Algorithm", "sha256");
-			http_problem(r, 400, "checksum_algorithm_unsupported",
-				     "Upload-Checksum must use sha256 (\"sha256 <base64 digest>\").");
-			return;
-		}
-		char tmp[64];
-		const char *b = sum + 7;
-		size_t n = 0;
-		for (; *b && *b != '=' && n < sizeof tmp - 1; b++)
-			tmp[n++] = *b == '+' ? '-' : *b == '/' ? '_' : *b;
-		tmp[n] = '\0';
-		if (crypto_b64url_decode(tmp, n, t->want, sizeof t->want) != 32) {
-			http_problem(r, 400, "invalid_checksum", "Upload-Checksum must carry a base64 SHA-256 digest.");
-			return;
-		}
-		t->checksum = true;
-		crypto_sha256_init(&t->sha);
-	}
+	if (sum && !tus_checksum_parse(r, t, sum))
+		return;
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
@@ -749,11 +1101,14 @@ static void tus_patch_begin(struct http_req *r)
 		goto out;
 	}
 	int64_t len = http_content_length(r);
-	if (len >= 0 && offset + len > t->u.length) {
+	/* offset == u.offset <= u.length here, so the subtraction cannot overflow. */
+	if (len >= 0 && len > t->u.length - offset) {
 		http_problem(r, 413, "exceeds_upload_length", "The data goes past the Upload-Length declared at creation.");
 		goto out;
 	}
-	int rc = upload_lock(c, t->p.org_id, t->u.id, t->owner, time_now_ms() + PATCH_LOCK_MS);
+	if (!api_disk_room(r, len >= 0 ? len : t->u.length - offset))
+		goto out;
+	int rc = tus_lock(c, t);
 	if (rc == UPLOAD_BUSY) {
 		http_problem(r, 409, "upload_locked", "Another request is writing to this upload. Try again shortly.");
 		goto out;
@@ -765,7 +1120,6 @@ static void tus_patch_begin(struct http_req *r)
 			api_db_fail(r, rc, "lock upload");
 		goto out;
 	}
-	t->locked = true;
 	t->start = offset;
 	if (tus_open(t, false) < 0)
 		http_problem(r, 503, "storage_failed", "The upload's data could not be opened. Try again.");
@@ -779,17 +1133,22 @@ static void tus_patch_done(struct http_req *r)
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
-	int64_t offset = t->start + t->written;
 	char off[32], exp[64];
-	if (t->checksum && !t->error) {
-		unsigned char got[32];
-		crypto_sha256_final(&t->sha, got);
-		if (!crypto_equal(got, t->want, 32)) {
+	if (!t->error && t->fd >= 0)
+		tus_flush(t);
+	if (t->alg != ALG_NONE && !t->error) {
+		unsigned char got[SHA256_DIGEST_SIZE];
+		size_t n = t->alg == ALG_SHA256 ? SHA256_DIGEST_SIZE : SHA1_DIGEST_SIZE;
+		if (t->alg == ALG_SHA256)
+			sha256_digest(&t->sha256, n, got);
+		else
+			sha1_digest(&t->sha1, n, got);
+		if (!crypto_equal(got, t->want, n)) {
 			/* Throw the data away: the offset stays where it was. */
-			if (ftruncate(t->fd, t->start) < 0)
-				log_warn("could not truncate upload", json_pack("{s:s}", "id", t->u.id));
+			tus_truncate(t, t->start);
 			upload_unlock(c, t->u.id, t->owner);
 			t->finished = true;
+			t->locked = false;
 			snprintf(off, sizeof off, "%" PRId64, t->start);
 			http_add_header(r, "Upload-Offset", off);
 			http_problem(r, 460, "checksum_mismatch",
@@ -797,21 +1156,30 @@ static void tus_patch_done(struct http_req *r)
 			goto out;
 		}
 	}
-	if (t->written && fsync(t->fd) < 0)
-		t->error = t->error ? t->error : 503;
-	if (t->error && t->checksum) {
-		upload_unlock(c, t->u.id, t->owner); /* unverifiable: keep nothing */
-		if (ftruncate(t->fd, t->start) < 0)
-			log_warn("could not truncate upload", json_pack("{s:s}", "id", t->u.id));
+	tus_settle(t);
+	int64_t offset = t->start + t->written;
+	int rc;
+	if (t->error && t->alg != ALG_NONE) {
+		tus_truncate(t, t->start); /* unverifiable: keep nothing */
+		rc = upload_unlock(c, t->u.id, t->owner);
 		offset = t->start;
 	} else {
 		int64_t expires = time_now_ms() + UPLOAD_TTL_MS;
-		upload_advance(c, t->u.id, t->owner, offset, expires);
+		rc = upload_advance(c, t->u.id, t->owner, offset, expires);
 		t->u.expires_at = expires;
 	}
 	t->finished = true;
-	snprintf(off, sizeof off, "%" PRId64, offset);
-	http_add_header(r, "Upload-Offset", off);
+	t->locked = false;
+	if (rc == UPLOAD_LOST && !t->error)
+		tus_fail(t, 409, "upload_lock_lost",
+			 "Another request took over this upload while this one was writing. Ask for the "
+			 "offset (HEAD) and resume from there.");
+	else if (rc && !t->error)
+		tus_fail(t, 503, "database_unavailable", "The upload's progress could not be recorded. Try again.");
+	if (rc == DB_OK) {
+		snprintf(off, sizeof off, "%" PRId64, offset);
+		http_add_header(r, "Upload-Offset", off);
+	}
 	if (t->error) {
 		http_problem(r, t->error, t->code ? t->code : "storage_failed", "%s",
 			     t->detail[0] ? t->detail : "The data could not be written to disk. Try again.");

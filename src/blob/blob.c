@@ -145,3 +145,13 @@ int blob_delete(struct blob_store *s, const char *key)
 	}
 	return s->ops->remove(s, key);
 }
+
+int blob_free_bytes(struct blob_store *s, int64_t *free_bytes)
+{
+	*free_bytes = 0;
+	if (!s->ops->free_bytes) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return s->ops->free_bytes(s, free_bytes);
+}

@@ -52,6 +52,12 @@ int blob_open_read(struct blob_store *s, const char *key, int *fd, int64_t *size
  */
 int blob_local_path(struct blob_store *s, const char *key, char *path, size_t pathlen);
 
+/*
+ * Bytes free for writing where uploads are spooled and objects kept (an
+ * unprivileged writer's view, statvfs f_bavail). 0 or -1 (errno).
+ */
+int blob_free_bytes(struct blob_store *s, int64_t *free_bytes);
+
 /* Remove key; a missing key is not an error. 0 or -1. */
 int blob_delete(struct blob_store *s, const char *key);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
@@ -392,6 +393,17 @@ static int fs_remove(struct blob_store *s, const char *key)
 	return 0;
 }
 
+static int fs_free_bytes(struct blob_store *s, int64_t *free_bytes)
+{
+	struct statvfs st;
+
+	if (statvfs(fs_of(s)->spool, &st) < 0)
+		return -1;
+	unsigned long long n = (unsigned long long)st.f_bavail * st.f_frsize;
+	*free_bytes = n > (unsigned long long)INT64_MAX ? INT64_MAX : (int64_t)n;
+	return 0;
+}
+
 static const char *fs_spool_dir(struct blob_store *s)
 {
 	return fs_of(s)->spool;
@@ -410,6 +422,7 @@ static const struct blob_ops FS_OPS = {
     .open_read = fs_open_read,
     .local_path = fs_local_path,
     .remove = fs_remove,
+    .free_bytes = fs_free_bytes,
 };
 
 struct blob_store *blob_fs_open(const char *arg, char *err, size_t errlen)

@@ -19,6 +19,7 @@ struct blob_ops {
 	int (*open_read)(struct blob_store *s, const char *key, int *fd, int64_t *size);
 	int (*local_path)(struct blob_store *s, const char *key, char *path, size_t pathlen);
 	int (*remove)(struct blob_store *s, const char *key);
+	int (*free_bytes)(struct blob_store *s, int64_t *free_bytes);
 };
 
 struct blob_store {

@@ -183,8 +183,9 @@ enum job_result job_transcribe(struct job_run *run)
 		result = JOB_RETRY;
 		goto out;
 	}
-	rc = meeting_complete(c, org, id, tr.language, text, body_text, e->name, e->model,
-			      transcript_confidence(&tr), tr.duration, steps);
+	/* Only if the meeting still has the audio this job read (not replaced or removed meanwhile). */
+	rc = meeting_complete_audio(c, org, id, m.audio_key, tr.language, text, body_text, e->name,
+				    e->model, transcript_confidence(&tr), tr.duration, steps);
 	db_release(c);
 	if (rc && rc != STORE_NOT_FOUND) {
 		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);

@@ -1,5 +1,6 @@
 #include "store/meetings.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,33 +200,56 @@ fail:
 int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96])
 {
 	old_key[0] = '\0';
-	int rc = db_begin(c);
-	if (rc)
-		return rc;
-	rc = audio_key_of(c, m->org_id, m->id, old_key);
-	if (rc) {
+	int rc = DB_BUSY;
+	/* Compare and set on the previous key: a concurrent upload makes us read again. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		char seen[96] = "";
+		rc = audio_key_of(c, m->org_id, m->id, seen);
+		if (rc)
+			return rc;
+		rc = db_begin(c);
+		if (rc)
+			return rc;
+		int64_t changes = 0;
+		rc = db_exec(c,
+			     "UPDATE meetings SET audio_key = $3, audio_format = $4, audio_codec = $5,"
+			     " audio_mime = $6, audio_sha256 = $7, original_filename = $8, file_size = $9,"
+			     " duration_seconds = $10, status = 'uploaded', progress = 0, provider_used = NULL,"
+			     " model_used = NULL, transcription_confidence = NULL, processing_started_at = NULL,"
+			     " processing_completed_at = NULL, processing_error = NULL, processing_steps = '[]',"
+			     " updated_at = $11 WHERE id = $1 AND org_id = $2"
+			     " AND status NOT IN ('queued', 'processing') AND COALESCE(audio_key, '') = $12",
+			     DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->audio_key),
+				       DB_TEXT(m->audio_format), DB_TEXT(m->audio_codec), DB_TEXT(m->audio_mime),
+				       DB_TEXT(m->audio_sha256), DB_TEXT(m->original_filename),
+				       DB_INT(m->file_size), m->duration >= 0 ? DB_REAL(m->duration) : DB_NULL,
+				       DB_INT(time_now_ms()), DB_TEXT(seen)),
+			     &changes);
+		if (rc)
+			goto fail;
+		if (changes) {
+			rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1",
+				     DB_PARAMS(DB_TEXT(m->id)), NULL);
+			if (rc)
+				goto fail;
+			rc = db_commit(c);
+			if (rc == DB_OK)
+				snprintf(old_key, 96, "%s", seen);
+			return rc;
+		}
 		db_rollback(c);
-		return rc;
+		/* Nothing changed: gone, busy, or another upload replaced the key meanwhile. */
+		struct meeting now;
+		rc = meeting_get(c, m->org_id, m->id, &now);
+		if (rc)
+			return rc;
+		bool busy = !strcmp(now.status, "queued") || !strcmp(now.status, "processing");
+		meeting_clear(&now);
+		if (busy)
+			return MEETING_BUSY;
+		rc = DB_BUSY;
 	}
-	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(m->id)), NULL);
-	if (rc)
-		goto fail;
-	rc = db_exec(c,
-		     "UPDATE meetings SET audio_key = $3, audio_format = $4, audio_codec = $5,"
-		     " audio_mime = $6, audio_sha256 = $7, original_filename = $8, file_size = $9,"
-		     " duration_seconds = $10, status = 'uploaded', progress = 0, provider_used = NULL,"
-		     " model_used = NULL, transcription_confidence = NULL, processing_started_at = NULL,"
-		     " processing_completed_at = NULL, processing_error = NULL, processing_steps = '[]',"
-		     " updated_at = $11 WHERE id = $1 AND org_id = $2",
-		     DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->audio_key),
-			       DB_TEXT(m->audio_format), DB_TEXT(m->audio_codec), DB_TEXT(m->audio_mime),
-			       DB_TEXT(m->audio_sha256), DB_TEXT(m->original_filename),
-			       DB_INT(m->file_size), m->duration >= 0 ? DB_REAL(m->duration) : DB_NULL,
-			       DB_INT(time_now_ms())),
-		     NULL);
-	if (rc)
-		goto fail;
-	return db_commit(c);
+	return rc;
 fail:
 	db_rollback(c);
 	return rc;
@@ -263,9 +287,31 @@ int meeting_start_processing(struct db_conn *c, const char *org_id, const char *
 	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
 }
 
+static int complete(struct db_conn *c, const char *org_id, const char *id, const char *audio_key,
+		    const char *language, const char *text, const char *body, const char *provider,
+		    const char *model, double confidence, double duration, const char *steps);
+
 int meeting_complete(struct db_conn *c, const char *org_id, const char *id, const char *language,
 		     const char *text, const char *body, const char *provider, const char *model,
 		     double confidence, double duration, const char *steps)
+{
+	return complete(c, org_id, id, NULL, language, text, body, provider, model, confidence,
+			duration, steps);
+}
+
+int meeting_complete_audio(struct db_conn *c, const char *org_id, const char *id,
+			   const char *audio_key, const char *language, const char *text,
+			   const char *body, const char *provider, const char *model,
+			   double confidence, double duration, const char *steps)
+{
+	return complete(c, org_id, id, audio_key ? audio_key : "", language, text, body, provider,
+			model, confidence, duration, steps);
+}
+
+/* audio_key NULL: whatever audio the meeting has. */
+static int complete(struct db_conn *c, const char *org_id, const char *id, const char *audio_key,
+		    const char *language, const char *text, const char *body, const char *provider,
+		    const char *model, double confidence, double duration, const char *steps)
 {
 	int64_t now = time_now_ms(), changes = 0;
 	int rc = db_begin(c);
@@ -279,10 +325,10 @@ int meeting_complete(struct db_conn *c, const char *org_id, const char *id, cons
 		     "INSERT INTO transcripts (meeting_id, org_id, language, text, body, provider, model,"
 		     " confidence, duration, created_at, updated_at)"
 		     " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM meetings"
-		     " WHERE id = $1 AND org_id = $2",
+		     " WHERE id = $1 AND org_id = $2 AND ($11 = '-' OR COALESCE(audio_key, '') = $11)",
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(language), DB_TEXT(text),
 			       DB_TEXT(body), DB_TEXT(provider), DB_TEXT(model), DB_REAL(confidence),
-			       DB_REAL(duration), DB_INT(now)),
+			       DB_REAL(duration), DB_INT(now), DB_TEXT(audio_key ? audio_key : "-")),
 		     &changes);
 	if (rc)
 		goto fail;
@@ -294,10 +340,11 @@ int meeting_complete(struct db_conn *c, const char *org_id, const char *id, cons
 		     "UPDATE meetings SET status = 'completed', progress = 100, provider_used = $3,"
 		     " model_used = $4, transcription_confidence = $5, duration_seconds = $6,"
 		     " language = $7, processing_completed_at = $8, processing_error = NULL,"
-		     " processing_steps = $9, updated_at = $8 WHERE id = $1 AND org_id = $2",
+		     " processing_steps = $9, updated_at = $8 WHERE id = $1 AND org_id = $2"
+		     " AND ($10 = '-' OR COALESCE(audio_key, '') = $10)",
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(provider), DB_TEXT(model),
 			       DB_REAL(confidence), DB_REAL(duration), DB_TEXT(language), DB_INT(now),
-			       DB_TEXT(steps)),
+			       DB_TEXT(steps), DB_TEXT(audio_key ? audio_key : "-")),
 		     NULL);
 	if (rc)
 		goto fail;

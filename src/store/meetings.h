@@ -71,8 +71,13 @@ int meeting_delete(struct db_conn *c, const char *org_id, const char *id, char a
  * Attach audio: key, format, codec, mime, sha256, filename, size, duration;
  * status becomes 'uploaded', the transcript and processing fields are
  * reset. old_key receives the previous audio's key ("" if none) so the
- * caller can delete it.
+ * caller can delete it. Refused with MEETING_BUSY (nothing changed) while
+ * the meeting is queued or processing: the guard is part of the UPDATE,
+ * so no transcription can start between a check and the change. The
+ * previous key is swapped atomically (compare and set), so of two
+ * concurrent uploads each learns exactly the key it replaced.
  */
+#define MEETING_BUSY 2
 int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96]);
 
 /*
@@ -105,6 +110,15 @@ void meeting_transcript_clear(struct meeting_transcript *t);
 int meeting_complete(struct db_conn *c, const char *org_id, const char *id, const char *language,
 		     const char *text, const char *body, const char *provider, const char *model,
 		     double confidence, double duration, const char *steps);
+/*
+ * meeting_complete, only if the meeting still has the audio audio_key (the
+ * one the job transcribed): a transcript of replaced or removed audio is
+ * never stored. STORE_NOT_FOUND (nothing changed) otherwise.
+ */
+int meeting_complete_audio(struct db_conn *c, const char *org_id, const char *id,
+			   const char *audio_key, const char *language, const char *text,
+			   const char *body, const char *provider, const char *model,
+			   double confidence, double duration, const char *steps);
 /* Mark failed with a sentence for people, and the steps JSON. */
 int meeting_fail(struct db_conn *c, const char *org_id, const char *id, const char *error,
 		 const char *steps);

@@ -1,9 +1,108 @@
 #include "store/uploads.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
+#include "core/crypto.h"
 #include "core/timeutil.h"
+
+/* ---- lock owners ---- */
+
+/* This process: host name, boot id, pid and start time ("host/boot/pid/start"). */
+static char self_id[UPLOAD_OWNER_MAX - 20];
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+/* Start time of pid in clock ticks since boot (field 22 of /proc/PID/stat); 0 if unknown. */
+static unsigned long long proc_start(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and ')': fields follow the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	unsigned long long start = 0;
+	/* After ')': state (3) ... starttime (22), i.e. the 20th field from here. */
+	if (sscanf(p + 1,
+		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return 0;
+	return start;
+}
+
+static void boot_id(char out[40])
+{
+	out[0] = '\0';
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (!fgets(out, 40, f))
+			out[0] = '\0';
+		fclose(f);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void self_init(void)
+{
+	struct utsname u;
+	char host[65] = "", boot[40];
+	if (uname(&u) == 0)
+		snprintf(host, sizeof host, "%s", u.nodename);
+	for (char *p = host; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	boot_id(boot);
+	snprintf(self_id, sizeof self_id, "%.64s/%.36s/%ld/%llu", host, boot, (long)getpid(),
+		 proc_start((long)getpid()));
+}
+
+void upload_owner_new(char out[UPLOAD_OWNER_MAX])
+{
+	pthread_once(&self_once, self_init);
+	unsigned char rnd[8];
+	char hex[17];
+	crypto_random(rnd, sizeof rnd);
+	crypto_hex(rnd, sizeof rnd, hex);
+	snprintf(out, UPLOAD_OWNER_MAX, "%s/%s", self_id, hex);
+}
+
+bool upload_owner_dead(const char *owner)
+{
+	pthread_once(&self_once, self_init);
+	if (!owner)
+		return false;
+	/* Same host and boot as this process? Compare "host/boot/" prefixes. */
+	const char *a = strchr(self_id, '/');
+	a = a ? strchr(a + 1, '/') : NULL;
+	if (!a)
+		return false;
+	size_t prefix = (size_t)(a - self_id) + 1;
+	if (strncmp(owner, self_id, prefix) != 0)
+		return false;
+	char *end;
+	errno = 0;
+	long pid = strtol(owner + prefix, &end, 10);
+	if (errno || end == owner + prefix || *end != '/' || pid <= 0)
+		return false;
+	unsigned long long start = strtoull(end + 1, &end, 10);
+	if (*end != '/' || start == 0)
+		return false;
+	if (pid == (long)getpid())
+		return start != proc_start(pid); /* a predecessor that had our pid */
+	unsigned long long now = proc_start(pid);
+	return now == 0 || now != start; /* gone, or the pid was reused */
+}
 
 int upload_create(struct db_conn *c, struct upload *u)
 {
@@ -54,6 +153,24 @@ int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upl
 	return rc;
 }
 
+/* The current lock owner of an active upload ("" when none). DB_OK, STORE_NOT_FOUND or error. */
+static int lock_owner_of(struct db_conn *c, const char *org_id, const char *id,
+			 char owner[UPLOAD_OWNER_MAX])
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT lock_owner FROM uploads"
+				    " WHERE id = $1 AND org_id = $2 AND state = 'active'",
+				    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	if (rc == 1)
+		store_copy(owner, UPLOAD_OWNER_MAX, r, 0);
+	db_res_free(r);
+	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
 int upload_lock(struct db_conn *c, const char *org_id, const char *id, const char *owner,
 		int64_t lock_until)
 {
@@ -69,22 +186,56 @@ int upload_lock(struct db_conn *c, const char *org_id, const char *id, const cha
 		return rc;
 	if (changes)
 		return DB_OK;
-	struct upload u;
-	rc = upload_get(c, org_id, id, &u);
+	char held[UPLOAD_OWNER_MAX] = "";
+	rc = lock_owner_of(c, org_id, id, held);
 	if (rc)
 		return rc;
-	return strcmp(u.state, "active") == 0 ? UPLOAD_BUSY : STORE_NOT_FOUND;
+	if (!held[0] || !upload_owner_dead(held))
+		return UPLOAD_BUSY;
+	/* Its holder died on this machine (kill -9, crash): take over now, only from that holder. */
+	rc = db_exec(c,
+		     "UPDATE uploads SET lock_owner = $3, lock_expires_at = $4"
+		     " WHERE id = $1 AND org_id = $2 AND state = 'active' AND lock_owner = $5",
+		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(owner), DB_INT(lock_until),
+			       DB_TEXT(held)),
+		     &changes);
+	return rc ? rc : changes ? DB_OK : UPLOAD_BUSY;
+}
+
+int upload_renew(struct db_conn *c, const char *id, const char *owner, int64_t lock_until)
+{
+	int64_t changes = 0;
+	int rc = db_exec(c,
+			 "UPDATE uploads SET lock_expires_at = $3"
+			 " WHERE id = $1 AND lock_owner = $2 AND state = 'active'",
+			 DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(lock_until)), &changes);
+	return rc ? rc : changes ? DB_OK : UPLOAD_LOST;
 }
 
 int upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t offset,
 		   int64_t expires_at)
 {
-	return db_exec(c,
-		       "UPDATE uploads SET offset_bytes = $3, expires_at = $4, lock_owner = NULL,"
-		       " lock_expires_at = NULL, updated_at = $5 WHERE id = $1 AND lock_owner = $2",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(offset), DB_INT(expires_at),
-				 DB_INT(time_now_ms())),
-		       NULL);
+	int64_t changes = 0;
+	int rc = db_exec(c,
+			 "UPDATE uploads SET offset_bytes = $3, expires_at = $4, lock_owner = NULL,"
+			 " lock_expires_at = NULL, updated_at = $5"
+			 " WHERE id = $1 AND lock_owner = $2 AND state = 'active'",
+			 DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(offset), DB_INT(expires_at),
+				   DB_INT(time_now_ms())),
+			 &changes);
+	return rc ? rc : changes ? DB_OK : UPLOAD_LOST;
+}
+
+int upload_is_active(struct db_conn *c, const char *id)
+{
+	int rc;
+	struct db_res *r = db_query(c, "SELECT 1 FROM uploads WHERE id = $1 AND state = 'active'",
+				    DB_PARAMS(DB_TEXT(id)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	db_res_free(r);
+	return rc;
 }
 
 int upload_unlock(struct db_conn *c, const char *id, const char *owner)

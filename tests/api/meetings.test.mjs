@@ -323,3 +323,67 @@ describe('tenancy', T, () => {
 		assert.match(m.id, UUID_RE);
 	});
 });
+
+describe('issue 8: Idempotency-Key on POST /meetings', T, () => {
+	const titled = async (token, title) => (await list(token, '?limit=100')).body.data.filter((m) => m.title === title);
+
+	test('same key and body -> the same meeting again (Idempotent-Replayed: true); no second meeting', async () => {
+		const a = await register({ tag: 'idem' });
+		const key = crypto.randomUUID();
+		const json = { title: 'Idempotent meeting', description: 'once' };
+		const first = await post(MEETINGS, { token: a.access, json, headers: { 'idempotency-key': key } });
+		const m = assertJson(first, 201);
+		assert.equal(first.headers.get('idempotent-replayed'), null);
+		const again = await post(MEETINGS, { token: a.access, json, headers: { 'idempotency-key': key } });
+		const m2 = assertJson(again, 201);
+		assert.equal(again.headers.get('idempotent-replayed'), 'true');
+		assert.equal(m2.id, m.id);
+		assert.equal(again.headers.get('location'), first.headers.get('location'));
+		assert.deepEqual(m2, m, 'the same reply body');
+		assert.equal((await titled(a.access, 'Idempotent meeting')).length, 1);
+		// without a key, the same body makes a new meeting as before
+		assertJson(await post(MEETINGS, { token: a.access, json }), 201);
+		assert.equal((await titled(a.access, 'Idempotent meeting')).length, 2);
+	});
+
+	test('same key, different body -> 422 idempotency_key_reused; another user may use the same key', async () => {
+		const a = await register({ tag: 'idem2' });
+		const key = `key-${crypto.randomUUID()}`;
+		assertJson(await post(MEETINGS, { token: a.access, json: { title: 'First use' }, headers: { 'idempotency-key': key } }), 201);
+		const other = await post(MEETINGS, { token: a.access, json: { title: 'Second use' }, headers: { 'idempotency-key': key } });
+		assertProblem(other, 422, 'idempotency_key_reused');
+		assert.equal((await titled(a.access, 'Second use')).length, 0);
+		const b = await register({ tag: 'idem3' });
+		const theirs = await post(MEETINGS, { token: b.access, json: { title: 'Second use' }, headers: { 'idempotency-key': key } });
+		assertJson(theirs, 201);
+		assert.equal(theirs.headers.get('idempotent-replayed'), null);
+	});
+
+	test('ten concurrent requests with one key create one meeting; the others replay it or get 409 in flight', async () => {
+		const a = await register({ tag: 'idem4' });
+		const key = crypto.randomUUID();
+		const json = { title: 'Concurrent idempotent' };
+		const res = await Promise.all(Array.from({ length: 10 }, () => post(MEETINGS, { token: a.access, json, headers: { 'idempotency-key': key } })));
+		const created = res.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
+		assert.equal(created.length, 1, `one fresh 201: ${res.map((r) => r.status).join(',')}`);
+		for (const r of res) {
+			if (r.status === 201) assert.equal(r.body.id, created[0].body.id);
+			else assertProblem(r, 409, 'idempotency_key_in_flight');
+		}
+		assert.equal((await titled(a.access, 'Concurrent idempotent')).length, 1);
+	});
+
+	test('a key that is too long or not printable ASCII -> 400 invalid_idempotency_key', async () => {
+		const a = await register({ tag: 'idem5' });
+		let checked = 0;
+		for (const key of ['x'.repeat(256), 'tab\there', 'caf\u00e9']) {
+			const res = await post(MEETINGS, { token: a.access, json: { title: 'Bad key' }, headers: { 'idempotency-key': key } }).catch((e) => e);
+			if (res instanceof Error) continue; // fetch itself refuses some header values
+			assertProblem(res, 400, 'invalid_idempotency_key');
+			checked++;
+		}
+		assert.ok(checked >= 2, 'at least the long and the tab key reached the server');
+		assertJson(await post(MEETINGS, { token: a.access, json: { title: 'Good key' }, headers: { 'idempotency-key': 'x'.repeat(255) } }), 201);
+		assert.equal((await titled(a.access, 'Bad key')).length, 0);
+	});
+});

@@ -3,9 +3,13 @@
 // termination, completion into a meeting, tenancy, and the real client
 // (tus-js-client) uploading and resuming after an interruption.
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import nodePath from 'node:path';
 import * as tus from 'tus-js-client';
 import {
 	BASE,
@@ -18,9 +22,16 @@ import {
 	createMeeting,
 	get,
 	getMeeting,
+	post,
+	randomSecret,
 	register,
+	registerAt,
+	requestAt,
 	requestBytes,
 	show,
+	sleep,
+	startIamd,
+	uploadOk,
 	waitCompleted,
 	waitMeeting,
 } from './helpers.mjs';
@@ -34,6 +45,7 @@ const HTTP_DATE_RE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May
 const b64 = (s) => Buffer.from(String(s), 'utf8').toString('base64');
 const metadata = (obj) => Object.entries(obj).map(([k, v]) => `${k} ${b64(v)}`).join(',');
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('base64');
+const sha1 = (buf) => crypto.createHash('sha1').update(buf).digest('base64');
 
 function assertTus(res) {
 	assert.equal(res.headers.get('tus-resumable'), '1.0.0', `Tus-Resumable: 1.0.0 expected on ${res.status} ${res.url}`);
@@ -394,5 +406,212 @@ describe('tus-js-client', T, () => {
 		const tr = await get(`${MEETINGS}/${first.meetingId}/transcript`, { token: a.access });
 		assert.equal(tr.status, 200, show(tr));
 		assertWords(tr.body.text, SENTENCES.project);
+	});
+});
+
+// ---------------------------------------------------------------- issue 8 (uploads hardening)
+
+const tmpRoot = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'iam-tus-test-'));
+const servers = [];
+after(async () => {
+	for (const s of servers) await s.stop(5000).catch(() => {});
+	fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+async function ownServer(name, env = {}, dataDir = fs.mkdtempSync(nodePath.join(tmpRoot, `${name}-`))) {
+	const s = await startIamd(dataDir, { IAM_WORKERS: '0', IAM_MAX_UPLOAD_MB: '50', ...env });
+	servers.push(s);
+	return s;
+}
+
+function tusAt(base, method, path, { token, headers = {}, body } = {}) {
+	return requestAt(base, method, path, { token, headers: { 'tus-resumable': '1.0.0', ...headers }, body, timeout: 30000 });
+}
+
+async function createAt(base, token, length, meta = { filename: 'a.wav', title: 'own server' }) {
+	const res = await tusAt(base, 'POST', TUS, { token, headers: { 'upload-length': String(length), 'upload-metadata': metadata(meta) } });
+	assert.equal(res.status, 201, `tus create at ${base}: ${show(res)}`);
+	return { path: new URL(res.headers.get('location'), base).pathname, meetingId: res.headers.get('x-meeting-id') };
+}
+
+/**
+ * A PATCH over a raw socket whose body the test sends piece by piece:
+ * send(buf) writes more, and `reply` resolves to { status, code } once the
+ * server answers (or null if the connection just closed).
+ */
+function slowPatch(base, token, path, offset, length, headers = {}) {
+	const url = new URL(base);
+	const sock = net.connect({ host: url.hostname, port: Number(url.port) });
+	let head = `PATCH ${path} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n`;
+	head += `Authorization: Bearer ${token}\r\nContent-Type: ${OCTET}\r\nUpload-Offset: ${offset}\r\nContent-Length: ${length}\r\n`;
+	for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+	sock.write(head + '\r\n');
+	const chunks = [];
+	sock.on('data', (d) => chunks.push(d));
+	sock.on('error', () => {});
+	const reply = new Promise((resolve) => {
+		sock.on('close', () => {
+			const text = Buffer.concat(chunks).toString('latin1');
+			const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+			const code = /"code"\s*:\s*"([a-z_]+)"/.exec(text);
+			resolve(m ? { status: Number(m[1]), code: code ? code[1] : null, text } : null);
+		});
+	});
+	return {
+		send: (buf) => new Promise((r) => sock.write(buf, () => r())),
+		reply,
+		destroy: () => sock.destroy(),
+	};
+}
+
+describe('issue 8: checksums and metadata', T, () => {
+	test('OPTIONS advertises sha1 and sha256; a sha1 Upload-Checksum is verified (wrong -> 460, right -> 204)', async () => {
+		const opt = await tusRequest('OPTIONS', TUS);
+		const algs = (opt.headers.get('tus-checksum-algorithm') || '').split(',').map((x) => x.trim().toLowerCase());
+		assert.ok(algs.includes('sha1') && algs.includes('sha256'), `Tus-Checksum-Algorithm: ${algs}`);
+		const a = await register({ tag: 'tussha1' });
+		const chunk = crypto.randomBytes(70000);
+		const { path } = await createOk(a.access, { length: chunk.length + 10 });
+		const wrong = await patch(a.access, path, 0, chunk, { 'upload-checksum': `sha1 ${sha1(Buffer.from('other'))}` });
+		assertProblem(wrong, 460, 'checksum_mismatch');
+		assert.equal(await offsetOf(a.access, path), 0, 'data with a wrong sha1 is discarded');
+		const right = await patch(a.access, path, 0, chunk, { 'upload-checksum': `sha1 ${sha1(chunk)}` });
+		assert.equal(right.status, 204, show(right));
+		assert.equal(Number(right.headers.get('upload-offset')), chunk.length);
+		// a sha256 digest given as sha1 (wrong length) is malformed, not a mismatch
+		assertProblem(await patch(a.access, path, chunk.length, Buffer.alloc(5), { 'upload-checksum': `sha1 ${sha256(Buffer.alloc(5))}` }), 400, 'invalid_checksum');
+	});
+
+	test('Upload-Checksum with an algorithm and no digest -> 400 invalid_checksum', async () => {
+		const a = await register({ tag: 'tusnodigest' });
+		const { path } = await createOk(a.access, { length: 100 });
+		for (const v of ['sha256', 'sha1', 'sha256 ', 'sha256 !!!!']) {
+			assertProblem(await patch(a.access, path, 0, Buffer.alloc(10), { 'upload-checksum': v }), 400, 'invalid_checksum');
+		}
+		assert.equal(await offsetOf(a.access, path), 0);
+	});
+
+	test('invalid base64 in Upload-Metadata -> 400 invalid_metadata, and no upload or meeting is made', async () => {
+		const a = await register({ tag: 'tusmeta' });
+		const before = await get(`${MEETINGS}?limit=100`, { token: a.access });
+		for (const meta of ['filename !!!notbase64', `filename ${b64('talk.mp3')},title dGVzd`, `title ${b64('x')}=`, `filename ${b64('a').replace(/=+$/, '')}-_`]) {
+			const res = await tusRequest('POST', TUS, { token: a.access, headers: { 'upload-length': '100', 'upload-metadata': meta } });
+			assertProblem(res, 400, 'invalid_metadata');
+		}
+		// unpadded standard base64 is still accepted
+		const ok = await tusRequest('POST', TUS, { token: a.access, headers: { 'upload-length': '100', 'upload-metadata': `title ${b64('ab').replace(/=+$/, '')}` } });
+		assert.equal(ok.status, 201, show(ok));
+		const m = await getMeeting(a.access, ok.headers.get('x-meeting-id'));
+		assert.equal(m.title, 'ab');
+		const afterList = await get(`${MEETINGS}?limit=100`, { token: a.access });
+		assert.equal(afterList.body.data.length, before.body.data.length + 1, 'only the valid request made a meeting');
+	});
+});
+
+describe('issue 8: Idempotency-Key on tus creation', T, () => {
+	test('same key and request -> the same upload again (Idempotent-Replayed); other metadata -> 422; keys are per user', async () => {
+		const a = await register({ tag: 'tusidem' });
+		const key = `tus-${crypto.randomUUID()}`;
+		const headers = { 'upload-length': '5000', 'upload-metadata': metadata({ filename: 'i.wav', title: 'Idempotent' }), 'idempotency-key': key };
+		const first = await tusRequest('POST', TUS, { token: a.access, headers });
+		assert.equal(first.status, 201, show(first));
+		assert.equal(first.headers.get('idempotent-replayed'), null);
+		const again = await tusRequest('POST', TUS, { token: a.access, headers });
+		assert.equal(again.status, 201, show(again));
+		assert.equal(again.headers.get('idempotent-replayed'), 'true');
+		assert.equal(again.headers.get('location'), first.headers.get('location'));
+		assert.equal(again.headers.get('x-meeting-id'), first.headers.get('x-meeting-id'));
+		assertTus(again);
+		const other = await tusRequest('POST', TUS, { token: a.access, headers: { ...headers, 'upload-metadata': metadata({ filename: 'j.wav' }) } });
+		assertProblem(other, 422, 'idempotency_key_reused');
+		// another user with the same key is another request
+		const b = await register({ tag: 'tusidem2' });
+		const theirs = await tusRequest('POST', TUS, { token: b.access, headers });
+		assert.equal(theirs.status, 201, show(theirs));
+		assert.notEqual(theirs.headers.get('location'), first.headers.get('location'));
+		const list = await get(`${MEETINGS}?limit=100`, { token: a.access });
+		assert.equal(list.body.data.filter((m) => m.title === 'Idempotent').length, 1, 'one meeting for the key');
+	});
+});
+
+describe('issue 8: audio replaced mid-transcription', T, () => {
+	test('a tus upload that completes while its meeting is queued -> 409 meeting_busy; the audio and its transcript stay', async () => {
+		const a = await register({ tag: 'tusbusy' });
+		const m = await createMeeting(a.access, { title: 'Busy via tus' });
+		const firstAudio = speech(SENTENCES.project, 'wav');
+		await uploadOk(a.access, m.id, firstAudio, { filename: 'first.wav', transcribe: false });
+		const other = speech(SENTENCES.report, 'wav');
+		const { path } = await createOk(a.access, { length: other.length, meta: { filename: 'second.wav', meeting_id: m.id } });
+		const half = Math.floor(other.length / 2);
+		const p1 = await patch(a.access, path, 0, other.subarray(0, half));
+		assert.equal(p1.status, 204, show(p1));
+		const tr = await post(`${MEETINGS}/${m.id}/transcribe`, { token: a.access, json: {} });
+		assert.equal(tr.status, 202, show(tr));
+		const p2 = await patch(a.access, path, half, other.subarray(half));
+		assertProblem(p2, 409, 'meeting_busy');
+		const now = await getMeeting(a.access, m.id);
+		assert.equal(now.file_size, firstAudio.length, 'the audio being transcribed was not replaced');
+		assert.equal(now.original_filename, 'first.wav');
+		const done = await waitCompleted(a.access, m.id);
+		assert.equal(done.status, 'completed');
+		const t = await get(`${MEETINGS}/${m.id}/transcript`, { token: a.access });
+		assertWords(t.body.text, SENTENCES.project);
+		const audio = await requestBytes('GET', `${MEETINGS}/${m.id}/audio`, { token: a.access });
+		assert.ok(audio.bytes.equals(firstAudio), 'the stored audio is the first file');
+	});
+});
+
+describe('issue 8: the PATCH lock dies with its holder', T, () => {
+	test('kill -9 during a PATCH, restart: HEAD gives the offset and the next PATCH is taken at once (no 409 upload_locked)', async () => {
+		const dir = fs.mkdtempSync(nodePath.join(tmpRoot, 'kill-'));
+		const env = { IAM_JWT_SECRET: randomSecret() };
+		let s = await ownServer('kill', env, dir);
+		const a = await registerAt(s.base, 'tuskill');
+		const buf = crypto.randomBytes(3 * 1024 * 1024);
+		const { path } = await createAt(s.base, a.access, buf.length);
+		const p = slowPatch(s.base, a.access, path, 0, buf.length);
+		await p.send(buf.subarray(0, 1536 * 1024)); // more than one write's worth reaches the file
+		await sleep(700);
+		await s.kill('SIGKILL');
+		p.destroy();
+		s = await ownServer('kill', env, dir);
+		const h = await tusAt(s.base, 'HEAD', path, { token: a.access });
+		assert.equal(h.status, 200, show(h));
+		const offset = Number(h.headers.get('upload-offset'));
+		assert.ok(offset >= 0 && offset < buf.length, `offset ${offset}`);
+		const t0 = Date.now();
+		const res = await tusAt(s.base, 'PATCH', path, {
+			token: a.access,
+			headers: { 'content-type': OCTET, 'upload-offset': String(offset) },
+			body: buf.subarray(offset, offset + 1024 * 1024),
+		});
+		assert.equal(res.status, 204, `PATCH right after the restart: ${show(res)}`);
+		assert.ok(Date.now() - t0 < 5000, 'no wait for an old lock');
+		assert.equal(Number(res.headers.get('upload-offset')), offset + 1024 * 1024);
+	});
+
+	test('a PATCH slower than the lease keeps its lock (renewed while writing); a second writer meanwhile -> 409', async () => {
+		const s = await ownServer('lease', { IAM_JWT_SECRET: randomSecret(), IAM_TUS_LOCK_S: '2' });
+		const a = await registerAt(s.base, 'tuslease');
+		const piece = 64 * 1024;
+		const pieces = 8;
+		const buf = crypto.randomBytes(piece * pieces);
+		const { path } = await createAt(s.base, a.access, buf.length + 1);
+		const p = slowPatch(s.base, a.access, path, 0, buf.length);
+		let second = null;
+		for (let i = 0; i < pieces; i++) {
+			await p.send(buf.subarray(i * piece, (i + 1) * piece));
+			await sleep(600); // 8 x 0.6 s = 4.8 s: more than twice the 2 s lease
+			if (i === 5) {
+				second = await tusAt(s.base, 'PATCH', path, { token: a.access, headers: { 'content-type': OCTET, 'upload-offset': '0' }, body: Buffer.alloc(10) });
+			}
+		}
+		const r = await p.reply;
+		assert.ok(r, 'the slow PATCH got an answer');
+		assert.equal(r.status, 204, `slow PATCH: ${r && r.text.slice(0, 300)}`);
+		assert.equal(second.status, 409, `second writer: ${show(second)}`);
+		assert.equal(second.body.code, 'upload_locked');
+		const h = await tusAt(s.base, 'HEAD', path, { token: a.access });
+		assert.equal(Number(h.headers.get('upload-offset')), buf.length, 'every byte of the slow PATCH counted');
 	});
 });

@@ -3,10 +3,16 @@
 // duration), and what is refused (text, empty, truncated, random, too big,
 // busy). Most uploads use ?transcribe=false; one runs the whole way.
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import nodePath from 'node:path';
 import {
+	BASE,
 	MAX_UPLOAD_MB,
 	MEETINGS,
 	assertJson,
@@ -17,10 +23,15 @@ import {
 	get,
 	getMeeting,
 	post,
+	randomSecret,
 	rawHeadersOnly,
 	register,
+	registerAt,
+	requestAt,
 	requestBytes,
 	show,
+	sleep,
+	startIamd,
 	uploadMultipart,
 	uploadOk,
 	uploadRaw,
@@ -251,5 +262,230 @@ describe('refused uploads leave the meeting unchanged', T, () => {
 		const r = await requestBytes('DELETE', `${MEETINGS}/${m.id}`, { token });
 		assert.equal(r.status, 204, show(r));
 		assertProblem(await post(`${MEETINGS}/${m.id}/upload?filename=x.mp3`, { token, body: speech(SENTENCES.project, 'mp3') }), 404, 'not_found');
+	});
+});
+
+// ---------------------------------------------------------------- issue 8 (uploads hardening)
+
+const tmpRoot = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'iam-upload-test-'));
+const servers = [];
+const mounts = [];
+after(async () => {
+	for (const s of servers) await s.stop(5000).catch(() => {});
+	for (const m of mounts) {
+		try {
+			execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+		} catch {
+			/* already gone */
+		}
+	}
+	fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+async function ownServer(name, env = {}, dataDir = fs.mkdtempSync(nodePath.join(tmpRoot, `${name}-`))) {
+	const s = await startIamd(dataDir, { IAM_WORKERS: '0', IAM_MAX_UPLOAD_MB: '50', ...env });
+	servers.push(s);
+	return s;
+}
+
+/**
+ * A request over a raw socket whose body the test sends piece by piece:
+ * send(buf) writes more; `reply` resolves to { status, code, text } once
+ * the connection closes (null if no HTTP reply came).
+ */
+function slowRequest(base, method, path, headers) {
+	const url = new URL(base);
+	const sock = net.connect({ host: url.hostname, port: Number(url.port) });
+	let head = `${method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n`;
+	for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+	sock.write(head + '\r\n');
+	const chunks = [];
+	sock.on('data', (d) => chunks.push(d));
+	sock.on('error', () => {});
+	const reply = new Promise((resolve) => {
+		sock.on('close', () => {
+			const text = Buffer.concat(chunks).toString('latin1');
+			const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+			const code = /"code"\s*:\s*"([a-z_]+)"/.exec(text);
+			resolve(m ? { status: Number(m[1]), code: code ? code[1] : null, text } : null);
+		});
+	});
+	return { send: (buf) => new Promise((r) => sock.write(buf, () => r())), reply, destroy: () => sock.destroy() };
+}
+
+const spoolFiles = (dir, prefix) => {
+	try {
+		return fs.readdirSync(dir).filter((f) => f.startsWith(prefix));
+	} catch {
+		return [];
+	}
+};
+
+describe('issue 8: audio replaced mid-transcription', T, () => {
+	test('a direct upload that finishes after transcription was queued -> 409 meeting_busy; audio and transcript stay', async () => {
+		const a = await register({ tag: 'busyrace' });
+		const m = await createMeeting(a.access, { title: 'Busy race' });
+		const firstAudio = speech(SENTENCES.project, 'wav');
+		await uploadOk(a.access, m.id, firstAudio, { filename: 'first.wav', transcribe: false });
+		const other = speech(SENTENCES.report, 'wav');
+		const up = slowRequest(BASE, 'POST', `${MEETINGS}/${m.id}/upload?filename=second.wav`, {
+			Authorization: `Bearer ${a.access}`,
+			'Content-Type': 'application/octet-stream',
+			'Content-Length': String(other.length),
+		});
+		const half = Math.floor(other.length / 2);
+		await up.send(other.subarray(0, half));
+		await sleep(300);
+		const tr = await post(`${MEETINGS}/${m.id}/transcribe`, { token: a.access, json: {} });
+		assert.equal(tr.status, 202, show(tr));
+		await up.send(other.subarray(half));
+		const r = await up.reply;
+		assert.ok(r, 'the upload got an answer');
+		assert.equal(r.status, 409, r.text.slice(0, 400));
+		assert.equal(r.code, 'meeting_busy');
+		const now = await getMeeting(a.access, m.id);
+		assert.equal(now.file_size, firstAudio.length, 'the audio being transcribed was not replaced');
+		const done = await waitCompleted(a.access, m.id);
+		assert.equal(done.status, 'completed');
+		assert.equal(done.original_filename, 'first.wav');
+		const t = await get(`${MEETINGS}/${m.id}/transcript`, { token: a.access });
+		assertWords(t.body.text, SENTENCES.project);
+	});
+
+	test('two uploads at once to one meeting: one audio wins, the other blob is not left behind', async () => {
+		const dir = fs.mkdtempSync(nodePath.join(tmpRoot, 'race-'));
+		const s = await ownServer('race', { IAM_JWT_SECRET: randomSecret() }, dir);
+		const a = await registerAt(s.base, 'race');
+		const m = await createMeeting(a.access, { title: 'Race' }, s.base);
+		const bufs = [speech(SENTENCES.project, 'wav'), speech(SENTENCES.report, 'wav'), speech(SENTENCES.meeting, 'wav')];
+		for (let round = 0; round < 3; round++) {
+			const res = await Promise.all(bufs.map((b, i) => uploadRaw(a.access, m.id, b, { base: s.base, filename: `r${i}.wav`, transcribe: false })));
+			for (const r of res) assert.equal(r.status, 200, show(r));
+		}
+		const objects = [];
+		const walk = (d) => {
+			for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+				if (e.isDirectory()) walk(nodePath.join(d, e.name));
+				else objects.push(e.name);
+			}
+		};
+		walk(nodePath.join(dir, 'blobs', 'objects'));
+		assert.equal(objects.length, 1, `one audio object for one meeting, found ${objects.length}: ${objects.join(', ')}`);
+		const audio = await requestAt(s.base, 'GET', `${MEETINGS}/${m.id}/audio`, { token: a.access });
+		assert.ok(bufs.some((b) => b.equals(audio.bytes)), 'the stored audio is one of the uploads, whole');
+	});
+});
+
+describe('issue 8: orphan spool files', T, () => {
+	test('a raw upload cut by kill -9 leaves no spool file after a restart; an active tus upload keeps its data', async () => {
+		const dir = fs.mkdtempSync(nodePath.join(tmpRoot, 'orphan-'));
+		const env = { IAM_JWT_SECRET: randomSecret(), IAM_SPOOL_ORPHAN_AGE_S: '1' };
+		let s = await ownServer('orphan', env, dir);
+		const spool = nodePath.join(dir, 'blobs', 'spool');
+		const a = await registerAt(s.base, 'orphan');
+		const m = await createMeeting(a.access, { title: 'Orphan' }, s.base);
+		// a tus upload with some data: it stays resumable
+		const tusData = crypto.randomBytes(100000);
+		const c = await requestAt(s.base, 'POST', '/api/v1/uploads', {
+			token: a.access,
+			headers: { 'tus-resumable': '1.0.0', 'upload-length': String(tusData.length * 2), 'content-type': 'application/offset+octet-stream' },
+			body: tusData,
+		});
+		assert.equal(c.status, 201, show(c));
+		const tusPath = new URL(c.headers.get('location'), s.base).pathname;
+		// a raw upload cut half-way
+		const up = slowRequest(s.base, 'POST', `${MEETINGS}/${m.id}/upload`, {
+			Authorization: `Bearer ${a.access}`,
+			'Content-Type': 'application/octet-stream',
+			'Content-Length': String(4 * 1024 * 1024),
+		});
+		await up.send(crypto.randomBytes(1024 * 1024));
+		const deadline = Date.now() + 5000;
+		while (spoolFiles(spool, 'up-').length === 0 && Date.now() < deadline) await sleep(100);
+		assert.equal(spoolFiles(spool, 'up-').length, 1, 'the raw upload is being spooled');
+		await s.kill('SIGKILL');
+		up.destroy();
+		await sleep(1500); // older than IAM_SPOOL_ORPHAN_AGE_S
+		s = await ownServer('orphan', env, dir);
+		const gone = Date.now() + 10000;
+		while (spoolFiles(spool, 'up-').length > 0 && Date.now() < gone) await sleep(200);
+		assert.deepEqual(spoolFiles(spool, 'up-'), [], 'the orphan spool file was removed at start-up');
+		assert.equal(spoolFiles(spool, 'tus-').length, 1, 'the active tus upload keeps its spool file');
+		const h = await requestAt(s.base, 'HEAD', tusPath, { token: a.access, headers: { 'tus-resumable': '1.0.0' } });
+		assert.equal(Number(h.headers.get('upload-offset')), tusData.length);
+		const more = await requestAt(s.base, 'PATCH', tusPath, {
+			token: a.access,
+			headers: { 'tus-resumable': '1.0.0', 'content-type': 'application/offset+octet-stream', 'upload-offset': String(tusData.length) },
+			body: Buffer.alloc(10),
+		});
+		assert.equal(more.status, 204, show(more));
+	});
+});
+
+function tryMountTmpfs(dir, size) {
+	if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'not root';
+	try {
+		execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+		mounts.push(dir);
+		return null;
+	} catch (e) {
+		return `mount failed: ${String(e.stderr || e.message).trim()}`;
+	}
+}
+
+describe('issue 8: disk full', T, () => {
+	test('uploads into a full disk: 507 problem+json (early from the declared size, and mid-body), low disk in /readyz and /metrics', async (t) => {
+		const mnt = fs.mkdtempSync(nodePath.join(tmpRoot, 'tmpfs-'));
+		const why = tryMountTmpfs(mnt, '16m');
+		if (why) {
+			t.skip(`needs a 16 MB tmpfs: ${why}`);
+			return;
+		}
+		const s = await ownServer('full', { IAM_JWT_SECRET: randomSecret(), IAM_BLOB_URL: `file:${mnt}/blobs`, IAM_DISK_MIN_FREE_MB: '2' });
+		const a = await registerAt(s.base, 'full');
+		const m = await createMeeting(a.access, { title: 'Full disk' }, s.base);
+		const path = `${MEETINGS}/${m.id}/upload`;
+		const auth = { Authorization: `Bearer ${a.access}` };
+
+		// declared larger than the free space: refused from the headers alone
+		const early = await rawHeadersOnly({ base: s.base, path, headers: { ...auth, 'Content-Type': 'application/octet-stream', 'Content-Length': String(20 * 1024 * 1024) } });
+		assertProblem(early, 507, 'insufficient_storage');
+		const tusEarly = await requestAt(s.base, 'POST', '/api/v1/uploads', { token: a.access, headers: { 'tus-resumable': '1.0.0', 'upload-length': String(20 * 1024 * 1024) } });
+		assertProblem(tusEarly, 507, 'insufficient_storage');
+
+		// no size declared (chunked): the disk fills mid-body; the client still reads a 507
+		const chunked = slowRequest(s.base, 'POST', path, { ...auth, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' });
+		const piece = crypto.randomBytes(256 * 1024);
+		for (let i = 0; i < 80; i++) await chunked.send(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]));
+		await chunked.send('0\r\n\r\n');
+		const r = await chunked.reply;
+		assert.ok(r, 'the chunked upload into a full disk got an HTTP reply');
+		const mid = { status: r.status, body: { code: r.code } };
+		assert.equal(r.status, 507, r.text.slice(0, 400));
+		assert.match(r.text, /application\/problem\+json/i);
+		assert.equal(mid.body.code, 'insufficient_storage');
+		assert.deepEqual(spoolFiles(nodePath.join(mnt, 'blobs', 'spool'), ''), [], 'nothing half-written stays');
+
+		// room again: a small upload works
+		const ok = await uploadRaw(a.access, m.id, speech(SENTENCES.project, 'wav'), { base: s.base, transcribe: false });
+		assert.equal(ok.status, 200, show(ok));
+
+		// fill the disk from outside: /readyz and /metrics say so
+		const filler = nodePath.join(mnt, 'filler');
+		const free = () => {
+			const st = fs.statfsSync(mnt);
+			return st.bavail * st.bsize;
+		};
+		fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free() - 512 * 1024)));
+		const ready = await requestAt(s.base, 'GET', '/readyz');
+		assert.equal(ready.body && ready.body.disk && ready.body.disk.status, 'low', `readyz: ${show(ready)}`);
+		const metrics = await requestAt(s.base, 'GET', '/metrics');
+		const g = /^iam_upload_storage_free_bytes (\S+)$/m.exec(metrics.text);
+		assert.ok(g, 'iam_upload_storage_free_bytes in /metrics');
+		assert.ok(Number(g[1]) < 2 * 1024 * 1024, `free bytes gauge ${g[1]}`);
+		assertProblem(await uploadRaw(a.access, m.id, Buffer.alloc(1000), { base: s.base }), 507, 'insufficient_storage');
+		fs.unlinkSync(filler);
+		const again = await requestAt(s.base, 'GET', '/readyz');
+		assert.equal(again.body.disk.status, 'ok', show(again));
 	});
 });
