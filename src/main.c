@@ -15,6 +15,8 @@
 
 #include "api/api.h"
 #include "asr/asr.h"
+#include "auth/clientaddr.h"
+#include "auth/password.h"
 #include "blob/blob.h"
 #include "jobs/jobs.h"
 #include "jobs/transcribe.h"
@@ -50,7 +52,8 @@ static const char USAGE[] =
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
 	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL,\n"
 	"  IAM_OPENAI_API_KEY, IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
-	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG.\n";
+	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG, IAM_REFRESH_GRACE_S, IAM_TRUSTED_PROXIES,\n"
+	"  IAM_REGISTER_PER_HOUR, IAM_HASH_CONCURRENCY, IAM_HASH_WAIT_MS.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -267,6 +270,9 @@ static int run(const struct config *cfg, enum role role)
 	media_set_max_seconds((int64_t)cfg->max_audio_minutes * 60);
 	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
+	if (clientaddr_configure(cfg->trusted_proxies, err, sizeof err) < 0)
+		goto out;
+	password_gate_set(cfg->hash_concurrency, cfg->hash_wait_ms);
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
 	crypto_hmac_sha256(app.jwt.secret, app.jwt.len, "iam-ticket-v1", 13, app.ticket_key);
 	char berr[256];

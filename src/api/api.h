@@ -91,6 +91,12 @@ void api_password_rules(const char *pw, const char *email, const char *field, js
 /* Failed-password throttling for one account (login, current_password). */
 struct throttle_policy;
 extern const struct throttle_policy API_ACCOUNT_POLICY;
+/* The client's address, through trusted proxies (auth/clientaddr.h), into out[64]. */
+void api_client_addr(struct http_req *r, char out[64]);
+/* The throttle key for failed passwords of one account from one client. */
+void api_account_key(const char *email, const char *client, char *out, size_t outlen);
+/* 503 server_busy with Retry-After: no password-hashing slot came free in time. */
+void api_hash_busy(struct http_req *r);
 /* 429 too_many_attempts with Retry-After for a wait in ms. */
 void api_too_many(struct http_req *r, int64_t wait_ms);
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "auth/clientaddr.h"
 #include "auth/password.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -15,8 +16,35 @@
 #include "store/throttle.h"
 #include "store/users.h"
 
-/* Per address: generous, to stop spraying across many accounts. */
+/*
+ * Login throttling (README, "Login throttling"). Failures are counted three
+ * ways, keyed on the client address behind trusted proxies:
+ *   - per account and client (API_ACCOUNT_POLICY: 5 in 15 min lock that pair),
+ *     so a stranger's guesses do not lock the holder out from their own client;
+ *   - per account from everywhere, with a much higher ceiling, so guessing
+ *     spread over many addresses is still bounded;
+ *   - per client address, generous, to stop spraying across many accounts.
+ */
+static const struct throttle_policy ACCOUNT_CEILING_POLICY = {100, 60 * 60000, 60000, 15 * 60000};
 static const struct throttle_policy ADDRESS_POLICY = {50, 15 * 60000, 60000, 60 * 60000};
+
+void api_client_addr(struct http_req *r, char out[CLIENTADDR_BUF])
+{
+	clientaddr_resolve(clientaddr_global(), http_client_ip(r),
+			   http_header(r, "X-Forwarded-For"), http_header(r, "Forwarded"), out);
+}
+
+void api_account_key(const char *email, const char *client, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "acct:%s|%s", email, client);
+}
+
+void api_hash_busy(struct http_req *r)
+{
+	http_add_header(r, "Retry-After", "2");
+	http_problem(r, 503, "server_busy",
+		     "The server is busy checking passwords. Try again in a few seconds.");
+}
 
 /* Issue the token pair body for a session. Returns NULL on failure. */
 static json_t *token_body(struct app *app, const struct user *u, const struct session *s,
@@ -89,12 +117,45 @@ static void do_register(struct http_req *r)
 		 jv_str(in, "last_name") ? jv_str(in, "last_name") : "");
 	snprintf(u.company_name, sizeof u.company_name, "%s",
 		 jv_str(in, "company_name") ? jv_str(in, "company_name") : "");
+	char client[CLIENTADDR_BUF];
+	api_client_addr(r, client);
+	int per_hour = api_app(r)->cfg->register_per_hour;
+	struct db_conn *c;
+	if (per_hour > 0) {
+		char key[CLIENTADDR_BUF + 16];
+		snprintf(key, sizeof key, "register:%s", client);
+		if (!(c = api_db(r)))
+			return;
+		int64_t wait = throttle_hit(c, key, per_hour, 3600 * 1000);
+		db_release(c);
+		if (wait < 0) {
+			api_db_fail(r, (int)wait, "registration limit");
+			return;
+		}
+		if (wait > 0) {
+			char secs[24];
+			snprintf(secs, sizeof secs, "%lld", (long long)((wait + 999) / 1000));
+			http_add_header(r, "Retry-After", secs);
+			http_problem(
+			    r, 429, "too_many_registrations",
+			    "Too many accounts were registered from your address in the last "
+			    "hour (at most %d). Try again in %s seconds.",
+			    per_hour, secs);
+			return;
+		}
+	}
 	/* Hash before borrowing a connection: the pool is not held during the slow part. */
-	if (password_hash(pw, u.password_hash) < 0) {
+	if (password_gate_enter() < 0) {
+		api_hash_busy(r);
+		return;
+	}
+	int hrc = password_hash(pw, u.password_hash);
+	password_gate_leave();
+	if (hrc < 0) {
 		http_problem_internal(r, "password hash");
 		return;
 	}
-	struct db_conn *c = api_db(r);
+	c = api_db(r);
 	if (!c)
 		return;
 	char org_name[NAME_BUF];
@@ -114,8 +175,7 @@ static void do_register(struct http_req *r)
 		api_db_fail(r, rc, "create user");
 		goto out;
 	}
-	rc = session_start(c, u.id, m.org_id, http_client_ip(r), http_header(r, "User-Agent"), &s,
-			   refresh);
+	rc = session_start(c, u.id, m.org_id, client, http_header(r, "User-Agent"), &s, refresh);
 	if (rc) {
 		api_db_fail(r, rc, "start session");
 		goto out;
@@ -147,23 +207,32 @@ static void do_login(struct http_req *r)
 	bool shaped = api_email_normalize(jv_str(in, "email"), email, sizeof email, &why);
 	if (!shaped)
 		snprintf(email, sizeof email, "%.200s", jv_str(in, "email"));
-	char account_key[EMAIL_BUF + 8], address_key[80];
-	snprintf(account_key, sizeof account_key, "email:%s", email);
-	snprintf(address_key, sizeof address_key, "ip:%s", http_client_ip(r));
+	char client[CLIENTADDR_BUF];
+	api_client_addr(r, client);
+	char account_key[EMAIL_BUF + CLIENTADDR_BUF + 8], ceiling_key[EMAIL_BUF + 8],
+	    address_key[80];
+	api_account_key(email, client, account_key, sizeof account_key);
+	snprintf(ceiling_key, sizeof ceiling_key, "email:%s", email);
+	snprintf(address_key, sizeof address_key, "ip:%s", client);
 
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
-	int64_t wait = throttle_wait_ms(c, account_key);
-	int64_t wait_ip = throttle_wait_ms(c, address_key);
-	if (wait < 0 || wait_ip < 0) {
-		api_db_fail(r, (int)(wait < 0 ? wait : wait_ip), "throttle check");
-		goto out;
+	int64_t waits[3] = {throttle_wait_ms(c, account_key), throttle_wait_ms(c, ceiling_key),
+			    throttle_wait_ms(c, address_key)};
+	int64_t wait = 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (waits[i] < 0) {
+			api_db_fail(r, (int)waits[i], "throttle check");
+			goto out;
+		}
+		if (waits[i] > wait)
+			wait = waits[i];
 	}
-	if (wait > 0 || wait_ip > 0) {
-		api_too_many(r, wait > wait_ip ? wait : wait_ip);
+	if (wait > 0) {
+		api_too_many(r, wait);
 		goto out;
 	}
 	struct user u;
@@ -173,6 +242,10 @@ static void do_login(struct http_req *r)
 		api_db_fail(r, rc, "find user");
 		goto out;
 	}
+	if (password_gate_enter() < 0) {
+		api_hash_busy(r); /* not counted as a failure: nothing was checked */
+		goto out;
+	}
 	bool ok;
 	if (rc == STORE_NOT_FOUND) {
 		password_burn(pw); /* same time as a real check: no account enumeration */
@@ -180,19 +253,26 @@ static void do_login(struct http_req *r)
 	} else {
 		ok = password_verify(pw, u.password_hash);
 	}
+	/* upgrade old hashes transparently, while the slot is still held */
+	bool rehashed =
+	    ok && password_needs_rehash(u.password_hash) && password_hash(pw, u.password_hash) == 0;
+	password_gate_leave();
 	if (!ok) {
 		throttle_fail(c, account_key, &API_ACCOUNT_POLICY);
+		throttle_fail(c, ceiling_key, &ACCOUNT_CEILING_POLICY);
 		throttle_fail(c, address_key, &ADDRESS_POLICY);
 		audit_record(c, NULL, rc == DB_OK ? u.id : NULL, "auth.login.failure", &ctx,
-			     json_pack("{s:s,s:s}", "email", email, "reason",
-				       rc == DB_OK ? "wrong_password" : "unknown_email"));
+			     json_pack("{s:s,s:s,s:s}", "email", email, "reason",
+				       rc == DB_OK ? "wrong_password" : "unknown_email", "client",
+				       client));
 		http_problem(r, 401, "invalid_credentials",
 			     "The email or password is wrong. Check both and try again.");
 		goto out;
 	}
 	throttle_clear(c, account_key);
-	if (password_needs_rehash(u.password_hash) && password_hash(pw, u.password_hash) == 0)
-		user_update(c, &u); /* upgrade old hashes transparently */
+	throttle_clear(c, ceiling_key);
+	if (rehashed)
+		user_update(c, &u);
 	struct membership m;
 	rc = user_personal_org(c, u.id, &m);
 	if (rc) {
@@ -201,8 +281,7 @@ static void do_login(struct http_req *r)
 	}
 	struct session s;
 	char refresh[REFRESH_TOKEN_BUF];
-	rc = session_start(c, u.id, m.org_id, http_client_ip(r), http_header(r, "User-Agent"), &s,
-			   refresh);
+	rc = session_start(c, u.id, m.org_id, client, http_header(r, "User-Agent"), &s, refresh);
 	if (rc) {
 		api_db_fail(r, rc, "start session");
 		goto out;

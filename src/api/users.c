@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "auth/clientaddr.h"
 #include "auth/password.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -130,15 +131,26 @@ static void put_me(struct http_req *r)
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
 	if (current) {
-		char key[EMAIL_BUF + 8];
-		snprintf(key, sizeof key, "email:%s", u.email);
+		/* The same per (account, client) counter as login: a stranger cannot get here
+		 * anyway. */
+		char client[CLIENTADDR_BUF], key[EMAIL_BUF + CLIENTADDR_BUF + 8];
+		api_client_addr(r, client);
+		api_account_key(u.email, client, key, sizeof key);
 		int64_t wait = throttle_wait_ms(c, key);
 		if (wait > 0) {
 			api_too_many(r, wait);
 			goto out;
 		}
-		if (strlen(current) > PASSWORD_MAX_LEN ||
-		    !password_verify(current, u.password_hash)) {
+		if (password_gate_enter() < 0) {
+			api_hash_busy(r);
+			goto out;
+		}
+		bool right = strlen(current) <= PASSWORD_MAX_LEN &&
+			     password_verify(current, u.password_hash);
+		/* The new hash is made under the same slot. */
+		int hrc = right && pw ? password_hash(pw, u.password_hash) : 0;
+		password_gate_leave();
+		if (!right) {
 			throttle_fail(c, key, &API_ACCOUNT_POLICY);
 			audit_record(c, p.org_id, p.user_id, "user.current_password.failure", &ctx,
 				     NULL);
@@ -146,6 +158,10 @@ static void put_me(struct http_req *r)
 					    json_pack("[{s:s,s:s}]", "field", "current_password",
 						      "message", "is not your current password"),
 					    "The current password is wrong.");
+			goto out;
+		}
+		if (hrc < 0) {
+			http_problem_internal(r, "password hash");
 			goto out;
 		}
 	}
@@ -165,13 +181,8 @@ static void put_me(struct http_req *r)
 	snprintf(old_email, sizeof old_email, "%s", u.email);
 	if (email_changed)
 		snprintf(u.email, sizeof u.email, "%s", new_email);
-	if (pw) {
-		if (password_hash(pw, u.password_hash) < 0) {
-			http_problem_internal(r, "password hash");
-			goto out;
-		}
-		u.password_changed_at = now;
-	}
+	if (pw)
+		u.password_changed_at = now; /* hashed above, with current_password checked */
 	u.updated_at = now;
 	rc = user_update(c, &u);
 	if (rc == DB_UNIQUE) {

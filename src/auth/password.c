@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 _Static_assert(PASSWORD_HASH_MAX >= crypto_pwhash_STRBYTES, "hash buffer too small");
 
@@ -104,4 +105,60 @@ void password_burn(const char *pw)
 	/* Could not make the burn hash (out of memory): hashing costs about the same. */
 	(void)password_hash(pw, tmp);
 	sodium_memzero(tmp, sizeof tmp);
+}
+
+/* ---- the hashing gate ---- */
+
+static pthread_mutex_t g_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_gate_free = PTHREAD_COND_INITIALIZER;
+static int g_gate_slots = 4, g_gate_wait_ms = 2000, g_gate_busy = 0, g_gate_waiting = 0;
+
+void password_gate_set(int slots, int wait_ms)
+{
+	pthread_mutex_lock(&g_gate_lock);
+	g_gate_slots = slots < 1 ? 1 : slots;
+	g_gate_wait_ms = wait_ms < 0 ? 0 : wait_ms;
+	pthread_cond_broadcast(&g_gate_free);
+	pthread_mutex_unlock(&g_gate_lock);
+}
+
+int password_gate_enter(void)
+{
+	int rc = 0;
+	pthread_mutex_lock(&g_gate_lock);
+	if (g_gate_busy >= g_gate_slots) {
+		if (g_gate_waiting >= 2 * g_gate_slots || g_gate_wait_ms == 0) {
+			rc = -1;
+			goto out;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += g_gate_wait_ms / 1000;
+		until.tv_nsec += (long)(g_gate_wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		g_gate_waiting++;
+		while (g_gate_busy >= g_gate_slots && rc == 0)
+			if (pthread_cond_timedwait(&g_gate_free, &g_gate_lock, &until) != 0 &&
+			    g_gate_busy >= g_gate_slots)
+				rc = -1;
+		g_gate_waiting--;
+		if (rc)
+			goto out;
+	}
+	g_gate_busy++;
+out:
+	pthread_mutex_unlock(&g_gate_lock);
+	return rc;
+}
+
+void password_gate_leave(void)
+{
+	pthread_mutex_lock(&g_gate_lock);
+	if (g_gate_busy > 0)
+		g_gate_busy--;
+	pthread_cond_signal(&g_gate_free);
+	pthread_mutex_unlock(&g_gate_lock);
 }

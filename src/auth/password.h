@@ -10,8 +10,8 @@
 #include <stddef.h>
 
 #define PASSWORD_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
-#define PASSWORD_MIN_LEN 10
-#define PASSWORD_MAX_LEN 1024 /* bound the work an attacker can ask for */
+#define PASSWORD_MIN_LEN  10
+#define PASSWORD_MAX_LEN  1024 /* bound the work an attacker can ask for */
 
 /*
  * Set the cost once at start-up: ops limit and memory in bytes. Defaults to
@@ -33,5 +33,18 @@ bool password_needs_rehash(const char *hash);
  * and "wrong password" take the same time.
  */
 void password_burn(const char *pw);
+
+/*
+ * The hashing gate: at most `slots` password hashes or verifies run at once
+ * (each takes tens of milliseconds of CPU and 64 MiB), so a login or
+ * registration flood cannot take every core and thread from the rest of the
+ * API. A caller waits at most wait_ms for a slot, and at most 2 * slots
+ * callers wait at all; the rest are told at once. Default: 4 slots, 2000 ms.
+ */
+void password_gate_set(int slots, int wait_ms);
+/* Take a slot: 0, or -1 when none came free in time (reply 503 + Retry-After). */
+int password_gate_enter(void);
+/* Give the slot back (only after a successful password_gate_enter). */
+void password_gate_leave(void);
 
 #endif

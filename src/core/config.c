@@ -245,6 +245,18 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (get_int(get, "IAM_REFRESH_GRACE_S", 30, 0, 300, &n, err, errlen) < 0)
 		return -1;
 	c->refresh_grace_s = (int)n;
+	const char *proxies = get("IAM_TRUSTED_PROXIES");
+	if (proxies && *proxies)
+		c->trusted_proxies = strdup(proxies);
+	if (get_int(get, "IAM_REGISTER_PER_HOUR", 10, 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->register_per_hour = (int)n;
+	if (get_int(get, "IAM_HASH_CONCURRENCY", cores, 1, 256, &n, err, errlen) < 0)
+		return -1;
+	c->hash_concurrency = (int)n;
+	if (get_int(get, "IAM_HASH_WAIT_MS", 2000, 0, 60000, &n, err, errlen) < 0)
+		return -1;
+	c->hash_wait_ms = (int)n;
 
 	if (get_int(get, "IAM_HEADER_TIMEOUT_S", 10, 1, 300, &n, err, errlen) < 0)
 		return -1;
@@ -350,5 +362,6 @@ void config_free(struct config *c)
 	}
 	free(c->openai_model);
 	free(c->web_dir);
+	free(c->trusted_proxies);
 	memset(c, 0, sizeof *c);
 }

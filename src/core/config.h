@@ -46,6 +46,10 @@ struct config {
 	int tus_lock_s;           /* IAM_TUS_LOCK_S, 2..600, default 30: lease of a tus PATCH lock */
 	long spool_orphan_age_s;  /* IAM_SPOOL_ORPHAN_AGE_S, default 3600: spool files unused this long go */
 	long disk_min_free_mb;    /* IAM_DISK_MIN_FREE_MB, default 256: uploads keep this much disk free */
+	char *trusted_proxies; /* IAM_TRUSTED_PROXIES: CIDR list (checked by auth/clientaddr at start-up), NULL = none */
+	int register_per_hour; /* IAM_REGISTER_PER_HOUR, 0..1000000 (0 = no limit), default 10, per client address */
+	int hash_concurrency;  /* IAM_HASH_CONCURRENCY, 1..256, default number of cores: password hashes at once */
+	int hash_wait_ms;      /* IAM_HASH_WAIT_MS, 0..60000, default 2000: wait for a hashing slot, then 503 */
 	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
 };
 

@@ -25,16 +25,17 @@ int64_t throttle_fail(struct db_conn *c, const char *key, const struct throttle_
 	int64_t now = time_now_ms();
 	int rc;
 	/* One atomic upsert: concurrent failures from several processes all count. */
-	struct db_res *r = db_query(
-		c,
-		"INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 1, $2, 0)"
-		" ON CONFLICT (key) DO UPDATE SET"
-		" failures = CASE WHEN login_throttle.window_start < $3 THEN 1"
-		" ELSE login_throttle.failures + 1 END,"
-		" window_start = CASE WHEN login_throttle.window_start < $3 THEN $2"
-		" ELSE login_throttle.window_start END"
-		" RETURNING failures",
-		DB_PARAMS(DB_TEXT(key), DB_INT(now), DB_INT(now - p->window_ms)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "INSERT INTO login_throttle (key, failures, window_start, locked_until) "
+		     "VALUES ($1, 1, $2, 0)"
+		     " ON CONFLICT (key) DO UPDATE SET"
+		     " failures = CASE WHEN login_throttle.window_start < $3 THEN 1"
+		     " ELSE login_throttle.failures + 1 END,"
+		     " window_start = CASE WHEN login_throttle.window_start < $3 THEN $2"
+		     " ELSE login_throttle.window_start END"
+		     " RETURNING failures",
+		     DB_PARAMS(DB_TEXT(key), DB_INT(now), DB_INT(now - p->window_ms)), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -56,5 +57,35 @@ int64_t throttle_fail(struct db_conn *c, const char *key, const struct throttle_
 
 int throttle_clear(struct db_conn *c, const char *key)
 {
-	return db_exec(c, "DELETE FROM login_throttle WHERE key = $1", DB_PARAMS(DB_TEXT(key)), NULL);
+	return db_exec(c, "DELETE FROM login_throttle WHERE key = $1", DB_PARAMS(DB_TEXT(key)),
+		       NULL);
+}
+
+int64_t throttle_hit(struct db_conn *c, const char *key, int limit, int64_t window_ms)
+{
+	int64_t now = time_now_ms();
+	int rc;
+	/* The same atomic upsert as throttle_fail: racing requests all count. */
+	struct db_res *r =
+	    db_query(c,
+		     "INSERT INTO login_throttle (key, failures, window_start, locked_until) "
+		     "VALUES ($1, 1, $2, 0)"
+		     " ON CONFLICT (key) DO UPDATE SET"
+		     " failures = CASE WHEN login_throttle.window_start < $3 THEN 1"
+		     " ELSE login_throttle.failures + 1 END,"
+		     " window_start = CASE WHEN login_throttle.window_start < $3 THEN $2"
+		     " ELSE login_throttle.window_start END"
+		     " RETURNING failures, window_start",
+		     DB_PARAMS(DB_TEXT(key), DB_INT(now), DB_INT(now - window_ms)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	int64_t count = rc == 1 ? db_int(r, 0) : 0, start = rc == 1 ? db_int(r, 1) : now;
+	db_res_free(r);
+	if (rc < 0)
+		return rc;
+	if (count <= limit)
+		return 0;
+	int64_t wait = start + window_ms - now;
+	return wait > 0 ? wait : 1;
 }

@@ -24,4 +24,11 @@ int64_t throttle_wait_ms(struct db_conn *c, const char *key);
 int64_t throttle_fail(struct db_conn *c, const char *key, const struct throttle_policy *p);
 int throttle_clear(struct db_conn *c, const char *key);
 
+/*
+ * A rate limit: count one event for key in a fixed window of window_ms.
+ * Returns 0 if it is within limit, else the ms until the window ends (the
+ * event is counted either way, so hammering does not help), or a db_rc.
+ */
+int64_t throttle_hit(struct db_conn *c, const char *key, int limit, int64_t window_ms);
+
 #endif

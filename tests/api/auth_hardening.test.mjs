@@ -24,8 +24,10 @@ function tmpDir(name) {
 	return fs.mkdtempSync(path.join(tmpRoot, `${name}-`));
 }
 
+/* A server of our own; on the shared database when the suite runs on PostgreSQL. */
 async function serve(env = {}, name = 'srv') {
-	const s = await startIamd(tmpDir(name), { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', ...env });
+	const db = process.env.IAM_ENGINE === 'postgres' && process.env.IAM_TEST_DATABASE_URL ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
+	const s = await startIamd(tmpDir(name), { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', ...db, ...env });
 	servers.push(s);
 	return s;
 }
@@ -156,5 +158,96 @@ describe('concurrent refresh (item 18)', T, () => {
 		assert.equal((await c.me(a.access)).status, 401);
 		// another session of the same user is unaffected
 		assert.equal((await c.me(other.body.access_token)).status, 200);
+	});
+});
+
+// ---------------------------------------------------------------- item 7
+
+describe('throttling behind a trusted proxy (item 7)', T, () => {
+	test('a stranger locks out only themselves; the holder logs in from another client', async () => {
+		const s = await serve({ IAM_TRUSTED_PROXIES: '127.0.0.1/32' }, 'proxy');
+		const c = client(s.base);
+		const victim = await c.register('victim');
+		const attacker = { 'x-forwarded-for': '203.0.113.9' };
+		for (let i = 0; i < 5; i++) {
+			const r = await c.login(victim.email, 'wrong-password-123', attacker);
+			assert.equal(r.status, 401, r.text);
+		}
+		const locked = await c.login(victim.email, 'wrong-password-123', attacker);
+		assert.equal(locked.status, 429, locked.text);
+		assert.match(String(locked.headers.get('retry-after')), /^\d+$/);
+		// the account holder, from their own address, is not locked out
+		const holder = await c.login(victim.email, victim.password, { 'x-forwarded-for': '198.51.100.7' });
+		assert.equal(holder.status, 200, holder.text);
+		// a client-written left part of X-Forwarded-For does not change who the client is
+		const spoof = await c.login(victim.email, 'wrong-password-123', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' });
+		assert.equal(spoof.status, 429, `right-most untrusted entry is the client: ${spoof.text}`);
+		// Forwarded (RFC 7239) when there is no X-Forwarded-For
+		const fwd = { forwarded: 'for="[2001:db8::9]:4711";proto=https' };
+		for (let i = 0; i < 5; i++) assert.equal((await c.login(victim.email, 'wrong-password-123', fwd)).status, 401);
+		assert.equal((await c.login(victim.email, 'wrong-password-123', fwd)).status, 429);
+		assert.equal((await c.login(victim.email, victim.password, { forwarded: 'for=192.0.2.77' })).status, 200);
+	});
+
+	test('without trusted proxies the headers are ignored: rotating X-Forwarded-For does not escape the lock', async () => {
+		const s = await serve({}, 'noproxy');
+		const c = client(s.base);
+		const a = await c.register('noproxy');
+		for (let i = 0; i < 5; i++) {
+			assert.equal((await c.login(a.email, 'wrong-password-123', { 'x-forwarded-for': `203.0.113.${i + 1}` })).status, 401);
+		}
+		const r = await c.login(a.email, 'wrong-password-123', { 'x-forwarded-for': '203.0.113.200' });
+		assert.equal(r.status, 429, r.text);
+	});
+
+	test('a bad IAM_TRUSTED_PROXIES stops start-up naming the variable', () => {
+		const r = spawnSync(BIN, ['serve'], { env: iamEnv({ IAM_DATA_DIR: tmpDir('badproxy'), IAM_LISTEN: '127.0.0.1:1', IAM_TRUSTED_PROXIES: '10.0.0.0/33', IAM_WORKERS: '0' }), encoding: 'utf8', timeout: 20000 });
+		assert.notEqual(r.status, 0);
+		assert.match(r.stderr, /IAM_TRUSTED_PROXIES/);
+	});
+});
+
+// ---------------------------------------------------------------- item 8
+
+describe('floods (item 8)', T, () => {
+	test('registrations per client address are limited (IAM_REGISTER_PER_HOUR)', async () => {
+		const s = await serve({ IAM_REGISTER_PER_HOUR: '3', IAM_TRUSTED_PROXIES: '127.0.0.1' }, 'reglimit');
+		const c = client(s.base);
+		const from = { headers: { 'x-forwarded-for': '203.0.113.44' } };
+		for (let i = 0; i < 3; i++) await c.register('flood', from);
+		const res = await c.call('POST', '/api/v1/auth/register', { json: { email: `flood4.${Date.now()}@example.com`, password: 'Correct-horse-battery-9' }, ...from });
+		assert.equal(res.status, 429, res.text);
+		assert.equal(res.body.code, 'too_many_registrations');
+		const ra = Number(res.headers.get('retry-after'));
+		assert.ok(ra >= 1 && ra <= 3600, `Retry-After ${ra}`);
+		// another address is not affected
+		await c.register('other', { headers: { 'x-forwarded-for': '198.51.100.44' } });
+	});
+
+	test('a login flood gets 503 + Retry-After past the hashing slots, and the rest of the API stays fast', async () => {
+		const s = await serve({ IAM_HASH_CONCURRENCY: '1', IAM_HASH_WAIT_MS: '50', IAM_HTTP_THREADS: '8' }, 'hashflood');
+		const c = client(s.base);
+		const a = await c.register('fast');
+		// 24 wrong logins at once for 24 different (unknown) accounts: bounded, loopback only
+		const flood = Promise.all(Array.from({ length: 24 }, (_, i) => c.login(`nobody${i}.${Date.now()}@example.com`, 'wrong-password-123')));
+		const lat = [];
+		for (let i = 0; i < 10; i++) {
+			const t0 = Date.now();
+			const r = await c.me(a.access);
+			lat.push(Date.now() - t0);
+			assert.equal(r.status, 200);
+		}
+		const results = await flood;
+		const statuses = results.map((r) => r.status);
+		assert.ok(statuses.every((st) => st === 401 || st === 503), `only 401 or 503: ${statuses}`);
+		const busy = results.filter((r) => r.status === 503);
+		assert.ok(busy.length > 0, `some logins must be turned away while the one slot is busy: ${statuses}`);
+		for (const r of busy) {
+			assert.equal(r.body.code, 'server_busy');
+			assert.match(String(r.headers.get('retry-after')), /^\d+$/);
+		}
+		lat.sort((x, y) => x - y);
+		const median = lat[Math.floor(lat.length / 2)];
+		assert.ok(median < 500, `GET /users/me median during the flood: ${median} ms (${lat})`);
 	});
 });

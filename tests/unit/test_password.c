@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +168,76 @@ static void test_default_cost(void **state)
 	assert_true(password_needs_rehash(h));
 }
 
+/* ---- the hashing gate (issue 8 item 8) ---- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct gate_try {
+	int rc;
+	int64_t ms;
+};
+
+static void *gate_try_thread(void *arg)
+{
+	struct gate_try *t = arg;
+	int64_t t0 = mono_ms();
+	t->rc = password_gate_enter();
+	t->ms = mono_ms() - t0;
+	if (t->rc == 0)
+		password_gate_leave();
+	return NULL;
+}
+
+static void *gate_release_later(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 50 * 1000000L};
+	nanosleep(&ts, NULL);
+	password_gate_leave();
+	return NULL;
+}
+
+static void test_gate(void **state)
+{
+	password_gate_set(1, 100);
+	assert_int_equal(password_gate_enter(), 0);
+	/* full: a second caller waits about wait_ms, then is refused */
+	struct gate_try t = {0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, gate_try_thread, &t), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(t.rc, -1);
+	assert_true(t.ms >= 90 && t.ms < 1000);
+	/* a slot that comes free while waiting is taken */
+	pthread_t rel;
+	assert_int_equal(pthread_create(&rel, NULL, gate_release_later, NULL), 0);
+	int64_t t0 = mono_ms();
+	assert_int_equal(password_gate_enter(), 0);
+	assert_true(mono_ms() - t0 < 100);
+	pthread_join(rel, NULL);
+	password_gate_leave();
+	/* no waiting allowed: refused at once */
+	password_gate_set(1, 0);
+	assert_int_equal(password_gate_enter(), 0);
+	t0 = mono_ms();
+	assert_int_equal(password_gate_enter(), -1);
+	assert_true(mono_ms() - t0 < 50);
+	password_gate_leave();
+	/* two slots: two at once */
+	password_gate_set(2, 0);
+	assert_int_equal(password_gate_enter(), 0);
+	assert_int_equal(password_gate_enter(), 0);
+	assert_int_equal(password_gate_enter(), -1);
+	password_gate_leave();
+	password_gate_leave();
+	password_gate_set(4, 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,7 +245,7 @@ int main(void)
 	    cmocka_unit_test(test_unicode_and_empty),	cmocka_unit_test(test_needs_rehash),
 	    cmocka_unit_test(test_argon2i_is_rehashed), cmocka_unit_test(test_too_long),
 	    cmocka_unit_test(test_bad_hashes),		cmocka_unit_test(test_burn),
-	    cmocka_unit_test(test_default_cost),
+	    cmocka_unit_test(test_default_cost),	cmocka_unit_test(test_gate),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -353,7 +353,7 @@ function Player({ meeting, audioRef }: { meeting: Meeting; audioRef: React.RefOb
 		void loadTicket();
 	}, [loadTicket]);
 
-	// tickets are short-lived: when the audio stops loading, get a new one and carry on
+	// tickets are short-lived (5 minutes): when the audio stops loading, get a new one and carry on
 	const onError = () => {
 		const a = audioRef.current;
 		if (!a || !src) return;
@@ -368,6 +368,8 @@ function Player({ meeting, audioRef }: { meeting: Meeting; audioRef: React.RefOb
 
 	const onLoaded = () => {
 		const a = audioRef.current;
+		// tickets live 5 minutes: every new one that loads earns the next renewal
+		retries.current = 0;
 		if (a && resumeAt.current) {
 			a.currentTime = resumeAt.current;
 			resumeAt.current = null;
