@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
@@ -32,6 +34,18 @@
 #define TUS_VERSION "1.0.0"
 #define UPLOAD_TTL_MS (24LL * 3600 * 1000)
 #define TUS_BUF (1024 * 1024) /* bytes gathered per write(2) */
+/*
+ * Start writing back to the disk every this many bytes (sync_file_range),
+ * so the fsync at the end of a request has little left to do: the disk
+ * works while the network does.
+ */
+#define TUS_WRITEBACK (8 * 1024 * 1024)
+/*
+ * Buffers between the HTTP thread (which receives) and the request's
+ * writer thread (which writes and hashes): TUS_NBUF * TUS_BUF bytes per
+ * request being written, whatever the file's size.
+ */
+#define TUS_NBUF 4
 
 static int64_t max_bytes(struct app *app) { return (int64_t)app->cfg->max_upload_mb * 1024 * 1024; }
 
@@ -447,11 +461,12 @@ struct tus {
 	char owner[UPLOAD_OWNER_MAX]; /* server-made lock owner id */
 	int fd;
 	int64_t start;	   /* offset before this request */
-	int64_t written;   /* bytes of this request written to the file */
-	char *buf;	   /* TUS_BUF bytes gathered for the next write */
-	size_t buflen;
+	int64_t received;  /* bytes of this request accepted (handed to the writer) */
+	int64_t written;   /* bytes of this request written to the file (writer's; read after the drain) */
+	int64_t kicked;	   /* bytes of this request handed to writeback */
+	struct tus_writer *w; /* NULL: nothing open (or writes made inline) */
 	int64_t lease_ms;     /* IAM_TUS_LOCK_S */
-	int64_t lease_until;  /* Unix ms: our lock is ours until then, as far as we know */
+	_Atomic int64_t lease_until; /* Unix ms: our lock is ours until then, as far as we know */
 	int64_t renewed_at;   /* Unix ms of the last renewal */
 	bool locked;
 	bool finished;	      /* the handler recorded the outcome */
@@ -491,13 +506,13 @@ static void tus_truncate(struct tus *t, int64_t len)
  * resume from the server's offset — unless a checksum was promised, which
  * can then not be verified.
  */
-static int tus_flush(struct tus *t);
+static void tus_drain(struct tus *t, bool write_rest);
 
 static void tus_free(void *p)
 {
 	struct tus *t = p;
-	if (!t->finished && t->locked && t->fd >= 0 && !t->error && t->alg == ALG_NONE)
-		tus_flush(t); /* what arrived before the client went away counts */
+	/* What arrived before the client went away counts (unless a checksum cannot be checked). */
+	tus_drain(t, !t->finished && t->locked && !t->error && t->alg == ALG_NONE);
 	bool keep = !t->finished && t->written > 0 && t->alg == ALG_NONE;
 	if (t->fd >= 0) {
 		if (keep && fsync(t->fd) < 0)
@@ -518,7 +533,6 @@ static void tus_free(void *p)
 			db_release(c);
 		}
 	}
-	free(t->buf);
 	free(t);
 }
 
@@ -577,6 +591,7 @@ static bool tus_lease_ok(struct tus *t)
 				t->renewed_at = now;
 			} else if (rc == UPLOAD_LOST) {
 				t->locked = false;
+				t->lease_until = 0; /* the writer stops at once */
 				tus_fail(t, 409, "upload_lock_lost",
 					 "Another request took over this upload while this one was writing. Ask "
 					 "for the offset (HEAD) and resume from there.");
@@ -593,34 +608,178 @@ static bool tus_lease_ok(struct tus *t)
 	return true;
 }
 
-/* Write len bytes at the end of the file, within our lease. 0 or -1 (t->error set). */
-static int tus_write(struct tus *t, const char *data, size_t len)
+/*
+ * The writer: the HTTP thread gathers the body into TUS_BUF buffers; a
+ * thread of the request writes them to the file and hashes them, so
+ * receiving, writing and hashing use both cores. A ring of TUS_NBUF
+ * buffers: the HTTP thread fills slot (next + count) % TUS_NBUF and hands
+ * it over (count++); the writer takes slot next. The writer writes only
+ * while the lease the HTTP thread renews holds (lease_until).
+ */
+struct tus_writer {
+	struct tus *t;
+	pthread_t thread;
+	bool threaded; /* false: pthread_create failed, writes are made inline */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *buf[TUS_NBUF];
+	size_t len[TUS_NBUF];
+	int next, count; /* guarded by lock */
+	bool closing;	 /* guarded by lock */
+	atomic_int err;	 /* errno of the first failed write; EOWNERDEAD when the lease ran out */
+};
+
+/*
+ * Write one buffer at the end of the file and hash it. 0, or an errno
+ * (EOWNERDEAD: our lease may have passed, so another writer may own the
+ * file: nothing is written).
+ */
+static int tus_write_piece(struct tus *t, const char *data, size_t len)
 {
-	if (!len)
-		return 0;
-	if (!tus_lease_ok(t))
-		return -1;
-	if (write_all(t->fd, data, len) < 0) {
-		if (disk_full(errno)) {
-			tus_fail(t, 507, "insufficient_storage",
-				 "The server ran out of room for this upload; what arrived before is kept. "
-				 "Resume later (HEAD for the offset).");
-			t->discard = true;
-		} else {
-			tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
-		}
-		/* A short write may have left part of it: the file is cut back to written at the end. */
-		return -1;
-	}
+	if (time_now_ms() + 1000 >= t->lease_until)
+		return EOWNERDEAD;
+	if (write_all(t->fd, data, len) < 0)
+		return errno ? errno : EIO;
+	if (t->alg == ALG_SHA256)
+		sha256_update(&t->sha256, len, (const uint8_t *)data);
+	else if (t->alg == ALG_SHA1)
+		sha1_update(&t->sha1, len, (const uint8_t *)data);
+	if (t->whole)
+		sha256_update(&t->whole_sha, len, (const uint8_t *)data);
 	t->written += (int64_t)len;
+	if (t->written - t->kicked >= TUS_WRITEBACK) {
+		/* Only a hint: fsync at the end is what makes the data durable. */
+		(void)sync_file_range(t->fd, t->start + t->kicked, t->written - t->kicked,
+				      SYNC_FILE_RANGE_WRITE);
+		t->kicked = t->written;
+	}
 	return 0;
 }
 
-static int tus_flush(struct tus *t)
+static void *tus_writer_main(void *arg)
 {
-	int rc = tus_write(t, t->buf, t->buflen);
-	t->buflen = 0;
-	return rc;
+	struct tus_writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->count == 0 && !w->closing)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->count == 0)
+			break;
+		int i = w->next;
+		pthread_mutex_unlock(&w->lock);
+		/* After a failure the rest is dropped: the file ends at what was written before. */
+		if (atomic_load(&w->err) == 0) {
+			int e = tus_write_piece(w->t, w->buf[i], w->len[i]);
+			if (e)
+				atomic_store(&w->err, e);
+		}
+		pthread_mutex_lock(&w->lock);
+		w->next = (w->next + 1) % TUS_NBUF;
+		w->count--;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void tus_writer_free(struct tus_writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < TUS_NBUF; i++)
+		free(w->buf[i]);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+/* A writer for t (its fd open). NULL when out of memory. */
+static struct tus_writer *tus_writer_new(struct tus *t)
+{
+	struct tus_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->t = t;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	for (int i = 0; i < TUS_NBUF; i++) {
+		w->buf[i] = malloc(TUS_BUF);
+		if (!w->buf[i]) {
+			tus_writer_free(w);
+			return NULL;
+		}
+	}
+	w->threaded = pthread_create(&w->thread, NULL, tus_writer_main, w) == 0;
+	return w;
+}
+
+/* The slot the HTTP thread fills. */
+static int fill_slot(struct tus_writer *w) { return (w->next + w->count) % TUS_NBUF; }
+
+/* Hand the filled slot to the writer; wait for a free slot to fill next. */
+static void tus_submit(struct tus_writer *w)
+{
+	int i = fill_slot(w);
+	if (w->len[i] == 0)
+		return;
+	if (!w->threaded) {
+		if (atomic_load(&w->err) == 0) {
+			int e = tus_write_piece(w->t, w->buf[i], w->len[i]);
+			if (e)
+				atomic_store(&w->err, e);
+		}
+		w->len[i] = 0;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->count++;
+	pthread_cond_broadcast(&w->cond);
+	while (w->count == TUS_NBUF)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->len[fill_slot(w)] = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Turn the writer's failure into the reply. */
+static void tus_writer_failed(struct tus *t, int err)
+{
+	if (disk_full(err)) {
+		tus_fail(t, 507, "insufficient_storage",
+			 "The server ran out of room for this upload; what arrived before is kept. "
+			 "Resume later (HEAD for the offset).");
+		t->discard = true;
+	} else if (err == EOWNERDEAD) {
+		tus_fail(t, 503, "storage_failed",
+			 "The upload's lock could not be renewed in time. Ask for the offset (HEAD) and resume.");
+	} else {
+		tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
+	}
+}
+
+/*
+ * End the writer: with write_rest, what is gathered is written first (else
+ * dropped); then the thread is joined. Afterwards t->written is final and
+ * the writer's failure, if any, is in t->error.
+ */
+static void tus_drain(struct tus *t, bool write_rest)
+{
+	struct tus_writer *w = t->w;
+	if (!w)
+		return;
+	if (write_rest)
+		tus_submit(w);
+	if (w->threaded) {
+		pthread_mutex_lock(&w->lock);
+		w->closing = true;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	int err = atomic_load(&w->err);
+	if (err)
+		tus_writer_failed(t, err);
+	tus_writer_free(w);
+	t->w = NULL;
 }
 
 static int tus_chunk(struct http_req *r, const char *data, size_t len)
@@ -630,59 +789,59 @@ static int tus_chunk(struct http_req *r, const char *data, size_t len)
 		t->discarded += (int64_t)len;
 		return t->discarded > t->u.length ? -1 : 0;
 	}
-	if (t->error || t->fd < 0)
+	if (t->error || !t->w)
 		return -1;
+	int err = atomic_load(&t->w->err);
+	if (err) {
+		tus_writer_failed(t, err);
+		return t->discard ? 0 : -1;
+	}
 	/* Renew while data keeps coming, even when it is too little to fill a write. */
 	if (!tus_lease_ok(t))
 		return -1;
-	/* Subtraction, not start + written + len: no overflow whatever the sizes. */
-	int64_t have = t->start + t->written + (int64_t)t->buflen;
-	if ((uint64_t)len > (uint64_t)(t->u.length - have)) {
+	/* Subtraction, not start + received + len: no overflow whatever the sizes. */
+	if ((uint64_t)len > (uint64_t)(t->u.length - (t->start + t->received))) {
 		tus_fail(t, 413, "exceeds_upload_length", "The data goes past the Upload-Length declared at creation.");
 		return -1;
 	}
-	if (t->alg == ALG_SHA256)
-		sha256_update(&t->sha256, len, (const uint8_t *)data);
-	else if (t->alg == ALG_SHA1)
-		sha1_update(&t->sha1, len, (const uint8_t *)data);
-	if (t->whole)
-		sha256_update(&t->whole_sha, len, (const uint8_t *)data);
-	if (t->buflen == 0 && len >= TUS_BUF)
-		return tus_write(t, data, len) < 0 && !t->discard ? -1 : 0;
+	t->received += (int64_t)len;
+	struct tus_writer *w = t->w;
 	while (len) {
-		size_t n = TUS_BUF - t->buflen < len ? TUS_BUF - t->buflen : len;
-		memcpy(t->buf + t->buflen, data, n);
-		t->buflen += n;
+		int i = fill_slot(w);
+		size_t n = TUS_BUF - w->len[i] < len ? TUS_BUF - w->len[i] : len;
+		memcpy(w->buf[i] + w->len[i], data, n);
+		w->len[i] += n;
 		data += n;
 		len -= n;
-		if (t->buflen == TUS_BUF && tus_flush(t) < 0)
-			return t->discard ? 0 : -1;
+		if (w->len[i] == TUS_BUF)
+			tus_submit(w);
 	}
 	return 0;
 }
 
-/* Open the spool file for appending at t->start. */
+/* Open the spool file for appending at t->start, and its writer. */
 static int tus_open(struct tus *t, bool create)
 {
 	char path[1100];
 	spool_path(t->app, t->u.id, path, sizeof path);
-	t->buf = malloc(TUS_BUF);
-	if (!t->buf)
-		return -1;
 	/* O_NOFOLLOW: the spool holds only files we made; never follow a planted link. */
 	t->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0), 0600);
 	if (t->fd < 0)
 		return -1;
 	/* Bytes past the recorded offset are from an attempt that did not count. */
-	if (ftruncate(t->fd, t->start) < 0 || lseek(t->fd, t->start, SEEK_SET) < 0) {
-		close(t->fd);
-		t->fd = -1;
-		return -1;
-	}
+	if (ftruncate(t->fd, t->start) < 0 || lseek(t->fd, t->start, SEEK_SET) < 0)
+		goto fail;
 	t->whole = t->start == 0;
 	if (t->whole)
 		sha256_init(&t->whole_sha);
+	t->w = tus_writer_new(t);
+	if (!t->w)
+		goto fail;
 	return 0;
+fail:
+	close(t->fd);
+	t->fd = -1;
+	return -1;
 }
 
 /* The file's SHA-256 (hex), read back from disk. false if it could not be read. */
@@ -912,9 +1071,7 @@ out:
 /* Make this request's data durable: write what is buffered, fsync. On failure t->error is set. */
 static void tus_settle(struct tus *t)
 {
-	if (!t->error && t->fd >= 0)
-		tus_flush(t);
-	t->buflen = 0;
+	tus_drain(t, !t->error);
 	if (t->fd >= 0 && t->written > 0) {
 		if (tus_sync(t) < 0) {
 			if (disk_full(errno))
@@ -1134,8 +1291,7 @@ static void tus_patch_done(struct http_req *r)
 	if (!c)
 		return;
 	char off[32], exp[64];
-	if (!t->error && t->fd >= 0)
-		tus_flush(t);
+	tus_drain(t, !t->error);
 	if (t->alg != ALG_NONE && !t->error) {
 		unsigned char got[SHA256_DIGEST_SIZE];
 		size_t n = t->alg == ALG_SHA256 ? SHA256_DIGEST_SIZE : SHA1_DIGEST_SIZE;

@@ -615,3 +615,48 @@ describe('issue 8: the PATCH lock dies with its holder', T, () => {
 		assert.equal(Number(h.headers.get('upload-offset')), buf.length, 'every byte of the slow PATCH counted');
 	});
 });
+
+/** A WAV file (16 kHz mono 16-bit) of `bytes` random sample bytes. */
+function noiseWav(bytes) {
+	const h = Buffer.alloc(44);
+	h.write('RIFF', 0);
+	h.writeUInt32LE(36 + bytes, 4);
+	h.write('WAVE', 8);
+	h.write('fmt ', 12);
+	h.writeUInt32LE(16, 16);
+	h.writeUInt16LE(1, 20);
+	h.writeUInt16LE(1, 22);
+	h.writeUInt32LE(16000, 24);
+	h.writeUInt32LE(32000, 28);
+	h.writeUInt16LE(2, 32);
+	h.writeUInt16LE(16, 34);
+	h.write('data', 36);
+	h.writeUInt32LE(bytes, 40);
+	return Buffer.concat([h, crypto.randomBytes(bytes)]);
+}
+
+describe('issue 8: large writes', T, () => {
+	test('files of several MiB in one PATCH and in uneven PATCHes arrive byte for byte', async () => {
+		const s = await ownServer('large', { IAM_JWT_SECRET: randomSecret() });
+		const a = await registerAt(s.base, 'tuslarge');
+		for (const cuts of [[], [1, 1024 * 1024 + 7, 3 * 1024 * 1024]]) {
+			const buf = noiseWav(9 * 1024 * 1024 + 12345);
+			const { path, meetingId } = await createAt(s.base, a.access, buf.length, { filename: 'noise.wav', title: 'Large' });
+			const bounds = [0, ...cuts, buf.length];
+			for (let i = 0; i + 1 < bounds.length; i++) {
+				const res = await tusAt(s.base, 'PATCH', path, {
+					token: a.access,
+					headers: { 'content-type': OCTET, 'upload-offset': String(bounds[i]), 'upload-checksum': `sha1 ${sha1(buf.subarray(bounds[i], bounds[i + 1]))}` },
+					body: buf.subarray(bounds[i], bounds[i + 1]),
+				});
+				assert.equal(res.status, 204, `PATCH ${i}: ${show(res)}`);
+				assert.equal(Number(res.headers.get('upload-offset')), bounds[i + 1]);
+			}
+			const m = await requestAt(s.base, 'GET', `${MEETINGS}/${meetingId}`, { token: a.access });
+			assert.equal(m.body.file_size, buf.length, show(m));
+			const audio = await requestAt(s.base, 'GET', `${MEETINGS}/${meetingId}/audio`, { token: a.access, timeout: 30000 });
+			assert.equal(audio.status, 200);
+			assert.ok(audio.bytes.equals(buf), `the stored file is the upload (${cuts.length + 1} PATCHes)`);
+		}
+	});
+});
