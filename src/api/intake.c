@@ -40,7 +40,8 @@ int spool_open(struct app *app, struct spool *s, const char *prefix)
 	snprintf(s->path, sizeof s->path, "%s/%s-%s", blob_spool_dir(app->blob), prefix, id);
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0) {
-		log_error("cannot create spool file", json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
+		log_error("cannot create spool file",
+			  json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
 		s->path[0] = '\0';
 		return -1;
 	}
@@ -136,7 +137,8 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 	}
 	blob_key_new("audio", key);
 	if (blob_put_file(app->blob, key, path) < 0) {
-		log_error("blob put failed", json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
+		log_error("blob put failed",
+			  json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
 		*code = "storage_failed";
 		snprintf(detail, detaillen, "The audio could not be stored. Try again.");
 		status = 503;
@@ -156,26 +158,32 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 		if (rc == MEETING_BUSY) {
 			*code = "meeting_busy";
 			snprintf(detail, detaillen,
-				 "This meeting started being transcribed while the file arrived; its audio was "
-				 "not replaced. Wait until the transcription finishes, then upload again.");
+				 "This meeting started being transcribed while the file arrived; "
+				 "its audio was "
+				 "not replaced. Wait until the transcription finishes, then upload "
+				 "again.");
 			return 409;
 		}
 		*code = rc == STORE_NOT_FOUND ? "not_found" : "database_unavailable";
-		snprintf(detail, detaillen, rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
-								  : "The database is busy. Try again.");
+		snprintf(detail, detaillen,
+			 rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
+					       : "The database is busy. Try again.");
 		return rc == STORE_NOT_FOUND ? 404 : 503;
 	}
-	/* old is exactly the key this upload replaced (compare and set): no other upload deletes it. */
+	/* old is exactly the key this upload replaced (compare and set): no other upload deletes
+	 * it. */
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(app->blob, old);
 	if (transcribe) {
 		rc = api_transcribe_start(app, c, m, NULL, NULL);
 		if (rc == DB_UNIQUE) {
-			/* A live job for this meeting exists and has not started: it reads the new audio. */
+			/* A live job for this meeting exists and has not started: it reads the new
+			 * audio. */
 			rc = meeting_set_status(c, m->org_id, m->id, "queued", NULL);
 		}
 		if (rc)
-			log_error("could not queue transcription", json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
+			log_error("could not queue transcription",
+				  json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
 	}
 	char id[UUID_STR_LEN], org[UUID_STR_LEN];
 	snprintf(id, sizeof id, "%s", m->id);
@@ -246,7 +254,8 @@ static bool ticket_verify(struct app *app, struct db_conn *c, const char *ticket
 		return false;
 	char m[UUID_STR_LEN], org[UUID_STR_LEN], user[UUID_STR_LEN], sid[UUID_STR_LEN];
 	long long exp;
-	if (sscanf(payload, "t1|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld", m, org, user, sid, &exp) != 5)
+	if (sscanf(payload, "t1|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld", m, org, user, sid, &exp) !=
+	    5)
 		return false;
 	if (strcmp(m, meeting_id) != 0 || exp < time_now_ms() / 1000)
 		return false;
@@ -267,8 +276,9 @@ bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeti
 	if (ticket && !http_header(r, "Authorization")) {
 		if (ticket_verify(api_app(r), c, ticket, meeting_id, p))
 			return true;
-		http_problem(r, 401, "invalid_ticket",
-			     "The ticket is not valid for this meeting or has expired. Ask for a new one.");
+		http_problem(
+		    r, 401, "invalid_ticket",
+		    "The ticket is not valid for this meeting or has expired. Ask for a new one.");
 		return false;
 	}
 	return api_auth(r, c, p);
@@ -337,13 +347,17 @@ int64_t api_disk_free(struct app *app)
 	return blob_free_bytes(app->blob, &n) == 0 ? n : -1;
 }
 
-static int64_t min_free(struct app *app) { return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024; }
+static int64_t min_free(struct app *app)
+{
+	return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024;
+}
 
 void api_storage_full(struct http_req *r)
 {
-	http_problem(r, 507, "insufficient_storage",
-		     "The server has no room to store this upload right now. Try again later; if it "
-		     "keeps happening, tell the operator that upload storage is full.");
+	http_problem(
+	    r, 507, "insufficient_storage",
+	    "The server has no room to store this upload right now. Try again later; if it "
+	    "keeps happening, tell the operator that upload storage is full.");
 }
 
 bool api_disk_room(struct http_req *r, int64_t need)
@@ -356,8 +370,8 @@ bool api_disk_room(struct http_req *r, int64_t need)
 	if (free_bytes >= margin && need <= free_bytes - margin)
 		return true;
 	log_warn("upload refused: disk nearly full",
-		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free", (json_int_t)free_bytes,
-			   "min_free", (json_int_t)margin));
+		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free",
+			   (json_int_t)free_bytes, "min_free", (json_int_t)margin));
 	api_storage_full(r);
 	return false;
 }
@@ -368,25 +382,33 @@ json_t *api_disk_status(struct app *app)
 	if (free_bytes < 0)
 		return json_pack("{s:s}", "status", "unknown");
 	return json_pack("{s:s,s:I,s:I}", "status", free_bytes < min_free(app) ? "low" : "ok",
-			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes", (json_int_t)min_free(app));
+			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes",
+			 (json_int_t)min_free(app));
 }
 
-static double gauge_free(void *ctx) { return (double)api_disk_free(ctx); }
-static double gauge_min(void *ctx) { return (double)min_free(ctx); }
+static double gauge_free(void *ctx)
+{
+	return (double)api_disk_free(ctx);
+}
+static double gauge_min(void *ctx)
+{
+	return (double)min_free(ctx);
+}
 
 void api_disk_metrics(struct app *app)
 {
 	metrics_gauge_fn("iam_upload_storage_free_bytes",
 			 "Bytes free where uploads are spooled and audio is kept (-1 if unknown).",
 			 gauge_free, app);
-	metrics_gauge_fn("iam_upload_storage_min_free_bytes",
-			 "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
-			 gauge_min, app);
+	metrics_gauge_fn(
+	    "iam_upload_storage_min_free_bytes",
+	    "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
+	    gauge_min, app);
 }
 
 /* ---- Idempotency-Key ---- */
 
-#define IDEM_TTL_MS (24LL * 3600 * 1000)
+#define IDEM_TTL_MS	(24LL * 3600 * 1000)
 #define IDEM_PENDING_MS (15LL * 60 * 1000)
 
 bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principal *p,
@@ -401,10 +423,11 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 	for (size_t i = 0; ok && i < n; i++)
 		ok = key[i] >= 0x20 && key[i] <= 0x7e;
 	if (!ok) {
-		http_problem_fields(r, 400, "invalid_idempotency_key",
-				    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
-					      "must be 1 to 255 printable ASCII characters"),
-				    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
+		http_problem_fields(
+		    r, 400, "invalid_idempotency_key",
+		    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
+			      "must be 1 to 255 printable ASCII characters"),
+		    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
 		return false;
 	}
 	struct crypto_sha256_ctx h;
@@ -430,13 +453,15 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 		return true;
 	}
 	if (rc == IDEM_MISMATCH) {
-		http_problem(r, 422, "idempotency_key_reused",
-			     "This Idempotency-Key was already used with a different request. Use a new key "
-			     "for a new request.");
+		http_problem(
+		    r, 422, "idempotency_key_reused",
+		    "This Idempotency-Key was already used with a different request. Use a new key "
+		    "for a new request.");
 	} else if (rc == IDEM_IN_FLIGHT) {
 		http_add_header(r, "Retry-After", "1");
 		http_problem(r, 409, "idempotency_key_in_flight",
-			     "A request with this Idempotency-Key is still being processed. Retry shortly to "
+			     "A request with this Idempotency-Key is still being processed. Retry "
+			     "shortly to "
 			     "get its result.");
 	} else if (rc == IDEM_REPLAY) {
 		json_t *hdrs = json_loads(rep.headers, 0, NULL);
@@ -468,8 +493,9 @@ void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const js
 		return;
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	char *h = headers ? json_dumps(headers, JSON_COMPACT) : NULL;
-	int rc = b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
-		   : DB_ERR;
+	int rc =
+	    b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
+	      : DB_ERR;
 	if (rc)
 		idem_abandon(c, st->org_id, st->user_id, st->key);
 	free(b);

@@ -12,16 +12,16 @@
 #include "core/uuid.h"
 #include "store/store.h"
 
-#define MEETING_TITLE_MAX 200        /* characters */
+#define MEETING_TITLE_MAX	200  /* characters */
 #define MEETING_DESCRIPTION_MAX 5000 /* characters */
-#define MEETING_FILENAME_MAX 255     /* characters */
+#define MEETING_FILENAME_MAX	255  /* characters */
 
 struct meeting {
 	char id[UUID_STR_LEN];
 	char org_id[UUID_STR_LEN];
 	char created_by[UUID_STR_LEN];
 	char title[MEETING_TITLE_MAX * 4 + 1];
-	char *description; /* malloc'd; meeting_clear frees */
+	char *description;    /* malloc'd; meeting_clear frees */
 	int64_t meeting_date; /* Unix ms, 0 = none */
 	char status[16];
 	int progress;

@@ -64,11 +64,12 @@ static void make_account(struct fx *fx, char org[UUID_STR_LEN], char user[UUID_S
 	uuid_v7(org);
 	snprintf(email, sizeof email, "%s@example.com", user);
 	int64_t now = time_now_ms();
-	assert_int_equal(db_exec(fx->c,
-				 "INSERT INTO users (id, email, password_hash, created_at, updated_at,"
-				 " password_changed_at) VALUES ($1, $2, 'x', $3, $3, $3)",
-				 DB_PARAMS(DB_TEXT(user), DB_TEXT(email), DB_INT(now)), NULL),
-			 DB_OK);
+	assert_int_equal(
+	    db_exec(fx->c,
+		    "INSERT INTO users (id, email, password_hash, created_at, updated_at,"
+		    " password_changed_at) VALUES ($1, $2, 'x', $3, $3, $3)",
+		    DB_PARAMS(DB_TEXT(user), DB_TEXT(email), DB_INT(now)), NULL),
+	    DB_OK);
 	assert_int_equal(db_exec(fx->c,
 				 "INSERT INTO organizations (id, name, created_at, updated_at)"
 				 " VALUES ($1, 'Org', $2, $2)",
@@ -124,7 +125,8 @@ static int fx_teardown(void **state)
 	if (!fx->db)                                                                               \
 		skip();
 
-#define ST(f, kind) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
+#define ST(f, kind)                                                                                \
+	cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
 
 #define FAR (time_now_ms() + 3600 * 1000)
 
@@ -176,7 +178,7 @@ static void test_owner_ids(void **state)
 	char a[UPLOAD_OWNER_MAX], b[UPLOAD_OWNER_MAX], dead[UPLOAD_OWNER_MAX];
 	upload_owner_new(a);
 	upload_owner_new(b);
-	assert_string_not_equal(a, b); /* fresh each time, never from the request */
+	assert_string_not_equal(a, b);	    /* fresh each time, never from the request */
 	assert_false(upload_owner_dead(a)); /* this process runs */
 	dead_owner(dead);
 	assert_true(upload_owner_dead(dead));
@@ -231,7 +233,8 @@ static void test_lease_expiry_and_loss(void **state)
 	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), UPLOAD_LOST);
 	assert_int_equal(upload_advance(fx->c, u.id, a, 900, FAR), UPLOAD_LOST);
 	assert_int_equal(upload_unlock(fx->c, u.id, a), DB_OK);
-	assert_int_equal(upload_renew(fx->c, u.id, b, FAR), DB_OK); /* unlock by a did not free b's lock */
+	assert_int_equal(upload_renew(fx->c, u.id, b, FAR),
+			 DB_OK); /* unlock by a did not free b's lock */
 	assert_int_equal(offset_of(fx, u.id), 0);
 	/* A stalled writer whose expired lock nobody took may renew it. */
 	assert_int_equal(upload_advance(fx->c, u.id, b, 10, FAR), DB_OK);
@@ -319,8 +322,8 @@ static void test_transcript_only_for_its_audio(void **state)
 	/* The job read "first"; meanwhile the audio became "second". */
 	set_key(&m, "audio/aa/bb/second");
 	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
-	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/first", "en", "old words",
-						"{}", "sphinx", "m", 0.5, 1.0, "[]"),
+	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/first", "en",
+						"old words", "{}", "sphinx", "m", 0.5, 1.0, "[]"),
 			 STORE_NOT_FOUND);
 	struct meeting_transcript t;
 	assert_int_equal(meeting_transcript_get(fx->c, fx->org, mid, &t), STORE_NOT_FOUND);
@@ -328,8 +331,8 @@ static void test_transcript_only_for_its_audio(void **state)
 	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
 	assert_string_equal(now.status, "uploaded");
 	meeting_clear(&now);
-	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/second", "en", "new words",
-						"{}", "sphinx", "m", 0.5, 1.0, "[]"),
+	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/second", "en",
+						"new words", "{}", "sphinx", "m", 0.5, 1.0, "[]"),
 			 DB_OK);
 	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
 	assert_string_equal(now.status, "completed");
