@@ -204,60 +204,58 @@ fail:
 int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96])
 {
 	old_key[0] = '\0';
-	int rc = DB_BUSY;
-	/* Compare and set on the previous key: a concurrent upload makes us read again. */
-	for (int attempt = 0; attempt < 8; attempt++) {
-		char seen[96] = "";
-		rc = audio_key_of(c, m->org_id, m->id, seen);
-		if (rc)
-			return rc;
-		rc = db_begin(c);
-		if (rc)
-			return rc;
-		int64_t changes = 0;
-		rc = db_exec(
-		    c,
-		    "UPDATE meetings SET audio_key = $3, audio_format = $4, audio_codec = $5,"
-		    " audio_mime = $6, audio_sha256 = $7, original_filename = $8, file_size = $9,"
-		    " duration_seconds = $10, status = 'uploaded', progress = 0, provider_used = "
-		    "NULL,"
-		    " model_used = NULL, transcription_confidence = NULL, processing_started_at = "
-		    "NULL,"
-		    " processing_completed_at = NULL, processing_error = NULL, processing_steps = "
-		    "'[]',"
-		    " updated_at = $11 WHERE id = $1 AND org_id = $2"
-		    " AND status NOT IN ('queued', 'processing') AND COALESCE(audio_key, '') = $12",
-		    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->audio_key),
-			      DB_TEXT(m->audio_format), DB_TEXT(m->audio_codec),
-			      DB_TEXT(m->audio_mime), DB_TEXT(m->audio_sha256),
-			      DB_TEXT(m->original_filename), DB_INT(m->file_size),
-			      m->duration >= 0 ? DB_REAL(m->duration) : DB_NULL,
-			      DB_INT(time_now_ms()), DB_TEXT(seen)),
-		    &changes);
-		if (rc)
-			goto fail;
-		if (changes) {
-			rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1",
-				     DB_PARAMS(DB_TEXT(m->id)), NULL);
-			if (rc)
-				goto fail;
-			rc = db_commit(c);
-			if (rc == DB_OK)
-				snprintf(old_key, 96, "%s", seen);
-			return rc;
-		}
+	char seen[96] = "";
+	int64_t changes = 0;
+	int rc = db_begin(c); /* SQLite: BEGIN IMMEDIATE, one writer at a time */
+	if (rc)
+		return rc;
+	/*
+	 * Lock the row first (PostgreSQL: a concurrent upload waits here), so
+	 * the key read next is the one this update replaces: each replaced key
+	 * is reported to exactly one uploader, which deletes it.
+	 */
+	rc = db_exec(c, "UPDATE meetings SET updated_at = updated_at WHERE id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id)), &changes);
+	if (rc)
+		goto fail;
+	if (!changes) {
 		db_rollback(c);
-		/* Nothing changed: gone, busy, or another upload replaced the key meanwhile. */
-		struct meeting now;
-		rc = meeting_get(c, m->org_id, m->id, &now);
-		if (rc)
-			return rc;
-		bool busy = !strcmp(now.status, "queued") || !strcmp(now.status, "processing");
-		meeting_clear(&now);
-		if (busy)
-			return MEETING_BUSY;
-		rc = DB_BUSY;
+		return STORE_NOT_FOUND;
 	}
+	rc = audio_key_of(c, m->org_id, m->id, seen);
+	if (rc)
+		goto fail;
+	/* The status guard is part of the update: no transcription starts between a check and it.
+	 */
+	rc = db_exec(
+	    c,
+	    "UPDATE meetings SET audio_key = $3, audio_format = $4, audio_codec = $5,"
+	    " audio_mime = $6, audio_sha256 = $7, original_filename = $8, file_size = $9,"
+	    " duration_seconds = $10, status = 'uploaded', progress = 0, provider_used = NULL,"
+	    " model_used = NULL, transcription_confidence = NULL, processing_started_at = NULL,"
+	    " processing_completed_at = NULL, processing_error = NULL, processing_steps = '[]',"
+	    " updated_at = $11 WHERE id = $1 AND org_id = $2"
+	    " AND status NOT IN ('queued', 'processing') AND COALESCE(audio_key, '') = $12",
+	    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->audio_key),
+		      DB_TEXT(m->audio_format), DB_TEXT(m->audio_codec), DB_TEXT(m->audio_mime),
+		      DB_TEXT(m->audio_sha256), DB_TEXT(m->original_filename), DB_INT(m->file_size),
+		      m->duration >= 0 ? DB_REAL(m->duration) : DB_NULL, DB_INT(time_now_ms()),
+		      DB_TEXT(seen)),
+	    &changes);
+	if (rc)
+		goto fail;
+	if (!changes) {
+		db_rollback(c);
+		return MEETING_BUSY; /* the row is ours and its key as read: only the status refused
+				      */
+	}
+	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(m->id)),
+		     NULL);
+	if (rc)
+		goto fail;
+	rc = db_commit(c);
+	if (rc == DB_OK)
+		snprintf(old_key, 96, "%s", seen);
 	return rc;
 fail:
 	db_rollback(c);

@@ -73,9 +73,9 @@ int meeting_delete(struct db_conn *c, const char *org_id, const char *id, char a
  * reset. old_key receives the previous audio's key ("" if none) so the
  * caller can delete it. Refused with MEETING_BUSY (nothing changed) while
  * the meeting is queued or processing: the guard is part of the UPDATE,
- * so no transcription can start between a check and the change. The
- * previous key is swapped atomically (compare and set), so of two
- * concurrent uploads each learns exactly the key it replaced.
+ * so no transcription can start between a check and the change. The row
+ * is locked before the previous key is read, so of two concurrent uploads
+ * each learns exactly the key it replaced (none is left unreferenced).
  */
 #define MEETING_BUSY 2
 int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96]);
