@@ -503,8 +503,6 @@ struct tus {
 	unsigned char want[SHA256_DIGEST_SIZE];
 	struct sha1_ctx sha1;
 	struct sha256_ctx sha256;
-	bool whole; /* this request starts at 0: whole_sha covers the file so far */
-	struct sha256_ctx whole_sha;
 	struct api_idem idem; /* creation with Idempotency-Key */
 	int error;
 	const char *code;
@@ -676,8 +674,6 @@ static int tus_write_piece(struct tus *t, const char *data, size_t len)
 		sha256_update(&t->sha256, len, (const uint8_t *)data);
 	else if (t->alg == ALG_SHA1)
 		sha1_update(&t->sha1, len, (const uint8_t *)data);
-	if (t->whole)
-		sha256_update(&t->whole_sha, len, (const uint8_t *)data);
 	t->written += (int64_t)len;
 	if (t->written - t->kicked >= TUS_WRITEBACK) {
 		/* Only a hint: fsync at the end is what makes the data durable. */
@@ -870,9 +866,6 @@ static int tus_open(struct tus *t, bool create)
 	/* Bytes past the recorded offset are from an attempt that did not count. */
 	if (ftruncate(t->fd, t->start) < 0 || lseek(t->fd, t->start, SEEK_SET) < 0)
 		goto fail;
-	t->whole = t->start == 0;
-	if (t->whole)
-		sha256_init(&t->whole_sha);
 	t->w = tus_writer_new(t);
 	if (!t->w)
 		goto fail;
@@ -881,30 +874,6 @@ fail:
 	close(t->fd);
 	t->fd = -1;
 	return -1;
-}
-
-/* The file's SHA-256 (hex), read back from disk. false if it could not be read. */
-static bool file_sha256(const char *path, char hex[65])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	struct sha256_ctx h;
-	sha256_init(&h);
-	char *buf = malloc(TUS_BUF);
-	ssize_t n = -1;
-	if (buf) {
-		while ((n = read(fd, buf, TUS_BUF)) > 0)
-			sha256_update(&h, (size_t)n, (const uint8_t *)buf);
-	}
-	free(buf);
-	close(fd);
-	if (n < 0)
-		return false;
-	unsigned char d[SHA256_DIGEST_SIZE];
-	sha256_digest(&h, sizeof d, d);
-	crypto_hex(d, sizeof d, hex);
-	return true;
 }
 
 static bool body_is_tus(struct http_req *r)
@@ -930,20 +899,13 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 		return false;
 	}
 	/*
-	 * The hash of the whole file: kept while receiving when this request
-	 * carried all of it, else read back (each request only saw its part).
+	 * No SHA-256 of the whole file here: hashing a large file would take
+	 * as long as receiving it (and each request saw only its part). The
+	 * janitor fills it in shortly after (api_janitor).
 	 */
-	char hex[65] = "";
-	if (t->whole) {
-		unsigned char d[SHA256_DIGEST_SIZE];
-		sha256_digest(&t->whole_sha, sizeof d, d);
-		crypto_hex(d, sizeof d, hex);
-	} else if (!file_sha256(path, hex)) {
-		hex[0] = '\0';
-	}
 	const char *code = NULL;
 	char detail[512];
-	int status = api_ingest(t->app, c, &m, path, t->u.filename, t->u.length, hex, true, &code,
+	int status = api_ingest(t->app, c, &m, path, t->u.filename, t->u.length, NULL, true, &code,
 				detail, sizeof detail);
 	meeting_clear(&m);
 	if (status) {

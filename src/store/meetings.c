@@ -412,3 +412,37 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 	db_res_free(r);
 	return rc;
 }
+
+int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeting_audio_ref *out,
+			   int max)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT id, org_id, audio_key FROM meetings"
+				    " WHERE audio_sha256 = '' AND audio_key IS NOT NULL AND id > $2"
+				    " ORDER BY id LIMIT $1",
+				    DB_PARAMS(DB_INT(max), DB_TEXT(after_id ? after_id : "")), &rc);
+	if (!r)
+		return rc;
+	int n = 0;
+	while (n < max && (rc = db_next(r)) == 1) {
+		store_copy(out[n].id, sizeof out[n].id, r, 0);
+		store_copy(out[n].org_id, sizeof out[n].org_id, r, 1);
+		store_copy(out[n].audio_key, sizeof out[n].audio_key, r, 2);
+		n++;
+	}
+	db_res_free(r);
+	return rc < 0 ? rc : n;
+}
+
+int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id, const char *key,
+			     const char *sha256)
+{
+	int64_t changes = 0;
+	int rc = db_exec(c,
+			 "UPDATE meetings SET audio_sha256 = $4 WHERE id = $1 AND org_id = $2"
+			 " AND audio_key = $3",
+			 DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(key), DB_TEXT(sha256)),
+			 &changes);
+	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
+}

@@ -110,6 +110,23 @@ void meeting_transcript_clear(struct meeting_transcript *t);
 int meeting_complete(struct db_conn *c, const char *org_id, const char *id, const char *language,
 		     const char *text, const char *body, const char *provider, const char *model,
 		     double confidence, double duration, const char *steps);
+/* A meeting whose audio has no SHA-256 recorded yet. */
+struct meeting_audio_ref {
+	char id[UUID_STR_LEN];
+	char org_id[UUID_STR_LEN];
+	char audio_key[96];
+};
+/*
+ * Up to max meetings (any organization) whose audio lacks its SHA-256, in
+ * id order after after_id ("" = from the start). Count or a db_rc.
+ */
+int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeting_audio_ref *out,
+			   int max);
+/* Record sha256 (hex) for key, only if the meeting still has that audio. DB_OK or STORE_NOT_FOUND.
+ */
+int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id, const char *key,
+			     const char *sha256);
+
 /*
  * meeting_complete, only if the meeting still has the audio audio_key (the
  * one the job transcribed): a transcript of replaced or removed audio is

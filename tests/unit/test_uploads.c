@@ -9,6 +9,7 @@
  * test_idempotency.c).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -410,6 +411,53 @@ static void test_concurrent_swaps_orphan_nothing(void **state)
 	meeting_clear(&now);
 }
 
+/* Is meeting id among those whose audio waits for its SHA-256? */
+static bool unhashed(struct fx *fx, const char *id)
+{
+	struct meeting_audio_ref refs[50];
+	char after[UUID_STR_LEN] = "";
+	for (;;) {
+		int n = meeting_audio_unhashed(fx->c, after, refs, 50);
+		assert_true(n >= 0);
+		for (int i = 0; i < n; i++)
+			if (strcmp(refs[i].id, id) == 0)
+				return true;
+		if (n < 50)
+			return false;
+		snprintf(after, sizeof after, "%s", refs[n - 1].id);
+	}
+}
+
+static void test_sha256_filled_in_later(void **state)
+{
+	FX(state);
+	struct upload u;
+	char mid[UUID_STR_LEN], old[96];
+	new_upload(fx, &u, mid);
+	assert_false(unhashed(fx, mid)); /* no audio: nothing to hash */
+	struct meeting m;
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), DB_OK);
+	set_key(&m, "audio/aa/bb/unhashed");
+	m.audio_sha256[0] = '\0';
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_true(unhashed(fx, mid));
+	/* A hash of audio the meeting no longer has is not recorded. */
+	assert_int_equal(meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/other", "ab"),
+			 STORE_NOT_FOUND);
+	assert_int_equal(
+	    meeting_set_audio_sha256(fx->c, fx->org2, mid, "audio/aa/bb/unhashed", "ab"),
+	    STORE_NOT_FOUND);
+	assert_true(unhashed(fx, mid));
+	assert_int_equal(
+	    meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/unhashed", "abcd"), DB_OK);
+	assert_false(unhashed(fx, mid));
+	struct meeting now;
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+	assert_string_equal(now.audio_sha256, "abcd");
+	meeting_clear(&now);
+	meeting_clear(&m);
+}
+
 int main(void)
 {
 	if (!getenv("IAM_TEST_LOG"))
@@ -423,6 +471,7 @@ int main(void)
 		ST(test_audio_refused_while_busy, KIND_SQLITE),
 		ST(test_transcript_only_for_its_audio, KIND_SQLITE),
 		ST(test_concurrent_swaps_orphan_nothing, KIND_SQLITE),
+		ST(test_sha256_filled_in_later, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		ST(test_lock_one_writer, KIND_PG),
@@ -431,6 +480,7 @@ int main(void)
 		ST(test_audio_refused_while_busy, KIND_PG),
 		ST(test_transcript_only_for_its_audio, KIND_PG),
 		ST(test_concurrent_swaps_orphan_nothing, KIND_PG),
+		ST(test_sha256_filled_in_later, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("uploads_sqlite", sqlite_tests, NULL, NULL);
