@@ -24,6 +24,7 @@ import {
 	getMeeting,
 	post,
 	randomSecret,
+	rawHeadersOnly,
 	register,
 	registerAt,
 	requestAt,
@@ -505,6 +506,27 @@ describe('issue 8: checksums and metadata', T, () => {
 		assert.equal(m.title, 'ab');
 		const afterList = await get(`${MEETINGS}?limit=100`, { token: a.access });
 		assert.equal(afterList.body.data.length, before.body.data.length + 1, 'only the valid request made a meeting');
+	});
+});
+
+describe('issue 8: PATCH length checks', T, () => {
+	test('a Content-Length that would overflow offset + length -> 413 from the headers alone', async () => {
+		const a = await register({ tag: 'tusoverflow' });
+		const { path } = await createOk(a.access, { length: 1000 });
+		const first = await patch(a.access, path, 0, Buffer.alloc(10));
+		assert.equal(first.status, 204, show(first));
+		for (const cl of ['9223372036854775800', '9223372036854775807']) {
+			const res = await rawHeadersOnly({
+				method: 'PATCH',
+				path,
+				headers: { Authorization: `Bearer ${a.access}`, 'Tus-Resumable': '1.0.0', 'Content-Type': OCTET, 'Upload-Offset': '10', 'Content-Length': cl },
+			});
+			assert.ok([400, 413].includes(res.status), `Content-Length ${cl}: ${show(res)}`);
+		}
+		assert.equal(await offsetOf(a.access, path), 10);
+		// the upload is not left locked
+		const next = await patch(a.access, path, 10, Buffer.alloc(10));
+		assert.equal(next.status, 204, show(next));
 	});
 });
 
