@@ -1006,15 +1006,16 @@ static void tus_post_begin(struct http_req *r)
 			     "The body is longer than Upload-Length.");
 		return;
 	}
-	/* The whole file must fit (it is renamed into the store, not copied). */
-	if (!api_disk_room(r, length))
-		return;
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
 	struct meeting m;
 	meeting_init(&m);
 	if (!api_auth(r, c, &t->p))
+		goto out;
+	/* The whole file must fit (it is renamed into the store, not copied). Told only to callers.
+	 */
+	if (!api_disk_room(r, length))
 		goto out;
 	/* What identifies a creation request: its size, metadata and first data length. */
 	char what[UPLOAD_METADATA_MAX + 64];
@@ -1141,9 +1142,8 @@ static void tus_post_done(struct http_req *r)
 	http_add_header(r, "Upload-Expires", exp);
 	json_t *body = json_pack("{s:s,s:s,s:I,s:I}", "id", t->u.id, "meeting_id", t->u.meeting_id,
 				 "offset", (json_int_t)offset, "length", (json_int_t)t->u.length);
-	json_t *hdrs =
-	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "Location", loc, "X-Meeting-Id", t->u.meeting_id,
-		      "Upload-Offset", off, "Upload-Expires", exp, "Tus-Resumable", TUS_VERSION);
+	json_t *hdrs = json_pack("{s:s,s:s,s:s,s:s}", "Location", loc, "X-Meeting-Id",
+				 t->u.meeting_id, "Upload-Offset", off, "Upload-Expires", exp);
 	api_idem_store(c, &t->idem, 201, body, hdrs);
 	json_decref(hdrs);
 	http_reply_json(r, 201, body);
