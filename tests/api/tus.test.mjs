@@ -530,6 +530,25 @@ describe('issue 8: PATCH length checks', T, () => {
 	});
 });
 
+describe('issue 8: spool files are never followed through a link', T, () => {
+	test('a symlink planted in place of an upload\'s spool file is not written through', async () => {
+		const dir = fs.mkdtempSync(nodePath.join(tmpRoot, 'link-'));
+		const s = await ownServer('link', { IAM_JWT_SECRET: randomSecret() }, dir);
+		const a = await registerAt(s.base, 'tuslink');
+		const { path } = await createAt(s.base, a.access, 100);
+		const id = path.split('/').pop();
+		const spool = nodePath.join(dir, 'blobs', 'spool', `tus-${id}`);
+		assert.ok(fs.existsSync(spool), 'the upload has its spool file');
+		const victim = nodePath.join(dir, 'victim.txt');
+		fs.writeFileSync(victim, 'precious data that must not change');
+		fs.unlinkSync(spool);
+		fs.symlinkSync(victim, spool);
+		const res = await tusAt(s.base, 'PATCH', path, { token: a.access, headers: { 'content-type': OCTET, 'upload-offset': '0' }, body: Buffer.from('0123456789') });
+		assertProblem(res, 503, 'storage_failed');
+		assert.equal(fs.readFileSync(victim, 'utf8'), 'precious data that must not change');
+	});
+});
+
 describe('issue 8: Idempotency-Key on tus creation', T, () => {
 	test('same key and request -> the same upload again (Idempotent-Replayed); other metadata -> 422; keys are per user', async () => {
 		const a = await register({ tag: 'tusidem' });
