@@ -25,7 +25,8 @@ ifeq ($(SAN),1)
 endif
 CFLAGS  += $(HARDEN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS  = $(PKG_LIBS) -lpthread -lm
+# libunistring (NFKC and case folding of e-mail addresses) ships no pkg-config file
+LDLIBS  = $(PKG_LIBS) -lunistring -lpthread -lm -ldl
 
 SRC      := $(shell find src -name '*.c' | sort)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o

@@ -9,7 +9,8 @@
 //   node bench/asr-tool.mjs job BASE FILE [opts]     register, create a meeting, upload FILE (raw body),
 //        poll until completed; opts: --pid PID (sample VmRSS every 0.5 s while it runs),
 //        --max-s S (stop after S s of processing and DELETE the meeting),
-//        --transcript OUT (write the transcript text), --timeout S (give up, default 1800)
+//        --transcript OUT (write the transcript text), --json OUT (and its JSON), --provider NAME
+//        (one engine of the chain), --timeout S (give up, default 1800)
 //   node bench/asr-tool.mjs wer REF_FILE HYP_FILE    word error rate (Levenshtein over words)
 //   node bench/asr-tool.mjs tus BASE FILE [CHUNK_MIB] tus-js-client upload, time to onSuccess; DELETE the meeting
 //   node bench/asr-tool.mjs wav OUT BYTES            a WAV (16 kHz mono s16) of exactly BYTES: header + zeros (sparse)
@@ -188,7 +189,8 @@ async function job(base, file, o) {
 	const name = file.split('/').pop();
 	const sampler = pid ? rssSampler(pid) : null;
 	const t0 = now();
-	const up = await call(base, 'POST', `/api/v1/meetings/${id}/upload?filename=${encodeURIComponent(name)}`, {
+	const qs = o.provider ? '&transcribe=false' : ''; // one engine of the chain: store, then transcribe with it
+	const up = await call(base, 'POST', `/api/v1/meetings/${id}/upload?filename=${encodeURIComponent(name)}${qs}`, {
 		token,
 		body: buf,
 		headers: { 'content-type': 'application/octet-stream' },
@@ -196,6 +198,10 @@ async function job(base, file, o) {
 	});
 	const tUp = now();
 	if (up.status !== 200) fail(`upload: ${up.status} ${up.text.slice(0, 300)}`);
+	if (o.provider) {
+		const tr = await call(base, 'POST', `/api/v1/meetings/${id}/transcribe`, { token, json: { language: 'en', provider: o.provider } });
+		if (tr.status !== 202) fail(`transcribe: ${tr.status} ${tr.text.slice(0, 300)}`);
+	}
 	let last = null;
 	let startedAt = null; // client clock when first seen processing
 	let stopped = false;
@@ -261,6 +267,7 @@ async function job(base, file, o) {
 		const t = await call(base, 'GET', `/api/v1/meetings/${id}/transcript`, { token });
 		if (t.status !== 200) fail(`GET transcript: ${t.status} ${t.text.slice(0, 300)}`);
 		fs.writeFileSync(o.transcript, (t.data.text || '') + '\n');
+		if (o.json) fs.writeFileSync(o.json, JSON.stringify(t.data));
 	}
 }
 

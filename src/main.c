@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/http.h"
+#include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -47,8 +48,9 @@ static const char USAGE[] =
 	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
 	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
 	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_OPENAI_BASE_URL, IAM_OPENAI_API_KEY,\n"
-	"  IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S.\n";
+	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL,\n"
+	"  IAM_OPENAI_API_KEY, IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
+	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -78,8 +80,16 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 		return jwt_key_init(key, cfg->jwt_secret, strlen(cfg->jwt_secret));
 	char path[PATH_MAX], secret[80] = "";
 	snprintf(path, sizeof path, "%s/jwt.secret", cfg->data_dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		snprintf(err, errlen, "IAM_JWT_SECRET: %.300s is a symbolic link; replace it with a file", path);
+		return -1;
+	}
 	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+			log_warn("the JWT secret file can be read by other users; chmod 600 it",
+				 json_pack("{s:s}", "path", path));
 		ssize_t n = read(fd, secret, sizeof secret - 1);
 		close(fd);
 		if (n < 32) {
@@ -93,10 +103,31 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 		crypto_token(secret, sizeof secret, 36); /* 48 characters */
 		char tmp[PATH_MAX + 8];
 		snprintf(tmp, sizeof tmp, "%s.tmp", path);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, secret, strlen(secret)) != (ssize_t)strlen(secret) ||
-		    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path, strerror(errno));
+		/*
+		 * O_EXCL | O_NOFOLLOW: never write through a planted symlink or into
+		 * a file someone else opened. A leftover from a crash is removed
+		 * (unlink removes a symlink itself, not its target) and tried once more.
+		 */
+		const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+		fd = open(tmp, flags, 0600);
+		if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+			fd = open(tmp, flags, 0600);
+		bool ok = fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) &&
+			  fsync(fd) == 0;
+		int saved = errno;
+		if (fd >= 0 && close(fd) < 0 && ok) {
+			ok = false;
+			saved = errno;
+		}
+		if (ok && rename(tmp, path) < 0) {
+			ok = false;
+			saved = errno;
+		}
+		if (!ok) {
+			if (fd >= 0)
+				unlink(tmp);
+			explicit_bzero(secret, sizeof secret);
+			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path, strerror(saved));
 			return -1;
 		}
 		log_info("generated a JWT secret", json_pack("{s:s}", "path", path));
@@ -108,12 +139,49 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 	return rc;
 }
 
+/*
+ * The data directory holds the JWT secret and (by default) the database and
+ * audio: one that another user owns or anyone can write to could have its
+ * files swapped or read, so it is refused. Group write is only warned about.
+ */
+static int check_data_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "IAM_DATA_DIR: cannot read %.300s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "IAM_DATA_DIR: %.300s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "IAM_DATA_DIR: %.300s is owned by user %u, not by the user iamd runs as (%u); "
+			 "chown it or choose another directory",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen,
+			 "IAM_DATA_DIR: %.300s is writable by every user (mode %03o); chmod 700 it",
+			 dir, (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	if (st.st_mode & S_IWGRP)
+		log_warn("the data directory is group-writable; chmod 700 it",
+			 json_pack("{s:s}", "path", dir));
+	return 0;
+}
+
 static int open_store(const struct config *cfg, struct db **db, char *err, size_t errlen)
 {
 	if (mkdirs(cfg->data_dir) < 0) {
 		snprintf(err, errlen, "IAM_DATA_DIR: cannot create %.300s: %s", cfg->data_dir, strerror(errno));
 		return -1;
 	}
+	if (check_data_dir(cfg->data_dir, err, errlen) < 0)
+		return -1;
 	char dberr[256];
 	*db = db_open(cfg->database_url, cfg->db_pool_size, dberr, sizeof dberr);
 	if (!*db) {
@@ -195,6 +263,8 @@ static int run(const struct config *cfg, enum role role)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before any probe or decoder: uploads and jobs both obey it. */
+	media_set_max_seconds((int64_t)cfg->max_audio_minutes * 60);
 	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
@@ -222,7 +292,14 @@ static int run(const struct config *cfg, enum role role)
 					     .threads = cfg->http_threads,
 					     .cors_origins = (const char *const *)cfg->cors_origins,
 					     .cors_count = cfg->cors_count, .app = &app,
-					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL};
+					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL,
+					     .head_timeout_s = cfg->header_timeout_s,
+					     .max_connections = cfg->max_connections,
+					     .max_conn_per_ip = cfg->max_conn_per_ip,
+					     .sse_per_user = cfg->sse_per_user,
+					     .sse_per_meeting = cfg->sse_per_meeting,
+					     .sse_max = cfg->sse_max,
+					     .session_live = api_session_live};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;
@@ -231,14 +308,18 @@ static int run(const struct config *cfg, enum role role)
 		struct asr_openai_config oc = {.base_url = cfg->openai_base_url, .api_key = cfg->openai_api_key,
 					       .model = cfg->openai_model, .timeout_s = cfg->openai_timeout_s};
 		struct asr_sphinx_config sc = {0};
+		struct asr_models_config mc = {.models_dir = cfg->models_dir, .ort_lib = cfg->ort_lib};
 		char aerr[256];
-		app.asr = asr_chain_new(cfg->asr, &sc, &oc, aerr, sizeof aerr);
-		if (!app.asr) {
+		/* Published atomically: /readyz may already be reading it. */
+		struct asr_chain *chain = asr_chain_new(cfg->asr, &sc, &oc, &mc, aerr, sizeof aerr);
+		if (!chain) {
 			snprintf(err, sizeof err, "IAM_ASR: %s", aerr);
 			goto out;
 		}
+		__atomic_store_n(&app.asr, chain, __ATOMIC_RELEASE);
 		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
-		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000};
+		struct jobs_config jc = {.threads = cfg->workers, .lease_ms = cfg->job_lease_s * 1000,
+					 .per_org = cfg->jobs_per_org};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_start(app.jobs) < 0) {
@@ -264,9 +345,15 @@ static int run(const struct config *cfg, enum role role)
 out:
 	if (status)
 		fprintf(stderr, "iamd: %s\n", err);
-	/* Stop taking requests first, then let running jobs finish or hand them back. */
+	/*
+	 * One grace for everything: running jobs are told to stop (and are
+	 * handed back to the queue) while HTTP drains, then get what is left.
+	 */
+	int64_t stop_us = time_mono_us();
+	jobs_stop_begin(app.jobs);
 	http_server_stop(srv, cfg->shutdown_grace_s);
-	jobs_stop(app.jobs, cfg->shutdown_grace_s);
+	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
+	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
 	if (jan_started) {
 		pthread_mutex_lock(&jan.lock);
 		jan.stop = true;
@@ -274,9 +361,16 @@ out:
 		pthread_mutex_unlock(&jan.lock);
 		pthread_join(jan.thread, NULL);
 	}
-	asr_chain_free(app.asr);
-	blob_close(app.blob);
-	db_close(app.db);
+	if (running > 0) {
+		/* Abandoned handlers may still use them: the process exit reclaims them instead. */
+		log_error("job handlers still running after the grace; exiting without closing the "
+			  "database, blob store and engines",
+			  json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
+	} else {
+		asr_chain_free(app.asr);
+		blob_close(app.blob);
+		db_close(app.db);
+	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);
 	if (!status)

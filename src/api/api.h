@@ -49,8 +49,21 @@ static inline struct app *api_app(struct http_req *r) { return http_app(r); }
 
 /* Borrow a database connection, or reply 503 and return NULL. Release with db_release. */
 struct db_conn *api_db(struct http_req *r);
-/* Reply for a failed store call: 503 when the database is unreachable/busy, else 500. */
+/*
+ * True when a failed store call (rc) should be retried by the client: the
+ * database is busy or unreachable (rc says so, or the last database error
+ * on this thread did).
+ */
+bool api_db_retryable(int rc);
+/* Reply for a failed store call: 503 + Retry-After when api_db_retryable, else 500. */
 void api_db_fail(struct http_req *r, int rc, const char *what);
+
+/*
+ * For the HTTP server's stream re-check: 1 if session sid of user_id is
+ * live, 0 if it ended (logout, revoked, expired), -1 if that cannot be
+ * told now (no idle database connection: never waits for one).
+ */
+int api_session_live(void *app, const char *user_id, const char *sid);
 
 /* Authenticate the caller, or reply 401 (with WWW-Authenticate) and return false. */
 bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p);
@@ -135,7 +148,7 @@ void api_ingest_problem(struct http_req *r, int status, const char *code, const 
 json_t *api_meeting_json(const struct meeting *m);
 
 /* Short-lived tickets for URLs a browser opens without headers (events, audio). */
-#define TICKET_TTL_S 3600
+#define TICKET_TTL_S 300 /* five minutes; the web app asks for a new one as needed */
 char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
 		       int64_t *expires_ms);
 /*
@@ -196,4 +209,6 @@ struct user;
 struct membership;
 json_t *api_user_json(const struct user *u);
 json_t *api_org_json(const struct membership *m);
+/* Refuse control and bidi-override characters in first_name, last_name, company_name. */
+void api_name_rules(json_t *in, json_t **errors);
 #endif

@@ -23,7 +23,8 @@ static json_t *token_body(struct app *app, const struct user *u, const struct se
 			  const char *refresh)
 {
 	int64_t now = time_now_ms() / 1000;
-	char *access = jwt_issue_access(&app->jwt, u->id, u->email, s->org_id, s->id, now, ACCESS_TTL_S);
+	char *access =
+	    jwt_issue_access(&app->jwt, u->id, u->email, s->org_id, s->id, now, ACCESS_TTL_S);
 	if (!access)
 		return NULL;
 	json_t *body = json_pack("{s:s,s:s,s:s,s:i}", "access_token", access, "refresh_token",
@@ -59,11 +60,11 @@ static void org_name_for(const struct user *u, char *out, size_t outlen)
 static void do_register(struct http_req *r)
 {
 	static const struct jv_field FIELDS[] = {
-		{"email", JV_STRING, true, false, 1, 0},
-		{"password", JV_STRING, true, false, 0, 0},
-		{"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-		{"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-		{"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+	    {"email", JV_STRING, true, false, 1, 0},
+	    {"password", JV_STRING, true, false, 0, 0},
+	    {"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+	    {"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+	    {"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
 	};
 	json_t *in = http_json_object(r, false);
 	if (!in)
@@ -77,12 +78,15 @@ static void do_register(struct http_req *r)
 		jv_error(&errors, "email", "%s", why);
 	if (pw)
 		api_password_rules(pw, u.email[0] ? u.email : email, "password", &errors);
+	api_name_rules(in, &errors);
 	if (errors) {
 		http_problem_validation(r, errors);
 		return;
 	}
-	snprintf(u.first_name, sizeof u.first_name, "%s", jv_str(in, "first_name") ? jv_str(in, "first_name") : "");
-	snprintf(u.last_name, sizeof u.last_name, "%s", jv_str(in, "last_name") ? jv_str(in, "last_name") : "");
+	snprintf(u.first_name, sizeof u.first_name, "%s",
+		 jv_str(in, "first_name") ? jv_str(in, "first_name") : "");
+	snprintf(u.last_name, sizeof u.last_name, "%s",
+		 jv_str(in, "last_name") ? jv_str(in, "last_name") : "");
 	snprintf(u.company_name, sizeof u.company_name, "%s",
 		 jv_str(in, "company_name") ? jv_str(in, "company_name") : "");
 	/* Hash before borrowing a connection: the pool is not held during the slow part. */
@@ -100,17 +104,18 @@ static void do_register(struct http_req *r)
 	char refresh[REFRESH_TOKEN_BUF];
 	int rc = user_create(c, &u, org_name, &m);
 	if (rc == DB_UNIQUE) {
-		http_problem_fields(r, 409, "email_taken",
-				    json_pack("[{s:s,s:s}]", "field", "email", "message",
-					      "is already registered"),
-				    "An account with this email already exists. Log in, or reset the password.");
+		http_problem_fields(
+		    r, 409, "email_taken",
+		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already registered"),
+		    "An account with this email already exists. Log in, or reset the password.");
 		goto out;
 	}
 	if (rc) {
 		api_db_fail(r, rc, "create user");
 		goto out;
 	}
-	rc = session_start(c, u.id, m.org_id, http_client_ip(r), http_header(r, "User-Agent"), &s, refresh);
+	rc = session_start(c, u.id, m.org_id, http_client_ip(r), http_header(r, "User-Agent"), &s,
+			   refresh);
 	if (rc) {
 		api_db_fail(r, rc, "start session");
 		goto out;
@@ -126,8 +131,8 @@ out:
 static void do_login(struct http_req *r)
 {
 	static const struct jv_field FIELDS[] = {
-		{"email", JV_STRING, true, false, 1, 0},
-		{"password", JV_STRING, true, false, 1, 0},
+	    {"email", JV_STRING, true, false, 1, 0},
+	    {"password", JV_STRING, true, false, 1, 0},
 	};
 	json_t *in = http_json_object(r, false);
 	if (!in)
@@ -162,7 +167,8 @@ static void do_login(struct http_req *r)
 		goto out;
 	}
 	struct user u;
-	int rc = shaped && strlen(pw) <= PASSWORD_MAX_LEN ? user_find_by_email(c, email, &u) : STORE_NOT_FOUND;
+	int rc = shaped && strlen(pw) <= PASSWORD_MAX_LEN ? user_find_by_email(c, email, &u)
+							  : STORE_NOT_FOUND;
 	if (rc < 0) {
 		api_db_fail(r, rc, "find user");
 		goto out;
@@ -195,7 +201,8 @@ static void do_login(struct http_req *r)
 	}
 	struct session s;
 	char refresh[REFRESH_TOKEN_BUF];
-	rc = session_start(c, u.id, m.org_id, http_client_ip(r), http_header(r, "User-Agent"), &s, refresh);
+	rc = session_start(c, u.id, m.org_id, http_client_ip(r), http_header(r, "User-Agent"), &s,
+			   refresh);
 	if (rc) {
 		api_db_fail(r, rc, "start session");
 		goto out;
@@ -224,7 +231,10 @@ static void do_refresh(struct http_req *r)
 	char next[REFRESH_TOKEN_BUF];
 	/* Any string is a token to check; one longer than we ever issue is simply not valid. */
 	const char *token = jv_str(in, "refresh_token");
-	int rc = strlen(token) < REFRESH_TOKEN_BUF ? session_rotate(c, token, &s, next) : SESSION_INVALID;
+	int rc = strlen(token) < REFRESH_TOKEN_BUF
+		     ? session_rotate(c, token, (int64_t)api_app(r)->cfg->refresh_grace_s * 1000,
+				      &s, next)
+		     : SESSION_INVALID;
 	if (rc < 0) {
 		api_db_fail(r, rc, "rotate refresh token");
 		goto out;
@@ -234,9 +244,10 @@ static void do_refresh(struct http_req *r)
 		api_audit_ctx(r, &ctx);
 		audit_record(c, s.org_id, s.user_id, "auth.refresh.reuse", &ctx,
 			     json_pack("{s:s}", "session_id", s.id));
-		http_problem(r, 401, "invalid_refresh_token",
-			     "This refresh token was already used, so the session has been ended for "
-			     "safety. Log in again.");
+		http_problem(
+		    r, 401, "invalid_refresh_token",
+		    "This refresh token was already used, so the session has been ended for "
+		    "safety. Log in again.");
 		goto out;
 	}
 	if (rc == SESSION_INVALID) {
@@ -258,20 +269,50 @@ out:
 	db_release(c);
 }
 
+/*
+ * Logout: with {"refresh_token": ...} the session that token belongs to ends
+ * (no access token needed: it may have expired); otherwise the session of the
+ * calling access token ends.
+ */
 static void do_logout(struct http_req *r)
 {
+	static const struct jv_field FIELDS[] = {{"refresh_token", JV_STRING, false, false, 1, 0}};
 	json_t *in = http_json_object(r, true);
 	if (!in)
 		return;
 	json_t *errors = NULL;
-	if (!jv_check(in, NULL, 0, &errors)) {
+	if (!jv_check(in, FIELDS, sizeof FIELDS / sizeof *FIELDS, &errors)) {
 		http_problem_validation(r, errors);
 		return;
 	}
+	const char *refresh = jv_str(in, "refresh_token");
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
 	struct principal p;
+	struct audit_ctx ctx;
+	api_audit_ctx(r, &ctx);
+	if (refresh) {
+		struct session s;
+		int rc = strlen(refresh) < REFRESH_TOKEN_BUF
+			     ? session_revoke_by_refresh(c, refresh, "logout", &s)
+			     : STORE_NOT_FOUND;
+		if (rc == STORE_NOT_FOUND) {
+			http_problem(
+			    r, 401, "invalid_refresh_token",
+			    "The refresh token is not valid, has expired, or its session has "
+			    "already ended.");
+			goto out;
+		}
+		if (rc) {
+			api_db_fail(r, rc, "revoke session");
+			goto out;
+		}
+		audit_record(c, s.org_id, s.user_id, "auth.logout", &ctx,
+			     json_pack("{s:s}", "via", "refresh_token"));
+		http_reply_empty(r, 204);
+		goto out;
+	}
 	if (!api_auth(r, c, &p))
 		goto out;
 	if (p.via_api_key) {
@@ -284,8 +325,6 @@ static void do_logout(struct http_req *r)
 		api_db_fail(r, rc, "revoke session");
 		goto out;
 	}
-	struct audit_ctx ctx;
-	api_audit_ctx(r, &ctx);
 	audit_record(c, p.org_id, p.user_id, "auth.logout", &ctx, NULL);
 	http_reply_empty(r, 204);
 out:
@@ -293,10 +332,10 @@ out:
 }
 
 static const struct route ROUTES[] = {
-	{M_POST, "/api/v1/auth/register", do_register, BODY_JSON},
-	{M_POST, "/api/v1/auth/login", do_login, BODY_JSON},
-	{M_POST, "/api/v1/auth/refresh", do_refresh, BODY_JSON},
-	{M_POST, "/api/v1/auth/logout", do_logout, BODY_JSON},
+    {M_POST, "/api/v1/auth/register", do_register, BODY_JSON},
+    {M_POST, "/api/v1/auth/login", do_login, BODY_JSON},
+    {M_POST, "/api/v1/auth/refresh", do_refresh, BODY_JSON},
+    {M_POST, "/api/v1/auth/logout", do_logout, BODY_JSON},
 };
 
 size_t api_auth_routes(const struct route **out)

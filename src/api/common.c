@@ -8,8 +8,10 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "auth/email.h"
 #include "auth/password.h"
 #include "store/audit.h"
+#include "store/sessions.h"
 #include "store/throttle.h"
 
 struct db_conn *api_db(struct http_req *r)
@@ -23,9 +25,33 @@ struct db_conn *api_db(struct http_req *r)
 	return c;
 }
 
+int api_session_live(void *app_, const char *user_id, const char *sid)
+{
+	struct app *app = app_;
+	struct db_conn *c = db_acquire(app->db, 0);
+	if (!c)
+		return -1;
+	int rc = session_check(c, sid, user_id);
+	db_release(c);
+	return rc == DB_OK ? 1 : rc == STORE_NOT_FOUND ? 0 : -1;
+}
+
+bool api_db_retryable(int rc)
+{
+	/*
+	 * Store functions may pass on DB_ERR (or their own code) for a failure
+	 * that was really the database going away: the db layer remembers the
+	 * last error of this thread, so an outage is still told apart.
+	 */
+	if (rc == DB_BUSY || rc == DB_UNAVAILABLE)
+		return true;
+	int last = db_thread_last_error();
+	return rc != DB_OK && (last == DB_UNAVAILABLE || last == DB_BUSY);
+}
+
 void api_db_fail(struct http_req *r, int rc, const char *what)
 {
-	if (rc == DB_BUSY || rc == DB_UNAVAILABLE) {
+	if (api_db_retryable(rc)) {
 		http_add_header(r, "Retry-After", "2");
 		http_problem(r, 503, "database_unavailable",
 			     "The database is busy or unreachable. Try again in a few seconds.");
@@ -38,8 +64,16 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 {
 	const char *reason = NULL;
 	int rc = authn_bearer(c, &api_app(r)->jwt, http_header(r, "Authorization"), p, &reason);
-	if (rc == AUTHN_OK)
-		return true;
+	if (rc == AUTHN_OK) {
+		/* API keys carry scopes: a read-only key cannot change anything. */
+		const char *denied = authn_scope_denied(p, http_method(r), http_path(r));
+		if (!denied) {
+			http_set_principal(r, p->user_id, p->via_api_key ? "" : p->session_id);
+			return true;
+		}
+		http_problem(r, 403, "insufficient_scope", "%s", denied);
+		return false;
+	}
 	if (rc == AUTHN_ERROR) {
 		api_db_fail(r, DB_ERR, "authenticate");
 		return false;
@@ -72,12 +106,15 @@ bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
 	const char *cur = http_query(r, "cursor");
 	if (cur && *cur) {
 		char raw[64];
-		long n = strlen(cur) < 80 ? crypto_b64url_decode(cur, strlen(cur), raw, sizeof raw - 1) : -1;
+		long n = strlen(cur) < 80
+			     ? crypto_b64url_decode(cur, strlen(cur), raw, sizeof raw - 1)
+			     : -1;
 		if (n > 0)
 			raw[n] = '\0';
 		if (n != 36 + 3 || memcmp(raw, "c1:", 3) != 0 || !uuid_valid(raw + 3))
 			jv_error(&errors, "cursor",
-				 "is not a cursor this API gave out; use next_cursor from the last page");
+				 "is not a cursor this API gave out; use next_cursor from the last "
+				 "page");
 		else
 			memcpy(cursor_id, raw + 3, UUID_STR_LEN);
 	}
@@ -107,30 +144,7 @@ json_t *api_time(int64_t ms)
 
 bool api_email_normalize(const char *in, char *out, size_t outlen, const char **why)
 {
-	while (isspace((unsigned char)*in))
-		in++;
-	size_t n = strlen(in);
-	while (n && isspace((unsigned char)in[n - 1]))
-		n--;
-	*why = "must be an email address such as name@example.com";
-	if (n == 0 || n > 254 || n >= outlen)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[n] = '\0';
-	const char *at = strchr(out, '@');
-	if (!at || at == out || strchr(at + 1, '@') || at - out > 64)
-		return false;
-	const char *domain = at + 1;
-	const char *dot = strrchr(domain, '.');
-	if (!dot || dot == domain || !dot[1] || domain[0] == '.' || strstr(domain, ".."))
-		return false;
-	for (const char *p = out; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch <= ' ' || ch == 0x7f || strchr("()<>,;:\\\"[]", ch))
-			return false;
-	}
-	return true;
+	return email_normalize(in, out, outlen, why);
 }
 
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx)
@@ -148,9 +162,10 @@ void api_too_many(struct http_req *r, int64_t wait_ms)
 	char secs[24];
 	snprintf(secs, sizeof secs, "%lld", (long long)((wait_ms + 999) / 1000));
 	http_add_header(r, "Retry-After", secs);
-	http_problem(r, 429, "too_many_attempts",
-		     "Too many wrong passwords for this account. Wait %s seconds before trying again.",
-		     secs);
+	http_problem(
+	    r, 429, "too_many_attempts",
+	    "Too many wrong passwords for this account. Wait %s seconds before trying again.",
+	    secs);
 }
 
 void api_password_rules(const char *pw, const char *email, const char *field, json_t **errors)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "asr/asr.h"
 #include "core/buf.h"
 #include "core/metrics.h"
 #include "core/timeutil.h"
@@ -29,6 +30,10 @@ static void readyz(struct http_req *r)
 	/* Low upload storage is reported, not fatal: reads and transcription still work. */
 	json_t *body = json_pack("{s:s,s:s}", "status", "ready", "database", "ok");
 	json_object_set_new(body, "disk", api_disk_status(api_app(r)));
+	/* Each speech engine's state where this process runs workers ("ready" or why not). */
+	struct asr_chain *chain = __atomic_load_n(&api_app(r)->asr, __ATOMIC_ACQUIRE);
+	if (chain) /* set once the workers have loaded their engines */
+		json_object_set_new(body, "speech", asr_chain_state(chain));
 	http_reply_json(r, 200, body);
 }
 

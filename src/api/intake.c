@@ -26,6 +26,7 @@
 #include "store/idempotency.h"
 #include "store/jobs.h"
 #include "store/meetings.h"
+#include "store/api_keys.h"
 #include "store/sessions.h"
 #include "store/uploads.h"
 
@@ -41,8 +42,7 @@ int spool_open(struct app *app, struct spool *s, const char *prefix)
 	snprintf(s->path, sizeof s->path, "%s/%s-%s", blob_spool_dir(app->blob), prefix, id);
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0) {
-		log_error("cannot create spool file",
-			  json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
+		log_error("cannot create spool file", json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
 		s->path[0] = '\0';
 		return -1;
 	}
@@ -130,6 +130,11 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 		status = 422;
 		goto fail;
 	}
+	if (rc == MEDIA_TOO_LONG) { /* detail states the limit */
+		*code = "audio_too_long";
+		status = 422;
+		goto fail;
+	}
 	if (rc != MEDIA_OK) {
 		*code = "internal_error";
 		snprintf(detail, detaillen, "The file could not be examined. Try again.");
@@ -138,8 +143,7 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 	}
 	blob_key_new("audio", key);
 	if (blob_put_file(app->blob, key, path) < 0) {
-		log_error("blob put failed",
-			  json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
+		log_error("blob put failed", json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
 		*code = "storage_failed";
 		snprintf(detail, detaillen, "The audio could not be stored. Try again.");
 		status = 503;
@@ -159,32 +163,26 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 		if (rc == MEETING_BUSY) {
 			*code = "meeting_busy";
 			snprintf(detail, detaillen,
-				 "This meeting started being transcribed while the file arrived; "
-				 "its audio was "
-				 "not replaced. Wait until the transcription finishes, then upload "
-				 "again.");
+				 "This meeting started being transcribed while the file arrived; its audio was "
+				 "not replaced. Wait until the transcription finishes, then upload again.");
 			return 409;
 		}
 		*code = rc == STORE_NOT_FOUND ? "not_found" : "database_unavailable";
-		snprintf(detail, detaillen,
-			 rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
-					       : "The database is busy. Try again.");
+		snprintf(detail, detaillen, rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
+								  : "The database is busy. Try again.");
 		return rc == STORE_NOT_FOUND ? 404 : 503;
 	}
-	/* old is exactly the key this upload replaced (compare and set): no other upload deletes
-	 * it. */
+	/* old is exactly the key this upload replaced (the row was locked): no other upload deletes it. */
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(app->blob, old);
 	if (transcribe) {
 		rc = api_transcribe_start(app, c, m, NULL, NULL);
 		if (rc == DB_UNIQUE) {
-			/* A live job for this meeting exists and has not started: it reads the new
-			 * audio. */
+			/* A live job for this meeting exists and has not started: it reads the new audio. */
 			rc = meeting_set_status(c, m->org_id, m->id, "queued", NULL);
 		}
 		if (rc)
-			log_error("could not queue transcription",
-				  json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
+			log_error("could not queue transcription", json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
 	}
 	char id[UUID_STR_LEN], org[UUID_STR_LEN];
 	snprintf(id, sizeof id, "%s", m->id);
@@ -217,14 +215,24 @@ static void ticket_mac(struct app *app, const char *payload, size_t len, unsigne
 	crypto_hmac_sha256(app->ticket_key, sizeof app->ticket_key, payload, len, mac);
 }
 
+/*
+ * A ticket is "t2|meeting|org|user|session|api key|expiry" (session or key
+ * "-" when absent), base64url, then "." and its HMAC. It is checked again
+ * on every use: it dies with its session (logout) or its API key (deleted,
+ * expired), and after TICKET_TTL_S at the latest.
+ */
 char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
 		       int64_t *expires_ms)
 {
 	int64_t exp = time_now_ms() / 1000 + TICKET_TTL_S;
 	char payload[256], b64[400], sig[64];
 	unsigned char mac[32];
-	int n = snprintf(payload, sizeof payload, "t1|%s|%s|%s|%s|%lld", meeting_id, p->org_id,
-			 p->user_id, p->session_id, (long long)exp);
+	const char *sid = !p->via_api_key && p->session_id[0] ? p->session_id : "-";
+	const char *key = p->via_api_key && p->api_key_id[0] ? p->api_key_id : "-";
+	int n = snprintf(payload, sizeof payload, "t2|%s|%s|%s|%s|%s|%lld", meeting_id, p->org_id,
+			 p->user_id, sid, key, (long long)exp);
+	if (n < 0 || (size_t)n >= sizeof payload)
+		return NULL;
 	ticket_mac(app, payload, (size_t)n, mac);
 	if (crypto_b64url_encode(payload, (size_t)n, b64, sizeof b64) < 0 ||
 	    crypto_b64url_encode(mac, sizeof mac, sig, sizeof sig) < 0)
@@ -253,20 +261,34 @@ static bool ticket_verify(struct app *app, struct db_conn *c, const char *ticket
 	ticket_mac(app, payload, (size_t)n, want);
 	if (!crypto_equal(mac, want, 32))
 		return false;
-	char m[UUID_STR_LEN], org[UUID_STR_LEN], user[UUID_STR_LEN], sid[UUID_STR_LEN];
+	char m[UUID_STR_LEN], org[UUID_STR_LEN], user[UUID_STR_LEN], sid[UUID_STR_LEN],
+		key[UUID_STR_LEN];
 	long long exp;
-	if (sscanf(payload, "t1|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld", m, org, user, sid, &exp) !=
-	    5)
+	int end = 0;
+	if (sscanf(payload, "t2|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld%n", m, org, user, sid,
+		   key, &exp, &end) != 6 ||
+	    end != n)
 		return false;
-	if (strcmp(m, meeting_id) != 0 || exp < time_now_ms() / 1000)
+	long long now = time_now_ms() / 1000;
+	if (strcmp(m, meeting_id) != 0 || exp < now || exp > now + TICKET_TTL_S)
 		return false;
-	/* A ticket from a session that ended (logout) ends with it. */
-	if (strcmp(sid, "-") != 0 && session_check(c, sid, user) != DB_OK)
+	bool by_session = strcmp(sid, "-") != 0, by_key = strcmp(key, "-") != 0;
+	if (by_session == by_key)
+		return false;
+	/* A ticket from a session that ended (logout) ends with it; one from a key, with the key. */
+	if (by_session && session_check_member(c, sid, user, org) != DB_OK)
+		return false;
+	if (by_key && api_key_live(c, org, key) != DB_OK)
 		return false;
 	memset(p, 0, sizeof *p);
 	snprintf(p->org_id, sizeof p->org_id, "%s", org);
 	snprintf(p->user_id, sizeof p->user_id, "%s", user);
-	snprintf(p->session_id, sizeof p->session_id, "%s", sid);
+	if (by_session)
+		snprintf(p->session_id, sizeof p->session_id, "%s", sid);
+	if (by_key)
+		snprintf(p->api_key_id, sizeof p->api_key_id, "%s", key);
+	p->via_api_key = by_key;
+	p->scopes = API_SCOPE_READ; /* a ticket only opens things for reading */
 	return true;
 }
 
@@ -277,9 +299,8 @@ bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeti
 	if (ticket && !http_header(r, "Authorization")) {
 		if (ticket_verify(api_app(r), c, ticket, meeting_id, p))
 			return true;
-		http_problem(
-		    r, 401, "invalid_ticket",
-		    "The ticket is not valid for this meeting or has expired. Ask for a new one.");
+		http_problem(r, 401, "invalid_ticket",
+			     "The ticket is not valid for this meeting or has expired. Ask for a new one.");
 		return false;
 	}
 	return api_auth(r, c, p);
@@ -364,8 +385,7 @@ static void hash_pending(struct app *app, struct db_conn *c)
 		char path[1024], hex[65];
 		if (blob_local_path(app->blob, refs[i].audio_key, path, sizeof path) != 0 ||
 		    !file_sha256(path, hex))
-			continue; /* removed meanwhile, or unreadable now: the next round tries
-				     again */
+			continue; /* removed meanwhile, or unreadable now: the next round tries again */
 		meeting_set_audio_sha256(c, refs[i].org_id, refs[i].id, refs[i].audio_key, hex);
 	}
 }
@@ -398,17 +418,13 @@ int64_t api_disk_free(struct app *app)
 	return blob_free_bytes(app->blob, &n) == 0 ? n : -1;
 }
 
-static int64_t min_free(struct app *app)
-{
-	return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024;
-}
+static int64_t min_free(struct app *app) { return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024; }
 
 void api_storage_full(struct http_req *r)
 {
-	http_problem(
-	    r, 507, "insufficient_storage",
-	    "The server has no room to store this upload right now. Try again later; if it "
-	    "keeps happening, tell the operator that upload storage is full.");
+	http_problem(r, 507, "insufficient_storage",
+		     "The server has no room to store this upload right now. Try again later; if it "
+		     "keeps happening, tell the operator that upload storage is full.");
 }
 
 bool api_disk_room(struct http_req *r, int64_t need)
@@ -421,8 +437,8 @@ bool api_disk_room(struct http_req *r, int64_t need)
 	if (free_bytes >= margin && need <= free_bytes - margin)
 		return true;
 	log_warn("upload refused: disk nearly full",
-		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free",
-			   (json_int_t)free_bytes, "min_free", (json_int_t)margin));
+		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free", (json_int_t)free_bytes,
+			   "min_free", (json_int_t)margin));
 	api_storage_full(r);
 	return false;
 }
@@ -433,33 +449,25 @@ json_t *api_disk_status(struct app *app)
 	if (free_bytes < 0)
 		return json_pack("{s:s}", "status", "unknown");
 	return json_pack("{s:s,s:I,s:I}", "status", free_bytes < min_free(app) ? "low" : "ok",
-			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes",
-			 (json_int_t)min_free(app));
+			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes", (json_int_t)min_free(app));
 }
 
-static double gauge_free(void *ctx)
-{
-	return (double)api_disk_free(ctx);
-}
-static double gauge_min(void *ctx)
-{
-	return (double)min_free(ctx);
-}
+static double gauge_free(void *ctx) { return (double)api_disk_free(ctx); }
+static double gauge_min(void *ctx) { return (double)min_free(ctx); }
 
 void api_disk_metrics(struct app *app)
 {
 	metrics_gauge_fn("iam_upload_storage_free_bytes",
 			 "Bytes free where uploads are spooled and audio is kept (-1 if unknown).",
 			 gauge_free, app);
-	metrics_gauge_fn(
-	    "iam_upload_storage_min_free_bytes",
-	    "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
-	    gauge_min, app);
+	metrics_gauge_fn("iam_upload_storage_min_free_bytes",
+			 "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
+			 gauge_min, app);
 }
 
 /* ---- Idempotency-Key ---- */
 
-#define IDEM_TTL_MS	(24LL * 3600 * 1000)
+#define IDEM_TTL_MS (24LL * 3600 * 1000)
 #define IDEM_PENDING_MS (15LL * 60 * 1000)
 
 bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principal *p,
@@ -474,11 +482,10 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 	for (size_t i = 0; ok && i < n; i++)
 		ok = key[i] >= 0x20 && key[i] <= 0x7e;
 	if (!ok) {
-		http_problem_fields(
-		    r, 400, "invalid_idempotency_key",
-		    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
-			      "must be 1 to 255 printable ASCII characters"),
-		    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
+		http_problem_fields(r, 400, "invalid_idempotency_key",
+				    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
+					      "must be 1 to 255 printable ASCII characters"),
+				    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
 		return false;
 	}
 	struct crypto_sha256_ctx h;
@@ -504,15 +511,13 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 		return true;
 	}
 	if (rc == IDEM_MISMATCH) {
-		http_problem(
-		    r, 422, "idempotency_key_reused",
-		    "This Idempotency-Key was already used with a different request. Use a new key "
-		    "for a new request.");
+		http_problem(r, 422, "idempotency_key_reused",
+			     "This Idempotency-Key was already used with a different request. Use a new key "
+			     "for a new request.");
 	} else if (rc == IDEM_IN_FLIGHT) {
 		http_add_header(r, "Retry-After", "1");
 		http_problem(r, 409, "idempotency_key_in_flight",
-			     "A request with this Idempotency-Key is still being processed. Retry "
-			     "shortly to "
+			     "A request with this Idempotency-Key is still being processed. Retry shortly to "
 			     "get its result.");
 	} else if (rc == IDEM_REPLAY) {
 		json_t *hdrs = json_loads(rep.headers, 0, NULL);
@@ -544,9 +549,8 @@ void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const js
 		return;
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	char *h = headers ? json_dumps(headers, JSON_COMPACT) : NULL;
-	int rc =
-	    b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
-	      : DB_ERR;
+	int rc = b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
+		   : DB_ERR;
 	if (rc)
 		idem_abandon(c, st->org_id, st->user_id, st->key);
 	free(b);

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
+#include "core/utf8.h"
 #include "export/export.h"
 #include "store/meetings.h"
 #include "store/uploads.h"
@@ -83,8 +84,11 @@ static void apply_details(json_t *in, struct meeting *m, json_t **errors)
 		const char *p = title;
 		while (isspace((unsigned char)*p))
 			p++;
+		const char *why;
 		if (!*p)
 			jv_error(errors, "title", "must not be blank");
+		else if (!utf8_text_ok(title, &why))
+			jv_error(errors, "title", "%s", why);
 		snprintf(m->title, sizeof m->title, "%s", title);
 	}
 	json_t *v = json_object_get(in, "description");
@@ -406,7 +410,7 @@ static void get_audio(struct http_req *r)
 			http_problem_internal(r, "open audio");
 		goto out;
 	}
-	http_add_header(r, "Cache-Control", "private, max-age=3600");
+	http_add_header(r, "Cache-Control", "private, no-store");
 	http_reply_file(r, fd, size, m.audio_mime[0] ? m.audio_mime : "application/octet-stream", "inline");
 out:
 	meeting_clear(&m);
@@ -531,7 +535,7 @@ struct watch {
 static bool watch_tick(void *ctx, struct buf *out)
 {
 	struct watch *w = ctx;
-	struct db_conn *c = db_acquire(w->app->db, 200);
+	struct db_conn *c = db_acquire(w->app->db, 0); /* never wait on the timer thread */
 	if (!c)
 		return true; /* busy: try again next tick */
 	struct meeting m;
@@ -569,6 +573,7 @@ static void events(struct http_req *r)
 	if (!c)
 		return;
 	db_release(c);
+	http_set_principal(r, p.user_id, p.session_id); /* stream caps and logout (tickets too) */
 	struct watch *w = calloc(1, sizeof *w);
 	if (!w) {
 		meeting_clear(&m);

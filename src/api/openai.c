@@ -47,8 +47,13 @@ static bool oai_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 {
 	const char *reason = NULL;
 	int rc = authn_bearer(c, &api_app(r)->jwt, http_header(r, "Authorization"), p, &reason);
-	if (rc == AUTHN_OK)
-		return true;
+	if (rc == AUTHN_OK) {
+		const char *denied = authn_scope_denied(p, http_method(r), http_path(r));
+		if (!denied)
+			return true;
+		oai_error(r, 403, "invalid_request_error", NULL, "insufficient_scope", "%s", denied);
+		return false;
+	}
 	if (rc == AUTHN_ERROR) {
 		oai_error(r, 503, "server_error", NULL, NULL, "The database is unavailable. Try again.");
 		return false;
@@ -274,7 +279,7 @@ static bool oai_check(void *ctx)
 	struct oai *o = ctx;
 	if (time_now_ms() > o->deadline_ms)
 		return true;
-	struct db_conn *c = db_acquire(o->app->db, 200);
+	struct db_conn *c = db_acquire(o->app->db, 0); /* never wait on the timer thread */
 	if (!c)
 		return false;
 	struct meeting m;

@@ -8,6 +8,8 @@
 #include "api/api.h"
 #include "auth/password.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
+#include "store/api_keys.h"
 #include "store/audit.h"
 #include "store/sessions.h"
 #include "store/throttle.h"
@@ -15,9 +17,20 @@
 
 json_t *api_user_json(const struct user *u)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", u->id, "email", u->email, "first_name",
-			 u->first_name, "last_name", u->last_name, "company_name", u->company_name,
-			 "created_at", api_time(u->created_at), "updated_at", api_time(u->updated_at));
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", u->id, "email", u->email,
+			 "first_name", u->first_name, "last_name", u->last_name, "company_name",
+			 u->company_name, "created_at", api_time(u->created_at), "updated_at",
+			 api_time(u->updated_at));
+}
+
+void api_name_rules(json_t *in, json_t **errors)
+{
+	static const char *const NAMES[] = {"first_name", "last_name", "company_name"};
+	for (size_t i = 0; i < sizeof NAMES / sizeof *NAMES; i++) {
+		const char *v = jv_str(in, NAMES[i]), *why;
+		if (v && !utf8_text_ok(v, &why))
+			jv_error(errors, NAMES[i], "%s", why);
+	}
 }
 
 json_t *api_org_json(const struct membership *m)
@@ -61,12 +74,13 @@ static void get_me(struct http_req *r)
 static void put_me(struct http_req *r)
 {
 	static const struct jv_field FIELDS[] = {
-		{"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-		{"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-		{"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-		{"email", JV_STRING, false, false, 1, 0},
-		{"password", JV_STRING, false, false, 0, 0},
-		{"current_password", JV_STRING, false, false, 0, 0},
+	    {"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+	    {"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+	    {"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
+	    {"email", JV_STRING, false, false, 1, 0},
+	    {"password", JV_STRING, false, false, 0, 0},
+	    {"current_password", JV_STRING, false, false, 0, 0},
+	    {"revoke_api_keys", JV_BOOL, false, false, 0, 0},
 	};
 	json_t *in = http_json_object(r, false);
 	if (!in)
@@ -84,15 +98,21 @@ static void put_me(struct http_req *r)
 	char new_email[EMAIL_BUF] = "";
 	if (email && !api_email_normalize(email, new_email, sizeof new_email, &why))
 		jv_error(&errors, "email", "%s", why);
+	api_name_rules(in, &errors);
+	bool revoke_keys = json_is_true(json_object_get(in, "revoke_api_keys"));
+	if (revoke_keys && !pw)
+		jv_error(&errors, "revoke_api_keys", "goes with a password change");
 	if ((email || pw) && !current)
-		jv_error(&errors, "current_password", "is required to change the email or password");
+		jv_error(&errors, "current_password",
+			 "is required to change the email or password");
 	if (errors) {
 		http_problem_validation(r, errors);
 		goto out;
 	}
 	if ((email || pw) && p.via_api_key) {
-		http_problem(r, 403, "session_required",
-			     "Changing the email or password needs a login session, not an API key.");
+		http_problem(
+		    r, 403, "session_required",
+		    "Changing the email or password needs a login session, not an API key.");
 		goto out;
 	}
 	struct user u;
@@ -117,9 +137,11 @@ static void put_me(struct http_req *r)
 			api_too_many(r, wait);
 			goto out;
 		}
-		if (strlen(current) > PASSWORD_MAX_LEN || !password_verify(current, u.password_hash)) {
+		if (strlen(current) > PASSWORD_MAX_LEN ||
+		    !password_verify(current, u.password_hash)) {
 			throttle_fail(c, key, &API_ACCOUNT_POLICY);
-			audit_record(c, p.org_id, p.user_id, "user.current_password.failure", &ctx, NULL);
+			audit_record(c, p.org_id, p.user_id, "user.current_password.failure", &ctx,
+				     NULL);
 			http_problem_fields(r, 403, "invalid_current_password",
 					    json_pack("[{s:s,s:s}]", "field", "current_password",
 						      "message", "is not your current password"),
@@ -129,9 +151,11 @@ static void put_me(struct http_req *r)
 	}
 	json_t *v;
 	if ((v = json_object_get(in, "first_name")))
-		snprintf(u.first_name, sizeof u.first_name, "%s", json_is_string(v) ? json_string_value(v) : "");
+		snprintf(u.first_name, sizeof u.first_name, "%s",
+			 json_is_string(v) ? json_string_value(v) : "");
 	if ((v = json_object_get(in, "last_name")))
-		snprintf(u.last_name, sizeof u.last_name, "%s", json_is_string(v) ? json_string_value(v) : "");
+		snprintf(u.last_name, sizeof u.last_name, "%s",
+			 json_is_string(v) ? json_string_value(v) : "");
 	if ((v = json_object_get(in, "company_name")))
 		snprintf(u.company_name, sizeof u.company_name, "%s",
 			 json_is_string(v) ? json_string_value(v) : "");
@@ -151,24 +175,62 @@ static void put_me(struct http_req *r)
 	u.updated_at = now;
 	rc = user_update(c, &u);
 	if (rc == DB_UNIQUE) {
-		http_problem_fields(r, 409, "email_taken",
-				    json_pack("[{s:s,s:s}]", "field", "email", "message",
-					      "is already registered"),
-				    "Another account already uses this email.");
+		http_problem_fields(
+		    r, 409, "email_taken",
+		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already registered"),
+		    "Another account already uses this email.");
 		goto out;
 	}
 	if (rc) {
 		api_db_fail(r, rc, "update user");
 		goto out;
 	}
+	int64_t keys_active = -1, keys_revoked = 0;
 	if (pw || email_changed) {
 		/* Credentials changed: every other login must prove itself again. */
-		session_revoke_others(c, u.id, p.session_id, pw ? "password_change" : "email_change");
+		session_revoke_others(c, u.id, p.session_id,
+				      pw ? "password_change" : "email_change");
+		if (pw && revoke_keys &&
+		    (rc = api_key_delete_by_user(c, u.id, &keys_revoked)) != DB_OK) {
+			api_db_fail(r, rc, "revoke api keys");
+			goto out;
+		}
+		/*
+		 * API keys are not sessions and survive a password change on
+		 * purpose (integrations keep working); the reply says so, so a
+		 * person changing a leaked password knows to revoke them.
+		 */
+		if (pw && (rc = api_key_count_active(c, u.id, &keys_active)) != DB_OK) {
+			api_db_fail(r, rc, "count api keys");
+			goto out;
+		}
 		if (pw)
-			audit_record(c, p.org_id, u.id, "user.password.change", &ctx, NULL);
+			audit_record(
+			    c, p.org_id, u.id, "user.password.change", &ctx,
+			    json_pack("{s:I}", "api_keys_revoked", (json_int_t)keys_revoked));
 		if (email_changed)
 			audit_record(c, p.org_id, u.id, "user.email.change", &ctx,
 				     json_pack("{s:s,s:s}", "from", old_email, "to", u.email));
+	}
+	if (keys_active >= 0) {
+		struct membership m;
+		if ((rc = user_membership(c, p.user_id, p.org_id, &m)) != DB_OK) {
+			api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
+			goto out;
+		}
+		json_t *body = api_user_json(&u);
+		json_object_set_new(body, "organization", api_org_json(&m));
+		json_object_set_new(body, "api_keys_active", json_integer(keys_active));
+		json_object_set_new(body, "api_keys_revoked", json_integer(keys_revoked));
+		if (keys_active > 0)
+			json_object_set_new(
+			    body, "notice",
+			    json_string(
+				"Your API keys still work. If your old credentials may have "
+				"leaked, send the change again with "
+				"\"revoke_api_keys\": true, or delete keys one by one."));
+		http_reply_json(r, 200, body);
+		goto out;
 	}
 	reply_me(r, c, &p, 200);
 out:
@@ -176,8 +238,8 @@ out:
 }
 
 static const struct route ROUTES[] = {
-	{M_GET, "/api/v1/users/me", get_me, BODY_NONE},
-	{M_PUT, "/api/v1/users/me", put_me, BODY_JSON},
+    {M_GET, "/api/v1/users/me", get_me, BODY_NONE},
+    {M_PUT, "/api/v1/users/me", put_me, BODY_JSON},
 };
 
 size_t api_users_routes(const struct route **out)

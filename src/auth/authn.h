@@ -20,8 +20,9 @@ struct principal {
 	char org_id[UUID_STR_LEN];
 	char session_id[UUID_STR_LEN]; /* "" for API keys */
 	char api_key_id[UUID_STR_LEN]; /* "" for sessions */
-	char email[256];               /* from the token; "" for API keys */
+	char email[256];	       /* from the token; "" for API keys */
 	bool via_api_key;
+	unsigned scopes; /* enum api_scope bits: every one for a login session */
 };
 
 enum authn_rc {
@@ -37,5 +38,19 @@ enum authn_rc {
  */
 int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *header,
 		 struct principal *p, const char **reason);
+
+/*
+ * The scope (enum api_scope bit) a request needs: admin for API key
+ * management, transcribe for audio uploads and transcription, read for
+ * GET/HEAD (and for tickets, which only open things for reading), write for
+ * any other method.
+ */
+unsigned authn_scope_needed(const char *method, const char *path);
+
+/*
+ * NULL if p may make this request, else a sentence for a 403
+ * insufficient_scope problem (static string).
+ */
+const char *authn_scope_denied(const struct principal *p, const char *method, const char *path);
 
 #endif

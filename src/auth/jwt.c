@@ -167,6 +167,12 @@ static int jwt_check_claims(json_t *body, int64_t now_s, struct jwt_claims *out)
 		return JWT_EXPIRED;
 	if (jwt_later_by(out->iat, now_s, JWT_LEEWAY_S))
 		return JWT_BAD_CLAIMS;
+	/* nbf is optional (we never issue one), but one that is present is obeyed. */
+	json_t *nbf = json_object_get(body, "nbf");
+	if (nbf && !json_is_integer(nbf))
+		return JWT_BAD_CLAIMS;
+	if (nbf && jwt_later_by(json_integer_value(nbf), now_s, JWT_LEEWAY_S))
+		return JWT_NOT_YET_VALID;
 	if (!jwt_member_is(body, "type", "access"))
 		return JWT_WRONG_TYPE;
 	if (!jwt_member_copy(body, "sub", out->sub, sizeof out->sub) ||
@@ -284,6 +290,8 @@ const char *jwt_rc_str(int rc)
 		return "The token is not an access token.";
 	case JWT_BAD_CLAIMS:
 		return "The token's claims are missing or invalid.";
+	case JWT_NOT_YET_VALID:
+		return "The token is not valid yet (its nbf time is in the future).";
 	default:
 		return "The token is invalid.";
 	}

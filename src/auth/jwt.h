@@ -2,7 +2,8 @@
  * jwt.h — HS256 access tokens (libjwt 1.10).
  *
  * Claims: sub (user id), email, org (org id), sid (login session id), iat,
- * exp, type ("access"), and header kid. Verification refuses: any alg other than HS256 (including
+ * exp, type ("access"), and header kid. Verification refuses: an nbf (optional)
+ * later than now beyond JWT_LEEWAY_S, any alg other than HS256 (including
  * "none"), a kid other than ours, a bad signature, a missing/expired exp
  * (no leeway beyond JWT_LEEWAY_S), a type other than "access", malformed or
  * truncated tokens, and tokens longer than JWT_MAX_LEN.
@@ -13,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JWT_MAX_LEN 4096
+#define JWT_MAX_LEN  4096
 #define JWT_LEEWAY_S 30
-#define JWT_KID_LEN 16 /* hex chars */
+#define JWT_KID_LEN  16 /* hex chars */
 
 struct jwt_key {
 	unsigned char secret[64];
-	size_t len;               /* 32..64 */
+	size_t len;		   /* 32..64 */
 	char kid[JWT_KID_LEN + 1]; /* first 16 hex chars of sha256(secret) */
 };
 
@@ -48,8 +49,9 @@ enum jwt_rc {
 	JWT_BAD_ALG = -2,   /* alg is not HS256 (e.g. "none") or kid unknown */
 	JWT_BAD_SIG = -3,
 	JWT_EXPIRED = -4,
-	JWT_WRONG_TYPE = -5, /* e.g. a refresh token, or no type claim */
-	JWT_BAD_CLAIMS = -6  /* sub/org/sid/exp missing or wrong type */
+	JWT_WRONG_TYPE = -5,   /* e.g. a refresh token, or no type claim */
+	JWT_BAD_CLAIMS = -6,   /* sub/org/sid/exp missing or wrong type */
+	JWT_NOT_YET_VALID = -7 /* nbf later than now + JWT_LEEWAY_S */
 };
 
 /* Verify token at time now_s and fill claims. */

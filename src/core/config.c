@@ -135,6 +135,24 @@ static char *dup_or(const char *s, const char *def)
 	return strdup(s && *s ? s : def);
 }
 
+/* rel under the parent of the running binary's directory (build/iamd -> rel); caller frees. */
+static char *beside_binary(const char *rel)
+{
+	char exe[PATH_MAX];
+	ssize_t len_exe = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len_exe <= 0)
+		return strdup(rel);
+	exe[len_exe] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	size_t len = strlen(exe) + strlen(rel) + 8;
+	char *out = malloc(len);
+	if (out)
+		snprintf(out, len, "%s/../%s", exe, rel);
+	return out;
+}
+
 int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -216,6 +234,36 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (get_int(get, "IAM_SYNC_TIMEOUT_S", 900, 5, 86400, &n, err, errlen) < 0)
 		return -1;
 	c->sync_timeout_s = (int)n;
+	if (get_int(get, "IAM_MAX_AUDIO_MINUTES", 600, 1, 525600, &n, err, errlen) < 0)
+		return -1;
+	c->max_audio_minutes = (int)n;
+	/* Half the workers: another organization always finds one free. */
+	if (get_int(get, "IAM_JOBS_PER_ORG", c->workers / 2 > 1 ? c->workers / 2 : 1, 0, 1024, &n,
+		    err, errlen) < 0)
+		return -1;
+	c->jobs_per_org = (int)n;
+	if (get_int(get, "IAM_REFRESH_GRACE_S", 30, 0, 300, &n, err, errlen) < 0)
+		return -1;
+	c->refresh_grace_s = (int)n;
+
+	if (get_int(get, "IAM_HEADER_TIMEOUT_S", 10, 1, 300, &n, err, errlen) < 0)
+		return -1;
+	c->header_timeout_s = (int)n;
+	if (get_int(get, "IAM_MAX_CONNECTIONS", 4096, 16, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->max_connections = (int)n;
+	if (get_int(get, "IAM_MAX_CONN_PER_IP", 256, 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->max_conn_per_ip = (int)n;
+	if (get_int(get, "IAM_SSE_PER_USER", 8, 0, 10000, &n, err, errlen) < 0)
+		return -1;
+	c->sse_per_user = (int)n;
+	if (get_int(get, "IAM_SSE_PER_MEETING", 32, 0, 10000, &n, err, errlen) < 0)
+		return -1;
+	c->sse_per_meeting = (int)n;
+	if (get_int(get, "IAM_SSE_MAX", c->max_connections / 4, 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	c->sse_max = (int)n;
 	if (get_int(get, "IAM_TUS_LOCK_S", 30, 2, 600, &n, err, errlen) < 0)
 		return -1;
 	c->tus_lock_s = (int)n;
@@ -238,7 +286,7 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 			snprintf(c->blob_url, len, "file:%s/blobs", c->data_dir);
 	}
 	const char *asr = get("IAM_ASR");
-	c->asr = dup_or(asr, "sphinx");
+	c->asr = dup_or(asr, "moonshine,sphinx");
 	for (const char *p = c->asr; p && *p; p++)
 		if (!islower((unsigned char)*p) && *p != ',' && *p != ' ')
 			return fail(err, errlen, "IAM_ASR: expected a list of engines such as openai,sphinx, got '%.64s'",
@@ -256,26 +304,14 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 	if (strstr(c->asr, "openai") && !c->openai_base_url)
 		return fail(err, errlen, "IAM_ASR: the openai engine needs IAM_OPENAI_BASE_URL");
 
+	/* The app and the models sit beside the binary's build directory: build/iamd -> web/dist, models. */
 	const char *web = get("IAM_WEB_DIR");
-	if (web) {
-		c->web_dir = strdup(web);
-	} else {
-		/* The app is built next to the binary's build directory: build/iamd -> web/dist. */
-		char exe[PATH_MAX];
-		ssize_t len_exe = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		if (len_exe > 0) {
-			exe[len_exe] = '\0';
-			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-			size_t len = strlen(exe) + 16;
-			c->web_dir = malloc(len);
-			if (c->web_dir)
-				snprintf(c->web_dir, len, "%s/../web/dist", exe);
-		} else {
-			c->web_dir = strdup("web/dist");
-		}
-	}
+	c->web_dir = web ? strdup(web) : beside_binary("web/dist");
+	const char *models = get("IAM_MODELS_DIR");
+	c->models_dir = models && *models ? strdup(models) : beside_binary("models");
+	const char *ort = get("IAM_ORT_LIB");
+	if (ort && *ort)
+		c->ort_lib = strdup(ort);
 
 	const char *redis = get("IAM_REDIS_URL");
 	if (redis && *redis) {
@@ -283,7 +319,8 @@ int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen
 			return fail(err, errlen, "IAM_REDIS_URL: expected redis://host:port");
 		c->redis_url = strdup(redis);
 	}
-	if (!c->data_dir || !c->database_url || !c->blob_url || !c->asr || !c->openai_model)
+	if (!c->data_dir || !c->database_url || !c->blob_url || !c->asr || !c->openai_model ||
+	    !c->models_dir || (ort && *ort && !c->ort_lib))
 		return fail(err, errlen, "out of memory while reading configuration");
 	return 0;
 }
@@ -304,6 +341,8 @@ void config_free(struct config *c)
 	free(c->redis_url);
 	free(c->blob_url);
 	free(c->asr);
+	free(c->models_dir);
+	free(c->ort_lib);
 	free(c->openai_base_url);
 	if (c->openai_api_key) {
 		explicit_bzero(c->openai_api_key, strlen(c->openai_api_key));

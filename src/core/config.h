@@ -25,13 +25,24 @@ struct config {
 	char *redis_url;       /* IAM_REDIS_URL, NULL = none */
 	int shutdown_grace_s;  /* IAM_SHUTDOWN_GRACE_S, 0..3600: wait for in-flight requests */
 	char *blob_url;        /* IAM_BLOB_URL, default file:$IAM_DATA_DIR/blobs */
-	char *asr;             /* IAM_ASR engine chain, default "sphinx" */
+	char *asr;             /* IAM_ASR engine chain, default "moonshine,sphinx" */
+	char *models_dir;      /* IAM_MODELS_DIR, default <binary's dir>/../models */
+	char *ort_lib;         /* IAM_ORT_LIB, NULL = models_dir/libonnxruntime.so.1 */
 	char *openai_base_url; /* IAM_OPENAI_BASE_URL, NULL = none */
 	char *openai_api_key;  /* IAM_OPENAI_API_KEY, NULL = none */
 	char *openai_model;    /* IAM_OPENAI_MODEL, default "whisper-1" */
 	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
 	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
+	int max_audio_minutes; /* IAM_MAX_AUDIO_MINUTES, 1..525600, default 600: longest audio accepted */
+	int jobs_per_org;      /* IAM_JOBS_PER_ORG, 0..1024 (0 = no limit), default max(1, workers / 2) */
 	int sync_timeout_s;
+	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
+	int header_timeout_s;  /* IAM_HEADER_TIMEOUT_S, 1..300, default 10: whole request head */
+	int max_connections;   /* IAM_MAX_CONNECTIONS, 16..1000000, default 4096 */
+	int max_conn_per_ip;   /* IAM_MAX_CONN_PER_IP, 0..1000000, default 256 (0 = no cap) */
+	int sse_per_user;      /* IAM_SSE_PER_USER, 0..10000, default 8 (0 = no cap) */
+	int sse_per_meeting;   /* IAM_SSE_PER_MEETING, 0..10000, default 32 (0 = no cap) */
+	int sse_max;           /* IAM_SSE_MAX, 0..1000000, default max_connections / 4 */
 	int tus_lock_s;           /* IAM_TUS_LOCK_S, 2..600, default 30: lease of a tus PATCH lock */
 	long spool_orphan_age_s;  /* IAM_SPOOL_ORPHAN_AGE_S, default 3600: spool files unused this long go */
 	long disk_min_free_mb;    /* IAM_DISK_MIN_FREE_MB, default 256: uploads keep this much disk free */

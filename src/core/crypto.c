@@ -158,3 +158,33 @@ void crypto_sha256_final(struct crypto_sha256_ctx *c, unsigned char out[32])
 {
 	crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)c->state, out);
 }
+
+long crypto_seal(const unsigned char key[32], const void *msg, size_t len, char *out, size_t outlen)
+{
+	unsigned char buf[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 256];
+	long n = -1;
+	if (len > 256)
+		return -1;
+	randombytes_buf(buf, crypto_secretbox_NONCEBYTES);
+	if (crypto_secretbox_easy(buf + crypto_secretbox_NONCEBYTES, msg, len, buf, key) == 0)
+		n = crypto_b64url_encode(
+		    buf, crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len, out,
+		    outlen);
+	sodium_memzero(buf, sizeof buf);
+	return n;
+}
+
+long crypto_open(const unsigned char key[32], const char *sealed, void *out, size_t outlen)
+{
+	unsigned char buf[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 256];
+	const size_t overhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+	long n = sealed ? crypto_b64url_decode(sealed, strlen(sealed), buf, sizeof buf) : -1;
+	long rc = -1;
+	if (n >= (long)overhead && (size_t)n - overhead <= outlen &&
+	    crypto_secretbox_open_easy(out, buf + crypto_secretbox_NONCEBYTES,
+				       (unsigned long long)n - crypto_secretbox_NONCEBYTES, buf,
+				       key) == 0)
+		rc = n - (long)overhead;
+	sodium_memzero(buf, sizeof buf);
+	return rc;
+}

@@ -54,4 +54,19 @@ void crypto_hex(const void *data, size_t len, char *out);
 long crypto_b64url_encode(const void *data, size_t len, char *out, size_t outlen);
 long crypto_b64url_decode(const char *text, size_t textlen, void *out, size_t outlen);
 
+/*
+ * Authenticated encryption of a short secret (XSalsa20-Poly1305): the text
+ * written is base64url(nonce || ciphertext), NUL-terminated. Returns its
+ * length, or -1 if out is too small. CRYPTO_SEALED_LEN(n) is enough for n bytes.
+ */
+#define CRYPTO_SEALED_LEN(n) (((24 + 16 + (n)) + 2) / 3 * 4 + 1)
+long crypto_seal(const unsigned char key[32], const void *msg, size_t len, char *out,
+		 size_t outlen);
+/*
+ * Open what crypto_seal wrote with the same key. Returns the plaintext
+ * length, or -1 if the text is damaged, forged, sealed with another key, or
+ * out is too small.
+ */
+long crypto_open(const unsigned char key[32], const char *sealed, void *out, size_t outlen);
+
 #endif

@@ -1,10 +1,18 @@
 /*
  * export.c — TXT, SRT, WebVTT and JSON renderings of a transcript.
  *
+ * Text goes out exactly as the engine wrote it (casing, punctuation); only
+ * runs of whitespace become one space.
+ *
  * Subtitles are built in three steps: every non-empty segment (in order of
- * start time) is cut into words with times, the words are packed greedily
- * into cues (2 lines of EXPORT_LINE_MAX code points, EXPORT_CUE_MAX_S), and
- * a last pass over all cues makes them increasing, non-overlapping and at
+ * start time) is cut into words with times; the words of a segment are cut
+ * into cues (2 lines of EXPORT_LINE_MAX code points, EXPORT_CUE_MAX_S) by a
+ * shortest-path search over the places a cue may end, scored so that cues
+ * end at sentence ends first, then at clause ends (, ; : dashes), then
+ * between other words, and rather not after "the", "of", ... or inside a
+ * word; lines inside a cue break by the same preference, balanced, and a
+ * word is not left alone on a line or in a cue when another break exists.
+ * A last pass over all cues makes them increasing, non-overlapping and at
  * least MIN_CUE_MS long where the next cue leaves room. Times are integer
  * milliseconds from the first step on, so the checks are exact.
  *
@@ -26,8 +34,28 @@
 
 #define MIN_CUE_MS 500
 #define MAX_CUE_MS ((int64_t)(EXPORT_CUE_MAX_S * 1000))
-#define CUE_LINES  2
 #define MAX_TIME_S 1e9 /* as transcript.c: later than this is garbage */
+
+/*
+ * What ends a token, from the best place to end a cue or a line to the
+ * worst: a sentence, a clause, a plain word, a word that leans on the next
+ * ("the", "of", ...), the middle of a word too long for a line.
+ */
+enum brk { BRK_SENTENCE, BRK_CLAUSE, BRK_WORD, BRK_WEAK, BRK_INSIDE };
+
+/*
+ * Costs of the cue search (lower is better). A cue costs CUE_COST, plus the
+ * break after it, plus its line break, plus FILL_COST * (unused characters)^2
+ * so that the text is shared out evenly rather than leaving a short tail.
+ * Inside a cue, pieces of one word never share a line, so that break is free.
+ */
+static const double CUE_BREAK[] = {0, 40, 100, 130, 400};
+static const double LINE_BREAK[] = {0, 15, 30, 45, 0};
+#define CUE_COST    60.0
+#define FILL_COST   (1.0 / 200)
+#define IMBALANCE   0.5 /* per character of difference between the two lines */
+#define ORPHAN_LINE 200.0
+#define ORPHAN_CUE  80.0
 
 /* A word of a segment's text, or a piece of one longer than a line. */
 struct token {
@@ -37,7 +65,16 @@ struct token {
 	size_t word;   /* index of the whitespace-separated word it comes from */
 	size_t woff;   /* code points of that word before this piece */
 	size_t wcps;   /* code points of the whole word */
+	size_t pos;    /* code points of the segment before it, one per space */
+	enum brk brk;  /* what ends it */
 	int64_t start, end;
+};
+
+/* The best way found to cut a segment's tokens 0..b-1 into cues: the last one starts at from. */
+struct step {
+	double cost;
+	size_t from, split; /* the last cue's tokens from..b-1, its second line from split */
+	size_t next;	    /* on the chosen path: where the cue starting here ends */
 };
 
 struct cue {
@@ -50,6 +87,8 @@ struct layout {
 	size_t ntok, captok;
 	struct cue *cue;
 	size_t ncue, capcue;
+	struct step *step;
+	size_t capstep;
 	struct buf text;
 };
 
@@ -165,18 +204,93 @@ static int add_token(struct layout *L, struct token tk)
 	return 0;
 }
 
+/* The code point that ends s[0..len) starts at s + *at; 0 when len is 0. */
+static size_t last_cp(const char *s, size_t len, size_t *at)
+{
+	size_t i = len;
+
+	if (!len)
+		return 0;
+	while (i > 0 && (s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0)
+		i--;
+	*at = i;
+	return len - i;
+}
+
+/* Does s[0..len) end with one of the strings in set (NULL-terminated)? Its length, or 0. */
+static size_t ends_with_any(const char *s, size_t len, const char *const *set)
+{
+	size_t at, n = last_cp(s, len, &at);
+
+	for (size_t i = 0; n && set[i]; i++)
+		if (strlen(set[i]) == n && !memcmp(s + at, set[i], n))
+			return n;
+	return 0;
+}
+
+static int word_is(const char *s, size_t len, const char *const *set)
+{
+	for (size_t i = 0; set[i]; i++)
+		if (strlen(set[i]) == len && !strncasecmp(s, set[i], len))
+			return 1;
+	return 0;
+}
+
+/* What a whitespace-separated word ends: a sentence, a clause, or nothing but itself. */
+static enum brk classify(const char *s, size_t len)
+{
+	static const char *const closers[] = {"\"",	"'",	  ")",	    "]",
+					      "}",	"\u201d", "\u2019", "\u00bb",
+					      "\u300d", "\u300f", "\uff09", NULL};
+	static const char *const sentence[] = {".",	 "?",	   "!",	     "\u2026",
+					       "\u3002", "\uff1f", "\uff01", NULL};
+	static const char *const clause[] = {
+	    ",", ";", ":", "-", "\u2013", "\u2014", "\u3001", "\uff0c", "\uff1b", "\uff1a", NULL};
+	/* A full stop after these is not the end of a sentence. */
+	static const char *const abbrev[] = {"mr", "mrs", "ms",	 "dr",	"prof", "st",	  "jr",
+					     "sr", "vs",  "e.g", "i.e", "cf",	"approx", NULL};
+	/* Words that lean on the next one: rather not the last of a line or a cue. */
+	static const char *const weak[] = {"a",	 "an",	 "the", "of",	 "to",	"and", "or", "but",
+					   "my", "your", "our", "their", "his", "its", NULL};
+	size_t n;
+
+	while ((n = ends_with_any(s, len, closers)) != 0)
+		len -= n;
+	if (!len)
+		return BRK_WORD;
+	if (ends_with_any(s, len, sentence)) {
+		const char *w = s;
+		size_t wl = len - 1;
+		while (wl && (*w == '"' || *w == '\'' || *w == '(')) {
+			w++;
+			wl--;
+		}
+		/* "Dr." and initials such as "J." lead on to a name. */
+		if (s[len - 1] == '.' &&
+		    (word_is(w, wl, abbrev) || (wl == 1 && *w >= 'A' && *w <= 'Z')))
+			return BRK_WORD;
+		return BRK_SENTENCE;
+	}
+	if (ends_with_any(s, len, clause))
+		return BRK_CLAUSE;
+	return word_is(s, len, weak) ? BRK_WEAK : BRK_WORD;
+}
+
 /*
  * Cut s into words at whitespace, and words longer than a line into pieces
  * of EXPORT_LINE_MAX code points. *nwords gets the number of words.
  */
 static int tokenize(struct layout *L, const char *s, size_t *nwords)
 {
-	size_t w = 0;
+	size_t w = 0, pos = 0;
 
 	L->ntok = 0;
 	for (;;) {
 		const char *b;
 		size_t wcps = 0, woff = 0;
+		enum brk brk;
 
 		while (is_space(*s))
 			s++;
@@ -185,8 +299,10 @@ static int tokenize(struct layout *L, const char *s, size_t *nwords)
 		for (b = s; *s && !is_space(*s); s++)
 			if ((*s & 0xc0) != 0x80)
 				wcps++;
+		brk = classify(b, (size_t)(s - b));
 		while (b < s) {
-			struct token tk = {.s = b, .word = w, .woff = woff, .wcps = wcps};
+			struct token tk = {
+			    .s = b, .word = w, .woff = woff, .wcps = wcps, .pos = pos};
 			/* A piece ends before the code point that would pass the line limit. */
 			while (b < s && (tk.cps < EXPORT_LINE_MAX || (*b & 0xc0) == 0x80)) {
 				if ((*b & 0xc0) != 0x80)
@@ -194,7 +310,9 @@ static int tokenize(struct layout *L, const char *s, size_t *nwords)
 				b++;
 			}
 			tk.len = (size_t)(b - tk.s);
+			tk.brk = b < s ? BRK_INSIDE : brk;
 			woff += tk.cps;
+			pos += tk.cps + 1;
 			if (add_token(L, tk) < 0)
 				return -1;
 		}
@@ -280,32 +398,57 @@ static void time_tokens(struct layout *L, const struct transcript *t,
 /* ---- tokens into cues ---- */
 
 /* Code points of tokens a..b-1 on one line. */
-static size_t line_cps(const struct layout *L, size_t a, size_t b)
+static size_t width(const struct layout *L, size_t a, size_t b)
 {
-	size_t n = 0;
-
-	for (size_t k = a; k < b; k++)
-		n += L->tok[k].cps + (k > a ? 1 : 0);
-	return n;
+	return L->tok[b - 1].pos + L->tok[b - 1].cps - L->tok[a].pos;
 }
 
-/* Write tokens a..b-1 as the cue's text, in two balanced lines when one is too long. */
-static int cue_text(struct layout *L, size_t a, size_t b)
+static int whole_word(const struct token *tk)
 {
-	size_t brk = b, best = SIZE_MAX;
+	return tk->woff == 0 && tk->cps == tk->wcps;
+}
 
-	if (line_cps(L, a, b) > EXPORT_LINE_MAX) {
-		for (size_t k = a + 1; k < b; k++) {
-			size_t l1 = line_cps(L, a, k), l2 = line_cps(L, k, b);
-			size_t worst = l1 > l2 ? l1 : l2;
-			if (worst < best) {
-				best = worst;
-				brk = k;
-			}
+/* A line of tokens a..b-1 in a cue of n tokens that holds one word alone. */
+static double orphan_line(const struct layout *L, size_t a, size_t b, size_t n)
+{
+	return b - a == 1 && n >= 3 && whole_word(&L->tok[a]) ? ORPHAN_LINE : 0;
+}
+
+/*
+ * The cheapest way to write tokens a..b-1 as one cue: one line if they fit,
+ * else two, the second from *split. Its cost, or INFINITY if they do not
+ * fit in two lines (then neither do a-1..b-1).
+ */
+static double lines_cost(const struct layout *L, size_t a, size_t b, size_t *split)
+{
+	double best = INFINITY;
+
+	*split = b;
+	if (width(L, a, b) <= EXPORT_LINE_MAX)
+		return 0;
+	for (size_t k = a + 1; k < b; k++) {
+		size_t l1 = width(L, a, k), l2 = width(L, k, b);
+		double c;
+		if (l1 > EXPORT_LINE_MAX)
+			break;
+		if (l2 > EXPORT_LINE_MAX)
+			continue;
+		c = LINE_BREAK[L->tok[k - 1].brk] +
+		    IMBALANCE * (double)(l1 > l2 ? l1 - l2 : l2 - l1) +
+		    orphan_line(L, a, k, b - a) + orphan_line(L, k, b, b - a);
+		if (c < best) {
+			best = c;
+			*split = k;
 		}
 	}
+	return best;
+}
+
+/* Write tokens a..b-1 as the cue's text, the second line from split (b: one line). */
+static int cue_text(struct layout *L, size_t a, size_t b, size_t split)
+{
 	for (size_t k = a; k < b; k++) {
-		const char *sep = k == a ? "" : k == brk ? "\n" : " ";
+		const char *sep = k == a ? "" : k == split ? "\n" : " ";
 		if (buf_puts(&L->text, sep) < 0 ||
 		    buf_append(&L->text, L->tok[k].s, L->tok[k].len) < 0)
 			return -1;
@@ -313,40 +456,64 @@ static int cue_text(struct layout *L, size_t a, size_t b)
 	return 0;
 }
 
-/* Pack the current tokens into cues, greedily: as much as fits in lines and time. */
+/*
+ * Cut the current tokens into cues: the cheapest path over the places a cue
+ * may end (a token at most 2 lines and MAX_CUE_MS after the cue's first;
+ * one token alone always fits). Both limits only grow as a cue reaches
+ * further back, so each end looks back at most 2 lines of tokens.
+ */
 static int pack_cues(struct layout *L)
 {
-	size_t a = 0;
+	size_t n = L->ntok;
+	struct step *st;
 
-	while (a < L->ntok) {
-		size_t b = a + 1, lines = 1, width = L->tok[a].cps;
-		struct cue c = {.start = L->tok[a].start, .end = L->tok[a].end, .off = L->text.len};
-
-		for (; b < L->ntok; b++) {
-			const struct token *tk = &L->tok[b];
-			if (tk->end - c.start > MAX_CUE_MS)
+	if (grow((void **)&L->step, &L->capstep, n + 1, sizeof *L->step) < 0)
+		return -1;
+	st = L->step;
+	st[0] = (struct step){0};
+	for (size_t b = 1; b <= n; b++) {
+		int64_t last = 0;
+		st[b] = (struct step){.cost = INFINITY, .from = b - 1, .split = b};
+		for (size_t a = b; a-- > 0;) {
+			size_t split, w;
+			double c;
+			if (L->tok[a].end > last)
+				last = L->tok[a].end;
+			w = width(L, a, b);
+			if (b - a > 1 &&
+			    (w > 2 * EXPORT_LINE_MAX + 1 || last - L->tok[a].start > MAX_CUE_MS))
 				break;
-			if (width + 1 + tk->cps <= EXPORT_LINE_MAX) {
-				width += 1 + tk->cps;
-			} else if (lines < CUE_LINES) {
-				lines++;
-				width = tk->cps;
-			} else {
+			c = lines_cost(L, a, b, &split);
+			if (isinf(c))
 				break;
-			}
-			if (tk->end > c.end)
-				c.end = tk->end;
+			w = w < 2 * EXPORT_LINE_MAX ? 2 * EXPORT_LINE_MAX - w : 0;
+			c += st[a].cost + CUE_COST + FILL_COST * (double)(w * w);
+			if (b < n)
+				c += CUE_BREAK[L->tok[b - 1].brk];
+			if (b - a == 1 && n > 1 && whole_word(&L->tok[a]))
+				c += ORPHAN_CUE;
+			if (c < st[b].cost)
+				st[b] = (struct step){.cost = c, .from = a, .split = split};
 		}
+	}
+	/* Walk back from the end, marking where each cue on the path ends. */
+	for (size_t b = n; b > 0; b = st[b].from)
+		st[st[b].from].next = b;
+	for (size_t a = 0, b; a < n; a = b) {
+		struct cue c = {.start = L->tok[a].start, .end = L->tok[a].end, .off = L->text.len};
+		b = st[a].next;
+		for (size_t k = a; k < b; k++)
+			if (L->tok[k].end > c.end)
+				c.end = L->tok[k].end;
 		/* One word spoken for longer than a cue may last: show it for the maximum. */
 		if (c.end - c.start > MAX_CUE_MS)
 			c.end = c.start + MAX_CUE_MS;
-		if (cue_text(L, a, b) < 0)
+		if (cue_text(L, a, b, st[b].split) < 0)
 			return -1;
 		c.len = L->text.len - c.off;
 		if (grow((void **)&L->cue, &L->capcue, L->ncue + 1, sizeof *L->cue) < 0)
 			return -1;
 		L->cue[L->ncue++] = c;
-		a = b;
 	}
 	return 0;
 }
@@ -419,6 +586,7 @@ static void layout_free(struct layout *L)
 {
 	free(L->tok);
 	free(L->cue);
+	free(L->step);
 	buf_free(&L->text);
 }
 

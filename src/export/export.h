@@ -3,9 +3,14 @@
  *
  * SRT and WebVTT follow the players' rules: cue times "HH:MM:SS,mmm" (SRT)
  * / "HH:MM:SS.mmm" (VTT), cues in order and not overlapping, at most 2 lines
- * of at most EXPORT_LINE_MAX characters, at most EXPORT_CUE_MAX_S seconds per
- * cue; long segments are split at word times (or in proportion to text
- * length when there are none). Output is UTF-8 with "\n" line ends.
+ * of at most EXPORT_LINE_MAX characters (code points, not bytes), at most
+ * EXPORT_CUE_MAX_S seconds per cue. A cue runs from its first word's start
+ * to its last word's end (in proportion to text length when the engine gave
+ * no word times). Cues and lines break at sentence ends (. ? !) first, then
+ * at clause ends (, ; : dashes), then between other words, and leave no
+ * word alone on a line or in a cue where a better break exists. Text keeps
+ * the engine's casing and punctuation in every format. Output is UTF-8 with
+ * "\n" line ends.
  */
 #ifndef IAM_EXPORT_H
 #define IAM_EXPORT_H
@@ -14,14 +19,14 @@
 
 #include "core/transcript.h"
 
-#define EXPORT_LINE_MAX 42
+#define EXPORT_LINE_MAX	 42
 #define EXPORT_CUE_MAX_S 7.0
 
 enum export_format { EXPORT_TXT = 1, EXPORT_SRT, EXPORT_VTT, EXPORT_JSON };
 
 /* "txt" -> EXPORT_TXT ... (any case); 0 if unknown. */
 enum export_format export_parse(const char *name);
-const char *export_mime(enum export_format f);      /* "text/plain; charset=utf-8" ... */
+const char *export_mime(enum export_format f);	    /* "text/plain; charset=utf-8" ... */
 const char *export_extension(enum export_format f); /* "txt", "srt", "vtt", "json" */
 /* (Both NULL for a format that is not one of the above.) */
 

@@ -9,8 +9,19 @@
  *
  * Checks made once for every route, before any handler runs: unknown path
  * (404), method (405 + Allow), malformed UUID path parameter (400), header
- * lines over 8 KiB (431), body too large (413), a body whose Content-Type
- * is not JSON on a JSON route (415), CORS preflight.
+ * lines over 8 KiB or more than HTTP_HEADERS_MAX headers (431), a request
+ * target over HTTP_TARGET_MAX bytes or with more than
+ * HTTP_QUERY_PARAMS_MAX query parameters (414), a NUL byte (%00) in the
+ * target (400), HTTP/1.1 without exactly one Host (400), ambiguous framing
+ * (Content-Length with Transfer-Encoding, differing Content-Lengths: 400
+ * and the connection closed; a transfer coding other than chunked: 501),
+ * body too large (413), a body whose Content-Type is not JSON on a JSON
+ * route (415), CORS preflight. An absolute-form target
+ * ("GET http://host/x") is routed by its path.
+ *
+ * Connections: a request head must arrive complete within the head timeout
+ * (else 408 and close); past the per-address or global connection cap a
+ * request is answered 503 and the connection closed.
  */
 #ifndef IAM_HTTP_H
 #define IAM_HTTP_H
@@ -25,6 +36,9 @@
 
 #define HTTP_JSON_MAX (1024 * 1024)
 #define HTTP_HEADER_LINE_MAX 8192
+#define HTTP_HEADERS_MAX 100
+#define HTTP_TARGET_MAX 8192
+#define HTTP_QUERY_PARAMS_MAX 256
 
 struct http_req;
 typedef void (*http_handler)(struct http_req *r);
@@ -49,9 +63,10 @@ struct route {
 	 * BODY_STREAM only. begin runs once the headers are in, before any body
 	 * is read: it authenticates, checks sizes and sets up (http_set_ctx);
 	 * if it replies, the body is not read. chunk then gets each piece;
-	 * once it returns -1 the rest of the body is discarded (or the
-	 * connection closed if it is very large) and handler still runs to
-	 * reply.
+	 * once it returns -1 the rest of the body is discarded and handler
+	 * still runs to reply; if the body goes on too long to discard,
+	 * handler runs at once, its reply (a problem: no files or streams) is
+	 * written and the connection is closed.
 	 */
 	http_handler begin;
 	http_chunk_fn chunk;
@@ -72,6 +87,27 @@ struct http_server_opts {
 	 * /api/ and /v1/ are never served from here.
 	 */
 	const char *static_dir;
+	/*
+	 * Connection limits (0 = the default in brackets): a request head must
+	 * be complete within head_timeout_s of the connection opening or the
+	 * previous reply [10]; at most max_connections connections are served
+	 * normally [4096] and a few more are answered 503; at most
+	 * max_conn_per_ip from one address [unlimited], the same number again
+	 * answered 503, the rest refused.
+	 */
+	int head_timeout_s;
+	int max_connections;
+	int max_conn_per_ip;
+	/*
+	 * Event streams: at most sse_per_user per http_set_principal user,
+	 * sse_per_meeting per path parameter "id", sse_max in all (429
+	 * beyond; 0 = no cap). When session_live is set, every stream of a
+	 * session is re-checked on the timer thread every couple of seconds:
+	 * it returns 1 (live), 0 (ended: the stream ends) or -1 (could not
+	 * tell now, try again soon); it must not block.
+	 */
+	int sse_per_user, sse_per_meeting, sse_max;
+	int (*session_live)(void *app, const char *user_id, const char *session_id);
 };
 
 /*
@@ -101,6 +137,12 @@ const char *http_body(const struct http_req *r, size_t *len);
  * empty_ok. The object belongs to the request (do not decref).
  */
 json_t *http_json_object(struct http_req *r, bool empty_ok);
+
+/*
+ * Record who the request acts for, once authenticated (copied; NULL or ""
+ * for none): event streams are counted per user and end with the session.
+ */
+void http_set_principal(struct http_req *r, const char *user_id, const char *session_id);
 
 /* Content-Length of the request body, or -1 when not given (chunked). */
 int64_t http_content_length(const struct http_req *r);
@@ -180,7 +222,11 @@ void http_park(struct http_req *r, int interval_ms, bool (*check)(void *ctx),
  * the timer thread every interval_ms, first at once; it appends complete
  * events ("event: x\ndata: {...}\n\n") to out and returns false to end the
  * stream after out is sent. A comment keeps idle streams alive. ctx is
- * freed with free_fn when the stream ends or the client goes away.
+ * freed with free_fn when the stream ends or the client goes away. tick must
+ * not block (no waiting for a database connection: try, and try again on
+ * the next tick). Over the stream caps (see http_server_opts) this replies
+ * 429 too_many_streams instead. A stream whose session ends gets
+ * "event: end" with {"reason":"session_ended"} and is closed.
  */
 void http_reply_sse(struct http_req *r, int interval_ms, bool (*tick)(void *ctx, struct buf *out),
 		    void *ctx, void (*free_fn)(void *));

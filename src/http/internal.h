@@ -17,6 +17,10 @@
 #define DISCARD_MAX (8 * HTTP_JSON_MAX)
 
 struct park;
+struct conn_info;
+struct ip_count;
+
+#define IP_BUCKETS 1024
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -34,6 +38,16 @@ struct http_server {
 	bool park_started;
 	bool stopping;
 	struct park *parked;
+	/* Stream caps and the session re-check (see http_server_opts). */
+	int sse_per_user, sse_per_meeting, sse_max;
+	int (*session_live)(void *app, const char *user_id, const char *session_id);
+	/* Open connections (server.c): head deadline, per-address and global caps. */
+	pthread_mutex_t conn_lock;
+	struct conn_info *conns;
+	struct ip_count *ips[IP_BUCKETS];
+	int nconns;
+	int max_conns, max_per_ip;
+	int64_t head_timeout_us;
 };
 
 struct extra_header {
@@ -79,7 +93,17 @@ struct http_req {
 		bool set;
 	} held;
 	struct park *park;  /* parked, waiting for finish() */
+	struct conn_info *ci; /* the connection's tracking entry (may be NULL) */
+	int target_err;       /* a TARGET_* problem found in the raw request target */
+	bool started;         /* on_request has seen this request */
+	bool direct;          /* replies go straight to the socket (body cut off) */
+	bool direct_sent;     /* a reply was written that way: close, never queue another */
+	size_t linger;        /* body bytes discarded after a direct reply */
+	char user_id[40];     /* who the request acts for (http_set_principal), "" if unknown */
+	char session_id[40];
 };
+
+enum { TARGET_OK = 0, TARGET_TOO_LONG, TARGET_TOO_MANY_PARAMS, TARGET_NUL };
 
 
 /* park.c */
@@ -93,6 +117,8 @@ void park_finish(struct http_req *r);
 bool http_static(struct http_req *r);
 
 /* server.c */
+/* Close connections whose request head is overdue (timer thread, about once a second). */
+void http_conn_reap(struct http_server *s, int64_t now_us);
 void http_req_queue(struct http_req *r, int status, const char *ctype, char *body, size_t len);
 void http_req_queue_response(struct http_req *r, int status, struct MHD_Response *resp);
 

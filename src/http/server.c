@@ -17,12 +17,14 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,12 +38,36 @@
 
 /* ---------- accessors ---------- */
 
-void *http_app(const struct http_req *r) { return r->srv->app; }
-const char *http_method(const struct http_req *r) { return r->method; }
-const char *http_path(const struct http_req *r) { return r->path; }
-const char *http_request_id(const struct http_req *r) { return r->request_id; }
-const char *http_client_ip(const struct http_req *r) { return r->client_ip; }
-bool http_replied(const struct http_req *r) { return r->replied; }
+void *http_app(const struct http_req *r)
+{
+	return r->srv->app;
+}
+const char *http_method(const struct http_req *r)
+{
+	return r->method;
+}
+const char *http_path(const struct http_req *r)
+{
+	return r->path;
+}
+const char *http_request_id(const struct http_req *r)
+{
+	return r->request_id;
+}
+const char *http_client_ip(const struct http_req *r)
+{
+	return r->client_ip;
+}
+bool http_replied(const struct http_req *r)
+{
+	return r->replied;
+}
+
+void http_set_principal(struct http_req *r, const char *user_id, const char *session_id)
+{
+	snprintf(r->user_id, sizeof r->user_id, "%s", user_id ? user_id : "");
+	snprintf(r->session_id, sizeof r->session_id, "%s", session_id ? session_id : "");
+}
 
 const char *http_header(const struct http_req *r, const char *name)
 {
@@ -86,7 +112,10 @@ void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *))
 	r->ctx_free = free_fn;
 }
 
-void *http_ctx(const struct http_req *r) { return r->ctx; }
+void *http_ctx(const struct http_req *r)
+{
+	return r->ctx;
+}
 
 void *http_take_ctx(struct http_req *r)
 {
@@ -122,16 +151,18 @@ static void add_common_headers(struct http_req *r, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; frame-ancestors 'none'");
 	if (r->srv->ncors)
 		MHD_add_response_header(resp, "Vary", "Origin");
 	if (r->origin) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
-		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-					"X-Request-Id, Retry-After, Location, Content-Disposition, Content-Range, "
-					"Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "
-					"Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
-					"Tus-Checksum-Algorithm, X-Meeting-Id");
+		MHD_add_response_header(
+		    resp, "Access-Control-Expose-Headers",
+		    "X-Request-Id, Retry-After, Location, Content-Disposition, Content-Range, "
+		    "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "
+		    "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+		    "Tus-Checksum-Algorithm, X-Meeting-Id");
 	}
 	for (struct extra_header *h = r->extra; h; h = h->next) {
 		/* A header we add deliberately replaces a default one. */
@@ -140,11 +171,76 @@ static void add_common_headers(struct http_req *r, struct MHD_Response *resp)
 	}
 }
 
+static const char *status_title(int status);
+
+/* Send all of data on a non-blocking socket, waiting at most about a second. */
+static void send_all(int fd, const char *data, size_t len)
+{
+	for (int waits = 0; len > 0 && waits < 10;) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+			poll(&pfd, 1, 100);
+			waits++;
+		} else {
+			return;
+		}
+	}
+}
+
+static int conn_fd(struct http_req *r);
+
+/*
+ * Write a complete reply straight to the socket and end our side of it.
+ * For the one case MHD cannot queue a reply: in the middle of a body we
+ * are about to stop reading (MHD only queues once the body is in).
+ */
+static void write_direct(struct http_req *r, int status, const char *ctype, const char *body,
+			 size_t len)
+{
+	struct buf b = {0};
+	buf_printf(&b,
+		   "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: %zu\r\n"
+		   "X-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+		   "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+		   "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+		   "Cache-Control: no-store\r\n",
+		   status, status_title(status), len, r->request_id);
+	if (ctype)
+		buf_printf(&b, "Content-Type: %s\r\n", ctype);
+	if (r->origin)
+		buf_printf(&b, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", r->origin);
+	for (struct extra_header *h = r->extra; h; h = h->next)
+		if (!strchr(h->name, '\n') && !strchr(h->value, '\n'))
+			buf_printf(&b, "%s: %s\r\n", h->name, h->value);
+	buf_puts(&b, "\r\n");
+	if (len)
+		buf_append(&b, body, len);
+	int fd = conn_fd(r);
+	if (fd >= 0 && b.data) {
+		send_all(fd, b.data, b.len);
+		shutdown(fd, SHUT_WR); /* the client sees the end of the reply */
+	}
+	buf_free(&b);
+	r->replied = true;
+	r->direct_sent = true;
+	r->status = status;
+}
+
 /* Queue resp (the caller still destroys it) with the common headers. */
 void http_req_queue_response(struct http_req *r, int status, struct MHD_Response *resp)
 {
 	if (r->replied) {
 		log_error("handler replied twice", json_pack("{s:s}", "request_id", r->request_id));
+		return;
+	}
+	if (r->direct) {
+		write_direct(r, status, NULL, NULL, 0); /* no files or streams here */
 		return;
 	}
 	r->replied = true;
@@ -163,6 +259,11 @@ void http_req_queue(struct http_req *r, int status, const char *ctype, char *bod
 		log_error("handler replied twice", json_pack("{s:s}", "request_id", r->request_id));
 		return;
 	}
+	if (r->direct) {
+		write_direct(r, status, ctype, body, len);
+		free(body);
+		return;
+	}
 	if (r->in_headers && r->hold) {
 		r->replied = true;
 		r->status = status;
@@ -174,8 +275,8 @@ void http_req_queue(struct http_req *r, int status, const char *ctype, char *bod
 		return;
 	}
 	struct MHD_Response *resp =
-		body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
-		     : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	    body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+		 : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(body);
 		return;
@@ -194,8 +295,11 @@ void http_reply_text(struct http_req *r, int status, const char *content_type, c
 
 void http_reply_json(struct http_req *r, int status, json_t *body)
 {
-	/* 12 significant digits: times to the millisecond without binary noise (3.422, not 3.4220410000000001). */
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
+	/* 12 significant digits: times to the millisecond without binary noise (3.422,
+	 * not 3.4220410000000001). */
+	char *text =
+	    body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))
+		 : NULL;
 	json_decref(body);
 	if (!text) {
 		http_problem_internal(r, "encode reply");
@@ -204,29 +308,56 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 	http_req_queue(r, status, "application/json", text, strlen(text));
 }
 
-void http_reply_empty(struct http_req *r, int status) { http_req_queue(r, status, NULL, NULL, 0); }
+void http_reply_empty(struct http_req *r, int status)
+{
+	http_req_queue(r, status, NULL, NULL, 0);
+}
 
 static const char *status_title(int status)
 {
 	switch (status) {
-	case 400: return "Bad request";
-	case 401: return "Authentication required";
-	case 403: return "Forbidden";
-	case 404: return "Not found";
-	case 405: return "Method not allowed";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 412: return "Precondition failed";
-	case 416: return "Range not satisfiable";
-	case 460: return "Checksum mismatch";
-	case 413: return "Payload too large";
-	case 415: return "Unsupported media type";
-	case 422: return "Unprocessable content";
-	case 429: return "Too many requests";
-	case 431: return "Request header fields too large";
-	case 500: return "Internal server error";
-	case 503: return "Service unavailable";
-	default: return status >= 500 ? "Server error" : "Request failed";
+	case 400:
+		return "Bad request";
+	case 401:
+		return "Authentication required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not found";
+	case 405:
+		return "Method not allowed";
+	case 408:
+		return "Request timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 412:
+		return "Precondition failed";
+	case 416:
+		return "Range not satisfiable";
+	case 460:
+		return "Checksum mismatch";
+	case 413:
+		return "Payload too large";
+	case 414:
+		return "URI too long";
+	case 415:
+		return "Unsupported media type";
+	case 422:
+		return "Unprocessable content";
+	case 429:
+		return "Too many requests";
+	case 431:
+		return "Request header fields too large";
+	case 500:
+		return "Internal server error";
+	case 501:
+		return "Not implemented";
+	case 503:
+		return "Service unavailable";
+	default:
+		return status >= 500 ? "Server error" : "Request failed";
 	}
 }
 
@@ -239,9 +370,9 @@ static void problem_v(struct http_req *r, int status, const char *code, json_t *
 	utf8_sanitize(detail);
 	char type[128];
 	snprintf(type, sizeof type, "/problems/%s", code);
-	json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", type, "title", status_title(status),
-			      "status", status, "detail", detail, "code", code, "request_id",
-			      r->request_id);
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", type, "title",
+			      status_title(status), "status", status, "detail", detail, "code",
+			      code, "request_id", r->request_id);
 	if (p && errors)
 		json_object_set(p, "errors", errors);
 	json_decref(errors);
@@ -330,7 +461,9 @@ void http_reply_file(struct http_req *r, int fd, int64_t size, const char *conte
 		     const char *disposition)
 {
 	int64_t from = 0, to = size - 1;
-	int rc = r->mbit == M_GET || r->mbit == M_HEAD ? parse_range(http_header(r, "Range"), size, &from, &to) : 0;
+	int rc = r->mbit == M_GET || r->mbit == M_HEAD
+		     ? parse_range(http_header(r, "Range"), size, &from, &to)
+		     : 0;
 	char cr[96];
 	if (rc < 0) {
 		close(fd);
@@ -347,8 +480,8 @@ void http_reply_file(struct http_req *r, int fd, int64_t size, const char *conte
 	}
 	int64_t len = size > 0 ? to - from + 1 : 0;
 	struct MHD_Response *resp =
-		len > 0 ? MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)from)
-			: MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	    len > 0 ? MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)from)
+		    : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (len == 0)
 		close(fd);
 	if (!resp) {
@@ -426,26 +559,220 @@ json_t *http_json_object(struct http_req *r, bool empty_ok)
 			r->json = json_object();
 			return r->json;
 		}
-		http_problem(r, 400, "invalid_body",
-			     "This endpoint needs a JSON object body with Content-Type: application/json.");
+		http_problem(
+		    r, 400, "invalid_body",
+		    "This endpoint needs a JSON object body with Content-Type: application/json.");
 		return NULL;
 	}
 	json_error_t e;
-	json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+	json_t *j =
+	    json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (!j) {
-		http_problem(r, 400, "malformed_json",
-			     "The body is not valid JSON (line %d, column %d: %s). Send a JSON object.",
-			     e.line, e.column, e.text);
+		http_problem(
+		    r, 400, "malformed_json",
+		    "The body is not valid JSON (line %d, column %d: %s). Send a JSON object.",
+		    e.line, e.column, e.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		http_problem(r, 400, "invalid_body",
-			     "The body must be a JSON object ({...}), not an array, string or number.");
+		http_problem(
+		    r, 400, "invalid_body",
+		    "The body must be a JSON object ({...}), not an array, string or number.");
 		return NULL;
 	}
 	r->json = j;
 	return j;
+}
+
+/* ---------- connections: head deadline, per-address and global caps ---------- */
+
+enum { CONN_WAIT_HEAD = 0, CONN_IN_REQUEST, CONN_KILLED };
+enum { OVER_NONE = 0, OVER_PER_IP, OVER_GLOBAL };
+
+/* A connection over a cap gets this long to send its head before it is closed. */
+#define OVER_GRACE_US (2 * 1000000LL)
+
+struct ip_count {
+	struct ip_count *next;
+	unsigned char addr[16]; /* IPv6, or IPv4 mapped */
+	int n;
+};
+
+struct conn_info {
+	struct conn_info *prev, *next; /* srv->conns, under srv->conn_lock */
+	int fd;
+	/* Written by the connection's own thread, read by the reaper: atomics, no lock. */
+	_Atomic int state;
+	_Atomic int_least64_t since_us; /* when we started waiting for a head */
+	_Atomic bool served;		/* a reply was sent: now an idle keep-alive */
+	int over;			/* OVER_*: answered 503 whatever it asks */
+	struct ip_count *ip;
+};
+
+static int conn_fd(struct http_req *r)
+{
+	if (r->ci)
+		return r->ci->fd;
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return i ? i->connect_fd : -1;
+}
+
+static unsigned ip_key(struct MHD_Connection *conn, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET) {
+			key[10] = key[11] = 0xff;
+			memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			       4);
+		} else if (sa->sa_family == AF_INET6) {
+			memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			       16);
+		}
+	}
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % IP_BUCKETS;
+}
+
+/* Caller holds conn_lock. NULL when out of memory (the connection is then not counted per address).
+ */
+static struct ip_count *ip_take(struct http_server *s, const unsigned char key[16], unsigned b)
+{
+	for (struct ip_count *p = s->ips[b]; p; p = p->next)
+		if (memcmp(p->addr, key, 16) == 0) {
+			p->n++;
+			return p;
+		}
+	struct ip_count *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	memcpy(p->addr, key, 16);
+	p->n = 1;
+	p->next = s->ips[b];
+	s->ips[b] = p;
+	return p;
+}
+
+/* Caller holds conn_lock. */
+static void ip_drop(struct http_server *s, struct ip_count *ip)
+{
+	if (!ip || --ip->n > 0)
+		return;
+	for (unsigned b = 0; b < IP_BUCKETS; b++)
+		for (struct ip_count **pp = &s->ips[b]; *pp; pp = &(*pp)->next)
+			if (*pp == ip) {
+				*pp = ip->next;
+				free(ip);
+				return;
+			}
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct conn_info *ci = calloc(1, sizeof *ci);
+		if (!ci)
+			return; /* untracked: served normally */
+		const union MHD_ConnectionInfo *fi =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		ci->fd = fi ? fi->connect_fd : -1;
+		ci->since_us = time_mono_us();
+		unsigned char key[16];
+		unsigned b = ip_key(conn, key);
+		pthread_mutex_lock(&s->conn_lock);
+		s->nconns++;
+		ci->ip = ip_take(s, key, b);
+		if (s->max_per_ip && ci->ip && ci->ip->n > s->max_per_ip)
+			ci->over = OVER_PER_IP;
+		else if (s->nconns > s->max_conns)
+			ci->over = OVER_GLOBAL;
+		ci->next = s->conns;
+		if (s->conns)
+			s->conns->prev = ci;
+		s->conns = ci;
+		pthread_mutex_unlock(&s->conn_lock);
+		*socket_context = ci;
+		metrics_conn_add(1);
+		return;
+	}
+	struct conn_info *ci = *socket_context;
+	if (!ci)
+		return;
+	/* MHD tells us before it closes the socket: after this the reaper cannot touch the fd. */
+	pthread_mutex_lock(&s->conn_lock);
+	if (ci->prev)
+		ci->prev->next = ci->next;
+	else
+		s->conns = ci->next;
+	if (ci->next)
+		ci->next->prev = ci->prev;
+	ip_drop(s, ci->ip);
+	s->nconns--;
+	pthread_mutex_unlock(&s->conn_lock);
+	*socket_context = NULL;
+	free(ci);
+	metrics_conn_add(-1);
+}
+
+/* A problem reply for a connection we close without a request of ours (no MHD response possible).
+ */
+static void reap_reply(int fd, int status, const char *code, const char *detail)
+{
+	char rid[UUID_STR_LEN], body[512], msg[1024];
+	uuid_v7(rid);
+	int n =
+	    snprintf(body, sizeof body,
+		     "{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
+		     "\"code\":\"%s\",\"request_id\":\"%s\"}",
+		     code, status_title(status), status, detail, code, rid);
+	int m = snprintf(
+	    msg, sizeof msg,
+	    "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: %d\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n\r\n%s",
+	    status, status_title(status), n, rid, body);
+	if (m > 0 && m < (int)sizeof msg)
+		send(fd, msg, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void http_conn_reap(struct http_server *s, int64_t now)
+{
+	if (s->head_timeout_us <= 0)
+		return;
+	pthread_mutex_lock(&s->conn_lock);
+	for (struct conn_info *ci = s->conns; ci; ci = ci->next) {
+		if (ci->state != CONN_WAIT_HEAD)
+			continue;
+		int64_t limit = s->head_timeout_us;
+		if (ci->over && limit > OVER_GRACE_US)
+			limit = OVER_GRACE_US;
+		if (now - ci->since_us <= limit)
+			continue;
+		int expect = CONN_WAIT_HEAD;
+		if (!atomic_compare_exchange_strong(&ci->state, &expect, CONN_KILLED))
+			continue; /* its head just arrived */
+		if (ci->fd < 0)
+			continue;
+		/* An idle keep-alive connection is simply closed; a slow head is told why. */
+		if (!ci->served) {
+			metrics_conn_refused(REFUSED_HEAD_TIMEOUT);
+			reap_reply(ci->fd, 408, "request_timeout",
+				   "The request head did not arrive in time. Send the whole head "
+				   "at once and retry.");
+		}
+		/* MHD sees the end of the stream and closes the connection on its own thread. */
+		shutdown(ci->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&s->conn_lock);
 }
 
 /* ---------- per-request checks ---------- */
@@ -461,13 +788,53 @@ static bool request_id_ok(const char *s)
 	return true;
 }
 
-static enum MHD_Result header_too_long(void *cls, enum MHD_ValueKind kind, const char *key,
-				       const char *value)
+/* What one pass over the request headers found. */
+struct head_scan {
+	int n;
+	bool too_long;
+	int nhost;
+	int ncl;
+	bool cl_bad, cl_differ;
+	const char *cl;
+	int nte;
+	bool te_other; /* a transfer coding other than plain "chunked" */
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
 {
-	bool *too_long = cls;
-	if (strlen(key) + (value ? strlen(value) : 0) + 2 > HTTP_HEADER_LINE_MAX) {
-		*too_long = true;
+	struct head_scan *h = cls;
+	const char *v = value ? value : "";
+	h->n++;
+	if (strlen(key) + strlen(v) + 2 > HTTP_HEADER_LINE_MAX) {
+		h->too_long = true;
 		return MHD_NO;
+	}
+	switch (key[0]) {
+	case 'H':
+	case 'h':
+		h->nhost += strcasecmp(key, "Host") == 0;
+		break;
+	case 'C':
+	case 'c':
+		if (strcasecmp(key, "Content-Length") != 0)
+			break;
+		if (!*v || strlen(v) > 18 || strspn(v, "0123456789") != strlen(v))
+			h->cl_bad = true;
+		else if (h->cl && strcmp(h->cl, v) != 0)
+			h->cl_differ = true;
+		h->cl = v;
+		h->ncl++;
+		break;
+	case 'T':
+	case 't':
+		if (strcasecmp(key, "Transfer-Encoding") == 0) {
+			h->nte++;
+			h->te_other = h->te_other || strcasecmp(v, "chunked") != 0;
+		}
+		break;
+	default:
+		break;
 	}
 	return MHD_YES;
 }
@@ -511,26 +878,110 @@ void http_reply_options(struct http_req *r)
 	http_add_header(r, "Allow", allow);
 	if (r->origin && http_header(r, "Access-Control-Request-Method")) {
 		http_add_header(r, "Access-Control-Allow-Methods", allow);
-		http_add_header(r, "Access-Control-Allow-Headers",
-				"Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range, "
-				"Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
-				"Upload-Checksum, Upload-Defer-Length, Upload-Concat");
+		http_add_header(
+		    r, "Access-Control-Allow-Headers",
+		    "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range, "
+		    "Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
+		    "Upload-Checksum, Upload-Defer-Length, Upload-Concat");
 		http_add_header(r, "Access-Control-Max-Age", "600");
 	}
 	http_reply_empty(r, 204);
 }
 
-/* First call: route and check headers. May reply at once. */
-static void on_headers(struct http_req *r)
+/* Answer at once and close: the framing of this request cannot be trusted. */
+static void refuse_and_close(struct http_req *r, int status, const char *code, const char *detail)
 {
-	bool too_long = false;
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_too_long, &too_long);
-	if (too_long) {
+	r->hold = false; /* never read a body whose length we do not believe */
+	http_add_header(r, "Connection", "close");
+	http_problem(r, status, code, "%s", detail);
+}
+
+/* Checks on the request line and headers that come before routing. True if it replied. */
+static bool check_head(struct http_req *r, const char *version, const struct head_scan *h,
+		       bool bad_target)
+{
+	if (r->ci && r->ci->over) {
+		bool per_ip = r->ci->over == OVER_PER_IP;
+		metrics_conn_refused(per_ip ? REFUSED_PER_IP : REFUSED_GLOBAL);
+		http_add_header(r, "Retry-After", "5");
+		refuse_and_close(
+		    r, 503, per_ip ? "too_many_connections" : "server_busy",
+		    per_ip
+			? "Too many connections from your address are open. Close some "
+			  "(or reuse them) and try again in a few seconds."
+			: "The server has too many open connections. Try again in a few seconds.");
+		return true;
+	}
+	if (h->too_long) {
 		http_problem(r, 431, "header_too_large",
 			     "A request header line is longer than %d bytes. Send shorter headers.",
 			     HTTP_HEADER_LINE_MAX);
-		return;
+		return true;
 	}
+	if (h->n > HTTP_HEADERS_MAX) {
+		http_problem(r, 431, "too_many_headers",
+			     "The request has %d header lines; at most %d are accepted.", h->n,
+			     HTTP_HEADERS_MAX);
+		return true;
+	}
+	switch (r->target_err) {
+	case TARGET_TOO_LONG:
+		http_problem(
+		    r, 414, "uri_too_long",
+		    "The request target is longer than %d bytes. Send long values in a body.",
+		    HTTP_TARGET_MAX);
+		return true;
+	case TARGET_TOO_MANY_PARAMS:
+		http_problem(r, 414, "too_many_query_parameters",
+			     "The query string has more than %d parameters. Send fewer.",
+			     HTTP_QUERY_PARAMS_MAX);
+		return true;
+	case TARGET_NUL:
+		http_problem(
+		    r, 400, "invalid_request_target",
+		    "The path or query contains a NUL byte (%%00), which no value may hold.");
+		return true;
+	default:
+		break;
+	}
+	if (bad_target) {
+		http_problem(r, 400, "invalid_request_target",
+			     "The request target must be a path such as /healthz (or an absolute "
+			     "http:// URL).");
+		return true;
+	}
+	if (h->ncl && h->nte) {
+		refuse_and_close(
+		    r, 400, "ambiguous_body_length",
+		    "The request has both Content-Length and Transfer-Encoding. Send one of them.");
+		return true;
+	}
+	if (h->cl_differ || h->cl_bad) {
+		refuse_and_close(
+		    r, 400, "invalid_content_length",
+		    h->cl_differ
+			? "The request has several different Content-Length values. Send one."
+			: "Content-Length must be a whole number of bytes.");
+		return true;
+	}
+	if (h->nte > 1 || h->te_other) {
+		refuse_and_close(
+		    r, 501, "unsupported_transfer_encoding",
+		    "Only 'Transfer-Encoding: chunked' is supported for request bodies.");
+		return true;
+	}
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 ? h->nhost != 1 : h->nhost > 1) {
+		http_problem(r, 400, h->nhost ? "duplicate_host" : "missing_host",
+			     h->nhost ? "The request has several Host headers. Send exactly one."
+				      : "HTTP/1.1 requests must carry a Host header.");
+		return true;
+	}
+	return false;
+}
+
+/* First call: route and check headers. May reply at once. */
+static void on_headers(struct http_req *r)
+{
 	int rc = router_match(r->srv->rt, r->mbit ? r->mbit : -1, r->path, &r->match);
 	if (rc != ROUTER_NOT_FOUND && r->match.route)
 		r->route_label = router_pattern(r->srv->rt, r->match.route);
@@ -569,22 +1020,149 @@ static void on_headers(struct http_req *r)
 	unsigned long long declared;
 	if (has_body(r, &declared)) {
 		if (declared > HTTP_JSON_MAX) {
-			http_problem(r, 413, "payload_too_large",
-				     "The body is %llu bytes; this endpoint accepts at most %d bytes.",
-				     declared, HTTP_JSON_MAX);
+			http_problem(
+			    r, 413, "payload_too_large",
+			    "The body is %llu bytes; this endpoint accepts at most %d bytes.",
+			    declared, HTTP_JSON_MAX);
 			return;
 		}
 		const struct route *route = r->match.route;
 		if (route->body == BODY_JSON && !is_json_type(http_header(r, "Content-Type"))) {
 			const char *ct = http_header(r, "Content-Type");
-			http_problem(r, 415, "unsupported_media_type",
-				     "The body must be JSON sent with Content-Type: application/json "
-				     "(got %.100s).",
-				     ct ? ct : "no Content-Type");
+			http_problem(
+			    r, 415, "unsupported_media_type",
+			    "The body must be JSON sent with Content-Type: application/json "
+			    "(got %.100s).",
+			    ct ? ct : "no Content-Type");
 			return;
 		}
 	}
 	r->body.limit = HTTP_JSON_MAX;
+}
+
+/*
+ * MHD hands us the raw request target before it parses the query string:
+ * refuse here what would otherwise be cut short (%00) or exhaust the
+ * connection's memory while MHD stores a thousand parameters (it then
+ * answers nothing at all). Our request is allocated here; MHD gives it back
+ * as *con_cls.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_server *s = cls;
+	struct http_req *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->srv = s;
+	const union MHD_ConnectionInfo *si =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->ci = si ? si->socket_context : NULL;
+	size_t len = 0, params = 0;
+	char *query = NULL;
+	bool nul = false;
+	for (const char *p = uri; *p; p++, len++) {
+		if (*p == '?' && !query) {
+			query = (char *)p;
+			params = 1;
+		} else if (*p == '&' && query) {
+			params++;
+		} else if (*p == '%' && p[1] == '0' && p[2] == '0') {
+			nul = true;
+		}
+	}
+	if (len > HTTP_TARGET_MAX)
+		r->target_err = TARGET_TOO_LONG;
+	else if (params > HTTP_QUERY_PARAMS_MAX)
+		r->target_err = TARGET_TOO_MANY_PARAMS;
+	else if (nul)
+		r->target_err = TARGET_NUL;
+	/* The buffer is MHD's and the line is already read: empty the query so it is not parsed. */
+	if (r->target_err && query)
+		query[1] = '\0';
+	return r;
+}
+
+/* The path of the request target: origin-form as is, absolute-form by its path. NULL if neither. */
+static const char *target_path(const char *url)
+{
+	if (url[0] == '/')
+		return url;
+	size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
+		      : strncasecmp(url, "https://", 8) == 0 ? 8
+							     : 0;
+	if (!skip || !url[skip] || url[skip] == '/')
+		return NULL;
+	const char *slash = strchr(url + skip, '/');
+	return slash ? slash : "/";
+}
+
+/* The body is too long to drain: reply now, straight to the socket, and close soon. */
+static enum MHD_Result cut_off(struct http_req *r)
+{
+	r->direct = true;
+	if (r->held.set) {
+		write_direct(r, r->held.status, r->held.ctype, r->held.body, r->held.len);
+	} else if (r->match.route && r->match.route->body == BODY_STREAM) {
+		r->match.route->handler(r);
+		if (!r->replied)
+			http_problem_internal(r, "handler did not reply");
+	} else {
+		http_problem(r, 413, "payload_too_large",
+			     "The body is larger than %d bytes, the most this endpoint accepts.",
+			     HTTP_JSON_MAX);
+	}
+	r->direct = false;
+	return r->direct_sent ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result on_first_call(struct http_server *s, struct http_req *r,
+				     struct MHD_Connection *conn, const char *url,
+				     const char *method, const char *version)
+{
+	if (r->ci) {
+		int expect = CONN_WAIT_HEAD;
+		if (!atomic_compare_exchange_strong(&r->ci->state, &expect, CONN_IN_REQUEST))
+			return MHD_NO; /* the head came too late: the reaper closed it */
+	}
+	r->started = true;
+	r->conn = conn;
+	r->method = method;
+	r->mbit = http_method_parse(method);
+	const char *path = target_path(url);
+	r->path = path ? path : url;
+	r->route_label = "unmatched";
+	r->start_us = time_mono_us();
+	s->active++;
+	metrics_http_start();
+	const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	if (rid && request_id_ok(rid))
+		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+	else
+		uuid_v7(r->request_id);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  r->client_ip, sizeof r->client_ip);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  r->client_ip, sizeof r->client_ip);
+	}
+	r->origin = allowed_origin(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
+	struct head_scan h = {0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &h);
+	/* Small bodies are drained before an early error is sent; large ones are not read. */
+	unsigned long long declared;
+	r->hold = has_body(r, &declared) && declared <= DISCARD_MAX && !http_header(r, "Expect");
+	r->in_headers = true;
+	if (!check_head(r, version, &h, path == NULL))
+		on_headers(r);
+	r->in_headers = false;
+	return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -593,57 +1171,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
-	if (!r) {
-		r = calloc(1, sizeof *r);
-		if (!r)
-			return MHD_NO;
-		*con_cls = r;
-		r->srv = s;
-		r->conn = conn;
-		r->method = method;
-		r->mbit = http_method_parse(method);
-		r->path = url;
-		r->route_label = "unmatched";
-		r->start_us = time_mono_us();
-		s->active++;
-		metrics_http_start();
-		const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-		if (rid && request_id_ok(rid))
-			snprintf(r->request_id, sizeof r->request_id, "%s", rid);
-		else
-			uuid_v7(r->request_id);
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci && ci->client_addr) {
-			const struct sockaddr *sa = ci->client_addr;
-			if (sa->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-					  r->client_ip, sizeof r->client_ip);
-			else if (sa->sa_family == AF_INET6)
-				inet_ntop(AF_INET6,
-					  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-					  r->client_ip, sizeof r->client_ip);
-		}
-		r->origin = allowed_origin(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
-		/* Small bodies are drained before an early error is sent; large ones are not read. */
-		unsigned long long declared;
-		r->hold = has_body(r, &declared) && declared <= DISCARD_MAX &&
-			  !http_header(r, "Expect");
-		r->in_headers = true;
-		on_headers(r);
-		r->in_headers = false;
-		return MHD_YES;
-	}
+	if (!r)
+		return MHD_NO; /* out of memory in on_uri */
+	if (!r->started)
+		return on_first_call(s, r, conn, url, method, version);
 	if (r->park) {
 		park_finish(r); /* resumed: the thing it waited for happened */
 		return MHD_YES;
+	}
+	if (r->direct_sent) {
+		/* Replied on the socket: read a little more so the client sees the reply, then
+		 * close. */
+		if (!*upload_data_size)
+			return MHD_NO; /* the body ended */
+		r->linger += *upload_data_size;
+		*upload_data_size = 0;
+		return r->linger > DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
 	if (r->replied && r->held.set) {
 		/* Answered early, held back until the body is drained. */
 		if (*upload_data_size) {
 			r->discarded += *upload_data_size;
 			*upload_data_size = 0;
-			return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+			return r->discarded > DISCARD_MAX ? cut_off(r) : MHD_YES;
 		}
 		r->replied = false;
 		r->held.set = false;
@@ -666,7 +1216,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (r->stream_failed) {
 			r->discarded += n;
 			if (r->discarded > DISCARD_MAX)
-				return MHD_NO; /* do not read gigabytes only to refuse them */
+				return cut_off(r); /* do not read gigabytes only to refuse them */
 		}
 		return MHD_YES;
 	}
@@ -678,7 +1228,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (r->overflow) {
 			r->discarded += n;
 			if (r->discarded > DISCARD_MAX)
-				return MHD_NO; /* stop reading an endless body */
+				return cut_off(r); /* stop reading an endless body */
 		}
 		return MHD_YES;
 	}
@@ -702,14 +1252,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
-	double secs = (double)(time_mono_us() - r->start_us) / 1e6;
+	int64_t now = time_mono_us();
+	if (r->ci) {
+		/* The next head on this connection has its own deadline. */
+		r->ci->since_us = now;
+		r->ci->served = true;
+		int expect = CONN_IN_REQUEST;
+		atomic_compare_exchange_strong(&r->ci->state, &expect, CONN_WAIT_HEAD);
+	}
+	if (!r->started) {
+		free(r); /* MHD refused the request itself, or it came too late */
+		return;
+	}
+	double secs = (double)(now - r->start_us) / 1e6;
 	int status = r->replied ? r->status : 499; /* client went away before a reply */
 	metrics_http_done(r->route_label, r->mbit ? r->method : "OTHER", status, secs);
 	if (log_get_level() <= LOG_INFO)
-		log_info("http", json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
-					   "method", r->method, "path", r->path, "route",
-					   r->route_label, "status", status, "ms", secs * 1000.0,
-					   "ip", r->client_ip));
+		log_info("http",
+			 json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
+				   "method", r->method, "path", r->path, "route", r->route_label,
+				   "status", status, "ms", secs * 1000.0, "ip", r->client_ip));
 	if (r->ctx && r->ctx_free)
 		r->ctx_free(r->ctx);
 	if (r->held.set) {
@@ -739,17 +1301,44 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd", json_pack("{s:s}", "detail", line));
 }
 
+/*
+ * Every connection is a descriptor: make room for hard of them plus the
+ * database, blobs and spool files (raise the soft limit, or serve fewer).
+ */
+static void fit_fd_limit(unsigned *hard)
+{
+	const rlim_t reserve = 256;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)*hard + reserve;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		unsigned fit = rl.rlim_cur > reserve + 32 ? (unsigned)(rl.rlim_cur - reserve) : 32;
+		log_warn("the open-file limit is low: serving fewer connections",
+			 json_pack("{s:i,s:i}", "wanted", (int)*hard, "serving", (int)fit));
+		*hard = fit;
+	}
+}
+
 /* Bind the listening socket ourselves so a failure can be reported clearly. */
 static int open_listener(const char *host, int port, bool *v6, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char portstr[8];
 	snprintf(portstr, sizeof portstr, "%d", port);
 	int gai = getaddrinfo(host, portstr, &hints, &res);
 	if (gai) {
-		snprintf(err, errlen, "IAM_LISTEN: cannot resolve '%s': %s", host, gai_strerror(gai));
+		snprintf(err, errlen, "IAM_LISTEN: cannot resolve '%s': %s", host,
+			 gai_strerror(gai));
 		return -1;
 	}
 	int fd = -1;
@@ -797,6 +1386,20 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	}
 	pthread_mutex_init(&s->park_lock, NULL);
 	pthread_cond_init(&s->park_cond, NULL);
+	pthread_mutex_init(&s->conn_lock, NULL);
+	s->sse_per_user = o->sse_per_user;
+	s->sse_per_meeting = o->sse_per_meeting;
+	s->sse_max = o->sse_max;
+	s->session_live = o->session_live;
+	s->head_timeout_us = (int64_t)(o->head_timeout_s > 0 ? o->head_timeout_s : 10) * 1000000;
+	s->max_conns = o->max_connections > 0 ? o->max_connections : 4096;
+	s->max_per_ip = o->max_conn_per_ip > 0 ? o->max_conn_per_ip : 0;
+	/* Past max_conns a few more are accepted only to be told 503; past those MHD refuses. */
+	unsigned headroom = (unsigned)(s->max_conns / 8 > 16 ? s->max_conns / 8 : 16);
+	unsigned hard = (unsigned)s->max_conns + headroom;
+	fit_fd_limit(&hard);
+	if (hard < (unsigned)s->max_conns + headroom)
+		s->max_conns = (int)(hard - hard / 8);
 	s->rt = router_new();
 	if (!s->rt)
 		goto fail;
@@ -811,18 +1414,17 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 		goto fail;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-				MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				MHD_OPTION_CONNECTION_LIMIT, 4096u,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)o->threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, hard,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_per_ip * 2, MHD_OPTION_END);
 	if (!s->d) {
-		snprintf(err, errlen, "IAM_LISTEN: the HTTP server could not start on %s:%d", o->host,
-			 o->port);
+		snprintf(err, errlen, "IAM_LISTEN: the HTTP server could not start on %s:%d",
+			 o->host, o->port);
 		goto fail;
 	}
 	if (park_start(s) < 0) {
@@ -855,10 +1457,18 @@ void http_server_stop(struct http_server *s, int grace_s)
 	while (s->active > 0 && time_mono_us() < deadline)
 		usleep(10000);
 	if (s->active > 0)
-		log_warn("stopping with requests still in flight", json_pack("{s:I}", "active", (json_int_t)s->active));
+		log_warn("stopping with requests still in flight",
+			 json_pack("{s:I}", "active", (json_int_t)s->active));
 	MHD_stop_daemon(s->d);
 	router_free(s->rt);
 	free(s->static_dir);
+	for (unsigned b = 0; b < IP_BUCKETS; b++)
+		while (s->ips[b]) {
+			struct ip_count *ip = s->ips[b];
+			s->ips[b] = ip->next;
+			free(ip);
+		}
+	pthread_mutex_destroy(&s->conn_lock);
 	pthread_mutex_destroy(&s->park_lock);
 	pthread_cond_destroy(&s->park_cond);
 	free(s);

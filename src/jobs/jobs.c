@@ -56,7 +56,7 @@ struct worker {
 struct jobs {
 	struct db *db;
 	void *app;
-	int threads, lease_ms, poll_ms, backoff_base_ms, backoff_max_ms;
+	int threads, lease_ms, poll_ms, backoff_base_ms, backoff_max_ms, per_org;
 	char owner_prefix[JOB_OWNER_MAX];
 	struct handler *handlers; /* owned */
 	size_t nhandlers;
@@ -302,7 +302,7 @@ static void *worker_main(void *arg)
 		int rc = DB_UNAVAILABLE;
 		struct db_conn *c = db_acquire(p->db, JOBS_ACQUIRE_MS);
 		if (c) {
-			rc = job_claim(c, w->owner, p->lease_ms, &j);
+			rc = job_claim(c, w->owner, p->lease_ms, p->per_org, &j);
 			if (rc < 0)
 				log_warn("job: claim failed",
 					 json_pack("{s:s,s:o}", "owner", w->owner, "error",
@@ -476,6 +476,7 @@ struct jobs *jobs_new(struct db *db, const struct jobs_config *cfg, void *app)
 	p->backoff_max_ms = d.backoff_max_ms > 0 ? d.backoff_max_ms : JOBS_DEFAULT_BACKOFF_MAX_MS;
 	if (p->backoff_max_ms < p->backoff_base_ms)
 		p->backoff_max_ms = p->backoff_base_ms;
+	p->per_org = d.per_org > 0 ? d.per_org : 0;
 	if (d.owner_prefix && *d.owner_prefix) {
 		snprintf(p->owner_prefix, sizeof p->owner_prefix, "%s", d.owner_prefix);
 	} else {
@@ -623,12 +624,9 @@ static void jobs_join(struct jobs *p)
 	}
 }
 
-void jobs_stop(struct jobs *p, int grace_s)
+/* With p->mu held. */
+static void stop_begin_locked(struct jobs *p)
 {
-	if (!p)
-		return;
-	int abandoned = 0;
-	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	for (int i = 0; i < p->threads; i++) {
 		struct worker *w = &p->workers[i];
@@ -639,6 +637,24 @@ void jobs_stop(struct jobs *p, int grace_s)
 		atomic_store(&w->run.cancel, true);
 	}
 	pthread_cond_broadcast(&p->wake);
+}
+
+void jobs_stop_begin(struct jobs *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	stop_begin_locked(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int jobs_stop(struct jobs *p, int grace_s)
+{
+	if (!p)
+		return 0;
+	int abandoned = 0;
+	pthread_mutex_lock(&p->mu);
+	stop_begin_locked(p);
 	struct timespec ts;
 	deadline_after(&ts, (int64_t)(grace_s > 0 ? grace_s : 0) * 1000);
 	while (p->busy > 0)
@@ -663,7 +679,7 @@ void jobs_stop(struct jobs *p, int grace_s)
 
 	jobs_join(p);
 	if (abandoned > 0)
-		return; /* the pool leaks: abandoned threads still use p->mu */
+		return abandoned; /* the pool leaks: abandoned threads still use p->mu */
 
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->wake);
@@ -672,4 +688,5 @@ void jobs_stop(struct jobs *p, int grace_s)
 	free(p->handlers);
 	free(p->workers);
 	free(p);
+	return 0;
 }

@@ -45,6 +45,7 @@ struct jobs_config {
 	int backoff_base_ms;  /* default 5000 */
 	int backoff_max_ms;   /* default 600000 */
 	const char *owner_prefix; /* e.g. hostname:pid; a per-thread suffix is added */
+	int per_org;          /* most running jobs per organization, all processes (0 = no limit) */
 };
 
 struct jobs;
@@ -57,10 +58,20 @@ int jobs_start(struct jobs *p);
 /* Wake idle workers now (a job was enqueued by this process). */
 void jobs_notify(struct jobs *p);
 /*
- * Stop: no new claims; running handlers get cancel + stopping and up to
- * grace_s to return; a job cancelled by stopping is released (not counted
- * as an attempt). Joins the threads and frees the pool. NULL is a no-op.
+ * Begin stopping, and return at once: no new claims; running handlers get
+ * cancel + stopping now (so they wind down while, say, HTTP drains). NULL
+ * is a no-op; calling it again, or then jobs_stop, is fine.
  */
-void jobs_stop(struct jobs *p, int grace_s);
+void jobs_stop_begin(struct jobs *p);
+/*
+ * Stop: jobs_stop_begin, then up to grace_s for running handlers to
+ * return; a job cancelled by stopping is released (not counted as an
+ * attempt). Joins the threads and frees the pool. Returns how many
+ * handlers were still running when the grace ran out: those are abandoned
+ * (their threads go on; the pool is leaked for them) and, while any may
+ * run, the caller must not free what they use (database, engines, blobs).
+ * NULL is a no-op (0).
+ */
+int jobs_stop(struct jobs *p, int grace_s);
 
 #endif

@@ -62,6 +62,12 @@ struct media_decoder {
 
 	enum dec_state state;
 	bool failed;
+	/*
+	 * media_max_seconds() at open, in samples (0 = no limit): output ends
+	 * there whatever the header said the length was.
+	 */
+	int64_t max_samples;
+	bool truncated;
 	int64_t returned; /* samples handed out since the start (or rewind) */
 	int64_t frames;	  /* frames decoded since open: 0 at the end means failure */
 	int64_t skipped;  /* damaged packets / frames skipped */
@@ -334,6 +340,7 @@ static void dec_reset_output(struct media_decoder *d)
 	d->state = DEC_RUN;
 	d->streak = 0;
 	d->failed = false;
+	d->truncated = false;
 	d->verify_first = false;
 }
 
@@ -364,6 +371,7 @@ int media_decoder_open(const char *path, struct media_decoder **out, char *detai
 	}
 	d->in.fd = -1;
 	d->swr_fmt = -1;
+	d->max_samples = media_max_seconds() * MEDIA_RATE;
 	d->path = strdup(path);
 	d->pkt = av_packet_alloc();
 	d->frame = av_frame_alloc();
@@ -387,6 +395,16 @@ long media_decoder_read(struct media_decoder *d, int16_t *buf, size_t max)
 		return -1;
 	if (max == 0)
 		return 0;
+	if (d->max_samples > 0 && d->returned >= d->max_samples) {
+		/* The limit: whatever follows is not decoded at all. */
+		if (!d->truncated) {
+			d->truncated = true;
+			log_warn("media: decoding stopped at the longest accepted length",
+				 json_pack("{s:I}", "max_seconds",
+					   (json_int_t)(d->max_samples / MEDIA_RATE)));
+		}
+		return 0;
+	}
 	if (d->pos == d->len) {
 		d->pos = d->len = 0;
 		if (produce(d) < 0) {
@@ -399,12 +417,19 @@ long media_decoder_read(struct media_decoder *d, int16_t *buf, size_t max)
 	size_t n = d->len - d->pos;
 	if (n > max)
 		n = max;
+	if (d->max_samples > 0 && (int64_t)n > d->max_samples - d->returned)
+		n = (size_t)(d->max_samples - d->returned);
 	if (n > (size_t)LONG_MAX)
 		n = (size_t)LONG_MAX;
 	memcpy(buf, d->buf + d->pos, n * sizeof *buf);
 	d->pos += n;
 	d->returned += (int64_t)n;
 	return (long)n;
+}
+
+bool media_decoder_truncated(const struct media_decoder *d)
+{
+	return d && d->truncated;
 }
 
 double media_decoder_position(const struct media_decoder *d)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,26 @@
 #include "media/media_impl.h"
 
 #define AVIO_BUF (64 * 1024)
+/*
+ * What FFmpeg may read to learn a file's streams. The defaults are about the
+ * same; they are spelled out because they bound the work an upload can cause
+ * on the thread that probes it.
+ */
+#define PROBE_SIZE	  (4 * 1024 * 1024) /* bytes find_stream_info reads at most */
+#define PROBE_ANALYZE_US  (5 * 1000000)	    /* ... and at most this much of the timeline */
+#define PROBE_MAX_STREAMS 64
+/* Only audio is ever decoded; should a video decoder open anyway, tiny frames only. */
+#define PROBE_MAX_PIXELS (64 * 64)
+/*
+ * The containers we accept: audio formats, and the video containers people
+ * record meetings in. A match is by any of a demuxer's names ("mov" matches
+ * "mov,mp4,m4a,3gp,3g2,mj2", "matroska" matches "matroska,webm"). Playlists,
+ * image sequences, devices and raw video are not on it.
+ */
+static const char FORMAT_WHITELIST[] =
+    "aac,ac3,aiff,amr,amrnb,amrwb,ape,asf,au,avi,caf,dts,dtshd,eac3,flac,flv,gsm,loas,"
+    "matroska,mlp,mov,mp3,mpc,mpc8,mpeg,mpegts,mxf,nistsphere,ogg,rm,shn,tak,truehd,tta,voc,"
+    "w64,wav,wv,xwma";
 /* The first frame must decode within this much of the stream (probe only). */
 #define PROBE_MAX_PACKETS     200
 #define PROBE_MAX_ALL_PACKETS 2000
@@ -57,6 +78,56 @@ static void ff_reason(int err, char *out, size_t len)
 		snprintf(out, len, "error %d", err);
 }
 
+/* ---- the longest audio ---------------------------------------------------- */
+
+static _Atomic int64_t g_max_seconds = MEDIA_MAX_SECONDS_DEFAULT;
+
+void media_set_max_seconds(int64_t seconds)
+{
+	atomic_store(&g_max_seconds, seconds > 0 ? seconds : 0);
+}
+
+int64_t media_max_seconds(void)
+{
+	return atomic_load(&g_max_seconds);
+}
+
+/* "2 h 5 min", "12 min 30 s", "45 s": a length a person reads at a glance. */
+static void duration_words(double seconds, char *out, size_t len)
+{
+	long long s = seconds < 0      ? 0
+		      : seconds > 1e15 ? (long long)1e15
+				       : (long long)(seconds + 0.5);
+	if (s >= 3600)
+		snprintf(out, len, "%lld h %lld min", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, len, "%lld min %lld s", s / 60, s % 60);
+	else
+		snprintf(out, len, "%lld s", s);
+}
+
+/* MEDIA_TOO_LONG with detail, or MEDIA_OK; an unknown length (0) passes here. */
+static int check_length(double duration, char *detail, size_t detaillen)
+{
+	int64_t max = media_max_seconds();
+	char got[48];
+
+	if (max <= 0 || !(duration > (double)max))
+		return MEDIA_OK;
+	duration_words(duration, got, sizeof got);
+	if (max % 60 == 0)
+		media_detail(detail, detaillen,
+			     "The audio lasts %s; the longest accepted is %lld minute%s. Split it "
+			     "into shorter parts.",
+			     got, (long long)(max / 60), max == 60 ? "" : "s");
+	else
+		media_detail(detail, detaillen,
+			     "The audio lasts %s; the longest accepted is %lld seconds. Split it "
+			     "into shorter parts.",
+			     got, (long long)max);
+	return MEDIA_TOO_LONG;
+}
+
 /* ---- FFmpeg's log --------------------------------------------------------- */
 
 /*
@@ -84,11 +155,48 @@ static void ffmpeg_log(void *avcl, int level, const char *fmt, va_list vl)
 }
 
 static pthread_once_t g_ffmpeg_once = PTHREAD_ONCE_INIT;
+/*
+ * Every audio decoder this FFmpeg has, comma-separated: the codec whitelist
+ * of every input, so a picture or video stream is never decoded (a 16000 x
+ * 16000 PNG is 768 MB of RGB). Built once; NULL if out of memory, and then
+ * inputs are refused.
+ */
+static char *g_audio_decoders;
+
+static void audio_decoders_build(void)
+{
+	const AVCodec *c;
+	void *it = NULL;
+	size_t len = 0;
+
+	while ((c = av_codec_iterate(&it)))
+		if (av_codec_is_decoder(c) && c->type == AVMEDIA_TYPE_AUDIO)
+			len += strlen(c->name) + 1;
+	g_audio_decoders = malloc(len + 1); /* lives until exit */
+	if (!g_audio_decoders)
+		return;
+	g_audio_decoders[0] = '\0';
+	size_t o = 0;
+	it = NULL;
+	while ((c = av_codec_iterate(&it))) {
+		if (!av_codec_is_decoder(c) || c->type != AVMEDIA_TYPE_AUDIO)
+			continue;
+		size_t n = strlen(c->name);
+		if (o + n + 2 > len + 1)
+			break;
+		if (o > 0)
+			g_audio_decoders[o++] = ',';
+		memcpy(g_audio_decoders + o, c->name, n);
+		o += n;
+		g_audio_decoders[o] = '\0';
+	}
+}
 
 static void ffmpeg_init_once(void)
 {
 	av_log_set_level(AV_LOG_WARNING);
 	av_log_set_callback(ffmpeg_log);
+	audio_decoders_build();
 }
 
 void media_ffmpeg_init(void)
@@ -280,9 +388,12 @@ static bool has_real_video(const AVFormatContext *fmt)
 static int ffmpeg_open(struct media_input *in)
 {
 	AVDictionary *opts = NULL;
-	unsigned char *buf = av_malloc(AVIO_BUF);
+	unsigned char *buf;
 	int r;
 
+	if (!g_audio_decoders)
+		return AVERROR(ENOMEM);
+	buf = av_malloc(AVIO_BUF);
 	if (!buf)
 		return AVERROR(ENOMEM);
 	in->avio = avio_alloc_context(buf, AVIO_BUF, 0, in, fd_read, NULL, fd_seek);
@@ -301,10 +412,46 @@ static int ffmpeg_open(struct media_input *in)
 	 * io_open but inherit this list: no protocol at all is allowed.
 	 */
 	av_dict_set(&opts, "protocol_whitelist", "none", 0);
+	av_dict_set(&opts, "format_whitelist", FORMAT_WHITELIST, 0);
+	/* Also handed to every decoder avformat_find_stream_info opens. */
+	av_dict_set(&opts, "codec_whitelist", g_audio_decoders, 0);
+	av_dict_set_int(&opts, "probesize", PROBE_SIZE, 0);
+	av_dict_set_int(&opts, "analyzeduration", PROBE_ANALYZE_US, 0);
+	av_dict_set_int(&opts, "max_streams", PROBE_MAX_STREAMS, 0);
 	/* An empty name: the type comes from the content, never an extension. */
 	r = avformat_open_input(&in->fmt, "", NULL, &opts);
 	av_dict_free(&opts);
 	return r; /* on failure avformat_open_input freed fmt and set it NULL */
+}
+
+/*
+ * avformat_find_stream_info with everything but audio set aside: other
+ * streams are discarded (demuxers that honour it do not even read their
+ * packets), and each stream's decoder gets a pixel limit and one thread on
+ * top of the audio-only codec whitelist. 0 or AVERROR.
+ */
+static int ffmpeg_stream_info(struct media_input *in)
+{
+	AVFormatContext *fmt = in->fmt;
+	unsigned n = fmt->nb_streams;
+	AVDictionary **opts = n ? av_calloc(n, sizeof *opts) : NULL;
+	int r = 0;
+
+	if (n && !opts)
+		return AVERROR(ENOMEM);
+	for (unsigned i = 0; i < n && r >= 0; i++) {
+		if (fmt->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+			fmt->streams[i]->discard = AVDISCARD_ALL;
+		if (av_dict_set_int(&opts[i], "max_pixels", PROBE_MAX_PIXELS, 0) < 0 ||
+		    av_dict_set(&opts[i], "threads", "1", 0) < 0)
+			r = AVERROR(ENOMEM);
+	}
+	if (r >= 0)
+		r = avformat_find_stream_info(fmt, opts);
+	for (unsigned i = 0; i < n; i++)
+		av_dict_free(&opts[i]);
+	av_free(opts);
+	return r;
 }
 
 int media_input_open(const char *path, struct media_input *in, char *mime, size_t mimelen,
@@ -319,7 +466,12 @@ int media_input_open(const char *path, struct media_input *in, char *mime, size_
 	media_ffmpeg_init();
 	*in = (struct media_input){.fd = -1, .stream = -1};
 	mime[0] = '\0';
-	in->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * Spool and blob paths are ours: a symbolic link there is never
+	 * legitimate, and O_NONBLOCK keeps a FIFO from blocking us before the
+	 * S_ISREG check (it changes nothing for a regular file).
+	 */
+	in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (in->fd < 0 || fstat(in->fd, &st) < 0) {
 		media_detail(detail, detaillen, "The file could not be opened: %s.",
 			     strerror(errno));
@@ -373,7 +525,7 @@ int media_input_open(const char *path, struct media_input *in, char *mime, size_
 	if (r >= 0 && kind == MIME_UNKNOWN && in->fmt->probe_score <= AVPROBE_SCORE_RETRY)
 		r = AVERROR_INVALIDDATA;
 	if (r >= 0)
-		r = avformat_find_stream_info(in->fmt, NULL);
+		r = ffmpeg_stream_info(in);
 	if (r == AVERROR(ENOMEM)) {
 		media_detail(detail, detaillen, "Out of memory.");
 		goto fail;
@@ -600,7 +752,10 @@ int media_probe(const char *path, struct media_info *info, char *detail, size_t 
 	if (rc != MEDIA_OK)
 		return rc;
 	info_fill(&in, mime, info);
-	rc = first_frame(&in, detail, detaillen);
+	/* Before decoding anything: the header's word is enough to refuse. */
+	rc = check_length(info->duration, detail, detaillen);
+	if (rc == MEDIA_OK)
+		rc = first_frame(&in, detail, detaillen);
 	media_input_close(&in);
 	return rc;
 }

@@ -17,6 +17,7 @@ enum media_rc {
 	MEDIA_OK = 0,
 	MEDIA_NOT_AUDIO = 1,  /* not a media file, or no audio stream (detail says what it is) */
 	MEDIA_UNREADABLE = 2, /* looks like media but is empty, truncated before any audio, corrupt */
+	MEDIA_TOO_LONG = 3,   /* longer than media_max_seconds() (detail states the limit) */
 	MEDIA_ERR = -1        /* out of memory, I/O error */
 };
 
@@ -31,14 +32,25 @@ struct media_info {
 	char mime[64];       /* libmagic's MIME type of the file */
 };
 
+/*
+ * The longest audio accepted (IAM_MAX_AUDIO_MINUTES), in seconds; 0 = no
+ * limit. Process-wide: set once at start-up, read by every probe (which
+ * answers MEDIA_TOO_LONG beyond it) and every decoder opened afterwards
+ * (which ends its output there, whatever the file's header claimed).
+ */
+#define MEDIA_MAX_SECONDS_DEFAULT (600 * 60)
+void media_set_max_seconds(int64_t seconds);
+int64_t media_max_seconds(void);
+
 /* libmagic MIME type of a buffer (the first bytes of a file). 0 or -1. */
 int media_sniff(const void *head, size_t len, char *mime, size_t mimelen);
 
 /*
  * Look at the file: libmagic and FFmpeg must agree it is audio, or video with
  * an audio track, and at least the first audio packet must decode. On
- * MEDIA_NOT_AUDIO / MEDIA_UNREADABLE, detail holds a sentence a person can
- * act on ("The file is text (text/plain), not audio.").
+ * MEDIA_NOT_AUDIO / MEDIA_UNREADABLE / MEDIA_TOO_LONG, detail holds a
+ * sentence a person can act on ("The file is text (text/plain), not
+ * audio."); with MEDIA_TOO_LONG, info is filled in too.
  */
 int media_probe(const char *path, struct media_info *info, char *detail, size_t detaillen);
 
@@ -47,6 +59,12 @@ struct media_decoder;
 int media_decoder_open(const char *path, struct media_decoder **out, char *detail, size_t detaillen);
 /* Up to max samples into buf; returns the count, 0 at the end, <0 on a decode error. */
 long media_decoder_read(struct media_decoder *d, int16_t *buf, size_t max);
+/*
+ * True once read() has returned the end because it reached
+ * media_max_seconds() (anything after it in the file is not decoded; a file
+ * exactly that long reads as truncated too). Reset by rewind.
+ */
+bool media_decoder_truncated(const struct media_decoder *d);
 /* Seconds decoded so far. */
 double media_decoder_position(const struct media_decoder *d);
 /* Start again from the beginning. 0 or -1. */

@@ -54,8 +54,14 @@ static void db_seterr(char *err, size_t errlen, const char *fmt, ...)
 			*p = ' ';
 }
 
+/* The last error code on this thread since its last db_acquire (see db_thread_last_error). */
+static _Thread_local int t_last_rc;
+
+int db_thread_last_error(void) { return t_last_rc; }
+
 int db_conn_set_error(struct db_conn *c, int rc, const char *fmt, ...)
 {
+	t_last_rc = rc;
 	if (!c)
 		return rc;
 	va_list ap;
@@ -288,6 +294,7 @@ struct db_conn *db_acquire(struct db *db, int timeout_ms)
 		}
 	}
 
+	t_last_rc = DB_OK;
 	struct db_conn *c = NULL;
 	int must_open = 0, waited = 0, expired = 0;
 	pthread_mutex_lock(&db->mu);
@@ -324,6 +331,7 @@ struct db_conn *db_acquire(struct db *db, int timeout_ms)
 		char why[DB_ERRMAX] = "";
 		c = db->drv->open(db->target, &rc, why, sizeof why);
 		if (!c) {
+			t_last_rc = rc == DB_OK ? DB_UNAVAILABLE : rc;
 			log_error("database connection failed", json_pack("{s:s}", "error", why));
 			pthread_mutex_lock(&db->mu);
 			db->open--;

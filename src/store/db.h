@@ -125,6 +125,13 @@ int db_begin(struct db_conn *c);
 int db_commit(struct db_conn *c);
 int db_rollback(struct db_conn *c);
 
+/*
+ * The code of the last database error on this thread since its last
+ * db_acquire (DB_OK if none), so callers that only see a generic failure
+ * can still tell an outage (DB_UNAVAILABLE: cannot connect, connection
+ * lost) or contention (DB_BUSY) from other errors.
+ */
+int db_thread_last_error(void);
 /* Last error message on this connection (never NULL). For logs only. */
 const char *db_conn_error(const struct db_conn *c);
 enum db_dialect db_conn_dialect(const struct db_conn *c);

@@ -115,34 +115,57 @@ int job_enqueue(struct db_conn *c, const char *org_id, const char *kind, const c
 }
 
 /*
- * The claim itself: one statement that picks the oldest ready job and takes
- * it. On PostgreSQL, SKIP LOCKED lets concurrent claimers pass over a row
+ * The claim itself: one statement that picks the next ready job and takes
+ * it. Fair across organizations: the jobs each organization runs now (live
+ * leases only: a worker whose lease ran out is gone) are counted once, an
+ * organization at its limit ($4 > 0) is passed over, and of the rest the
+ * organization running the fewest goes first, then the oldest job: round
+ * robin, so a burst from one tenant cannot hold every worker while another
+ * tenant waits. Jobs of no organization count as running none and are
+ * never limited.
+ *
+ * On PostgreSQL, SKIP LOCKED lets concurrent claimers pass over a row
  * another one is taking (READ COMMITTED re-checks the WHERE on a row that
- * changed under us, so a job is never handed out twice). SQLite has one
- * writer at a time; the caller holds BEGIN IMMEDIATE.
+ * changed under us, so a job is never handed out twice); with a limit the
+ * caller also holds the claim lock, so the counts every claimer sees are
+ * current. SQLite has one writer at a time; the caller holds BEGIN
+ * IMMEDIATE.
  */
 #define CLAIM_SQL_HEAD                                                                             \
 	"UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2,"              \
 	" attempts = attempts + 1, updated_at = $3"                                                \
-	" WHERE id = (SELECT id FROM jobs"                                                         \
-	" WHERE (state IN ('queued', 'failed') AND run_at <= $3)"                                  \
-	" OR (state = 'running' AND lease_expires_at < $3)"                                        \
-	" ORDER BY run_at, id LIMIT 1"
+	" WHERE id = (WITH busy AS (SELECT org_id, count(*) AS n FROM jobs"                        \
+	" WHERE state = 'running' AND lease_expires_at >= $3 AND org_id IS NOT NULL"               \
+	" GROUP BY org_id)"                                                                        \
+	" SELECT j.id FROM jobs j LEFT JOIN busy ON busy.org_id = j.org_id"                        \
+	" WHERE ((j.state IN ('queued', 'failed') AND j.run_at <= $3)"                             \
+	" OR (j.state = 'running' AND j.lease_expires_at < $3))"                                   \
+	" AND (CAST($4 AS BIGINT) <= 0 OR COALESCE(busy.n, 0) < CAST($4 AS BIGINT))"               \
+	" ORDER BY COALESCE(busy.n, 0), j.run_at, j.id LIMIT 1"
 #define CLAIM_SQL_TAIL                                                                             \
 	") RETURNING id, org_id, kind, payload, dedupe_key, attempts, max_attempts, run_at,"       \
 	" created_at"
 
-static const char CLAIM_SQL_PG[] = CLAIM_SQL_HEAD " FOR UPDATE SKIP LOCKED" CLAIM_SQL_TAIL;
+static const char CLAIM_SQL_PG[] = CLAIM_SQL_HEAD " FOR UPDATE OF j SKIP LOCKED" CLAIM_SQL_TAIL;
 static const char CLAIM_SQL_SQLITE[] = CLAIM_SQL_HEAD CLAIM_SQL_TAIL;
+/*
+ * PostgreSQL, with a per-organization limit: claims take turns ("IAMJOBCL"
+ * as a 64-bit key), else two claimers counting at once could both start
+ * an organization's last allowed job. A claim is one short statement; the
+ * lock ends with its transaction, so a crashed claimer never keeps it.
+ */
+#define CLAIM_LOCK_SQL "SELECT pg_advisory_xact_lock(5278585219807593292)"
 
 /* Run the claim statement once: DB_OK (j filled), STORE_NOT_FOUND or an error. */
-static int claim_once(struct db_conn *c, const char *owner, int64_t lease_ms, struct job *j)
+static int claim_once(struct db_conn *c, const char *owner, int64_t lease_ms, int per_org,
+		      struct job *j)
 {
 	int64_t now = time_now_ms();
 	const char *sql = db_conn_dialect(c) == DB_PG ? CLAIM_SQL_PG : CLAIM_SQL_SQLITE;
 	int rc = DB_ERR;
-	struct db_res *r =
-	    db_query(c, sql, DB_PARAMS(DB_TEXT(owner), DB_INT(now + lease_ms), DB_INT(now)), &rc);
+	struct db_res *r = db_query(
+	    c, sql, DB_PARAMS(DB_TEXT(owner), DB_INT(now + lease_ms), DB_INT(now), DB_INT(per_org)),
+	    &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -189,17 +212,22 @@ static int claim_bury(struct db_conn *c, const struct job *j, const char *owner)
 	return rc;
 }
 
-int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, struct job *j)
+int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, int per_org, struct job *j)
 {
 	if (!c || !owner || !j)
 		return DB_ERR;
 	memset(j, 0, sizeof *j);
-	bool tx = db_conn_dialect(c) == DB_SQLITE;
+	if (per_org < 0)
+		per_org = 0;
+	bool pg = db_conn_dialect(c) == DB_PG;
+	bool tx = !pg || per_org > 0;
 	for (;;) {
 		int rc;
 		if (tx && (rc = db_begin(c)) != DB_OK)
 			return rc;
-		rc = claim_once(c, owner, lease_ms, j);
+		rc = pg && per_org > 0 ? db_exec(c, CLAIM_LOCK_SQL, NULL, 0, NULL) : DB_OK;
+		if (rc == DB_OK)
+			rc = claim_once(c, owner, lease_ms, per_org, j);
 		if (rc == DB_OK && j->attempts > j->max_attempts) {
 			rc = claim_bury(c, j, owner);
 			job_clear(j);

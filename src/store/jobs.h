@@ -40,14 +40,19 @@ int job_enqueue(struct db_conn *c, const char *org_id, const char *kind, const c
 
 /*
  * Claim the next ready job (queued or failed with run_at <= now, or running
- * with an expired lease), oldest run_at first, for owner with a lease of
- * lease_ms. PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE.
+ * with an expired lease) for owner with a lease of lease_ms. Fair across
+ * organizations: jobs of an organization already running per_org jobs (in
+ * any process: counted in the table) are passed over (per_org 0: no
+ * limit), and of the others the organization running the fewest goes
+ * first, then the oldest run_at. Jobs without an organization are never
+ * limited. PostgreSQL: FOR UPDATE SKIP LOCKED, plus an advisory lock that
+ * makes limited claims take turns; SQLite: BEGIN IMMEDIATE.
  * A claimed job whose attempts now exceed max_attempts (its workers kept
  * dying) is marked dead instead and the next one is tried. Returns DB_OK
  * (j filled; caller frees with job_clear), STORE_NOT_FOUND when nothing is
  * ready, or an error.
  */
-int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, struct job *j);
+int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, int per_org, struct job *j);
 
 /* Extend the lease. STORE_NOT_FOUND if owner no longer holds the job. */
 int job_renew(struct db_conn *c, const char *id, const char *owner, int64_t lease_ms);

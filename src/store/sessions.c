@@ -7,6 +7,9 @@
 #include "core/crypto.h"
 #include "core/timeutil.h"
 
+/* A sealed successor token (crypto_seal of at most REFRESH_TOKEN_BUF bytes). */
+#define SEALED_BUF CRYPTO_SEALED_LEN(REFRESH_TOKEN_BUF)
+
 static void token_new(char token[REFRESH_TOKEN_BUF], char hash[65])
 {
 	memcpy(token, "rt_", 3);
@@ -18,12 +21,13 @@ static int token_insert(struct db_conn *c, const char *sid, const char *hash, in
 {
 	char id[UUID_STR_LEN];
 	uuid_v7(id);
-	return db_exec(c,
-		       "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)"
-		       " VALUES ($1, $2, $3, $4, $5)",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(sid), DB_TEXT(hash), DB_INT(now),
-				 DB_INT(now + REFRESH_TTL_MS)),
-		       NULL);
+	return db_exec(
+	    c,
+	    "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)"
+	    " VALUES ($1, $2, $3, $4, $5)",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(sid), DB_TEXT(hash), DB_INT(now),
+		      DB_INT(now + REFRESH_TTL_MS)),
+	    NULL);
 }
 
 int session_start(struct db_conn *c, const char *user_id, const char *org_id, const char *ip,
@@ -40,12 +44,13 @@ int session_start(struct db_conn *c, const char *user_id, const char *org_id, co
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	rc = db_exec(c,
-		     "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
-		     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		     DB_PARAMS(DB_TEXT(s->id), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(now),
-			       DB_INT(now + SESSION_TTL_MS), DB_TEXT(ip ? ip : ""), DB_TEXT(ua)),
-		     NULL);
+	rc = db_exec(
+	    c,
+	    "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(s->id), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(now),
+		      DB_INT(now + SESSION_TTL_MS), DB_TEXT(ip ? ip : ""), DB_TEXT(ua)),
+	    NULL);
 	if (rc == DB_OK)
 		rc = token_insert(c, s->id, hash, now);
 	if (rc) {
@@ -55,20 +60,49 @@ int session_start(struct db_conn *c, const char *user_id, const char *org_id, co
 	return db_commit(c);
 }
 
-int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
+/* The key a successor is sealed with: derived from the rotated token, which only its holder has. */
+static void successor_key(const char *refresh, unsigned char key[32])
+{
+	static const char LABEL[] = "iam-refresh-successor-v1";
+	crypto_hmac_sha256(LABEL, sizeof LABEL - 1, refresh, strlen(refresh), key);
+}
+
+/* Re-read a token that another rotation used: when, and its sealed successor. */
+static int token_reread(struct db_conn *c, const char *token_id, int64_t *used_at, char *successor,
+			size_t cap)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c, "SELECT used_at, successor FROM refresh_tokens WHERE id = $1",
+		     DB_PARAMS(DB_TEXT(token_id)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	if (rc == 1) {
+		*used_at = db_is_null(r, 0) ? 0 : db_int(r, 0);
+		store_copy(successor, cap, r, 1);
+	}
+	db_res_free(r);
+	return rc < 0 ? rc : rc == 1 ? DB_OK : STORE_NOT_FOUND;
+}
+
+int session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms, struct session *s,
 		   char next[REFRESH_TOKEN_BUF])
 {
 	int64_t now = time_now_ms();
-	char hash[65], next_hash[65];
+	char hash[65], next_hash[65], sealed[SEALED_BUF] = "";
+	unsigned char key[32];
 	crypto_sha256_hex(refresh, strlen(refresh), hash);
+	successor_key(refresh, key);
 	int rc = db_begin(c);
 	if (rc)
-		return rc;
-	struct db_res *r = db_query(c,
-				    "SELECT t.id, t.used_at, t.expires_at, s.id, s.user_id, s.org_id,"
-				    " s.revoked_at, s.expires_at FROM refresh_tokens t"
-				    " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
-				    DB_PARAMS(DB_TEXT(hash)), &rc);
+		goto out;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT t.id, t.used_at, t.expires_at, s.id, s.user_id, s.org_id,"
+		     " s.revoked_at, s.expires_at, t.successor FROM refresh_tokens t"
+		     " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
+		     DB_PARAMS(DB_TEXT(hash)), &rc);
 	if (!r)
 		goto fail;
 	rc = db_next(r);
@@ -77,57 +111,113 @@ int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
 		if (rc < 0)
 			goto fail;
 		db_rollback(c);
-		return SESSION_INVALID;
+		rc = SESSION_INVALID;
+		goto out;
 	}
 	char token_id[UUID_STR_LEN];
 	store_copy(token_id, sizeof token_id, r, 0);
-	bool used = !db_is_null(r, 1);
+	int64_t used_at = db_is_null(r, 1) ? 0 : db_int(r, 1);
 	bool expired = db_int(r, 2) <= now || db_int(r, 7) <= now;
 	bool revoked = !db_is_null(r, 6);
 	store_copy(s->id, sizeof s->id, r, 3);
 	store_copy(s->user_id, sizeof s->user_id, r, 4);
 	store_copy(s->org_id, sizeof s->org_id, r, 5);
+	store_copy(sealed, sizeof sealed, r, 8);
 	db_res_free(r);
 	if (revoked || expired) {
 		db_rollback(c);
-		return SESSION_INVALID;
+		rc = SESSION_INVALID;
+		goto out;
 	}
-	int64_t changes = 0;
-	if (!used) {
+	if (!used_at) {
+		/*
+		 * The successor is sealed into the used token's row, so a refresh
+		 * racing this one (two tabs, a retried request) can be handed the
+		 * same successor instead of looking like a stolen token.
+		 */
+		int64_t changes = 0;
+		token_new(next, next_hash);
+		if (crypto_seal(key, next, strlen(next), sealed, sizeof sealed) < 0) {
+			rc = DB_ERR;
+			goto fail;
+		}
 		/* The used_at guard makes two racing refreshes with one token see each other. */
-		rc = db_exec(c, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
-			     DB_PARAMS(DB_TEXT(token_id), DB_INT(now)), &changes);
-		if (rc)
-			goto fail;
-	}
-	if (!changes) {
 		rc = db_exec(c,
-			     "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
-			     " WHERE id = $1 AND revoked_at IS NULL",
-			     DB_PARAMS(DB_TEXT(s->id), DB_INT(now)), NULL);
+			     "UPDATE refresh_tokens SET used_at = $2, successor = $3"
+			     " WHERE id = $1 AND used_at IS NULL",
+			     DB_PARAMS(DB_TEXT(token_id), DB_INT(now), DB_TEXT(sealed)), &changes);
 		if (rc)
 			goto fail;
-		rc = db_commit(c);
-		return rc ? rc : SESSION_REUSED;
+		if (changes) {
+			rc = token_insert(c, s->id, next_hash, now);
+			if (rc)
+				goto fail;
+			rc = db_commit(c);
+			rc = rc ? rc : SESSION_ROTATED;
+			goto out;
+		}
+		/* Another rotation won (PostgreSQL: it has committed by now); see what it left. */
+		explicit_bzero(next, REFRESH_TOKEN_BUF);
+		sealed[0] = '\0';
+		rc = token_reread(c, token_id, &used_at, sealed, sizeof sealed);
+		if (rc == STORE_NOT_FOUND)
+			rc = DB_ERR;
+		if (rc)
+			goto fail;
 	}
-	token_new(next, next_hash);
-	rc = token_insert(c, s->id, next_hash, now);
+	/* Used before: inside the grace window, the same successor again. */
+	if (used_at && now - used_at <= grace_ms && sealed[0]) {
+		long n = crypto_open(key, sealed, next, REFRESH_TOKEN_BUF - 1);
+		if (n > 0) {
+			next[n] = '\0';
+			db_rollback(c);
+			rc = SESSION_ROTATED;
+			goto out;
+		}
+	}
+	/* Used, and not a near-simultaneous retry: someone else holds this token. */
+	rc = db_exec(c,
+		     "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
+		     " WHERE id = $1 AND revoked_at IS NULL",
+		     DB_PARAMS(DB_TEXT(s->id), DB_INT(now)), NULL);
 	if (rc)
 		goto fail;
 	rc = db_commit(c);
-	return rc ? rc : SESSION_ROTATED;
+	rc = rc ? rc : SESSION_REUSED;
+	goto out;
 fail:
 	db_rollback(c);
+out:
+	explicit_bzero(key, sizeof key);
 	return rc;
 }
 
 int session_check(struct db_conn *c, const char *sid, const char *user_id)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2"
-				    " AND revoked_at IS NULL AND expires_at > $3",
-				    DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2"
+		     " AND revoked_at IS NULL AND expires_at > $3",
+		     DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	db_res_free(r);
+	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int session_check_member(struct db_conn *c, const char *sid, const char *user_id,
+			 const char *org_id)
+{
+	int rc;
+	struct db_res *r = db_query(
+	    c,
+	    "SELECT 1 FROM sessions s JOIN memberships m"
+	    " ON m.org_id = s.org_id AND m.user_id = s.user_id"
+	    " WHERE s.id = $1 AND s.user_id = $2 AND s.org_id = $3"
+	    " AND s.revoked_at IS NULL AND s.expires_at > $4",
+	    DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(time_now_ms())), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -141,6 +231,42 @@ int session_revoke(struct db_conn *c, const char *sid, const char *reason)
 		       "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
 		       " WHERE id = $1 AND revoked_at IS NULL",
 		       DB_PARAMS(DB_TEXT(sid), DB_INT(time_now_ms()), DB_TEXT(reason)), NULL);
+}
+
+int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
+			      struct session *s)
+{
+	int64_t now = time_now_ms();
+	char hash[65];
+	crypto_sha256_hex(refresh, strlen(refresh), hash);
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT s.id, s.user_id, s.org_id FROM refresh_tokens t"
+		     " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
+		     " AND t.expires_at > $2 AND s.expires_at > $2 AND s.revoked_at IS NULL",
+		     DB_PARAMS(DB_TEXT(hash), DB_INT(now)), &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	if (rc == 1) {
+		store_copy(s->id, sizeof s->id, r, 0);
+		store_copy(s->user_id, sizeof s->user_id, r, 1);
+		store_copy(s->org_id, sizeof s->org_id, r, 2);
+	}
+	db_res_free(r);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return STORE_NOT_FOUND;
+	int64_t changes = 0;
+	rc = db_exec(c,
+		     "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
+		     " WHERE id = $1 AND revoked_at IS NULL",
+		     DB_PARAMS(DB_TEXT(s->id), DB_INT(now), DB_TEXT(reason)), &changes);
+	if (rc)
+		return rc;
+	return changes ? DB_OK : STORE_NOT_FOUND; /* a racing logout won */
 }
 
 int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,

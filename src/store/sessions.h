@@ -4,7 +4,8 @@
  * A refresh token is "rt_" + 32 random bytes (base64url); only its SHA-256
  * is stored. Rotation uses a token up and issues the next one; presenting a
  * token that was already used revokes its whole session (a stolen token
- * and the real owner cannot both keep going).
+ * and the real owner cannot both keep going), except within a short grace
+ * window after its use (see session_rotate).
  */
 #ifndef IAM_SESSIONS_H
 #define IAM_SESSIONS_H
@@ -15,8 +16,8 @@
 #include "store/store.h"
 
 #define REFRESH_TOKEN_BUF 64
-#define SESSION_TTL_MS (90LL * 24 * 3600 * 1000) /* absolute life of a login */
-#define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000) /* one refresh token, unused */
+#define SESSION_TTL_MS	  (90LL * 24 * 3600 * 1000) /* absolute life of a login */
+#define REFRESH_TTL_MS	  (30LL * 24 * 3600 * 1000) /* one refresh token, unused */
 
 struct session {
 	char id[UUID_STR_LEN];
@@ -33,14 +34,32 @@ enum session_rotate_rc {
 	SESSION_INVALID = 1, /* unknown, expired, or its session is revoked/expired */
 	SESSION_REUSED = 2   /* already used: the session is now revoked */
 };
-/* Use refresh up: fills s and the next token. Returns enum session_rotate_rc or a db_rc. */
-int session_rotate(struct db_conn *c, const char *refresh, struct session *s,
+/*
+ * Use refresh up: fills s and the next token. A token already used less than
+ * grace_ms ago gives the same successor again (concurrent refreshes of one
+ * token, a retried request, two tabs); used longer ago, it revokes the
+ * session. Returns enum session_rotate_rc or a db_rc.
+ */
+int session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms, struct session *s,
 		   char next[REFRESH_TOKEN_BUF]);
 
 /* DB_OK if session sid of user_id is live, STORE_NOT_FOUND if revoked, expired or unknown. */
 int session_check(struct db_conn *c, const char *sid, const char *user_id);
+/*
+ * Like session_check, and the session must be for org_id, of which the user
+ * is (still) a member: an access token's org claim is believed only then.
+ */
+int session_check_member(struct db_conn *c, const char *sid, const char *user_id,
+			 const char *org_id);
 
 int session_revoke(struct db_conn *c, const char *sid, const char *reason);
+/*
+ * Revoke the live session that refresh token belongs to (used or not: any
+ * token of the session proves the caller held it). Fills s. DB_OK, or
+ * STORE_NOT_FOUND when the token is unknown, expired or its session ended.
+ */
+int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
+			      struct session *s);
 /* Revoke every live session of the user except keep_sid (may be NULL). */
 int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
 			  const char *reason);

@@ -263,3 +263,111 @@ describe('tenancy', T, () => {
 		assert.ok(!assertJson(await list(a.access), 200).data.some((x) => x.id === kb.id));
 	});
 });
+
+// ---------------------------------------------------------------- issue 8 items 14, 16, 19
+
+const MEETINGS = '/api/v1/meetings';
+
+async function keyWith(token, json) {
+	return assertJson(await post(KEYS, { token, json: { name: 'scoped', ...json } }), 201);
+}
+
+describe('scopes and expiry (issue 8 item 19)', T, () => {
+	test('a new key lists its scopes; by default read, write, transcribe (not admin)', async () => {
+		const a = await register({ tag: 'scopedef' });
+		const k = await createKey(a.access);
+		assert.deepEqual(k.scopes, ['read', 'write', 'transcribe']);
+		assert.equal(k.expires_at, null);
+		const listed = assertJson(await list(a.access), 200).data[0];
+		assert.deepEqual(listed.scopes, ['read', 'write', 'transcribe']);
+	});
+
+	test('a key cannot create, list or delete keys unless it has the admin scope', async () => {
+		const a = await register({ tag: 'keyadmin' });
+		const plain = await createKey(a.access);
+		assertProblem(await post(KEYS, { token: plain.key, json: { name: 'child' } }), 403, 'insufficient_scope');
+		assertProblem(await list(plain.key), 403, 'insufficient_scope');
+		assertProblem(await del(`${KEYS}/${plain.id}`, { token: plain.key }), 403, 'insufficient_scope');
+		// an admin key may manage keys, but hands out no scope it lacks
+		const admin = await keyWith(a.access, { scopes: ['read', 'admin'] });
+		const child = await keyWith(admin.key, { scopes: ['read'] });
+		assert.deepEqual(child.scopes, ['read']);
+		assertProblem(await post(KEYS, { token: admin.key, json: { name: 'wider', scopes: ['write'] } }), 403, 'insufficient_scope');
+		assertJson(await list(admin.key), 200);
+	});
+
+	test('read-only keys read; write and transcribe are enforced per route', async () => {
+		const a = await register({ tag: 'scopes' });
+		const ro = await keyWith(a.access, { scopes: ['read'] });
+		const rw = await keyWith(a.access, { scopes: ['read', 'write'] });
+		assertJson(await me(ro.key), 200);
+		assertJson(await get(MEETINGS, { token: ro.key }), 200);
+		const denied = assertProblem(await post(MEETINGS, { token: ro.key, json: { title: 'no' } }), 403, 'insufficient_scope');
+		assert.match(denied.detail, /write/);
+		const m = assertJson(await post(MEETINGS, { token: rw.key, json: { title: 'yes' } }), 201);
+		// uploads and transcription need transcribe
+		const up = await post(`${MEETINGS}/${m.id}/upload?filename=a.wav`, { token: rw.key, body: Buffer.alloc(64), headers: { 'content-type': 'audio/wav' } });
+		assertProblem(up, 403, 'insufficient_scope');
+		assertProblem(await post(`${MEETINGS}/${m.id}/transcribe`, { token: rw.key, json: {} }), 403, 'insufficient_scope');
+		const oai = await post('/v1/audio/transcriptions', { token: rw.key, body: 'x', headers: { 'content-type': 'text/plain' } });
+		assert.equal(oai.status, 403, show(oai));
+		// a read-only key may still ask for a ticket (it only opens things for reading)
+		assertJson(await post(`${MEETINGS}/${m.id}/ticket`, { token: ro.key }), 201);
+	});
+
+	test('bad scopes and expiry are refused with the field named', async () => {
+		const a = await register({ tag: 'scopebad' });
+		for (const scopes of [[], ['root'], ['read', 'read'], 'read', [1]]) {
+			assertValidation(await post(KEYS, { token: a.access, json: { name: 'x', scopes } }), ['scopes']);
+		}
+		assertValidation(await post(KEYS, { token: a.access, json: { name: 'x', expires_at: '2001-01-01T00:00:00Z' } }), ['expires_at']);
+		assertValidation(await post(KEYS, { token: a.access, json: { name: 'x', expires_at: 'tomorrow' } }), ['expires_at']);
+		assertValidation(await post(KEYS, { token: a.access, json: { name: 'x', expires_in_days: 0 } }), ['expires_in_days']);
+		assertValidation(await post(KEYS, { token: a.access, json: { name: 'x', expires_in_days: 1, expires_at: new Date(Date.now() + 86400e3).toISOString() } }), ['expires_at']);
+		const k = await keyWith(a.access, { expires_in_days: 30 });
+		const left = Date.parse(k.expires_at) - Date.now();
+		assert.ok(left > 29 * 86400e3 && left <= 30 * 86400e3 + 5000, `expires in ${left} ms`);
+	});
+
+	test('an expired key gets 401 saying it expired', async () => {
+		const a = await register({ tag: 'keyexp' });
+		const k = await keyWith(a.access, { expires_at: new Date(Date.now() + 1500).toISOString() });
+		assertJson(await me(k.key), 200);
+		await sleep(2000);
+		const p = assertProblem(await me(k.key), 401, 'invalid_token');
+		assert.match(p.detail, /expired/i);
+	});
+});
+
+describe('tickets (issue 8 items 14 and 27)', T, () => {
+	test('tickets live five minutes at most', async () => {
+		const a = await register({ tag: 'tickttl' });
+		const m = assertJson(await post(MEETINGS, { token: a.access, json: { title: 't' } }), 201);
+		const t = assertJson(await post(`${MEETINGS}/${m.id}/ticket`, { token: a.access }), 201);
+		const left = Date.parse(t.expires_at) - Date.now();
+		assert.ok(left > 0 && left <= 300 * 1000 + 2000, `a ticket should live at most 5 minutes: ${left} ms`);
+	});
+
+	test('a ticket issued through an API key stops working when the key is deleted', async () => {
+		const a = await register({ tag: 'tickkey' });
+		const k = await createKey(a.access);
+		const m = assertJson(await post(MEETINGS, { token: a.access, json: { title: 't' } }), 201);
+		const t = assertJson(await post(`${MEETINGS}/${m.id}/ticket`, { token: k.key }), 201);
+		const url = `${MEETINGS}/${m.id}/audio?ticket=${encodeURIComponent(t.ticket)}`;
+		// the ticket is accepted (the meeting has no audio yet: 404, not 401)
+		assertProblem(await get(url), 404);
+		assert.equal((await del(`${KEYS}/${k.id}`, { token: a.access })).status, 204);
+		assertProblem(await get(url), 401, 'invalid_ticket');
+	});
+});
+
+describe('key names (issue 8 item 16)', T, () => {
+	test('control and bidi-override characters in a key name -> 400 on name', async () => {
+		const a = await register({ tag: 'keyname' });
+		for (const name of ['bad\u001b[31m', 'bell\u0007', 'evil\u202egnp.exe', 'iso\u2066x\u2069', 'tab\there']) {
+			assertValidation(await post(KEYS, { token: a.access, json: { name } }), ['name']);
+		}
+		const ok = await createKey(a.access, 'Ünïcødé ключ 鍵');
+		assert.equal(ok.name, 'Ünïcødé ключ 鍵');
+	});
+});

@@ -67,8 +67,8 @@ export function wordScore(got, expected) {
 	return { score: want.length ? (want.length - missing.length) / want.length : 1, missing, want };
 }
 
-/** Assert that at least `min` (default a half) of expected's content words are in got. */
-export function assertWords(got, expected, what = 'transcript', min = 0.5) {
+/** Assert that at least `min` (default 70%) of expected's content words are in got. */
+export function assertWords(got, expected, what = 'transcript', min = 0.7) {
 	assert.equal(typeof got, 'string', `${what} should be a string`);
 	const { score, missing, want } = wordScore(got, expected);
 	assert.ok(
@@ -277,4 +277,33 @@ export function writeTemp(buf, name) {
 	const p = path.join(d, name);
 	fs.writeFileSync(p, buf);
 	return p;
+}
+
+/**
+ * A WAV (16 kHz mono) with each phrase spoken starting at a known time:
+ * phrases = [{ text, at }] with `at` in seconds, increasing. espeak-ng's own
+ * leading silence is trimmed, so speech begins at `at` (within a few ms).
+ * Returns the file's path.
+ */
+export function phrasesAtFile(phrases, tail = 1) {
+	const out = path.join(dir(), `${key('phrases', VOICE, phrases, tail)}.wav`);
+	if (fs.existsSync(out)) return out;
+	const parts = [];
+	let t = 0;
+	phrases.forEach((p, i) => {
+		const raw = spokenWav(p.text);
+		const trimmed = path.join(dir(), `${key('trim', raw)}.wav`);
+		if (!fs.existsSync(trimmed))
+			run('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', trimmed, 'silence', '1', '0.005', '0.2%']);
+		const lead = p.at - t;
+		assert.ok(lead >= 0, `phrase ${i} starts before the previous one ends`);
+		const padded = path.join(dir(), `${key('pad', trimmed, lead)}.wav`);
+		run('sox', [trimmed, padded, 'pad', String(lead), '0']);
+		parts.push(padded);
+		t = p.at + Number(run('soxi', ['-D', trimmed]).toString().trim());
+	});
+	const tmpOut = `${out}.part.wav`;
+	run('sox', [...parts, tmpOut, 'pad', '0', String(tail)]);
+	fs.renameSync(tmpOut, out);
+	return out;
 }

@@ -355,6 +355,49 @@ describe('access tokens', T, () => {
 	});
 });
 
+describe('token claims and look-alike addresses (issue 8 items 14 and 16)', T, () => {
+	test('a token whose nbf is in the future -> 401', async () => {
+		const a = await register({ tag: 'nbf' });
+		const now = Math.floor(Date.now() / 1000);
+		assertJson(await me(forgeAccess(a.access, { claims: { nbf: now - 5 } })), 200);
+		const p = assertProblem(await me(forgeAccess(a.access, { claims: { nbf: now + 3600 } })), 401, 'invalid_token');
+		assert.match(p.detail, /not valid yet/i);
+	});
+
+	test('the org claim must be an organization the user belongs to (its session\'s)', async () => {
+		const a = await register({ tag: 'orga' });
+		const b = await register({ tag: 'orgb' });
+		assertJson(await post('/api/v1/meetings', { token: b.access, json: { title: 'B only' } }), 201);
+		// a's own session, but b's organization in the org claim
+		const forged = forgeAccess(a.access, { claims: { org: b.organization.id } });
+		assertProblem(await get('/api/v1/meetings', { token: forged }), 401, 'invalid_token');
+		assertProblem(await me(forged), 401);
+		assertJson(await get('/api/v1/meetings', { token: a.access }), 200);
+	});
+
+	test('fullwidth and case variants of an address are the same account', async () => {
+		const local = `fw${Date.now().toString(36)}${process.pid}`;
+		const email = `${local}@example.com`;
+		const a = await register({ email });
+		const toFull = (s) => [...s].map((c) => (c >= '!' && c <= '~' ? String.fromCodePoint(c.codePointAt(0) + 0xfee0) : c)).join('');
+		const fullwidth = toFull(email.toUpperCase());
+		const res = await post(REGISTER, { json: { email: fullwidth, password: PASSWORD } });
+		assertProblem(res, 409, 'email_taken');
+		// and the fullwidth form logs in to the same account
+		const l = await login(fullwidth, PASSWORD);
+		assert.equal(l.body.user.id, a.user.id);
+	});
+
+	test('look-alikes that do not fold to ASCII (dotless i, Cyrillic) are refused, not new accounts', async () => {
+		const base = `admin${Date.now().toString(36)}${process.pid}`;
+		await register({ email: `${base}@example.com` });
+		for (const email of [`adm\u0131n${base.slice(5)}@example.com`, `\u0430dmin${base.slice(5)}@example.com`, `${base}@ex\u0430mple.com`, `${base}@example.com\u202e`]) {
+			const res = await post(REGISTER, { json: { email, password: PASSWORD } });
+			assertValidation(res, ['email']);
+		}
+	});
+});
+
 describe('refresh', T, () => {
 	test('rotates: new pair in the same session, old refresh token dead', async () => {
 		const a = await register({ tag: 'refresh' });
@@ -370,26 +413,18 @@ describe('refresh', T, () => {
 		assertJson(again, 200);
 	});
 
-	test('reusing a used refresh token revokes the whole session', async () => {
+	test('reusing a just-used refresh token within the grace window gives the same successor', async () => {
+		// (Reuse after the window revokes the session: tests/api/auth_hardening.test.mjs,
+		// on a server with a short IAM_REFRESH_GRACE_S.)
 		const a = await register({ tag: 'reuse' });
-		const other = await login(a.email, a.password);
-
-		const r1 = a.refresh;
-		const second = assertJson(await post(REFRESH, { json: { refresh_token: r1 } }), 200);
-		const r2 = second.refresh_token;
-		const a2 = second.access_token;
-		assertJson(await me(a2), 200);
-
-		assertProblem(await post(REFRESH, { json: { refresh_token: r1 } }), 401, 'invalid_refresh_token');
-		// the newest refresh token of that session is dead too
-		assertProblem(await post(REFRESH, { json: { refresh_token: r2 } }), 401, 'invalid_refresh_token');
-		// and its access tokens, old and new
-		assertProblem(await me(a2), 401);
-		assertProblem(await me(a.access), 401);
-
-		// another session of the same user is unaffected
-		assertJson(await me(other.access), 200);
-		assertJson(await post(REFRESH, { json: { refresh_token: other.refresh } }), 200);
+		const second = assertJson(await post(REFRESH, { json: { refresh_token: a.refresh } }), 200);
+		const again = assertJson(await post(REFRESH, { json: { refresh_token: a.refresh } }), 200);
+		assert.equal(again.refresh_token, second.refresh_token, 'the same successor');
+		assert.equal(decodeJwt(again.access_token).payload.sid, decodeJwt(second.access_token).payload.sid);
+		assertJson(await me(second.access_token), 200);
+		assertJson(await me(again.access_token), 200);
+		// the successor rotates normally
+		assertJson(await post(REFRESH, { json: { refresh_token: second.refresh_token } }), 200);
 	});
 
 	test('garbage refresh tokens -> 401 invalid_refresh_token', async () => {
@@ -435,6 +470,30 @@ describe('logout', T, () => {
 		assert.equal(res.status, 204, show(res));
 		assertProblem(await me(a.access), 401);
 		assertProblem(await post(REFRESH, { json: { refresh_token: a.refresh } }), 401, 'invalid_refresh_token');
+	});
+
+	test('a refresh token alone ends the session (the access token may have expired)', async () => {
+		const a = await register({ tag: 'logoutrt' });
+		const other = await login(a.email, a.password);
+		const res = await post(LOGOUT, { json: { refresh_token: a.refresh } });
+		assert.equal(res.status, 204, show(res));
+		assertProblem(await me(a.access), 401);
+		assertProblem(await post(REFRESH, { json: { refresh_token: a.refresh } }), 401, 'invalid_refresh_token');
+		// a second logout with the same (now dead) token is refused, not a silent success
+		assertProblem(await post(LOGOUT, { json: { refresh_token: a.refresh } }), 401, 'invalid_refresh_token');
+		// only that session ended
+		assertJson(await me(other.access), 200);
+		// garbage and wrong types
+		assertProblem(await post(LOGOUT, { json: { refresh_token: 'rt_nope' } }), 401, 'invalid_refresh_token');
+		assertValidation(await post(LOGOUT, { json: { refresh_token: 5 } }), ['refresh_token']);
+	});
+
+	test('an already used refresh token (rotated away) still ends its session', async () => {
+		const a = await register({ tag: 'logoutrt2' });
+		const next = assertJson(await post(REFRESH, { json: { refresh_token: a.refresh } }), 200);
+		const res = await post(LOGOUT, { json: { refresh_token: next.refresh_token } });
+		assert.equal(res.status, 204, show(res));
+		assertProblem(await me(next.access_token), 401);
 	});
 
 	test('without a token -> 401 unauthorized', async () => {

@@ -121,3 +121,19 @@ describe('metrics', T, () => {
 		assert.ok(!res.text.includes(path), 'a raw unknown path leaked into metric labels (unbounded cardinality)');
 	});
 });
+
+describe('connection and event-stream metrics', T, () => {
+	test('/metrics has the open connections and streams gauges and the refusal counters', async () => {
+		const { samples } = await metrics();
+		const one = (name, labels = {}) =>
+			samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+		assert.equal(one('iam_http_connections_open').length, 1);
+		assert.ok(one('iam_http_connections_open')[0].value >= 1, 'this very connection is open');
+		for (const reason of ['per_ip', 'global', 'head_timeout'])
+			assert.equal(one('iam_http_connections_refused_total', { reason }).length, 1, reason);
+		assert.equal(one('iam_sse_streams_open').length, 1);
+		for (const cap of ['user', 'meeting', 'total'])
+			assert.equal(one('iam_sse_streams_refused_total', { cap }).length, 1, cap);
+		assert.equal(one('iam_sse_streams_session_ended_total').length, 1);
+	});
+});

@@ -20,7 +20,12 @@ import {
 	request,
 	show,
 	uniqueEmail,
+	createMeeting,
+	requestBytes,
+	uploadOk,
+	MEETINGS,
 } from './helpers.mjs';
+import { silence } from './audio.mjs';
 
 const T = { timeout: 30000 };
 const LOGIN = '/api/v1/auth/login';
@@ -326,5 +331,19 @@ describe('web app', T, () => {
 			const raw = await rawRequest({ path });
 			assert.ok(!/root:x?:0:/.test(raw.text), `${path} must not serve a file outside web/dist`);
 		}
+	});
+});
+
+describe('caching of private media', T, () => {
+	test('authenticated audio is Cache-Control: private, no-store (gone from the browser cache at logout)', async () => {
+		const a = await register({ tag: 'cache' });
+		const m = await createMeeting(a.access, { title: 'cached?' });
+		await uploadOk(a.access, m.id, silence(1, 'wav'), { transcribe: false });
+		const res = await requestBytes('GET', `${MEETINGS}/${m.id}/audio`, { token: a.access });
+		assert.equal(res.status, 200, show(res));
+		const cc = (res.headers.get('cache-control') || '').split(',').map((x) => x.trim().toLowerCase());
+		assert.ok(cc.includes('no-store'), `Cache-Control: ${res.headers.get('cache-control')}`);
+		assert.ok(cc.includes('private'), `Cache-Control: ${res.headers.get('cache-control')}`);
+		assert.ok(!cc.some((x) => x.startsWith('max-age=') && x !== 'max-age=0'), `Cache-Control: ${res.headers.get('cache-control')}`);
 	});
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import { BASE, createApiKey, register, requestBytes, show } from './helpers.mjs';
-import { SENTENCES, assertWords, durationOf, speech, speechFile, textFile, words } from './audio.mjs';
+import { SENTENCES, assertWords, durationOf, phrasesAtFile, speech, speechFile, textFile, words } from './audio.mjs';
 
 const T = { timeout: 180000 };
 const TEXT = SENTENCES.report;
@@ -168,6 +168,38 @@ describe('transcriptions', T, () => {
 			prev = w;
 		}
 		assertWords(r.words.map((w) => w.word).join(' '), TEXT, 'verbose_json words');
+	});
+
+	test('both timestamp_granularities (as the SDK sends them: two parts) -> words and segments at the right times', async () => {
+		const { client } = await setup();
+		const phrases = [
+			{ text: 'Good morning everyone.', at: 1.0 },
+			{ text: 'Please send the report before Friday.', at: 4.5 },
+			{ text: 'She went to the store to buy some milk.', at: 9.0 },
+		];
+		const file = phrasesAtFile(phrases);
+		const r = await client.audio.transcriptions.create({
+			file: await toFile(fs.readFileSync(file), 'phrases.wav', { type: 'audio/wav' }),
+			model: 'whisper-1',
+			response_format: 'verbose_json',
+			timestamp_granularities: ['word', 'segment'],
+		});
+		assert.ok(Array.isArray(r.words) && r.words.length >= 10, `words[]: ${JSON.stringify(r).slice(0, 300)}`);
+		assert.ok(Array.isArray(r.segments) && r.segments.length >= 3, `segments[]: ${JSON.stringify(r).slice(0, 300)}`);
+		// The model's casing and punctuation come through.
+		assert.match(r.text, /^Good morning/, r.text);
+		assert.match(r.text, /[.?!]/, r.text);
+		// Words increase; the first word of each phrase starts within 250 ms of where it was placed.
+		for (let i = 1; i < r.words.length; i++) assert.ok(r.words[i].start >= r.words[i - 1].start, JSON.stringify(r.words));
+		const all = JSON.stringify(r.words.map((x) => [x.word, x.start]));
+		for (const p of phrases) {
+			// Some word starts where the phrase was placed (whatever the model heard it as).
+			const w = r.words.reduce((best, x) => (Math.abs(x.start - p.at) < Math.abs(best.start - p.at) ? x : best));
+			assert.ok(Math.abs(w.start - p.at) <= 0.25, `no word starts within 250 ms of ${p.at} s: ${all}`);
+			const seg = r.segments.find((s) => Math.abs(s.start - p.at) <= 0.35);
+			assert.ok(seg, `no segment starting near ${p.at}: ${JSON.stringify(r.segments.map((s) => [s.start, s.text]))}`);
+		}
+		assertWords(r.text, phrases.map((p) => p.text).join(' '), 'verbose_json text');
 	});
 });
 

@@ -106,15 +106,14 @@ describe('test server', T, () => {
 		assert.ok(took < 60000, `took ${took} ms`);
 		assertMeeting(done);
 		assert.equal(done.progress, 100);
-		assert.equal(done.provider_used, 'sphinx');
-		assert.equal(typeof done.model_used, 'string');
-		assert.ok(done.model_used.length > 0, 'model_used is empty');
+		assert.equal(done.provider_used, 'moonshine'); // the default engine
+		assert.equal(done.model_used, 'moonshine-tiny-en');
 		const c = done.transcription_confidence;
 		assert.ok(typeof c === 'number' && c >= 0 && c <= 1, `transcription_confidence ${c}`);
 		assert.equal(done.processing_error, null);
 		assert.ok(done.processing_steps.length > 0, 'processing_steps is empty');
-		const sphinx = stepsMentioning(done.processing_steps, 'sphinx');
-		assert.ok(sphinx.length >= 1 && !stepFailed(sphinx[sphinx.length - 1]), `steps: ${JSON.stringify(done.processing_steps)}`);
+		const moon = stepsMentioning(done.processing_steps, 'moonshine');
+		assert.ok(moon.length >= 1 && !stepFailed(moon[moon.length - 1]), `steps: ${JSON.stringify(done.processing_steps)}`);
 		assertRfc3339(done.processing_started_at, 'processing_started_at');
 		assertRfc3339(done.processing_completed_at, 'processing_completed_at');
 		assert.ok(Date.parse(done.processing_started_at) <= Date.parse(done.processing_completed_at));
@@ -123,8 +122,43 @@ describe('test server', T, () => {
 		assert.ok(Math.abs(done.duration_seconds - dur) / dur <= 0.1, `duration_seconds ${done.duration_seconds} vs ${dur}`);
 
 		const t = assertJson(await get(`${MEETINGS}/${m.id}/transcript`, { token: a.access }), 200);
-		assert.equal(t.provider, 'sphinx');
-		assertWords(t.text, SENTENCES.project);
+		assert.equal(t.provider, 'moonshine');
+		assertWords(t.text, SENTENCES.project, 'transcript', 0.9);
+		// The model's casing and punctuation: sentences start with a capital and end with a stop.
+		assert.match(t.text, /^[A-Z]/, t.text);
+		assert.ok((t.text.match(/[.?!]/g) || []).length >= 3, t.text);
+		// Word times increase and stay inside their segments.
+		let prev = 0;
+		for (const s of t.segments)
+			for (const w of s.words) {
+				assert.ok(w.start >= prev && w.start >= s.start && w.end <= s.end + 1e-6, JSON.stringify(w));
+				prev = w.start;
+			}
+	});
+
+	test('models missing -> the job falls back to sphinx and says why in the steps', async () => {
+		const env = { IAM_WORKERS: '1', IAM_MODELS_DIR: '/nonexistent/models', IAM_JWT_SECRET: randomSecret() };
+		const srv = await ownServer('nomodels', env);
+		{
+			// /readyz names each engine's state once the workers have loaded them.
+			let body = {};
+			for (let i = 0; i < 100 && !body.speech; i++) {
+				const ready = await fetch(`${srv.base}/readyz`);
+				body = await ready.json();
+				assert.equal(ready.status, 200, JSON.stringify(body));
+				if (!body.speech) await new Promise((r) => setTimeout(r, 100));
+			}
+			assert.equal(body.speech?.sphinx, 'ready', JSON.stringify(body));
+			assert.match(body.speech?.moonshine || '', /^unavailable: .*nonexistent/, JSON.stringify(body));
+			const a = await registerAt(srv.base, 'nomodels');
+			const m = await createMeeting(a.access, { title: 'Fallback' }, srv.base);
+			await uploadOk(a.access, m.id, speech(SENTENCES.project, 'mp3'), { base: srv.base, filename: 'f.mp3', contentType: 'audio/mpeg' });
+			const done = await waitCompleted(a.access, m.id, { base: srv.base, timeout: 90000 });
+			assert.equal(done.provider_used, 'sphinx');
+			const moon = stepsMentioning(done.processing_steps, 'moonshine');
+			assert.ok(moon.length === 1 && stepFailed(moon[0]), `steps: ${JSON.stringify(done.processing_steps)}`);
+			assert.match(JSON.stringify(moon[0]), /nonexistent/);
+		}
 	});
 
 	test('silence -> completed with empty (or nearly empty) text', async () => {

@@ -164,3 +164,61 @@ describe('PUT /users/me', T, () => {
 		assert.equal(u.first_name, 'Both');
 	});
 });
+
+// ---------------------------------------------------------------- issue 8 items 16 and 19
+
+const BAD_TEXT = ['esc\u001b[2J', 'bell\u0007', 'rlo\u202etxt.exe', 'lre\u202a', 'fsi\u2068x\u2069', 'nul-ish\u0085', 'line\nbreak'];
+
+describe('names and titles refuse control and bidi-override characters (item 16)', T, () => {
+	test('PUT /users/me: each bad name -> 400 naming the field; nothing changes', async () => {
+		const a = await register({ tag: 'ctlname', first_name: 'Ann' });
+		for (const field of ['first_name', 'last_name', 'company_name']) {
+			for (const v of BAD_TEXT) {
+				assertValidation(await update(a.access, { [field]: v }), [field]);
+			}
+		}
+		const u = assertJson(await me(a.access), 200);
+		assert.equal(u.first_name, 'Ann');
+		// ordinary non-ASCII names are fine
+		const ok = assertJson(await update(a.access, { first_name: 'Zoë', last_name: 'Łukasiewicz', company_name: 'شركة' }), 200);
+		assert.equal(ok.first_name, 'Zoë');
+	});
+
+	test('register: bad names -> 400 naming the field, and no account is made', async () => {
+		const email = uniqueEmail('ctlreg');
+		const res = await post('/api/v1/auth/register', { json: { email, password: 'Correct-horse-battery-9', first_name: 'x\u001b]0;pwned\u0007', company_name: 'a\u202eb' } });
+		assertValidation(res, ['first_name', 'company_name']);
+		assertProblem(await post(LOGIN, { json: { email, password: 'Correct-horse-battery-9' } }), 401, 'invalid_credentials');
+	});
+
+	test('meeting titles: bad titles -> 400 on title, on create and on rename', async () => {
+		const a = await register({ tag: 'ctltitle' });
+		for (const title of BAD_TEXT) {
+			assertValidation(await post('/api/v1/meetings', { token: a.access, json: { title } }), ['title']);
+		}
+		const m = assertJson(await post('/api/v1/meetings', { token: a.access, json: { title: 'Réunion — 会議' } }), 201);
+		assertValidation(await put(`/api/v1/meetings/${m.id}`, { token: a.access, json: { title: 'x\u2066y' } }), ['title']);
+	});
+});
+
+describe('password change and API keys (item 19)', T, () => {
+	test('the reply says how many API keys still work; revoke_api_keys deletes them', async () => {
+		const a = await register({ tag: 'pwkeys' });
+		const k1 = assertJson(await post('/api/v1/api-keys', { token: a.access, json: { name: 'one' } }), 201);
+		assertJson(await post('/api/v1/api-keys', { token: a.access, json: { name: 'two' } }), 201);
+		const p2 = 'Second-passphrase-77';
+		const u = assertJson(await update(a.access, { password: p2, current_password: a.password }), 200);
+		assert.equal(u.api_keys_active, 2, JSON.stringify(u));
+		assert.equal(typeof u.notice, 'string');
+		assert.match(u.notice, /revoke_api_keys/);
+		assertJson(await me(k1.key), 200); // keys survive, but the person was told
+
+		const p3 = 'Third-passphrase-88';
+		const u2 = assertJson(await update(a.access, { password: p3, current_password: p2, revoke_api_keys: true }), 200);
+		assert.equal(u2.api_keys_active, 0);
+		assert.equal(u2.api_keys_revoked, 2);
+		assertProblem(await me(k1.key), 401);
+		// revoke_api_keys without a password change is refused
+		assertValidation(await update(a.access, { revoke_api_keys: true }), ['revoke_api_keys']);
+	});
+});

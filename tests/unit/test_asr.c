@@ -972,7 +972,7 @@ static void test_chain_fallback(void **state)
 	char url[64], err[256] = "";
 	snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", dead_port());
 	struct asr_openai_config oc = {.base_url = url, .timeout_s = 5};
-	struct asr_chain *c = asr_chain_new(" openai , sphinx ", NULL, &oc, err, sizeof err);
+	struct asr_chain *c = asr_chain_new(" openai , sphinx ", NULL, &oc, NULL, err, sizeof err);
 	assert_non_null(c);
 	assert_int_equal(c->n, 2);
 	assert_string_equal(c->engines[0]->name, "openai");
@@ -1063,16 +1063,16 @@ static void test_chain_specs(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		err[0] = '\0';
-		assert_null(asr_chain_new(bad[i].spec, NULL, bad[i].openai, err, sizeof err));
+		assert_null(asr_chain_new(bad[i].spec, NULL, bad[i].openai, NULL, err, sizeof err));
 		if (!strstr(err, bad[i].needle))
 			fail_msg("spec \"%s\": \"%s\" not in \"%s\"",
 				 bad[i].spec ? bad[i].spec : "(null)", bad[i].needle, err);
 	}
 	struct asr_sphinx_config broken = {.hmm = "/nonexistent"};
-	assert_null(asr_chain_new("sphinx", &broken, NULL, err, sizeof err));
+	assert_null(asr_chain_new("sphinx", &broken, NULL, NULL, err, sizeof err));
 	assert_non_null(strstr(err, "sphinx"));
 
-	struct asr_chain *c = asr_chain_new("openai", NULL, &oc, err, sizeof err);
+	struct asr_chain *c = asr_chain_new("openai", NULL, &oc, NULL, err, sizeof err);
 	assert_non_null(c);
 	assert_int_equal(c->n, 1);
 	asr_chain_free(c);

@@ -204,6 +204,39 @@ static void test_random(void **state)
 	crypto_random(NULL, 0);
 }
 
+/* crypto_seal / crypto_open (the refresh grace window keeps a successor sealed). */
+static void test_seal_open(void **state)
+{
+	unsigned char key[32], other[32];
+	memset(key, 7, sizeof key);
+	memset(other, 8, sizeof other);
+	const char *msg = "rt_successor-token-text";
+	char sealed[CRYPTO_SEALED_LEN(64)], sealed2[CRYPTO_SEALED_LEN(64)], out[64];
+	long n = crypto_seal(key, msg, strlen(msg), sealed, sizeof sealed);
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(sealed));
+	assert_int_equal(crypto_open(key, sealed, out, sizeof out), (long)strlen(msg));
+	assert_memory_equal(out, msg, strlen(msg));
+	/* a fresh nonce each time */
+	assert_true(crypto_seal(key, msg, strlen(msg), sealed2, sizeof sealed2) > 0);
+	assert_string_not_equal(sealed, sealed2);
+	/* another key, a flipped character, a truncation, garbage: all refused */
+	assert_int_equal(crypto_open(other, sealed, out, sizeof out), -1);
+	char bad[sizeof sealed];
+	memcpy(bad, sealed, sizeof sealed);
+	bad[10] = bad[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(crypto_open(key, bad, out, sizeof out), -1);
+	bad[10] = sealed[10];
+	bad[strlen(bad) - 3] = '\0';
+	assert_int_equal(crypto_open(key, bad, out, sizeof out), -1);
+	assert_int_equal(crypto_open(key, "", out, sizeof out), -1);
+	assert_int_equal(crypto_open(key, "!!!", out, sizeof out), -1);
+	assert_int_equal(crypto_open(key, NULL, out, sizeof out), -1);
+	/* too small an output buffer, too small a sealed buffer */
+	assert_int_equal(crypto_open(key, sealed, out, 4), -1);
+	assert_int_equal(crypto_seal(key, msg, strlen(msg), sealed2, 20), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +253,7 @@ int main(void)
 	    cmocka_unit_test(test_token),
 	    cmocka_unit_test(test_token_long),
 	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_seal_open),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

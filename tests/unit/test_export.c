@@ -677,19 +677,19 @@ static void test_utf8_counted_as_characters(void **state)
 	struct vdoc d;
 	char text[2048] = "";
 
-	/* 20 x "café": 8 words make a 39-character line of 47 bytes. */
+	/* 20 x "café": 8 words make a 39-character line of 47 bytes. Two cues, shared out. */
 	for (int i = 0; i < 20; i++)
 		strcat(text, i ? " café" : "café");
 	assert_int_equal(transcript_add_segment(&t, 0, 5, 1, text), 0);
 	expect(&t, EXPORT_SRT, NULL,
 	       "1\n"
-	       "00:00:00,000 --> 00:00:04,040\n"
-	       "café café café café café café café café\n"
-	       "café café café café café café café café\n"
+	       "00:00:00,000 --> 00:00:03,030\n"
+	       "café café café café café café\n"
+	       "café café café café café café\n"
 	       "\n"
 	       "2\n"
-	       "00:00:04,040 --> 00:00:05,000\n"
-	       "café café café café\n");
+	       "00:00:03,030 --> 00:00:05,000\n"
+	       "café café café café café café café café\n");
 	transcript_free(&t);
 
 	/* 日本語: 10 per line (39 code points, 99 bytes). Emoji: 21 per line. */
@@ -724,7 +724,10 @@ static void test_utf8_counted_as_characters(void **state)
 	vdoc_free(&d);
 	transcript_free(&t);
 
-	/* A word of exactly 42 fits a line; 43 does not; a long word starts its own line. */
+	/*
+	 * A word of exactly 42 fits a line; 43 does not; a long word starts its
+	 * own line, and its pieces stay in one cue rather than "b" joining them.
+	 */
 	char w42[43], w43[44];
 	memset(w42, 'x', 42);
 	w42[42] = '\0';
@@ -735,9 +738,8 @@ static void test_utf8_counted_as_characters(void **state)
 	cues_of(&t, &d);
 	assert_int_equal(d.n, 3);
 	assert_true(!strncmp(d.cue[0].text, "a\n", 2) && !strcmp(d.cue[0].text + 2, w42));
-	assert_true(!strncmp(d.cue[1].text, "b\n", 2) && !strncmp(d.cue[1].text + 2, w43, 42) &&
-		    !d.cue[1].text[44]);
-	assert_string_equal(d.cue[2].text, "y c");
+	assert_string_equal(d.cue[1].text, "b");
+	assert_true(!strncmp(d.cue[2].text, w43, 42) && !strcmp(d.cue[2].text + 42, "\ny c"));
 	vdoc_free(&d);
 	transcript_free(&t);
 
@@ -840,6 +842,327 @@ static void test_vtt_escaping(void **state)
 	       "1\n00:00:00,000 --> 00:00:02,000\na-->b <i>x</i> & &amp; ---> -- >\n");
 	struct vdoc d;
 	cues_of(&t, &d); /* the validator decodes the entities: the same text in both */
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+/* ---- punctuation, sentence and clause ends (Moonshine's text) ---- */
+
+/*
+ * One segment of text with a word per whitespace-separated word: word i
+ * starts at start + i * step (plus pause after every word that ends in
+ * ". ? !") and lasts len. Confidences cycle through conf (NULL: 0.9).
+ * Returns the time the last word ends.
+ */
+static double add_spoken(struct transcript *t, const char *text, double start, double step,
+			 double len, double pause, const double *conf, size_t nconf)
+{
+	double at = start, end = start;
+	size_t n = 0, i = 0;
+	const char *p;
+
+	for (p = text; *p;) {
+		size_t l = strcspn(p, " ");
+		n++;
+		p += l + (p[l] == ' ');
+	}
+	/* Times first: the segment spans its words. */
+	double *ws = malloc(n * sizeof *ws);
+	for (p = text; *p; i++) {
+		size_t l = strcspn(p, " ");
+		ws[i] = at;
+		end = at + len;
+		at += step + (strchr(".?!", p[l - 1]) ? pause : 0);
+		p += l + (p[l] == ' ');
+	}
+	assert_int_equal(transcript_add_segment(t, start, end, 0.9, text), 0);
+	for (i = 0, p = text; *p; i++) {
+		size_t l = strcspn(p, " ");
+		char w[256];
+		snprintf(w, sizeof w, "%.*s", (int)l, p);
+		assert_int_equal(
+		    transcript_add_word(t, ws[i], ws[i] + len, conf ? conf[i % nconf] : 0.9, w), 0);
+		p += l + (p[l] == ' ');
+	}
+	free(ws);
+	return end;
+}
+
+static const char TWO_SENTENCES[] =
+    "Hello everyone, and welcome to the quarterly planning meeting. "
+    "Today we will review the budget, the hiring plan and the roadmap.";
+
+/*
+ * Two sentences of 9 and 12 words in one segment (as the VAD cuts them),
+ * 8.8 s in all: they need two cues, and the boundary falls at the end of
+ * the first sentence (greedy packing used to end the first cue on "Today
+ * we will", mid-clause). Lines break at the clause end "budget," and
+ * never after "the". Times are the first word's start and the last word's
+ * end.
+ */
+static void test_sentence_ends(void **state)
+{
+	struct transcript t = {0};
+	const double conf[] = {0.92, 0.83, 0.97, 0.31};
+	struct vdoc d;
+
+	strcpy(t.language, "en");
+	add_spoken(&t, TWO_SENTENCES, 1.0, 0.4, 0.3, 0.5, conf, 4);
+	assert_int_equal(t.nwords, 21);
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n"
+	       "00:00:01,000 --> 00:00:04,500\n"
+	       "Hello everyone, and welcome\n"
+	       "to the quarterly planning meeting.\n"
+	       "\n"
+	       "2\n"
+	       "00:00:05,100 --> 00:00:09,800\n"
+	       "Today we will review the budget,\n"
+	       "the hiring plan and the roadmap.\n");
+	expect(&t, EXPORT_VTT, NULL,
+	       "WEBVTT\n"
+	       "\n"
+	       "00:00:01.000 --> 00:00:04.500\n"
+	       "Hello everyone, and welcome\n"
+	       "to the quarterly planning meeting.\n"
+	       "\n"
+	       "00:00:05.100 --> 00:00:09.800\n"
+	       "Today we will review the budget,\n"
+	       "the hiring plan and the roadmap.\n");
+	cues_of(&t, &d);
+	vdoc_free(&d);
+
+	/* Without word times (in proportion to the text) the boundary is the same. */
+	t.segments[0].nwords = 0;
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.cue[0].text,
+			    "Hello everyone, and welcome\nto the quarterly planning meeting.");
+	assert_string_equal(d.cue[1].text,
+			    "Today we will review the budget,\nthe hiring plan and the roadmap.");
+	assert_int_equal(d.cue[0].start, 1000);
+	assert_int_equal(d.cue[1].end, 9800);
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+/* Casing and punctuation come out exactly as the engine wrote them, in every format. */
+static void test_text_kept_as_is(void **state)
+{
+	struct transcript t = {0};
+	const double conf[] = {0.92, 0.83, 0.97, 0.31};
+
+	strcpy(t.language, "en");
+	add_spoken(&t, TWO_SENTENCES, 1.0, 0.4, 0.3, 0.5, conf, 4);
+	assert_int_equal(transcript_add_segment(&t, 12, 13.5, 0.7, "OK — it's \"NASA's\" call?!"),
+			 0);
+	expect(&t, EXPORT_TXT, "Q3 Planning",
+	       "Q3 Planning\n"
+	       "\n"
+	       "[00:00:01] Hello everyone, and welcome to the quarterly planning meeting. "
+	       "Today we will review the budget, the hiring plan and the roadmap.\n"
+	       "\n"
+	       "[00:00:12] OK — it's \"NASA's\" call?!\n");
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n"
+	       "00:00:01,000 --> 00:00:04,500\n"
+	       "Hello everyone, and welcome\n"
+	       "to the quarterly planning meeting.\n"
+	       "\n"
+	       "2\n"
+	       "00:00:05,100 --> 00:00:09,800\n"
+	       "Today we will review the budget,\n"
+	       "the hiring plan and the roadmap.\n"
+	       "\n"
+	       "3\n"
+	       "00:00:12,000 --> 00:00:13,500\n"
+	       "OK — it's \"NASA's\" call?!\n");
+
+	char *s = render(&t, EXPORT_JSON, "Q3 Planning");
+	json_t *j = json_loads(s, 0, NULL), *seg0, *w;
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "title")), "Q3 Planning");
+	seg0 = json_array_get(json_object_get(j, "segments"), 0);
+	assert_string_equal(json_string_value(json_object_get(seg0, "text")), TWO_SENTENCES);
+	w = json_array_get(json_object_get(seg0, "words"), 1);
+	assert_string_equal(json_string_value(json_object_get(w, "word")), "everyone,");
+	assert_true(fabs(json_real_value(json_object_get(w, "confidence")) - 0.83) < 1e-9);
+	w = json_array_get(json_object_get(seg0, "words"), 8);
+	assert_string_equal(json_string_value(json_object_get(w, "word")), "meeting.");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(j, "segments"), 1), "text")),
+			    "OK — it's \"NASA's\" call?!");
+	json_decref(j);
+	free(s);
+	transcript_free(&t);
+}
+
+/*
+ * One sentence of 124 characters with a comma after 65: two cues split at
+ * the comma (greedy packing split "regional / offices" across cues).
+ * No word times: the times follow the text (10 s over 124 characters).
+ */
+static void test_clause_ends(void **state)
+{
+	struct transcript t = {0};
+
+	assert_int_equal(
+	    transcript_add_segment(&t, 20, 30, 0.8,
+				   "When the numbers came in from the regional offices "
+				   "last Thursday, we decided to move the launch to the "
+				   "second week of March."),
+	    0);
+	expect(&t, EXPORT_SRT, NULL,
+	       "1\n"
+	       "00:00:20,000 --> 00:00:25,323\n"
+	       "When the numbers came in from\n"
+	       "the regional offices last Thursday,\n"
+	       "\n"
+	       "2\n"
+	       "00:00:25,323 --> 00:00:30,000\n"
+	       "we decided to move the launch\n"
+	       "to the second week of March.\n");
+	transcript_free(&t);
+
+	/* "Mr." and "Dr." are not sentence ends; a dash is a clause end. */
+	add_spoken(&t,
+		   "Mr. Smith and Dr. Jones agreed on Friday — after a long call with "
+		   "the lawyers about the contract terms.",
+		   0, 0.3, 0.25, 0, NULL, 0);
+	struct vdoc d;
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.cue[0].text, "Mr. Smith and Dr. Jones agreed on Friday —");
+	assert_string_equal(d.cue[1].text,
+			    "after a long call with the lawyers\nabout the contract terms.");
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+/* A word that would be left alone on a cue or a line moves to a better break. */
+static void test_no_orphans(void **state)
+{
+	struct transcript t = {0};
+	struct vdoc d;
+
+	/* 88 characters: greedy packing left "else" alone in a second cue. */
+	add_spoken(&t,
+		   "We need everyone in the room to agree on the plan before we start building "
+		   "anything else",
+		   0, 0.3, 0.25, 0, NULL, 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.cue[0].text, "We need everyone in the room to agree on");
+	assert_string_equal(d.cue[1].text, "the plan before we start\nbuilding anything else");
+	assert_int_equal(d.cue[0].start, 0);
+	assert_int_equal(d.cue[0].end, 2650);
+	assert_int_equal(d.cue[1].start, 2700);
+	assert_int_equal(d.cue[1].end, 5050);
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* "Right." would be alone on the first line: a balanced break instead. */
+	add_spoken(&t, "Right. We should move the launch to next week.", 0, 0.3, 0.25, 0, NULL, 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.cue[0].text, "Right. We should move\nthe launch to next week.");
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* But a line break at a sentence end wins where it leaves no orphan. */
+	add_spoken(&t, "Yes, that works. Let us move the launch to next week.", 0, 0.3, 0.25, 0,
+		   NULL, 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.cue[0].text,
+			    "Yes, that works.\nLet us move the launch to next week.");
+	vdoc_free(&d);
+	transcript_free(&t);
+}
+
+/* One word of 100 characters (a URL) spoken over 2 s, between two short words. */
+static void test_very_long_word(void **state)
+{
+	struct transcript t = {0};
+	char url[128], text[160];
+
+	snprintf(url, sizeof url, "https://example.com/");
+	while (strlen(url) < 100)
+		strcat(url, "abcdefghij");
+	url[100] = '\0';
+	snprintf(text, sizeof text, "See %s today.", url);
+	assert_int_equal(transcript_add_segment(&t, 10, 13, 0.6, text), 0);
+	assert_int_equal(transcript_add_word(&t, 10, 10.4, 0.9, "See"), 0);
+	assert_int_equal(transcript_add_word(&t, 10.5, 12.5, 0.2, url), 0);
+	assert_int_equal(transcript_add_word(&t, 12.6, 13, 0.9, "today."), 0);
+
+	char want[1024];
+	/*
+	 * Pieces of 42, 42 and 16 characters, the word's 2 s shared out by
+	 * characters; the cues break inside the word (it cannot be helped) and
+	 * neither "See" nor "today." is left alone.
+	 */
+	snprintf(want, sizeof want,
+		 "1\n00:00:10,000 --> 00:00:11,340\nSee\n%.42s\n\n"
+		 "2\n00:00:11,340 --> 00:00:13,000\n%.42s\n%s today.\n",
+		 url, url + 42, url + 84);
+	expect(&t, EXPORT_SRT, NULL, want);
+	transcript_free(&t);
+
+	/* Alone in its segment, without word times. */
+	assert_int_equal(transcript_add_segment(&t, 0, 1, 0.6, url), 0);
+	snprintf(want, sizeof want,
+		 "1\n00:00:00,000 --> 00:00:00,840\n%.42s\n%.42s\n\n"
+		 "2\n00:00:00,840 --> 00:00:01,340\n%s\n",
+		 url, url + 42, url + 84);
+	expect(&t, EXPORT_SRT, NULL, want);
+	transcript_free(&t);
+}
+
+/* Line lengths count characters, not bytes, with punctuation too. */
+static void test_non_ascii_punctuation(void **state)
+{
+	struct transcript t = {0};
+	struct vdoc d;
+
+	/* 39 characters in 44 bytes: one line. */
+	add_spoken(&t, "Grüße aus Köln! Schön, daß Sie da sind.", 0, 0.3, 0.25, 0.2, NULL, 0);
+	/* 38 characters in 43 bytes, a French "?" after a space. */
+	add_spoken(&t, "Ça a été très édifiant, n'est-ce pas ?", 5, 0.3, 0.25, 0.2, NULL, 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.cue[0].text, "Grüße aus Köln! Schön, daß Sie da sind.");
+	assert_string_equal(d.cue[1].text, "Ça a été très édifiant, n'est-ce pas ?");
+	assert_int_equal(d.cue[0].start, 0);
+	assert_int_equal(d.cue[0].end, 2550); /* 8 words, a 0.2 s pause after "Köln!" */
+	assert_int_equal(d.cue[1].start, 5000);
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* Longer: the cue break falls at the sentence end "alle!", the lines at commas. */
+	add_spoken(&t,
+		   "Grüße aus Köln, wo es heute regnet, und schöne Grüße an alle! "
+		   "Schön, daß Sie da sind, Frau Müller, und willkommen zurück.",
+		   0, 0.3, 0.25, 0.2, NULL, 0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.cue[0].text,
+			    "Grüße aus Köln, wo es heute regnet,\nund schöne Grüße an alle!");
+	assert_string_equal(d.cue[1].text,
+			    "Schön, daß Sie da sind,\nFrau Müller, und willkommen zurück.");
+	vdoc_free(&d);
+	transcript_free(&t);
+
+	/* Japanese: 。 ends a sentence, 、 a clause. */
+	assert_int_equal(
+	    transcript_add_segment(&t, 0, 6, 1,
+				   "今日は 会議に 来て いただき、 ありがとう ございます。 "
+				   "次に 予算と 採用の 計画と ロードマップを 確認します。"),
+	    0);
+	cues_of(&t, &d);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.cue[0].text, "今日は 会議に 来て いただき、 ありがとう ございます。\n"
+					   "次に 予算と 採用の 計画と ロードマップを 確認します。");
 	vdoc_free(&d);
 	transcript_free(&t);
 }
@@ -1052,6 +1375,12 @@ int main(void)
 	    cmocka_unit_test(test_overlapping_segments),
 	    cmocka_unit_test(test_short_cues),
 	    cmocka_unit_test(test_vtt_escaping),
+	    cmocka_unit_test(test_sentence_ends),
+	    cmocka_unit_test(test_text_kept_as_is),
+	    cmocka_unit_test(test_clause_ends),
+	    cmocka_unit_test(test_no_orphans),
+	    cmocka_unit_test(test_very_long_word),
+	    cmocka_unit_test(test_non_ascii_punctuation),
 	    cmocka_unit_test(test_garbage_struct),
 	    cmocka_unit_test(test_random),
 	    cmocka_unit_test(test_allocation_failures),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,7 +26,10 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
+#include "api/api.h"
 #include "http/http.h"
+#include "store/db.h"
+#include "store/db_impl.h"
 
 #define ORIGIN_OK "http://ok.example"
 #define V7_ID	  "0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e10"
@@ -69,10 +73,20 @@ static void h_slow(struct http_req *r)
 	http_reply_json(r, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* Reports a failed store call the way handlers do, after the driver saw an outage or another error.
+ */
+static void h_dbfail(struct http_req *r)
+{
+	const char *kind = http_query(r, "kind");
+	bool outage = kind && strcmp(kind, "outage") == 0;
+	db_conn_set_error(NULL, outage ? DB_UNAVAILABLE : DB_ERR, "simulated");
+	api_db_fail(r, DB_ERR, "simulated store call");
+}
+
 static const struct route ROUTES[] = {
     {M_POST, "/echo", h_echo, BODY_JSON},      {M_POST, "/validate", h_validate, BODY_NONE},
     {M_GET, "/items/{id}", h_item, BODY_NONE}, {M_GET, "/forget", h_forget, BODY_NONE},
-    {M_GET, "/slow", h_slow, BODY_NONE},
+    {M_GET, "/slow", h_slow, BODY_NONE},       {M_GET, "/dbfail", h_dbfail, BODY_NONE},
 };
 #define NROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
@@ -630,9 +644,8 @@ static void test_endless_chunked_body(void **state)
 	static const char *const h[] = {"Content-Type: application/json", NULL};
 	struct resp *r = do_req(&(struct req){
 	    .path = "/echo", .headers = h, .body = b, .body_len = n, .chunked = true});
-	/* Either a 413 or a closed connection; never a 200. */
-	if (r->cc == CURLE_OK)
-		assert_int_equal(r->status, 413);
+	/* The server stops reading, but only after the client can read why. */
+	json_decref(expect_problem(r, 413, "payload_too_large"));
 	resp_free(r);
 	free(b);
 
@@ -1027,6 +1040,344 @@ static void test_stop_with_idle_keepalive(void **state)
 		fail_msg("http_server_stop took %lld ms with an idle connection", (long long)ms);
 }
 
+/* ---------- raw-socket tests: framing, targets, connection limits, streams ---------- */
+
+/* Send req on a new connection (from local address src, NULL = any) and read until close or
+ * wait_ms. */
+static char *raw_exchange_from(int port, const char *src, const char *req, int wait_ms,
+			       bool *closed)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	if (src) {
+		struct sockaddr_in l = {.sin_family = AF_INET};
+		inet_pton(AF_INET, src, &l.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&l, sizeof l), 0);
+	}
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t len = strlen(req);
+	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	char *out = calloc(1, 65536);
+	size_t got = 0;
+	*closed = false;
+	for (;;) {
+		ssize_t n = recv(fd, out + got, 65535 - got, 0);
+		if (n == 0 ||
+		    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			*closed = true;
+			break;
+		}
+		if (n < 0)
+			break; /* timed out, still open */
+		got += (size_t)n;
+		if (got >= 65535)
+			break;
+	}
+	close(fd);
+	return out;
+}
+
+static char *raw_exchange(const char *req, bool *closed)
+{
+	return raw_exchange_from(g_port, NULL, req, 3000, closed);
+}
+
+static void expect_raw_problem(const char *resp, int status, const char *code)
+{
+	char want[32], wcode[96];
+	snprintf(want, sizeof want, "HTTP/1.1 %d ", status);
+	snprintf(wcode, sizeof wcode, "\"code\":\"%s\"", code);
+	if (strncmp(resp, want, strlen(want)) != 0 || !strstr(resp, wcode) ||
+	    !strcasestr(resp, "application/problem+json"))
+		fail_msg("want %d %s, got: %.400s", status, code, resp);
+}
+
+static void test_smuggling_refused(void **state)
+{
+	bool closed;
+	char *r = raw_exchange(
+	    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+	    "GET /items/" V7_ID " HTTP/1.1\r\nHost: x\r\n\r\n",
+	    &closed);
+	expect_raw_problem(r, 400, "ambiguous_body_length");
+	assert_null(strstr(r + 5, "HTTP/1.1 200")); /* nothing smuggled through */
+	assert_true(closed);
+	free(r);
+	r = raw_exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			 "Content-Length: 2\r\nContent-Length: 30\r\n\r\n{}",
+			 &closed);
+	expect_raw_problem(r, 400, "invalid_content_length");
+	assert_true(closed);
+	free(r);
+}
+
+static void test_request_target_checks(void **state)
+{
+	bool closed;
+	/* 1,000 query parameters: MHD used to run out of memory and answer nothing. */
+	struct buf q = {0};
+	buf_puts(&q, "GET /items/" V7_ID "?a=1");
+	for (int i = 0; i < 999; i++)
+		buf_puts(&q, "&a=1");
+	buf_puts(&q, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	char *r = raw_exchange(q.data, &closed);
+	expect_raw_problem(r, 414, "too_many_query_parameters");
+	free(r);
+	buf_free(&q);
+	r = raw_exchange("GET /items/" V7_ID
+			 "?x=a%00b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			 &closed);
+	expect_raw_problem(r, 400, "invalid_request_target");
+	free(r);
+	r = raw_exchange("GET http://x/items/" V7_ID
+			 " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			 &closed);
+	if (strncmp(r, "HTTP/1.1 200", 12) != 0 || !strstr(r, V7_ID))
+		fail_msg("absolute-form not routed by its path: %.300s", r);
+	free(r);
+	r = raw_exchange("GET /items/" V7_ID " HTTP/1.1\r\nConnection: close\r\n\r\n", &closed);
+	expect_raw_problem(r, 400, "missing_host");
+	free(r);
+	r = raw_exchange("GET /items/" V7_ID
+			 " HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+			 &closed);
+	expect_raw_problem(r, 400, "duplicate_host");
+	free(r);
+}
+
+/* ---- a second server with small limits and an event-stream route ---- */
+
+static char g_dead_session[40];
+
+static int fake_session_live(void *app, const char *user, const char *sid)
+{
+	return strcmp(sid, g_dead_session) == 0 ? 0 : 1;
+}
+
+static bool sse_tick(void *ctx, struct buf *out)
+{
+	return true;
+}
+
+static void h_stream(struct http_req *r)
+{
+	http_set_principal(r, http_query(r, "user"), http_query(r, "sid"));
+	http_reply_sse(r, 100, sse_tick, NULL, NULL);
+}
+
+static const struct route LIMIT_ROUTES[] = {
+    {M_GET, "/items/{id}", h_item, BODY_NONE},
+    {M_GET, "/streams/{id}", h_stream, BODY_NONE},
+};
+
+static struct http_server *start_limited(int *port)
+{
+	char err[256] = "";
+	struct http_server_opts o = {.host = "127.0.0.1",
+				     .threads = 2,
+				     .head_timeout_s = 1,
+				     .max_connections = 32,
+				     .max_conn_per_ip = 3,
+				     .sse_per_user = 2,
+				     .sse_per_meeting = 3,
+				     .session_live = fake_session_live};
+	for (int attempt = 0; attempt < 5; attempt++) {
+		o.port = free_port();
+		struct http_server *s = http_server_start(&o, LIMIT_ROUTES, 2, err, sizeof err);
+		if (s) {
+			*port = o.port;
+			return s;
+		}
+	}
+	fail_msg("server did not start: %s", err);
+	return NULL;
+}
+
+static int connect_to(int port, const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in l = {.sin_family = AF_INET};
+	inet_pton(AF_INET, src, &l.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&l, sizeof l), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	return fd;
+}
+
+/* Read until the peer closes; returns ms waited, or -1 if still open after max_ms. */
+static int wait_closed(int fd, int max_ms, char *out, size_t outlen)
+{
+	int64_t t0 = time_mono_us();
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t got = 0;
+	while ((time_mono_us() - t0) / 1000 < max_ms) {
+		char tmp[4096];
+		ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+		if (n > 0 && out && got + (size_t)n < outlen) {
+			memcpy(out + got, tmp, (size_t)n);
+			got += (size_t)n;
+			out[got] = '\0';
+		}
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return (int)((time_mono_us() - t0) / 1000);
+	}
+	return -1;
+}
+
+static void test_slow_heads_and_per_ip_cap(void **state)
+{
+	int port;
+	struct http_server *s = start_limited(&port);
+	int slow[5];
+	for (int i = 0; i < 5; i++) {
+		slow[i] = connect_to(port, "127.0.0.1");
+		const char *part = "GET /items/" V7_ID " HTTP/1.1\r\nHost: x\r\n";
+		assert_true(send(slow[i], part, strlen(part), MSG_NOSIGNAL) > 0);
+	}
+	usleep(200 * 1000);
+	bool closed;
+	/* Another address is served; the crowded one gets a 503 it can read. */
+	char *r = raw_exchange_from(
+	    port, "127.0.0.2",
+	    "GET /items/" V7_ID " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000, &closed);
+	if (strncmp(r, "HTTP/1.1 200", 12) != 0)
+		fail_msg("other address not served: %.300s", r);
+	free(r);
+	r = raw_exchange_from(port, "127.0.0.1", "GET /items/" V7_ID " HTTP/1.1\r\nHost: x\r\n\r\n",
+			      3000, &closed);
+	expect_raw_problem(r, 503, "too_many_connections");
+	assert_true(closed);
+	free(r);
+	/* Each slow head is cut off at the deadline (1 s; over-cap ones the same), with a 408 for
+	 * the first ones. */
+	char out[2048] = "";
+	for (int i = 0; i < 5; i++) {
+		int ms = wait_closed(slow[i], 4000, i == 0 ? out : NULL, sizeof out);
+		if (ms < 0)
+			fail_msg("slow connection %d still open after 4 s", i);
+		close(slow[i]);
+	}
+	r = raw_exchange_from(
+	    port, "127.0.0.1",
+	    "GET /items/" V7_ID " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000, &closed);
+	if (strncmp(r, "HTTP/1.1 200", 12) != 0)
+		fail_msg("address not served again after the slow ones went: %.300s", r);
+	free(r);
+	http_server_stop(s, 1);
+}
+
+static int open_stream(int port, const char *meeting, const char *user, const char *sid,
+		       char *status, size_t n)
+{
+	static int next_src =
+	    10; /* one address each: the per-address cap is not what is tested here */
+	char src[32];
+	snprintf(src, sizeof src, "127.0.1.%d", next_src++);
+	int fd = connect_to(port, src);
+	char req[256];
+	snprintf(req, sizeof req, "GET /streams/%s?user=%s&sid=%s HTTP/1.1\r\nHost: x\r\n\r\n",
+		 meeting, user, sid);
+	assert_true(send(fd, req, strlen(req), MSG_NOSIGNAL) > 0);
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ssize_t got = recv(fd, status, n - 1, 0);
+	status[got > 0 ? got : 0] = '\0';
+	return fd;
+}
+
+#define M1 "0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e11"
+#define M2 "0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e12"
+
+static void test_stream_caps_and_session_end(void **state)
+{
+	int port;
+	struct http_server *s = start_limited(&port);
+	char st[2048];
+	int fds[8], n = 0;
+	/* Per user: 2. */
+	fds[n++] = open_stream(port, M1, "u1", "s1", st, sizeof st);
+	assert_int_equal(strncmp(st, "HTTP/1.1 200", 12), 0);
+	fds[n++] = open_stream(port, M2, "u1", "s1", st, sizeof st);
+	assert_int_equal(strncmp(st, "HTTP/1.1 200", 12), 0);
+	fds[n++] = open_stream(port, M2, "u1", "s1", st, sizeof st);
+	expect_raw_problem(st, 429, "too_many_streams");
+	assert_non_null(strstr(st, "You have 2"));
+	/* Per meeting: 3 (M1 has one from u1). */
+	fds[n++] = open_stream(port, M1, "u2", "s2", st, sizeof st);
+	assert_int_equal(strncmp(st, "HTTP/1.1 200", 12), 0);
+	fds[n++] = open_stream(port, M1, "u3", "s3", st, sizeof st);
+	assert_int_equal(strncmp(st, "HTTP/1.1 200", 12), 0);
+	fds[n++] = open_stream(port, M1, "u4", "s4", st, sizeof st);
+	expect_raw_problem(st, 429, "too_many_streams");
+	assert_non_null(strstr(st, "This meeting has 3"));
+	/* Session s2 ends: its stream ends within a few seconds with the reason. */
+	snprintf(g_dead_session, sizeof g_dead_session, "s2");
+	char out[4096] = "";
+	int ms = wait_closed(fds[3], 5000, out, sizeof out);
+	if (ms < 0)
+		fail_msg("the stream of an ended session is still open after 5 s");
+	assert_non_null(strstr(out, "event: end\ndata: {\"reason\":\"session_ended\"}"));
+	/* Its place is free again. */
+	int again = open_stream(port, M1, "u5", "s5", st, sizeof st);
+	assert_int_equal(strncmp(st, "HTTP/1.1 200", 12), 0);
+	/* Live sessions' streams are still open. */
+	assert_int_equal(wait_closed(fds[0], 300, NULL, 0), -1);
+	g_dead_session[0] = '\0';
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(again);
+	http_server_stop(s, 1);
+}
+
+/* Item 21: an outage is told apart from other database errors, whatever code the caller saw. */
+static void test_db_outage_is_retryable(void **state)
+{
+	/* The PostgreSQL driver reports a lost or refused connection like this. */
+	db_conn_set_error(NULL, DB_UNAVAILABLE,
+			  "postgres: server closed the connection unexpectedly");
+	assert_int_equal(db_thread_last_error(), DB_UNAVAILABLE);
+	/* A store function or authn that passes on a generic failure is still retryable. */
+	assert_true(api_db_retryable(DB_ERR));
+	assert_true(api_db_retryable(DB_BUSY));
+	assert_true(api_db_retryable(DB_UNAVAILABLE));
+
+	/* A real pool resets it on acquire; other errors stay errors (500). */
+	char err[256];
+	struct db *db = db_open("sqlite::memory:", 1, err, sizeof err);
+	assert_non_null(db);
+	struct db_conn *c = db_acquire(db, 1000);
+	assert_non_null(c);
+	assert_int_equal(db_thread_last_error(), DB_OK);
+	int rc = db_exec(c, "SELEC nonsense", NULL, 0, NULL);
+	assert_true(rc < 0);
+	assert_int_not_equal(db_thread_last_error(), DB_UNAVAILABLE);
+	assert_false(api_db_retryable(rc));
+	db_release(c);
+	db_close(db);
+
+	/* Nothing listening: the pool says so at once (no hang), as an unavailable database. */
+	int64_t t0 = time_mono_us();
+	db = db_open("postgres://iam@127.0.0.1:1/iam", 1, err, sizeof err);
+	assert_null(db);
+	assert_true(time_mono_us() - t0 < 5 * 1000000);
+
+	/* Over HTTP: 503 + Retry-After for the outage, 500 for the rest. */
+	struct resp *r = get("/dbfail?kind=outage");
+	json_decref(expect_problem(r, 503, "database_unavailable"));
+	expect_hdr(r, "Retry-After", NULL);
+	resp_free(r);
+	r = get("/dbfail?kind=other");
+	json_decref(expect_problem(r, 500, "internal_error"));
+	resp_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1053,6 +1404,11 @@ int main(void)
 	    cmocka_unit_test(test_start_errors),
 	    cmocka_unit_test(test_stop_waits_for_in_flight),
 	    cmocka_unit_test(test_stop_with_idle_keepalive),
+	    cmocka_unit_test(test_smuggling_refused),
+	    cmocka_unit_test(test_request_target_checks),
+	    cmocka_unit_test(test_slow_heads_and_per_ip_cap),
+	    cmocka_unit_test(test_stream_caps_and_session_end),
+	    cmocka_unit_test(test_db_outage_is_retryable),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

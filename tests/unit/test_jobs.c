@@ -160,7 +160,7 @@ static void test_enqueue_claim_done(void **state)
 	assert_true(uuid_valid(id));
 
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.id, id);
 	assert_string_equal(j.org_id, "");
 	assert_string_equal(j.kind, "transcribe");
@@ -179,7 +179,7 @@ static void test_enqueue_claim_done(void **state)
 	assert_string_equal(row.lease_owner, "w1");
 
 	/* Nothing else is ready; a running job with a live lease is not. */
-	assert_int_equal(job_claim(fx->c, "w2", 10000, &j), STORE_NOT_FOUND);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_NOT_FOUND);
 	assert_int_equal(job_done(fx->c, id, "w2"), STORE_NOT_FOUND);
 	assert_int_equal(job_renew(fx->c, id, "w1", 10000), DB_OK);
 	assert_int_equal(job_done(fx->c, id, "w1"), DB_OK);
@@ -198,7 +198,7 @@ static void test_enqueue_claim_done(void **state)
 	char org[UUID_STR_LEN], id2[UUID_STR_LEN];
 	uuid_v7(org);
 	assert_int_equal(job_enqueue(fx->c, org, "k", NULL, NULL, 0, 0, id2), DB_OK);
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.org_id, org);
 	assert_string_equal(j.payload, "{}");
 	assert_int_equal(j.max_attempts, 5);
@@ -223,7 +223,7 @@ static void test_dedupe(void **state)
 
 	/* Still live while running and failed. */
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.id, a);
 	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b), DB_UNIQUE);
 	assert_int_equal(job_fail(fx->c, a, "w1", "later", time_now_ms() + 60000), DB_OK);
@@ -241,11 +241,11 @@ static void test_dedupe(void **state)
 	enqueue(fx, "transcribe", "{}", "m1", 3, 0, c1);
 
 	/* Done: allowed again. */
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	while (strcmp(j.id, c1) != 0) {
 		assert_int_equal(job_done(fx->c, j.id, "w1"), DB_OK);
 		job_clear(&j);
-		assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+		assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	}
 	assert_int_equal(job_done(fx->c, c1, "w1"), DB_OK);
 	job_clear(&j);
@@ -266,12 +266,12 @@ static void test_claim_order(void **state)
 	const char *want[] = {b, c, a};
 	for (int i = 0; i < 3; i++) {
 		struct job j;
-		assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+		assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 		assert_string_equal(j.id, want[i]);
 		job_clear(&j);
 	}
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), STORE_NOT_FOUND);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_NOT_FOUND);
 	struct job_counts n;
 	assert_int_equal(job_counts(fx->c, &n), DB_OK);
 	assert_int_equal(n.running, 3);
@@ -284,11 +284,11 @@ static void test_lease_expiry(void **state)
 	char id[UUID_STR_LEN];
 	enqueue(fx, "k", "{}", NULL, 5, 0, id);
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 1, 0, &j), DB_OK);
 	job_clear(&j);
 	sleep_ms(10);
 	/* w1 "died": its lease ran out and w2 takes the job over. */
-	assert_int_equal(job_claim(fx->c, "w2", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.id, id);
 	assert_int_equal(j.attempts, 2);
 	job_clear(&j);
@@ -318,14 +318,14 @@ static void test_attempts_exhausted(void **state)
 	struct job j;
 	/* Two workers die running x. */
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(job_claim(fx->c, i ? "w2" : "w1", 1, &j), DB_OK);
+		assert_int_equal(job_claim(fx->c, i ? "w2" : "w1", 1, 0, &j), DB_OK);
 		assert_string_equal(j.id, x);
 		assert_int_equal(j.attempts, i + 1);
 		job_clear(&j);
 		sleep_ms(10);
 	}
 	/* The third claim buries x and hands out y instead. */
-	assert_int_equal(job_claim(fx->c, "w3", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w3", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.id, y);
 	job_clear(&j);
 	struct row row;
@@ -334,15 +334,15 @@ static void test_attempts_exhausted(void **state)
 	assert_int_equal(row.attempts, 3);
 	assert_string_equal(row.last_error, "the worker running it stopped 2 times");
 	assert_true(row.finished);
-	assert_int_equal(job_claim(fx->c, "w3", 10000, &j), STORE_NOT_FOUND);
+	assert_int_equal(job_claim(fx->c, "w3", 10000, 0, &j), STORE_NOT_FOUND);
 
 	/* Only that one left and exhausted: nothing to hand out. */
 	assert_int_equal(job_done(fx->c, y, "w3"), DB_OK);
 	enqueue(fx, "k", "{}", NULL, 1, 0, x);
-	assert_int_equal(job_claim(fx->c, "w1", 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 1, 0, &j), DB_OK);
 	job_clear(&j);
 	sleep_ms(10);
-	assert_int_equal(job_claim(fx->c, "w2", 10000, &j), STORE_NOT_FOUND);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_NOT_FOUND);
 	job_row(fx->c, x, &row);
 	assert_string_equal(row.state, "dead");
 }
@@ -353,7 +353,7 @@ static void test_fail_retry(void **state)
 	char id[UUID_STR_LEN];
 	enqueue(fx, "k", "{}", NULL, 3, 0, id);
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	job_clear(&j);
 	int64_t retry_at = time_now_ms() + 150;
 	assert_int_equal(job_fail(fx->c, id, "w1", "engine busy", retry_at), DB_OK);
@@ -365,12 +365,12 @@ static void test_fail_retry(void **state)
 	assert_string_equal(row.lease_owner, "");
 	assert_false(row.finished);
 	/* Not before run_at... */
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), STORE_NOT_FOUND);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_NOT_FOUND);
 	assert_int_equal(job_done(fx->c, id, "w1"), STORE_NOT_FOUND);
 	while (time_now_ms() <= retry_at)
 		sleep_ms(20);
 	/* ...then by anyone. */
-	assert_int_equal(job_claim(fx->c, "w2", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.id, id);
 	assert_int_equal(j.attempts, 2);
 	job_clear(&j);
@@ -384,7 +384,7 @@ static void test_fail_retry(void **state)
 	/* The last attempt: dead even with a retry time; the error is cut to
 	 * JOB_ERROR_MAX on a character boundary and made valid UTF-8. */
 	enqueue(fx, "k", "{}", NULL, 1, 0, id);
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	job_clear(&j);
 	static char big[3 * JOB_ERROR_MAX];
 	memset(big, 'x', sizeof big - 1);
@@ -406,7 +406,7 @@ static void test_release(void **state)
 	char id[UUID_STR_LEN];
 	enqueue(fx, "k", "{}", NULL, 3, 0, id);
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
 	job_clear(&j);
 	assert_int_equal(job_release(fx->c, id, "w2"), STORE_NOT_FOUND);
 	assert_int_equal(job_release(fx->c, id, "w1"), DB_OK);
@@ -415,7 +415,7 @@ static void test_release(void **state)
 	assert_string_equal(row.state, "queued");
 	assert_int_equal(row.attempts, 0);
 	assert_string_equal(row.lease_owner, "");
-	assert_int_equal(job_claim(fx->c, "w2", 10000, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), DB_OK);
 	assert_string_equal(j.id, id);
 	assert_int_equal(j.attempts, 1);
 	job_clear(&j);
@@ -441,7 +441,7 @@ static void *claimer_main(void *arg)
 	}
 	for (;;) {
 		struct job j;
-		int rc = job_claim(c, cl->owner, 60000, &j);
+		int rc = job_claim(c, cl->owner, 60000, 0, &j);
 		if (rc == STORE_NOT_FOUND)
 			break;
 		if (rc == DB_BUSY)
@@ -505,6 +505,197 @@ static void test_concurrent_claims(void **state)
 	assert_int_equal(n.dead, MAXJOBS / 2);
 	if (busy_threads < 2)
 		fprintf(stderr, "note: only %d claimer thread got work\n", busy_threads);
+}
+
+/* ---- fairness across organizations (issue 8 #6) ---- */
+
+static void enqueue_org(struct fx *fx, const char *org, const char *kind, int i,
+			char id[UUID_STR_LEN])
+{
+	char payload[32];
+	snprintf(payload, sizeof payload, "{\"i\": %d}", i);
+	assert_int_equal(job_enqueue(fx->c, org, kind, payload, NULL, 3, 0, id), DB_OK);
+	sleep_ms(2); /* distinct run_at: "oldest" means something */
+}
+
+/*
+ * Two 3-hour files of one organization took both workers and another
+ * organization's 4-second file waited hours. Org A queues 5 jobs, org B one
+ * later. Round robin: with no limit, the second claim already goes to B
+ * (the organization running the fewest), not to A's second job.
+ */
+static void test_fair_round_robin(void **state)
+{
+	FX(state);
+	char org_a[UUID_STR_LEN], org_b[UUID_STR_LEN], a[5][UUID_STR_LEN], b[UUID_STR_LEN];
+	uuid_v7(org_a);
+	uuid_v7(org_b);
+	for (int i = 0; i < 5; i++)
+		enqueue_org(fx, org_a, "k", i, a[i]);
+	enqueue_org(fx, org_b, "k", 5, b);
+
+	struct job j1, j2, j3;
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 0, &j1), DB_OK);
+	assert_string_equal(j1.id, a[0]);
+	assert_int_equal(job_claim(fx->c, "w2", 60000, 0, &j2), DB_OK);
+	assert_string_equal(j2.id, b);
+	assert_string_equal(j2.org_id, org_b);
+	/* B has nothing else: A's next, oldest first. */
+	assert_int_equal(job_claim(fx->c, "w3", 60000, 0, &j3), DB_OK);
+	assert_string_equal(j3.id, a[1]);
+	job_clear(&j1);
+	job_clear(&j2);
+	job_clear(&j3);
+}
+
+/*
+ * The per-organization limit: with 1, A runs one job at a time whatever
+ * else is free; B's job is claimed before A's second; a finished job frees
+ * A's slot. Jobs without an organization are not limited.
+ */
+static void test_fair_per_org_limit(void **state)
+{
+	FX(state);
+	char org_a[UUID_STR_LEN], org_b[UUID_STR_LEN], a[5][UUID_STR_LEN], b[UUID_STR_LEN],
+	    sys1[UUID_STR_LEN], sys2[UUID_STR_LEN];
+	uuid_v7(org_a);
+	uuid_v7(org_b);
+	for (int i = 0; i < 5; i++)
+		enqueue_org(fx, org_a, "k", i, a[i]);
+	enqueue_org(fx, org_b, "k", 5, b);
+
+	struct job j1, j2, j3, j;
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j1), DB_OK);
+	assert_string_equal(j1.id, a[0]);
+	assert_int_equal(job_claim(fx->c, "w2", 60000, 1, &j2), DB_OK);
+	assert_string_equal(j2.id, b);
+	/* Both organizations at their limit: nothing for a third worker. */
+	assert_int_equal(job_claim(fx->c, "w3", 60000, 1, &j), STORE_NOT_FOUND);
+	/* A limit of 2 lets A's second job go (counted in the table, not per caller). */
+	assert_int_equal(job_claim(fx->c, "w3", 60000, 2, &j3), DB_OK);
+	assert_string_equal(j3.id, a[1]);
+	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), STORE_NOT_FOUND);
+
+	/* A finishes one job but still runs another: at its limit of 1 still. */
+	assert_int_equal(job_done(fx->c, j1.id, "w1"), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), STORE_NOT_FOUND);
+	assert_int_equal(job_done(fx->c, j3.id, "w3"), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j), DB_OK);
+	assert_string_equal(j.id, a[2]);
+	/* A failed attempt waiting for its retry does not hold a slot. */
+	assert_int_equal(job_fail(fx->c, j.id, "w1", "later", time_now_ms() + 60000), DB_OK);
+	job_clear(&j);
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j), DB_OK);
+	assert_string_equal(j.id, a[3]);
+	job_clear(&j);
+
+	/* A running job whose lease ran out does not count: its worker is gone. */
+	assert_int_equal(job_release(fx->c, a[3], "w1"), DB_OK);
+	char x[UUID_STR_LEN];
+	assert_int_equal(job_claim(fx->c, "w1", 1, 1, &j), DB_OK);
+	snprintf(x, sizeof x, "%s", j.id);
+	assert_string_equal(j.org_id, org_a);
+	job_clear(&j);
+	sleep_ms(10);
+	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), DB_OK);
+	assert_string_equal(j.id, x); /* taken over: the oldest of A's ready jobs */
+	assert_int_equal(j.attempts, 2);
+	job_clear(&j);
+	assert_int_equal(job_claim(fx->c, "w5", 60000, 1, &j), STORE_NOT_FOUND);
+
+	/* Jobs of no organization (maintenance) are not held back by the limit. */
+	enqueue(fx, "sys", "{}", NULL, 3, 0, sys1);
+	enqueue(fx, "sys", "{}", NULL, 3, 0, sys2);
+	assert_int_equal(job_claim(fx->c, "w5", 60000, 1, &j), DB_OK);
+	assert_string_equal(j.id, sys1);
+	job_clear(&j);
+	assert_int_equal(job_claim(fx->c, "w6", 60000, 1, &j), DB_OK);
+	assert_string_equal(j.id, sys2);
+	job_clear(&j);
+	job_clear(&j1);
+	job_clear(&j2);
+	job_clear(&j3);
+	struct job_counts n;
+	assert_int_equal(job_counts(fx->c, &n), DB_OK);
+	assert_int_equal(n.running, 4); /* b, x, sys1, sys2 */
+}
+
+struct racer {
+	struct db *db;
+	pthread_barrier_t *go;
+	char owner[16];
+	int per_org;
+	int rc;
+	char org[UUID_STR_LEN];
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	struct db_conn *c = db_acquire(r->db, 5000);
+	pthread_barrier_wait(r->go);
+	if (!c) {
+		r->rc = DB_UNAVAILABLE;
+		return NULL;
+	}
+	struct job j;
+	do
+		r->rc = job_claim(c, r->owner, 60000, r->per_org, &j);
+	while (r->rc == DB_BUSY);
+	if (r->rc == DB_OK) {
+		snprintf(r->org, sizeof r->org, "%s", j.org_id);
+		job_clear(&j);
+	}
+	db_release(c);
+	return NULL;
+}
+
+/*
+ * Claimers racing (threads here; processes in production): the limit holds
+ * across them, because it is counted in the table under the claim's lock.
+ */
+static void test_fair_limit_under_race(void **state)
+{
+	FX(state);
+	enum { RACERS = 8, LIMIT = 2 };
+	char org_a[UUID_STR_LEN], org_b[UUID_STR_LEN], id[UUID_STR_LEN];
+	uuid_v7(org_a);
+	uuid_v7(org_b);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(db_exec(fx->c, "DELETE FROM jobs", NULL, 0, NULL), DB_OK);
+		assert_int_equal(db_begin(fx->c), DB_OK);
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(
+			    job_enqueue(fx->c, i < 15 ? org_a : org_b, "k", "{}", NULL, 3, 0, id),
+			    DB_OK);
+		assert_int_equal(db_commit(fx->c), DB_OK);
+
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, RACERS);
+		struct racer r[RACERS];
+		pthread_t th[RACERS];
+		for (int t = 0; t < RACERS; t++) {
+			r[t] = (struct racer){.db = fx->db, .go = &go, .per_org = LIMIT};
+			snprintf(r[t].owner, sizeof r[t].owner, "r%d", t);
+			assert_int_equal(pthread_create(&th[t], NULL, racer_main, &r[t]), 0);
+		}
+		int got_a = 0, got_b = 0, none = 0;
+		for (int t = 0; t < RACERS; t++) {
+			pthread_join(th[t], NULL);
+			if (r[t].rc == STORE_NOT_FOUND) {
+				none++;
+				continue;
+			}
+			if (r[t].rc != DB_OK)
+				fail_msg("racer %d: rc %d", t, r[t].rc);
+			got_a += strcmp(r[t].org, org_a) == 0;
+			got_b += strcmp(r[t].org, org_b) == 0;
+		}
+		pthread_barrier_destroy(&go);
+		assert_int_equal(got_a, LIMIT);
+		assert_int_equal(got_b, LIMIT);
+		assert_int_equal(none, RACERS - 2 * LIMIT);
+	}
 }
 
 /* ---- the pool ---- */
@@ -589,6 +780,16 @@ static enum job_result h_until_cancel(struct job_run *run)
 	return JOB_RETRY;
 }
 
+/* Ignores cancel: works 1.5 s whatever happens (a handler stuck in a library call). */
+static enum job_result h_ignore_stop(struct job_run *run)
+{
+	struct app *a = run->app;
+	atomic_fetch_add(&a->started, 1);
+	sleep_ms(1500);
+	atomic_fetch_add(&a->total, 1);
+	return JOB_OK;
+}
+
 static struct jobs *pool_new(struct fx *fx, struct app *a, int threads, int lease_ms)
 {
 	struct jobs_config cfg = {
@@ -607,6 +808,7 @@ static struct jobs *pool_new(struct fx *fx, struct app *a, int threads, int leas
 	assert_int_equal(jobs_register(p, "fail", h_fail), 0);
 	assert_int_equal(jobs_register(p, "slow", h_slow), 0);
 	assert_int_equal(jobs_register(p, "until_cancel", h_until_cancel), 0);
+	assert_int_equal(jobs_register(p, "ignore_stop", h_ignore_stop), 0);
 	return p;
 }
 
@@ -811,6 +1013,119 @@ static void test_pool_lease_lost(void **state)
 	assert_string_equal(row.last_error, "meeting deleted");
 }
 
+/*
+ * The pool passes its per-organization limit to every claim: with two
+ * workers and a limit of 1, org A's second long job waits, the other
+ * worker stays free, and org B's job queued later runs at once.
+ */
+static void test_pool_fair(void **state)
+{
+	FX(state);
+	static struct app a;
+	memset(&a, 0, sizeof a);
+	a.sleep_ms = 3000;
+	struct jobs_config cfg = {.threads = 2,
+				  .lease_ms = 5000,
+				  .poll_ms = 50,
+				  .backoff_base_ms = 10,
+				  .backoff_max_ms = 40,
+				  .owner_prefix = "test",
+				  .per_org = 1};
+	struct jobs *p = jobs_new(fx->db, &cfg, &a);
+	assert_non_null(p);
+	assert_int_equal(jobs_register(p, "slow", h_slow), 0);
+	assert_int_equal(jobs_register(p, "count", h_count), 0);
+	assert_int_equal(jobs_start(p), 0);
+	char org_a[UUID_STR_LEN], org_b[UUID_STR_LEN], id[UUID_STR_LEN];
+	uuid_v7(org_a);
+	uuid_v7(org_b);
+	for (int i = 0; i < 3; i++)
+		enqueue_org(fx, org_a, "slow", i, id);
+	jobs_notify(p);
+	wait_atomic(&a.started, 1, 5000);
+	sleep_ms(300); /* several polls of the idle worker */
+	assert_int_equal(atomic_load(&a.started), 1);
+
+	int64_t t0 = time_now_ms();
+	enqueue_org(fx, org_b, "count", 7, id);
+	jobs_notify(p);
+	wait_atomic(&a.runs[7], 1, 2000);
+	int64_t waited = time_now_ms() - t0;
+	/* A's first job is still running and its second has not started. */
+	assert_int_equal(atomic_load(&a.started), 1);
+	assert_int_equal(atomic_load(&a.total), 1);
+	print_message("org B's job ran %lld ms after it was queued, beside org A's long one\n",
+		      (long long)waited);
+	jobs_stop(p, 5);
+}
+
+/*
+ * Issue 8 #27: shutdown freed the engines and the database while a handler
+ * that ignored the stop was still running. jobs_stop now says how many it
+ * left running, so the caller keeps what they use.
+ */
+/* Visible outside this file, so the store is kept and LeakSanitizer sees the pool as reachable. */
+struct jobs *test_abandoned_pool;
+
+static void test_pool_stop_abandoned(void **state)
+{
+	FX(state);
+	static struct app a;
+	memset(&a, 0, sizeof a);
+	struct jobs *p = pool_new(fx, &a, 2, 5000);
+	assert_int_equal(jobs_start(p), 0);
+	char id[UUID_STR_LEN];
+	enqueue(fx, "ignore_stop", "{}", NULL, 5, 0, id);
+	jobs_notify(p);
+	wait_atomic(&a.started, 1, 5000);
+	int64_t t0 = time_mono_us();
+	assert_int_equal(jobs_stop(p, 0), 1);
+	assert_true(time_mono_us() - t0 < 1000000); /* bounded by the grace, not the handler */
+	assert_int_equal(atomic_load(&a.total), 0); /* still running */
+	/* It finishes later on its own, touching nothing of the pool's caller. */
+	wait_atomic(&a.total, 1, 5000);
+	sleep_ms(50);
+	struct row row;
+	job_row(fx->c, id, &row);
+	assert_string_equal(row.state, "running"); /* its lease runs out; another worker retries */
+	/* An abandoned pool is never freed (iamd exits instead): keep it reachable, as main does. */
+	test_abandoned_pool = p;
+}
+
+/*
+ * jobs_stop_begin cancels the handlers at once (main calls it when the
+ * signal comes, while HTTP drains), and jobs_stop then only waits; a pool
+ * whose handlers all returned reports none left running.
+ */
+static void test_pool_stop_begin(void **state)
+{
+	FX(state);
+	static struct app a;
+	memset(&a, 0, sizeof a);
+	struct jobs *p = pool_new(fx, &a, 2, 5000);
+	assert_int_equal(jobs_start(p), 0);
+	char id[UUID_STR_LEN];
+	enqueue(fx, "until_cancel", "{}", NULL, 5, 0, id);
+	jobs_notify(p);
+	wait_atomic(&a.started, 1, 5000);
+	jobs_stop_begin(p);
+	jobs_stop_begin(p); /* twice is fine */
+	wait_atomic(&a.saw_cancel, 1, 2000);
+	assert_int_equal(atomic_load(&a.saw_stopping), 1);
+	/* Nothing new is claimed once stopping. */
+	char id2[UUID_STR_LEN];
+	enqueue(fx, "until_cancel", "{}", NULL, 5, 0, id2);
+	jobs_notify(p);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&a.started), 1);
+	assert_int_equal(jobs_stop(p, 5), 0);
+	struct row row;
+	job_row(fx->c, id, &row);
+	assert_string_equal(row.state, "queued");
+	assert_int_equal(row.attempts, 0);
+	jobs_stop_begin(NULL);
+}
+
 static void test_pool_edges(void **state)
 {
 	FX(state);
@@ -847,6 +1162,9 @@ int main(void)
 		JT(test_fail_retry, KIND_SQLITE),
 		JT(test_release, KIND_SQLITE),
 		JT(test_concurrent_claims, KIND_SQLITE),
+		JT(test_fair_round_robin, KIND_SQLITE),
+		JT(test_fair_per_org_limit, KIND_SQLITE),
+		JT(test_fair_limit_under_race, KIND_SQLITE),
 		JT(test_pool_runs_all, KIND_SQLITE),
 		JT(test_pool_retry_then_ok, KIND_SQLITE),
 		JT(test_pool_fail_and_dead, KIND_SQLITE),
@@ -854,6 +1172,9 @@ int main(void)
 		JT(test_pool_lease_renewal, KIND_SQLITE),
 		JT(test_pool_stop_releases, KIND_SQLITE),
 		JT(test_pool_lease_lost, KIND_SQLITE),
+		JT(test_pool_fair, KIND_SQLITE),
+		JT(test_pool_stop_abandoned, KIND_SQLITE),
+		JT(test_pool_stop_begin, KIND_SQLITE),
 		JT(test_pool_edges, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
@@ -865,6 +1186,9 @@ int main(void)
 		JT(test_fail_retry, KIND_PG),
 		JT(test_release, KIND_PG),
 		JT(test_concurrent_claims, KIND_PG),
+		JT(test_fair_round_robin, KIND_PG),
+		JT(test_fair_per_org_limit, KIND_PG),
+		JT(test_fair_limit_under_race, KIND_PG),
 		JT(test_pool_runs_all, KIND_PG),
 		JT(test_pool_retry_then_ok, KIND_PG),
 		JT(test_pool_fail_and_dead, KIND_PG),
@@ -872,6 +1196,9 @@ int main(void)
 		JT(test_pool_lease_renewal, KIND_PG),
 		JT(test_pool_stop_releases, KIND_PG),
 		JT(test_pool_lease_lost, KIND_PG),
+		JT(test_pool_fair, KIND_PG),
+		JT(test_pool_stop_abandoned, KIND_PG),
+		JT(test_pool_stop_begin, KIND_PG),
 		JT(test_pool_edges, KIND_PG),
 	};
 	// clang-format on

@@ -437,6 +437,36 @@ static void test_iat(void **state)
 	    JWT_BAD_CLAIMS);
 }
 
+/* nbf (issue 8 item 14): a token not valid yet is refused; absent is fine. */
+static void test_nbf(void **state)
+{
+	char extra[64];
+	snprintf(extra, sizeof extra, ",\"nbf\":%lld", (long long)(NOW - 10));
+	assert_int_equal(verify_forged(good_head(), body_with("access", NOW, NOW + TTL, extra)),
+			 JWT_VALID);
+	snprintf(extra, sizeof extra, ",\"nbf\":%lld", (long long)(NOW + JWT_LEEWAY_S));
+	assert_int_equal(verify_forged(good_head(), body_with("access", NOW, NOW + TTL, extra)),
+			 JWT_VALID);
+	snprintf(extra, sizeof extra, ",\"nbf\":%lld", (long long)(NOW + JWT_LEEWAY_S + 1));
+	assert_int_equal(verify_forged(good_head(), body_with("access", NOW, NOW + TTL, extra)),
+			 JWT_NOT_YET_VALID);
+	snprintf(extra, sizeof extra, ",\"nbf\":%lld", (long long)(NOW + 3600));
+	assert_int_equal(verify_forged(good_head(), body_with("access", NOW, NOW + TTL, extra)),
+			 JWT_NOT_YET_VALID);
+	assert_int_equal(verify_forged(good_head(), body_with("access", NOW, NOW + TTL,
+							      ",\"nbf\":9223372036854775807")),
+			 JWT_NOT_YET_VALID);
+	/* nbf must be an integer when present */
+	assert_int_equal(
+	    verify_forged(good_head(), body_with("access", NOW, NOW + TTL, ",\"nbf\":\"0\"")),
+	    JWT_BAD_CLAIMS);
+	assert_int_equal(
+	    verify_forged(good_head(), body_with("access", NOW, NOW + TTL, ",\"nbf\":null")),
+	    JWT_BAD_CLAIMS);
+	assert_string_equal(jwt_rc_str(JWT_NOT_YET_VALID),
+			    "The token is not valid yet (its nbf time is in the future).");
+}
+
 static void test_exp_missing_or_wrong_type(void **state)
 {
 	assert_int_equal(
@@ -665,7 +695,7 @@ static void test_overlong(void **state)
 static void test_rc_str(void **state)
 {
 	assert_string_equal(jwt_rc_str(JWT_EXPIRED), "The token has expired.");
-	for (int rc = JWT_BAD_CLAIMS; rc <= JWT_VALID; rc++) {
+	for (int rc = JWT_NOT_YET_VALID; rc <= JWT_VALID; rc++) {
 		const char *s = jwt_rc_str(rc);
 		assert_non_null(s);
 		assert_true(strlen(s) > 5);
@@ -690,6 +720,7 @@ int main(void)
 	    cmocka_unit_test(test_wrong_kid),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_iat),
+	    cmocka_unit_test(test_nbf),
 	    cmocka_unit_test(test_exp_missing_or_wrong_type),
 	    cmocka_unit_test(test_type),
 	    cmocka_unit_test(test_identity_claims),

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -687,7 +688,7 @@ static void test_damaged_middle(void **state)
 static void test_mutations(void **state)
 {
 	const char *files[] = {"f.wav", "f.mp3", "f.ogg", "f.m4a", "f.flac", "f.webm", "v.mp4"};
-	int verdicts[3] = {0};
+	int verdicts[4] = {0};
 	unsigned seed = 99;
 
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -720,7 +721,8 @@ static void test_mutations(void **state)
 			struct media_info info;
 			char detail[256];
 			int rc = media_probe(in_dir("mut.bin"), &info, detail, sizeof detail);
-			assert_true(rc >= MEDIA_OK && rc <= MEDIA_UNREADABLE);
+			/* A damaged header may also claim an absurd length. */
+			assert_true(rc >= MEDIA_OK && rc <= MEDIA_TOO_LONG);
 			verdicts[rc]++;
 			if (rc != MEDIA_OK)
 				assert_true(strlen(detail) > 0);
@@ -743,8 +745,8 @@ static void test_mutations(void **state)
 		free(orig);
 		free(mut);
 	}
-	print_message("mutations: %d ok, %d not audio, %d unreadable\n", verdicts[0], verdicts[1],
-		      verdicts[2]);
+	print_message("mutations: %d ok, %d not audio, %d unreadable, %d too long\n", verdicts[0],
+		      verdicts[1], verdicts[2], verdicts[3]);
 
 	/* A WAV header claiming 1 Hz: refused, not resampled into hours. */
 	unsigned char h[44 + 2000] = {0};
@@ -913,6 +915,239 @@ static void test_one_hour_flat_memory(void **state)
 	}
 }
 
+/* ---- hostile files -------------------------------------------------------- */
+
+struct probe_child {
+	int rc;
+	long grew_kb; /* ru_maxrss after the probe minus before, in the child */
+	struct media_info info;
+	char detail[256];
+};
+
+/*
+ * Probe in a forked child, so the peak RSS it reports belongs to this
+ * probe alone (ru_maxrss only ever grows within a process).
+ */
+static struct probe_child probe_in_child(const char *name)
+{
+	struct probe_child out = {.rc = -100};
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		struct probe_child r = {0};
+		long before = max_rss_kb();
+		r.rc = media_probe(in_dir(name), &r.info, r.detail, sizeof r.detail);
+		r.grew_kb = max_rss_kb() - before;
+		ssize_t w = write(fds[1], &r, sizeof r);
+		_exit(w == (ssize_t)sizeof r ? 0 : 1);
+	}
+	close(fds[1]);
+	ssize_t got = read(fds[0], &out, sizeof out);
+	close(fds[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (got != (ssize_t)sizeof out || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("probe of %s: the child died (status %d)", name, status);
+	return out;
+}
+
+/*
+ * Issue 8 #23: a Matroska file with 2 s of FLAC and one 8000x8000 PNG frame
+ * (230 KB) made the probe decode the picture: 192 MB of RGB on the HTTP
+ * thread (16000x16000 took 790 MB). Only audio may be decoded, and the
+ * audio must still be found.
+ */
+static void test_probe_picture_bomb(void **state)
+{
+	if (!g_ffmpeg) {
+		print_message("skipped: ffmpeg missing\n");
+		skip();
+		return;
+	}
+	if (!exists("bomb.mkv"))
+		assert_true(sh("ffmpeg -nostdin -loglevel error -f lavfi -i sine=d=2 -f lavfi -i "
+			       "color=c=red:s=8000x8000:d=0.04 -map 0:a -map 1:v -frames:v 1 "
+			       "-c:a flac -c:v png bomb.mkv"));
+	struct probe_child r = probe_in_child("bomb.mkv");
+	print_message("picture bomb (%ld bytes): probe rc %d, peak RSS grew %ld KiB\n",
+		      file_size("bomb.mkv"), r.rc, r.grew_kb);
+	if (r.rc != MEDIA_OK)
+		fail_msg("probe(bomb.mkv) = %d: %s", r.rc, r.detail);
+	assert_string_equal(r.info.codec, "flac");
+	assert_string_equal(r.info.format, "matroska,webm");
+	assert_near(r.info.duration, 2.0, 0.05, "duration");
+	assert_true(r.info.has_video);
+	/* The picture alone decodes to 192 MB. */
+	assert_true(r.grew_kb < 32 * 1024);
+
+	/* The worker's decoder opens the same file the same way. */
+	struct decoded dd = decode_all("bomb.mkv");
+	assert_int_equal(dd.last_rc, 0);
+	assert_near((double)dd.samples, 2.0 * MEDIA_RATE, 0.02, "samples");
+}
+
+/*
+ * Issue 8 #27: the media open follows symbolic links, and a FIFO put in
+ * place of the file blocks the opening thread until someone writes to it.
+ * Spool and blob paths are ours: a link there is never legitimate.
+ */
+static void test_open_no_follow(void **state)
+{
+	unsigned char h[44];
+	int16_t pcm[1600] = {0};
+	unsigned char file[44 + sizeof pcm];
+	media_wav_header(h, 1600);
+	memcpy(file, h, sizeof h);
+	memcpy(file + sizeof h, pcm, sizeof pcm);
+	write_bytes("target.wav", file, sizeof file);
+
+	struct media_info info;
+	char detail[256];
+	assert_int_equal(media_probe(in_dir("target.wav"), &info, detail, sizeof detail), MEDIA_OK);
+
+	char target[PATH_MAX];
+	snprintf(target, sizeof target, "%s", in_dir("target.wav"));
+	unlink(in_dir("link.wav"));
+	assert_int_equal(symlink(target, in_dir("link.wav")), 0);
+	assert_int_equal(media_probe(in_dir("link.wav"), &info, detail, sizeof detail), MEDIA_ERR);
+	assert_non_null(strstr(detail, "could not be opened"));
+	struct media_decoder *d = (void *)1;
+	assert_int_equal(media_decoder_open(in_dir("link.wav"), &d, detail, sizeof detail),
+			 MEDIA_ERR);
+	assert_null(d);
+
+	/* A FIFO: refused at once (the test would hang here before). */
+	unlink(in_dir("fifo.wav"));
+	assert_int_equal(mkfifo(in_dir("fifo.wav"), 0600), 0);
+	double t0 = now_s();
+	assert_int_equal(media_probe(in_dir("fifo.wav"), &info, detail, sizeof detail), MEDIA_ERR);
+	assert_string_equal(detail, "Not a regular file.");
+	assert_true(now_s() - t0 < 1.0);
+}
+
+/*
+ * Issue 8 #24: nothing bounded the decoded length. 20 KB of FLAC (8 kHz
+ * silence) says it lasts two hours; a 2 GB upload could say 280,000. The
+ * probe refuses audio longer than the maximum (MEDIA_TOO_LONG, the limit
+ * in the detail).
+ */
+static void test_probe_too_long(void **state)
+{
+	assert_int_equal(media_max_seconds(), MEDIA_MAX_SECONDS_DEFAULT);
+	assert_int_equal(MEDIA_MAX_SECONDS_DEFAULT, 600 * 60);
+	if (!g_ffmpeg) {
+		print_message("skipped: ffmpeg missing\n");
+		skip();
+		return;
+	}
+	if (!exists("long.flac"))
+		assert_true(sh("ffmpeg -nostdin -loglevel error -f lavfi -i "
+			       "anullsrc=r=8000:cl=mono -t 7200 -c:a flac -frame_size 65535 "
+			       "long.flac"));
+	print_message("two hours of FLAC silence: %ld bytes\n", file_size("long.flac"));
+
+	struct media_info info;
+	char detail[256];
+	/* Under the default of ten hours it is fine. */
+	assert_int_equal(media_probe(in_dir("long.flac"), &info, detail, sizeof detail), MEDIA_OK);
+	assert_near(info.duration, 7200, 0.001, "duration");
+
+	media_set_max_seconds(3600);
+	assert_int_equal(media_max_seconds(), 3600);
+	int rc = media_probe(in_dir("long.flac"), &info, detail, sizeof detail);
+	media_set_max_seconds(MEDIA_MAX_SECONDS_DEFAULT);
+	if (rc != MEDIA_TOO_LONG)
+		fail_msg("probe(long.flac) = %d: %s", rc, detail);
+	/* What was found is still reported, and the detail names the limit. */
+	assert_near(info.duration, 7200, 0.001, "duration");
+	assert_string_equal(info.codec, "flac");
+	if (!strstr(detail, "2 h 0 min") || !strstr(detail, "60 minutes"))
+		fail_msg("detail: %s", detail);
+	assert_true(detail[0] >= 'A' && detail[0] <= 'Z');
+	assert_int_equal(detail[strlen(detail) - 1], '.');
+	/* Exactly at the limit is allowed. */
+	media_set_max_seconds(7200);
+	rc = media_probe(in_dir("long.flac"), &info, detail, sizeof detail);
+	media_set_max_seconds(MEDIA_MAX_SECONDS_DEFAULT);
+	assert_int_equal(rc, MEDIA_OK);
+}
+
+/*
+ * A header can lie: a FLAC whose STREAMINFO says 1 s and holds 90 s probes
+ * as 1 s. The decoder itself stops at the maximum, and says so.
+ */
+static void test_decoder_stops_at_max(void **state)
+{
+	if (!g_ffmpeg) {
+		print_message("skipped: ffmpeg missing\n");
+		skip();
+		return;
+	}
+	if (!exists("lie.flac")) {
+		assert_true(sh("ffmpeg -nostdin -loglevel error -f lavfi -i sine=d=90:r=8000 "
+			       "-c:a flac lie.flac"));
+		/* STREAMINFO's total samples: the low 36 bits of the 8 bytes at 18. */
+		FILE *f = fopen(in_dir("lie.flac"), "r+b");
+		assert_non_null(f);
+		unsigned char b[8];
+		assert_int_equal(fseek(f, 18, SEEK_SET), 0);
+		assert_int_equal(fread(b, 1, 8, f), 8);
+		uint64_t v = 0;
+		for (int i = 0; i < 8; i++)
+			v = v << 8 | b[i];
+		v = (v & ~((UINT64_C(1) << 36) - 1)) | 8000; /* one second at 8 kHz */
+		for (int i = 7; i >= 0; i--, v >>= 8)
+			b[i] = (unsigned char)v;
+		assert_int_equal(fseek(f, 18, SEEK_SET), 0);
+		assert_int_equal(fwrite(b, 1, 8, f), 8);
+		fclose(f);
+	}
+	media_set_max_seconds(60);
+	struct media_info info;
+	char detail[256];
+	int rc = media_probe(in_dir("lie.flac"), &info, detail, sizeof detail);
+	if (rc != MEDIA_OK)
+		fail_msg("probe(lie.flac) = %d: %s", rc, detail);
+	assert_near(info.duration, 1.0, 0.01, "probed duration (the lie)");
+
+	struct media_decoder *d = NULL;
+	rc = media_decoder_open(in_dir("lie.flac"), &d, detail, sizeof detail);
+	assert_int_equal(rc, MEDIA_OK);
+	int16_t buf[4096];
+	int64_t total = 0;
+	long n;
+	while ((n = media_decoder_read(d, buf, sizeof buf / sizeof *buf)) > 0)
+		total += n;
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 60 * MEDIA_RATE);
+	assert_true(media_decoder_position(d) == 60.0);
+	assert_true(media_decoder_truncated(d));
+	assert_int_equal(media_decoder_read(d, buf, 10), 0);
+	/* A rewind starts counting again, and stops at the same place. */
+	assert_int_equal(media_decoder_rewind(d), 0);
+	assert_false(media_decoder_truncated(d));
+	total = 0;
+	while ((n = media_decoder_read(d, buf, 1000)) > 0)
+		total += n;
+	assert_int_equal(total, 60 * MEDIA_RATE);
+	media_decoder_close(d);
+
+	/* With room to spare, all 90 s come out and nothing is cut. */
+	media_set_max_seconds(MEDIA_MAX_SECONDS_DEFAULT);
+	assert_int_equal(media_decoder_open(in_dir("lie.flac"), &d, detail, sizeof detail),
+			 MEDIA_OK);
+	total = 0;
+	while ((n = media_decoder_read(d, buf, sizeof buf / sizeof *buf)) > 0)
+		total += n;
+	assert_int_equal(n, 0);
+	assert_near((double)total, 90.0 * MEDIA_RATE, 0.001, "samples");
+	assert_false(media_decoder_truncated(d));
+	media_decoder_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -933,6 +1168,10 @@ int main(void)
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_decode_speed),
 	    cmocka_unit_test(test_one_hour_flat_memory),
+	    cmocka_unit_test(test_probe_picture_bomb),
+	    cmocka_unit_test(test_open_no_follow),
+	    cmocka_unit_test(test_probe_too_long),
+	    cmocka_unit_test(test_decoder_stops_at_max),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,12 +21,28 @@ interface Hit {
 	end: number;
 }
 
+/**
+ * Lower case that keeps every UTF-16 index where it was, so matches found in
+ * the folded text are the same ranges of the original (a few characters,
+ * such as "İ", grow when lowercased and stay as they are).
+ */
+function fold(text: string): string {
+	const lower = text.toLocaleLowerCase();
+	if (lower.length === text.length) return lower;
+	let out = '';
+	for (const ch of text) {
+		const c = ch.toLocaleLowerCase();
+		out += c.length === ch.length ? c : ch;
+	}
+	return out;
+}
+
 function findHits(segments: Segment[], query: string): Hit[] {
-	const q = query.trim().toLocaleLowerCase();
+	const q = fold(query.trim());
 	if (!q) return [];
 	const hits: Hit[] = [];
 	segments.forEach((s, i) => {
-		const text = s.text.toLocaleLowerCase();
+		const text = fold(s.text);
 		let at = text.indexOf(q);
 		while (at >= 0) {
 			hits.push({ seg: i, start: at, end: at + q.length });
@@ -34,6 +50,69 @@ function findHits(segments: Segment[], query: string): Hit[] {
 		}
 	});
 	return hits;
+}
+
+// ------------------------------------------------------------------ confidence
+
+/** Words the engine was less sure of than this are marked for checking. */
+const LOW_CONFIDENCE = 0.5;
+
+interface LowWord {
+	start: number;
+	end: number;
+	confidence: number;
+}
+
+const NO_LOW: LowWord[] = [];
+
+const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}\p{M}]/u.test(c);
+
+/**
+ * Where the segment's low-confidence words are in its text. The words are
+ * the text's words in order (as the engine wrote them, punctuation and
+ * all); each is looked up from where the previous one ended, as a whole
+ * word, so a word the text does not carry is skipped without losing the
+ * others. Segments with no
+ * such word share NO_LOW (and render as plain text).
+ */
+function lowWords(seg: Segment): LowWord[] {
+	const words = seg.words;
+	if (!words || !words.some((w) => typeof w.confidence === 'number' && w.confidence < LOW_CONFIDENCE)) return NO_LOW;
+	const text = seg.text;
+	const out: LowWord[] = [];
+	let from = 0;
+	for (const w of words) {
+		const word = w.word ? w.word.trim() : '';
+		if (!word) continue;
+		let at = text.indexOf(word, from);
+		while (at >= 0 && (isWordChar(text[at - 1]) || isWordChar(text[at + word.length]))) at = text.indexOf(word, at + 1);
+		if (at < 0) continue;
+		if (typeof w.confidence === 'number' && w.confidence < LOW_CONFIDENCE) out.push({ start: at, end: at + word.length, confidence: w.confidence });
+		from = at + word.length;
+	}
+	return out.length ? out : NO_LOW;
+}
+
+const LOW_TITLE = 'Low confidence — check this word';
+
+/** text[from, to) with the low-confidence words in it marked. */
+function markLow(text: string, from: number, to: number, low: LowWord[], key: string): ReactNode[] {
+	const parts: ReactNode[] = [];
+	let pos = from;
+	low.forEach((w, k) => {
+		const a = Math.max(w.start, from);
+		const b = Math.min(w.end, to);
+		if (a >= b) return;
+		if (a > pos) parts.push(text.slice(pos, a));
+		parts.push(
+			<span key={`${key}-${k}`} className="word-low" title={`${LOW_TITLE} (${Math.round(w.confidence * 100)}%)`} data-confidence={w.confidence}>
+				{text.slice(a, b)}
+			</span>,
+		);
+		pos = b;
+	});
+	if (pos < to) parts.push(text.slice(pos, to));
+	return parts;
 }
 
 // ------------------------------------------------------------------ transcript
@@ -46,23 +125,30 @@ interface SegProps {
 	/** global index of the first hit in this segment */
 	firstHit: number;
 	currentHit: number;
+	/** its low-confidence words (NO_LOW for most segments: plain text, nothing per word) */
+	low: LowWord[];
 	onSeek: (index: number) => void;
 }
 
-const SegmentRow = memo(function SegmentRow({ seg, index, active, hits, firstHit, currentHit, onSeek }: SegProps) {
+const SegmentRow = memo(function SegmentRow({ seg, index, active, hits, firstHit, currentHit, low, onSeek }: SegProps) {
 	const parts: ReactNode[] = [];
+	const text = seg.text;
+	const plain = (from: number, to: number, key: string) => {
+		if (low === NO_LOW) parts.push(text.slice(from, to));
+		else parts.push(...markLow(text, from, to, low, key));
+	};
 	let pos = 0;
 	hits.forEach((h, k) => {
-		if (h.start > pos) parts.push(seg.text.slice(pos, h.start));
+		if (h.start > pos) plain(pos, h.start, `t${k}`);
 		const g = firstHit + k;
 		parts.push(
 			<mark key={k} className={g === currentHit ? 'hit hit--current' : 'hit'} data-hit={g}>
-				{seg.text.slice(h.start, h.end)}
+				{low === NO_LOW ? text.slice(h.start, h.end) : markLow(text, h.start, h.end, low, `h${k}`)}
 			</mark>,
 		);
 		pos = h.end;
 	});
-	if (pos < seg.text.length) parts.push(seg.text.slice(pos));
+	if (pos < text.length) plain(pos, text.length, 'end');
 
 	return (
 		<li
@@ -122,6 +208,9 @@ function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting:
 		});
 		return m;
 	}, [hits]);
+
+	const low = useMemo(() => segments.map(lowWords), [segments]);
+	const anyLow = useMemo(() => low.some((l) => l !== NO_LOW), [low]);
 
 	const topInset = () => (playerRef.current ? playerRef.current.getBoundingClientRect().bottom : 0);
 
@@ -219,11 +308,21 @@ function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting:
 					</button>
 				</div>
 			</div>
-			<p className="muted transcript__help">Click a line (or its time) to play from there.</p>
+			<p className="muted transcript__help">
+				Click a line (or its time) to play from there.
+				{anyLow ? (
+					<>
+						{' '}
+						<span data-low-legend>
+							<span className="word-low-sample">Dotted</span> words may be misheard — check them against the audio.
+						</span>
+					</>
+				) : null}
+			</p>
 			<ol className="segments" ref={listRef} lang={meeting.language && meeting.language !== 'auto' ? meeting.language : undefined}>
 				{segments.map((s, i) => {
 					const h = bySeg.get(i);
-					return <SegmentRow key={String(s.id)} seg={s} index={i} active={i === active} hits={h ? h.list : NO_HITS} firstHit={h ? h.first : 0} currentHit={h ? current : -1} onSeek={seek} />;
+					return <SegmentRow key={String(s.id)} seg={s} index={i} active={i === active} hits={h ? h.list : NO_HITS} firstHit={h ? h.first : 0} currentHit={h ? current : -1} low={low[i]} onSeek={seek} />;
 				})}
 			</ol>
 		</section>
