@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,7 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 								  : "The database is busy. Try again.");
 		return rc == STORE_NOT_FOUND ? 404 : 503;
 	}
-	/* old is exactly the key this upload replaced (compare and set): no other upload deletes it. */
+	/* old is exactly the key this upload replaced (the row was locked): no other upload deletes it. */
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(app->blob, old);
 	if (transcribe) {
@@ -341,6 +342,54 @@ static void spool_sweep(struct app *app, struct db_conn *c)
 		log_info("orphan spool files removed", json_pack("{s:i}", "count", removed));
 }
 
+/* The file's SHA-256 (hex), read back from disk. false if it could not be read. */
+static bool file_sha256(const char *path, char hex[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct sha256_ctx h;
+	sha256_init(&h);
+	enum { CHUNK = 1024 * 1024 };
+	char *buf = malloc(CHUNK);
+	ssize_t n = -1;
+	if (buf) {
+		while ((n = read(fd, buf, CHUNK)) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0)
+				sha256_update(&h, (size_t)n, (const uint8_t *)buf);
+	}
+	free(buf);
+	close(fd);
+	if (n < 0)
+		return false;
+	unsigned char d[SHA256_DIGEST_SIZE];
+	sha256_digest(&h, sizeof d, d);
+	crypto_hex(d, sizeof d, hex);
+	return true;
+}
+
+/*
+ * Audio stored without its SHA-256 (tus uploads): compute a few per round,
+ * going round the table so that one unreadable file does not hold up the
+ * others. Only the janitor thread calls this.
+ */
+static void hash_pending(struct app *app, struct db_conn *c)
+{
+	static char after[UUID_STR_LEN];
+	struct meeting_audio_ref refs[4];
+	int n = meeting_audio_unhashed(c, after, refs, 4);
+	after[0] = '\0';
+	if (n == 4)
+		snprintf(after, sizeof after, "%s", refs[3].id);
+	for (int i = 0; i < n; i++) {
+		char path[1024], hex[65];
+		if (blob_local_path(app->blob, refs[i].audio_key, path, sizeof path) != 0 ||
+		    !file_sha256(path, hex))
+			continue; /* removed meanwhile, or unreadable now: the next round tries again */
+		meeting_set_audio_sha256(c, refs[i].org_id, refs[i].id, refs[i].audio_key, hex);
+	}
+}
+
 void api_janitor(struct app *app)
 {
 	struct db_conn *c = db_acquire(app->db, 1000);
@@ -357,6 +406,7 @@ void api_janitor(struct app *app)
 		log_info("expired uploads removed", json_pack("{s:i}", "count", n));
 	spool_sweep(app, c);
 	idem_purge(c, time_now_ms());
+	hash_pending(app, c);
 	db_release(c);
 }
 

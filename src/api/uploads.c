@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
@@ -29,22 +31,43 @@
 #include "store/meetings.h"
 #include "store/uploads.h"
 
-#define TUS_VERSION "1.0.0"
+#define TUS_VERSION   "1.0.0"
 #define UPLOAD_TTL_MS (24LL * 3600 * 1000)
-#define TUS_BUF (1024 * 1024) /* bytes gathered per write(2) */
+#define TUS_BUF	      (1024 * 1024) /* bytes gathered per write(2) */
+/*
+ * Start writing back to the disk every this many bytes (sync_file_range),
+ * so the fsync at the end of a request has little left to do: the disk
+ * works while the network does.
+ */
+#define TUS_WRITEBACK (8 * 1024 * 1024)
+/*
+ * Buffers between the HTTP thread (which receives) and the request's
+ * writer thread (which writes and hashes): TUS_NBUF * TUS_BUF bytes per
+ * request being written, whatever the file's size.
+ */
+#define TUS_NBUF 4
 
-static int64_t max_bytes(struct app *app) { return (int64_t)app->cfg->max_upload_mb * 1024 * 1024; }
+static int64_t max_bytes(struct app *app)
+{
+	return (int64_t)app->cfg->max_upload_mb * 1024 * 1024;
+}
 
 static void too_large(struct http_req *r, int64_t size, int64_t max)
 {
 	http_problem(r, 413, "payload_too_large",
-		     "The file is %lld bytes; the largest upload accepted is %lld MB.", (long long)size,
-		     (long long)(max / (1024 * 1024)));
+		     "The file is %lld bytes; the largest upload accepted is %lld MB.",
+		     (long long)size, (long long)(max / (1024 * 1024)));
 }
 
-static bool busy_status(const char *s) { return !strcmp(s, "queued") || !strcmp(s, "processing"); }
+static bool busy_status(const char *s)
+{
+	return !strcmp(s, "queued") || !strcmp(s, "processing");
+}
 
-static bool disk_full(int err) { return err == ENOSPC || err == EDQUOT; }
+static bool disk_full(int err)
+{
+	return err == ENOSPC || err == EDQUOT;
+}
 
 /* write(2) all of it. 0 or -1 (errno). */
 static int write_all(int fd, const char *p, size_t left)
@@ -101,21 +124,25 @@ static int direct_write(struct direct *d, const char *data, size_t len)
 {
 	if (d->sp.size + (int64_t)len > d->max) {
 		char msg[160];
-		snprintf(msg, sizeof msg, "The file is larger than %lld MB, the largest upload accepted.",
+		snprintf(msg, sizeof msg,
+			 "The file is larger than %lld MB, the largest upload accepted.",
 			 (long long)(d->max / (1024 * 1024)));
 		direct_fail(d, 413, "payload_too_large", msg);
 		return -1;
 	}
 	if (spool_write(&d->sp, data, len) < 0) {
 		if (disk_full(errno)) {
-			/* Read (and drop) the rest, so the client gets the 507 rather than a cut connection. */
+			/* Read (and drop) the rest, so the client gets the 507 rather than a cut
+			 * connection. */
 			direct_fail(d, 507, "insufficient_storage",
-				    "The server ran out of room for this upload. Try again later; if it keeps "
+				    "The server ran out of room for this upload. Try again later; "
+				    "if it keeps "
 				    "happening, tell the operator that upload storage is full.");
 			d->discard = true;
 			return 0;
 		}
-		direct_fail(d, 503, "storage_failed", "The upload could not be written to disk. Try again.");
+		direct_fail(d, 503, "storage_failed",
+			    "The upload could not be written to disk. Try again.");
 		return -1;
 	}
 	return 0;
@@ -161,7 +188,8 @@ static void direct_begin(struct http_req *r)
 		goto out;
 	int rc = meeting_get(c, d->p.org_id, http_param(r, "id"), &m);
 	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.", http_param(r, "id"));
+		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.",
+			     http_param(r, "id"));
 		goto out;
 	}
 	if (rc) {
@@ -170,7 +198,8 @@ static void direct_begin(struct http_req *r)
 	}
 	if (busy_status(m.status)) {
 		http_problem(r, 409, "meeting_busy",
-			     "This meeting is being transcribed; wait until it finishes before replacing its audio.");
+			     "This meeting is being transcribed; wait until it finishes before "
+			     "replacing its audio.");
 		goto out;
 	}
 	snprintf(d->meeting_id, sizeof d->meeting_id, "%s", m.id);
@@ -190,7 +219,8 @@ static void direct_begin(struct http_req *r)
 	if (fn)
 		snprintf(d->filename, sizeof d->filename, "%s", fn);
 	if (spool_open(app, &d->sp, "up") < 0)
-		http_problem(r, 503, "storage_failed", "The upload could not be stored. Try again.");
+		http_problem(r, 503, "storage_failed",
+			     "The upload could not be stored. Try again.");
 out:
 	meeting_clear(&m);
 	db_release(c);
@@ -206,13 +236,15 @@ static int direct_chunk(struct http_req *r, const char *data, size_t len)
 	if (d->multipart) {
 		if (!d->mp) {
 			direct_fail(d, 400, "malformed_multipart",
-				    "The multipart body has no boundary. Send multipart/form-data with a file part.");
+				    "The multipart body has no boundary. Send multipart/form-data "
+				    "with a file part.");
 			return -1;
 		}
 		if (http_multipart_feed(d->mp, data, len) < 0) {
 			if (d->discard)
 				return 0;
-			direct_fail(d, 400, "malformed_multipart", "The multipart body could not be read.");
+			direct_fail(d, 400, "malformed_multipart",
+				    "The multipart body could not be read.");
 			return -1;
 		}
 		return d->error && !d->discard ? -1 : 0;
@@ -228,9 +260,10 @@ static void direct_done(struct http_req *r)
 		return;
 	}
 	if (d->multipart && !d->got_file) {
-		http_problem_fields(r, 400, "missing_file",
-				    json_pack("[{s:s,s:s}]", "field", "file", "message", "is required"),
-				    "The form has no file part. Send the audio as a part named 'file'.");
+		http_problem_fields(
+		    r, 400, "missing_file",
+		    json_pack("[{s:s,s:s}]", "field", "file", "message", "is required"),
+		    "The form has no file part. Send the audio as a part named 'file'.");
 		return;
 	}
 	if (d->sp.size == 0) {
@@ -245,7 +278,8 @@ static void direct_done(struct http_req *r)
 		if (synced < 0 && disk_full(sync_errno))
 			api_storage_full(r);
 		else
-			http_problem(r, 503, "storage_failed", "The upload could not be written to disk. Try again.");
+			http_problem(r, 503, "storage_failed",
+				     "The upload could not be written to disk. Try again.");
 		return;
 	}
 	unsigned char digest[32];
@@ -262,7 +296,8 @@ static void direct_done(struct http_req *r)
 	int rc = meeting_get(c, d->p.org_id, d->meeting_id, &m);
 	if (rc) {
 		if (rc == STORE_NOT_FOUND)
-			http_problem(r, 404, "not_found", "The meeting was deleted during the upload.");
+			http_problem(r, 404, "not_found",
+				     "The meeting was deleted during the upload.");
 		else
 			api_db_fail(r, rc, "load meeting");
 		goto out;
@@ -284,7 +319,10 @@ out:
 
 /* ================= tus 1.0 ================= */
 
-static void tus_headers(struct http_req *r) { http_add_header(r, "Tus-Resumable", TUS_VERSION); }
+static void tus_headers(struct http_req *r)
+{
+	http_add_header(r, "Tus-Resumable", TUS_VERSION);
+}
 
 /* tus requests must say which protocol version they speak. */
 static bool tus_version_ok(struct http_req *r)
@@ -294,7 +332,8 @@ static bool tus_version_ok(struct http_req *r)
 		return true;
 	http_add_header(r, "Tus-Version", TUS_VERSION);
 	http_problem(r, 412, "tus_version_unsupported",
-		     "Send the header Tus-Resumable: %s; this server speaks tus %s.", TUS_VERSION, TUS_VERSION);
+		     "Send the header Tus-Resumable: %s; this server speaks tus %s.", TUS_VERSION,
+		     TUS_VERSION);
 	return false;
 }
 
@@ -323,8 +362,8 @@ static int64_t parse_offset(const char *s)
 
 static bool b64_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-	       c == '/';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/';
 }
 
 /*
@@ -431,7 +470,8 @@ static void tus_options(struct http_req *r)
 	snprintf(max, sizeof max, "%" PRId64, max_bytes(api_app(r)));
 	tus_headers(r);
 	http_add_header(r, "Tus-Version", TUS_VERSION);
-	http_add_header(r, "Tus-Extension", "creation,creation-with-upload,termination,checksum,expiration");
+	http_add_header(r, "Tus-Extension",
+			"creation,creation-with-upload,termination,checksum,expiration");
 	http_add_header(r, "Tus-Max-Size", max);
 	http_add_header(r, "Tus-Checksum-Algorithm", "sha1,sha256");
 	http_reply_options(r);
@@ -446,23 +486,23 @@ struct tus {
 	struct upload u;
 	char owner[UPLOAD_OWNER_MAX]; /* server-made lock owner id */
 	int fd;
-	int64_t start;	   /* offset before this request */
-	int64_t written;   /* bytes of this request written to the file */
-	char *buf;	   /* TUS_BUF bytes gathered for the next write */
-	size_t buflen;
+	int64_t start;	      /* offset before this request */
+	int64_t received;     /* bytes of this request accepted (handed to the writer) */
+	int64_t written;      /* bytes of this request written to the file (writer's; read after the
+				 drain) */
+	int64_t kicked;	      /* bytes of this request handed to writeback */
+	struct tus_writer *w; /* NULL: nothing open (or writes made inline) */
 	int64_t lease_ms;     /* IAM_TUS_LOCK_S */
-	int64_t lease_until;  /* Unix ms: our lock is ours until then, as far as we know */
-	int64_t renewed_at;   /* Unix ms of the last renewal */
+	_Atomic int64_t lease_until; /* Unix ms: our lock is ours until then, as far as we know */
+	int64_t renewed_at;	     /* Unix ms of the last renewal */
 	bool locked;
-	bool finished;	      /* the handler recorded the outcome */
-	bool discard;	      /* the disk is full: drop the rest of the body, then reply 507 */
+	bool finished; /* the handler recorded the outcome */
+	bool discard;  /* the disk is full: drop the rest of the body, then reply 507 */
 	int64_t discarded;
-	enum tus_alg alg;     /* Upload-Checksum given */
+	enum tus_alg alg; /* Upload-Checksum given */
 	unsigned char want[SHA256_DIGEST_SIZE];
 	struct sha1_ctx sha1;
 	struct sha256_ctx sha256;
-	bool whole;	      /* this request starts at 0: whole_sha covers the file so far */
-	struct sha256_ctx whole_sha;
 	struct api_idem idem; /* creation with Idempotency-Key */
 	int error;
 	const char *code;
@@ -470,7 +510,10 @@ struct tus {
 };
 
 /* Make the buffered bytes durable up to here (fsync). 0 or -1 (errno). */
-static int tus_sync(struct tus *t) { return t->written > 0 ? fsync(t->fd) : 0; }
+static int tus_sync(struct tus *t)
+{
+	return t->written > 0 ? fsync(t->fd) : 0;
+}
 
 /*
  * Cut the file back to len, but only while our lease surely holds: once it
@@ -491,13 +534,13 @@ static void tus_truncate(struct tus *t, int64_t len)
  * resume from the server's offset — unless a checksum was promised, which
  * can then not be verified.
  */
-static int tus_flush(struct tus *t);
+static void tus_drain(struct tus *t, bool write_rest);
 
 static void tus_free(void *p)
 {
 	struct tus *t = p;
-	if (!t->finished && t->locked && t->fd >= 0 && !t->error && t->alg == ALG_NONE)
-		tus_flush(t); /* what arrived before the client went away counts */
+	/* What arrived before the client went away counts (unless a checksum cannot be checked). */
+	tus_drain(t, !t->finished && t->locked && !t->error && t->alg == ALG_NONE);
 	bool keep = !t->finished && t->written > 0 && t->alg == ALG_NONE;
 	if (t->fd >= 0) {
 		if (keep && fsync(t->fd) < 0)
@@ -518,7 +561,6 @@ static void tus_free(void *p)
 			db_release(c);
 		}
 	}
-	free(t->buf);
 	free(t);
 }
 
@@ -577,8 +619,10 @@ static bool tus_lease_ok(struct tus *t)
 				t->renewed_at = now;
 			} else if (rc == UPLOAD_LOST) {
 				t->locked = false;
+				t->lease_until = 0; /* the writer stops at once */
 				tus_fail(t, 409, "upload_lock_lost",
-					 "Another request took over this upload while this one was writing. Ask "
+					 "Another request took over this upload while this one was "
+					 "writing. Ask "
 					 "for the offset (HEAD) and resume from there.");
 				return false;
 			}
@@ -586,41 +630,189 @@ static bool tus_lease_ok(struct tus *t)
 	}
 	if (now + 1000 >= t->lease_until) {
 		tus_fail(t, 503, "storage_failed",
-			 "The upload's lock could not be renewed (database unavailable). Ask for the offset "
+			 "The upload's lock could not be renewed (database unavailable). Ask for "
+			 "the offset "
 			 "(HEAD) and resume.");
 		return false;
 	}
 	return true;
 }
 
-/* Write len bytes at the end of the file, within our lease. 0 or -1 (t->error set). */
-static int tus_write(struct tus *t, const char *data, size_t len)
+/*
+ * The writer: the HTTP thread gathers the body into TUS_BUF buffers; a
+ * thread of the request writes them to the file and hashes them, so
+ * receiving, writing and hashing use both cores. A ring of TUS_NBUF
+ * buffers: the HTTP thread fills slot (next + count) % TUS_NBUF and hands
+ * it over (count++); the writer takes slot next. The writer writes only
+ * while the lease the HTTP thread renews holds (lease_until).
+ */
+struct tus_writer {
+	struct tus *t;
+	pthread_t thread;
+	bool threaded; /* false: pthread_create failed, writes are made inline */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *buf[TUS_NBUF];
+	size_t len[TUS_NBUF];
+	int next, count; /* guarded by lock */
+	bool closing;	 /* guarded by lock */
+	atomic_int err;	 /* errno of the first failed write; EOWNERDEAD when the lease ran out */
+};
+
+/*
+ * Write one buffer at the end of the file and hash it. 0, or an errno
+ * (EOWNERDEAD: our lease may have passed, so another writer may own the
+ * file: nothing is written).
+ */
+static int tus_write_piece(struct tus *t, const char *data, size_t len)
 {
-	if (!len)
-		return 0;
-	if (!tus_lease_ok(t))
-		return -1;
-	if (write_all(t->fd, data, len) < 0) {
-		if (disk_full(errno)) {
-			tus_fail(t, 507, "insufficient_storage",
-				 "The server ran out of room for this upload; what arrived before is kept. "
-				 "Resume later (HEAD for the offset).");
-			t->discard = true;
-		} else {
-			tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
-		}
-		/* A short write may have left part of it: the file is cut back to written at the end. */
-		return -1;
-	}
+	if (time_now_ms() + 1000 >= t->lease_until)
+		return EOWNERDEAD;
+	if (write_all(t->fd, data, len) < 0)
+		return errno ? errno : EIO;
+	if (t->alg == ALG_SHA256)
+		sha256_update(&t->sha256, len, (const uint8_t *)data);
+	else if (t->alg == ALG_SHA1)
+		sha1_update(&t->sha1, len, (const uint8_t *)data);
 	t->written += (int64_t)len;
+	if (t->written - t->kicked >= TUS_WRITEBACK) {
+		/* Only a hint: fsync at the end is what makes the data durable. */
+		(void)sync_file_range(t->fd, t->start + t->kicked, t->written - t->kicked,
+				      SYNC_FILE_RANGE_WRITE);
+		t->kicked = t->written;
+	}
 	return 0;
 }
 
-static int tus_flush(struct tus *t)
+static void *tus_writer_main(void *arg)
 {
-	int rc = tus_write(t, t->buf, t->buflen);
-	t->buflen = 0;
-	return rc;
+	struct tus_writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->count == 0 && !w->closing)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->count == 0)
+			break;
+		int i = w->next;
+		pthread_mutex_unlock(&w->lock);
+		/* After a failure the rest is dropped: the file ends at what was written before. */
+		if (atomic_load(&w->err) == 0) {
+			int e = tus_write_piece(w->t, w->buf[i], w->len[i]);
+			if (e)
+				atomic_store(&w->err, e);
+		}
+		pthread_mutex_lock(&w->lock);
+		w->next = (w->next + 1) % TUS_NBUF;
+		w->count--;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void tus_writer_free(struct tus_writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < TUS_NBUF; i++)
+		free(w->buf[i]);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+/* A writer for t (its fd open). NULL when out of memory. */
+static struct tus_writer *tus_writer_new(struct tus *t)
+{
+	struct tus_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->t = t;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	for (int i = 0; i < TUS_NBUF; i++) {
+		w->buf[i] = malloc(TUS_BUF);
+		if (!w->buf[i]) {
+			tus_writer_free(w);
+			return NULL;
+		}
+	}
+	w->threaded = pthread_create(&w->thread, NULL, tus_writer_main, w) == 0;
+	return w;
+}
+
+/* The slot the HTTP thread fills. */
+static int fill_slot(struct tus_writer *w)
+{
+	return (w->next + w->count) % TUS_NBUF;
+}
+
+/* Hand the filled slot to the writer; wait for a free slot to fill next. */
+static void tus_submit(struct tus_writer *w)
+{
+	int i = fill_slot(w);
+	if (w->len[i] == 0)
+		return;
+	if (!w->threaded) {
+		if (atomic_load(&w->err) == 0) {
+			int e = tus_write_piece(w->t, w->buf[i], w->len[i]);
+			if (e)
+				atomic_store(&w->err, e);
+		}
+		w->len[i] = 0;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->count++;
+	pthread_cond_broadcast(&w->cond);
+	while (w->count == TUS_NBUF)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->len[fill_slot(w)] = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Turn the writer's failure into the reply. */
+static void tus_writer_failed(struct tus *t, int err)
+{
+	if (disk_full(err)) {
+		tus_fail(t, 507, "insufficient_storage",
+			 "The server ran out of room for this upload; what arrived before is kept. "
+			 "Resume later (HEAD for the offset).");
+		t->discard = true;
+	} else if (err == EOWNERDEAD) {
+		tus_fail(t, 503, "storage_failed",
+			 "The upload's lock could not be renewed in time. Ask for the offset "
+			 "(HEAD) and resume.");
+	} else {
+		tus_fail(t, 503, "storage_failed",
+			 "The data could not be written to disk. Try again.");
+	}
+}
+
+/*
+ * End the writer: with write_rest, what is gathered is written first (else
+ * dropped); then the thread is joined. Afterwards t->written is final and
+ * the writer's failure, if any, is in t->error.
+ */
+static void tus_drain(struct tus *t, bool write_rest)
+{
+	struct tus_writer *w = t->w;
+	if (!w)
+		return;
+	if (write_rest)
+		tus_submit(w);
+	if (w->threaded) {
+		pthread_mutex_lock(&w->lock);
+		w->closing = true;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	int err = atomic_load(&w->err);
+	if (err)
+		tus_writer_failed(t, err);
+	tus_writer_free(w);
+	t->w = NULL;
 }
 
 static int tus_chunk(struct http_req *r, const char *data, size_t len)
@@ -630,83 +822,58 @@ static int tus_chunk(struct http_req *r, const char *data, size_t len)
 		t->discarded += (int64_t)len;
 		return t->discarded > t->u.length ? -1 : 0;
 	}
-	if (t->error || t->fd < 0)
+	if (t->error || !t->w)
 		return -1;
+	int err = atomic_load(&t->w->err);
+	if (err) {
+		tus_writer_failed(t, err);
+		return t->discard ? 0 : -1;
+	}
 	/* Renew while data keeps coming, even when it is too little to fill a write. */
 	if (!tus_lease_ok(t))
 		return -1;
-	/* Subtraction, not start + written + len: no overflow whatever the sizes. */
-	int64_t have = t->start + t->written + (int64_t)t->buflen;
-	if ((uint64_t)len > (uint64_t)(t->u.length - have)) {
-		tus_fail(t, 413, "exceeds_upload_length", "The data goes past the Upload-Length declared at creation.");
+	/* Subtraction, not start + received + len: no overflow whatever the sizes. */
+	if ((uint64_t)len > (uint64_t)(t->u.length - (t->start + t->received))) {
+		tus_fail(t, 413, "exceeds_upload_length",
+			 "The data goes past the Upload-Length declared at creation.");
 		return -1;
 	}
-	if (t->alg == ALG_SHA256)
-		sha256_update(&t->sha256, len, (const uint8_t *)data);
-	else if (t->alg == ALG_SHA1)
-		sha1_update(&t->sha1, len, (const uint8_t *)data);
-	if (t->whole)
-		sha256_update(&t->whole_sha, len, (const uint8_t *)data);
-	if (t->buflen == 0 && len >= TUS_BUF)
-		return tus_write(t, data, len) < 0 && !t->discard ? -1 : 0;
+	t->received += (int64_t)len;
+	struct tus_writer *w = t->w;
 	while (len) {
-		size_t n = TUS_BUF - t->buflen < len ? TUS_BUF - t->buflen : len;
-		memcpy(t->buf + t->buflen, data, n);
-		t->buflen += n;
+		int i = fill_slot(w);
+		size_t n = TUS_BUF - w->len[i] < len ? TUS_BUF - w->len[i] : len;
+		memcpy(w->buf[i] + w->len[i], data, n);
+		w->len[i] += n;
 		data += n;
 		len -= n;
-		if (t->buflen == TUS_BUF && tus_flush(t) < 0)
-			return t->discard ? 0 : -1;
+		if (w->len[i] == TUS_BUF)
+			tus_submit(w);
 	}
 	return 0;
 }
 
-/* Open the spool file for appending at t->start. */
+/* Open the spool file for appending at t->start, and its writer. */
 static int tus_open(struct tus *t, bool create)
 {
 	char path[1100];
 	spool_path(t->app, t->u.id, path, sizeof path);
-	t->buf = malloc(TUS_BUF);
-	if (!t->buf)
-		return -1;
 	/* O_NOFOLLOW: the spool holds only files we made; never follow a planted link. */
-	t->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0), 0600);
+	t->fd =
+	    open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0), 0600);
 	if (t->fd < 0)
 		return -1;
 	/* Bytes past the recorded offset are from an attempt that did not count. */
-	if (ftruncate(t->fd, t->start) < 0 || lseek(t->fd, t->start, SEEK_SET) < 0) {
-		close(t->fd);
-		t->fd = -1;
-		return -1;
-	}
-	t->whole = t->start == 0;
-	if (t->whole)
-		sha256_init(&t->whole_sha);
+	if (ftruncate(t->fd, t->start) < 0 || lseek(t->fd, t->start, SEEK_SET) < 0)
+		goto fail;
+	t->w = tus_writer_new(t);
+	if (!t->w)
+		goto fail;
 	return 0;
-}
-
-/* The file's SHA-256 (hex), read back from disk. false if it could not be read. */
-static bool file_sha256(const char *path, char hex[65])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	struct sha256_ctx h;
-	sha256_init(&h);
-	char *buf = malloc(TUS_BUF);
-	ssize_t n = -1;
-	if (buf) {
-		while ((n = read(fd, buf, TUS_BUF)) > 0)
-			sha256_update(&h, (size_t)n, (const uint8_t *)buf);
-	}
-	free(buf);
-	close(fd);
-	if (n < 0)
-		return false;
-	unsigned char d[SHA256_DIGEST_SIZE];
-	sha256_digest(&h, sizeof d, d);
-	crypto_hex(d, sizeof d, hex);
-	return true;
+fail:
+	close(t->fd);
+	t->fd = -1;
+	return -1;
 }
 
 static bool body_is_tus(struct http_req *r)
@@ -732,20 +899,13 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 		return false;
 	}
 	/*
-	 * The hash of the whole file: kept while receiving when this request
-	 * carried all of it, else read back (each request only saw its part).
+	 * No SHA-256 of the whole file here: hashing a large file would take
+	 * as long as receiving it (and each request saw only its part). The
+	 * janitor fills it in shortly after (api_janitor).
 	 */
-	char hex[65] = "";
-	if (t->whole) {
-		unsigned char d[SHA256_DIGEST_SIZE];
-		sha256_digest(&t->whole_sha, sizeof d, d);
-		crypto_hex(d, sizeof d, hex);
-	} else if (!file_sha256(path, hex)) {
-		hex[0] = '\0';
-	}
 	const char *code = NULL;
 	char detail[512];
-	int status = api_ingest(t->app, c, &m, path, t->u.filename, t->u.length, hex, true, &code,
+	int status = api_ingest(t->app, c, &m, path, t->u.filename, t->u.length, NULL, true, &code,
 				detail, sizeof detail);
 	meeting_clear(&m);
 	if (status) {
@@ -769,7 +929,8 @@ static void tus_post_begin(struct http_req *r)
 	struct app *app = t->app;
 	if (http_header(r, "Upload-Defer-Length")) {
 		http_problem(r, 400, "defer_length_unsupported",
-			     "Send Upload-Length with the size of the file; deferred lengths are not supported.");
+			     "Send Upload-Length with the size of the file; deferred lengths are "
+			     "not supported.");
 		return;
 	}
 	int64_t length = parse_offset(http_header(r, "Upload-Length"));
@@ -788,15 +949,17 @@ static void tus_post_begin(struct http_req *r)
 	}
 	const char *meta = http_header(r, "Upload-Metadata");
 	if (meta && strlen(meta) > UPLOAD_METADATA_MAX) {
-		http_problem(r, 400, "metadata_too_long", "Upload-Metadata is longer than %d bytes.", UPLOAD_METADATA_MAX);
+		http_problem(r, 400, "metadata_too_long",
+			     "Upload-Metadata is longer than %d bytes.", UPLOAD_METADATA_MAX);
 		return;
 	}
 	if (meta && !meta_valid(meta)) {
-		http_problem_fields(r, 400, "invalid_metadata",
-				    json_pack("[{s:s,s:s}]", "field", "Upload-Metadata", "message",
-					      "must be comma-separated 'key base64value' pairs"),
-				    "Upload-Metadata must be comma-separated pairs of a key and its value in "
-				    "standard base64; a value could not be decoded.");
+		http_problem_fields(
+		    r, 400, "invalid_metadata",
+		    json_pack("[{s:s,s:s}]", "field", "Upload-Metadata", "message",
+			      "must be comma-separated 'key base64value' pairs"),
+		    "Upload-Metadata must be comma-separated pairs of a key and its value in "
+		    "standard base64; a value could not be decoded.");
 		return;
 	}
 	char filename[1024] = "", title[1024] = "", meeting_id[128] = "", language[32] = "";
@@ -811,36 +974,38 @@ static void tus_post_begin(struct http_req *r)
 		else if (meta_get(meta, "language", language, sizeof language) < 0)
 			bad = "language";
 		if (bad) {
-			http_problem_fields(r, 400, "invalid_metadata",
-					    json_pack("[{s:s,s:s}]", "field", bad, "message",
-						      "is too long or holds a NUL byte"),
-					    "The Upload-Metadata value '%s' is too long or holds a NUL byte.", bad);
+			http_problem_fields(
+			    r, 400, "invalid_metadata",
+			    json_pack("[{s:s,s:s}]", "field", bad, "message",
+				      "is too long or holds a NUL byte"),
+			    "The Upload-Metadata value '%s' is too long or holds a NUL byte.", bad);
 			return;
 		}
 	}
 	if (utf8_len(filename) == (size_t)-1 || utf8_len(title) == (size_t)-1) {
-		http_problem(r, 400, "invalid_metadata", "Upload-Metadata values must be UTF-8 text.");
+		http_problem(r, 400, "invalid_metadata",
+			     "Upload-Metadata values must be UTF-8 text.");
 		return;
 	}
 	if (meeting_id[0] && !uuid_valid(meeting_id)) {
-		http_problem_fields(r, 400, "invalid_metadata",
-				    json_pack("[{s:s,s:s}]", "field", "meeting_id", "message", "must be a UUID"),
-				    "The meeting_id in Upload-Metadata must be a meeting's id.");
+		http_problem_fields(
+		    r, 400, "invalid_metadata",
+		    json_pack("[{s:s,s:s}]", "field", "meeting_id", "message", "must be a UUID"),
+		    "The meeting_id in Upload-Metadata must be a meeting's id.");
 		return;
 	}
 	if (body_is_tus(r) == false && http_content_length(r) > 0) {
 		http_problem(r, 415, "unsupported_media_type",
-			     "Data sent with the creation request must have Content-Type: application/offset+octet-stream.");
+			     "Data sent with the creation request must have Content-Type: "
+			     "application/offset+octet-stream.");
 		return;
 	}
 	int64_t first = http_content_length(r);
 	if (first > length) {
-		http_problem(r, 413, "exceeds_upload_length", "The body is longer than Upload-Length.");
+		http_problem(r, 413, "exceeds_upload_length",
+			     "The body is longer than Upload-Length.");
 		return;
 	}
-	/* The whole file must fit (it is renamed into the store, not copied). */
-	if (!api_disk_room(r, length))
-		return;
 	struct db_conn *c = api_db(r);
 	if (!c)
 		return;
@@ -848,17 +1013,23 @@ static void tus_post_begin(struct http_req *r)
 	meeting_init(&m);
 	if (!api_auth(r, c, &t->p))
 		goto out;
+	/* The whole file must fit (it is renamed into the store, not copied). Told only to callers.
+	 */
+	if (!api_disk_room(r, length))
+		goto out;
 	/* What identifies a creation request: its size, metadata and first data length. */
 	char what[UPLOAD_METADATA_MAX + 64];
-	int wn = snprintf(what, sizeof what, "%" PRId64 "\n%s\n%" PRId64, length, meta ? meta : "", first);
-	if (!api_idem_begin(r, c, &t->p, what, (size_t)wn < sizeof what ? (size_t)wn : sizeof what - 1,
-			    &t->idem))
+	int wn = snprintf(what, sizeof what, "%" PRId64 "\n%s\n%" PRId64, length, meta ? meta : "",
+			  first);
+	if (!api_idem_begin(r, c, &t->p, what,
+			    (size_t)wn < sizeof what ? (size_t)wn : sizeof what - 1, &t->idem))
 		goto out;
 	int rc;
 	if (meeting_id[0]) {
 		rc = meeting_get(c, t->p.org_id, meeting_id, &m);
 		if (rc == STORE_NOT_FOUND) {
-			http_problem(r, 404, "not_found", "There is no meeting %s in your organization.", meeting_id);
+			http_problem(r, 404, "not_found",
+				     "There is no meeting %s in your organization.", meeting_id);
 			goto out;
 		}
 		if (rc) {
@@ -866,7 +1037,8 @@ static void tus_post_begin(struct http_req *r)
 			goto out;
 		}
 		if (busy_status(m.status)) {
-			http_problem(r, 409, "meeting_busy", "This meeting is being transcribed; wait until it finishes.");
+			http_problem(r, 409, "meeting_busy",
+				     "This meeting is being transcribed; wait until it finishes.");
 			goto out;
 		}
 	} else {
@@ -901,7 +1073,8 @@ static void tus_post_begin(struct http_req *r)
 		goto out;
 	}
 	if (tus_open(t, true) < 0)
-		http_problem(r, 503, "storage_failed", "The upload could not be stored. Try again.");
+		http_problem(r, 503, "storage_failed",
+			     "The upload could not be stored. Try again.");
 out:
 	if (http_replied(r))
 		api_idem_abandon(c, &t->idem);
@@ -912,16 +1085,16 @@ out:
 /* Make this request's data durable: write what is buffered, fsync. On failure t->error is set. */
 static void tus_settle(struct tus *t)
 {
-	if (!t->error && t->fd >= 0)
-		tus_flush(t);
-	t->buflen = 0;
+	tus_drain(t, !t->error);
 	if (t->fd >= 0 && t->written > 0) {
 		if (tus_sync(t) < 0) {
 			if (disk_full(errno))
 				tus_fail(t, 507, "insufficient_storage",
-					 "The server ran out of room for this upload. Resume later (HEAD for the offset).");
+					 "The server ran out of room for this upload. Resume later "
+					 "(HEAD for the offset).");
 			else
-				tus_fail(t, 503, "storage_failed", "The data could not be written to disk. Try again.");
+				tus_fail(t, 503, "storage_failed",
+					 "The data could not be written to disk. Try again.");
 			/* Not durable: none of this request counts. */
 			t->written = 0;
 		}
@@ -952,7 +1125,8 @@ static void tus_post_done(struct http_req *r)
 			http_problem(r, t->error, t->code, "%s", t->detail);
 		else if (rc == UPLOAD_LOST)
 			http_problem(r, 409, "upload_lock_lost",
-				     "Another request took over this upload while this one was writing. Ask for "
+				     "Another request took over this upload while this one was "
+				     "writing. Ask for "
 				     "the offset (HEAD) and resume from there.");
 		else
 			api_db_fail(r, rc, "record upload");
@@ -968,9 +1142,8 @@ static void tus_post_done(struct http_req *r)
 	http_add_header(r, "Upload-Expires", exp);
 	json_t *body = json_pack("{s:s,s:s,s:I,s:I}", "id", t->u.id, "meeting_id", t->u.meeting_id,
 				 "offset", (json_int_t)offset, "length", (json_int_t)t->u.length);
-	json_t *hdrs = json_pack("{s:s,s:s,s:s,s:s,s:s}", "Location", loc, "X-Meeting-Id",
-				 t->u.meeting_id, "Upload-Offset", off, "Upload-Expires", exp,
-				 "Tus-Resumable", TUS_VERSION);
+	json_t *hdrs = json_pack("{s:s,s:s,s:s,s:s}", "Location", loc, "X-Meeting-Id",
+				 t->u.meeting_id, "Upload-Offset", off, "Upload-Expires", exp);
 	api_idem_store(c, &t->idem, 201, body, hdrs);
 	json_decref(hdrs);
 	http_reply_json(r, 201, body);
@@ -990,7 +1163,8 @@ static bool tus_load(struct http_req *r, struct db_conn *c, struct tus *t, bool 
 		api_db_fail(r, rc, "load upload");
 		return false;
 	}
-	http_problem(r, 404, "not_found", "There is no active upload %s. Start a new upload.", http_param(r, "id"));
+	http_problem(r, 404, "not_found", "There is no active upload %s. Start a new upload.",
+		     http_param(r, "id"));
 	return false;
 }
 
@@ -1043,8 +1217,9 @@ static bool tus_checksum_parse(struct http_req *r, struct tus *t, const char *su
 		dlen = SHA1_DIGEST_SIZE;
 	} else {
 		http_add_header(r, "Tus-Checksum-Algorithm", "sha1,sha256");
-		http_problem(r, 400, "checksum_algorithm_unsupported",
-			     "Upload-Checksum must use sha1 or sha256 (\"sha256 <base64 digest>\").");
+		http_problem(
+		    r, 400, "checksum_algorithm_unsupported",
+		    "Upload-Checksum must use sha1 or sha256 (\"sha256 <base64 digest>\").");
 		return false;
 	}
 	/* The digest follows one space; a header that ends after the name has none. */
@@ -1052,9 +1227,10 @@ static bool tus_checksum_parse(struct http_req *r, struct tus *t, const char *su
 	char digest[64];
 	if (!b || b64_std_decode(b, strlen(b), digest, sizeof digest) != (long)dlen) {
 		t->alg = ALG_NONE;
-		http_problem(r, 400, "invalid_checksum",
-			     "Upload-Checksum must carry the base64 %s digest after the algorithm name.",
-			     dlen == SHA1_DIGEST_SIZE ? "SHA-1" : "SHA-256");
+		http_problem(
+		    r, 400, "invalid_checksum",
+		    "Upload-Checksum must carry the base64 %s digest after the algorithm name.",
+		    dlen == SHA1_DIGEST_SIZE ? "SHA-1" : "SHA-256");
 		return false;
 	}
 	memcpy(t->want, digest, dlen);
@@ -1074,13 +1250,15 @@ static void tus_patch_begin(struct http_req *r)
 	if (!t)
 		return;
 	if (!body_is_tus(r)) {
-		http_problem(r, 415, "unsupported_media_type",
-			     "PATCH bodies must have Content-Type: application/offset+octet-stream.");
+		http_problem(
+		    r, 415, "unsupported_media_type",
+		    "PATCH bodies must have Content-Type: application/offset+octet-stream.");
 		return;
 	}
 	int64_t offset = parse_offset(http_header(r, "Upload-Offset"));
 	if (offset < 0) {
-		http_problem(r, 400, "upload_offset_required", "Send Upload-Offset: the offset this data starts at.");
+		http_problem(r, 400, "upload_offset_required",
+			     "Send Upload-Offset: the offset this data starts at.");
 		return;
 	}
 	const char *sum = http_header(r, "Upload-Checksum");
@@ -1095,22 +1273,25 @@ static void tus_patch_begin(struct http_req *r)
 		char off[32];
 		snprintf(off, sizeof off, "%" PRId64, t->u.offset);
 		http_add_header(r, "Upload-Offset", off);
-		http_problem(r, 409, "offset_mismatch",
-			     "Upload-Offset is %lld but the server has %lld bytes. Resume from %lld.",
-			     (long long)offset, (long long)t->u.offset, (long long)t->u.offset);
+		http_problem(
+		    r, 409, "offset_mismatch",
+		    "Upload-Offset is %lld but the server has %lld bytes. Resume from %lld.",
+		    (long long)offset, (long long)t->u.offset, (long long)t->u.offset);
 		goto out;
 	}
 	int64_t len = http_content_length(r);
 	/* offset == u.offset <= u.length here, so the subtraction cannot overflow. */
 	if (len >= 0 && len > t->u.length - offset) {
-		http_problem(r, 413, "exceeds_upload_length", "The data goes past the Upload-Length declared at creation.");
+		http_problem(r, 413, "exceeds_upload_length",
+			     "The data goes past the Upload-Length declared at creation.");
 		goto out;
 	}
 	if (!api_disk_room(r, len >= 0 ? len : t->u.length - offset))
 		goto out;
 	int rc = tus_lock(c, t);
 	if (rc == UPLOAD_BUSY) {
-		http_problem(r, 409, "upload_locked", "Another request is writing to this upload. Try again shortly.");
+		http_problem(r, 409, "upload_locked",
+			     "Another request is writing to this upload. Try again shortly.");
 		goto out;
 	}
 	if (rc) {
@@ -1122,7 +1303,8 @@ static void tus_patch_begin(struct http_req *r)
 	}
 	t->start = offset;
 	if (tus_open(t, false) < 0)
-		http_problem(r, 503, "storage_failed", "The upload's data could not be opened. Try again.");
+		http_problem(r, 503, "storage_failed",
+			     "The upload's data could not be opened. Try again.");
 out:
 	db_release(c);
 }
@@ -1134,8 +1316,7 @@ static void tus_patch_done(struct http_req *r)
 	if (!c)
 		return;
 	char off[32], exp[64];
-	if (!t->error && t->fd >= 0)
-		tus_flush(t);
+	tus_drain(t, !t->error);
 	if (t->alg != ALG_NONE && !t->error) {
 		unsigned char got[SHA256_DIGEST_SIZE];
 		size_t n = t->alg == ALG_SHA256 ? SHA256_DIGEST_SIZE : SHA1_DIGEST_SIZE;
@@ -1152,7 +1333,8 @@ static void tus_patch_done(struct http_req *r)
 			snprintf(off, sizeof off, "%" PRId64, t->start);
 			http_add_header(r, "Upload-Offset", off);
 			http_problem(r, 460, "checksum_mismatch",
-				     "The data does not match Upload-Checksum; it was discarded. Send it again.");
+				     "The data does not match Upload-Checksum; it was discarded. "
+				     "Send it again.");
 			goto out;
 		}
 	}
@@ -1171,18 +1353,21 @@ static void tus_patch_done(struct http_req *r)
 	t->finished = true;
 	t->locked = false;
 	if (rc == UPLOAD_LOST && !t->error)
-		tus_fail(t, 409, "upload_lock_lost",
-			 "Another request took over this upload while this one was writing. Ask for the "
-			 "offset (HEAD) and resume from there.");
+		tus_fail(
+		    t, 409, "upload_lock_lost",
+		    "Another request took over this upload while this one was writing. Ask for the "
+		    "offset (HEAD) and resume from there.");
 	else if (rc && !t->error)
-		tus_fail(t, 503, "database_unavailable", "The upload's progress could not be recorded. Try again.");
+		tus_fail(t, 503, "database_unavailable",
+			 "The upload's progress could not be recorded. Try again.");
 	if (rc == DB_OK) {
 		snprintf(off, sizeof off, "%" PRId64, offset);
 		http_add_header(r, "Upload-Offset", off);
 	}
 	if (t->error) {
 		http_problem(r, t->error, t->code ? t->code : "storage_failed", "%s",
-			     t->detail[0] ? t->detail : "The data could not be written to disk. Try again.");
+			     t->detail[0] ? t->detail
+					  : "The data could not be written to disk. Try again.");
 		goto out;
 	}
 	if (offset == t->u.length && !tus_finalize(r, c, t))
@@ -1223,12 +1408,12 @@ static void tus_delete(struct http_req *r)
 }
 
 static const struct route ROUTES[] = {
-	{M_POST, "/api/v1/meetings/{id}/upload", direct_done, BODY_STREAM, direct_begin, direct_chunk},
-	{M_OPTIONS, "/api/v1/uploads", tus_options, BODY_NONE},
-	{M_POST, "/api/v1/uploads", tus_post_done, BODY_STREAM, tus_post_begin, tus_chunk},
-	{M_HEAD, "/api/v1/uploads/{id}", tus_head, BODY_NONE},
-	{M_PATCH, "/api/v1/uploads/{id}", tus_patch_done, BODY_STREAM, tus_patch_begin, tus_chunk},
-	{M_DELETE, "/api/v1/uploads/{id}", tus_delete, BODY_NONE},
+    {M_POST, "/api/v1/meetings/{id}/upload", direct_done, BODY_STREAM, direct_begin, direct_chunk},
+    {M_OPTIONS, "/api/v1/uploads", tus_options, BODY_NONE},
+    {M_POST, "/api/v1/uploads", tus_post_done, BODY_STREAM, tus_post_begin, tus_chunk},
+    {M_HEAD, "/api/v1/uploads/{id}", tus_head, BODY_NONE},
+    {M_PATCH, "/api/v1/uploads/{id}", tus_patch_done, BODY_STREAM, tus_patch_begin, tus_chunk},
+    {M_DELETE, "/api/v1/uploads/{id}", tus_delete, BODY_NONE},
 };
 
 size_t api_uploads_routes(const struct route **out)

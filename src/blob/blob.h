@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BLOB_KEY_MAX 96
+#define BLOB_KEY_MAX   96
 #define BLOB_NOT_FOUND 1
 
 struct blob_store;

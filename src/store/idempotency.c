@@ -19,12 +19,13 @@ void idem_reply_clear(struct idem_reply *r)
 static int insert(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
 		  const char *hash, int64_t now, int64_t pending_ms, int64_t ttl_ms)
 {
-	return db_exec(c,
-		       "INSERT INTO idempotency_keys (org_id, user_id, idem_key, request_hash, state,"
-		       " locked_until, created_at, expires_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
-		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_TEXT(hash),
-				 DB_INT(now + pending_ms), DB_INT(now), DB_INT(now + ttl_ms)),
-		       NULL);
+	return db_exec(
+	    c,
+	    "INSERT INTO idempotency_keys (org_id, user_id, idem_key, request_hash, state,"
+	    " locked_until, created_at, expires_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_TEXT(hash),
+		      DB_INT(now + pending_ms), DB_INT(now), DB_INT(now + ttl_ms)),
+	    NULL);
 }
 
 int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
@@ -38,11 +39,12 @@ int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const
 			return IDEM_NEW;
 		if (rc != DB_UNIQUE)
 			return rc;
-		struct db_res *r = db_query(c,
-					    "SELECT request_hash, state, status, content_type, headers, body,"
-					    " locked_until, expires_at FROM idempotency_keys"
-					    " WHERE org_id = $1 AND user_id = $2 AND idem_key = $3",
-					    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), &rc);
+		struct db_res *r =
+		    db_query(c,
+			     "SELECT request_hash, state, status, content_type, headers, body,"
+			     " locked_until, expires_at FROM idempotency_keys"
+			     " WHERE org_id = $1 AND user_id = $2 AND idem_key = $3",
+			     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), &rc);
 		if (!r)
 			return rc;
 		rc = db_next(r);
@@ -59,12 +61,13 @@ int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const
 		if (stale) {
 			db_res_free(r);
 			/* Expired, or its request died mid-way: only that same row is removed. */
-			rc = db_exec(c,
-				     "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2"
-				     " AND idem_key = $3 AND (expires_at < $4"
-				     " OR (state = 'pending' AND locked_until < $4))",
-				     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(now)),
-				     NULL);
+			rc = db_exec(
+			    c,
+			    "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2"
+			    " AND idem_key = $3 AND (expires_at < $4"
+			    " OR (state = 'pending' AND locked_until < $4))",
+			    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(now)),
+			    NULL);
 			if (rc)
 				return rc;
 			continue;
@@ -92,22 +95,24 @@ int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const
 int idem_finish(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
 		int status, const char *content_type, const char *headers, const char *body)
 {
-	return db_exec(c,
-		       "UPDATE idempotency_keys SET state = 'done', status = $4, content_type = $5,"
-		       " headers = $6, body = $7 WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
-		       " AND state = 'pending'",
-		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(status),
-				 DB_TEXT(content_type), DB_TEXT(headers ? headers : "{}"),
-				 DB_TEXT(body ? body : "")),
-		       NULL);
+	return db_exec(
+	    c,
+	    "UPDATE idempotency_keys SET state = 'done', status = $4, content_type = $5,"
+	    " headers = $6, body = $7 WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
+	    " AND state = 'pending'",
+	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(status),
+		      DB_TEXT(content_type), DB_TEXT(headers ? headers : "{}"),
+		      DB_TEXT(body ? body : "")),
+	    NULL);
 }
 
 int idem_abandon(struct db_conn *c, const char *org_id, const char *user_id, const char *key)
 {
-	return db_exec(c,
-		       "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
-		       " AND state = 'pending'",
-		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), NULL);
+	return db_exec(
+	    c,
+	    "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
+	    " AND state = 'pending'",
+	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), NULL);
 }
 
 int idem_purge(struct db_conn *c, int64_t now)

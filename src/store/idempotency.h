@@ -40,7 +40,8 @@ void idem_reply_clear(struct idem_reply *r);
  * filled (caller clears with idem_reply_clear).
  */
 int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
-	       const char *request_hash, int64_t pending_ms, int64_t ttl_ms, struct idem_reply *out);
+	       const char *request_hash, int64_t pending_ms, int64_t ttl_ms,
+	       struct idem_reply *out);
 /* Store the reply of a claimed key. DB_OK or a db_rc. */
 int idem_finish(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
 		int status, const char *content_type, const char *headers, const char *body);

@@ -8,10 +8,10 @@
 #include "core/timeutil.h"
 
 #define COLS                                                                                       \
-	"id, org_id, created_by, title, description, meeting_date, status, progress, language,"      \
-	" audio_key, audio_format, audio_codec, audio_mime, audio_sha256, original_filename,"          \
-	" file_size, duration_seconds, provider_used, model_used, transcription_confidence,"         \
-	" processing_started_at, processing_completed_at, processing_error, processing_steps,"       \
+	"id, org_id, created_by, title, description, meeting_date, status, progress, language,"    \
+	" audio_key, audio_format, audio_codec, audio_mime, audio_sha256, original_filename,"      \
+	" file_size, duration_seconds, provider_used, model_used, transcription_confidence,"       \
+	" processing_started_at, processing_completed_at, processing_error, processing_steps,"     \
 	" created_at, updated_at"
 
 void meeting_init(struct meeting *m)
@@ -74,23 +74,25 @@ int meeting_create(struct db_conn *c, struct meeting *m)
 	uuid_v7(m->id);
 	m->created_at = m->updated_at = time_now_ms();
 	snprintf(m->status, sizeof m->status, "pending");
-	return db_exec(c,
-		       "INSERT INTO meetings (id, org_id, created_by, title, description, meeting_date,"
-		       " status, language, created_at, updated_at)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
-		       DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id),
-				 DB_TEXT(m->created_by[0] ? m->created_by : NULL), DB_TEXT(m->title),
-				 DB_TEXT(m->description ? m->description : ""),
-				 m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL,
-				 DB_TEXT(m->language), DB_INT(m->created_at)),
-		       NULL);
+	return db_exec(
+	    c,
+	    "INSERT INTO meetings (id, org_id, created_by, title, description, meeting_date,"
+	    " status, language, created_at, updated_at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
+	    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id),
+		      DB_TEXT(m->created_by[0] ? m->created_by : NULL), DB_TEXT(m->title),
+		      DB_TEXT(m->description ? m->description : ""),
+		      m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL, DB_TEXT(m->language),
+		      DB_INT(m->created_at)),
+	    NULL);
 }
 
 int meeting_get(struct db_conn *c, const char *org_id, const char *id, struct meeting *m)
 {
 	int rc;
-	struct db_res *r = db_query(c, "SELECT " COLS " FROM meetings WHERE id = $1 AND org_id = $2",
-				    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
+	struct db_res *r =
+	    db_query(c, "SELECT " COLS " FROM meetings WHERE id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -143,14 +145,15 @@ int meeting_list(struct db_conn *c, const char *org_id, const char *status, cons
 int meeting_update_details(struct db_conn *c, const struct meeting *m)
 {
 	int64_t changes = 0;
-	int rc = db_exec(c,
-			 "UPDATE meetings SET title = $3, description = $4, meeting_date = $5, language = $6,"
-			 " updated_at = $7 WHERE id = $1 AND org_id = $2",
-			 DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->title),
-				   DB_TEXT(m->description ? m->description : ""),
-				   m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL,
-				   DB_TEXT(m->language), DB_INT(time_now_ms())),
-			 &changes);
+	int rc = db_exec(
+	    c,
+	    "UPDATE meetings SET title = $3, description = $4, meeting_date = $5, language = $6,"
+	    " updated_at = $7 WHERE id = $1 AND org_id = $2",
+	    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->title),
+		      DB_TEXT(m->description ? m->description : ""),
+		      m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL, DB_TEXT(m->language),
+		      DB_INT(time_now_ms())),
+	    &changes);
 	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
 }
 
@@ -158,8 +161,9 @@ int meeting_update_details(struct db_conn *c, const struct meeting *m)
 static int audio_key_of(struct db_conn *c, const char *org_id, const char *id, char key[96])
 {
 	int rc;
-	struct db_res *r = db_query(c, "SELECT audio_key FROM meetings WHERE id = $1 AND org_id = $2",
-				    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
+	struct db_res *r =
+	    db_query(c, "SELECT audio_key FROM meetings WHERE id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -200,55 +204,58 @@ fail:
 int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96])
 {
 	old_key[0] = '\0';
-	int rc = DB_BUSY;
-	/* Compare and set on the previous key: a concurrent upload makes us read again. */
-	for (int attempt = 0; attempt < 8; attempt++) {
-		char seen[96] = "";
-		rc = audio_key_of(c, m->org_id, m->id, seen);
-		if (rc)
-			return rc;
-		rc = db_begin(c);
-		if (rc)
-			return rc;
-		int64_t changes = 0;
-		rc = db_exec(c,
-			     "UPDATE meetings SET audio_key = $3, audio_format = $4, audio_codec = $5,"
-			     " audio_mime = $6, audio_sha256 = $7, original_filename = $8, file_size = $9,"
-			     " duration_seconds = $10, status = 'uploaded', progress = 0, provider_used = NULL,"
-			     " model_used = NULL, transcription_confidence = NULL, processing_started_at = NULL,"
-			     " processing_completed_at = NULL, processing_error = NULL, processing_steps = '[]',"
-			     " updated_at = $11 WHERE id = $1 AND org_id = $2"
-			     " AND status NOT IN ('queued', 'processing') AND COALESCE(audio_key, '') = $12",
-			     DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->audio_key),
-				       DB_TEXT(m->audio_format), DB_TEXT(m->audio_codec), DB_TEXT(m->audio_mime),
-				       DB_TEXT(m->audio_sha256), DB_TEXT(m->original_filename),
-				       DB_INT(m->file_size), m->duration >= 0 ? DB_REAL(m->duration) : DB_NULL,
-				       DB_INT(time_now_ms()), DB_TEXT(seen)),
-			     &changes);
-		if (rc)
-			goto fail;
-		if (changes) {
-			rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1",
-				     DB_PARAMS(DB_TEXT(m->id)), NULL);
-			if (rc)
-				goto fail;
-			rc = db_commit(c);
-			if (rc == DB_OK)
-				snprintf(old_key, 96, "%s", seen);
-			return rc;
-		}
+	char seen[96] = "";
+	int64_t changes = 0;
+	int rc = db_begin(c); /* SQLite: BEGIN IMMEDIATE, one writer at a time */
+	if (rc)
+		return rc;
+	/*
+	 * Lock the row first (PostgreSQL: a concurrent upload waits here), so
+	 * the key read next is the one this update replaces: each replaced key
+	 * is reported to exactly one uploader, which deletes it.
+	 */
+	rc = db_exec(c, "UPDATE meetings SET updated_at = updated_at WHERE id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id)), &changes);
+	if (rc)
+		goto fail;
+	if (!changes) {
 		db_rollback(c);
-		/* Nothing changed: gone, busy, or another upload replaced the key meanwhile. */
-		struct meeting now;
-		rc = meeting_get(c, m->org_id, m->id, &now);
-		if (rc)
-			return rc;
-		bool busy = !strcmp(now.status, "queued") || !strcmp(now.status, "processing");
-		meeting_clear(&now);
-		if (busy)
-			return MEETING_BUSY;
-		rc = DB_BUSY;
+		return STORE_NOT_FOUND;
 	}
+	rc = audio_key_of(c, m->org_id, m->id, seen);
+	if (rc)
+		goto fail;
+	/* The status guard is part of the update: no transcription starts between a check and it.
+	 */
+	rc = db_exec(
+	    c,
+	    "UPDATE meetings SET audio_key = $3, audio_format = $4, audio_codec = $5,"
+	    " audio_mime = $6, audio_sha256 = $7, original_filename = $8, file_size = $9,"
+	    " duration_seconds = $10, status = 'uploaded', progress = 0, provider_used = NULL,"
+	    " model_used = NULL, transcription_confidence = NULL, processing_started_at = NULL,"
+	    " processing_completed_at = NULL, processing_error = NULL, processing_steps = '[]',"
+	    " updated_at = $11 WHERE id = $1 AND org_id = $2"
+	    " AND status NOT IN ('queued', 'processing') AND COALESCE(audio_key, '') = $12",
+	    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id), DB_TEXT(m->audio_key),
+		      DB_TEXT(m->audio_format), DB_TEXT(m->audio_codec), DB_TEXT(m->audio_mime),
+		      DB_TEXT(m->audio_sha256), DB_TEXT(m->original_filename), DB_INT(m->file_size),
+		      m->duration >= 0 ? DB_REAL(m->duration) : DB_NULL, DB_INT(time_now_ms()),
+		      DB_TEXT(seen)),
+	    &changes);
+	if (rc)
+		goto fail;
+	if (!changes) {
+		db_rollback(c);
+		return MEETING_BUSY; /* the row is ours and its key as read: only the status refused
+				      */
+	}
+	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(m->id)),
+		     NULL);
+	if (rc)
+		goto fail;
+	rc = db_commit(c);
+	if (rc == DB_OK)
+		snprintf(old_key, 96, "%s", seen);
 	return rc;
 fail:
 	db_rollback(c);
@@ -271,19 +278,20 @@ int meeting_set_status(struct db_conn *c, const char *org_id, const char *id, co
 
 int meeting_set_progress(struct db_conn *c, const char *org_id, const char *id, int progress)
 {
-	return db_exec(c, "UPDATE meetings SET progress = $3, updated_at = $4 WHERE id = $1 AND org_id = $2",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(progress), DB_INT(time_now_ms())),
-		       NULL);
+	return db_exec(
+	    c, "UPDATE meetings SET progress = $3, updated_at = $4 WHERE id = $1 AND org_id = $2",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(progress), DB_INT(time_now_ms())), NULL);
 }
 
 int meeting_start_processing(struct db_conn *c, const char *org_id, const char *id)
 {
 	int64_t now = time_now_ms(), changes = 0;
-	int rc = db_exec(c,
-			 "UPDATE meetings SET status = 'processing', progress = 0, processing_error = NULL,"
-			 " processing_started_at = $3, processing_completed_at = NULL, updated_at = $3"
-			 " WHERE id = $1 AND org_id = $2",
-			 DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(now)), &changes);
+	int rc = db_exec(
+	    c,
+	    "UPDATE meetings SET status = 'processing', progress = 0, processing_error = NULL,"
+	    " processing_started_at = $3, processing_completed_at = NULL, updated_at = $3"
+	    " WHERE id = $1 AND org_id = $2",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(now)), &changes);
 	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
 }
 
@@ -318,18 +326,20 @@ static int complete(struct db_conn *c, const char *org_id, const char *id, const
 	if (rc)
 		return rc;
 	/* One transcript per meeting, whichever worker finishes: replace, never duplicate. */
-	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(id)), NULL);
+	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(id)),
+		     NULL);
 	if (rc)
 		goto fail;
-	rc = db_exec(c,
-		     "INSERT INTO transcripts (meeting_id, org_id, language, text, body, provider, model,"
-		     " confidence, duration, created_at, updated_at)"
-		     " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM meetings"
-		     " WHERE id = $1 AND org_id = $2 AND ($11 = '-' OR COALESCE(audio_key, '') = $11)",
-		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(language), DB_TEXT(text),
-			       DB_TEXT(body), DB_TEXT(provider), DB_TEXT(model), DB_REAL(confidence),
-			       DB_REAL(duration), DB_INT(now), DB_TEXT(audio_key ? audio_key : "-")),
-		     &changes);
+	rc = db_exec(
+	    c,
+	    "INSERT INTO transcripts (meeting_id, org_id, language, text, body, provider, model,"
+	    " confidence, duration, created_at, updated_at)"
+	    " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM meetings"
+	    " WHERE id = $1 AND org_id = $2 AND ($11 = '-' OR COALESCE(audio_key, '') = $11)",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(language), DB_TEXT(text), DB_TEXT(body),
+		      DB_TEXT(provider), DB_TEXT(model), DB_REAL(confidence), DB_REAL(duration),
+		      DB_INT(now), DB_TEXT(audio_key ? audio_key : "-")),
+	    &changes);
 	if (rc)
 		goto fail;
 	if (!changes) {
@@ -343,8 +353,8 @@ static int complete(struct db_conn *c, const char *org_id, const char *id, const
 		     " processing_steps = $9, updated_at = $8 WHERE id = $1 AND org_id = $2"
 		     " AND ($10 = '-' OR COALESCE(audio_key, '') = $10)",
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(provider), DB_TEXT(model),
-			       DB_REAL(confidence), DB_REAL(duration), DB_TEXT(language), DB_INT(now),
-			       DB_TEXT(steps), DB_TEXT(audio_key ? audio_key : "-")),
+			       DB_REAL(confidence), DB_REAL(duration), DB_TEXT(language),
+			       DB_INT(now), DB_TEXT(steps), DB_TEXT(audio_key ? audio_key : "-")),
 		     NULL);
 	if (rc)
 		goto fail;
@@ -358,12 +368,12 @@ int meeting_fail(struct db_conn *c, const char *org_id, const char *id, const ch
 		 const char *steps)
 {
 	int64_t now = time_now_ms();
-	return db_exec(c,
-		       "UPDATE meetings SET status = 'failed', processing_error = $3, processing_steps = $4,"
-		       " processing_completed_at = $5, updated_at = $5 WHERE id = $1 AND org_id = $2",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(error), DB_TEXT(steps),
-				 DB_INT(now)),
-		       NULL);
+	return db_exec(
+	    c,
+	    "UPDATE meetings SET status = 'failed', processing_error = $3, processing_steps = $4,"
+	    " processing_completed_at = $5, updated_at = $5 WHERE id = $1 AND org_id = $2",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(error), DB_TEXT(steps), DB_INT(now)),
+	    NULL);
 }
 
 void meeting_transcript_clear(struct meeting_transcript *t)
@@ -379,10 +389,11 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 {
 	memset(t, 0, sizeof *t);
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT language, provider, model, confidence, duration, body, created_at"
-				    " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
-				    DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT language, provider, model, confidence, duration, body, created_at"
+		     " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id)), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -400,4 +411,38 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 	}
 	db_res_free(r);
 	return rc;
+}
+
+int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeting_audio_ref *out,
+			   int max)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT id, org_id, audio_key FROM meetings"
+				    " WHERE audio_sha256 = '' AND audio_key IS NOT NULL AND id > $2"
+				    " ORDER BY id LIMIT $1",
+				    DB_PARAMS(DB_INT(max), DB_TEXT(after_id ? after_id : "")), &rc);
+	if (!r)
+		return rc;
+	int n = 0;
+	while (n < max && (rc = db_next(r)) == 1) {
+		store_copy(out[n].id, sizeof out[n].id, r, 0);
+		store_copy(out[n].org_id, sizeof out[n].org_id, r, 1);
+		store_copy(out[n].audio_key, sizeof out[n].audio_key, r, 2);
+		n++;
+	}
+	db_res_free(r);
+	return rc < 0 ? rc : n;
+}
+
+int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id, const char *key,
+			     const char *sha256)
+{
+	int64_t changes = 0;
+	int rc = db_exec(c,
+			 "UPDATE meetings SET audio_sha256 = $4 WHERE id = $1 AND org_id = $2"
+			 " AND audio_key = $3",
+			 DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(key), DB_TEXT(sha256)),
+			 &changes);
+	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
 }

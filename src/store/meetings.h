@@ -12,16 +12,16 @@
 #include "core/uuid.h"
 #include "store/store.h"
 
-#define MEETING_TITLE_MAX 200        /* characters */
+#define MEETING_TITLE_MAX	200  /* characters */
 #define MEETING_DESCRIPTION_MAX 5000 /* characters */
-#define MEETING_FILENAME_MAX 255     /* characters */
+#define MEETING_FILENAME_MAX	255  /* characters */
 
 struct meeting {
 	char id[UUID_STR_LEN];
 	char org_id[UUID_STR_LEN];
 	char created_by[UUID_STR_LEN];
 	char title[MEETING_TITLE_MAX * 4 + 1];
-	char *description; /* malloc'd; meeting_clear frees */
+	char *description;    /* malloc'd; meeting_clear frees */
 	int64_t meeting_date; /* Unix ms, 0 = none */
 	char status[16];
 	int progress;
@@ -73,9 +73,9 @@ int meeting_delete(struct db_conn *c, const char *org_id, const char *id, char a
  * reset. old_key receives the previous audio's key ("" if none) so the
  * caller can delete it. Refused with MEETING_BUSY (nothing changed) while
  * the meeting is queued or processing: the guard is part of the UPDATE,
- * so no transcription can start between a check and the change. The
- * previous key is swapped atomically (compare and set), so of two
- * concurrent uploads each learns exactly the key it replaced.
+ * so no transcription can start between a check and the change. The row
+ * is locked before the previous key is read, so of two concurrent uploads
+ * each learns exactly the key it replaced (none is left unreferenced).
  */
 #define MEETING_BUSY 2
 int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96]);
@@ -110,6 +110,23 @@ void meeting_transcript_clear(struct meeting_transcript *t);
 int meeting_complete(struct db_conn *c, const char *org_id, const char *id, const char *language,
 		     const char *text, const char *body, const char *provider, const char *model,
 		     double confidence, double duration, const char *steps);
+/* A meeting whose audio has no SHA-256 recorded yet. */
+struct meeting_audio_ref {
+	char id[UUID_STR_LEN];
+	char org_id[UUID_STR_LEN];
+	char audio_key[96];
+};
+/*
+ * Up to max meetings (any organization) whose audio lacks its SHA-256, in
+ * id order after after_id ("" = from the start). Count or a db_rc.
+ */
+int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeting_audio_ref *out,
+			   int max);
+/* Record sha256 (hex) for key, only if the meeting still has that audio. DB_OK or STORE_NOT_FOUND.
+ */
+int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id, const char *key,
+			     const char *sha256);
+
 /*
  * meeting_complete, only if the meeting still has the audio audio_key (the
  * one the job transcribed): a transcript of replaced or removed audio is

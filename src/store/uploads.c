@@ -34,9 +34,10 @@ static unsigned long long proc_start(long pid)
 		return 0;
 	unsigned long long start = 0;
 	/* After ')': state (3) ... starttime (22), i.e. the 20th field from here. */
-	if (sscanf(p + 1,
-		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &start) != 1)
+	if (sscanf(
+		p + 1,
+		" %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		&start) != 1)
 		return 0;
 	return start;
 }
@@ -124,11 +125,12 @@ int upload_create(struct db_conn *c, struct upload *u)
 int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upload *u)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT id, org_id, user_id, meeting_id, length, offset_bytes, filename,"
-				    " metadata, state, expires_at, created_at FROM uploads"
-				    " WHERE id = $1 AND org_id = $2",
-				    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT id, org_id, user_id, meeting_id, length, offset_bytes, filename,"
+		     " metadata, state, expires_at, created_at FROM uploads"
+		     " WHERE id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
 	if (!r)
 		return rc;
 	rc = db_next(r);
@@ -192,7 +194,8 @@ int upload_lock(struct db_conn *c, const char *org_id, const char *id, const cha
 		return rc;
 	if (!held[0] || !upload_owner_dead(held))
 		return UPLOAD_BUSY;
-	/* Its holder died on this machine (kill -9, crash): take over now, only from that holder. */
+	/* Its holder died on this machine (kill -9, crash): take over now, only from that holder.
+	 */
 	rc = db_exec(c,
 		     "UPDATE uploads SET lock_owner = $3, lock_expires_at = $4"
 		     " WHERE id = $1 AND org_id = $2 AND state = 'active' AND lock_owner = $5",
@@ -255,20 +258,22 @@ int upload_complete(struct db_conn *c, const char *id)
 int upload_terminate(struct db_conn *c, const char *org_id, const char *id)
 {
 	int64_t changes = 0;
-	int rc = db_exec(c,
-			 "UPDATE uploads SET state = 'terminated', lock_owner = NULL, updated_at = $3"
-			 " WHERE id = $1 AND org_id = $2 AND state = 'active'",
-			 DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(time_now_ms())), &changes);
+	int rc =
+	    db_exec(c,
+		    "UPDATE uploads SET state = 'terminated', lock_owner = NULL, updated_at = $3"
+		    " WHERE id = $1 AND org_id = $2 AND state = 'active'",
+		    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(time_now_ms())), &changes);
 	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
 }
 
 int upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT id FROM uploads WHERE state = 'active' AND expires_at < $1"
-				    " AND (lock_owner IS NULL OR lock_expires_at < $1) LIMIT $2",
-				    DB_PARAMS(DB_INT(now), DB_INT(max)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT id FROM uploads WHERE state = 'active' AND expires_at < $1"
+		     " AND (lock_owner IS NULL OR lock_expires_at < $1) LIMIT $2",
+		     DB_PARAMS(DB_INT(now), DB_INT(max)), &rc);
 	if (!r)
 		return rc;
 	int n = 0;
@@ -287,10 +292,11 @@ int upload_active_for_meeting(struct db_conn *c, const char *org_id, const char 
 			      char ids[][UUID_STR_LEN], int max)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT id FROM uploads WHERE org_id = $1 AND meeting_id = $2"
-				    " AND state = 'active' LIMIT $3",
-				    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(meeting_id), DB_INT(max)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT id FROM uploads WHERE org_id = $1 AND meeting_id = $2"
+		     " AND state = 'active' LIMIT $3",
+		     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(meeting_id), DB_INT(max)), &rc);
 	if (!r)
 		return rc;
 	int n = 0;

@@ -24,6 +24,7 @@ import {
 	getMeeting,
 	post,
 	randomSecret,
+	rawHeadersOnly,
 	register,
 	registerAt,
 	requestAt,
@@ -508,6 +509,46 @@ describe('issue 8: checksums and metadata', T, () => {
 	});
 });
 
+describe('issue 8: PATCH length checks', T, () => {
+	test('a Content-Length that would overflow offset + length -> 413 from the headers alone', async () => {
+		const a = await register({ tag: 'tusoverflow' });
+		const { path } = await createOk(a.access, { length: 1000 });
+		const first = await patch(a.access, path, 0, Buffer.alloc(10));
+		assert.equal(first.status, 204, show(first));
+		for (const cl of ['9223372036854775800', '9223372036854775807']) {
+			const res = await rawHeadersOnly({
+				method: 'PATCH',
+				path,
+				headers: { Authorization: `Bearer ${a.access}`, 'Tus-Resumable': '1.0.0', 'Content-Type': OCTET, 'Upload-Offset': '10', 'Content-Length': cl },
+			});
+			assert.ok([400, 413].includes(res.status), `Content-Length ${cl}: ${show(res)}`);
+		}
+		assert.equal(await offsetOf(a.access, path), 10);
+		// the upload is not left locked
+		const next = await patch(a.access, path, 10, Buffer.alloc(10));
+		assert.equal(next.status, 204, show(next));
+	});
+});
+
+describe('issue 8: spool files are never followed through a link', T, () => {
+	test('a symlink planted in place of an upload\'s spool file is not written through', async () => {
+		const dir = fs.mkdtempSync(nodePath.join(tmpRoot, 'link-'));
+		const s = await ownServer('link', { IAM_JWT_SECRET: randomSecret() }, dir);
+		const a = await registerAt(s.base, 'tuslink');
+		const { path } = await createAt(s.base, a.access, 100);
+		const id = path.split('/').pop();
+		const spool = nodePath.join(dir, 'blobs', 'spool', `tus-${id}`);
+		assert.ok(fs.existsSync(spool), 'the upload has its spool file');
+		const victim = nodePath.join(dir, 'victim.txt');
+		fs.writeFileSync(victim, 'precious data that must not change');
+		fs.unlinkSync(spool);
+		fs.symlinkSync(victim, spool);
+		const res = await tusAt(s.base, 'PATCH', path, { token: a.access, headers: { 'content-type': OCTET, 'upload-offset': '0' }, body: Buffer.from('0123456789') });
+		assertProblem(res, 503, 'storage_failed');
+		assert.equal(fs.readFileSync(victim, 'utf8'), 'precious data that must not change');
+	});
+});
+
 describe('issue 8: Idempotency-Key on tus creation', T, () => {
 	test('same key and request -> the same upload again (Idempotent-Replayed); other metadata -> 422; keys are per user', async () => {
 		const a = await register({ tag: 'tusidem' });
@@ -613,5 +654,50 @@ describe('issue 8: the PATCH lock dies with its holder', T, () => {
 		assert.equal(second.body.code, 'upload_locked');
 		const h = await tusAt(s.base, 'HEAD', path, { token: a.access });
 		assert.equal(Number(h.headers.get('upload-offset')), buf.length, 'every byte of the slow PATCH counted');
+	});
+});
+
+/** A WAV file (16 kHz mono 16-bit) of `bytes` random sample bytes. */
+function noiseWav(bytes) {
+	const h = Buffer.alloc(44);
+	h.write('RIFF', 0);
+	h.writeUInt32LE(36 + bytes, 4);
+	h.write('WAVE', 8);
+	h.write('fmt ', 12);
+	h.writeUInt32LE(16, 16);
+	h.writeUInt16LE(1, 20);
+	h.writeUInt16LE(1, 22);
+	h.writeUInt32LE(16000, 24);
+	h.writeUInt32LE(32000, 28);
+	h.writeUInt16LE(2, 32);
+	h.writeUInt16LE(16, 34);
+	h.write('data', 36);
+	h.writeUInt32LE(bytes, 40);
+	return Buffer.concat([h, crypto.randomBytes(bytes)]);
+}
+
+describe('issue 8: large writes', T, () => {
+	test('files of several MiB in one PATCH and in uneven PATCHes arrive byte for byte', async () => {
+		const s = await ownServer('large', { IAM_JWT_SECRET: randomSecret() });
+		const a = await registerAt(s.base, 'tuslarge');
+		for (const cuts of [[], [1, 1024 * 1024 + 7, 3 * 1024 * 1024]]) {
+			const buf = noiseWav(9 * 1024 * 1024 + 12345);
+			const { path, meetingId } = await createAt(s.base, a.access, buf.length, { filename: 'noise.wav', title: 'Large' });
+			const bounds = [0, ...cuts, buf.length];
+			for (let i = 0; i + 1 < bounds.length; i++) {
+				const res = await tusAt(s.base, 'PATCH', path, {
+					token: a.access,
+					headers: { 'content-type': OCTET, 'upload-offset': String(bounds[i]), 'upload-checksum': `sha1 ${sha1(buf.subarray(bounds[i], bounds[i + 1]))}` },
+					body: buf.subarray(bounds[i], bounds[i + 1]),
+				});
+				assert.equal(res.status, 204, `PATCH ${i}: ${show(res)}`);
+				assert.equal(Number(res.headers.get('upload-offset')), bounds[i + 1]);
+			}
+			const m = await requestAt(s.base, 'GET', `${MEETINGS}/${meetingId}`, { token: a.access });
+			assert.equal(m.body.file_size, buf.length, show(m));
+			const audio = await requestAt(s.base, 'GET', `${MEETINGS}/${meetingId}/audio`, { token: a.access, timeout: 30000 });
+			assert.equal(audio.status, 200);
+			assert.ok(audio.bytes.equals(buf), `the stored file is the upload (${cuts.length + 1} PATCHes)`);
+		}
 	});
 });

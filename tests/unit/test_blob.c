@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "blob/blob.h"
@@ -597,6 +598,34 @@ static void test_concurrent_puts(void **state)
 	assert_int_equal(hidden, 0);
 }
 
+/* Free space is that of the filesystem holding the spool, as an unprivileged writer sees it. */
+static void test_free_bytes(void **state)
+{
+	struct blob_store *s = *state;
+	int64_t before = -1, after = -1;
+	struct statvfs st;
+
+	assert_int_equal(blob_free_bytes(s, &before), 0);
+	assert_int_equal(statvfs(blob_spool_dir(s), &st), 0);
+	int64_t want = (int64_t)st.f_bavail * (int64_t)st.f_frsize;
+	assert_true(before > 0);
+	/* Other processes write meanwhile: near, not equal. */
+	int64_t diff = before > want ? before - want : want - before;
+	assert_true(diff < 256LL * 1024 * 1024);
+	/* Writing 8 MiB (synced) leaves less free. */
+	char key[BLOB_KEY_MAX];
+	size_t n = 8 * 1024 * 1024;
+	char *big = calloc(1, n);
+	assert_non_null(big);
+	memset(big, 'x', n);
+	blob_key_new("audio", key);
+	assert_int_equal(blob_put(s, key, big, n), 0);
+	free(big);
+	assert_int_equal(blob_free_bytes(s, &after), 0);
+	assert_true(after < before + 64LL * 1024 * 1024);
+	assert_int_equal(blob_delete(s, key), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +638,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_put_file_cross_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomic_visibility, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_bytes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

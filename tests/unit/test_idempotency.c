@@ -39,61 +39,84 @@ static void test_claim_finish_replay(void **state)
 {
 	FX(state);
 	struct idem_reply rep;
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
+			 IDEM_NEW);
 	/* A duplicate while the first is in flight. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep), IDEM_IN_FLIGHT);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
+			 IDEM_IN_FLIGHT);
 	/* Another request under the same key, even in flight. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep), IDEM_MISMATCH);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep),
+			 IDEM_MISMATCH);
 	assert_int_equal(idem_finish(fx->c, fx->org, fx->user, "k1", 201, "application/json",
 				     "{\"Location\":\"/x\"}", "{\"id\":\"1\"}"),
 			 DB_OK);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep), IDEM_REPLAY);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
+			 IDEM_REPLAY);
 	assert_int_equal(rep.status, 201);
 	assert_string_equal(rep.content_type, "application/json");
 	assert_string_equal(rep.headers, "{\"Location\":\"/x\"}");
 	assert_string_equal(rep.body, "{\"id\":\"1\"}");
 	idem_reply_clear(&rep);
 	assert_null(rep.body);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep), IDEM_MISMATCH);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep),
+			 IDEM_MISMATCH);
 }
 
 static void test_scoped_per_user_and_org(void **state)
 {
 	FX(state);
 	struct idem_reply rep;
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "same", "h", 60000, DAY, &rep), IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org2, fx->user2, "same", "h", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "same", "h", 60000, DAY, &rep),
+			 IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org2, fx->user2, "same", "h", 60000, DAY, &rep),
+			 IDEM_NEW);
 	/* Key text is compared exactly. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "Same", "h", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "Same", "h", 60000, DAY, &rep),
+			 IDEM_NEW);
 }
 
 static void test_abandon_and_stale(void **state)
 {
 	FX(state);
 	struct idem_reply rep;
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h1", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h1", 60000, DAY, &rep),
+			 IDEM_NEW);
 	assert_int_equal(idem_abandon(fx->c, fx->org, fx->user, "a"), DB_OK);
 	/* A retry after a failure runs afresh, even with another body. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep),
+			 IDEM_NEW);
 	/* A done record is not abandoned by a late abandon. */
-	assert_int_equal(idem_finish(fx->c, fx->org, fx->user, "a", 201, "application/json", "{}", "{}"), DB_OK);
+	assert_int_equal(
+	    idem_finish(fx->c, fx->org, fx->user, "a", 201, "application/json", "{}", "{}"), DB_OK);
 	assert_int_equal(idem_abandon(fx->c, fx->org, fx->user, "a"), DB_OK);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep), IDEM_REPLAY);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep),
+			 IDEM_REPLAY);
 	idem_reply_clear(&rep);
 
 	/* A pending claim whose process died (pending window passed) is taken over. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", -1, DAY, &rep), IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep), IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep), IDEM_IN_FLIGHT);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", -1, DAY, &rep),
+			 IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep),
+			 IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep),
+			 IDEM_IN_FLIGHT);
 
 	/* An expired record is gone: the key is free again, and purge removes it. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "old", "h", 60000, -1, &rep), IDEM_NEW);
-	assert_int_equal(idem_finish(fx->c, fx->org, fx->user, "old", 201, "application/json", "{}", "{}"), DB_OK);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "old", "h", 60000, -1, &rep),
+			 IDEM_NEW);
+	assert_int_equal(
+	    idem_finish(fx->c, fx->org, fx->user, "old", 201, "application/json", "{}", "{}"),
+	    DB_OK);
 	assert_true(idem_purge(fx->c, time_now_ms()) >= 1);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "old", "other", 60000, DAY, &rep), IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "exp", "h", 60000, -1, &rep), IDEM_NEW);
-	assert_int_equal(idem_finish(fx->c, fx->org, fx->user, "exp", 201, "application/json", "{}", "{}"), DB_OK);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "exp", "other", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "old", "other", 60000, DAY, &rep),
+			 IDEM_NEW);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "exp", "h", 60000, -1, &rep),
+			 IDEM_NEW);
+	assert_int_equal(
+	    idem_finish(fx->c, fx->org, fx->user, "exp", 201, "application/json", "{}", "{}"),
+	    DB_OK);
+	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "exp", "other", 60000, DAY, &rep),
+			 IDEM_NEW);
 }
 
 struct racer {

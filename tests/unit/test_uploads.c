@@ -9,6 +9,7 @@
  * test_idempotency.c).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -83,7 +84,7 @@ static void test_owner_ids(void **state)
 	char a[UPLOAD_OWNER_MAX], b[UPLOAD_OWNER_MAX], dead[UPLOAD_OWNER_MAX];
 	upload_owner_new(a);
 	upload_owner_new(b);
-	assert_string_not_equal(a, b); /* fresh each time, never from the request */
+	assert_string_not_equal(a, b);	    /* fresh each time, never from the request */
 	assert_false(upload_owner_dead(a)); /* this process runs */
 	dead_owner(dead);
 	assert_true(upload_owner_dead(dead));
@@ -138,7 +139,8 @@ static void test_lease_expiry_and_loss(void **state)
 	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), UPLOAD_LOST);
 	assert_int_equal(upload_advance(fx->c, u.id, a, 900, FAR), UPLOAD_LOST);
 	assert_int_equal(upload_unlock(fx->c, u.id, a), DB_OK);
-	assert_int_equal(upload_renew(fx->c, u.id, b, FAR), DB_OK); /* unlock by a did not free b's lock */
+	assert_int_equal(upload_renew(fx->c, u.id, b, FAR),
+			 DB_OK); /* unlock by a did not free b's lock */
 	assert_int_equal(offset_of(fx, u.id), 0);
 	/* A stalled writer whose expired lock nobody took may renew it. */
 	assert_int_equal(upload_advance(fx->c, u.id, b, 10, FAR), DB_OK);
@@ -226,8 +228,8 @@ static void test_transcript_only_for_its_audio(void **state)
 	/* The job read "first"; meanwhile the audio became "second". */
 	set_key(&m, "audio/aa/bb/second");
 	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
-	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/first", "en", "old words",
-						"{}", "sphinx", "m", 0.5, 1.0, "[]"),
+	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/first", "en",
+						"old words", "{}", "sphinx", "m", 0.5, 1.0, "[]"),
 			 STORE_NOT_FOUND);
 	struct meeting_transcript t;
 	assert_int_equal(meeting_transcript_get(fx->c, fx->org, mid, &t), STORE_NOT_FOUND);
@@ -235,8 +237,8 @@ static void test_transcript_only_for_its_audio(void **state)
 	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
 	assert_string_equal(now.status, "uploaded");
 	meeting_clear(&now);
-	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/second", "en", "new words",
-						"{}", "sphinx", "m", 0.5, 1.0, "[]"),
+	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/second", "en",
+						"new words", "{}", "sphinx", "m", 0.5, 1.0, "[]"),
 			 DB_OK);
 	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
 	assert_string_equal(now.status, "completed");
@@ -314,6 +316,53 @@ static void test_concurrent_swaps_orphan_nothing(void **state)
 	meeting_clear(&now);
 }
 
+/* Is meeting id among those whose audio waits for its SHA-256? */
+static bool unhashed(struct fx *fx, const char *id)
+{
+	struct meeting_audio_ref refs[50];
+	char after[UUID_STR_LEN] = "";
+	for (;;) {
+		int n = meeting_audio_unhashed(fx->c, after, refs, 50);
+		assert_true(n >= 0);
+		for (int i = 0; i < n; i++)
+			if (strcmp(refs[i].id, id) == 0)
+				return true;
+		if (n < 50)
+			return false;
+		snprintf(after, sizeof after, "%s", refs[n - 1].id);
+	}
+}
+
+static void test_sha256_filled_in_later(void **state)
+{
+	FX(state);
+	struct upload u;
+	char mid[UUID_STR_LEN], old[96];
+	new_upload(fx, &u, mid);
+	assert_false(unhashed(fx, mid)); /* no audio: nothing to hash */
+	struct meeting m;
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), DB_OK);
+	set_key(&m, "audio/aa/bb/unhashed");
+	m.audio_sha256[0] = '\0';
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_true(unhashed(fx, mid));
+	/* A hash of audio the meeting no longer has is not recorded. */
+	assert_int_equal(meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/other", "ab"),
+			 STORE_NOT_FOUND);
+	assert_int_equal(
+	    meeting_set_audio_sha256(fx->c, fx->org2, mid, "audio/aa/bb/unhashed", "ab"),
+	    STORE_NOT_FOUND);
+	assert_true(unhashed(fx, mid));
+	assert_int_equal(
+	    meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/unhashed", "abcd"), DB_OK);
+	assert_false(unhashed(fx, mid));
+	struct meeting now;
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+	assert_string_equal(now.audio_sha256, "abcd");
+	meeting_clear(&now);
+	meeting_clear(&m);
+}
+
 int main(void)
 {
 	if (!getenv("IAM_TEST_LOG"))
@@ -327,6 +376,7 @@ int main(void)
 		ST(test_audio_refused_while_busy, KIND_SQLITE),
 		ST(test_transcript_only_for_its_audio, KIND_SQLITE),
 		ST(test_concurrent_swaps_orphan_nothing, KIND_SQLITE),
+		ST(test_sha256_filled_in_later, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		ST(test_lock_one_writer, KIND_PG),
@@ -335,6 +385,7 @@ int main(void)
 		ST(test_audio_refused_while_busy, KIND_PG),
 		ST(test_transcript_only_for_its_audio, KIND_PG),
 		ST(test_concurrent_swaps_orphan_nothing, KIND_PG),
+		ST(test_sha256_filled_in_later, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("uploads_sqlite", sqlite_tests, NULL, NULL);

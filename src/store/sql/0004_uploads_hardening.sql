@@ -1,4 +1,5 @@
--- Uploads hardening (issue 8): Idempotency-Key records for create endpoints.
+-- Uploads hardening (issue 8): Idempotency-Key records for create endpoints,
+-- and finding audio whose SHA-256 is still to be computed.
 --
 -- One row per (organization, user, key). A request that carries a key first
 -- inserts a 'pending' row (so a concurrent duplicate sees it and gets 409),
@@ -23,3 +24,7 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (org_id, user_id, idem_key)
 );
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);
+
+-- Large uploads are stored without their SHA-256 (computing it would take as
+-- long as receiving them); the janitor fills it in. This finds them.
+CREATE INDEX meetings_audio_unhashed ON meetings(id) WHERE audio_sha256 = '' AND audio_key IS NOT NULL;
