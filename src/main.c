@@ -287,7 +287,7 @@ static int run(const struct config *cfg, enum role role)
 		size_t n = 0;
 		size_t (*tables[])(const struct route **) = {
 			api_health_routes, api_auth_routes,     api_users_routes,  api_api_keys_routes,
-			api_meetings_routes, api_uploads_routes, api_openai_routes};
+			api_meetings_routes, api_uploads_routes, api_openai_routes, api_transcripts_routes};
 		for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
 			const struct route *part;
 			size_t k = tables[t](&part);
