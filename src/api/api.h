@@ -44,6 +44,7 @@ size_t api_api_keys_routes(const struct route **out);
 size_t api_meetings_routes(const struct route **out);
 size_t api_uploads_routes(const struct route **out);
 size_t api_openai_routes(const struct route **out);
+size_t api_transcripts_routes(const struct route **out);
 
 static inline struct app *api_app(struct http_req *r) { return http_app(r); }
 

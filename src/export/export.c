@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -80,6 +81,7 @@ struct step {
 struct cue {
 	int64_t start, end; /* ms */
 	size_t off, len;    /* its lines, joined by '\n', in layout.text */
+	size_t speaker;     /* its segment's speaker (1-based), 0 = none */
 };
 
 struct layout {
@@ -566,9 +568,12 @@ static int layout_build(struct layout *L, const struct transcript *t)
 		if (!text || tokenize(L, text, &nwords) < 0)
 			goto fail;
 		if (L->ntok) {
+			size_t before = L->ncue;
 			time_tokens(L, t, seg, nwords);
 			if (pack_cues(L) < 0)
 				goto fail;
+			for (size_t c = before; c < L->ncue; c++)
+				L->cue[c].speaker = seg->speaker <= t->nspeakers ? seg->speaker : 0;
 		}
 		free(text);
 		text = NULL;
@@ -612,10 +617,46 @@ static int put_vtt_text(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
+/* The name shown for speaker k (1-based) of t, repaired to valid UTF-8 in out; "" for none. */
+static void speaker_name(const struct transcript *t, size_t k, char *out, size_t outlen)
+{
+	char *fixed;
+
+	transcript_speaker_display(t, k, out, outlen);
+	fixed = utf8_dup_valid(out);
+	if (fixed) {
+		snprintf(out, outlen, "%s", fixed);
+		free(fixed);
+	} else
+		out[0] = '\0';
+	/* A name is one line. */
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+/* A WebVTT voice span's annotation: no '>' (it would end the tag), entities for & < >. */
+static int put_vtt_voice(struct buf *b, const char *name)
+{
+	if (buf_puts(b, "<v ") < 0)
+		return -1;
+	for (const char *p = name; *p; p++) {
+		int rc = *p == '&'   ? buf_puts(b, "&amp;")
+			 : *p == '<' ? buf_puts(b, "&lt;")
+			 : *p == '>' ? buf_puts(b, "&gt;")
+				     : buf_append(b, p, 1);
+		if (rc < 0)
+			return -1;
+	}
+	return buf_puts(b, ">");
+}
+
 static int render_cues(struct buf *out, const struct transcript *t, enum export_format f)
 {
 	struct layout L = {0};
 	char sep = f == EXPORT_SRT ? ',' : '.';
+	char name[TRANSCRIPT_NAME_MAX * 4 + 16];
+	size_t prev_speaker = 0;
 	int rc;
 
 	if (f == EXPORT_VTT && buf_puts(out, "WEBVTT\n\n") < 0)
@@ -633,6 +674,17 @@ static int render_cues(struct buf *out, const struct transcript *t, enum export_
 		if (put_time(out, c->start, sep) < 0 || buf_puts(out, " --> ") < 0 ||
 		    put_time(out, c->end, sep) < 0 || buf_puts(out, "\n") < 0)
 			goto fail;
+		/*
+		 * Who speaks: a voice span on every WebVTT cue (players style and
+		 * filter by it); in SRT, "Name: " where the speaker changes.
+		 */
+		speaker_name(t, c->speaker, name, sizeof name);
+		if (name[0] && f == EXPORT_VTT && put_vtt_voice(out, name) < 0)
+			goto fail;
+		if (name[0] && f == EXPORT_SRT && c->speaker != prev_speaker &&
+		    buf_printf(out, "%s: ", name) < 0)
+			goto fail;
+		prev_speaker = c->speaker;
 		rc = f == EXPORT_SRT ? buf_append(out, text, c->len)
 				     : put_vtt_text(out, text, c->len);
 		if (rc < 0)
@@ -651,7 +703,7 @@ fail:
 static int render_txt(struct buf *out, const struct transcript *t, const char *title)
 {
 	struct order *order = segments_in_order(t);
-	char *text = NULL;
+	char *text = NULL, name[TRANSCRIPT_NAME_MAX * 4 + 16];
 	size_t n;
 
 	if (t->nsegments && !order)
@@ -667,10 +719,11 @@ static int render_txt(struct buf *out, const struct transcript *t, const char *t
 		const struct transcript_segment *seg = &t->segments[order[k].i];
 		size_t mark = out->len;
 
+		speaker_name(t, seg->speaker, name, sizeof name);
 		text = utf8_dup_valid(seg->text);
 		if (!text || (out->len && buf_puts(out, "\n\n") < 0) || buf_puts(out, "[") < 0 ||
 		    put_time(out, to_ms(seg->start), 0) < 0 || buf_puts(out, "] ") < 0 ||
-		    put_words(out, text, &n) < 0)
+		    (name[0] && buf_printf(out, "%s: ", name) < 0) || put_words(out, text, &n) < 0)
 			goto fail;
 		if (!n) {
 			/* Empty segment: take back its time stamp. */

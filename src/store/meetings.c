@@ -330,11 +330,17 @@ static int complete(struct db_conn *c, const char *org_id, const char *id, const
 		     NULL);
 	if (rc)
 		goto fail;
+	/*
+	 * The version goes on from the meeting's last revision (ETags are
+	 * never reused), and the machine transcript is its first revision.
+	 */
 	rc = db_exec(
 	    c,
 	    "INSERT INTO transcripts (meeting_id, org_id, language, text, body, provider, model,"
-	    " confidence, duration, created_at, updated_at)"
-	    " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM meetings"
+	    " confidence, duration, created_at, updated_at, version, original_body)"
+	    " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10,"
+	    " (SELECT COALESCE(MAX(version), 0) + 1 FROM transcript_revisions WHERE meeting_id = $1),"
+	    " $5 FROM meetings"
 	    " WHERE id = $1 AND org_id = $2 AND ($11 = '-' OR COALESCE(audio_key, '') = $11)",
 	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(language), DB_TEXT(text), DB_TEXT(body),
 		      DB_TEXT(provider), DB_TEXT(model), DB_REAL(confidence), DB_REAL(duration),
@@ -346,6 +352,18 @@ static int complete(struct db_conn *c, const char *org_id, const char *id, const
 		db_rollback(c);
 		return STORE_NOT_FOUND; /* deleted meanwhile */
 	}
+	char rev_id[UUID_STR_LEN];
+	uuid_v7(rev_id);
+	rc = db_exec(c,
+		     "INSERT INTO transcript_revisions (id, meeting_id, org_id, version, author_id,"
+		     " action, summary, body, created_at)"
+		     " SELECT $3, meeting_id, org_id, version, NULL, 'transcribed', $4, body, $5"
+		     " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(rev_id), DB_TEXT(provider),
+			       DB_INT(now)),
+		     NULL);
+	if (rc)
+		goto fail;
 	rc = db_exec(c,
 		     "UPDATE meetings SET status = 'completed', progress = 100, provider_used = $3,"
 		     " model_used = $4, transcription_confidence = $5, duration_seconds = $6,"
@@ -381,7 +399,9 @@ void meeting_transcript_clear(struct meeting_transcript *t)
 	if (!t)
 		return;
 	free(t->body);
+	free(t->original);
 	t->body = NULL;
+	t->original = NULL;
 }
 
 int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *meeting_id,
@@ -391,7 +411,8 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 	int rc;
 	struct db_res *r =
 	    db_query(c,
-		     "SELECT language, provider, model, confidence, duration, body, created_at"
+		     "SELECT language, provider, model, confidence, duration, body, created_at,"
+		     " version, COALESCE(original_body, body), updated_at"
 		     " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
 		     DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id)), &rc);
 	if (!r)
@@ -405,7 +426,10 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 		t->duration = db_double(r, 4);
 		t->body = strdup(db_text(r, 5));
 		t->created_at = db_int(r, 6);
-		rc = t->body ? DB_OK : DB_ERR;
+		t->version = db_int(r, 7);
+		t->original = strdup(db_text(r, 8));
+		t->updated_at = db_int(r, 9);
+		rc = t->body && t->original ? DB_OK : DB_ERR;
 	} else if (rc == 0) {
 		rc = STORE_NOT_FOUND;
 	}

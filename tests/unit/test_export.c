@@ -444,6 +444,7 @@ static void test_small_exact(void **state)
 	       "  \"language\": \"en\",\n"
 	       "  \"duration\": 3725.0,\n"
 	       "  \"text\": \"Hello world. Fish & chips <b> a --> b Late\",\n"
+	       "  \"speakers\": [],\n"
 	       "  \"segments\": [\n"
 	       "    {\n"
 	       "      \"id\": 0,\n"
@@ -451,18 +452,22 @@ static void test_small_exact(void **state)
 	       "      \"end\": 2.5,\n"
 	       "      \"text\": \"Hello world.\",\n"
 	       "      \"confidence\": 0.9,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": [\n"
 	       "        {\n"
 	       "          \"word\": \"Hello\",\n"
 	       "          \"start\": 0.0,\n"
 	       "          \"end\": 0.5,\n"
-	       "          \"confidence\": 0.8\n"
+	       "          \"confidence\": 0.8,\n"
+	       "          \"speaker\": null\n"
 	       "        },\n"
 	       "        {\n"
 	       "          \"word\": \"world.\",\n"
 	       "          \"start\": 0.6,\n"
 	       "          \"end\": 2.5,\n"
-	       "          \"confidence\": 1.0\n"
+	       "          \"confidence\": 1.0,\n"
+	       "          \"speaker\": null\n"
 	       "        }\n"
 	       "      ]\n"
 	       "    },\n"
@@ -472,6 +477,8 @@ static void test_small_exact(void **state)
 	       "      \"end\": 5.25,\n"
 	       "      \"text\": \"Fish & chips <b> a --> b\",\n"
 	       "      \"confidence\": 0.5,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": []\n"
 	       "    },\n"
 	       "    {\n"
@@ -480,6 +487,8 @@ static void test_small_exact(void **state)
 	       "      \"end\": 6.0,\n"
 	       "      \"text\": \" \\n \",\n"
 	       "      \"confidence\": 0.5,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": []\n"
 	       "    },\n"
 	       "    {\n"
@@ -488,6 +497,8 @@ static void test_small_exact(void **state)
 	       "      \"end\": 3725.0,\n"
 	       "      \"text\": \"Late\",\n"
 	       "      \"confidence\": 0.5,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": []\n"
 	       "    }\n"
 	       "  ]\n"
@@ -518,7 +529,7 @@ static void test_empty(void **state)
 	expect(&t, EXPORT_VTT, NULL, "WEBVTT\n\n");
 	expect(&t, EXPORT_JSON, NULL,
 	       "{\n  \"language\": \"\",\n  \"duration\": 0.0,\n  \"text\": \"\",\n"
-	       "  \"segments\": []\n}\n");
+	       "  \"speakers\": [],\n  \"segments\": []\n}\n");
 	expect(NULL, EXPORT_VTT, NULL, "WEBVTT\n\n");
 
 	/* Only empty segments: the same. */

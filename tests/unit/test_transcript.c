@@ -282,14 +282,17 @@ static void test_to_json_shape(void **state)
 	j = transcript_to_json(&t);
 	assert_non_null(j);
 	want = parse("{\"language\":\"en\",\"duration\":10.0,"
-		     "\"text\":\"Hello there world. Second.\",\"segments\":["
+		     "\"text\":\"Hello there world. Second.\",\"speakers\":[],\"segments\":["
 		     "{\"id\":0,\"start\":0.5,\"end\":2.25,\"text\":\"Hello there world.\","
-		     "\"confidence\":0.9,\"words\":["
-		     "{\"word\":\"Hello\",\"start\":0.5,\"end\":1.0,\"confidence\":0.8},"
-		     "{\"word\":\"there\",\"start\":1.1,\"end\":1.5,\"confidence\":0.9},"
-		     "{\"word\":\"world.\",\"start\":1.6,\"end\":2.25,\"confidence\":1.0}]},"
+		     "\"confidence\":0.9,\"speaker\":null,\"edited\":false,\"words\":["
+		     "{\"word\":\"Hello\",\"start\":0.5,\"end\":1.0,\"confidence\":0.8,"
+		     "\"speaker\":null},"
+		     "{\"word\":\"there\",\"start\":1.1,\"end\":1.5,\"confidence\":0.9,"
+		     "\"speaker\":null},"
+		     "{\"word\":\"world.\",\"start\":1.6,\"end\":2.25,\"confidence\":1.0,"
+		     "\"speaker\":null}]},"
 		     "{\"id\":1,\"start\":3.0,\"end\":4.124,\"text\":\" Second. \","
-		     "\"confidence\":0.988,\"words\":[]}]}");
+		     "\"confidence\":0.988,\"speaker\":null,\"edited\":false,\"words\":[]}]}");
 	if (!json_equal(j, want)) {
 		char *got = json_dumps(j, JSON_COMPACT);
 		fail_msg("got %s", got);
@@ -305,7 +308,8 @@ static void test_to_json_shape(void **state)
 
 	/* Empty, and NULL. */
 	j = transcript_to_json(&t);
-	want = parse("{\"language\":\"\",\"duration\":0.0,\"text\":\"\",\"segments\":[]}");
+	want = parse("{\"language\":\"\",\"duration\":0.0,\"text\":\"\",\"speakers\":[],"
+		     "\"segments\":[]}");
 	assert_true(json_equal(j, want));
 	json_decref(j);
 	j = transcript_to_json(NULL);
