@@ -28,7 +28,7 @@
 #define OPENAI_MAX_BODY	       (64u << 20) /* a verbose_json answer larger than this is refused */
 #define OPENAI_CONNECT_TIMEOUT 10L
 #define OPENAI_DEFAULT_TIMEOUT 600
-#define WAV_HEADER	       44 /* media_wav_header's size */
+#define WAV_HEADER	       44   /* media_wav_header's size */
 #define READ_CHUNK	       4096 /* samples per source read */
 #define BEARER		       "Authorization: Bearer "
 
