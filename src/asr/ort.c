@@ -161,10 +161,12 @@ static void free_names(char **names, size_t n)
 {
 	if (!names)
 		return;
+	/* Through a named pointer: clang-format 14 has no stable layout for FN(...)(args). */
+	OrtStatus *(*allocator_free)(OrtAllocator *, void *) =
+	    FN(ORT_AllocatorFree, OrtStatus * (*)(OrtAllocator *, void *));
 	for (size_t i = 0; i < n; i++)
 		if (names[i])
-			FN(ORT_AllocatorFree, OrtStatus * (*)(OrtAllocator *, void *))
-			(g.alloc, names[i]);
+			allocator_free(g.alloc, names[i]);
 	free(names);
 }
 
