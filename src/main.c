@@ -51,15 +51,10 @@ static const char USAGE[] =
 	"            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
 	"            IAM_MODELS_DIR when it loads, else the energy detector)\n"
 	"  help      print this help\n"
+	"  help config             every IAM_* setting: default, allowed values, meaning\n"
+	"  help config --markdown  the same as README.md's configuration table\n"
 	"\n"
-	"Configuration comes from IAM_* environment variables (see README.md):\n"
-	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
-	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
-	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL,\n"
-	"  IAM_OPENAI_API_KEY, IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
-	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG, IAM_REFRESH_GRACE_S, IAM_TRUSTED_PROXIES,\n"
-	"  IAM_REGISTER_PER_HOUR, IAM_HASH_CONCURRENCY, IAM_HASH_WAIT_MS.\n";
+	"Configuration comes from IAM_* environment variables (iamd help config).\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -485,6 +480,14 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		if (argc > 2 && !strcmp(argv[2], "config")) {
+			bool md = argc > 3 && !strcmp(argv[3], "--markdown");
+			if (argc > (md ? 4 : 3)) {
+				fprintf(stderr, "iamd: usage: iamd help config [--markdown]\n");
+				return 2;
+			}
+			return config_describe(stdout, md) < 0 ? 1 : 0;
+		}
 		fputs(USAGE, stdout);
 		return argc > 1 ? 0 : 2;
 	}

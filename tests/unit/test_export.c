@@ -26,53 +26,8 @@
 
 #include "export/export.h"
 
-/* ---- allocation failure injection (see test_transcript.c) ---- */
-
-extern void *__interceptor_malloc(size_t) __attribute__((weak));
-extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
-extern void *__libc_malloc(size_t);
-extern void *__libc_realloc(void *, size_t);
-static long g_fail_at = -1;
-static int g_failed;
-
-static int should_fail(void)
-{
-	if (g_fail_at < 0)
-		return 0;
-	if (g_fail_at-- == 0) {
-		g_failed = 1;
-		return 1;
-	}
-	return 0;
-}
-
-void *malloc(size_t n)
-{
-	if (should_fail())
-		return NULL;
-	return __interceptor_malloc ? __interceptor_malloc(n) : __libc_malloc(n);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (should_fail())
-		return NULL;
-	return __interceptor_realloc ? __interceptor_realloc(p, n) : __libc_realloc(p, n);
-}
-
-/* False where the injector is bypassed (valgrind replaces malloc in the executable too). */
-static int injection_works(void)
-{
-	void *(*volatile alloc)(size_t) = malloc;
-	void *p;
-
-	g_failed = 0;
-	g_fail_at = 0;
-	p = alloc(16);
-	g_fail_at = -1;
-	free(p);
-	return p == NULL;
-}
+/* Allocation failure injection: fail_at(), fail_off(), g_failed. */
+#include "support.h"
 
 /* ---- a validator for what we write ---- */
 
@@ -1277,10 +1232,9 @@ static void test_allocation_failures(void **state)
 		long n;
 		for (n = 0;; n++) {
 			size_t len = 99;
-			g_failed = 0;
-			g_fail_at = n;
+			fail_at(n);
 			char *got = export_render(&t, (enum export_format)f, "Title", &len);
-			g_fail_at = -1;
+			fail_off();
 			if (!g_failed) {
 				assert_string_equal(got, want);
 				free(got);

@@ -1088,7 +1088,8 @@ static void test_pool_stop_abandoned(void **state)
 	struct row row;
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "running"); /* its lease runs out; another worker retries */
-	/* An abandoned pool is never freed (iamd exits instead): keep it reachable, as main does. */
+	/* An abandoned pool is never freed (iamd exits instead): keep it reachable, as main does.
+	 */
 	test_abandoned_pool = p;
 }
 
