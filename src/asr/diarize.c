@@ -52,18 +52,24 @@
 /* Tuned on bench/diarize.sh (espeak-ng conversations, clean and noisy). */
 #define CHANGE_W    100	 /* frames either side of a candidate change point */
 #define CHANGE_STEP 5	 /* frames between candidates */
-#define CHANGE_KL   40.0 /* divergence over which a local maximum is a change */
+#define CHANGE_KL tune_change_kl() /* divergence over which a local maximum is a change */
 #define MIN_SEG	    100	 /* frames: shorter pieces are not clustered, only resegmented */
 #define MAX_SEGS    2000 /* pieces clustered at most (bounds the pair matrix) */
-#define BIC_LAMBDA  1.0
+#define SEPARATION tune_bic_lambda() /* clusters closer than this (Mahalanobis) are one speaker */
+#define MIN_WINS   2   /* windows a cluster needs to count as a speaker */
+#define WIN_FRAMES 100 /* window embeddings: means over 1 s */
 #define REG	    1e-3 /* added to covariance diagonals (normalised units) */
-#define SWITCH_PEN  60.0 /* Viterbi: log-likelihood cost of a speaker change */
-#define GAP_PEN	    10.0 /* ... across a pause */
+#define SWITCH_PEN tune_switch_pen() /* Viterbi: log-likelihood cost of a speaker change */
+#define GAP_PEN tune_gap_pen() /* ... across a pause */
 #define RESEG_ITERS 3
 #define MIN_TURN_S  1.0
 #define BRIDGE_S    1.0
 #define VOICED_MIN  0.45
 
+static double tune_change_kl(void) { const char *e = getenv("T_CHANGE_KL"); return e ? atof(e) : 40.0; }
+static double tune_bic_lambda(void) { const char *e = getenv("T_BIC_LAMBDA"); return e ? atof(e) : 3.0; }
+static double tune_switch_pen(void) { const char *e = getenv("T_SWITCH_PEN"); return e ? atof(e) : 60.0; }
+static double tune_gap_pen(void) { const char *e = getenv("T_GAP_PEN"); return e ? atof(e) : 10.0; }
 /* FFTW's planner is not thread-safe (fftwf_execute is). */
 static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -442,15 +448,6 @@ static void stats_add_frame(struct stats *st, const float *x)
 	}
 }
 
-static void stats_merge(struct stats *a, const struct stats *b)
-{
-	a->n += b->n;
-	for (int i = 0; i < D; i++)
-		a->s[i] += b->s[i];
-	for (int i = 0; i < NPAR; i++)
-		a->ss[i] += b->ss[i];
-}
-
 /* Lower Cholesky factor of the covariance (+REG) into L (D*D); the mean into mu. 0 or -1. */
 static int stats_gauss(const struct stats *st, double *mu, double *L, double *logdet)
 {
@@ -484,51 +481,79 @@ static int stats_gauss(const struct stats *st, double *mu, double *L, double *lo
 	return 0;
 }
 
-static double stats_cost(const struct stats *st)
-{
-	double mu[D], L[D * D], ld;
-	if (stats_gauss(st, mu, L, &ld))
-		return 0;
-	return st->n * ld;
-}
-
-/* BIC cost of merging a and b (negative: one Gaussian explains both better). */
-static double bic_merge(const struct stats *a, double ca, const struct stats *b, double cb,
-			double pen)
-{
-	struct stats m = *a;
-	stats_merge(&m, b);
-	return 0.5 * (stats_cost(&m) - ca - cb) - pen;
-}
-
 /*
- * Agglomerative clustering of nseg statistics; labels get 0.. in order of
- * first appearance. Returns the cluster count or -1 (memory).
+ * Agglomerative clustering of n items; item i owns the window embeddings
+ * wfirst[i]..wfirst[i+1]-1 of emb, already whitened by the within-speaker
+ * covariance (so a speaker's windows scatter with unit variance around
+ * their mean). Ward's criterion picks the merges, down to min_k; the count
+ * kept is the largest, at most max_k, whose cluster centroids are all at
+ * least SEPARATION apart and each of at least MIN_WINS windows. labels get
+ * 0.. in order of first appearance. Returns the count or -1 (memory).
  */
-static int cluster_stats(struct stats *st, size_t n, double ntot, int min_k, int max_k, int *labels)
+static int cluster_items(size_t n, const double *emb, const size_t *wfirst, int min_k, int max_k,
+			 int *labels)
 {
 	if (n == 0)
 		return 0;
 	int rc = -1;
 	size_t npair = n * (n - 1) / 2;
 	float *dist = malloc((npair ? npair : 1) * sizeof *dist);
-	double *cost = malloc(n * sizeof *cost);
-	int *owner = malloc(n * sizeof *owner); /* cluster of each input, by representative */
+	double *sum = calloc(n * D, sizeof *sum), *cnt = calloc(n, sizeof *cnt);
+	int *owner = malloc(n * sizeof *owner); /* cluster of each item, by representative */
 	bool *alive = malloc(n * sizeof *alive);
-	if (!dist || !cost || !owner || !alive)
+	size_t *mi = malloc(n * sizeof *mi), *mj = malloc(n * sizeof *mj); /* the merges */
+	if (!dist || !sum || !cnt || !owner || !alive || !mi || !mj)
 		goto out;
-	const double pen = 0.5 * BIC_LAMBDA * (D + NPAR) * log(ntot);
-#define PAIR(i, j) dist[(j) * ((j)-1) / 2 + (i)] /* i < j */
 	for (size_t i = 0; i < n; i++) {
-		cost[i] = stats_cost(&st[i]);
 		owner[i] = (int)i;
 		alive[i] = true;
+		for (size_t w = wfirst[i]; w < wfirst[i + 1]; w++) {
+			cnt[i]++;
+			for (int j = 0; j < D; j++)
+				sum[i * D + (size_t)j] += emb[w * D + (size_t)j];
+		}
 	}
+#define PAIR(i, j) dist[(j) * ((j)-1) / 2 + (i)] /* i < j */
+	/* squared centroid distance of clusters i and j */
+#define CD2(i, j, out)                                                                             \
+	do {                                                                                       \
+		double q_ = 0;                                                                     \
+		for (int d_ = 0; d_ < D; d_++) {                                                   \
+			double t_ = sum[(i)*D + (size_t)d_] / cnt[i] - sum[(j)*D + (size_t)d_] / cnt[j]; \
+			q_ += t_ * t_;                                                             \
+		}                                                                                  \
+		(out) = q_;                                                                        \
+	} while (0)
 	for (size_t j = 1; j < n; j++)
-		for (size_t i = 0; i < j; i++)
-			PAIR(i, j) = (float)bic_merge(&st[i], cost[i], &st[j], cost[j], pen);
-	size_t k = n;
-	while (k > 1 && k > (size_t)min_k) {
+		for (size_t i = 0; i < j; i++) {
+			double q;
+			CD2(i, j, q);
+			PAIR(i, j) = (float)(cnt[i] * cnt[j] / (cnt[i] + cnt[j]) * q);
+		}
+	size_t k = n, nmerge = 0, chosen = 0;
+	for (;;) {
+		if (k <= (size_t)max_k && (!chosen || getenv("T_DEBUG"))) {
+			double sep = INFINITY;
+			for (size_t j = 0; j < n && sep > 0; j++) {
+				if (!alive[j])
+					continue;
+				if (k > 1 && cnt[j] < MIN_WINS)
+					sep = 0;
+				for (size_t i = 0; i < j; i++)
+					if (alive[i]) {
+						double q;
+						CD2(i, j, q);
+						if (sqrt(q) < sep)
+							sep = sqrt(q);
+					}
+			}
+			if (getenv("T_DEBUG") && k < 8)
+				fprintf(stderr, "k=%zu minsep %.2f\n", k, sep);
+			if (!chosen && (k <= (size_t)min_k || sep >= SEPARATION))
+				chosen = k;
+		}
+		if ((chosen && !getenv("T_DEBUG")) || k <= 1)
+			break;
 		size_t bi = 0, bj = 0;
 		float best = INFINITY;
 		for (size_t j = 1; j < n; j++) {
@@ -541,11 +566,12 @@ static int cluster_stats(struct stats *st, size_t n, double ntot, int min_k, int
 					bj = j;
 				}
 		}
-		if (best >= 0 && k <= (size_t)max_k)
-			break;
-		stats_merge(&st[bi], &st[bj]);
-		cost[bi] = stats_cost(&st[bi]);
+		cnt[bi] += cnt[bj];
+		for (int j = 0; j < D; j++)
+			sum[bi * D + (size_t)j] += sum[bj * D + (size_t)j];
 		alive[bj] = false;
+		mi[nmerge] = bi;
+		mj[nmerge++] = bj;
 		for (size_t i = 0; i < n; i++)
 			if (owner[i] == (int)bj)
 				owner[i] = (int)bi;
@@ -553,7 +579,9 @@ static int cluster_stats(struct stats *st, size_t n, double ntot, int min_k, int
 		for (size_t i = 0; i < n; i++) {
 			if (!alive[i] || i == bi)
 				continue;
-			float v = (float)bic_merge(&st[bi], cost[bi], &st[i], cost[i], pen);
+			double q;
+			CD2(i, bi, q);
+			float v = (float)(cnt[i] * cnt[bi] / (cnt[i] + cnt[bi]) * q);
 			if (i < bi)
 				PAIR(i, bi) = v;
 			else
@@ -561,7 +589,7 @@ static int cluster_stats(struct stats *st, size_t n, double ntot, int min_k, int
 		}
 	}
 #undef PAIR
-	/* number by first appearance */
+#undef CD2
 	int next = 0;
 	for (size_t i = 0; i < n; i++)
 		labels[i] = -1;
@@ -576,34 +604,140 @@ static int cluster_stats(struct stats *st, size_t n, double ntot, int min_k, int
 	rc = next;
 out:
 	free(dist);
-	free(cost);
+	free(sum);
+	free(cnt);
 	free(owner);
 	free(alive);
+	free(mi);
+	free(mj);
+	return rc;
+}
+
+/*
+ * Whiten window embeddings in place by the within-speaker covariance,
+ * estimated from the differences of neighbouring windows of one segment
+ * (nearly always one speaker): cov(e[w+1] - e[w]) / 2. same[w]: window w+1
+ * is in the segment of window w. Falls back to the total covariance when
+ * there are too few neighbours. 0 or -1 (a degenerate covariance: left as is).
+ */
+static int whiten(double *emb, size_t nw, const bool *same)
+{
+	struct stats st = {0};
+	for (size_t w = 0; w + 1 < nw; w++) {
+		if (!same[w])
+			continue;
+		float x[D];
+		for (int j = 0; j < D; j++)
+			x[j] = (float)((emb[(w + 1) * D + (size_t)j] - emb[w * D + (size_t)j]) / sqrt(2.0));
+		stats_add_frame(&st, x);
+	}
+	if (st.n < 3 * D) {
+		memset(&st, 0, sizeof st);
+		for (size_t w = 0; w < nw; w++) {
+			float x[D];
+			for (int j = 0; j < D; j++)
+				x[j] = (float)emb[w * D + (size_t)j];
+			stats_add_frame(&st, x);
+		}
+	} else {
+		for (int j = 0; j < D; j++)
+			st.s[j] = 0; /* differences: zero mean by construction */
+	}
+	if (st.n < 2)
+		return -1;
+	double mu[D], L[D * D], ld;
+	if (stats_gauss(&st, mu, L, &ld))
+		return -1;
+	for (size_t w = 0; w < nw; w++) {
+		double *e = emb + w * D, z[D];
+		for (int i = 0; i < D; i++) {
+			double t = e[i];
+			for (int j = 0; j < i; j++)
+				t -= L[i * D + j] * z[j];
+			z[i] = t / L[i * D + i];
+		}
+		memcpy(e, z, sizeof z);
+	}
+	return 0;
+}
+
+struct seg {
+	size_t a, n; /* index into the speech-frame list, length */
+};
+
+/*
+ * Cluster segments (frames fr[seg.a .. seg.a+seg.n)); `group` consecutive
+ * segments form one item. seglab[s] gets the label of segment s. Returns the
+ * count or -1 (memory).
+ */
+static int cluster_segs(float *const *fr, const struct seg *segs, size_t nseg, size_t group,
+			int min_k, int max_k, int *seglab)
+{
+	int rc = -1;
+	size_t nit = (nseg + group - 1) / group, nw = 0;
+	for (size_t s = 0; s < nseg; s++)
+		nw += segs[s].n / WIN_FRAMES ? segs[s].n / WIN_FRAMES : 1;
+	double *emb = calloc((nw ? nw : 1) * D, sizeof *emb);
+	bool *same = calloc(nw ? nw : 1, sizeof *same);
+	size_t *wfirst = malloc((nit + 1) * sizeof *wfirst);
+	int *itlab = malloc((nit ? nit : 1) * sizeof *itlab);
+	if (!emb || !same || !wfirst || !itlab)
+		goto out;
+	size_t w = 0;
+	for (size_t s = 0; s < nseg; s++) {
+		if (s % group == 0)
+			wfirst[s / group] = w;
+		const struct seg *g = &segs[s];
+		size_t k = g->n / WIN_FRAMES ? g->n / WIN_FRAMES : 1;
+		for (size_t q = 0; q < k; q++, w++) {
+			size_t a = g->a + q * g->n / k, b = g->a + (q + 1) * g->n / k;
+			for (size_t i = a; i < b; i++)
+				for (int j = 0; j < D; j++)
+					emb[w * D + (size_t)j] += fr[i][j];
+			for (int j = 0; j < D; j++)
+				emb[w * D + (size_t)j] /= (double)(b - a);
+			same[w] = q + 1 < k;
+		}
+	}
+	wfirst[nit] = w;
+	whiten(emb, nw, same);
+	rc = cluster_items(nit, emb, wfirst, min_k, max_k, itlab);
+	for (size_t s = 0; rc >= 0 && s < nseg; s++)
+		seglab[s] = itlab[s / group];
+out:
+	free(emb);
+	free(same);
+	free(wfirst);
+	free(itlab);
 	return rc;
 }
 
 int diar_cluster_segments(const float *x, size_t stride, const size_t *start, const size_t *len,
 			  size_t nseg, int min_k, int max_k, int *labels)
 {
-	struct stats *st = calloc(nseg ? nseg : 1, sizeof *st);
-	if (!st)
-		return -1;
-	double ntot = 0;
+	int rc = -1;
+	size_t nf = 0;
+	for (size_t s = 0; s < nseg; s++)
+		nf += len[s];
+	float **fr = malloc((nf ? nf : 1) * sizeof *fr);
+	struct seg *segs = malloc((nseg ? nseg : 1) * sizeof *segs);
+	if (!fr || !segs || nseg > MAX_SEGS)
+		goto out;
+	size_t f = 0;
 	for (size_t s = 0; s < nseg; s++) {
+		segs[s] = (struct seg){f, len[s]};
 		for (size_t i = 0; i < len[s]; i++)
-			stats_add_frame(&st[s], x + (start[s] + i) * stride);
-		ntot += len[s];
+			fr[f++] = (float *)(x + (start[s] + i) * stride);
 	}
-	int k = cluster_stats(st, nseg, ntot, min_k, max_k, labels);
-	free(st);
-	return k;
+	rc = cluster_segs(fr, segs, nseg, 1, min_k < 1 ? 1 : min_k,
+			  max_k < 1 ? DIAR_MAX_SPEAKERS : max_k, labels);
+out:
+	free(fr);
+	free(segs);
+	return rc;
 }
 
 /* ---- the end ---------------------------------------------------------------- */
-
-struct seg {
-	size_t a, n; /* index into the speech-frame list, length */
-};
 
 static double kl2_diag(const double *s1, const double *q1, const double *s2, const double *q2,
 		       double n)
@@ -783,7 +917,6 @@ int diar_finish(struct diarizer *d, struct diar_turn **turns, size_t *nturns, in
 	struct seg *segs = NULL;
 	size_t nseg = 0, segcap = 0, ns = 0;
 	int *lab = NULL, *seglab = NULL;
-	struct stats *st = NULL;
 	struct diar_turn *out = NULL;
 	*turns = NULL;
 	*nturns = 0;
@@ -894,50 +1027,36 @@ int diar_finish(struct diarizer *d, struct diar_turn **turns, size_t *nturns, in
 		i = j;
 	}
 	/* cluster the long pieces (all of them when none is long) */
-	size_t nlong = 0;
-	for (size_t s = 0; s < nseg; s++)
-		nlong += segs[s].n >= MIN_SEG;
-	size_t minlen = nlong ? MIN_SEG : 0;
-	if (!nlong)
-		nlong = nseg;
-	/* too many: join neighbours pairwise until the pair matrix stays small */
-	size_t group = 1;
-	while ((nlong + group - 1) / group > MAX_SEGS)
-		group *= 2;
-	size_t nst = (nlong + group - 1) / group;
-	st = calloc(nst, sizeof *st);
-	seglab = malloc(nst * sizeof *seglab);
-	if (!st || !seglab)
-		goto oom;
-	for (size_t i = 0; i < ns; i++)
-		lab[i] = -1;
 	{
-		size_t li = 0;
-		double ntot = 0;
-		for (size_t s = 0; s < nseg; s++) {
-			if (segs[s].n < minlen)
-				continue;
-			for (size_t i = 0; i < segs[s].n; i++)
-				stats_add_frame(&st[li / group], fr[segs[s].a + i]);
-			ntot += (double)segs[s].n;
-			li++;
+		size_t nlong = 0;
+		for (size_t s = 0; s < nseg; s++)
+			nlong += segs[s].n >= MIN_SEG;
+		size_t minlen = nlong ? MIN_SEG : 0;
+		struct seg *keep = calloc(nseg ? nseg : 1, sizeof *keep);
+		seglab = malloc((nseg ? nseg : 1) * sizeof *seglab);
+		if (!keep || !seglab) {
+			free(keep);
+			goto oom;
 		}
-		int k = cluster_stats(st, nst, ntot, d->o.min_speakers, d->o.max_speakers, seglab);
+		size_t nk = 0;
+		for (size_t s = 0; s < nseg; s++)
+			if (segs[s].n >= minlen)
+				keep[nk++] = segs[s];
+		/* too many: neighbours form one item, so the pair matrix stays small */
+		size_t group = 1;
+		while ((nk + group - 1) / group > MAX_SEGS)
+			group *= 2;
+		int k = cluster_segs(fr, keep, nk, group, d->o.min_speakers, d->o.max_speakers, seglab);
+		for (size_t i = 0; i < ns; i++)
+			lab[i] = k > 1 ? -1 : 0;
+		for (size_t s = 0; k > 1 && s < nk; s++)
+			for (size_t i = 0; i < keep[s].n; i++)
+				lab[keep[s].a + i] = seglab[s];
+		free(keep);
 		if (k < 0)
 			goto oom;
-		li = 0;
-		for (size_t s = 0; s < nseg; s++) {
-			if (segs[s].n < minlen)
-				continue;
-			for (size_t i = 0; i < segs[s].n; i++)
-				lab[segs[s].a + i] = seglab[li / group];
-			li++;
-		}
 		if (k > 1 && resegment(fr, gap, ns, k, lab))
 			goto oom;
-		if (k == 1)
-			for (size_t i = 0; i < ns; i++)
-				lab[i] = 0;
 	}
 
 	/* turns */
@@ -1017,7 +1136,6 @@ done:
 	free(segs);
 	free(lab);
 	free(seglab);
-	free(st);
 	free(out);
 	return rc;
 }
