@@ -11,8 +11,10 @@
  *   3. speaker-change detection inside speech (a distance between the
  *      Gaussians of the 1 s before and after each point; peaks over a
  *      threshold cut the speech into homogeneous pieces);
- *   4. agglomerative clustering of the pieces with a BIC stopping rule
- *      (full-covariance Gaussians), held to the caller's speaker bounds;
+ *   4. agglomerative clustering (Ward) of the pieces' 1 s window means,
+ *      whitened by the within-speaker covariance; the speaker count is the
+ *      largest whose clusters all stand apart by a measured distance, held
+ *      to the caller's bounds;
  *   5. Viterbi resegmentation of the speech frames against one Gaussian per
  *      speaker, with a switching penalty and turns of at least ~1 s.
  *
@@ -107,12 +109,10 @@ void diar_free(struct diarizer *d);
 int diar_frame_features(const float *x, float out[DIAR_DIM], float mel[40]);
 
 /*
- * Agglomerative clustering with the BIC stopping rule, as diar_finish does
- * it: segment s is the frames x[(start[s] + i) * stride + 0..16] for i <
- * len[s] (17 floats used per frame); clusters are kept between min_k and
- * max_k. labels[s] gets 0.. numbered by first appearance. Returns the
- * cluster count, or -1 when memory ran out. Exposed for the tests
- * (synthetic Gaussian clusters).
+ * Agglomerative clustering with the stopping rule, as diar_finish does it: segment s is the frames
+ * x[(start[s] + i) * stride + 0..16] for i < len[s] (17 floats used per frame); clusters are kept
+ * between min_k and max_k. labels[s] gets 0.. numbered by first appearance. Returns the cluster
+ * count, or -1 when memory ran out. Exposed for the tests (synthetic Gaussian clusters).
  */
 int diar_cluster_segments(const float *x, size_t stride, const size_t *start, const size_t *len,
 			  size_t nseg, int min_k, int max_k, int *labels);
