@@ -92,6 +92,7 @@ struct layout {
 	struct step *step;
 	size_t capstep;
 	struct buf text;
+	bool labels; /* SRT: "Name:" leads the text where the speaker changes */
 };
 
 /* Segment index ordered by start time (ties keep the transcript's order). */
@@ -284,11 +285,16 @@ static enum brk classify(const char *s, size_t len)
  * Cut s into words at whitespace, and words longer than a line into pieces
  * of EXPORT_LINE_MAX code points. *nwords gets the number of words.
  */
+/*
+ * Append the words of s to the tokens, numbering them from *nwords on (which
+ * grows by the words added).
+ */
 static int tokenize(struct layout *L, const char *s, size_t *nwords)
 {
-	size_t w = 0, pos = 0;
+	size_t w = *nwords, pos = 0;
 
-	L->ntok = 0;
+	for (size_t k = 0; k < L->ntok; k++)
+		pos += L->tok[k].cps + 1;
 	for (;;) {
 		const char *b;
 		size_t wcps = 0, woff = 0;
@@ -355,14 +361,19 @@ static void time_by_chars(struct layout *L, int64_t start, int64_t end)
 		L->tok[L->ntok - 1].end = end;
 }
 
-/* One engine word per text word: each token takes its word's time (pieces share it out). */
-static void time_by_words(struct layout *L, const struct transcript_word *w)
+/*
+ * One engine word per text word: each token takes its word's time (pieces
+ * share it out). The first nlabel words are a speaker's label: they take the
+ * moment the first word starts.
+ */
+static void time_by_words(struct layout *L, const struct transcript_word *w, size_t nlabel)
 {
 	int64_t prev = 0;
 
 	for (size_t k = 0; k < L->ntok; k++) {
 		struct token *tk = &L->tok[k];
-		int64_t ws = to_ms(w[tk->word].start), we = to_ms(w[tk->word].end);
+		size_t i = tk->word < nlabel ? 0 : tk->word - nlabel;
+		int64_t ws = to_ms(w[i].start), we = tk->word < nlabel ? ws : to_ms(w[i].end);
 
 		/* Engines are not always monotonic; cues must be. */
 		if (ws < prev)
@@ -377,7 +388,7 @@ static void time_by_words(struct layout *L, const struct transcript_word *w)
 }
 
 static void time_tokens(struct layout *L, const struct transcript *t,
-			const struct transcript_segment *seg, size_t ntextwords)
+			const struct transcript_segment *seg, size_t ntextwords, size_t nlabel)
 {
 	int64_t s = to_ms(seg->start), e = to_ms(seg->end);
 	const struct transcript_word *w = NULL;
@@ -386,7 +397,7 @@ static void time_tokens(struct layout *L, const struct transcript *t,
 	if (nw && seg->first_word < t->nwords && nw <= t->nwords - seg->first_word)
 		w = &t->words[seg->first_word];
 	if (w && nw == ntextwords) {
-		time_by_words(L, w);
+		time_by_words(L, w, nlabel);
 		return;
 	}
 	if (w) {
@@ -553,10 +564,13 @@ static void fix_times(struct layout *L)
 	}
 }
 
+static void speaker_name(const struct transcript *t, size_t k, char *out, size_t outlen);
+
 static int layout_build(struct layout *L, const struct transcript *t)
 {
 	struct order *order = segments_in_order(t);
 	char *text = NULL;
+	size_t prev_speaker = 0;
 
 	if (t->nsegments && !order)
 		goto fail;
@@ -564,12 +578,32 @@ static int layout_build(struct layout *L, const struct transcript *t)
 		const struct transcript_segment *seg = &t->segments[order[n].i];
 		size_t nwords;
 
+		size_t nlabel = 0, spk = seg->speaker <= t->nspeakers ? seg->speaker : 0;
+
+		nwords = 0;
+		L->ntok = 0;
 		text = utf8_dup_valid(seg->text);
-		if (!text || tokenize(L, text, &nwords) < 0)
+		if (!text)
 			goto fail;
+		/* The label counts in the line's width, so it is laid out as words that lean on the next. */
+		if (L->labels && spk && spk != prev_speaker && strspn(text, " \t\r\n") < strlen(text)) {
+			char name[TRANSCRIPT_NAME_MAX * 4 + 16];
+			speaker_name(t, spk, name, sizeof name);
+			strcat(name, ":");
+			if (tokenize(L, name, &nwords) < 0)
+				goto fail;
+			nlabel = nwords;
+			for (size_t k = 0; k < L->ntok; k++)
+				if (L->tok[k].brk != BRK_INSIDE)
+					L->tok[k].brk = BRK_WEAK;
+		}
+		if (tokenize(L, text, &nwords) < 0)
+			goto fail;
+		if (L->ntok > 0 && strspn(text, " \t\r\n") < strlen(text))
+			prev_speaker = spk;
 		if (L->ntok) {
 			size_t before = L->ncue;
-			time_tokens(L, t, seg, nwords);
+			time_tokens(L, t, seg, nwords - nlabel, nlabel);
 			if (pack_cues(L) < 0)
 				goto fail;
 			for (size_t c = before; c < L->ncue; c++)
@@ -656,11 +690,11 @@ static int render_cues(struct buf *out, const struct transcript *t, enum export_
 	struct layout L = {0};
 	char sep = f == EXPORT_SRT ? ',' : '.';
 	char name[TRANSCRIPT_NAME_MAX * 4 + 16];
-	size_t prev_speaker = 0;
 	int rc;
 
 	if (f == EXPORT_VTT && buf_puts(out, "WEBVTT\n\n") < 0)
 		goto fail;
+	L.labels = f == EXPORT_SRT;
 	if (layout_build(&L, t) < 0)
 		goto fail;
 	for (size_t i = 0; i < L.ncue; i++) {
@@ -676,15 +710,11 @@ static int render_cues(struct buf *out, const struct transcript *t, enum export_
 			goto fail;
 		/*
 		 * Who speaks: a voice span on every WebVTT cue (players style and
-		 * filter by it); in SRT, "Name: " where the speaker changes.
+		 * filter by it); SRT has "Name:" in its text (layout_build).
 		 */
 		speaker_name(t, c->speaker, name, sizeof name);
 		if (name[0] && f == EXPORT_VTT && put_vtt_voice(out, name) < 0)
 			goto fail;
-		if (name[0] && f == EXPORT_SRT && c->speaker != prev_speaker &&
-		    buf_printf(out, "%s: ", name) < 0)
-			goto fail;
-		prev_speaker = c->speaker;
 		rc = f == EXPORT_SRT ? buf_append(out, text, c->len)
 				     : put_vtt_text(out, text, c->len);
 		if (rc < 0)

@@ -390,6 +390,20 @@ static void test_export_speakers(void **state)
 	assert_non_null(strstr(s, "Thandi <CEO>: Hello there my friend."));
 	assert_non_null(strstr(s, "Speaker 2: Bye now."));
 	free(s);
+	/* Labels count in SRT's line width; a speaker who goes on is not named again. */
+	assert_int_equal(transcript_speaker_rename(&t, 1, "Nomvula Mokonyane-Dlamini"), 0);
+	assert_int_equal(transcript_set_text(&t, 0, "Hello there my friend, this line is long enough"),
+			 0);
+	assert_int_equal(transcript_set_text(&t, 1, "Bye now and see you all tomorrow."), 0);
+	t.segments[1].speaker = 1;
+	s = render(&t, EXPORT_SRT);
+	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+		assert_true(strlen(line) <= EXPORT_LINE_MAX);
+	free(s);
+	s = render(&t, EXPORT_SRT);
+	assert_non_null(strstr(s, "Nomvula Mokonyane-Dlamini:"));
+	assert_null(strstr(strstr(s, "Nomvula Mokonyane-Dlamini:") + 1, "Nomvula"));
+	free(s);
 	/* Without speakers, no names. */
 	t.segments[0].speaker = t.segments[1].speaker = 0;
 	s = render(&t, EXPORT_VTT);
