@@ -83,6 +83,8 @@ const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}\p{
  * such word share NO_LOW (and render as plain text).
  */
 function lowWords(seg: Segment): LowWord[] {
+	// a line a person corrected has been checked: its words are not flagged
+	if (seg.edited) return NO_LOW;
 	const words = seg.words;
 	if (!words || !words.some((w) => typeof w.confidence === 'number' && w.confidence < LOW_CONFIDENCE)) return NO_LOW;
 	const text = seg.text;
@@ -221,6 +223,13 @@ interface EditState {
 	draft: string;
 	/** the speaker chosen for the line (its own unless reassigned) */
 	speaker: string | null;
+	/**
+	 * The line as it was when the edit began: only what the person changed
+	 * is sent, so a change someone else made meanwhile (to the speaker, say)
+	 * is not undone by saving the draft again after a 412.
+	 */
+	origText: string;
+	origSpeaker: string | null;
 	error: string | null;
 	/** the transcript changed under the edit (412): what the line says now is shown */
 	stale: boolean;
@@ -441,7 +450,7 @@ function TranscriptView({
 			const cur = editingRef.current;
 			if (cur && cur.busy) return;
 			setRenaming(null);
-			setEditing({ index: i, draft: s.text, speaker: s.speaker || null, error: null, stale: false, busy: false });
+			setEditing({ index: i, draft: s.text, speaker: s.speaker || null, origText: s.text, origSpeaker: s.speaker || null, error: null, stale: false, busy: false });
 		},
 		[segments],
 	);
@@ -464,8 +473,8 @@ function TranscriptView({
 			return;
 		}
 		const edit: Edit = { kind: 'segment', index: cur.index };
-		if (text !== seg.text) edit.text = text;
-		if (cur.speaker && cur.speaker !== (seg.speaker || null)) edit.speaker = cur.speaker;
+		if (text !== cur.origText.trim() && text !== seg.text) edit.text = text;
+		if (cur.speaker && cur.speaker !== cur.origSpeaker && cur.speaker !== (seg.speaker || null)) edit.speaker = cur.speaker;
 		if (edit.text === undefined && edit.speaker === undefined) {
 			setEditing(null);
 			focusLater(`[data-edit-segment="${cur.index}"]`);
