@@ -266,4 +266,35 @@ describe('transcript editing', T, () => {
 		assert.deepEqual(unexpected, [], `no unexpected errors in the console (failed requests: ${failed.join(', ')})`);
 		assert.deepEqual(b.errors.filter((e) => e.startsWith('pageerror')), [], 'no uncaught errors in the page');
 	});
+
+	test('reassign a line to the other speaker, then merge one speaker into the other (after confirming)', T, async () => {
+		assert.equal(original.speakers?.length, 2, 'needs the two speakers');
+		const i = original.segments.findIndex((s) => s.speaker === 'S2');
+		await page.locator(`[data-edit-segment="${i}"]`).click();
+		const speaker = page.locator(`[data-segment-editor="${i}"] [data-segment-speaker]`);
+		await speaker.selectOption('S1');
+		await page.locator(`[data-segment-editor="${i}"]`).getByRole('button', { name: 'Save' }).click();
+		await page.locator(`.segment[data-segment-index="${i}"][data-speaker="S1"]`).waitFor();
+		assert.equal((await seg(i).locator('[data-speaker-tag]').textContent()).trim(), 'Speaker 1');
+		let now = (await apiTranscript()).body;
+		assert.equal(now.segments[i].speaker, 'S1');
+		assert.equal(now.segments[i].text, original.segments[i].text, 'only the speaker changed');
+
+		await page.locator('[data-merge="S2"]').selectOption('S1');
+		const dialog = page.getByRole('dialog');
+		await dialog.waitFor();
+		assert.match(await dialog.textContent(), /Merge Speaker 2 into Speaker 1\?/);
+		await dialog.getByRole('button', { name: 'Merge speakers' }).click();
+		await dialog.waitFor({ state: 'hidden' });
+		await page.locator('.speaker[data-speaker-id="S2"]').waitFor({ state: 'detached' });
+		assert.equal(await page.locator('.speakers .speaker').count(), 1);
+		assert.match(await page.locator('.speaker[data-speaker-id="S1"] .speaker__talk').textContent(), /· 100%/);
+		const speakers = await page.locator('.segment').evaluateAll((els) => els.map((el) => el.getAttribute('data-speaker')));
+		assert.ok(speakers.every((s) => s === 'S1'), JSON.stringify(speakers));
+		now = (await apiTranscript()).body;
+		assert.deepEqual(now.speakers.map((s) => s.id), ['S1']);
+		await page.locator('[data-history] [data-revision][data-action="merge_speakers"]').first().waitFor();
+		assert.match(await page.locator('[data-history] [data-revision]').first().textContent(), /Merged Speaker 2 into Speaker 1/);
+		await screenshot(page, 'editing-merged');
+	});
 });

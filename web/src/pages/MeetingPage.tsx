@@ -992,7 +992,11 @@ export function MeetingPage({ id }: { id: string }) {
 		},
 		[id, show],
 	);
-	const restoreViewed = useRestore(runEdit, () => setViewing(null));
+	const restored = useCallback(() => {
+		setViewing(null);
+		setTimeout(() => historyButtonRef.current?.focus(), 0);
+	}, []);
+	const restoreViewed = useRestore(runEdit, restored);
 
 	async function remove() {
 		if (!meeting) return;
@@ -1127,6 +1131,7 @@ export function MeetingPage({ id }: { id: string }) {
 						setTimeout(() => document.querySelector<HTMLElement>('[data-viewing]')?.focus(), 0);
 					}}
 					onEdit={runEdit}
+					onRestored={restored}
 					onClose={() => {
 						setHistoryOpen(false);
 						setTimeout(() => historyButtonRef.current?.focus(), 0);

@@ -77,6 +77,7 @@ export function HistoryPanel({
 	reloadKey,
 	onView,
 	onEdit,
+	onRestored,
 	onClose,
 }: {
 	meetingId: string;
@@ -87,6 +88,8 @@ export function HistoryPanel({
 	reloadKey: number;
 	onView: (v: Viewing) => void;
 	onEdit: RunEdit;
+	/** a revision was made current again */
+	onRestored: () => void;
 	onClose: () => void;
 }) {
 	const [items, setItems] = useState<Revision[]>([]);
@@ -96,7 +99,7 @@ export function HistoryPanel({
 	const [error, setError] = useState<string | null>(null);
 	const [viewBusy, setViewBusy] = useState<string | null>(null);
 	const headingRef = useRef<HTMLHeadingElement>(null);
-	const restore = useRestore(onEdit, () => undefined);
+	const restore = useRestore(onEdit, onRestored);
 
 	const load = useCallback(async () => {
 		setLoading(true);
