@@ -177,6 +177,14 @@ describe('transcript editing', T, () => {
 		const box = page.getByLabel(/^Text of the line at /);
 		await box.waitFor();
 		await page.keyboard.type(' and some words nobody said');
+		if (i !== 0) {
+			// opening another line does not drop the unsaved text
+			await page.locator('[data-edit-segment="0"]').click();
+			await page.locator(`[data-segment-editor="${i}"] [role="alert"]`, { hasText: /not saved/ }).waitFor();
+			assert.equal(await page.locator('[data-segment-editor="0"]').count(), 0);
+			assert.match(await box.inputValue(), /and some words nobody said$/);
+			await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA');
+		}
 		await page.keyboard.press('Escape');
 		await box.waitFor({ state: 'detached' });
 		assert.equal((await seg(i).locator('.segment__text').textContent()).trim(), textBefore);

@@ -443,16 +443,33 @@ function TranscriptView({
 		[audioRef, segments],
 	);
 
+	/**
+	 * A line with unsaved changes is open: keep it (it is not dropped by
+	 * opening something else) and point at it. true when it blocks.
+	 */
+	const keepDraft = useCallback((except?: number) => {
+		const cur = editingRef.current;
+		if (!cur || cur.index === except) return false;
+		if (cur.busy) return true;
+		if (cur.draft.trim() === cur.origText.trim() && cur.speaker === cur.origSpeaker) return false;
+		if (!cur.stale) setEditing({ ...cur, error: 'This line has changes that are not saved: press Enter to save them or Esc to drop them first.' });
+		focusLater(`#seg-edit-${cur.index}`);
+		return true;
+	}, []);
+
 	const startEdit = useCallback(
 		(i: number) => {
 			const s = segments[i];
 			if (!s) return;
-			const cur = editingRef.current;
-			if (cur && cur.busy) return;
+			if (keepDraft(i)) return;
+			if (editingRef.current?.index === i) {
+				focusLater(`#seg-edit-${i}`);
+				return;
+			}
 			setRenaming(null);
 			setEditing({ index: i, draft: s.text, speaker: s.speaker || null, origText: s.text, origSpeaker: s.speaker || null, error: null, stale: false, busy: false });
 		},
-		[segments],
+		[segments, keepDraft],
 	);
 
 	const cancelEdit = useCallback(() => {
@@ -501,12 +518,14 @@ function TranscriptView({
 
 	const changeEdit = useCallback((patch: Partial<EditState>) => setEditing((s) => (s ? { ...s, ...patch } : s)), []);
 
-	const startRename = useCallback((id: string, at: number) => {
-		const cur = editingRef.current;
-		if (cur && cur.busy) return;
-		setEditing(null);
-		setRenaming({ id, at });
-	}, []);
+	const startRename = useCallback(
+		(id: string, at: number) => {
+			if (keepDraft()) return;
+			setEditing(null);
+			setRenaming({ id, at });
+		},
+		[keepDraft],
+	);
 
 	const endRename = useCallback(() => {
 		setRenaming((r) => {
@@ -544,6 +563,7 @@ function TranscriptView({
 				renaming={renaming && renaming.at === 'panel' ? renaming.id : null}
 				onRename={(sid) => {
 					if (sid) {
+						if (keepDraft()) return;
 						setEditing(null);
 						setRenaming({ id: sid, at: 'panel' });
 					} else endRename();
