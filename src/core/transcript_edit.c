@@ -541,8 +541,11 @@ int transcript_set_text(struct transcript *t, size_t i, const char *text)
 
 	/* Swap in: words before and after the segment move, the old segment words go. */
 	total = t->nwords - m + (size_t)k;
-	memcpy(words, t->words, first * sizeof *words);
-	memcpy(words + first + k, t->words + first + m, (t->nwords - first - m) * sizeof *words);
+	if (first)
+		memcpy(words, t->words, first * sizeof *words);
+	if (t->nwords > first + m)
+		memcpy(words + first + k, t->words + first + m,
+		       (t->nwords - first - m) * sizeof *words);
 	for (size_t x = 0; x < m; x++)
 		free(old[x].text);
 	free(t->words);

@@ -571,6 +571,8 @@ static int layout_build(struct layout *L, const struct transcript *t)
 	struct order *order = segments_in_order(t);
 	char *text = NULL;
 	size_t prev_speaker = 0;
+	/* The label's tokens point into name until the segment's cues are packed. */
+	char name[TRANSCRIPT_NAME_MAX * 4 + 16];
 
 	if (t->nsegments && !order)
 		goto fail;
@@ -587,7 +589,6 @@ static int layout_build(struct layout *L, const struct transcript *t)
 			goto fail;
 		/* The label counts in the line's width, so it is laid out as words that lean on the next. */
 		if (L->labels && spk && spk != prev_speaker && strspn(text, " \t\r\n") < strlen(text)) {
-			char name[TRANSCRIPT_NAME_MAX * 4 + 16];
 			speaker_name(t, spk, name, sizeof name);
 			strcat(name, ":");
 			if (tokenize(L, name, &nwords) < 0)
