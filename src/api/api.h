@@ -18,7 +18,7 @@
 #include "store/db.h"
 #include "core/uuid.h"
 
-#define ACCESS_TTL_S 900
+#define ACCESS_TTL_S  900
 #define DB_ACQUIRE_MS 5000
 
 struct blob_store;
@@ -36,6 +36,9 @@ struct app {
 	unsigned char ticket_key[32];
 };
 
+/* Authenticate like api_auth, but answer failures in OpenAI's error shape (openai.c). */
+bool api_openai_auth(struct http_req *r, struct db_conn *c, struct principal *p);
+
 /* Route tables, one per resource file. Each returns its count. */
 size_t api_health_routes(const struct route **out);
 size_t api_auth_routes(const struct route **out);
@@ -45,7 +48,46 @@ size_t api_meetings_routes(const struct route **out);
 size_t api_uploads_routes(const struct route **out);
 size_t api_openai_routes(const struct route **out);
 
-static inline struct app *api_app(struct http_req *r) { return http_app(r); }
+/* ---- the frame (frame.c) ---- */
+
+/* Bytes of per-request scratch a route gets in api_ctx.in (JSON destinations, parsed query). */
+#define API_IN_MAX 512
+
+/* What a framed handler receives (see struct route in http/http.h). */
+struct api_ctx {
+	struct http_req *req;
+	struct app *app;
+	/* Borrowed for DB_CONN_HELD routes or by api_conn(); released by the frame. */
+	struct db_conn *conn;
+	/* The authenticated caller; NULL on AUTH_NONE routes and the end of a streamed body. */
+	struct principal *principal;
+	/* The JSON object of a route with a json spec (owned by the request), else NULL. */
+	json_t *body;
+	/* Zeroed scratch: the json spec's destinations, or what check parsed for run. */
+	void *in;
+};
+/* cx->in as a T *, checked at compile time to fit API_IN_MAX. */
+#define API_IN(cx, T) ((T *)(cx)->in + 0 * sizeof(char[sizeof(T) <= API_IN_MAX ? 1 : -1]))
+
+/* The frame: http_server_opts.frame. */
+void api_frame(struct http_req *r, const struct route *route, enum http_phase phase);
+/*
+ * Every route of the application, collected from the resource files
+ * (malloc'd, exactly *n; the caller frees it after the server stopped).
+ */
+struct route *api_routes(size_t *n);
+/*
+ * The request's connection, borrowed now if the route did not hold one;
+ * NULL after replying 503 when none came free. The frame releases it.
+ */
+struct db_conn *api_conn(struct api_ctx *cx);
+/* Give the connection back early (before sending a file, a stream). */
+void api_conn_release(struct api_ctx *cx);
+
+static inline struct app *api_app(struct http_req *r)
+{
+	return http_app(r);
+}
 
 /* Borrow a database connection, or reply 503 and return NULL. Release with db_release. */
 struct db_conn *api_db(struct http_req *r);
@@ -73,6 +115,13 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p);
  * input replies 400 and returns false. cursor_id is "" for the first page.
  */
 bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN]);
+/* A route check (cx->in is a struct api_page_in) for list endpoints: api_page. */
+struct api_page_in {
+	int limit;
+	char cursor[UUID_STR_LEN]; /* "" for the first page */
+};
+struct api_ctx;
+void api_page_check(struct api_ctx *cx, json_t **errors);
 /* The opaque cursor for a page that ends at id (json string). */
 json_t *api_cursor(const char *id);
 
@@ -103,8 +152,6 @@ void api_too_many(struct http_req *r, int64_t wait_ms);
 /* Audit context for this request. */
 struct audit_ctx;
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx);
-
-
 
 /* ---- audio intake (intake.c) ---- */
 

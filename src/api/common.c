@@ -125,6 +125,12 @@ bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
 	return true;
 }
 
+void api_page_check(struct api_ctx *cx, json_t **errors)
+{
+	struct api_page_in *in = API_IN(cx, struct api_page_in);
+	api_page(cx->req, &in->limit, in->cursor);
+}
+
 json_t *api_cursor(const char *id)
 {
 	char raw[48], out[80];
