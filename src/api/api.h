@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "http/jsonv.h"
 #include "store/db.h"
+#include "store/store.h"
 #include "core/uuid.h"
 
 #define ACCESS_TTL_S  900
@@ -96,9 +97,9 @@ struct db_conn *api_db(struct http_req *r);
  * database is busy or unreachable (rc says so, or the last database error
  * on this thread did).
  */
-bool api_db_retryable(int rc);
+bool api_db_retryable(enum store_rc rc);
 /* Reply for a failed store call: 503 + Retry-After when api_db_retryable, else 500. */
-void api_db_fail(struct http_req *r, int rc, const char *what);
+void api_db_fail(struct http_req *r, enum store_rc rc, const char *what);
 
 /*
  * For the HTTP server's stream re-check: 1 if session sid of user_id is
@@ -185,11 +186,11 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 
 /*
  * Queue transcription of meeting m (status -> queued). language/provider
- * may be NULL. Returns DB_OK, DB_UNIQUE when it is already queued or
- * running, or an error.
+ * may be NULL. Returns STORE_OK, STORE_CONFLICT when it is already queued
+ * or running, or an error.
  */
-int api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
-			 const char *language, const char *provider);
+enum store_rc api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
+				   const char *language, const char *provider);
 
 /* Wake this process's workers for a job just queued (call after building the reply). */
 void api_jobs_wake(struct app *app);

@@ -152,10 +152,11 @@ static void do_register(struct api_ctx *cx)
 		snprintf(key, sizeof key, "register:%s", client);
 		if (!(c = api_conn(cx)))
 			return;
-		int64_t wait = throttle_hit(c, key, per_hour, 3600 * 1000);
+		int64_t wait;
+		enum store_rc rc = throttle_hit(c, key, per_hour, 3600 * 1000, &wait);
 		api_conn_release(cx);
-		if (wait < 0) {
-			api_db_fail(r, (int)wait, "registration limit");
+		if (rc) {
+			api_db_fail(r, rc, "registration limit");
 			return;
 		}
 		if (wait > 0) {
@@ -190,7 +191,7 @@ static void do_register(struct api_ctx *cx)
 	struct session s;
 	char refresh[REFRESH_TOKEN_BUF];
 	int rc = user_create(c, &u, org_name, &m);
-	if (rc == DB_UNIQUE) {
+	if (rc == STORE_CONFLICT) {
 		http_problem_fields(
 		    r, 409, "email_taken",
 		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already registered"),
@@ -250,25 +251,27 @@ static void do_login(struct api_ctx *cx)
 	struct db_conn *c = cx->conn;
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
-	int64_t waits[3] = {throttle_wait_ms(c, account_key), throttle_wait_ms(c, ceiling_key),
-			    throttle_wait_ms(c, address_key)};
+	const char *const keys[] = {account_key, ceiling_key, address_key};
 	int64_t wait = 0;
-	for (size_t i = 0; i < 3; i++) {
-		if (waits[i] < 0) {
-			api_db_fail(r, (int)waits[i], "throttle check");
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		int64_t w;
+		enum store_rc trc = throttle_wait_ms(c, keys[i], &w);
+		if (trc) {
+			api_db_fail(r, trc, "throttle check");
 			return;
 		}
-		if (waits[i] > wait)
-			wait = waits[i];
+		if (w > wait)
+			wait = w;
 	}
 	if (wait > 0) {
 		api_too_many(r, wait);
 		return;
 	}
 	struct user u;
-	int rc = shaped && strlen(pw) <= PASSWORD_MAX_LEN ? user_find_by_email(c, email, &u)
-							  : STORE_NOT_FOUND;
-	if (rc < 0) {
+	enum store_rc rc = shaped && strlen(pw) <= PASSWORD_MAX_LEN
+			       ? user_find_by_email(c, email, &u)
+			       : STORE_NOT_FOUND;
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
 		api_db_fail(r, rc, "find user");
 		return;
 	}
@@ -288,13 +291,13 @@ static void do_login(struct api_ctx *cx)
 	    ok && password_needs_rehash(u.password_hash) && password_hash(pw, u.password_hash) == 0;
 	password_gate_leave();
 	if (!ok) {
-		throttle_fail(c, account_key, &API_ACCOUNT_POLICY);
-		throttle_fail(c, ceiling_key, &ACCOUNT_CEILING_POLICY);
-		throttle_fail(c, address_key, &ADDRESS_POLICY);
-		audit_record(c, NULL, rc == DB_OK ? u.id : NULL, "auth.login.failure", &ctx,
+		throttle_fail(c, account_key, &API_ACCOUNT_POLICY, NULL);
+		throttle_fail(c, ceiling_key, &ACCOUNT_CEILING_POLICY, NULL);
+		throttle_fail(c, address_key, &ADDRESS_POLICY, NULL);
+		audit_record(c, NULL, rc == STORE_OK ? u.id : NULL, "auth.login.failure", &ctx,
 			     json_pack("{s:s,s:s,s:s}", "email", email, "reason",
-				       rc == DB_OK ? "wrong_password" : "unknown_email", "client",
-				       client));
+				       rc == STORE_OK ? "wrong_password" : "unknown_email",
+				       "client", client));
 		http_problem(r, 401, "invalid_credentials",
 			     "The email or password is wrong. Check both and try again.");
 		return;
@@ -306,7 +309,7 @@ static void do_login(struct api_ctx *cx)
 	struct membership m;
 	rc = user_personal_org(c, u.id, &m);
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "personal org");
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "personal org");
 		return;
 	}
 	struct session s;
@@ -345,12 +348,12 @@ static void do_refresh(struct api_ctx *cx)
 	int rc = strlen(token) < REFRESH_TOKEN_BUF
 		     ? session_rotate(c, token, (int64_t)api_app(r)->cfg->refresh_grace_s * 1000,
 				      &s, next)
-		     : SESSION_INVALID;
-	if (rc < 0) {
+		     : STORE_NOT_FOUND;
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND && rc != STORE_TOKEN_REUSED) {
 		api_db_fail(r, rc, "rotate refresh token");
 		return;
 	}
-	if (rc == SESSION_REUSED) {
+	if (rc == STORE_TOKEN_REUSED) {
 		struct audit_ctx ctx;
 		api_audit_ctx(r, &ctx);
 		audit_record(c, s.org_id, s.user_id, "auth.refresh.reuse", &ctx,
@@ -361,7 +364,7 @@ static void do_refresh(struct api_ctx *cx)
 		    "safety. Log in again.");
 		return;
 	}
-	if (rc == SESSION_INVALID) {
+	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 401, "invalid_refresh_token",
 			     "The refresh token is not valid or has expired. Log in again.");
 		return;
@@ -369,10 +372,10 @@ static void do_refresh(struct api_ctx *cx)
 	struct user u;
 	struct membership m;
 	rc = user_find(c, s.user_id, &u);
-	if (rc == DB_OK)
+	if (rc == STORE_OK)
 		rc = user_membership(c, u.id, s.org_id, &m);
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
 		return;
 	}
 	reply_tokens(r, 200, &u, &m, &s, next);

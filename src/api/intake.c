@@ -42,7 +42,8 @@ int spool_open(struct app *app, struct spool *s, const char *prefix)
 	snprintf(s->path, sizeof s->path, "%s/%s-%s", blob_spool_dir(app->blob), prefix, id);
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0) {
-		log_error("cannot create spool file", json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
+		log_error("cannot create spool file",
+			  json_pack("{s:s,s:s}", "path", s->path, "error", strerror(errno)));
 		s->path[0] = '\0';
 		return -1;
 	}
@@ -79,8 +80,25 @@ void spool_discard(struct spool *s)
 	s->path[0] = '\0';
 }
 
-int api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
-			 const char *language, const char *provider)
+struct queue_tx {
+	const struct meeting *m;
+	const char *payload;
+};
+
+/* The job and the status change together (store_tx may run this again). */
+static int queue_tx(struct db_conn *c, void *arg)
+{
+	const struct queue_tx *q = arg;
+	char job_id[UUID_STR_LEN];
+	enum store_rc rc = job_enqueue(c, q->m->org_id, "transcribe", q->payload, q->m->id,
+				       TRANSCRIBE_ATTEMPTS, time_now_ms(), job_id);
+	if (rc == STORE_OK)
+		rc = meeting_set_status(c, q->m->org_id, q->m->id, "queued", NULL);
+	return rc;
+}
+
+enum store_rc api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
+				   const char *language, const char *provider)
 {
 	json_t *payload = json_pack("{s:s}", "meeting_id", m->id);
 	if (language)
@@ -90,21 +108,11 @@ int api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
 	char *text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	if (!text)
-		return DB_ERR;
-	char job_id[UUID_STR_LEN];
-	int rc = db_begin(c);
-	if (rc == DB_OK)
-		rc = job_enqueue(c, m->org_id, "transcribe", text, m->id, TRANSCRIBE_ATTEMPTS,
-				 time_now_ms(), job_id);
-	if (rc == DB_OK)
-		rc = meeting_set_status(c, m->org_id, m->id, "queued", NULL);
+		return STORE_ERROR;
+	struct queue_tx q = {.m = m, .payload = text};
+	enum store_rc rc = store_tx(c, queue_tx, &q);
 	free(text);
-	if (rc) {
-		db_rollback(c);
-		return rc;
-	}
-	rc = db_commit(c);
-	if (rc == DB_OK) {
+	if (rc == STORE_OK) {
 		snprintf(m->status, sizeof m->status, "queued");
 		m->processing_error[0] = '\0';
 	}
@@ -143,7 +151,8 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 	}
 	blob_key_new("audio", key);
 	if (blob_put_file(app->blob, key, path) < 0) {
-		log_error("blob put failed", json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
+		log_error("blob put failed",
+			  json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
 		*code = "storage_failed";
 		snprintf(detail, detaillen, "The audio could not be stored. Try again.");
 		status = 503;
@@ -160,35 +169,41 @@ int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char
 	rc = meeting_set_audio(c, m, old);
 	if (rc) {
 		blob_delete(app->blob, key); /* no orphan: the row never pointed at it */
-		if (rc == MEETING_BUSY) {
+		if (rc == STORE_MEETING_BUSY) {
 			*code = "meeting_busy";
 			snprintf(detail, detaillen,
-				 "This meeting started being transcribed while the file arrived; its audio was "
-				 "not replaced. Wait until the transcription finishes, then upload again.");
+				 "This meeting started being transcribed while the file arrived; "
+				 "its audio was "
+				 "not replaced. Wait until the transcription finishes, then upload "
+				 "again.");
 			return 409;
 		}
 		*code = rc == STORE_NOT_FOUND ? "not_found" : "database_unavailable";
-		snprintf(detail, detaillen, rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
-								  : "The database is busy. Try again.");
+		snprintf(detail, detaillen,
+			 rc == STORE_NOT_FOUND ? "The meeting was deleted meanwhile."
+					       : "The database is busy. Try again.");
 		return rc == STORE_NOT_FOUND ? 404 : 503;
 	}
-	/* old is exactly the key this upload replaced (the row was locked): no other upload deletes it. */
+	/* old is exactly the key this upload replaced (the row was locked): no other upload deletes
+	 * it. */
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(app->blob, old);
 	if (transcribe) {
 		rc = api_transcribe_start(app, c, m, NULL, NULL);
-		if (rc == DB_UNIQUE) {
-			/* A live job for this meeting exists and has not started: it reads the new audio. */
+		if (rc == STORE_CONFLICT) {
+			/* A live job for this meeting exists and has not started: it reads the new
+			 * audio. */
 			rc = meeting_set_status(c, m->org_id, m->id, "queued", NULL);
 		}
 		if (rc)
-			log_error("could not queue transcription", json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
+			log_error("could not queue transcription",
+				  json_pack("{s:s,s:i}", "meeting_id", m->id, "rc", rc));
 	}
 	char id[UUID_STR_LEN], org[UUID_STR_LEN];
 	snprintf(id, sizeof id, "%s", m->id);
 	snprintf(org, sizeof org, "%s", m->org_id);
 	meeting_clear(m);
-	return meeting_get(c, org, id, m) == DB_OK ? 0 : 500;
+	return meeting_get(c, org, id, m) == STORE_OK ? 0 : 500;
 fail:
 	unlink(path);
 	return status;
@@ -262,7 +277,7 @@ static bool ticket_verify(struct app *app, struct db_conn *c, const char *ticket
 	if (!crypto_equal(mac, want, 32))
 		return false;
 	char m[UUID_STR_LEN], org[UUID_STR_LEN], user[UUID_STR_LEN], sid[UUID_STR_LEN],
-		key[UUID_STR_LEN];
+	    key[UUID_STR_LEN];
 	long long exp;
 	int end = 0;
 	if (sscanf(payload, "t2|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%36[^|]|%lld%n", m, org, user, sid,
@@ -275,10 +290,11 @@ static bool ticket_verify(struct app *app, struct db_conn *c, const char *ticket
 	bool by_session = strcmp(sid, "-") != 0, by_key = strcmp(key, "-") != 0;
 	if (by_session == by_key)
 		return false;
-	/* A ticket from a session that ended (logout) ends with it; one from a key, with the key. */
-	if (by_session && session_check_member(c, sid, user, org) != DB_OK)
+	/* A ticket from a session that ended (logout) ends with it; one from a key, with the key.
+	 */
+	if (by_session && session_check_member(c, sid, user, org) != STORE_OK)
 		return false;
-	if (by_key && api_key_live(c, org, key) != DB_OK)
+	if (by_key && api_key_live(c, org, key) != STORE_OK)
 		return false;
 	memset(p, 0, sizeof *p);
 	snprintf(p->org_id, sizeof p->org_id, "%s", org);
@@ -299,8 +315,9 @@ bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeti
 	if (ticket && !http_header(r, "Authorization")) {
 		if (ticket_verify(api_app(r), c, ticket, meeting_id, p))
 			return true;
-		http_problem(r, 401, "invalid_ticket",
-			     "The ticket is not valid for this meeting or has expired. Ask for a new one.");
+		http_problem(
+		    r, 401, "invalid_ticket",
+		    "The ticket is not valid for this meeting or has expired. Ask for a new one.");
 		return false;
 	}
 	return api_auth(r, c, p);
@@ -330,8 +347,8 @@ static void spool_sweep(struct app *app, struct db_conn *c)
 		if ((long)(now - st.st_mtime) < app->cfg->spool_orphan_age_s)
 			continue;
 		if (strncmp(e->d_name, "tus-", 4) == 0 && uuid_valid(e->d_name + 4)) {
-			int active = upload_is_active(c, e->d_name + 4);
-			if (active != 0)
+			bool active;
+			if (upload_is_active(c, e->d_name + 4, &active) != STORE_OK || active)
 				continue; /* still resumable (or the database could not tell) */
 		}
 		if (unlinkat(dfd, e->d_name, 0) == 0)
@@ -377,7 +394,9 @@ static void hash_pending(struct app *app, struct db_conn *c)
 {
 	static char after[UUID_STR_LEN];
 	struct meeting_audio_ref refs[4];
-	int n = meeting_audio_unhashed(c, after, refs, 4);
+	int n = 0;
+	if (meeting_audio_unhashed(c, after, refs, 4, &n) != STORE_OK)
+		n = 0;
 	after[0] = '\0';
 	if (n == 4)
 		snprintf(after, sizeof after, "%s", refs[3].id);
@@ -385,7 +404,8 @@ static void hash_pending(struct app *app, struct db_conn *c)
 		char path[1024], hex[65];
 		if (blob_local_path(app->blob, refs[i].audio_key, path, sizeof path) != 0 ||
 		    !file_sha256(path, hex))
-			continue; /* removed meanwhile, or unreadable now: the next round tries again */
+			continue; /* removed meanwhile, or unreadable now: the next round tries
+				     again */
 		meeting_set_audio_sha256(c, refs[i].org_id, refs[i].id, refs[i].audio_key, hex);
 	}
 }
@@ -396,7 +416,9 @@ void api_janitor(struct app *app)
 	if (!c)
 		return;
 	char ids[64][UUID_STR_LEN];
-	int n = upload_expire(c, time_now_ms(), ids, 64);
+	int n = 0;
+	if (upload_expire(c, time_now_ms(), ids, 64, &n) != STORE_OK)
+		n = 0;
 	for (int i = 0; i < n; i++) {
 		char path[1100];
 		snprintf(path, sizeof path, "%.1000s/tus-%.36s", blob_spool_dir(app->blob), ids[i]);
@@ -405,7 +427,8 @@ void api_janitor(struct app *app)
 	if (n > 0)
 		log_info("expired uploads removed", json_pack("{s:i}", "count", n));
 	spool_sweep(app, c);
-	idem_purge(c, time_now_ms());
+	int64_t purged;
+	idem_purge(c, time_now_ms(), &purged);
 	hash_pending(app, c);
 	db_release(c);
 }
@@ -418,13 +441,17 @@ int64_t api_disk_free(struct app *app)
 	return blob_free_bytes(app->blob, &n) == 0 ? n : -1;
 }
 
-static int64_t min_free(struct app *app) { return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024; }
+static int64_t min_free(struct app *app)
+{
+	return (int64_t)app->cfg->disk_min_free_mb * 1024 * 1024;
+}
 
 void api_storage_full(struct http_req *r)
 {
-	http_problem(r, 507, "insufficient_storage",
-		     "The server has no room to store this upload right now. Try again later; if it "
-		     "keeps happening, tell the operator that upload storage is full.");
+	http_problem(
+	    r, 507, "insufficient_storage",
+	    "The server has no room to store this upload right now. Try again later; if it "
+	    "keeps happening, tell the operator that upload storage is full.");
 }
 
 bool api_disk_room(struct http_req *r, int64_t need)
@@ -437,8 +464,8 @@ bool api_disk_room(struct http_req *r, int64_t need)
 	if (free_bytes >= margin && need <= free_bytes - margin)
 		return true;
 	log_warn("upload refused: disk nearly full",
-		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free", (json_int_t)free_bytes,
-			   "min_free", (json_int_t)margin));
+		 json_pack("{s:I,s:I,s:I}", "need", (json_int_t)need, "free",
+			   (json_int_t)free_bytes, "min_free", (json_int_t)margin));
 	api_storage_full(r);
 	return false;
 }
@@ -449,25 +476,33 @@ json_t *api_disk_status(struct app *app)
 	if (free_bytes < 0)
 		return json_pack("{s:s}", "status", "unknown");
 	return json_pack("{s:s,s:I,s:I}", "status", free_bytes < min_free(app) ? "low" : "ok",
-			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes", (json_int_t)min_free(app));
+			 "free_bytes", (json_int_t)free_bytes, "min_free_bytes",
+			 (json_int_t)min_free(app));
 }
 
-static double gauge_free(void *ctx) { return (double)api_disk_free(ctx); }
-static double gauge_min(void *ctx) { return (double)min_free(ctx); }
+static double gauge_free(void *ctx)
+{
+	return (double)api_disk_free(ctx);
+}
+static double gauge_min(void *ctx)
+{
+	return (double)min_free(ctx);
+}
 
 void api_disk_metrics(struct app *app)
 {
 	metrics_gauge_fn("iam_upload_storage_free_bytes",
 			 "Bytes free where uploads are spooled and audio is kept (-1 if unknown).",
 			 gauge_free, app);
-	metrics_gauge_fn("iam_upload_storage_min_free_bytes",
-			 "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
-			 gauge_min, app);
+	metrics_gauge_fn(
+	    "iam_upload_storage_min_free_bytes",
+	    "Free bytes uploads always leave (IAM_DISK_MIN_FREE_MB); below it uploads get 507.",
+	    gauge_min, app);
 }
 
 /* ---- Idempotency-Key ---- */
 
-#define IDEM_TTL_MS (24LL * 3600 * 1000)
+#define IDEM_TTL_MS	(24LL * 3600 * 1000)
 #define IDEM_PENDING_MS (15LL * 60 * 1000)
 
 bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principal *p,
@@ -482,10 +517,11 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 	for (size_t i = 0; ok && i < n; i++)
 		ok = key[i] >= 0x20 && key[i] <= 0x7e;
 	if (!ok) {
-		http_problem_fields(r, 400, "invalid_idempotency_key",
-				    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
-					      "must be 1 to 255 printable ASCII characters"),
-				    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
+		http_problem_fields(
+		    r, 400, "invalid_idempotency_key",
+		    json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "message",
+			      "must be 1 to 255 printable ASCII characters"),
+		    "Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID.");
 		return false;
 	}
 	struct crypto_sha256_ctx h;
@@ -502,24 +538,32 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 	crypto_hex(digest, 32, hex);
 
 	struct idem_reply rep;
-	int rc = idem_claim(c, p->org_id, p->user_id, key, hex, IDEM_PENDING_MS, IDEM_TTL_MS, &rep);
-	if (rc == IDEM_NEW) {
+	enum idem_claim state;
+	enum store_rc rc = idem_claim(c, p->org_id, p->user_id, key, hex, IDEM_PENDING_MS,
+				      IDEM_TTL_MS, &state, &rep);
+	if (rc != STORE_OK) {
+		api_db_fail(r, rc, "idempotency key");
+		return false;
+	}
+	if (state == IDEM_NEW) {
 		st->on = true;
 		snprintf(st->org_id, sizeof st->org_id, "%s", p->org_id);
 		snprintf(st->user_id, sizeof st->user_id, "%s", p->user_id);
 		snprintf(st->key, sizeof st->key, "%s", key);
 		return true;
 	}
-	if (rc == IDEM_MISMATCH) {
-		http_problem(r, 422, "idempotency_key_reused",
-			     "This Idempotency-Key was already used with a different request. Use a new key "
-			     "for a new request.");
-	} else if (rc == IDEM_IN_FLIGHT) {
+	if (state == IDEM_MISMATCH) {
+		http_problem(
+		    r, 422, "idempotency_key_reused",
+		    "This Idempotency-Key was already used with a different request. Use a new key "
+		    "for a new request.");
+	} else if (state == IDEM_IN_FLIGHT) {
 		http_add_header(r, "Retry-After", "1");
 		http_problem(r, 409, "idempotency_key_in_flight",
-			     "A request with this Idempotency-Key is still being processed. Retry shortly to "
+			     "A request with this Idempotency-Key is still being processed. Retry "
+			     "shortly to "
 			     "get its result.");
-	} else if (rc == IDEM_REPLAY) {
+	} else {
 		json_t *hdrs = json_loads(rep.headers, 0, NULL);
 		const char *name;
 		json_t *v;
@@ -536,8 +580,6 @@ bool api_idem_begin(struct http_req *r, struct db_conn *c, const struct principa
 		else
 			http_reply_empty(r, rep.status);
 		idem_reply_clear(&rep);
-	} else {
-		api_db_fail(r, rc, "idempotency key");
 	}
 	return false;
 }
@@ -549,8 +591,9 @@ void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const js
 		return;
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	char *h = headers ? json_dumps(headers, JSON_COMPACT) : NULL;
-	int rc = b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
-		   : DB_ERR;
+	enum store_rc rc =
+	    b ? idem_finish(c, st->org_id, st->user_id, st->key, status, "application/json", h, b)
+	      : STORE_ERROR;
 	if (rc)
 		idem_abandon(c, st->org_id, st->user_id, st->key);
 	free(b);

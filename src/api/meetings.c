@@ -65,7 +65,7 @@ static void reply_reloaded(struct http_req *r, struct db_conn *c, struct meeting
 	snprintf(id, sizeof id, "%s", m->id);
 	snprintf(org, sizeof org, "%s", m->org_id);
 	meeting_clear(m);
-	if (meeting_get(c, org, id, m) == DB_OK)
+	if (meeting_get(c, org, id, m) == STORE_OK)
 		http_reply_json(r, status, api_meeting_json(m));
 	else
 		http_problem_internal(r, "reload meeting");
@@ -298,7 +298,9 @@ static void delete_meeting(struct api_ctx *cx)
 	if (!load(cx, &m))
 		return;
 	char uploads[16][UUID_STR_LEN];
-	int nup = upload_active_for_meeting(c, p.org_id, m.id, uploads, 16);
+	int nup = 0;
+	if (upload_active_for_meeting(c, p.org_id, m.id, uploads, 16, &nup) != STORE_OK)
+		nup = 0;
 	char key[96];
 	int rc = meeting_delete(c, p.org_id, m.id, key);
 	if (rc) {
@@ -387,7 +389,7 @@ static void transcribe(struct api_ctx *cx)
 		meeting_update_details(c, &m);
 	}
 	int rc = api_transcribe_start(api_app(r), c, &m, lang, provider);
-	if (rc == DB_UNIQUE) {
+	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_processing",
 			     "This meeting is already being transcribed.");
 		goto out;

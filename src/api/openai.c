@@ -300,7 +300,7 @@ static bool oai_check(void *ctx)
 static void oai_reply(struct http_req *r, struct oai *o, struct db_conn *c, const struct meeting *m)
 {
 	struct meeting_transcript t;
-	if (meeting_transcript_get(c, o->p.org_id, m->id, &t) != DB_OK) {
+	if (meeting_transcript_get(c, o->p.org_id, m->id, &t) != STORE_OK) {
 		oai_error(r, 500, "server_error", NULL, NULL, "The transcript could not be read.");
 		return;
 	}

@@ -595,7 +595,7 @@ static int tus_lock(struct db_conn *c, struct tus *t)
 {
 	int64_t now = time_now_ms();
 	int rc = upload_lock(c, t->p.org_id, t->u.id, t->owner, now + t->lease_ms);
-	if (rc == DB_OK) {
+	if (rc == STORE_OK) {
 		t->locked = true;
 		t->lease_until = now + t->lease_ms;
 		t->renewed_at = now;
@@ -616,10 +616,10 @@ static bool tus_lease_ok(struct tus *t)
 		if (c) {
 			int rc = upload_renew(c, t->u.id, t->owner, now + t->lease_ms);
 			db_release(c);
-			if (rc == DB_OK) {
+			if (rc == STORE_OK) {
 				t->lease_until = now + t->lease_ms;
 				t->renewed_at = now;
-			} else if (rc == UPLOAD_LOST) {
+			} else if (rc == STORE_UPLOAD_LOST) {
 				t->locked = false;
 				t->lease_until = 0; /* the writer stops at once */
 				tus_fail(t, 409, "upload_lock_lost",
@@ -1081,10 +1081,10 @@ static void tus_post_open(struct api_ctx *cx)
 	t->u.length = length;
 	t->u.expires_at = time_now_ms() + UPLOAD_TTL_MS;
 	rc = upload_create(c, &t->u);
-	if (rc == DB_OK)
+	if (rc == STORE_OK)
 		rc = tus_lock(c, t);
 	if (rc) {
-		api_db_fail(r, rc == UPLOAD_BUSY ? DB_ERR : rc, "create upload");
+		api_db_fail(r, rc == STORE_UPLOAD_BUSY ? STORE_ERROR : rc, "create upload");
 		goto out;
 	}
 	if (tus_open(t, true) < 0)
@@ -1138,7 +1138,7 @@ static void tus_post_done(struct api_ctx *cx)
 		api_idem_abandon(c, &t->idem);
 		if (t->error)
 			http_problem(r, t->error, t->code, "%s", t->detail);
-		else if (rc == UPLOAD_LOST)
+		else if (rc == STORE_UPLOAD_LOST)
 			http_problem(r, 409, "upload_lock_lost",
 				     "Another request took over this upload while this one was "
 				     "writing. Ask for "
@@ -1172,7 +1172,7 @@ static bool tus_load(struct api_ctx *cx, struct tus *t, bool active_only)
 	struct db_conn *c = cx->conn;
 	t->p = *cx->principal;
 	int rc = upload_get(c, t->p.org_id, http_param(r, "id"), &t->u);
-	if (rc == DB_OK && (!active_only || !strcmp(t->u.state, "active")))
+	if (rc == STORE_OK && (!active_only || !strcmp(t->u.state, "active")))
 		return true;
 	if (rc && rc != STORE_NOT_FOUND) {
 		api_db_fail(r, rc, "load upload");
@@ -1315,7 +1315,7 @@ static void tus_patch_open(struct api_ctx *cx)
 	if (!api_disk_room(r, len >= 0 ? len : t->u.length - offset))
 		return;
 	int rc = tus_lock(c, t);
-	if (rc == UPLOAD_BUSY) {
+	if (rc == STORE_UPLOAD_BUSY) {
 		http_problem(r, 409, "upload_locked",
 			     "Another request is writing to this upload. Try again shortly.");
 		return;
@@ -1377,7 +1377,7 @@ static void tus_patch_done(struct api_ctx *cx)
 	}
 	t->finished = true;
 	t->locked = false;
-	if (rc == UPLOAD_LOST && !t->error)
+	if (rc == STORE_UPLOAD_LOST && !t->error)
 		tus_fail(
 		    t, 409, "upload_lock_lost",
 		    "Another request took over this upload while this one was writing. Ask for the "
@@ -1385,7 +1385,7 @@ static void tus_patch_done(struct api_ctx *cx)
 	else if (rc && !t->error)
 		tus_fail(t, 503, "database_unavailable",
 			 "The upload's progress could not be recorded. Try again.");
-	if (rc == DB_OK) {
+	if (rc == STORE_OK) {
 		snprintf(off, sizeof off, "%" PRId64, offset);
 		http_add_header(r, "Upload-Offset", off);
 	}
@@ -1411,7 +1411,7 @@ static void tus_delete(struct api_ctx *cx)
 	struct tus *t = http_ctx(r);
 	if (tus_load(cx, t, true)) {
 		int rc = upload_terminate(c, t->p.org_id, t->u.id);
-		if (rc == DB_OK) {
+		if (rc == STORE_OK) {
 			char path[1100];
 			spool_path(t->app, t->u.id, path, sizeof path);
 			unlink(path);

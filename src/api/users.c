@@ -46,7 +46,7 @@ static void reply_me(struct http_req *r, struct db_conn *c, const struct princip
 	struct user u;
 	struct membership m;
 	int rc = user_find(c, p->user_id, &u);
-	if (rc == DB_OK)
+	if (rc == STORE_OK)
 		rc = user_membership(c, p->user_id, p->org_id, &m);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 401, "invalid_token", "This account no longer exists.");
@@ -132,7 +132,7 @@ static void put_me(struct api_ctx *cx)
 	struct user u;
 	int rc = user_find(c, p.user_id, &u);
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
 		return;
 	}
 	if (pw)
@@ -149,7 +149,12 @@ static void put_me(struct api_ctx *cx)
 		char client[CLIENTADDR_BUF], key[EMAIL_BUF + CLIENTADDR_BUF + 8];
 		api_client_addr(r, client);
 		api_account_key(u.email, client, key, sizeof key);
-		int64_t wait = throttle_wait_ms(c, key);
+		int64_t wait;
+		enum store_rc trc = throttle_wait_ms(c, key, &wait);
+		if (trc) {
+			api_db_fail(r, trc, "throttle check");
+			return;
+		}
 		if (wait > 0) {
 			api_too_many(r, wait);
 			return;
@@ -164,7 +169,7 @@ static void put_me(struct api_ctx *cx)
 		int hrc = right && pw ? password_hash(pw, u.password_hash) : 0;
 		password_gate_leave();
 		if (!right) {
-			throttle_fail(c, key, &API_ACCOUNT_POLICY);
+			throttle_fail(c, key, &API_ACCOUNT_POLICY, NULL);
 			audit_record(c, p.org_id, p.user_id, "user.current_password.failure", &ctx,
 				     NULL);
 			http_problem_fields(r, 403, "invalid_current_password",
@@ -199,7 +204,7 @@ static void put_me(struct api_ctx *cx)
 		u.password_changed_at = now; /* hashed above, with current_password checked */
 	u.updated_at = now;
 	rc = user_update(c, &u);
-	if (rc == DB_UNIQUE) {
+	if (rc == STORE_CONFLICT) {
 		http_problem_fields(
 		    r, 409, "email_taken",
 		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already registered"),
@@ -216,7 +221,7 @@ static void put_me(struct api_ctx *cx)
 		session_revoke_others(c, u.id, p.session_id,
 				      pw ? "password_change" : "email_change");
 		if (pw && revoke_keys &&
-		    (rc = api_key_delete_by_user(c, u.id, &keys_revoked)) != DB_OK) {
+		    (rc = api_key_delete_by_user(c, u.id, &keys_revoked)) != STORE_OK) {
 			api_db_fail(r, rc, "revoke api keys");
 			return;
 		}
@@ -225,7 +230,7 @@ static void put_me(struct api_ctx *cx)
 		 * purpose (integrations keep working); the reply says so, so a
 		 * person changing a leaked password knows to revoke them.
 		 */
-		if (pw && (rc = api_key_count_active(c, u.id, &keys_active)) != DB_OK) {
+		if (pw && (rc = api_key_count_active(c, u.id, &keys_active)) != STORE_OK) {
 			api_db_fail(r, rc, "count api keys");
 			return;
 		}
@@ -239,8 +244,8 @@ static void put_me(struct api_ctx *cx)
 	}
 	if (keys_active >= 0) {
 		struct membership m;
-		if ((rc = user_membership(c, p.user_id, p.org_id, &m)) != DB_OK) {
-			api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
+		if ((rc = user_membership(c, p.user_id, p.org_id, &m)) != STORE_OK) {
+			api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
 			return;
 		}
 		json_t *reply = api_user_json(&u);
