@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "service/janitor.h"
 #include "asr/asr.h"
 #include "auth/clientaddr.h"
 #include "auth/password.h"
@@ -232,7 +233,10 @@ static void *janitor_main(void *arg)
 	pthread_mutex_lock(&j->lock);
 	while (!j->stop) {
 		pthread_mutex_unlock(&j->lock);
-		api_janitor(j->app);
+		struct janitor_env env = {.db = j->app->db,
+					  .blob = j->app->blob,
+					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
+		janitor_run(&env);
 		pthread_mutex_lock(&j->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

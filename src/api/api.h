@@ -17,6 +17,8 @@
 #include "http/jsonv.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "service/ingest.h"
+#include "service/tickets.h"
 #include "core/uuid.h"
 
 #define ACCESS_TTL_S  900
@@ -172,51 +174,23 @@ int spool_write(struct spool *s, const void *data, size_t len);
 /* Close and remove the file if it is still there. */
 void spool_discard(struct spool *s);
 
-/*
- * Make the file at path (spooled, size bytes, sha256 hex) meeting m's
- * audio: probe it (415 / 422 on bad media, with the reason in detail), move
- * it into the blob store, attach it, delete any previous audio, and if
- * transcribe is set queue transcription. On success m is reloaded. Returns
- * 0, or the HTTP status to reply with and *code / detail filled. The file
- * at path is consumed either way.
- */
-int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char *path,
-	       const char *filename, int64_t size, const char *sha256, bool transcribe,
-	       const char **code, char *detail, size_t detaillen);
-
-/*
- * Queue transcription of meeting m (status -> queued). language/provider
- * may be NULL. Returns STORE_OK, STORE_CONFLICT when it is already queued
- * or running, or an error.
- */
-enum store_rc api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
-				   const char *language, const char *provider);
-
 /* Wake this process's workers for a job just queued (call after building the reply). */
 void api_jobs_wake(struct app *app);
 
-/* Reply 415/422/... for an ingest failure. */
-void api_ingest_problem(struct http_req *r, int status, const char *code, const char *detail);
+/* HTTP status and problem code for an ingest result (0 and NULL for INGEST_OK). */
+int api_ingest_status(enum ingest_rc rc, const char **code);
+/* Reply 415/422/409/... for an ingest failure, with the service's detail. */
+void api_ingest_problem(struct http_req *r, enum ingest_rc rc, const char *detail);
 
 /* Meeting JSON (meetings.c). */
 json_t *api_meeting_json(const struct meeting *m);
 
-/* Short-lived tickets for URLs a browser opens without headers (events, audio). */
-#define TICKET_TTL_S 300 /* five minutes; the web app asks for a new one as needed */
-char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
-		       int64_t *expires_ms);
 /*
  * Authenticate by header, or by ?ticket= for meeting_id. Replies 401 and
  * returns false when neither works.
  */
 bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeting_id,
 			struct principal *p);
-
-/*
- * Periodic clean-up: spool files of tus uploads that expired, orphan spool
- * files (IAM_SPOOL_ORPHAN_AGE_S), expired Idempotency-Key records.
- */
-void api_janitor(struct app *app);
 
 /* ---- upload storage space (intake.c) ---- */
 

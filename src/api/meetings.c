@@ -388,7 +388,7 @@ static void transcribe(struct api_ctx *cx)
 		snprintf(m.language, sizeof m.language, "%s", lang);
 		meeting_update_details(c, &m);
 	}
-	int rc = api_transcribe_start(api_app(r), c, &m, lang, provider);
+	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider);
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_processing",
 			     "This meeting is already being transcribed.");
@@ -534,7 +534,7 @@ static void issue_ticket(struct api_ctx *cx)
 	if (p.via_api_key)
 		snprintf(p.session_id, sizeof p.session_id, "-");
 	int64_t exp;
-	char *t = api_ticket_issue(api_app(r), &p, m.id, &exp);
+	char *t = ticket_issue(cx->app->ticket_key, &p, m.id, &exp);
 	if (!t)
 		http_problem_internal(r, "issue ticket");
 	else

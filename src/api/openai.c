@@ -496,11 +496,14 @@ static void oai_done(struct api_ctx *cx)
 		oai_error(r, 503, "server_error", NULL, NULL, "The database is busy. Try again.");
 		goto out;
 	}
-	const char *code = NULL;
+	const char *code;
 	char detail[512];
-	int status = api_ingest(app, c, &m, o->sp.path, o->filename, o->sp.size, hex, false, &code,
-				detail, sizeof detail);
+	struct ingest_file f = {
+	    .path = o->sp.path, .filename = o->filename, .size = o->sp.size, .sha256 = hex};
+	enum ingest_rc irc =
+	    ingest_audio(app->blob, c, &m, &f, INGEST_ATTACH_ONLY, detail, sizeof detail);
 	o->sp.path[0] = '\0';
+	int status = api_ingest_status(irc, &code);
 	if (status) {
 		char key[96];
 		meeting_delete(c, o->p.org_id, m.id, key); /* nothing half-made stays behind */
@@ -509,7 +512,7 @@ static void oai_done(struct api_ctx *cx)
 			  status >= 500 ? NULL : "file", NULL, "%s", detail);
 		goto out;
 	}
-	rc = api_transcribe_start(app, c, &m, o->language[0] ? o->language : NULL, provider);
+	rc = ingest_queue_transcription(c, &m, o->language[0] ? o->language : NULL, provider);
 	if (rc) {
 		oai_error(r, 503, "server_error", NULL, NULL,
 			  "Transcription could not be queued. Try again.");

@@ -300,13 +300,15 @@ static void direct_done(struct api_ctx *cx)
 			api_db_fail(r, rc, "load meeting");
 		return;
 	}
-	const char *code = NULL;
 	char detail[512];
-	int status = api_ingest(d->app, c, &m, d->sp.path, d->filename, d->sp.size, hex, transcribe,
-				&code, detail, sizeof detail);
+	struct ingest_file f = {
+	    .path = d->sp.path, .filename = d->filename, .size = d->sp.size, .sha256 = hex};
+	enum ingest_rc irc =
+	    ingest_audio(d->app->blob, c, &m, &f,
+			 transcribe ? INGEST_AND_QUEUE : INGEST_ATTACH_ONLY, detail, sizeof detail);
 	d->sp.path[0] = '\0'; /* consumed */
-	if (status)
-		api_ingest_problem(r, status, code, detail);
+	if (irc)
+		api_ingest_problem(r, irc, detail);
 	else
 		http_reply_json(r, 200, api_meeting_json(&m));
 	api_jobs_wake(d->app);
@@ -903,16 +905,16 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 	/*
 	 * No SHA-256 of the whole file here: hashing a large file would take
 	 * as long as receiving it (and each request saw only its part). The
-	 * janitor fills it in shortly after (api_janitor).
+	 * janitor fills it in shortly after (service/janitor.c).
 	 */
-	const char *code = NULL;
 	char detail[512];
-	int status = api_ingest(t->app, c, &m, path, t->u.filename, t->u.length, NULL, true, &code,
-				detail, sizeof detail);
+	struct ingest_file f = {.path = path, .filename = t->u.filename, .size = t->u.length};
+	enum ingest_rc irc =
+	    ingest_audio(t->app->blob, c, &m, &f, INGEST_AND_QUEUE, detail, sizeof detail);
 	meeting_clear(&m);
-	if (status) {
+	if (irc) {
 		upload_terminate(c, t->u.org_id, t->u.id);
-		api_ingest_problem(r, status, code, detail);
+		api_ingest_problem(r, irc, detail);
 		return false;
 	}
 	upload_complete(c, t->u.id);
