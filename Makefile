@@ -4,11 +4,12 @@
 #   make test     install what is missing, build, run every test suite
 #   make asan     sanitizer build (ASan + UBSan) running the unit and API tests
 #   make bench    benchmarks (bench/*.sh)
+#   make format-check   fail when a C file differs from what clang-format makes of it
 
 CC      ?= gcc
 BUILD   ?= build
 PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic nettle \
-           libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase
+           libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase fftw3f
 # -isystem: third-party headers (sphinxbase, FFmpeg) must not trip our -Werror
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -39,7 +40,21 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 WEB_SRC  := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null)
 WEB_DIST := $(if $(wildcard web/index.html),web/dist/index.html)
 
-.PHONY: all run test asan unit bench deps clean format
+# clang-format (Debian 12's clang-format 14) checks and formats these. TODO(lead): files being
+# rewritten on other branches are left out for now; after merging each branch, run
+# `make format`, commit "format: ...", and remove its line here:
+#   src/api/ src/store/ src/http/            frame (route declarations, store_rc)
+#   src/main.c                               frame (route assembly), diarize
+#   src/core/transcript*.[ch] src/export/ tests/unit/test_transcript_edit.c    transcript editing
+#   src/jobs/transcribe.c                    transcript / diarization
+FORMAT_EXCLUDE := src/api/% src/store/% src/http/% \
+                  src/main.c \
+                  src/core/transcript.c src/core/transcript.h src/core/transcript_edit.c \
+                  src/export/% tests/unit/test_transcript_edit.c \
+                  src/jobs/transcribe.c
+FORMAT_FILES := $(filter-out $(FORMAT_EXCLUDE),$(shell find src tests/unit -name '*.[ch]' | sort))
+
+.PHONY: all run test asan unit bench deps clean format format-check
 all: $(BUILD)/iamd $(WEB_DIST)
 
 web/dist/index.html: $(WEB_SRC) package.json package-lock.json
@@ -61,7 +76,7 @@ $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-overlength-strings $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
@@ -87,7 +102,16 @@ bench: deps
 	bench/http.sh
 
 format:
-	clang-format -i $(SRC) $(shell find src -name '*.h') $(UNIT_SRC)
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: clang-format is missing (scripts/install-deps)" >&2; exit 1; }
+	@bad=$$(for f in $(FORMAT_FILES); do clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: these files differ from .clang-format (run make format):" >&2; \
+		printf '  %s\n' $$bad >&2; \
+		exit 1; \
+	fi
 
 clean:
 	rm -rf build build-asan web/dist

@@ -16,6 +16,9 @@
 #include "api/api.h"
 #include "service/janitor.h"
 #include "asr/asr.h"
+#include "asr/diarize.h"
+#include "asr/ort.h"
+#include "asr/vad.h"
 #include "auth/clientaddr.h"
 #include "auth/password.h"
 #include "blob/blob.h"
@@ -45,16 +48,14 @@ static const char USAGE[] =
 	"  worker    run the job workers only\n"
 	"  migrate   apply pending database migrations and exit\n"
 	"  version   print the version and exit\n"
+	"  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
+	"            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
+	"            IAM_MODELS_DIR when it loads, else the energy detector)\n"
 	"  help      print this help\n"
+	"  help config             every IAM_* setting: default, allowed values, meaning\n"
+	"  help config --markdown  the same as README.md's configuration table\n"
 	"\n"
-	"Configuration comes from IAM_* environment variables (see README.md):\n"
-	"  IAM_LISTEN (127.0.0.1:8080), IAM_DATA_DIR (./data), IAM_DATABASE_URL\n"
-	"  (sqlite:$IAM_DATA_DIR/iam.db or postgres://...), IAM_JWT_SECRET, IAM_HTTP_THREADS,\n"
-	"  IAM_WORKERS, IAM_DB_POOL_SIZE, IAM_CORS_ORIGINS, IAM_LOG_LEVEL, IAM_MAX_UPLOAD_MB,\n"
-	"  IAM_SHUTDOWN_GRACE_S, IAM_BLOB_URL, IAM_ASR, IAM_MODELS_DIR, IAM_ORT_LIB, IAM_OPENAI_BASE_URL,\n"
-	"  IAM_OPENAI_API_KEY, IAM_OPENAI_MODEL, IAM_OPENAI_TIMEOUT_S, IAM_JOB_LEASE_S, IAM_SYNC_TIMEOUT_S,\n"
-	"  IAM_MAX_AUDIO_MINUTES, IAM_JOBS_PER_ORG, IAM_REFRESH_GRACE_S, IAM_TRUSTED_PROXIES,\n"
-	"  IAM_REGISTER_PER_HOUR, IAM_HASH_CONCURRENCY, IAM_HASH_WAIT_MS.\n";
+	"Configuration comes from IAM_* environment variables (iamd help config).\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -388,10 +389,107 @@ out:
 	return status;
 }
 
+/*
+ * iamd diarize FILE [--speakers N | --min N --max N] [--energy]: decode, diarize,
+ * print {"duration", "speakers", "turns": [{start, end, speaker}], "vad", "seconds"}.
+ */
+static int cmd_diarize(int argc, char **argv)
+{
+	struct diar_opts o = {0};
+	const char *file = NULL;
+	bool energy = false;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		int *v = !strcmp(a, "--speakers") || !strcmp(a, "--min") ? &o.min_speakers
+			 : !strcmp(a, "--max")				  ? &o.max_speakers
+									  : NULL;
+		if (v && i + 1 < argc) {
+			char *end;
+			long n = strtol(argv[++i], &end, 10);
+			if (*end || n < 1 || n > DIAR_MAX_SPEAKERS) {
+				fprintf(stderr, "iamd diarize: %s wants 1..%d\n", a, DIAR_MAX_SPEAKERS);
+				return 2;
+			}
+			*v = (int)n;
+			if (!strcmp(a, "--speakers"))
+				o.max_speakers = (int)n;
+		} else if (!strcmp(a, "--energy")) {
+			energy = true;
+		} else if (a[0] != '-' && !file) {
+			file = a;
+		} else {
+			fprintf(stderr, "usage: iamd diarize FILE [--speakers N | --min N --max N] [--energy]\n");
+			return 2;
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "usage: iamd diarize FILE [--speakers N | --min N --max N] [--energy]\n");
+		return 2;
+	}
+	char err[512] = "", path[4096];
+	const char *dir = getenv("IAM_MODELS_DIR") && *getenv("IAM_MODELS_DIR") ? getenv("IAM_MODELS_DIR") : "models";
+	if (!energy) {
+		snprintf(path, sizeof path, "%s/%s", dir, ASR_ORT_LIB);
+		if (ort_init(path, err, sizeof err) == 0) {
+			snprintf(path, sizeof path, "%s/%s", dir, ASR_SILERO_VAD);
+			o.vad = vad_model_load(path, ASR_SILERO_VAD_SHA256, err, sizeof err);
+		}
+	}
+	int rc = 1;
+	struct media_decoder *md = NULL;
+	struct diarizer *d = NULL;
+	struct diar_turn *turns = NULL;
+	size_t nturns = 0;
+	int nspk = 0;
+	int16_t buf[16000];
+	long n;
+	int64_t t0 = time_mono_us();
+	if (media_decoder_open(file, &md, err, sizeof err) != MEDIA_OK) {
+		fprintf(stderr, "iamd diarize: %s\n", err);
+		goto out;
+	}
+	d = diar_new(&o, err, sizeof err);
+	if (!d)
+		goto fail;
+	while ((n = media_decoder_read(md, buf, sizeof buf / sizeof *buf)) > 0)
+		if (diar_feed_s16(d, buf, (size_t)n, err, sizeof err))
+			goto fail;
+	if (n < 0) {
+		snprintf(err, sizeof err, "the audio could not be decoded");
+		goto fail;
+	}
+	if (diar_finish(d, &turns, &nturns, &nspk, err, sizeof err))
+		goto fail;
+	printf("{\"duration\":%.3f,\"seconds\":%.3f,\"vad\":\"%s\",\"speakers\":%d,\"turns\":[",
+	       diar_duration(d), (double)(time_mono_us() - t0) / 1e6, o.vad ? "silero" : "energy", nspk);
+	for (size_t i = 0; i < nturns; i++)
+		printf("%s{\"start\":%.2f,\"end\":%.2f,\"speaker\":%d}", i ? "," : "", turns[i].start,
+		       turns[i].end, turns[i].speaker);
+	printf("]}\n");
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "iamd diarize: %s\n", err);
+out:
+	free(turns);
+	diar_free(d);
+	media_decoder_close(md);
+	vad_model_free(o.vad);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		if (argc > 2 && !strcmp(argv[2], "config")) {
+			bool md = argc > 3 && !strcmp(argv[3], "--markdown");
+			if (argc > (md ? 4 : 3)) {
+				fprintf(stderr, "iamd: usage: iamd help config [--markdown]\n");
+				return 2;
+			}
+			return config_describe(stdout, md) < 0 ? 1 : 0;
+		}
 		fputs(USAGE, stdout);
 		return argc > 1 ? 0 : 2;
 	}
@@ -399,6 +497,8 @@ int main(int argc, char **argv)
 		printf("iamd %s\n", IAM_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "diarize"))
+		return cmd_diarize(argc, argv);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") && strcmp(cmd, "migrate")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
 		return 2;

@@ -432,98 +432,6 @@ out:
 	meeting_clear(&m);
 }
 
-/* An ASCII file name from a title: letters, digits, '-', '_'. */
-static void slug(const char *title, char *out, size_t outlen)
-{
-	size_t n = 0;
-	bool dash = false;
-	for (const unsigned char *p = (const unsigned char *)title; *p && n + 1 < outlen && n < 80;
-	     p++) {
-		if (isalnum(*p)) {
-			out[n++] = (char)*p;
-			dash = false;
-		} else if (!dash && n) {
-			out[n++] = '-';
-			dash = true;
-		}
-	}
-	while (n && out[n - 1] == '-')
-		n--;
-	out[n] = '\0';
-	if (!n)
-		snprintf(out, outlen, "transcript");
-}
-
-struct transcript_in {
-	enum export_format format; /* 0: JSON */
-};
-
-static void get_transcript_check(struct api_ctx *cx, json_t **errors)
-{
-	struct transcript_in *in = API_IN(cx, struct transcript_in);
-	const char *fmt = http_query(cx->req, "format");
-	if (fmt && !(in->format = export_parse(fmt)))
-		jv_error(errors, "format", "must be one of txt, srt, vtt, json");
-}
-
-static void get_transcript(struct api_ctx *cx)
-{
-	struct http_req *r = cx->req;
-	struct db_conn *c = cx->conn;
-	const struct principal p = *cx->principal;
-	enum export_format f = API_IN(cx, struct transcript_in)->format;
-	struct meeting m;
-	if (!load(cx, &m))
-		return;
-	struct meeting_transcript t;
-	int rc = meeting_transcript_get(c, p.org_id, m.id, &t);
-	api_conn_release(cx);
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 409, "transcript_not_ready",
-			     "There is no transcript yet: the meeting is %s.%s", m.status,
-			     !strcmp(m.status, "failed") ? " Start transcription again." : "");
-		goto out;
-	}
-	if (rc) {
-		api_db_fail(r, rc, "load transcript");
-		goto out;
-	}
-	json_t *body = json_loads(t.body, 0, NULL);
-	struct transcript tr = {0};
-	if (!body || transcript_from_json(body, &tr) < 0) {
-		json_decref(body);
-		meeting_transcript_clear(&t);
-		http_problem_internal(r, "stored transcript is damaged");
-		goto out;
-	}
-	if (!f) {
-		json_t *out = transcript_to_json(&tr);
-		json_t *head = json_pack("{s:s,s:s,s:s,s:f}", "meeting_id", m.id, "provider",
-					 t.provider, "model", t.model, "confidence", t.confidence);
-		json_object_update(head, out);
-		json_decref(out);
-		http_reply_json(r, 200, head);
-	} else {
-		size_t len = 0;
-		char *text = export_render(&tr, f, m.title, &len);
-		if (!text) {
-			http_problem_internal(r, "render transcript");
-		} else {
-			char name[96], disp[160];
-			slug(m.title, name, sizeof name);
-			snprintf(disp, sizeof disp, "attachment; filename=\"%s.%s\"", name,
-				 export_extension(f));
-			http_add_header(r, "Content-Disposition", disp);
-			http_reply_text(r, 200, export_mime(f), text, len);
-		}
-	}
-	transcript_free(&tr);
-	json_decref(body);
-	meeting_transcript_clear(&t);
-out:
-	meeting_clear(&m);
-}
-
 static void issue_ticket(struct api_ctx *cx)
 {
 	struct http_req *r = cx->req;
@@ -646,11 +554,6 @@ static const struct route ROUTES[] = {
      .auth = AUTH_TICKET,
      .db = DB_CONN_HELD,
      .run = get_audio},
-    {.method = M_GET,
-     .pattern = "/api/v1/meetings/{id}/transcript",
-     .check = get_transcript_check,
-     MEETING_ROUTE,
-     .run = get_transcript},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/ticket",
      MEETING_ROUTE,

@@ -26,10 +26,10 @@
 
 #include "asr/ps.h"
 
-#define ALIGN_POOL_IDLE 4
-#define ALIGN_MAX_WORDS 400	  /* per segment; more is not speech of <= 30 s */
-#define ALIGN_MAX_TOKENS 4	  /* dictionary words one transcript word may stand for */
-#define FRAMES_PER_SEC 100
+#define ALIGN_POOL_IDLE	 4
+#define ALIGN_MAX_WORDS	 400 /* per segment; more is not speech of <= 30 s */
+#define ALIGN_MAX_TOKENS 4   /* dictionary words one transcript word may stand for */
+#define FRAMES_PER_SEC	 100
 
 struct asr_aligner {
 	char *hmm, *dict;
@@ -44,8 +44,8 @@ static ps_decoder_t *decoder_load(struct asr_aligner *a)
 	ps_decoder_t *ps = NULL;
 	asr_ps_quiet();
 	pthread_mutex_lock(&asr_ps_load_lock);
-	cmd_ln_t *config = cmd_ln_parse_r(NULL, ps_args(), (int)(sizeof argv / sizeof *argv),
-					  (char **)argv, TRUE);
+	cmd_ln_t *config =
+	    cmd_ln_parse_r(NULL, ps_args(), (int)(sizeof argv / sizeof *argv), (char **)argv, TRUE);
 	if (config) {
 		ps = ps_init(config);
 		cmd_ln_free_r(config);
@@ -124,12 +124,12 @@ static void put(struct asr_aligner *a, ps_decoder_t *ps, bool broken)
 	decoder_free(ps);
 }
 
-static const char *const ONES[] = {"zero",    "one",     "two",       "three",    "four",
-				   "five",    "six",     "seven",     "eight",    "nine",
-				   "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+static const char *const ONES[] = {"zero",    "one",	 "two",	      "three",	  "four",
+				   "five",    "six",	 "seven",     "eight",	  "nine",
+				   "ten",     "eleven",	 "twelve",    "thirteen", "fourteen",
 				   "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
-static const char *const TENS[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty",
-				   "seventy", "eighty", "ninety"};
+static const char *const TENS[] = {"",	    "",	     "twenty",	"thirty", "forty",
+				   "fifty", "sixty", "seventy", "eighty", "ninety"};
 
 /* Spell 0..99 into out (appending, space-separated). */
 static void spell99(int n, char *out, size_t len)
@@ -143,7 +143,8 @@ static void spell99(int n, char *out, size_t len)
 		snprintf(out + l, len - l, "%s%s", l ? " " : "", TENS[n / 10]);
 }
 
-/* Spell an integer the way it is usually said: years as "nineteen ninety", else "two hundred five". */
+/* Spell an integer the way it is usually said: years as "nineteen ninety", else "two hundred five".
+ */
 static void spell_number(long n, char *out, size_t len)
 {
 	out[0] = '\0';
@@ -242,7 +243,7 @@ int asr_align(struct asr_aligner *a, const int16_t *pcm, size_t n, struct asr_wo
 	/* Grammar tokens and which transcript word each came from. */
 	size_t cap = w->n * ALIGN_MAX_TOKENS;
 	int *owner = malloc(cap * sizeof *owner);
-	char (*tokens)[64] = malloc(cap * sizeof *tokens);
+	char(*tokens)[64] = malloc(cap * sizeof *tokens);
 	fsg_model_t *fsg = NULL;
 	int aligned = -1;
 	bool broken = false;

@@ -30,7 +30,7 @@
 
 #include "core/transcript.h"
 
-#define ASR_RATE 16000
+#define ASR_RATE	   16000
 #define ASR_OPENAI_PIECE_S 600
 
 struct asr_source {
@@ -53,9 +53,10 @@ struct asr_opts {
 
 enum asr_rc {
 	ASR_OK = 0,
-	ASR_RETRYABLE = -1,  /* timeout, connection failure, HTTP 429/5xx: try later or another engine */
-	ASR_FAILED = -2,     /* the engine answered with garbage or refused the audio */
-	ASR_UNSUPPORTED = -3,/* e.g. a language this engine does not have */
+	ASR_RETRYABLE =
+	    -1, /* timeout, connection failure, HTTP 429/5xx: try later or another engine */
+	ASR_FAILED = -2,      /* the engine answered with garbage or refused the audio */
+	ASR_UNSUPPORTED = -3, /* e.g. a language this engine does not have */
 	ASR_CANCELLED = -4
 };
 
@@ -79,7 +80,7 @@ struct vad_params;
 struct asr_aligner;
 /* What engines built on segmentation share: owned by the chain. */
 struct asr_segmenter {
-	struct vad_model *vad;       /* NULL: the energy detector */
+	struct vad_model *vad;	     /* NULL: the energy detector */
 	struct vad_params *params;   /* NULL: vad_params_default */
 	struct asr_aligner *aligner; /* NULL: word times spread over the speech */
 };
@@ -102,7 +103,7 @@ int asr_segmented_transcribe(const struct asr_segmenter *seg, struct asr_source 
 			     struct transcript *out, char *err, size_t errlen);
 
 struct asr_engine {
-	char name[16];  /* "moonshine", "sphinx", "openai" */
+	char name[16];	/* "moonshine", "sphinx", "openai" */
 	char model[96]; /* the model it uses, reported with the transcript */
 	/*
 	 * Transcribe everything src gives. On ASR_OK fills out (caller frees
@@ -117,37 +118,41 @@ struct asr_engine {
 
 struct asr_sphinx_config {
 	const char *hmm;  /* acoustic model dir; NULL = Debian's en-us model */
-	const char *lm;   /* language model; NULL = Debian's en-us LM */
+	const char *lm;	  /* language model; NULL = Debian's en-us LM */
 	const char *dict; /* pronunciation dictionary; NULL = Debian's cmudict-en-us.dict */
 	const struct asr_segmenter *seg; /* NULL: the energy segmenter, no aligner */
 };
 struct asr_engine *asr_sphinx_new(const struct asr_sphinx_config *c, char *err, size_t errlen);
 
 struct asr_openai_config {
-	const char *base_url; /* e.g. "https://api.openai.com/v1" (".../audio/transcriptions" is appended) */
+	const char *base_url; /* e.g. "https://api.openai.com/v1" (".../audio/transcriptions" is
+				 appended) */
 	const char *api_key;  /* may be NULL for servers without auth */
 	const char *model;    /* e.g. "whisper-1" */
-	int timeout_s;        /* per request */
-	int piece_s;          /* seconds of audio per request; 0 = ASR_OPENAI_PIECE_S (the most) */
+	int timeout_s;	      /* per request */
+	int piece_s;	      /* seconds of audio per request; 0 = ASR_OPENAI_PIECE_S (the most) */
 };
 struct asr_engine *asr_openai_new(const struct asr_openai_config *c, char *err, size_t errlen);
 
 /* Files of the moonshine engine, under models_dir (what scripts/install-deps puts there). */
 #define ASR_MOONSHINE_ENCODER "moonshine-tiny-en/encoder_model.onnx"
 #define ASR_MOONSHINE_DECODER "moonshine-tiny-en/decoder_model_merged.onnx"
-#define ASR_MOONSHINE_VOCAB "moonshine-tiny-en/vocab.txt"
-#define ASR_SILERO_VAD "silero_vad_v5.onnx"
-#define ASR_ORT_LIB "libonnxruntime.so.1"
+#define ASR_MOONSHINE_VOCAB   "moonshine-tiny-en/vocab.txt"
+#define ASR_SILERO_VAD	      "silero_vad_v5.onnx"
+#define ASR_ORT_LIB	      "libonnxruntime.so.1"
 /* Their SHA-256, checked when they are loaded. */
-#define ASR_MOONSHINE_ENCODER_SHA256 "c6fc4b7bc5af75c0591fd157a1f3829b533d18e9769a888fd95a62e470dd4f4a"
-#define ASR_MOONSHINE_DECODER_SHA256 "eed87831c3a6103534aae7d47a5d485025c659a1323901513961c39fe8a1a367"
-#define ASR_MOONSHINE_VOCAB_SHA256 "7015eebad70f6975a0c548ce982fb76a4aa0835644628a5ed0b1fd41ff9a2912"
+#define ASR_MOONSHINE_ENCODER_SHA256                                                               \
+	"c6fc4b7bc5af75c0591fd157a1f3829b533d18e9769a888fd95a62e470dd4f4a"
+#define ASR_MOONSHINE_DECODER_SHA256                                                               \
+	"eed87831c3a6103534aae7d47a5d485025c659a1323901513961c39fe8a1a367"
+#define ASR_MOONSHINE_VOCAB_SHA256                                                                 \
+	"7015eebad70f6975a0c548ce982fb76a4aa0835644628a5ed0b1fd41ff9a2912"
 #define ASR_SILERO_VAD_SHA256 "2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f"
 
 struct asr_moonshine_config {
 	const char *models_dir; /* NULL = "models" */
 	const struct asr_segmenter *seg;
-	int max_tokens_per_s;   /* decoder budget per second of audio; 0 = 8 */
+	int max_tokens_per_s; /* decoder budget per second of audio; 0 = 8 */
 };
 struct asr_engine *asr_moonshine_new(const struct asr_moonshine_config *c, char *err,
 				     size_t errlen);
@@ -162,7 +167,7 @@ size_t asr_loop_cut(const int *tok, size_t n);
 /* Where the chain finds ONNX Runtime and the models. */
 struct asr_models_config {
 	const char *models_dir; /* NULL = "models" */
-	const char *ort_lib;    /* NULL = models_dir/libonnxruntime.so.1 */
+	const char *ort_lib;	/* NULL = models_dir/libonnxruntime.so.1 */
 };
 
 void asr_engine_free(struct asr_engine *e); /* calls destroy; NULL is a no-op */
@@ -171,9 +176,9 @@ void asr_engine_free(struct asr_engine *e); /* calls destroy; NULL is a no-op */
 struct asr_attempt {
 	char engine[16];
 	char model[96];
-	int rc;           /* enum asr_rc */
-	double seconds;   /* wall time the attempt took */
-	char error[256];  /* "" on success */
+	int rc;		 /* enum asr_rc */
+	double seconds;	 /* wall time the attempt took */
+	char error[256]; /* "" on success */
 };
 
 #define ASR_CHAIN_MAX 4
@@ -184,8 +189,8 @@ struct asr_chain {
 	char why[ASR_CHAIN_MAX][256];
 	size_t n;
 	struct asr_segmenter seg; /* owned: VAD model and aligner */
-	char vad_state[160];      /* "silero" or why the energy detector is used */
-	char align_state[160];    /* "pocketsphinx" or why words are spread evenly */
+	char vad_state[160];	  /* "silero" or why the energy detector is used */
+	char align_state[160];	  /* "pocketsphinx" or why words are spread evenly */
 };
 
 /*
@@ -211,7 +216,7 @@ void asr_chain_free(struct asr_chain *c);
  */
 int asr_chain_transcribe(struct asr_chain *c, const char *only, struct asr_source *src,
 			 const struct asr_opts *o, struct transcript *out,
-			 struct asr_attempt attempts[ASR_CHAIN_MAX], size_t *nattempts, size_t *used,
-			 char *err, size_t errlen);
+			 struct asr_attempt attempts[ASR_CHAIN_MAX], size_t *nattempts,
+			 size_t *used, char *err, size_t errlen);
 
 #endif

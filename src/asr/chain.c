@@ -126,11 +126,12 @@ struct asr_chain *asr_chain_new(const char *spec, const struct asr_sphinx_config
 				 "\"openai,sphinx\".");
 			goto fail;
 		}
-		if (too_long ||
-		    (strcmp(name, "sphinx") && strcmp(name, "openai") && strcmp(name, "moonshine"))) {
-			snprintf(err, errlen,
-				 "Unknown speech engine \"%s%s\" (known: moonshine, sphinx, openai).",
-				 name, too_long ? "..." : "");
+		if (too_long || (strcmp(name, "sphinx") && strcmp(name, "openai") &&
+				 strcmp(name, "moonshine"))) {
+			snprintf(
+			    err, errlen,
+			    "Unknown speech engine \"%s%s\" (known: moonshine, sphinx, openai).",
+			    name, too_long ? "..." : "");
 			goto fail;
 		}
 		for (size_t i = 0; i < c->n; i++)
@@ -150,9 +151,10 @@ struct asr_chain *asr_chain_new(const char *spec, const struct asr_sphinx_config
 		if (segmented && !c->vad_state[0])
 			segmenter_init(c, models, sphinx);
 		if (!strcmp(name, "moonshine")) {
-			struct asr_moonshine_config mc = {
-			    .models_dir = models && models->models_dir ? models->models_dir : "models",
-			    .seg = &c->seg};
+			struct asr_moonshine_config mc = {.models_dir = models && models->models_dir
+									    ? models->models_dir
+									    : "models",
+							  .seg = &c->seg};
 			e = asr_moonshine_new(&mc, why, sizeof why);
 		} else if (!strcmp(name, "openai")) {
 			if (!openai || !openai->base_url || !openai->base_url[0]) {
@@ -179,7 +181,8 @@ struct asr_chain *asr_chain_new(const char *spec, const struct asr_sphinx_config
 		c->engines[c->n++] = e;
 	}
 	if (!c->n) {
-		snprintf(err, errlen, "No speech engine is configured (e.g. IAM_ASR=moonshine,sphinx).");
+		snprintf(err, errlen,
+			 "No speech engine is configured (e.g. IAM_ASR=moonshine,sphinx).");
 		goto fail;
 	}
 	size_t ready = 0;
@@ -283,8 +286,8 @@ int asr_chain_transcribe(struct asr_chain *c, const char *only, struct asr_sourc
 				err[0] = '\0';
 			return ASR_OK;
 		}
-		log_info("asr: engine failed",
-			 json_pack("{s:s, s:i, s:f}", "engine", c->names[i], "rc", rc, "seconds", dt));
+		log_info("asr: engine failed", json_pack("{s:s, s:i, s:f}", "engine", c->names[i],
+							 "rc", rc, "seconds", dt));
 		snprintf(last, sizeof last, "%s", why);
 		if (tlen < sizeof tried)
 			tlen += (size_t)snprintf(tried + tlen, sizeof tried - tlen, "%s%s: %s",

@@ -29,13 +29,13 @@
 #include "asr/vocab.h"
 #include "core/log.h"
 
-#define LAYERS 6
-#define HEADS 8
-#define HEAD_DIM 36
-#define TOKEN_START 1
-#define TOKEN_END 2
-#define MODEL_MAX (64u << 20)
-#define NKV (LAYERS * 4)
+#define LAYERS	     6
+#define HEADS	     8
+#define HEAD_DIM     36
+#define TOKEN_START  1
+#define TOKEN_END    2
+#define MODEL_MAX    (64u << 20)
+#define NKV	     (LAYERS * 4)
 #define REPEAT_MAX_N 12 /* longest n-gram checked for repetition */
 
 struct moonshine {
@@ -112,7 +112,8 @@ static int add_words(struct moonshine *m, const int *tok, const double *prob, si
 		char *text = vocab_decode(m->vocab, tok + i, j - i);
 		if (!text)
 			return -1;
-		/* A word may hold a space inside (byte pieces): split it, sharing the confidence. */
+		/* A word may hold a space inside (byte pieces): split it, sharing the confidence.
+		 */
 		int rc = 0;
 		for (char *p = text; *p && !rc;) {
 			char *sp = strchr(p, ' ');
@@ -188,13 +189,15 @@ static int recognize(void *impl, const float *pcm, size_t n, const struct asr_op
 		for (int i = 0; i < NKV; i++)
 			in[2 + i] = past[i];
 		in[2 + NKV] = cache;
-		if (ort_run(m->dec, in_names, in, 2 + NKV + 1, out_names, outs, 1 + NKV, err, errlen))
+		if (ort_run(m->dec, in_names, in, 2 + NKV + 1, out_names, outs, 1 + NKV, err,
+			    errlen))
 			goto done;
 		int64_t shape[4];
 		int nd = ort_tensor_shape(outs[0], shape, 4);
 		float *logits = ort_tensor_data(outs[0]);
 		if (nd != 3 || shape[0] != 1 || shape[1] != 1 || shape[2] <= TOKEN_END || !logits) {
-			snprintf(err, errlen, "The Moonshine decoder gave logits of an unexpected shape.");
+			snprintf(err, errlen,
+				 "The Moonshine decoder gave logits of an unexpected shape.");
 			goto done;
 		}
 		int best;
@@ -304,15 +307,16 @@ static int check_names(struct moonshine *m, char *err, size_t errlen)
 	snprintf(m->in_names[0], sizeof m->in_names[0], "input_ids");
 	snprintf(m->in_names[1], sizeof m->in_names[1], "encoder_hidden_states");
 	snprintf(m->out_names[0], sizeof m->out_names[0], "logits");
-	static const char *const kind[] = {"decoder", "encoder"}, *const kv_name[] = {"key", "value"};
+	static const char *const kind[] = {"decoder", "encoder"}, *const kv_name[] = {"key",
+										      "value"};
 	for (int l = 0; l < LAYERS; l++)
 		for (int enc = 0; enc < 2; enc++)
 			for (int val = 0; val < 2; val++) {
 				int k = kv(l, enc, val);
 				snprintf(m->in_names[2 + k], sizeof m->in_names[0],
 					 "past_key_values.%d.%s.%s", l, kind[enc], kv_name[val]);
-				snprintf(m->out_names[1 + k], sizeof m->out_names[0], "present.%d.%s.%s",
-					 l, kind[enc], kv_name[val]);
+				snprintf(m->out_names[1 + k], sizeof m->out_names[0],
+					 "present.%d.%s.%s", l, kind[enc], kv_name[val]);
 			}
 	snprintf(m->in_names[2 + NKV], sizeof m->in_names[0], "use_cache_branch");
 	for (int i = 0; i < 2 + NKV + 1; i++) {
@@ -326,16 +330,14 @@ static int check_names(struct moonshine *m, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (ort_session_ninputs(m->dec) != 2 + NKV + 1 ||
-	    ort_session_noutputs(m->dec) != 1 + NKV) {
+	if (ort_session_ninputs(m->dec) != 2 + NKV + 1 || ort_session_noutputs(m->dec) != 1 + NKV) {
 		snprintf(err, errlen, "The Moonshine decoder is not the merged model expected.");
 		return -1;
 	}
 	return 0;
 }
 
-struct asr_engine *asr_moonshine_new(const struct asr_moonshine_config *c, char *err,
-				     size_t errlen)
+struct asr_engine *asr_moonshine_new(const struct asr_moonshine_config *c, char *err, size_t errlen)
 {
 	const char *dir = c && c->models_dir ? c->models_dir : "models";
 	struct asr_engine *e = calloc(1, sizeof *e);
@@ -358,8 +360,10 @@ struct asr_engine *asr_moonshine_new(const struct asr_moonshine_config *c, char 
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", dir, ASR_MOONSHINE_VOCAB);
 	if (!(m->vocab = vocab_load(path, ASR_MOONSHINE_VOCAB_SHA256, err, errlen)) ||
-	    !(m->enc = load(dir, ASR_MOONSHINE_ENCODER, ASR_MOONSHINE_ENCODER_SHA256, err, errlen)) ||
-	    !(m->dec = load(dir, ASR_MOONSHINE_DECODER, ASR_MOONSHINE_DECODER_SHA256, err, errlen)) ||
+	    !(m->enc =
+		  load(dir, ASR_MOONSHINE_ENCODER, ASR_MOONSHINE_ENCODER_SHA256, err, errlen)) ||
+	    !(m->dec =
+		  load(dir, ASR_MOONSHINE_DECODER, ASR_MOONSHINE_DECODER_SHA256, err, errlen)) ||
 	    check_names(m, err, errlen))
 		goto fail;
 	return e;

@@ -21,14 +21,19 @@
 #include <jansson.h>
 
 #include "asr/asr.h"
+#include "core/buf.h"
 #include "core/log.h"
+#include "media/media.h"
 
 #define OPENAI_MAX_BODY	       (64u << 20) /* a verbose_json answer larger than this is refused */
 #define OPENAI_CONNECT_TIMEOUT 10L
 #define OPENAI_DEFAULT_TIMEOUT 600
-#define WAV_HEADER	       44
+#define WAV_HEADER	       44   /* media_wav_header's size */
 #define READ_CHUNK	       4096 /* samples per source read */
 #define BEARER		       "Authorization: Bearer "
+
+/* The pieces are the decoder's PCM, described by media_wav_header. */
+_Static_assert(ASR_RATE == MEDIA_RATE, "the speech engines take the decoder's sample rate");
 
 struct openai {
 	char *url;    /* base_url + "/audio/transcriptions"; owned */
@@ -47,10 +52,9 @@ static void curl_start(void)
 	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
-/* The response body, bounded. */
+/* The response body, bounded by OPENAI_MAX_BODY. */
 struct body {
-	char *data;
-	size_t len, cap;
+	struct buf buf;
 	int too_big;
 };
 
@@ -58,24 +62,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct body *b = ud;
 	size_t add = size * n;
-	if (add > OPENAI_MAX_BODY - b->len) {
+	if (add > OPENAI_MAX_BODY - b->buf.len) {
 		b->too_big = 1;
 		return 0; /* curl stops with CURLE_WRITE_ERROR */
 	}
-	if (b->len + add + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		while (cap < b->len + add + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return 0;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, add);
-	b->len += add;
-	b->data[b->len] = '\0';
-	return add;
+	return buf_append(&b->buf, p, add) < 0 ? 0 : add;
 }
 
 static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -89,31 +80,6 @@ static void put_le16(unsigned char *p, unsigned v)
 {
 	p[0] = (unsigned char)(v & 0xff);
 	p[1] = (unsigned char)((v >> 8) & 0xff);
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
-}
-
-/* The 44-byte canonical RIFF/WAVE header for nsamples of 16 kHz mono s16. */
-static void wav_header(unsigned char *h, size_t nsamples)
-{
-	uint32_t data = (uint32_t)(nsamples * 2);
-	memcpy(h, "RIFF", 4);
-	put_le32(h + 4, 36 + data);
-	memcpy(h + 8, "WAVE", 4);
-	memcpy(h + 12, "fmt ", 4);
-	put_le32(h + 16, 16);		/* fmt chunk size */
-	put_le16(h + 20, 1);		/* PCM */
-	put_le16(h + 22, 1);		/* mono */
-	put_le32(h + 24, ASR_RATE);	/* sample rate */
-	put_le32(h + 28, ASR_RATE * 2); /* byte rate */
-	put_le16(h + 32, 2);		/* block align */
-	put_le16(h + 34, 16);		/* bits per sample */
-	memcpy(h + 36, "data", 4);
-	put_le32(h + 40, data);
 }
 
 /* "english" -> "en"; two-letter codes are kept; anything else gives NULL. */
@@ -180,9 +146,9 @@ static void clean_text(const char *s, char *out, size_t len)
 static void api_error(const struct body *b, char *msg, size_t len)
 {
 	msg[0] = '\0';
-	if (!b->data)
+	if (!b->buf.data)
 		return;
-	json_t *j = json_loadb(b->data, b->len, 0, NULL);
+	json_t *j = json_loadb(b->buf.data, b->buf.len, 0, NULL);
 	if (!j)
 		return;
 	json_t *e = json_object_get(j, "error");
@@ -277,7 +243,7 @@ static int parse_piece(const struct body *b, double offset, double dur, struct t
 	struct word *words = NULL;
 	size_t nseg = 0, nword = 0;
 	int rc = -1;
-	json_t *j = b->data ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+	json_t *j = b->buf.data ? json_loadb(b->buf.data, b->buf.len, 0, NULL) : NULL;
 	if (!json_is_object(j))
 		goto done;
 	const char *text = json_string_value(json_object_get(j, "text"));
@@ -599,8 +565,8 @@ static int openai_transcribe(struct asr_engine *e, struct asr_source *src, const
 		}
 		if (!n)
 			break;
-		wav_header(wav, n);
-		b.len = 0;
+		media_wav_header(wav, n);
+		buf_clear(&b.buf);
 		b.too_big = 0;
 		rc = post_piece(oa, wav, WAV_HEADER + n * 2, o, lang, &b, err, errlen);
 		if (rc != ASR_OK)
@@ -636,7 +602,7 @@ static int openai_transcribe(struct asr_engine *e, struct asr_source *src, const
 done:
 	if (rc != ASR_OK)
 		transcript_free(out);
-	free(b.data);
+	buf_free(&b.buf);
 	free(wav);
 	free(pcm);
 	return rc;

@@ -98,7 +98,8 @@ static void load(void)
 	g.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!g.lib) {
 		const char *why = dlerror();
-		snprintf(g.err, sizeof g.err, "ONNX Runtime library %.400s cannot be loaded (%.400s)", path,
+		snprintf(g.err, sizeof g.err,
+			 "ONNX Runtime library %.400s cannot be loaded (%.400s)", path,
 			 why ? why : "unknown error");
 		return;
 	}
@@ -106,23 +107,27 @@ static void load(void)
 	*(void **)&get_base = dlsym(g.lib, "OrtGetApiBase");
 	const struct ort_api_base *base = get_base ? get_base() : NULL;
 	if (!base || !base->get_api) {
-		snprintf(g.err, sizeof g.err, "%.400s is not ONNX Runtime (no OrtGetApiBase)", path);
+		snprintf(g.err, sizeof g.err, "%.400s is not ONNX Runtime (no OrtGetApiBase)",
+			 path);
 		return;
 	}
 	g.version = base->get_version_string ? base->get_version_string() : "?";
 	g.api = base->get_api(ORT_MIN_API);
 	if (!g.api) {
-		snprintf(g.err, sizeof g.err,
-			 "ONNX Runtime %.32s in %.400s is too old: API version %d or newer is needed",
-			 g.version, path, ORT_MIN_API);
+		snprintf(
+		    g.err, sizeof g.err,
+		    "ONNX Runtime %.32s in %.400s is too old: API version %d or newer is needed",
+		    g.version, path, ORT_MIN_API);
 		return;
 	}
 	/* Errors only: ONNX Runtime's own log lines are not JSON. 3 = ORT_LOGGING_LEVEL_ERROR. */
-	if (check(FN(ORT_CreateEnv, OrtStatus * (*)(int, const char *, OrtEnv **))(3, "iamd", &g.env),
-		  "CreateEnv", g.err, sizeof g.err))
+	if (check(
+		FN(ORT_CreateEnv, OrtStatus * (*)(int, const char *, OrtEnv **))(3, "iamd", &g.env),
+		"CreateEnv", g.err, sizeof g.err))
 		return;
-	if (check(FN(ORT_GetAllocatorWithDefaultOptions, OrtStatus * (*)(OrtAllocator **))(&g.alloc),
-		  "GetAllocatorWithDefaultOptions", g.err, sizeof g.err))
+	if (check(
+		FN(ORT_GetAllocatorWithDefaultOptions, OrtStatus * (*)(OrtAllocator **))(&g.alloc),
+		"GetAllocatorWithDefaultOptions", g.err, sizeof g.err))
 		return;
 	g.rc = 0;
 }
@@ -156,9 +161,12 @@ static void free_names(char **names, size_t n)
 {
 	if (!names)
 		return;
+	/* Through a named pointer: clang-format 14 has no stable layout for FN(...)(args). */
+	OrtStatus *(*allocator_free)(OrtAllocator *, void *) =
+	    FN(ORT_AllocatorFree, OrtStatus * (*)(OrtAllocator *, void *));
 	for (size_t i = 0; i < n; i++)
 		if (names[i])
-			FN(ORT_AllocatorFree, OrtStatus * (*)(OrtAllocator *, void *))(g.alloc, names[i]);
+			allocator_free(g.alloc, names[i]);
 	free(names);
 }
 
@@ -179,8 +187,9 @@ static int read_names(struct ort_session *s, int out, char *err, size_t errlen)
 	size_t n = 0;
 	typedef OrtStatus *(*count_fn)(const OrtSession *, size_t *);
 	typedef OrtStatus *(*name_fn)(const OrtSession *, size_t, OrtAllocator *, char **);
-	if (check(FN(out ? ORT_SessionGetOutputCount : ORT_SessionGetInputCount, count_fn)(s->s, &n),
-		  "SessionGetCount", err, errlen))
+	if (check(
+		FN(out ? ORT_SessionGetOutputCount : ORT_SessionGetInputCount, count_fn)(s->s, &n),
+		"SessionGetCount", err, errlen))
 		return -1;
 	if (n > 256) {
 		snprintf(err, errlen, "The model has %zu %s; at most 256 are expected.", n,
@@ -200,8 +209,8 @@ static int read_names(struct ort_session *s, int out, char *err, size_t errlen)
 		s->nin = n;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (check(FN(out ? ORT_SessionGetOutputName : ORT_SessionGetInputName, name_fn)(
-			      s->s, i, g.alloc, &names[i]),
+		if (check(FN(out ? ORT_SessionGetOutputName : ORT_SessionGetInputName,
+			     name_fn)(s->s, i, g.alloc, &names[i]),
 			  "SessionGetName", err, errlen))
 			return -1;
 	return 0;
@@ -230,7 +239,7 @@ struct ort_session *ort_session_new(const void *model, size_t len, int threads, 
 		  "SetSessionGraphOptimizationLevel", err, errlen))
 		goto fail;
 	typedef OrtStatus *(*create_fn)(const OrtEnv *, const void *, size_t,
-					 const OrtSessionOptions *, OrtSession **);
+					const OrtSessionOptions *, OrtSession **);
 	if (check(FN(ORT_CreateSessionFromArray, create_fn)(g.env, model, len, o, &s->s),
 		  "The model could not be loaded", err, errlen))
 		goto fail;
@@ -245,8 +254,14 @@ fail:
 	return NULL;
 }
 
-size_t ort_session_ninputs(const struct ort_session *s) { return s ? s->nin : 0; }
-size_t ort_session_noutputs(const struct ort_session *s) { return s ? s->nout : 0; }
+size_t ort_session_ninputs(const struct ort_session *s)
+{
+	return s ? s->nin : 0;
+}
+size_t ort_session_noutputs(const struct ort_session *s)
+{
+	return s ? s->nout : 0;
+}
 const char *ort_session_input(const struct ort_session *s, size_t i)
 {
 	return s && i < s->nin ? s->inputs[i] : NULL;
@@ -286,7 +301,8 @@ struct ort_value *ort_tensor_new(enum ort_type type, const int64_t *shape, size_
 		return NULL;
 	void *data = NULL;
 	if (count > 0) {
-		if (check(FN(ORT_GetTensorMutableData, OrtStatus * (*)(OrtValue *, void **))(v, &data),
+		if (check(FN(ORT_GetTensorMutableData, OrtStatus * (*)(OrtValue *, void **))(v,
+											     &data),
 			  "GetTensorMutableData", NULL, 0) ||
 		    !data) {
 			FN(ORT_ReleaseValue, void (*)(OrtValue *))(v);
@@ -306,8 +322,8 @@ void ort_value_free(struct ort_value *v)
 void *ort_tensor_data(struct ort_value *v)
 {
 	void *data = NULL;
-	if (!v || check(FN(ORT_GetTensorMutableData, OrtStatus * (*)(OrtValue *, void **))(
-			    (OrtValue *)v, &data),
+	if (!v || check(FN(ORT_GetTensorMutableData,
+			   OrtStatus * (*)(OrtValue *, void **))((OrtValue *)v, &data),
 			"GetTensorMutableData", NULL, 0))
 		return NULL;
 	return data;
@@ -352,7 +368,8 @@ int64_t ort_tensor_count(const struct ort_value *v)
 		return -1;
 	size_t n = 0;
 	typedef OrtStatus *(*cnt_fn)(const OrtTensorTypeAndShapeInfo *, size_t *);
-	int bad = check(FN(ORT_GetTensorShapeElementCount, cnt_fn)(info, &n), "ElementCount", NULL, 0);
+	int bad =
+	    check(FN(ORT_GetTensorShapeElementCount, cnt_fn)(info, &n), "ElementCount", NULL, 0);
 	FN(ORT_ReleaseTensorTypeAndShapeInfo, void (*)(OrtTensorTypeAndShapeInfo *))(info);
 	return bad ? -1 : (int64_t)n;
 }
@@ -383,7 +400,8 @@ void *ort_read_model(const char *path, const char *want_hex, size_t max_bytes, s
 	struct stat st;
 	*len = 0;
 	if (fd < 0) {
-		snprintf(err, errlen, "Model file %s cannot be opened (%s).", path, strerror(errno));
+		snprintf(err, errlen, "Model file %s cannot be opened (%s).", path,
+			 strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -415,10 +433,11 @@ void *ort_read_model(const char *path, const char *want_hex, size_t max_bytes, s
 		char hex[65];
 		crypto_sha256_hex(buf, n, hex);
 		if (strcasecmp(hex, want_hex) != 0) {
-			snprintf(err, errlen,
-				 "Model file %s is corrupt or of another version (SHA-256 %.12s..., "
-				 "expected %.12s...); run scripts/install-deps again.",
-				 path, hex, want_hex);
+			snprintf(
+			    err, errlen,
+			    "Model file %s is corrupt or of another version (SHA-256 %.12s..., "
+			    "expected %.12s...); run scripts/install-deps again.",
+			    path, hex, want_hex);
 			goto fail;
 		}
 	}

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ORT_MIN_API 16 /* ONNX Runtime 1.16 or newer */
+#define ORT_MIN_API  16 /* ONNX Runtime 1.16 or newer */
 #define ORT_MAX_DIMS 8
 
 enum ort_type { ORT_FLOAT = 1, ORT_INT64 = 7, ORT_BOOL = 9 };

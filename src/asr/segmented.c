@@ -59,7 +59,7 @@ struct run {
 	int16_t *pcm16; /* the segment for the aligner */
 	size_t pcm16_cap;
 	long long consumed; /* samples read from the source */
-	double expect;      /* samples expected (0: unknown) */
+	double expect;	    /* samples expected (0: unknown) */
 	double last_progress;
 	char *err;
 	size_t errlen;
@@ -87,7 +87,8 @@ static double weight(const char *w)
 {
 	double n = 0;
 	for (const unsigned char *p = (const unsigned char *)w; *p; p++)
-		if ((*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z') || *p >= 0xc0)
+		if ((*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z') ||
+		    *p >= 0xc0)
 			n++;
 	return n > 0 ? n + 1 : 1;
 }
@@ -161,7 +162,8 @@ static int on_segment(void *ctx, const struct vad_segment *s)
 			if (r->pcm16_cap < s->n) {
 				int16_t *p = realloc(r->pcm16, s->n * sizeof *p);
 				if (!p) {
-					snprintf(r->err, r->errlen, "Out of memory while transcribing.");
+					snprintf(r->err, r->errlen,
+						 "Out of memory while transcribing.");
 					return ASR_FAILED;
 				}
 				r->pcm16 = p;
@@ -169,7 +171,9 @@ static int on_segment(void *ctx, const struct vad_segment *s)
 			}
 			for (size_t i = 0; i < s->n; i++) {
 				float v = s->pcm[i] * 32768.0f;
-				r->pcm16[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrintf(v));
+				r->pcm16[i] = (int16_t)(v > 32767    ? 32767
+							: v < -32768 ? -32768
+								     : lrintf(v));
 			}
 			struct asr_words copy = r->words;
 			if (asr_align(r->seg->aligner, r->pcm16, s->n, &copy) < 0)
@@ -225,12 +229,17 @@ int asr_segmented_transcribe(const struct asr_segmenter *seg, struct asr_source 
 			     const struct asr_opts *o, asr_recognize_fn fn, void *impl,
 			     struct transcript *out, char *err, size_t errlen)
 {
-	struct run r = {.seg = seg, .src = src, .o = o, .fn = fn, .impl = impl, .out = out,
-			.err = err, .errlen = errlen};
+	struct run r = {.seg = seg,
+			.src = src,
+			.o = o,
+			.fn = fn,
+			.impl = impl,
+			.out = out,
+			.err = err,
+			.errlen = errlen};
 	int16_t *chunk = malloc(READ_CHUNK * sizeof *chunk);
 	float *fchunk = malloc(READ_CHUNK * sizeof *fchunk);
-	struct vad_stream *vs =
-	    vad_stream_new(seg ? seg->vad : NULL, seg ? seg->params : NULL);
+	struct vad_stream *vs = vad_stream_new(seg ? seg->vad : NULL, seg ? seg->params : NULL);
 	int rc = ASR_OK;
 	memset(out, 0, sizeof *out);
 	if (errlen)

@@ -77,7 +77,7 @@ struct decoder {
 struct sphinx {
 	char *hmm, *lm, *dict; /* owned */
 	const struct asr_segmenter *seg;
-	pthread_mutex_t lock;  /* guards idle[] */
+	pthread_mutex_t lock; /* guards idle[] */
 	struct decoder *idle[SPHINX_POOL_IDLE];
 	size_t nidle;
 };

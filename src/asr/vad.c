@@ -16,16 +16,15 @@
 #include "asr/asr.h"
 #include "asr/ort.h"
 
-#define CONTEXT 64
-#define STATE_N (2 * 1 * 128)
+#define CONTEXT	      64
+#define STATE_N	      (2 * 1 * 128)
 #define VAD_MODEL_MAX (16u << 20)
 
 struct vad_model {
 	struct ort_session *s;
 };
 
-struct vad_model *vad_model_load(const char *path, const char *sha256_hex, char *err,
-				 size_t errlen)
+struct vad_model *vad_model_load(const char *path, const char *sha256_hex, char *err, size_t errlen)
 {
 	size_t len = 0;
 	void *bytes = ort_read_model(path, sha256_hex, VAD_MODEL_MAX, &len, err, errlen);
@@ -90,7 +89,7 @@ struct vad_stream {
 	long long prob_frame0;
 
 	bool triggered;
-	long long speech_start; /* sample */
+	long long speech_start;	 /* sample */
 	long long silence_start; /* sample where the current pause began; -1 when none */
 
 	/* samples of the thresholds */
@@ -178,8 +177,7 @@ static float energy_prob(struct vad_stream *s, const float *x)
 	return (float)(pr < 0 ? 0 : pr > 1 ? 1 : pr);
 }
 
-static int silero_prob(struct vad_stream *s, const float *x, float *out, char *err,
-		       size_t errlen)
+static int silero_prob(struct vad_stream *s, const float *x, float *out, char *err, size_t errlen)
 {
 	float *in = ort_tensor_data(s->in);
 	/* Context: the last 64 samples of the previous frame, already in place at the end. */
@@ -365,8 +363,7 @@ int vad_stream_feed(struct vad_stream *s, const float *x, size_t n, vad_segment_
 	return 0;
 }
 
-int vad_stream_finish(struct vad_stream *s, vad_segment_fn fn, void *ctx, char *err,
-		      size_t errlen)
+int vad_stream_finish(struct vad_stream *s, vad_segment_fn fn, void *ctx, char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;

@@ -27,13 +27,14 @@ struct vad_model *vad_model_load(const char *path, const char *sha256_hex, char 
 void vad_model_free(struct vad_model *m); /* NULL is a no-op */
 
 struct vad_params {
-	double threshold;      /* speech when p >= this (0.5) */
-	double neg_threshold;  /* silence when p < this (threshold - 0.15) */
-	double min_silence_s;  /* a pause this long ends a segment */
-	double min_speech_s;   /* shorter bursts are dropped */
-	double pad_s;          /* audio kept before and after the speech */
-	double max_s;          /* no segment is longer */
-	double lookback_s;     /* a long segment is cut at the quietest frame this far back from max_s */
+	double threshold;     /* speech when p >= this (0.5) */
+	double neg_threshold; /* silence when p < this (threshold - 0.15) */
+	double min_silence_s; /* a pause this long ends a segment */
+	double min_speech_s;  /* shorter bursts are dropped */
+	double pad_s;	      /* audio kept before and after the speech */
+	double max_s;	      /* no segment is longer */
+	double
+	    lookback_s; /* a long segment is cut at the quietest frame this far back from max_s */
 };
 /* The defaults described above. */
 void vad_params_default(struct vad_params *p);
@@ -67,8 +68,7 @@ void vad_stream_free(struct vad_stream *s); /* NULL is a no-op */
 int vad_stream_feed(struct vad_stream *s, const float *x, size_t n, vad_segment_fn fn, void *ctx,
 		    char *err, size_t errlen);
 /* End of audio: flush the last segment. Same results as vad_stream_feed. */
-int vad_stream_finish(struct vad_stream *s, vad_segment_fn fn, void *ctx, char *err,
-		      size_t errlen);
+int vad_stream_finish(struct vad_stream *s, vad_segment_fn fn, void *ctx, char *err, size_t errlen);
 /* Whether the stream uses the Silero model (false: energy). */
 bool vad_stream_neural(const struct vad_stream *s);
 

@@ -10,7 +10,7 @@
 #define VOCAB_MAX_BYTES (4u << 20)
 
 struct vocab {
-	char *data;            /* the file, newlines turned into NULs */
+	char *data; /* the file, newlines turned into NULs */
 	const char *piece[VOCAB_SIZE];
 	unsigned char byte[VOCAB_SIZE]; /* for "<0xNN>" pieces */
 	unsigned char kind[VOCAB_SIZE]; /* 0 control, 1 text, 2 byte */
@@ -30,8 +30,10 @@ void vocab_free(struct vocab *v)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-					      : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				      : -1;
 }
 
 struct vocab *vocab_load(const char *path, const char *sha256_hex, char *err, size_t errlen)

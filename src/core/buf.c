@@ -36,7 +36,10 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
-int buf_puts(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
+int buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
 
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
@@ -51,6 +54,13 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+void buf_clear(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
 }
 
 void buf_free(struct buf *b)

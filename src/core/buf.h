@@ -20,6 +20,8 @@ struct buf {
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Empties the buffer, keeping its memory for the next use. */
+void buf_clear(struct buf *b);
 /* Releases the memory; the struct can be reused after. */
 void buf_free(struct buf *b);
 /* Hands the memory to the caller (free()); buf is empty after. Never NULL. */

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/macros.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -35,28 +37,16 @@ static int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-static int get_int(config_getenv_fn get, const char *name, long def, long min, long max,
-		   long *out, char *err, size_t errlen)
-{
-	const char *s = get(name);
-	if (!s || !*s) {
-		*out = def;
-		return 0;
-	}
-	if (parse_long(s, min, max, out) < 0)
-		return fail(err, errlen, "%s: expected a whole number from %ld to %ld, got '%.64s'",
-			    name, min, max, s);
-	return 0;
-}
-
-/* "host:port", "[v6]:port" or ":port" (all interfaces is never implied: host defaults to 127.0.0.1). */
+/* "host:port", "[v6]:port" or ":port" (all interfaces is never implied: host defaults to
+ * 127.0.0.1). */
 static int parse_listen(struct config *c, const char *s, char *err, size_t errlen)
 {
 	const char *colon;
 	char host[256];
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':' || close - s - 1 <= 0 || close - s - 1 >= (long)sizeof host)
+		if (!close || close[1] != ':' || close - s - 1 <= 0 ||
+		    close - s - 1 >= (long)sizeof host)
 			goto bad;
 		memcpy(host, s + 1, (size_t)(close - s - 1));
 		host[close - s - 1] = '\0';
@@ -80,7 +70,8 @@ static int parse_listen(struct config *c, const char *s, char *err, size_t errle
 	c->listen_port = (int)port;
 	return c->listen_host ? 0 : fail(err, errlen, "IAM_LISTEN: out of memory");
 bad:
-	return fail(err, errlen, "IAM_LISTEN: expected HOST:PORT such as 127.0.0.1:8080, got '%.64s'", s);
+	return fail(err, errlen,
+		    "IAM_LISTEN: expected HOST:PORT such as 127.0.0.1:8080, got '%.64s'", s);
 }
 
 /* An origin is scheme://host[:port] with no path, exactly as browsers send it. */
@@ -117,22 +108,23 @@ static int parse_origins(struct config *c, const char *s, char *err, size_t errl
 			continue;
 		if (!origin_valid(tok)) {
 			rc = fail(err, errlen,
-				  "IAM_CORS_ORIGINS: '%.64s' is not an origin like https://app.example.com", tok);
+				  "IAM_CORS_ORIGINS: '%.64s' is not an origin like "
+				  "https://app.example.com",
+				  tok);
 			break;
 		}
 		if (c->cors_count == CONFIG_MAX_ORIGINS) {
-			rc = fail(err, errlen, "IAM_CORS_ORIGINS: at most %d origins", CONFIG_MAX_ORIGINS);
+			rc = fail(err, errlen, "IAM_CORS_ORIGINS: at most %d origins",
+				  CONFIG_MAX_ORIGINS);
 			break;
 		}
-		c->cors_origins[c->cors_count++] = strdup(tok);
+		if (!(c->cors_origins[c->cors_count++] = strdup(tok))) {
+			rc = fail(err, errlen, "IAM_CORS_ORIGINS: out of memory");
+			break;
+		}
 	}
 	free(copy);
 	return rc;
-}
-
-static char *dup_or(const char *s, const char *def)
-{
-	return strdup(s && *s ? s : def);
 }
 
 /* rel under the parent of the running binary's directory (build/iamd -> rel); caller frees. */
@@ -153,215 +145,636 @@ static char *beside_binary(const char *rel)
 	return out;
 }
 
+/* "<data_dir><suffix>"; caller frees. */
+static char *under_data_dir(const struct config *c, const char *prefix, const char *suffix)
+{
+	size_t len = strlen(prefix) + strlen(c->data_dir) + strlen(suffix) + 1;
+	char *out = malloc(len);
+	if (out)
+		snprintf(out, len, "%s%s%s", prefix, c->data_dir, suffix);
+	return out;
+}
+
+/* ---------- computed defaults ---------- */
+
+static long def_cores(const struct config *c, long cores)
+{
+	return cores;
+}
+
+static long def_pool(const struct config *c, long cores)
+{
+	return (long)c->http_threads + c->workers + 2;
+}
+
+/* Half the workers: another organization always finds one free. */
+static long def_jobs_per_org(const struct config *c, long cores)
+{
+	return c->workers / 2 > 1 ? c->workers / 2 : 1;
+}
+
+static long def_sse_max(const struct config *c, long cores)
+{
+	return c->max_connections / 4;
+}
+
+static char *def_database_url(const struct config *c)
+{
+	return under_data_dir(c, "sqlite:", "/iam.db");
+}
+static char *def_blob_url(const struct config *c)
+{
+	return under_data_dir(c, "file:", "/blobs");
+}
+/* The app and the models sit beside the binary's build directory: build/iamd -> web/dist, models.
+ */
+static char *def_web_dir(const struct config *c)
+{
+	return beside_binary("web/dist");
+}
+static char *def_models_dir(const struct config *c)
+{
+	return beside_binary("models");
+}
+
+/* ---------- parsers of the settings that are more than a number or free text ---------- */
+
+static int parse_data_dir(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) > PATH_MAX - 64)
+		return fail(err, errlen, "IAM_DATA_DIR: path is too long");
+	c->data_dir = strdup(v);
+	return c->data_dir ? 0 : fail(err, errlen, "IAM_DATA_DIR: out of memory");
+}
+
+static int parse_database_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "sqlite:", 7) != 0 && strncmp(v, "postgres://", 11) != 0 &&
+	    strncmp(v, "postgresql://", 13) != 0)
+		return fail(
+		    err, errlen,
+		    "IAM_DATABASE_URL: expected sqlite:PATH or postgres://user:pass@host:port/db");
+	if (strcmp(v, "sqlite:") == 0)
+		return fail(err, errlen, "IAM_DATABASE_URL: sqlite: needs a file path");
+	c->database_url = strdup(v);
+	return c->database_url ? 0 : fail(err, errlen, "IAM_DATABASE_URL: out of memory");
+}
+
+static int parse_jwt_secret(struct config *c, const char *v, char *err, size_t errlen)
+{
+	size_t len = strlen(v);
+	if (len < 32 || len > 64)
+		return fail(err, errlen,
+			    "IAM_JWT_SECRET: must be 32 to 64 characters (got %zu); leave it unset "
+			    "to generate one",
+			    len);
+	c->jwt_secret = strdup(v);
+	return c->jwt_secret ? 0 : fail(err, errlen, "IAM_JWT_SECRET: out of memory");
+}
+
+static int parse_log_level(struct config *c, const char *v, char *err, size_t errlen)
+{
+	c->log_level = log_level_parse(v);
+	if (c->log_level < 0)
+		return fail(err, errlen,
+			    "IAM_LOG_LEVEL: expected debug, info, warn or error, got '%.32s'", v);
+	return 0;
+}
+
+static int parse_blob_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "file:", 5) != 0 || !v[5])
+		return fail(err, errlen,
+			    "IAM_BLOB_URL: expected file:DIR (S3 storage is not available yet)");
+	c->blob_url = strdup(v);
+	return c->blob_url ? 0 : fail(err, errlen, "IAM_BLOB_URL: out of memory");
+}
+
+static int parse_asr(struct config *c, const char *v, char *err, size_t errlen)
+{
+	for (const char *p = v; *p; p++)
+		if (!islower((unsigned char)*p) && *p != ',' && *p != ' ')
+			return fail(err, errlen,
+				    "IAM_ASR: expected a list of engines such as openai,sphinx, "
+				    "got '%.64s'",
+				    v);
+	c->asr = strdup(v);
+	return c->asr ? 0 : fail(err, errlen, "IAM_ASR: out of memory");
+}
+
+static int parse_openai_base_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return fail(err, errlen,
+			    "IAM_OPENAI_BASE_URL: expected http(s)://host/v1, got '%.64s'", v);
+	c->openai_base_url = strdup(v);
+	return c->openai_base_url ? 0 : fail(err, errlen, "IAM_OPENAI_BASE_URL: out of memory");
+}
+
+static int parse_redis_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "rediss://", 9) != 0)
+		return fail(err, errlen, "IAM_REDIS_URL: expected redis://host:port");
+	c->redis_url = strdup(v);
+	return c->redis_url ? 0 : fail(err, errlen, "IAM_REDIS_URL: out of memory");
+}
+
+/* ---------- the table ---------- */
+
+#define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+
+static const struct config_setting SETTINGS[] = {
+    {.name = "IAM_LISTEN",
+     .type = CONFIG_ADDRESS,
+     FIELD(listen_host),
+     .def_str = "127.0.0.1:8080",
+     .parse = parse_listen,
+     .doc_allowed = "`HOST:PORT`, `[IPv6]:PORT`",
+     .help = "address and port (`[::1]:8080` for IPv6, `0.0.0.0:8080` for all interfaces)"},
+    {.name = "IAM_DATA_DIR",
+     .type = CONFIG_PATH,
+     FIELD(data_dir),
+     .def_str = "./data",
+     .parse = parse_data_dir,
+     .doc_allowed = "a directory",
+     .help = "where the embedded defaults keep their files"},
+    {.name = "IAM_DATABASE_URL",
+     .type = CONFIG_URL,
+     FIELD(database_url),
+     .def_dup = def_database_url,
+     .parse = parse_database_url,
+     .doc_default = "`sqlite:$IAM_DATA_DIR/iam.db`",
+     .doc_allowed = "`sqlite:PATH`, `postgres://`",
+     .help = "the database: an SQLite file, or PostgreSQL at `postgres://user:pass@host:port/db` "
+	     "(needed to run more than one process)"},
+    {.name = "IAM_JWT_SECRET",
+     .type = CONFIG_SECRET,
+     FIELD(jwt_secret),
+     .secret = true,
+     .parse = parse_jwt_secret,
+     .doc_default = "generated once into the data dir",
+     .doc_allowed = "32–64 characters",
+     .help = "signs access tokens (set the same value on every process)"},
+    {.name = "IAM_HTTP_THREADS",
+     .type = CONFIG_INT,
+     FIELD(http_threads),
+     .min = 1,
+     .max = 256,
+     .def_int = def_cores,
+     .doc_default = "number of cores",
+     .help = "HTTP thread pool"},
+    {.name = "IAM_WORKERS",
+     .type = CONFIG_INT,
+     FIELD(workers),
+     .min = 0,
+     .max = 256,
+     .def_int = def_cores,
+     .doc_default = "number of cores",
+     .help = "job worker threads (`0` in a process that only serves the API)"},
+    {.name = "IAM_DB_POOL_SIZE",
+     .type = CONFIG_INT,
+     FIELD(db_pool_size),
+     .min = 1,
+     .max = 1024,
+     .def_int = def_pool,
+     .doc_default = "threads + workers + 2",
+     .help = "most database connections per process"},
+    {.name = "IAM_MAX_UPLOAD_MB",
+     .type = CONFIG_INT,
+     FIELD(max_upload_mb),
+     .min = 1,
+     .max = 1048576,
+     .def = 2048,
+     .help = "largest accepted audio upload"},
+    {.name = "IAM_CORS_ORIGINS",
+     .type = CONFIG_LIST,
+     FIELD(cors_origins),
+     .parse = parse_origins,
+     .doc_allowed = "up to 32 origins",
+     .help = "comma-separated origins (`https://app.example.com`) allowed to call the API from a "
+	     "browser"},
+    {.name = "IAM_LOG_LEVEL",
+     .type = CONFIG_CHOICE,
+     FIELD(log_level),
+     .def_str = "info",
+     .parse = parse_log_level,
+     .doc_allowed = "`debug`, `info`, `warn`, `error`",
+     .help = "the least important log lines written"},
+    {.name = "IAM_SHUTDOWN_GRACE_S",
+     .type = CONFIG_INT,
+     FIELD(shutdown_grace_s),
+     .min = 0,
+     .max = 3600,
+     .def = 30,
+     .help = "how long SIGTERM waits for in-flight requests and running jobs"},
+    {.name = "IAM_BLOB_URL",
+     .type = CONFIG_URL,
+     FIELD(blob_url),
+     .def_dup = def_blob_url,
+     .parse = parse_blob_url,
+     .doc_default = "`file:$IAM_DATA_DIR/blobs`",
+     .doc_allowed = "`file:DIR`",
+     .help = "where audio is kept"},
+    {.name = "IAM_ASR",
+     .type = CONFIG_LIST,
+     FIELD(asr),
+     .def_str = "moonshine,sphinx",
+     .parse = parse_asr,
+     .doc_allowed = "engine names",
+     .help =
+	 "speech engines, tried in order: `moonshine` (offline, English, the default), `sphinx` "
+	 "(offline PocketSphinx, English), `openai` (any OpenAI-compatible API, any language); an "
+	 "engine whose model is missing is skipped"},
+    {.name = "IAM_MODELS_DIR",
+     .type = CONFIG_PATH,
+     FIELD(models_dir),
+     .def_dup = def_models_dir,
+     .doc_default = "`<binary's dir>/../models`",
+     .doc_allowed = "a directory",
+     .help = "where `scripts/fetch-models` puts Moonshine, Silero VAD and ONNX Runtime"},
+    {.name = "IAM_ORT_LIB",
+     .type = CONFIG_PATH,
+     FIELD(ort_lib),
+     .doc_default = "`$IAM_MODELS_DIR/libonnxruntime.so.1`",
+     .doc_allowed = "a file",
+     .help = "the ONNX Runtime shared library (1.16 or newer)"},
+    {.name = "IAM_WEB_DIR",
+     .type = CONFIG_PATH,
+     FIELD(web_dir),
+     .def_dup = def_web_dir,
+     .empty_is_value = true,
+     .doc_default = "`<binary's dir>/../web/dist`",
+     .doc_allowed = "a directory, or empty",
+     .help = "the built web app served at `/`; set but empty to serve the API alone"},
+    {.name = "IAM_OPENAI_BASE_URL",
+     .type = CONFIG_URL,
+     FIELD(openai_base_url),
+     .parse = parse_openai_base_url,
+     .doc_allowed = "`http(s)://host/v1`",
+     .help = "any OpenAI-compatible speech API (`https://api.openai.com/v1`, Groq, a whisper.cpp "
+	     "server, another IAM); needed by the `openai` engine"},
+    {.name = "IAM_OPENAI_API_KEY",
+     .type = CONFIG_SECRET,
+     FIELD(openai_api_key),
+     .secret = true,
+     .doc_allowed = "text",
+     .help = "its key"},
+    {.name = "IAM_OPENAI_MODEL",
+     .type = CONFIG_TEXT,
+     FIELD(openai_model),
+     .def_str = "whisper-1",
+     .doc_allowed = "text",
+     .help = "its model"},
+    {.name = "IAM_OPENAI_TIMEOUT_S",
+     .type = CONFIG_INT,
+     FIELD(openai_timeout_s),
+     .min = 1,
+     .max = 3600,
+     .def = 300,
+     .help = "per request to it; timeouts, 429 and 5xx count as retryable"},
+    {.name = "IAM_JOB_LEASE_S",
+     .type = CONFIG_INT,
+     FIELD(job_lease_s),
+     .min = 2,
+     .max = 3600,
+     .def = 30,
+     .help = "a job whose worker stops renewing for this long is taken over by another"},
+    {.name = "IAM_SYNC_TIMEOUT_S",
+     .type = CONFIG_INT,
+     FIELD(sync_timeout_s),
+     .min = 5,
+     .max = 86400,
+     .def = 900,
+     .help = "how long `/v1/audio/transcriptions` waits for its transcript"},
+    {.name = "IAM_MAX_AUDIO_MINUTES",
+     .type = CONFIG_INT,
+     FIELD(max_audio_minutes),
+     .min = 1,
+     .max = 525600,
+     .def = 600,
+     .help =
+	 "longest audio accepted: a longer upload gets 422 `audio_too_long`, and decoding stops "
+	 "there whatever the file claims"},
+    {.name = "IAM_JOBS_PER_ORG",
+     .type = CONFIG_INT,
+     FIELD(jobs_per_org),
+     .min = 0,
+     .max = 1024,
+     .def_int = def_jobs_per_org,
+     .doc_default = "half of `IAM_WORKERS`, at least 1",
+     .help =
+	 "most jobs one organization runs at once, counted over all processes (`0` = no limit); "
+	 "waiting jobs are claimed from the organization running the fewest first. A "
+	 "single-organization install may set it to `IAM_WORKERS`"},
+    {.name = "IAM_HEADER_TIMEOUT_S",
+     .type = CONFIG_INT,
+     FIELD(header_timeout_s),
+     .min = 1,
+     .max = 300,
+     .def = 10,
+     .help =
+	 "a request head must arrive complete within this many seconds of the connection opening "
+	 "or the previous reply (else 408 and close; slow-header attacks); also how long an idle "
+	 "keep-alive connection stays open"},
+    {.name = "IAM_MAX_CONNECTIONS",
+     .type = CONFIG_INT,
+     FIELD(max_connections),
+     .min = 16,
+     .max = 1000000,
+     .def = 4096,
+     .help =
+	 "connections served normally; an eighth more (at least 16) are answered 503 and closed, "
+	 "the rest refused. Lowered to fit the open-file limit if needed"},
+    {.name = "IAM_MAX_CONN_PER_IP",
+     .type = CONFIG_INT,
+     FIELD(max_conn_per_ip),
+     .min = 0,
+     .max = 1000000,
+     .def = 256,
+     .help =
+	 "connections from one address served normally; as many again are answered 503, the rest "
+	 "refused. `0` = no cap: set that (or a larger value) behind a reverse proxy, where every "
+	 "client has the proxy's address"},
+    {.name = "IAM_SSE_PER_USER",
+     .type = CONFIG_INT,
+     FIELD(sse_per_user),
+     .min = 0,
+     .max = 10000,
+     .def = 8,
+     .help = "event streams one user may hold open (429 beyond; `0` = no cap)"},
+    {.name = "IAM_SSE_PER_MEETING",
+     .type = CONFIG_INT,
+     FIELD(sse_per_meeting),
+     .min = 0,
+     .max = 10000,
+     .def = 32,
+     .help = "event streams open on one meeting (429 beyond; `0` = no cap)"},
+    {.name = "IAM_SSE_MAX",
+     .type = CONFIG_INT,
+     FIELD(sse_max),
+     .min = 0,
+     .max = 1000000,
+     .def_int = def_sse_max,
+     .doc_default = "`IAM_MAX_CONNECTIONS / 4`",
+     .help =
+	 "event streams open in all (429 beyond; `0` = no cap). Streams end within about 2 s of "
+	 "their session's logout"},
+    {.name = "IAM_REDIS_URL",
+     .type = CONFIG_URL,
+     FIELD(redis_url),
+     .parse = parse_redis_url,
+     .doc_allowed = "`redis://`, `rediss://`",
+     .help = "reserved for sharing rate limits and events across processes"},
+    {.name = "IAM_TUS_LOCK_S",
+     .type = CONFIG_INT,
+     FIELD(tus_lock_s),
+     .min = 2,
+     .max = 600,
+     .def = 30,
+     .help =
+	 "lease of a tus PATCH's writer lock, renewed while it writes; a lock of a process that "
+	 "died on the same machine is taken over at once"},
+    {.name = "IAM_SPOOL_ORPHAN_AGE_S",
+     .type = CONFIG_INT,
+     FIELD(spool_orphan_age_s),
+     .min = 1,
+     .max = 30L * 86400,
+     .def = 3600,
+     .help = "spool files (uploads in progress) not written for this long and used by no active "
+	     "upload are removed, at start-up and every minute"},
+    {.name = "IAM_DISK_MIN_FREE_MB",
+     .type = CONFIG_INT,
+     FIELD(disk_min_free_mb),
+     .min = 0,
+     .max = 1048576,
+     .def = 256,
+     .help = "free space uploads always leave in the blob store; an upload that would not fit gets "
+	     "507"},
+    {.name = "IAM_REFRESH_GRACE_S",
+     .type = CONFIG_INT,
+     FIELD(refresh_grace_s),
+     .min = 0,
+     .max = 300,
+     .def = 30,
+     .help =
+	 "a refresh token presented again this soon after its use (two tabs, a retried request, "
+	 "concurrent refreshes) gets the same successor instead of ending the session"},
+    {.name = "IAM_TRUSTED_PROXIES",
+     .type = CONFIG_LIST,
+     FIELD(trusted_proxies),
+     .doc_allowed = "addresses, CIDRs",
+     .help =
+	 "comma-separated addresses/CIDRs of your reverse proxies (`10.0.0.0/8, ::1`); only "
+	 "requests from them have `X-Forwarded-For` (or, without it, `Forwarded`) read, taking the "
+	 "right-most address that is not a trusted proxy as the client. Without it the headers are "
+	 "ignored"},
+    {.name = "IAM_REGISTER_PER_HOUR",
+     .type = CONFIG_INT,
+     FIELD(register_per_hour),
+     .min = 0,
+     .max = 1000000,
+     .def = 10,
+     .help = "registrations per client address per hour (`0` = no limit); beyond it 429 "
+	     "`too_many_registrations` with `Retry-After`"},
+    {.name = "IAM_HASH_CONCURRENCY",
+     .type = CONFIG_INT,
+     FIELD(hash_concurrency),
+     .min = 1,
+     .max = 256,
+     .def_int = def_cores,
+     .doc_default = "number of cores",
+     .help = "password hashes (login, register, password change) running at once; at most twice as "
+	     "many more wait"},
+    {.name = "IAM_HASH_WAIT_MS",
+     .type = CONFIG_INT,
+     FIELD(hash_wait_ms),
+     .min = 0,
+     .max = 60000,
+     .def = 2000,
+     .help = "how long a request waits for a hashing slot before 503 `server_busy` with "
+	     "`Retry-After`, so a login flood cannot slow the rest of the API"},
+};
+
+const struct config_setting *config_settings(size_t *n)
+{
+	*n = ARRAY_LEN(SETTINGS);
+	return SETTINGS;
+}
+
+static void *field(struct config *c, const struct config_setting *s)
+{
+	return (char *)c + s->offset;
+}
+
+/* A whole number in [min, max], or the computed default brought into that range. */
+static int load_int(struct config *c, const struct config_setting *s, const char *v, long cores,
+		    char *err, size_t errlen)
+{
+	long n;
+	if (!v) {
+		n = s->def_int ? s->def_int(c, cores) : s->def;
+		n = n < s->min ? s->min : n > s->max ? s->max : n;
+	} else if (parse_long(v, LONG_MIN, LONG_MAX, &n) < 0) {
+		return fail(err, errlen, "%s: expected a whole number from %ld to %ld, got '%.64s'",
+			    s->name, s->min, s->max, v);
+	} else if (n < s->min || n > s->max) {
+		return fail(err, errlen, "%s: %ld is out of range; allowed: %ld to %ld", s->name, n,
+			    s->min, s->max);
+	}
+	if (s->size == sizeof(int))
+		*(int *)field(c, s) = (int)n;
+	else
+		*(long *)field(c, s) = n;
+	return 0;
+}
+
+static int load_other(struct config *c, const struct config_setting *s, const char *v, char *err,
+		      size_t errlen)
+{
+	if (!v && s->def_dup) {
+		char *d = s->def_dup(c);
+		*(char **)field(c, s) = d;
+		return d ? 0 : fail(err, errlen, "%s: out of memory", s->name);
+	}
+	if (!v)
+		v = s->def_str;
+	if (!v)
+		return 0;
+	if (s->parse)
+		return s->parse(c, v, err, errlen);
+	char *d = strdup(v);
+	*(char **)field(c, s) = d;
+	return d ? 0 : fail(err, errlen, "%s: out of memory", s->name);
+}
+
 int config_load(struct config *c, config_getenv_fn get, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
-	long n;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores < 1)
 		cores = 1;
 
-	const char *listen = get("IAM_LISTEN");
-	if (parse_listen(c, listen && *listen ? listen : "127.0.0.1:8080", err, errlen) < 0)
-		return -1;
-
-	c->data_dir = dup_or(get("IAM_DATA_DIR"), "./data");
-	if (strlen(c->data_dir) > PATH_MAX - 64)
-		return fail(err, errlen, "IAM_DATA_DIR: path is too long");
-
-	const char *url = get("IAM_DATABASE_URL");
-	if (url && *url) {
-		if (strncmp(url, "sqlite:", 7) != 0 && strncmp(url, "postgres://", 11) != 0 &&
-		    strncmp(url, "postgresql://", 13) != 0)
-			return fail(err, errlen,
-				    "IAM_DATABASE_URL: expected sqlite:PATH or postgres://user:pass@host:port/db");
-		if (strcmp(url, "sqlite:") == 0)
-			return fail(err, errlen, "IAM_DATABASE_URL: sqlite: needs a file path");
-		c->database_url = strdup(url);
-	} else {
-		size_t len = strlen(c->data_dir) + 16;
-		c->database_url = malloc(len);
-		if (c->database_url)
-			snprintf(c->database_url, len, "sqlite:%s/iam.db", c->data_dir);
+	/* In table order: a computed default reads only settings above it. */
+	for (size_t i = 0; i < ARRAY_LEN(SETTINGS); i++) {
+		const struct config_setting *s = &SETTINGS[i];
+		const char *v = get(s->name);
+		if (v && !*v && !s->empty_is_value)
+			v = NULL; /* an exported but empty variable means "not set" */
+		int rc = s->type == CONFIG_INT ? load_int(c, s, v, cores, err, errlen)
+					       : load_other(c, s, v, err, errlen);
+		if (rc < 0)
+			return -1;
 	}
-
-	const char *secret = get("IAM_JWT_SECRET");
-	if (secret && *secret) {
-		size_t len = strlen(secret);
-		if (len < 32 || len > 64)
-			return fail(err, errlen,
-				    "IAM_JWT_SECRET: must be 32 to 64 characters (got %zu); leave it unset to generate one",
-				    len);
-		c->jwt_secret = strdup(secret);
-	}
-
-	if (get_int(get, "IAM_HTTP_THREADS", cores, 1, 256, &n, err, errlen) < 0)
-		return -1;
-	c->http_threads = (int)n;
-	if (get_int(get, "IAM_WORKERS", cores, 0, 256, &n, err, errlen) < 0)
-		return -1;
-	c->workers = (int)n;
-	if (get_int(get, "IAM_DB_POOL_SIZE", c->http_threads + c->workers + 2, 1, 1024, &n, err,
-		    errlen) < 0)
-		return -1;
-	c->db_pool_size = (int)n;
-	if (get_int(get, "IAM_MAX_UPLOAD_MB", 2048, 1, 1048576, &n, err, errlen) < 0)
-		return -1;
-	c->max_upload_mb = n;
-	if (get_int(get, "IAM_SHUTDOWN_GRACE_S", 30, 0, 3600, &n, err, errlen) < 0)
-		return -1;
-	c->shutdown_grace_s = (int)n;
-
-	const char *lvl = get("IAM_LOG_LEVEL");
-	c->log_level = LOG_INFO;
-	if (lvl && *lvl) {
-		c->log_level = log_level_parse(lvl);
-		if (c->log_level < 0)
-			return fail(err, errlen, "IAM_LOG_LEVEL: expected debug, info, warn or error, got '%.32s'",
-				    lvl);
-	}
-
-	const char *origins = get("IAM_CORS_ORIGINS");
-	if (origins && *origins && parse_origins(c, origins, err, errlen) < 0)
-		return -1;
-
-	if (get_int(get, "IAM_OPENAI_TIMEOUT_S", 300, 1, 3600, &n, err, errlen) < 0)
-		return -1;
-	c->openai_timeout_s = (int)n;
-	if (get_int(get, "IAM_JOB_LEASE_S", 30, 2, 3600, &n, err, errlen) < 0)
-		return -1;
-	c->job_lease_s = (int)n;
-	if (get_int(get, "IAM_SYNC_TIMEOUT_S", 900, 5, 86400, &n, err, errlen) < 0)
-		return -1;
-	c->sync_timeout_s = (int)n;
-	if (get_int(get, "IAM_MAX_AUDIO_MINUTES", 600, 1, 525600, &n, err, errlen) < 0)
-		return -1;
-	c->max_audio_minutes = (int)n;
-	/* Half the workers: another organization always finds one free. */
-	if (get_int(get, "IAM_JOBS_PER_ORG", c->workers / 2 > 1 ? c->workers / 2 : 1, 0, 1024, &n,
-		    err, errlen) < 0)
-		return -1;
-	c->jobs_per_org = (int)n;
-	if (get_int(get, "IAM_REFRESH_GRACE_S", 30, 0, 300, &n, err, errlen) < 0)
-		return -1;
-	c->refresh_grace_s = (int)n;
-	const char *proxies = get("IAM_TRUSTED_PROXIES");
-	if (proxies && *proxies)
-		c->trusted_proxies = strdup(proxies);
-	if (get_int(get, "IAM_REGISTER_PER_HOUR", 10, 0, 1000000, &n, err, errlen) < 0)
-		return -1;
-	c->register_per_hour = (int)n;
-	if (get_int(get, "IAM_HASH_CONCURRENCY", cores, 1, 256, &n, err, errlen) < 0)
-		return -1;
-	c->hash_concurrency = (int)n;
-	if (get_int(get, "IAM_HASH_WAIT_MS", 2000, 0, 60000, &n, err, errlen) < 0)
-		return -1;
-	c->hash_wait_ms = (int)n;
-
-	if (get_int(get, "IAM_HEADER_TIMEOUT_S", 10, 1, 300, &n, err, errlen) < 0)
-		return -1;
-	c->header_timeout_s = (int)n;
-	if (get_int(get, "IAM_MAX_CONNECTIONS", 4096, 16, 1000000, &n, err, errlen) < 0)
-		return -1;
-	c->max_connections = (int)n;
-	if (get_int(get, "IAM_MAX_CONN_PER_IP", 256, 0, 1000000, &n, err, errlen) < 0)
-		return -1;
-	c->max_conn_per_ip = (int)n;
-	if (get_int(get, "IAM_SSE_PER_USER", 8, 0, 10000, &n, err, errlen) < 0)
-		return -1;
-	c->sse_per_user = (int)n;
-	if (get_int(get, "IAM_SSE_PER_MEETING", 32, 0, 10000, &n, err, errlen) < 0)
-		return -1;
-	c->sse_per_meeting = (int)n;
-	if (get_int(get, "IAM_SSE_MAX", c->max_connections / 4, 0, 1000000, &n, err, errlen) < 0)
-		return -1;
-	c->sse_max = (int)n;
-	if (get_int(get, "IAM_TUS_LOCK_S", 30, 2, 600, &n, err, errlen) < 0)
-		return -1;
-	c->tus_lock_s = (int)n;
-	if (get_int(get, "IAM_SPOOL_ORPHAN_AGE_S", 3600, 1, 30L * 86400, &n, err, errlen) < 0)
-		return -1;
-	c->spool_orphan_age_s = n;
-	if (get_int(get, "IAM_DISK_MIN_FREE_MB", 256, 0, 1048576, &n, err, errlen) < 0)
-		return -1;
-	c->disk_min_free_mb = n;
-
-	const char *blob = get("IAM_BLOB_URL");
-	if (blob && *blob) {
-		if (strncmp(blob, "file:", 5) != 0 || !blob[5])
-			return fail(err, errlen, "IAM_BLOB_URL: expected file:DIR (S3 storage is not available yet)");
-		c->blob_url = strdup(blob);
-	} else {
-		size_t len = strlen(c->data_dir) + 16;
-		c->blob_url = malloc(len);
-		if (c->blob_url)
-			snprintf(c->blob_url, len, "file:%s/blobs", c->data_dir);
-	}
-	const char *asr = get("IAM_ASR");
-	c->asr = dup_or(asr, "moonshine,sphinx");
-	for (const char *p = c->asr; p && *p; p++)
-		if (!islower((unsigned char)*p) && *p != ',' && *p != ' ')
-			return fail(err, errlen, "IAM_ASR: expected a list of engines such as openai,sphinx, got '%.64s'",
-				    c->asr);
-	const char *base = get("IAM_OPENAI_BASE_URL");
-	if (base && *base) {
-		if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
-			return fail(err, errlen, "IAM_OPENAI_BASE_URL: expected http(s)://host/v1, got '%.64s'", base);
-		c->openai_base_url = strdup(base);
-	}
-	const char *key = get("IAM_OPENAI_API_KEY");
-	if (key && *key)
-		c->openai_api_key = strdup(key);
-	c->openai_model = dup_or(get("IAM_OPENAI_MODEL"), "whisper-1");
 	if (strstr(c->asr, "openai") && !c->openai_base_url)
 		return fail(err, errlen, "IAM_ASR: the openai engine needs IAM_OPENAI_BASE_URL");
-
-	/* The app and the models sit beside the binary's build directory: build/iamd -> web/dist, models. */
-	const char *web = get("IAM_WEB_DIR");
-	c->web_dir = web ? strdup(web) : beside_binary("web/dist");
-	const char *models = get("IAM_MODELS_DIR");
-	c->models_dir = models && *models ? strdup(models) : beside_binary("models");
-	const char *ort = get("IAM_ORT_LIB");
-	if (ort && *ort)
-		c->ort_lib = strdup(ort);
-
-	const char *redis = get("IAM_REDIS_URL");
-	if (redis && *redis) {
-		if (strncmp(redis, "redis://", 8) != 0 && strncmp(redis, "rediss://", 9) != 0)
-			return fail(err, errlen, "IAM_REDIS_URL: expected redis://host:port");
-		c->redis_url = strdup(redis);
-	}
-	if (!c->data_dir || !c->database_url || !c->blob_url || !c->asr || !c->openai_model ||
-	    !c->models_dir || (ort && *ort && !c->ort_lib))
-		return fail(err, errlen, "out of memory while reading configuration");
 	return 0;
+}
+
+/* ---------- describing the table: `iamd help config` and README.md ---------- */
+
+const char *config_allowed(const struct config_setting *s, char *out, size_t len)
+{
+	if (s->type == CONFIG_INT)
+		snprintf(out, len, "%ld–%ld", s->min, s->max);
+	else
+		snprintf(out, len, "%s", s->doc_allowed ? s->doc_allowed : "");
+	return out;
+}
+
+static void default_text(const struct config_setting *s, char *out, size_t len)
+{
+	if (s->doc_default)
+		snprintf(out, len, "%s", s->doc_default);
+	else if (s->type == CONFIG_INT)
+		snprintf(out, len, "`%ld`", s->def);
+	else if (s->def_str)
+		snprintf(out, len, "`%s`", s->def_str);
+	else
+		snprintf(out, len, "none");
+}
+
+/* Markdown to plain text: without the backquotes. */
+static void plain(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *in && o + 1 < len; in++)
+		if (*in != '`')
+			out[o++] = *in;
+	out[o] = '\0';
+}
+
+/* text, words wrapped at width, every line indented by indent. */
+static void put_wrapped(FILE *f, const char *text, int indent, int width)
+{
+	int col = 0;
+	while (*text) {
+		size_t w = strcspn(text, " ");
+		if (col > indent && col + 1 + (int)w > width) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col == 0)
+			col = fprintf(f, "%*s", indent, "");
+		else
+			col += fprintf(f, " ");
+		col += fprintf(f, "%.*s", (int)w, text);
+		text += w;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', f);
+}
+
+int config_describe(FILE *out, bool markdown)
+{
+	char def[256], allowed[256], a[256], b[256];
+	if (markdown)
+		fputs("| variable | default | allowed | meaning |\n|---|---|---|---|\n", out);
+	else
+		fputs(
+		    "Settings are IAM_* environment variables; an unset or empty one takes its\n"
+		    "default. A bad or out-of-range value stops start-up with a line naming it.\n",
+		    out);
+	for (size_t i = 0; i < ARRAY_LEN(SETTINGS); i++) {
+		const struct config_setting *s = &SETTINGS[i];
+		default_text(s, def, sizeof def);
+		config_allowed(s, allowed, sizeof allowed);
+		if (markdown) {
+			fprintf(out, "| `%s` | %s | %s | %s |\n", s->name, def, allowed, s->help);
+			continue;
+		}
+		plain(def, a, sizeof a);
+		plain(allowed, b, sizeof b);
+		fprintf(out, "\n  %s\n", s->name);
+		char line[600];
+		snprintf(line, sizeof line, "default: %s; allowed: %s", a, b);
+		put_wrapped(out, line, 6, 79);
+		size_t hl = strlen(s->help) + 1;
+		char *h = malloc(hl);
+		if (!h)
+			return -1;
+		plain(s->help, h, hl);
+		put_wrapped(out, h, 6, 79);
+		free(h);
+	}
+	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
 
 void config_free(struct config *c)
 {
 	if (!c)
 		return;
-	free(c->listen_host);
-	free(c->data_dir);
-	free(c->database_url);
-	if (c->jwt_secret) {
-		explicit_bzero(c->jwt_secret, strlen(c->jwt_secret));
-		free(c->jwt_secret);
+	/* Every setting kept as text owns its string (the CORS list is an array of them). */
+	for (size_t i = 0; i < ARRAY_LEN(SETTINGS); i++) {
+		const struct config_setting *s = &SETTINGS[i];
+		if (s->type == CONFIG_INT || s->type == CONFIG_CHOICE || s->size != sizeof(char *))
+			continue;
+		char **p = field(c, s);
+		if (*p && s->secret)
+			explicit_bzero(*p, strlen(*p));
+		free(*p);
 	}
 	for (size_t i = 0; i < c->cors_count; i++)
 		free(c->cors_origins[i]);
-	free(c->redis_url);
-	free(c->blob_url);
-	free(c->asr);
-	free(c->models_dir);
-	free(c->ort_lib);
-	free(c->openai_base_url);
-	if (c->openai_api_key) {
-		explicit_bzero(c->openai_api_key, strlen(c->openai_api_key));
-		free(c->openai_api_key);
-	}
-	free(c->openai_model);
-	free(c->web_dir);
-	free(c->trusted_proxies);
 	memset(c, 0, sizeof *c);
 }

@@ -1,60 +1,114 @@
 /*
  * config.h — settings from IAM_* environment variables. Every setting has a
  * working default; a bad value is refused with one line naming the variable.
+ *
+ * One table (config.c, config_settings()) lists every setting: its name,
+ * type, default, bounds and help. The parser, `iamd help config` and the
+ * README's configuration table are all produced from it, so a new setting
+ * is one row there plus its field here.
  */
 #ifndef IAM_CONFIG_H
 #define IAM_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_ORIGINS 32
 
+/* Each field is one setting of the table in config.c: its bounds, default and meaning are there. */
 struct config {
-	char *listen_host;     /* IAM_LISTEN host part ("127.0.0.1", "::1", "0.0.0.0") */
-	int listen_port;       /* IAM_LISTEN port part, 1..65535 */
-	char *data_dir;        /* IAM_DATA_DIR */
-	char *database_url;    /* IAM_DATABASE_URL */
-	char *jwt_secret;      /* IAM_JWT_SECRET, NULL = load or generate in data_dir */
-	int http_threads;      /* IAM_HTTP_THREADS, 1..256 */
-	int workers;           /* IAM_WORKERS, 0..256 */
-	int db_pool_size;      /* IAM_DB_POOL_SIZE, default http_threads + workers + 2 */
-	long max_upload_mb;    /* IAM_MAX_UPLOAD_MB, 1..1048576 */
-	int log_level;         /* IAM_LOG_LEVEL as enum log_level */
-	char *cors_origins[CONFIG_MAX_ORIGINS]; /* IAM_CORS_ORIGINS, exact origins */
+	char *listen_host; /* IAM_LISTEN host part ("127.0.0.1", "::1", "0.0.0.0") */
+	int listen_port;   /* IAM_LISTEN port part */
+	char *data_dir;
+	char *database_url;
+	char *jwt_secret; /* NULL = load or generate in data_dir */
+	int http_threads;
+	int workers;
+	int db_pool_size;
+	long max_upload_mb;
+	int log_level;				/* as enum log_level */
+	char *cors_origins[CONFIG_MAX_ORIGINS]; /* exact origins */
 	size_t cors_count;
-	char *redis_url;       /* IAM_REDIS_URL, NULL = none */
-	int shutdown_grace_s;  /* IAM_SHUTDOWN_GRACE_S, 0..3600: wait for in-flight requests */
-	char *blob_url;        /* IAM_BLOB_URL, default file:$IAM_DATA_DIR/blobs */
-	char *asr;             /* IAM_ASR engine chain, default "moonshine,sphinx" */
-	char *models_dir;      /* IAM_MODELS_DIR, default <binary's dir>/../models */
-	char *ort_lib;         /* IAM_ORT_LIB, NULL = models_dir/libonnxruntime.so.1 */
-	char *openai_base_url; /* IAM_OPENAI_BASE_URL, NULL = none */
-	char *openai_api_key;  /* IAM_OPENAI_API_KEY, NULL = none */
-	char *openai_model;    /* IAM_OPENAI_MODEL, default "whisper-1" */
-	int openai_timeout_s;  /* IAM_OPENAI_TIMEOUT_S, 1..3600, default 300 */
-	int job_lease_s;       /* IAM_JOB_LEASE_S, 2..3600, default 30 */
-	int max_audio_minutes; /* IAM_MAX_AUDIO_MINUTES, 1..525600, default 600 */
-	int jobs_per_org;      /* IAM_JOBS_PER_ORG, 0..1024 (0 = none), default workers / 2 */
+	char *redis_url; /* NULL = none */
+	int shutdown_grace_s;
+	char *blob_url;
+	char *asr; /* the engine chain */
+	char *models_dir;
+	char *ort_lib;	       /* NULL = models_dir/libonnxruntime.so.1 */
+	char *openai_base_url; /* NULL = none */
+	char *openai_api_key;  /* NULL = none */
+	char *openai_model;
+	int openai_timeout_s;
+	int job_lease_s;
+	int max_audio_minutes;
+	int jobs_per_org; /* 0 = no limit */
 	int sync_timeout_s;
-	int refresh_grace_s;   /* IAM_REFRESH_GRACE_S, 0..300, default 30: a used refresh token gives the same successor */
-	int header_timeout_s;  /* IAM_HEADER_TIMEOUT_S, 1..300, default 10: whole request head */
-	int max_connections;   /* IAM_MAX_CONNECTIONS, 16..1000000, default 4096 */
-	int max_conn_per_ip;   /* IAM_MAX_CONN_PER_IP, 0..1000000, default 256 (0 = no cap) */
-	int sse_per_user;      /* IAM_SSE_PER_USER, 0..10000, default 8 (0 = no cap) */
-	int sse_per_meeting;   /* IAM_SSE_PER_MEETING, 0..10000, default 32 (0 = no cap) */
-	int sse_max;           /* IAM_SSE_MAX, 0..1000000, default max_connections / 4 */
-	int tus_lock_s;           /* IAM_TUS_LOCK_S, 2..600, default 30: lease of a tus PATCH lock */
-	long spool_orphan_age_s;  /* IAM_SPOOL_ORPHAN_AGE_S, default 3600: spool files unused this long go */
-	long disk_min_free_mb;    /* IAM_DISK_MIN_FREE_MB, default 256: uploads keep this much disk free */
-	char *trusted_proxies; /* IAM_TRUSTED_PROXIES: CIDR list (checked by auth/clientaddr at start-up), NULL = none */
-	int register_per_hour; /* IAM_REGISTER_PER_HOUR, 0..1000000 (0 = no limit), default 10, per client address */
-	int hash_concurrency;  /* IAM_HASH_CONCURRENCY, 1..256, default number of cores: password hashes at once */
-	int hash_wait_ms;      /* IAM_HASH_WAIT_MS, 0..60000, default 2000: wait for a hashing slot, then 503 */
-	char *web_dir;         /* IAM_WEB_DIR, default <binary's dir>/../web/dist; "" = no web app */    /* IAM_SYNC_TIMEOUT_S: /v1/audio/transcriptions waits this long, default 900 */
+	int refresh_grace_s;
+	int header_timeout_s;
+	int max_connections;
+	int max_conn_per_ip; /* 0 = no cap */
+	int sse_per_user;    /* 0 = no cap */
+	int sse_per_meeting; /* 0 = no cap */
+	int sse_max;	     /* 0 = no cap */
+	int tus_lock_s;
+	long spool_orphan_age_s;
+	long disk_min_free_mb;
+	char *trusted_proxies; /* CIDR list (checked by auth/clientaddr at start-up), NULL = none */
+	int register_per_hour; /* 0 = no limit */
+	int hash_concurrency;
+	int hash_wait_ms;
+	char *web_dir; /* "" = no web app */
 };
 
 /* Where values come from: getenv in production, a table in tests. */
 typedef const char *(*config_getenv_fn)(const char *name);
+
+enum config_type {
+	CONFIG_INT,	/* a whole number in [min, max] */
+	CONFIG_TEXT,	/* free text */
+	CONFIG_SECRET,	/* free text that is never printed back */
+	CONFIG_PATH,	/* a file or directory */
+	CONFIG_URL,	/* a URL of the schemes doc_allowed names */
+	CONFIG_LIST,	/* comma-separated items */
+	CONFIG_ADDRESS, /* HOST:PORT */
+	CONFIG_CHOICE,	/* one word of doc_allowed */
+};
+
+/* One setting. Text fields are Markdown (README shows them as they are; help drops the backquotes).
+ */
+struct config_setting {
+	const char *name; /* "IAM_HTTP_THREADS" */
+	enum config_type type;
+	size_t offset; /* of its field in struct config: int or long for CONFIG_INT, else char * */
+	size_t size;   /* of that field */
+	long min, max; /* CONFIG_INT: the allowed range, checked for given values and defaults */
+	long def;      /* CONFIG_INT: the default, unless def_int computes one */
+	/* CONFIG_INT: a default that depends on the machine or on settings read before it */
+	long (*def_int)(const struct config *c, long cores);
+	const char *def_str; /* others: the default, parsed like a given value; NULL = none */
+	/* others: a computed default (not parsed); caller frees; NULL only when out of memory */
+	char *(*def_dup)(const struct config *c);
+	bool empty_is_value; /* "" is a value (IAM_WEB_DIR: no web app) rather than "unset" */
+	bool secret;	     /* wiped before it is freed */
+	/* others: check v and store it (else v is copied into the field); -1 with err set */
+	int (*parse)(struct config *c, const char *v, char *err, size_t errlen);
+	const char *doc_default; /* the default in words; NULL = generated from def / def_str */
+	const char *doc_allowed; /* the allowed values; NULL = generated from min and max */
+	const char *help;	 /* what it means */
+};
+
+/* The table, in the README's order (which is also the order settings are read in). */
+const struct config_setting *config_settings(size_t *n);
+
+/* "1–256" style range or the allowed values, Markdown. Returns out. */
+const char *config_allowed(const struct config_setting *s, char *out, size_t len);
+
+/*
+ * Print every setting: as the README's Markdown table (markdown) or as the
+ * text of `iamd help config`. Returns 0, or -1 if writing failed.
+ */
+int config_describe(FILE *out, bool markdown);
 
 /*
  * Load settings. Returns 0, or -1 with "IAM_X: what is wrong" in err.

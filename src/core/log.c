@@ -11,8 +11,14 @@
 static _Atomic int g_level = LOG_INFO;
 static const char *NAMES[] = {"debug", "info", "warn", "error"};
 
-void log_set_level(enum log_level lvl) { g_level = lvl; }
-enum log_level log_get_level(void) { return (enum log_level)g_level; }
+void log_set_level(enum log_level lvl)
+{
+	g_level = lvl;
+}
+enum log_level log_get_level(void)
+{
+	return (enum log_level)g_level;
+}
 
 int log_level_parse(const char *s)
 {

@@ -21,8 +21,8 @@ int log_level_parse(const char *s);
 void log_write(enum log_level lvl, const char *msg, json_t *fields);
 
 #define log_debug(msg, f) log_write(LOG_DEBUG, (msg), (f))
-#define log_info(msg, f) log_write(LOG_INFO, (msg), (f))
-#define log_warn(msg, f) log_write(LOG_WARN, (msg), (f))
+#define log_info(msg, f)  log_write(LOG_INFO, (msg), (f))
+#define log_warn(msg, f)  log_write(LOG_WARN, (msg), (f))
 #define log_error(msg, f) log_write(LOG_ERROR, (msg), (f))
 
 #endif

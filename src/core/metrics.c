@@ -195,13 +195,15 @@ int metrics_gauge_fn(const char *name, const char *help, double (*fn)(void *ctx)
 	pthread_mutex_lock(&g_lock);
 	for (size_t i = 0; i < g_ngauges; i++) {
 		if (strcmp(g_gauges[i].name, name) == 0) {
-			g_gauges[i] = (struct gauge_fn){.name = name, .help = help, .fn = fn, .ctx = ctx};
+			g_gauges[i] =
+			    (struct gauge_fn){.name = name, .help = help, .fn = fn, .ctx = ctx};
 			rc = 0;
 			goto out;
 		}
 	}
 	if (g_ngauges < sizeof g_gauges / sizeof *g_gauges) {
-		g_gauges[g_ngauges++] = (struct gauge_fn){.name = name, .help = help, .fn = fn, .ctx = ctx};
+		g_gauges[g_ngauges++] =
+		    (struct gauge_fn){.name = name, .help = help, .fn = fn, .ctx = ctx};
 		rc = 0;
 	}
 out:

@@ -14,10 +14,15 @@ void metrics_http_start(void); /* a request began (in-flight gauge) */
 void metrics_http_done(const char *route, const char *method, int status, double seconds);
 /* Connections and event streams (lock-free counters). */
 enum metrics_refusal { REFUSED_PER_IP = 0, REFUSED_GLOBAL, REFUSED_HEAD_TIMEOUT, REFUSED_NREASONS };
-enum metrics_sse_refusal { SSE_REFUSED_USER = 0, SSE_REFUSED_MEETING, SSE_REFUSED_TOTAL, SSE_REFUSED_NREASONS };
-void metrics_conn_add(int delta);                    /* connections open */
+enum metrics_sse_refusal {
+	SSE_REFUSED_USER = 0,
+	SSE_REFUSED_MEETING,
+	SSE_REFUSED_TOTAL,
+	SSE_REFUSED_NREASONS
+};
+void metrics_conn_add(int delta);		     /* connections open */
 void metrics_conn_refused(enum metrics_refusal why); /* answered 503/408 and closed */
-void metrics_sse_add(int delta);                     /* event streams open */
+void metrics_sse_add(int delta);		     /* event streams open */
 void metrics_sse_refused(enum metrics_sse_refusal why);
 void metrics_sse_session_ended(void); /* a stream closed because its session ended */
 /*

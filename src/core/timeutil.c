@@ -29,8 +29,8 @@ char *time_rfc3339(int64_t unix_ms, char *out, size_t outlen)
 	}
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 	return out;
 }
 
@@ -88,7 +88,11 @@ int64_t time_parse_rfc3339(const char *s)
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (D > mdays[M - 1] || (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100) || Y % 400 == 0)))
 		return -1;
-	struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
+	struct tm tm = {.tm_year = Y - 1900,
+			.tm_mon = M - 1,
+			.tm_mday = D,
+			.tm_hour = h,
+			.tm_min = m,
 			.tm_sec = sec > 59 ? 59 : sec};
 	time_t t = timegm(&tm);
 	return ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;

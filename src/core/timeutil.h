@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int64_t time_now_ms(void);   /* wall clock, Unix ms */
-int64_t time_mono_us(void);  /* monotonic, microseconds */
+int64_t time_now_ms(void);  /* wall clock, Unix ms */
+int64_t time_mono_us(void); /* monotonic, microseconds */
 /* "2026-11-22T10:00:00.123Z" into out (>= 25 bytes). Returns out. */
 char *time_rfc3339(int64_t unix_ms, char *out, size_t outlen);
 /* Parse RFC 3339 (Z or +hh:mm offset; optional fraction) to Unix ms; -1 if invalid. */

@@ -8,7 +8,13 @@
 #define IAM_TRANSCRIPT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+/* Speakers a transcript may hold (diarization asks for at most 20). */
+#define TRANSCRIPT_MAX_SPEAKERS 32
+/* Longest speaker name, in code points. */
+#define TRANSCRIPT_NAME_MAX 80
 
 struct transcript_word {
 	double start, end;
@@ -22,6 +28,17 @@ struct transcript_segment {
 	char *text;        /* owned */
 	size_t first_word; /* index into words[] */
 	size_t nwords;     /* 0 when the engine gave no word times */
+	size_t speaker;    /* 1-based index into speakers[]; 0 = not known */
+	bool edited;       /* its text was changed by a person */
+};
+
+/*
+ * Who speaks. A speaker's number n gives its stable id "S<n>" and its
+ * label "Speaker <n>"; numbers stay when others are merged away.
+ */
+struct transcript_speaker {
+	unsigned number; /* 1..999 */
+	char *name;      /* owned; NULL until a person names the speaker */
 };
 
 struct transcript {
@@ -29,6 +46,8 @@ struct transcript {
 	size_t nsegments;
 	struct transcript_word *words;
 	size_t nwords;
+	struct transcript_speaker *speakers;
+	size_t nspeakers; /* at most TRANSCRIPT_MAX_SPEAKERS */
 	char language[16]; /* BCP 47 / ISO 639-1 such as "en" */
 	double duration;   /* seconds of audio */
 	/*
@@ -74,10 +93,77 @@ char *transcript_text(const struct transcript *t);
 /* Mean word confidence (segment confidence when there are no words); 0 if empty. */
 double transcript_confidence(const struct transcript *t);
 
+/* ---- speakers (transcript_edit.c) ---- */
+
+/*
+ * Add a speaker numbered one above the highest so far (name may be NULL).
+ * Returns its 1-based index, or 0 (no memory, or TRANSCRIPT_MAX_SPEAKERS
+ * reached).
+ */
+size_t transcript_speaker_add(struct transcript *t, const char *name);
+/* The 1-based index of the speaker with id "S<n>", or 0. */
+size_t transcript_speaker_find(const struct transcript *t, const char *id);
+/* "S<n>" of speaker index k (1-based) into out[8]; "" when k is not a speaker. */
+void transcript_speaker_id(const struct transcript *t, size_t k, char out[8]);
+/* The name people see: the given name, else "Speaker <n>"; out[] of TRANSCRIPT_NAME_MAX*4+1. */
+void transcript_speaker_display(const struct transcript *t, size_t k, char *out, size_t outlen);
+/* Seconds of segments attributed to speaker k. */
+double transcript_talk_time(const struct transcript *t, size_t k);
+/* Name speaker k (NULL or "" clears the name). 0, or -1 (no memory / no such speaker). */
+int transcript_speaker_rename(struct transcript *t, size_t k, const char *name);
+/*
+ * Every segment of speaker from goes to speaker into, and from is removed
+ * (later indices shift down by one). 0, or -1 when from == into or either
+ * is not a speaker.
+ */
+int transcript_speaker_merge(struct transcript *t, size_t from, size_t into);
+/* Drop speakers no segment refers to (indices renumbered in order). */
+void transcript_speakers_prune(struct transcript *t);
+
+/* A stretch of audio in which one speaker talks (from diarization). */
+struct transcript_turn {
+	double start, end;
+	unsigned speaker; /* 0-based cluster number */
+};
+/*
+ * Attribute segments (and words) to speakers from turns (any order): each
+ * word goes to the turn it overlaps most (the nearest turn when it overlaps
+ * none); a segment whose words change speaker is split there (a lone word
+ * between two of one speaker stays with them). Segments without words take
+ * the turn they overlap most. Speakers are created in order of first
+ * appearance, replacing any there were; no turns = no speakers. 0, or -1
+ * when out of memory (t is then unchanged).
+ */
+int transcript_assign_turns(struct transcript *t, const struct transcript_turn *turns,
+			    size_t nturns);
+
+/* ---- edits by people (transcript_edit.c) ---- */
+
+/*
+ * Replace segment i's text. Its words become the words of the new text:
+ * words that did not change keep their times and confidences; new or
+ * changed words are timed between their unchanged neighbours (the
+ * segment's bounds at the ends) in proportion to their length, with
+ * confidence 1. The segment is marked edited. 0, or -1 (no such segment,
+ * no memory: t unchanged).
+ */
+int transcript_set_text(struct transcript *t, size_t i, const char *text);
+
+/*
+ * A deep copy of src into dst (caller frees with transcript_free). 0 or -1.
+ */
+int transcript_copy(struct transcript *dst, const struct transcript *src);
+
 /*
  * JSON form (the API's and the database's):
- * {"language","duration","text","segments":[{"id","start","end","text","confidence",
- *  "words":[{"word","start","end","confidence"}]}]}
+ * {"language","duration","text",
+ *  "speakers":[{"id":"S1","label":"Speaker 1","name":null|"...","talk_time_s"}],
+ *  "segments":[{"id","start","end","text","confidence","speaker":"S1"|null,"edited",
+ *  "words":[{"word","start","end","confidence","speaker"}]}]}
+ * "label", "talk_time_s", a word's "speaker", "text" and "id" are derived:
+ * from_json accepts them (of the right type) and ignores them. "speakers",
+ * "speaker" and "edited" may be left out (transcripts stored before
+ * speakers existed).
  * transcript_to_json returns a new reference. transcript_from_json fills t
  * (caller frees with transcript_free) and returns 0, or -1 if j is not of
  * this shape.

@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -80,6 +81,7 @@ struct step {
 struct cue {
 	int64_t start, end; /* ms */
 	size_t off, len;    /* its lines, joined by '\n', in layout.text */
+	size_t speaker;     /* its segment's speaker (1-based), 0 = none */
 };
 
 struct layout {
@@ -90,6 +92,7 @@ struct layout {
 	struct step *step;
 	size_t capstep;
 	struct buf text;
+	bool labels; /* SRT: "Name:" leads the text where the speaker changes */
 };
 
 /* Segment index ordered by start time (ties keep the transcript's order). */
@@ -282,11 +285,16 @@ static enum brk classify(const char *s, size_t len)
  * Cut s into words at whitespace, and words longer than a line into pieces
  * of EXPORT_LINE_MAX code points. *nwords gets the number of words.
  */
+/*
+ * Append the words of s to the tokens, numbering them from *nwords on (which
+ * grows by the words added).
+ */
 static int tokenize(struct layout *L, const char *s, size_t *nwords)
 {
-	size_t w = 0, pos = 0;
+	size_t w = *nwords, pos = 0;
 
-	L->ntok = 0;
+	for (size_t k = 0; k < L->ntok; k++)
+		pos += L->tok[k].cps + 1;
 	for (;;) {
 		const char *b;
 		size_t wcps = 0, woff = 0;
@@ -353,14 +361,19 @@ static void time_by_chars(struct layout *L, int64_t start, int64_t end)
 		L->tok[L->ntok - 1].end = end;
 }
 
-/* One engine word per text word: each token takes its word's time (pieces share it out). */
-static void time_by_words(struct layout *L, const struct transcript_word *w)
+/*
+ * One engine word per text word: each token takes its word's time (pieces
+ * share it out). The first nlabel words are a speaker's label: they take the
+ * moment the first word starts.
+ */
+static void time_by_words(struct layout *L, const struct transcript_word *w, size_t nlabel)
 {
 	int64_t prev = 0;
 
 	for (size_t k = 0; k < L->ntok; k++) {
 		struct token *tk = &L->tok[k];
-		int64_t ws = to_ms(w[tk->word].start), we = to_ms(w[tk->word].end);
+		size_t i = tk->word < nlabel ? 0 : tk->word - nlabel;
+		int64_t ws = to_ms(w[i].start), we = tk->word < nlabel ? ws : to_ms(w[i].end);
 
 		/* Engines are not always monotonic; cues must be. */
 		if (ws < prev)
@@ -375,7 +388,7 @@ static void time_by_words(struct layout *L, const struct transcript_word *w)
 }
 
 static void time_tokens(struct layout *L, const struct transcript *t,
-			const struct transcript_segment *seg, size_t ntextwords)
+			const struct transcript_segment *seg, size_t ntextwords, size_t nlabel)
 {
 	int64_t s = to_ms(seg->start), e = to_ms(seg->end);
 	const struct transcript_word *w = NULL;
@@ -384,7 +397,7 @@ static void time_tokens(struct layout *L, const struct transcript *t,
 	if (nw && seg->first_word < t->nwords && nw <= t->nwords - seg->first_word)
 		w = &t->words[seg->first_word];
 	if (w && nw == ntextwords) {
-		time_by_words(L, w);
+		time_by_words(L, w, nlabel);
 		return;
 	}
 	if (w) {
@@ -551,10 +564,13 @@ static void fix_times(struct layout *L)
 	}
 }
 
+static void speaker_name(const struct transcript *t, size_t k, char *out, size_t outlen);
+
 static int layout_build(struct layout *L, const struct transcript *t)
 {
 	struct order *order = segments_in_order(t);
 	char *text = NULL;
+	size_t prev_speaker = 0;
 
 	if (t->nsegments && !order)
 		goto fail;
@@ -562,13 +578,36 @@ static int layout_build(struct layout *L, const struct transcript *t)
 		const struct transcript_segment *seg = &t->segments[order[n].i];
 		size_t nwords;
 
+		size_t nlabel = 0, spk = seg->speaker <= t->nspeakers ? seg->speaker : 0;
+
+		nwords = 0;
+		L->ntok = 0;
 		text = utf8_dup_valid(seg->text);
-		if (!text || tokenize(L, text, &nwords) < 0)
+		if (!text)
 			goto fail;
+		/* The label counts in the line's width, so it is laid out as words that lean on the next. */
+		if (L->labels && spk && spk != prev_speaker && strspn(text, " \t\r\n") < strlen(text)) {
+			char name[TRANSCRIPT_NAME_MAX * 4 + 16];
+			speaker_name(t, spk, name, sizeof name);
+			strcat(name, ":");
+			if (tokenize(L, name, &nwords) < 0)
+				goto fail;
+			nlabel = nwords;
+			for (size_t k = 0; k < L->ntok; k++)
+				if (L->tok[k].brk != BRK_INSIDE)
+					L->tok[k].brk = BRK_WEAK;
+		}
+		if (tokenize(L, text, &nwords) < 0)
+			goto fail;
+		if (L->ntok > 0 && strspn(text, " \t\r\n") < strlen(text))
+			prev_speaker = spk;
 		if (L->ntok) {
-			time_tokens(L, t, seg, nwords);
+			size_t before = L->ncue;
+			time_tokens(L, t, seg, nwords - nlabel, nlabel);
 			if (pack_cues(L) < 0)
 				goto fail;
+			for (size_t c = before; c < L->ncue; c++)
+				L->cue[c].speaker = seg->speaker <= t->nspeakers ? seg->speaker : 0;
 		}
 		free(text);
 		text = NULL;
@@ -612,14 +651,50 @@ static int put_vtt_text(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
+/* The name shown for speaker k (1-based) of t, repaired to valid UTF-8 in out; "" for none. */
+static void speaker_name(const struct transcript *t, size_t k, char *out, size_t outlen)
+{
+	char *fixed;
+
+	transcript_speaker_display(t, k, out, outlen);
+	fixed = utf8_dup_valid(out);
+	if (fixed) {
+		snprintf(out, outlen, "%s", fixed);
+		free(fixed);
+	} else
+		out[0] = '\0';
+	/* A name is one line. */
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+/* A WebVTT voice span's annotation: no '>' (it would end the tag), entities for & < >. */
+static int put_vtt_voice(struct buf *b, const char *name)
+{
+	if (buf_puts(b, "<v ") < 0)
+		return -1;
+	for (const char *p = name; *p; p++) {
+		int rc = *p == '&'   ? buf_puts(b, "&amp;")
+			 : *p == '<' ? buf_puts(b, "&lt;")
+			 : *p == '>' ? buf_puts(b, "&gt;")
+				     : buf_append(b, p, 1);
+		if (rc < 0)
+			return -1;
+	}
+	return buf_puts(b, ">");
+}
+
 static int render_cues(struct buf *out, const struct transcript *t, enum export_format f)
 {
 	struct layout L = {0};
 	char sep = f == EXPORT_SRT ? ',' : '.';
+	char name[TRANSCRIPT_NAME_MAX * 4 + 16];
 	int rc;
 
 	if (f == EXPORT_VTT && buf_puts(out, "WEBVTT\n\n") < 0)
 		goto fail;
+	L.labels = f == EXPORT_SRT;
 	if (layout_build(&L, t) < 0)
 		goto fail;
 	for (size_t i = 0; i < L.ncue; i++) {
@@ -632,6 +707,13 @@ static int render_cues(struct buf *out, const struct transcript *t, enum export_
 			goto fail;
 		if (put_time(out, c->start, sep) < 0 || buf_puts(out, " --> ") < 0 ||
 		    put_time(out, c->end, sep) < 0 || buf_puts(out, "\n") < 0)
+			goto fail;
+		/*
+		 * Who speaks: a voice span on every WebVTT cue (players style and
+		 * filter by it); SRT has "Name:" in its text (layout_build).
+		 */
+		speaker_name(t, c->speaker, name, sizeof name);
+		if (name[0] && f == EXPORT_VTT && put_vtt_voice(out, name) < 0)
 			goto fail;
 		rc = f == EXPORT_SRT ? buf_append(out, text, c->len)
 				     : put_vtt_text(out, text, c->len);
@@ -651,7 +733,7 @@ fail:
 static int render_txt(struct buf *out, const struct transcript *t, const char *title)
 {
 	struct order *order = segments_in_order(t);
-	char *text = NULL;
+	char *text = NULL, name[TRANSCRIPT_NAME_MAX * 4 + 16];
 	size_t n;
 
 	if (t->nsegments && !order)
@@ -667,10 +749,11 @@ static int render_txt(struct buf *out, const struct transcript *t, const char *t
 		const struct transcript_segment *seg = &t->segments[order[k].i];
 		size_t mark = out->len;
 
+		speaker_name(t, seg->speaker, name, sizeof name);
 		text = utf8_dup_valid(seg->text);
 		if (!text || (out->len && buf_puts(out, "\n\n") < 0) || buf_puts(out, "[") < 0 ||
 		    put_time(out, to_ms(seg->start), 0) < 0 || buf_puts(out, "] ") < 0 ||
-		    put_words(out, text, &n) < 0)
+		    (name[0] && buf_printf(out, "%s: ", name) < 0) || put_words(out, text, &n) < 0)
 			goto fail;
 		if (!n) {
 			/* Empty segment: take back its time stamp. */

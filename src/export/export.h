@@ -8,7 +8,10 @@
  * to its last word's end (in proportion to text length when the engine gave
  * no word times). Cues and lines break at sentence ends (. ? !) first, then
  * at clause ends (, ; : dashes), then between other words, and leave no
- * word alone on a line or in a cue where a better break exists. Text keeps
+ * word alone on a line or in a cue where a better break exists. A cue never
+ * spans two speakers: WebVTT cues carry a voice span "<v Name>", SRT cues
+ * start with "Name: " where the speaker changes, and TXT paragraphs read
+ * "[HH:MM:SS] Name: text" (the name people gave, else "Speaker N"). Text keeps
  * the engine's casing and punctuation in every format. Output is UTF-8 with
  * "\n" line ends.
  */

@@ -13,10 +13,7 @@
 
 #include "core/utf8.h"
 
-/* The number of elements of an array (not a pointer). */
-#ifndef ARRAY_LEN
-#define ARRAY_LEN(a) (sizeof(a) / sizeof *(a))
-#endif
+#include "core/macros.h" /* ARRAY_LEN */
 
 enum jv_type { JV_STRING = 1, JV_INT, JV_BOOL, JV_OBJECT, JV_ARRAY, JV_NUMBER };
 enum jv_presence { JV_OPTIONAL = 0, JV_REQUIRED };

@@ -162,7 +162,7 @@ static void add_common_headers(struct http_req *r, struct MHD_Response *resp)
 		    "X-Request-Id, Retry-After, Location, Content-Disposition, Content-Range, "
 		    "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, "
 		    "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
-		    "Tus-Checksum-Algorithm, X-Meeting-Id");
+		    "Tus-Checksum-Algorithm, X-Meeting-Id, ETag");
 	}
 	for (struct extra_header *h = r->extra; h; h = h->next) {
 		/* A header we add deliberately replaces a default one. */
@@ -880,7 +880,7 @@ void http_reply_options(struct http_req *r)
 		http_add_header(r, "Access-Control-Allow-Methods", allow);
 		http_add_header(
 		    r, "Access-Control-Allow-Headers",
-		    "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range, "
+		    "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id, Range, "
 		    "Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
 		    "Upload-Checksum, Upload-Defer-Length, Upload-Concat");
 		http_add_header(r, "Access-Control-Max-Age", "600");

@@ -28,24 +28,24 @@ enum job_result {
 };
 
 struct job_run {
-	const struct job *job; /* id, org_id, kind, payload text, attempts, max_attempts */
-	json_t *payload;       /* parsed payload (object), owned by the pool */
-	atomic_bool cancel;    /* set when the lease is lost or the pool is stopping */
-	bool stopping;         /* the pool is stopping (cancel is set too) */
+	const struct job *job;	   /* id, org_id, kind, payload text, attempts, max_attempts */
+	json_t *payload;	   /* parsed payload (object), owned by the pool */
+	atomic_bool cancel;	   /* set when the lease is lost or the pool is stopping */
+	bool stopping;		   /* the pool is stopping (cancel is set too) */
 	char error[JOB_ERROR_MAX]; /* handler writes why it failed */
-	void *app;             /* handed through from jobs_new */
+	void *app;		   /* handed through from jobs_new */
 };
 
 typedef enum job_result (*job_fn)(struct job_run *run);
 
 struct jobs_config {
-	int threads;          /* worker threads (0 = none: enqueue only) */
-	int lease_ms;         /* default 30000 */
-	int poll_ms;          /* default 1000 */
-	int backoff_base_ms;  /* default 5000 */
-	int backoff_max_ms;   /* default 600000 */
+	int threads;		  /* worker threads (0 = none: enqueue only) */
+	int lease_ms;		  /* default 30000 */
+	int poll_ms;		  /* default 1000 */
+	int backoff_base_ms;	  /* default 5000 */
+	int backoff_max_ms;	  /* default 600000 */
 	const char *owner_prefix; /* e.g. hostname:pid; a per-thread suffix is added */
-	int per_org;          /* most running jobs per organization, all processes (0 = no limit) */
+	int per_org; /* most running jobs per organization, all processes (0 = no limit) */
 };
 
 struct jobs;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "asr/asr.h"
+#include "asr/diarize.h"
 #include "blob/blob.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -18,13 +19,17 @@ struct progress {
 	const char *meeting_id;
 	int last;          /* percent last written */
 	int64_t last_us;
+	double lo, hi;     /* the percent range of the current step */
 };
 
-/* Recognition is up to 95%; storing the result is the rest. Writes at most twice a second. */
+/*
+ * Recognition is up to 85%, diarization up to 95%, storing the result the
+ * rest. Writes at most twice a second.
+ */
 static void on_progress(void *ctx, double fraction)
 {
 	struct progress *p = ctx;
-	int pct = (int)(fraction * 95.0);
+	int pct = (int)(p->lo + fraction * (p->hi - p->lo));
 	if (pct < 0)
 		pct = 0;
 	if (pct > 95)
@@ -45,7 +50,16 @@ static void on_progress(void *ctx, double fraction)
 static long src_read(void *ctx, int16_t *buf, size_t max) { return media_decoder_read(ctx, buf, max); }
 static int src_rewind(void *ctx) { return media_decoder_rewind(ctx); }
 
-static char *steps_json(const struct asr_attempt *a, size_t n, double decode_open_s)
+/* The diarization step of the steps JSON (NULL when it did not run). */
+struct diar_step {
+	bool ran, ok;
+	double seconds;
+	int speakers;
+	char error[256];
+};
+
+static char *steps_json(const struct asr_attempt *a, size_t n, double decode_open_s,
+			const struct diar_step *d)
 {
 	json_t *arr = json_array();
 	json_array_append_new(arr, json_pack("{s:s,s:f}", "step", "open_audio", "seconds", decode_open_s));
@@ -54,6 +68,13 @@ static char *steps_json(const struct asr_attempt *a, size_t n, double decode_ope
 				      "model", a[i].model, "seconds", a[i].seconds, "ok", a[i].rc == ASR_OK);
 		if (a[i].rc != ASR_OK)
 			json_object_set_new(s, "error", json_string(a[i].error));
+		json_array_append_new(arr, s);
+	}
+	if (d && d->ran) {
+		json_t *s = json_pack("{s:s,s:f,s:b,s:i}", "step", "diarize", "seconds", d->seconds,
+				      "ok", d->ok, "speakers", d->speakers);
+		if (!d->ok)
+			json_object_set_new(s, "error", json_string(d->error));
 		json_array_append_new(arr, s);
 	}
 	char *text = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(6));
@@ -76,6 +97,90 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 	}
 	snprintf(run->error, sizeof run->error, "%s", error);
 	return retry && !last ? JOB_RETRY : JOB_FAIL;
+}
+
+/* A payload integer in 1..DIAR_MAX_SPEAKERS, else 0 (the API checked it; a stale payload is ignored). */
+static int payload_speakers(const struct job_run *run, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(run->payload, key));
+	return v >= 1 && v <= DIAR_MAX_SPEAKERS ? (int)v : 0;
+}
+
+/*
+ * Diarize the decoded audio from the start and attribute tr's segments to
+ * speakers. A failure leaves tr without speakers (the transcript is still
+ * worth having) and is recorded in *ds.
+ */
+static void diarize_step(struct job_env *env, struct job_run *run, struct media_decoder *dec,
+			 struct transcript *tr, struct progress *prog, struct diar_step *ds)
+{
+	int64_t t0 = time_mono_us();
+	struct diar_opts o = {.vad = env->asr ? env->asr->seg.vad : NULL};
+	struct diarizer *d = NULL;
+	struct diar_turn *turns = NULL;
+	struct transcript_turn *tt = NULL;
+	size_t nturns = 0;
+	int nspk = 0;
+	int16_t *buf = NULL;
+	enum { CHUNK = 16000 };
+
+	ds->ran = true;
+	int exact = payload_speakers(run, "speakers_expected");
+	o.min_speakers = exact ? exact : payload_speakers(run, "min_speakers");
+	o.max_speakers = exact ? exact : payload_speakers(run, "max_speakers");
+	if (o.min_speakers && o.max_speakers && o.min_speakers > o.max_speakers)
+		o.min_speakers = o.max_speakers;
+	d = diar_new(&o, ds->error, sizeof ds->error);
+	buf = malloc(CHUNK * sizeof *buf);
+	if (!d || !buf) {
+		if (!ds->error[0])
+			snprintf(ds->error, sizeof ds->error, "out of memory");
+		goto out;
+	}
+	if (media_decoder_rewind(dec) != 0) {
+		snprintf(ds->error, sizeof ds->error, "the audio could not be read again");
+		goto out;
+	}
+	for (;;) {
+		long n = media_decoder_read(dec, buf, CHUNK);
+		if (n < 0) {
+			snprintf(ds->error, sizeof ds->error, "the audio could not be decoded again");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (diar_feed_s16(d, buf, (size_t)n, ds->error, sizeof ds->error) < 0)
+			goto out;
+		if (atomic_load(&run->cancel))
+			goto out;
+		if (tr->duration > 0)
+			on_progress(prog, diar_duration(d) / tr->duration * 0.9);
+	}
+	if (diar_finish(d, &turns, &nturns, &nspk, ds->error, sizeof ds->error) < 0)
+		goto out;
+	tt = calloc(nturns + 1, sizeof *tt);
+	if (!tt) {
+		snprintf(ds->error, sizeof ds->error, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nturns; i++)
+		tt[i] = (struct transcript_turn){
+		    .start = turns[i].start, .end = turns[i].end, .speaker = (unsigned)turns[i].speaker};
+	if (transcript_assign_turns(tr, tt, nturns) < 0) {
+		snprintf(ds->error, sizeof ds->error, "out of memory");
+		goto out;
+	}
+	ds->ok = true;
+	ds->speakers = (int)tr->nspeakers;
+out:
+	ds->seconds = (double)(time_mono_us() - t0) / 1e6;
+	if (!ds->ok && !atomic_load(&run->cancel))
+		log_warn("diarization failed; transcript kept without speakers",
+			 json_pack("{s:s}", "error", ds->error));
+	free(tt);
+	free(turns);
+	free(buf);
+	diar_free(d);
 }
 
 enum job_result job_transcribe(struct job_run *run)
@@ -135,7 +240,7 @@ enum job_result job_transcribe(struct job_run *run)
 
 	struct asr_source src = {.read = src_read, .rewind = src_rewind, .ctx = dec,
 				 .duration = m.duration > 0 ? m.duration : 0};
-	struct progress prog = {.env = env, .org_id = org, .meeting_id = id};
+	struct progress prog = {.env = env, .org_id = org, .meeting_id = id, .lo = 0, .hi = 85};
 	struct asr_opts opts = {.language = lang ? lang : m.language, .progress = on_progress,
 				.progress_ctx = &prog, .cancel = &run->cancel};
 	struct asr_attempt attempts[ASR_CHAIN_MAX];
@@ -143,7 +248,7 @@ enum job_result job_transcribe(struct job_run *run)
 	char err[512] = "";
 	rc = asr_chain_transcribe(env->asr, provider, &src, &opts, &tr, attempts, &nattempts, &used,
 				  err, sizeof err);
-	steps = steps_json(attempts, nattempts, open_s);
+	steps = steps_json(attempts, nattempts, open_s, NULL);
 	if (rc == ASR_CANCELLED || atomic_load(&run->cancel)) {
 		/* Stopping (released and resumed later) or the lease was lost (someone else has it). */
 		if (run->stopping) {
@@ -166,6 +271,18 @@ enum job_result job_transcribe(struct job_run *run)
 	double pos = media_decoder_position(dec);
 	if (tr.duration < pos)
 		tr.duration = pos;
+	/* Who spoke when: a pass of its own over the audio, the same for every engine. */
+	struct diar_step ds = {0};
+	prog.lo = 85;
+	prog.hi = 95;
+	diarize_step(env, run, dec, &tr, &prog, &ds);
+	if (atomic_load(&run->cancel)) {
+		snprintf(run->error, sizeof run->error, "cancelled");
+		result = JOB_RETRY;
+		goto out;
+	}
+	free(steps);
+	steps = steps_json(attempts, nattempts, open_s, &ds);
 	if (!tr.language[0])
 		snprintf(tr.language, sizeof tr.language, "%s", opts.language ? opts.language : "en");
 	json_t *body = transcript_to_json(&tr);

@@ -17,21 +17,23 @@
 
 enum media_rc {
 	MEDIA_OK = 0,
-	MEDIA_NOT_AUDIO = 1,  /* not a media file, or no audio stream (detail says what it is) */
-	MEDIA_UNREADABLE = 2, /* looks like media but is empty, truncated before any audio, corrupt */
-	MEDIA_TOO_LONG = 3,   /* longer than media_max_seconds() (detail states the limit) */
-	MEDIA_ERR = -1        /* out of memory, I/O error */
+	MEDIA_NOT_AUDIO = 1, /* not a media file, or no audio stream (detail says what it is) */
+	MEDIA_UNREADABLE =
+	    2,		    /* looks like media but is empty, truncated before any audio, corrupt */
+	MEDIA_TOO_LONG = 3, /* longer than media_max_seconds() (detail states the limit) */
+	MEDIA_ERR = -1	    /* out of memory, I/O error */
 };
 
 struct media_info {
-	double duration;     /* seconds; from the container, or 0 when it does not say */
-	char format[64];     /* FFmpeg's short container name: "mp3", "wav", "ogg", "mov,mp4,m4a,3gp,3g2,mj2" */
-	char codec[32];      /* audio codec: "mp3", "pcm_s16le", "opus", ... */
+	double duration; /* seconds; from the container, or 0 when it does not say */
+	char format[64]; /* FFmpeg's short container name: "mp3", "wav", "ogg",
+			    "mov,mp4,m4a,3gp,3g2,mj2" */
+	char codec[32];	 /* audio codec: "mp3", "pcm_s16le", "opus", ... */
 	int sample_rate;
 	int channels;
 	bool has_video;
 	int64_t bit_rate;
-	char mime[64];       /* libmagic's MIME type of the file */
+	char mime[64]; /* libmagic's MIME type of the file */
 };
 
 /*
@@ -58,7 +60,8 @@ int media_probe(const char *path, struct media_info *info, char *detail, size_t 
 
 /* Streaming decoder to 16 kHz mono s16: memory does not grow with duration. */
 struct media_decoder;
-int media_decoder_open(const char *path, struct media_decoder **out, char *detail, size_t detaillen);
+int media_decoder_open(const char *path, struct media_decoder **out, char *detail,
+		       size_t detaillen);
 /* Up to max samples into buf; returns the count, 0 at the end, <0 on a decode error. */
 long media_decoder_read(struct media_decoder *d, int16_t *buf, size_t max);
 /*

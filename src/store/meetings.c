@@ -346,11 +346,17 @@ static int complete_tx(struct db_conn *c, void *arg)
 			 NULL);
 	if (rc)
 		return rc;
+	/*
+	 * The version goes on from the meeting's last revision (ETags are
+	 * never reused), and the machine transcript is its first revision.
+	 */
 	rc = db_exec(
 	    c,
 	    "INSERT INTO transcripts (meeting_id, org_id, language, text, body, provider, model,"
-	    " confidence, duration, created_at, updated_at)"
-	    " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10 FROM meetings"
+	    " confidence, duration, created_at, updated_at, version, original_body)"
+	    " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10,"
+	    " (SELECT COALESCE(MAX(version), 0) + 1 FROM transcript_revisions WHERE meeting_id = $1),"
+	    " $5 FROM meetings"
 	    " WHERE id = $1 AND org_id = $2 AND ($11 = '-' OR COALESCE(audio_key, '') = $11)",
 	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(language), DB_TEXT(text), DB_TEXT(body),
 		      DB_TEXT(provider), DB_TEXT(model), DB_REAL(confidence), DB_REAL(duration),
@@ -360,6 +366,18 @@ static int complete_tx(struct db_conn *c, void *arg)
 		return rc;
 	if (!changes)
 		return STORE_NOT_FOUND; /* deleted meanwhile */
+	char rev_id[UUID_STR_LEN];
+	uuid_v7(rev_id);
+	rc = db_exec(c,
+		     "INSERT INTO transcript_revisions (id, meeting_id, org_id, version, author_id,"
+		     " action, summary, body, created_at)"
+		     " SELECT $3, meeting_id, org_id, version, NULL, 'transcribed', $4, body, $5"
+		     " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(rev_id), DB_TEXT(provider),
+			       DB_INT(now)),
+		     NULL);
+	if (rc)
+		return rc;
 	return db_exec(
 	    c,
 	    "UPDATE meetings SET status = 'completed', progress = 100, provider_used = $3,"
@@ -410,7 +428,9 @@ void meeting_transcript_clear(struct meeting_transcript *t)
 	if (!t)
 		return;
 	free(t->body);
+	free(t->original);
 	t->body = NULL;
+	t->original = NULL;
 }
 
 enum store_rc meeting_transcript_get(struct db_conn *c, const char *org_id, const char *meeting_id,
@@ -420,7 +440,8 @@ enum store_rc meeting_transcript_get(struct db_conn *c, const char *org_id, cons
 	int rc;
 	struct db_res *r =
 	    db_query(c,
-		     "SELECT language, provider, model, confidence, duration, body, created_at"
+		     "SELECT language, provider, model, confidence, duration, body, created_at,"
+		     " version, COALESCE(original_body, body), updated_at"
 		     " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
 		     DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id)), &rc);
 	if (!r)
@@ -434,7 +455,10 @@ enum store_rc meeting_transcript_get(struct db_conn *c, const char *org_id, cons
 		t->duration = db_double(r, 4);
 		t->body = strdup(db_text(r, 5));
 		t->created_at = db_int(r, 6);
-		rc = t->body ? DB_OK : DB_ERR;
+		t->version = db_int(r, 7);
+		t->original = strdup(db_text(r, 8));
+		t->updated_at = db_int(r, 9);
+		rc = t->body && t->original ? DB_OK : DB_ERR;
 	} else if (rc == 0) {
 		rc = STORE_NOT_FOUND;
 	}

@@ -98,15 +98,19 @@ struct meeting_transcript {
 	char model[96];
 	double confidence;
 	double duration;
-	char *body; /* JSON text (core/transcript.h shape), malloc'd */
-	int64_t created_at;
+	char *body;	    /* JSON text (core/transcript.h shape), malloc'd */
+	char *original;	    /* the machine transcript before people edited it, malloc'd */
+	int64_t version;    /* grows with every change (the API's ETag) */
+	int64_t created_at; /* when it was transcribed */
+	int64_t updated_at; /* last change */
 };
 void meeting_transcript_clear(struct meeting_transcript *t);
 
 /*
- * Store the transcript (replacing any earlier one) and mark the meeting
- * completed with provider, model, confidence, duration and the steps JSON,
- * in one transaction.
+ * Store the transcript (replacing any earlier one; its version goes on from
+ * the last revision, and it is recorded as revision 'transcribed') and mark
+ * the meeting completed with provider, model, confidence, duration and the
+ * steps JSON, in one transaction.
  */
 enum store_rc meeting_complete(struct db_conn *c, const char *org_id, const char *id,
 			       const char *language, const char *text, const char *body,

@@ -36,6 +36,7 @@ const char *store_rc_name(enum store_rc rc)
 	    [STORE_UPLOAD_LOST] = "upload_lost",
 	    [STORE_KEY_EXPIRED] = "key_expired",
 	    [STORE_MEETING_BUSY] = "meeting_busy",
+	    [STORE_STALE] = "stale",
 	    [STORE_TOKEN_REUSED] = "token_reused",
 	};
 	return (unsigned)rc < sizeof NAMES / sizeof *NAMES && NAMES[rc] ? NAMES[rc] : "unknown";

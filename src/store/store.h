@@ -22,6 +22,7 @@ enum store_rc {
 	STORE_UPLOAD_LOST,  /* our upload lock was taken over */
 	STORE_KEY_EXPIRED,  /* the API key is past its expiry */
 	STORE_MEETING_BUSY, /* the meeting is queued or being transcribed */
+	STORE_STALE,	    /* the row is no longer at the version the caller expected */
 	STORE_TOKEN_REUSED, /* a refresh token was used twice: its session is revoked */
 };
 

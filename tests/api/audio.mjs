@@ -153,11 +153,11 @@ function encode(srcWav, fmt, opts = {}) {
 	return out;
 }
 
-function spokenWav(text) {
-	const out = path.join(dir(), `${key('speech', VOICE, text)}.espeak.wav`);
+function spokenWav(text, voice = VOICE) {
+	const out = path.join(dir(), `${key('speech', voice, text)}.espeak.wav`);
 	if (!fs.existsSync(out)) {
 		const tmpOut = `${out}.part.wav`;
-		run('espeak-ng', [...VOICE, '-w', tmpOut, text]);
+		run('espeak-ng', [...voice, '-w', tmpOut, text]);
 		fs.renameSync(tmpOut, out);
 	}
 	return out;
@@ -306,4 +306,42 @@ export function phrasesAtFile(phrases, tail = 1) {
 	run('sox', [...parts, tmpOut, 'pad', '0', String(tail)]);
 	fs.renameSync(tmpOut, out);
 	return out;
+}
+
+/** Two clearly different espeak-ng voices (a low male and a high female one). */
+export const VOICES = {
+	a: ['-v', 'en-us+m3', '-s', '150', '-p', '35'],
+	b: ['-v', 'en-gb+f4', '-s', '150', '-p', '75'],
+};
+
+/**
+ * A WAV (16 kHz mono) of a conversation: turns = [{ voice, text }] spoken one
+ * after another with `gap` seconds of silence between them. Returns
+ * { file, turns: [{ voice, text, start, end }] } with the times each turn's
+ * speech starts and ends (espeak-ng's own silence trimmed).
+ */
+export function conversationFile(turns, gap = 0.6) {
+	const out = path.join(dir(), `${key('conversation', turns, gap)}.wav`);
+	const times = [];
+	const parts = [];
+	let t = 0;
+	turns.forEach((turn, i) => {
+		const raw = spokenWav(turn.text, turn.voice);
+		const trimmed = path.join(dir(), `${key('trim', raw)}.wav`);
+		if (!fs.existsSync(trimmed))
+			run('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', trimmed, 'silence', '1', '0.005', '0.2%', 'reverse', 'silence', '1', '0.005', '0.2%', 'reverse']);
+		const len = Number(run('soxi', ['-D', trimmed]).toString().trim());
+		const lead = i ? gap : 0.3;
+		const padded = path.join(dir(), `${key('pad', trimmed, lead)}.wav`);
+		if (!fs.existsSync(padded)) run('sox', [trimmed, padded, 'pad', String(lead), '0']);
+		parts.push(padded);
+		times.push({ ...turn, start: t + lead, end: t + lead + len });
+		t += lead + len;
+	});
+	if (!fs.existsSync(out)) {
+		const tmpOut = `${out}.part.wav`;
+		run('sox', [...parts, tmpOut, 'pad', '0', '0.5']);
+		fs.renameSync(tmpOut, out);
+	}
+	return { file: out, turns: times };
 }

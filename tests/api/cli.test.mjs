@@ -152,6 +152,30 @@ describe('subcommands', T, () => {
 		for (const word of ['serve', 'migrate', 'version']) assert.ok(out.includes(word), `--help should mention ${word}: ${out}`);
 	});
 
+	test('iamd help config lists every setting with its default; --markdown gives the README table', () => {
+		const text = run(['help', 'config'], envWith({}));
+		assert.equal(text.status, 0, text.stderr);
+		const md = run(['help', 'config', '--markdown'], envWith({}));
+		assert.equal(md.status, 0, md.stderr);
+		const names = [...md.stdout.matchAll(/^\| `(IAM_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+		assert.ok(names.length >= 39, `too few settings: ${names.join(', ')}`);
+		for (const n of ['IAM_LISTEN', 'IAM_DATABASE_URL', 'IAM_HTTP_THREADS', 'IAM_WEB_DIR', 'IAM_HASH_WAIT_MS']) {
+			assert.ok(names.includes(n), `${n} missing from the table`);
+		}
+		for (const n of names) assert.match(text.stdout, new RegExp(`^  ${n}\n      default: `, 'm'), `${n} missing from help config`);
+		assert.match(text.stdout, /^  IAM_MAX_UPLOAD_MB\n      default: 2048; allowed: 1–1048576\n/m);
+		const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+		assert.ok(readme.includes(md.stdout), 'README.md holds the generated table (scripts/config-table --write)');
+		const bad = run(['help', 'config', '--nonsense'], envWith({}));
+		assert.equal(bad.status, 2);
+	});
+
+	test('an out-of-range setting stops start-up naming the variable and the allowed range', () => {
+		const r = run(['migrate'], envWith({ IAM_DATA_DIR: tmpDir('range'), IAM_HTTP_THREADS: '999' }), 10000);
+		assert.equal(r.status, 1);
+		assert.equal(r.stderr.trim(), 'iamd: IAM_HTTP_THREADS: 999 is out of range; allowed: 1 to 256');
+	});
+
 	test('an unknown subcommand exits non-zero without serving', () => {
 		const r = run(['no-such-command'], envWith({ IAM_DATA_DIR: tmpDir('unknown'), IAM_LISTEN: '127.0.0.1:1' }), 10000);
 		assert.notEqual(r.status, 0);
@@ -182,6 +206,8 @@ describe('configuration errors', T, () => {
 		['IAM_LISTEN', '127.0.0.1:70000'],
 		['IAM_HTTP_THREADS', '0'],
 		['IAM_HTTP_THREADS', 'many'],
+		['IAM_HTTP_THREADS', '999'],
+		['IAM_SSE_MAX', '-1'],
 		['IAM_LOG_LEVEL', 'loud'],
 		['IAM_DATABASE_URL', 'mysql://x'],
 	];

@@ -54,11 +54,12 @@ static void make_account(struct fx *fx, char org[UUID_STR_LEN], char user[UUID_S
 	uuid_v7(org);
 	snprintf(email, sizeof email, "%s@example.com", user);
 	int64_t now = time_now_ms();
-	assert_int_equal(db_exec(fx->c,
-				 "INSERT INTO users (id, email, password_hash, created_at, updated_at,"
-				 " password_changed_at) VALUES ($1, $2, 'x', $3, $3, $3)",
-				 DB_PARAMS(DB_TEXT(user), DB_TEXT(email), DB_INT(now)), NULL),
-			 DB_OK);
+	assert_int_equal(
+	    db_exec(fx->c,
+		    "INSERT INTO users (id, email, password_hash, created_at, updated_at,"
+		    " password_changed_at) VALUES ($1, $2, 'x', $3, $3, $3)",
+		    DB_PARAMS(DB_TEXT(user), DB_TEXT(email), DB_INT(now)), NULL),
+	    DB_OK);
 	assert_int_equal(db_exec(fx->c,
 				 "INSERT INTO organizations (id, name, created_at, updated_at)"
 				 " VALUES ($1, 'Org', $2, $2)",
@@ -114,6 +115,7 @@ static int fx_teardown(void **state)
 	if (!fx->db)                                                                               \
 		skip();
 
-#define ST(f, kind) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
+#define ST(f, kind)                                                                                \
+	cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * Unit tests for core/config: defaults, every variable's valid forms, every
  * bad value refused with an error naming the variable, CORS list parsing,
- * and config_free after a load that failed half-way (run under ASan).
+ * config_free after a load that failed half-way (run under ASan), and the
+ * settings table: its bounds and types, `iamd help config` and README.md's
+ * table generated from it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/macros.h"
 
 /* ---------- a fake environment ---------- */
 
@@ -594,6 +597,356 @@ static void test_free_after_partial_load(void **state)
 	config_free(NULL);
 }
 
+/* ---------- the settings table ---------- */
+
+static const struct config_setting *setting(const char *name)
+{
+	size_t n;
+	const struct config_setting *t = config_settings(&n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].name, name))
+			return &t[i];
+	fail_msg("%s is not in the settings table", name);
+	return NULL;
+}
+
+static long int_field(const struct config *c, const struct config_setting *s)
+{
+	const char *p = (const char *)c + s->offset;
+	return s->size == sizeof(int) ? *(const int *)p : *(const long *)p;
+}
+
+static void test_table_well_formed(void **state)
+{
+	size_t n;
+	const struct config_setting *t = config_settings(&n);
+	assert_true(n >=
+		    39); /* every variable iamd read before the table existed, and IAM_WEB_DIR */
+	for (size_t i = 0; i < n; i++) {
+		const struct config_setting *s = &t[i];
+		assert_non_null(s->name);
+		assert_memory_equal(s->name, "IAM_", 4);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(t[j].name, s->name))
+				fail_msg("%s is in the table twice", s->name);
+		if (!s->help || !*s->help || strchr(s->help, '|') || strchr(s->help, '\n'))
+			fail_msg("%s: help must be one line of Markdown without '|'", s->name);
+		assert_true(s->offset + s->size <= sizeof(struct config));
+		if (s->type == CONFIG_INT) {
+			assert_true(s->size == sizeof(int) || s->size == sizeof(long));
+			assert_true(s->min <= s->max);
+			if (s->size == sizeof(int))
+				assert_true(s->min >= INT32_MIN && s->max <= INT32_MAX);
+			if (!s->def_int && (s->def < s->min || s->def > s->max))
+				fail_msg("%s: default %ld outside %ld..%ld", s->name, s->def,
+					 s->min, s->max);
+			if (s->def_int && !s->doc_default)
+				fail_msg("%s: a computed default needs doc_default", s->name);
+		} else {
+			if (!s->doc_allowed)
+				fail_msg("%s: doc_allowed is missing", s->name);
+			if (s->def_dup && !s->doc_default)
+				fail_msg("%s: a computed default needs doc_default", s->name);
+		}
+	}
+	/* Names the code and operators already use, each with its default unchanged. */
+	const char *names[] = {
+	    "IAM_LISTEN",
+	    "IAM_DATA_DIR",
+	    "IAM_DATABASE_URL",
+	    "IAM_JWT_SECRET",
+	    "IAM_HTTP_THREADS",
+	    "IAM_WORKERS",
+	    "IAM_DB_POOL_SIZE",
+	    "IAM_MAX_UPLOAD_MB",
+	    "IAM_CORS_ORIGINS",
+	    "IAM_LOG_LEVEL",
+	    "IAM_SHUTDOWN_GRACE_S",
+	    "IAM_BLOB_URL",
+	    "IAM_ASR",
+	    "IAM_MODELS_DIR",
+	    "IAM_ORT_LIB",
+	    "IAM_WEB_DIR",
+	    "IAM_OPENAI_BASE_URL",
+	    "IAM_OPENAI_API_KEY",
+	    "IAM_OPENAI_MODEL",
+	    "IAM_OPENAI_TIMEOUT_S",
+	    "IAM_JOB_LEASE_S",
+	    "IAM_SYNC_TIMEOUT_S",
+	    "IAM_MAX_AUDIO_MINUTES",
+	    "IAM_JOBS_PER_ORG",
+	    "IAM_HEADER_TIMEOUT_S",
+	    "IAM_MAX_CONNECTIONS",
+	    "IAM_MAX_CONN_PER_IP",
+	    "IAM_SSE_PER_USER",
+	    "IAM_SSE_PER_MEETING",
+	    "IAM_SSE_MAX",
+	    "IAM_REDIS_URL",
+	    "IAM_TUS_LOCK_S",
+	    "IAM_SPOOL_ORPHAN_AGE_S",
+	    "IAM_DISK_MIN_FREE_MB",
+	    "IAM_REFRESH_GRACE_S",
+	    "IAM_TRUSTED_PROXIES",
+	    "IAM_REGISTER_PER_HOUR",
+	    "IAM_HASH_CONCURRENCY",
+	    "IAM_HASH_WAIT_MS",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		setting(names[i]);
+	assert_int_equal(ARRAY_LEN(names), n);
+}
+
+/* Every number: both ends accepted, one past either end refused naming the variable and range. */
+static void test_int_bounds_from_table(void **state)
+{
+	size_t n;
+	const struct config_setting *t = config_settings(&n);
+	size_t checked = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct config_setting *s = &t[i];
+		if (s->type != CONFIG_INT)
+			continue;
+		checked++;
+		char v[32], want[96], err[256];
+		struct config c;
+		long ends[] = {s->min, s->max};
+		for (size_t k = 0; k < ARRAY_LEN(ends); k++) {
+			snprintf(v, sizeof v, "%ld", ends[k]);
+			load_ok(&c, s->name, v);
+			assert_int_equal(int_field(&c, s), ends[k]);
+			config_free(&c);
+		}
+		long outside[] = {s->min - 1, s->max + 1};
+		for (size_t k = 0; k < ARRAY_LEN(outside); k++) {
+			snprintf(v, sizeof v, "%ld", outside[k]);
+			expect_bad(s->name, v);
+			env_clear();
+			env_set(s->name, v);
+			assert_int_equal(config_load(&c, fake_getenv, err, sizeof err), -1);
+			config_free(&c);
+			snprintf(want, sizeof want, "%s: %ld is out of range; allowed: %ld to %ld",
+				 s->name, outside[k], s->min, s->max);
+			assert_string_equal(err, want);
+		}
+		/* Not a number at all: the range is named too. */
+		const char *junk[] = {
+		    "ten", "1.5", "+1", " 1", "1 ", "0x10", "99999999999999999999999"};
+		for (size_t k = 0; k < ARRAY_LEN(junk); k++) {
+			expect_bad(s->name, junk[k]);
+			env_clear();
+			env_set(s->name, junk[k]);
+			assert_int_equal(config_load(&c, fake_getenv, err, sizeof err), -1);
+			config_free(&c);
+			snprintf(want, sizeof want, "%s: expected a whole number from %ld to %ld",
+				 s->name, s->min, s->max);
+			if (strncmp(err, want, strlen(want)) != 0)
+				fail_msg("%s='%s': %s", s->name, junk[k], err);
+		}
+		/* A fixed default is what an unset variable gives. */
+		if (!s->def_int) {
+			load_ok(&c, NULL, NULL);
+			assert_int_equal(int_field(&c, s), s->def);
+			config_free(&c);
+		}
+	}
+	assert_true(checked >= 23);
+}
+
+static void test_defaults_kept(void **state)
+{
+	/* The defaults operators rely on, written out so a table edit cannot move them silently. */
+	struct config c;
+	load_ok(&c, NULL, NULL);
+	assert_int_equal(c.max_upload_mb, 2048);
+	assert_int_equal(c.openai_timeout_s, 300);
+	assert_int_equal(c.job_lease_s, 30);
+	assert_int_equal(c.sync_timeout_s, 900);
+	assert_int_equal(c.max_audio_minutes, 600);
+	assert_int_equal(c.jobs_per_org, cores() / 2 > 1 ? cores() / 2 : 1);
+	assert_int_equal(c.refresh_grace_s, 30);
+	assert_int_equal(c.header_timeout_s, 10);
+	assert_int_equal(c.max_connections, 4096);
+	assert_int_equal(c.max_conn_per_ip, 256);
+	assert_int_equal(c.sse_per_user, 8);
+	assert_int_equal(c.sse_per_meeting, 32);
+	assert_int_equal(c.sse_max, 1024);
+	assert_int_equal(c.tus_lock_s, 30);
+	assert_int_equal(c.spool_orphan_age_s, 3600);
+	assert_int_equal(c.disk_min_free_mb, 256);
+	assert_int_equal(c.register_per_hour, 10);
+	assert_int_equal(c.hash_concurrency, cores());
+	assert_int_equal(c.hash_wait_ms, 2000);
+	assert_string_equal(c.asr, "moonshine,sphinx");
+	assert_string_equal(c.openai_model, "whisper-1");
+	assert_string_equal(c.blob_url, "file:./data/blobs");
+	assert_null(c.openai_base_url);
+	assert_null(c.openai_api_key);
+	assert_null(c.ort_lib);
+	assert_null(c.trusted_proxies);
+	size_t wl = strlen(c.web_dir), ml = strlen(c.models_dir);
+	assert_true(wl > 9 && !strcmp(c.web_dir + wl - 9, "/web/dist"));
+	assert_true(ml > 7 && !strcmp(c.models_dir + ml - 7, "/models"));
+	config_free(&c);
+}
+
+/* Defaults computed from settings read before them. */
+static void test_computed_defaults(void **state)
+{
+	struct config c;
+	char err[256];
+	env_clear();
+	env_set("IAM_WORKERS", "9");
+	env_set("IAM_MAX_CONNECTIONS", "100");
+	env_set("IAM_DATA_DIR", "/srv/x");
+	assert_int_equal(config_load(&c, fake_getenv, err, sizeof err), 0);
+	assert_int_equal(c.jobs_per_org, 4);
+	assert_int_equal(c.sse_max, 25);
+	assert_string_equal(c.blob_url, "file:/srv/x/blobs");
+	config_free(&c);
+
+	load_ok(&c, "IAM_WORKERS", "0");
+	assert_int_equal(c.jobs_per_org, 1);
+	config_free(&c);
+
+	/* IAM_WEB_DIR is the one setting where empty is a value: no web app. */
+	load_ok(&c, "IAM_WEB_DIR", "");
+	assert_string_equal(c.web_dir, "");
+	config_free(&c);
+	load_ok(&c, "IAM_WEB_DIR", "/srv/web");
+	assert_string_equal(c.web_dir, "/srv/web");
+	config_free(&c);
+
+	/* Checked after every setting is read, whatever order they come in. */
+	expect_bad("IAM_ASR", "openai,sphinx");
+	env_clear();
+	env_set("IAM_ASR", "openai");
+	env_set("IAM_OPENAI_BASE_URL", "https://api.example/v1");
+	env_set("IAM_OPENAI_API_KEY", "sk-test");
+	assert_int_equal(config_load(&c, fake_getenv, err, sizeof err), 0);
+	assert_string_equal(c.openai_api_key, "sk-test");
+	config_free(&c);
+}
+
+/* The whole output of config_describe as a string; caller frees. */
+static char *describe(bool markdown)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(config_describe(f, markdown), 0);
+	fclose(f);
+	return text;
+}
+
+static void test_markdown_table(void **state)
+{
+	char *md = describe(true);
+	size_t n;
+	const struct config_setting *t = config_settings(&n);
+	/* A header, a rule, then one row per setting in table order, four cells each. */
+	char *line = md, *next;
+	size_t row = 0;
+	assert_true(
+	    !strncmp(md, "| variable | default | allowed | meaning |\n|---|---|---|---|\n", 60));
+	line = strchr(strchr(md, '\n') + 1, '\n') + 1;
+	for (; *line; line = next + 1, row++) {
+		next = strchr(line, '\n');
+		assert_non_null(next);
+		assert_true(row < n);
+		char head[96];
+		snprintf(head, sizeof head, "| `%s` | ", t[row].name);
+		if (strncmp(line, head, strlen(head)) != 0)
+			fail_msg("row %zu should be %s: %.*s", row, t[row].name, (int)(next - line),
+				 line);
+		size_t bars = 0;
+		for (char *p = line; p < next; p++)
+			bars += *p == '|';
+		assert_int_equal(bars, 5);
+		assert_true(next[-1] == '|');
+	}
+	assert_int_equal(row, n);
+	assert_non_null(
+	    strstr(md, "| `IAM_HTTP_THREADS` | number of cores | 1–256 | HTTP thread pool |\n"));
+	assert_non_null(strstr(
+	    md, "| `IAM_MAX_UPLOAD_MB` | `2048` | 1–1048576 | largest accepted audio upload |\n"));
+	assert_non_null(strstr(md, "| `IAM_OPENAI_API_KEY` | none | text | its key |\n"));
+	assert_non_null(
+	    strstr(md, "| `IAM_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error` |"));
+	free(md);
+}
+
+static void test_help_text(void **state)
+{
+	char *txt = describe(false);
+	size_t n;
+	const struct config_setting *t = config_settings(&n);
+	/* Each setting on a line of its own, in order, with its default and allowed values. */
+	const char *at = txt;
+	for (size_t i = 0; i < n; i++) {
+		char want[96];
+		snprintf(want, sizeof want, "\n  %s\n      default: ", t[i].name);
+		const char *p = strstr(at, want);
+		if (!p)
+			fail_msg("%s missing or out of order in help", t[i].name);
+		at = p + 1;
+	}
+	assert_non_null(
+	    strstr(txt, "\n  IAM_HTTP_THREADS\n      default: number of cores; allowed: 1–256\n"
+			"      HTTP thread pool\n"));
+	assert_non_null(
+	    strstr(txt, "\n  IAM_SHUTDOWN_GRACE_S\n      default: 30; allowed: 0–3600\n"));
+	/* Plain text: no Markdown quotes; wrapped for a terminal (counting UTF-8 characters). */
+	assert_null(strchr(txt, '`'));
+	for (const char *l = txt; *l;) {
+		const char *e = strchr(l, '\n');
+		assert_non_null(e);
+		size_t chars = 0;
+		for (const char *p = l; p < e; p++)
+			chars += ((unsigned char)*p & 0xC0) != 0x80;
+		if (chars > 79)
+			fail_msg("help line longer than 79: %.*s", (int)(e - l), l);
+		l = e + 1;
+	}
+	free(txt);
+}
+
+/*
+ * README.md's configuration table is this table: regenerate it with
+ * scripts/config-table --write. Found beside this file (tests run from the
+ * repository's root, and __FILE__ is tests/unit/test_config.c there).
+ */
+static void test_readme_table_matches(void **state)
+{
+	char path[4096];
+	const char *slash = strrchr(__FILE__, '/');
+	snprintf(path, sizeof path, "%.*s%sREADME.md", slash ? (int)(slash - __FILE__) : 0,
+		 __FILE__, slash ? "/../../" : "");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot read %s (run the tests from the repository's root)", path);
+	char *readme = NULL;
+	size_t cap = 0;
+	ssize_t got = getdelim(&readme, &cap, '\0', f);
+	fclose(f);
+	assert_true(got > 0);
+	const char *begin =
+	    "<!-- config-table: generated by `iamd help config --markdown`; update with "
+	    "scripts/config-table --write -->\n\n";
+	const char *end = "\n<!-- end config-table -->\n";
+	char *b = strstr(readme, begin), *e = b ? strstr(b, end) : NULL;
+	if (!b || !e)
+		fail_msg("README.md lacks the config-table markers");
+	b += strlen(begin);
+	char *md = describe(true);
+	size_t mdlen = strlen(md);
+	if ((size_t)(e - b) != mdlen || memcmp(b, md, mdlen) != 0)
+		fail_msg("README.md's configuration table differs from the settings table: run "
+			 "scripts/config-table --write");
+	free(md);
+	free(readme);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +967,13 @@ int main(void)
 	    cmocka_unit_test_setup(test_each_error_names_its_variable, reset),
 	    cmocka_unit_test_setup(test_small_error_buffer, reset),
 	    cmocka_unit_test_setup(test_free_after_partial_load, reset),
+	    cmocka_unit_test_setup(test_table_well_formed, reset),
+	    cmocka_unit_test_setup(test_int_bounds_from_table, reset),
+	    cmocka_unit_test_setup(test_defaults_kept, reset),
+	    cmocka_unit_test_setup(test_computed_defaults, reset),
+	    cmocka_unit_test_setup(test_markdown_table, reset),
+	    cmocka_unit_test_setup(test_help_text, reset),
+	    cmocka_unit_test_setup(test_readme_table_matches, reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

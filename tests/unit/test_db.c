@@ -871,18 +871,21 @@ static void test_real(void **state)
 	FX(state);
 	struct db_conn *c = db_acquire(fx->db, 1000);
 	assert_non_null(c);
-	assert_int_equal(db_exec(c, "CREATE TABLE r (id INTEGER PRIMARY KEY, x DOUBLE PRECISION)", NULL, 0, NULL),
+	assert_int_equal(db_exec(c, "CREATE TABLE r (id INTEGER PRIMARY KEY, x DOUBLE PRECISION)",
+				 NULL, 0, NULL),
 			 DB_OK);
 	const double values[] = {0.0, 3.422041, -1.5e-300, 1e300, 0.1 + 0.2, 3600.125};
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(db_exec(c, "INSERT INTO r (id, x) VALUES ($1, $2)",
 					 DB_PARAMS(DB_INT(i), DB_REAL(values[i])), NULL),
 				 DB_OK);
-	assert_int_equal(db_exec(c, "INSERT INTO r (id, x) VALUES ($1, $2)", DB_PARAMS(DB_INT(9), DB_NULL), NULL),
+	assert_int_equal(db_exec(c, "INSERT INTO r (id, x) VALUES ($1, $2)",
+				 DB_PARAMS(DB_INT(9), DB_NULL), NULL),
 			 DB_OK);
 	int rc;
-	struct db_res *r = db_query(c, "SELECT id, x FROM r WHERE x > $1 - 1 OR x IS NULL ORDER BY id",
-				    DB_PARAMS(DB_REAL(-2.0)), &rc);
+	struct db_res *r =
+	    db_query(c, "SELECT id, x FROM r WHERE x > $1 - 1 OR x IS NULL ORDER BY id",
+		     DB_PARAMS(DB_REAL(-2.0)), &rc);
 	assert_non_null(r);
 	for (int i = 0; i < 6; i++) {
 		assert_int_equal(db_next(r), 1);

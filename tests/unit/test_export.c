@@ -26,53 +26,8 @@
 
 #include "export/export.h"
 
-/* ---- allocation failure injection (see test_transcript.c) ---- */
-
-extern void *__interceptor_malloc(size_t) __attribute__((weak));
-extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
-extern void *__libc_malloc(size_t);
-extern void *__libc_realloc(void *, size_t);
-static long g_fail_at = -1;
-static int g_failed;
-
-static int should_fail(void)
-{
-	if (g_fail_at < 0)
-		return 0;
-	if (g_fail_at-- == 0) {
-		g_failed = 1;
-		return 1;
-	}
-	return 0;
-}
-
-void *malloc(size_t n)
-{
-	if (should_fail())
-		return NULL;
-	return __interceptor_malloc ? __interceptor_malloc(n) : __libc_malloc(n);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (should_fail())
-		return NULL;
-	return __interceptor_realloc ? __interceptor_realloc(p, n) : __libc_realloc(p, n);
-}
-
-/* False where the injector is bypassed (valgrind replaces malloc in the executable too). */
-static int injection_works(void)
-{
-	void *(*volatile alloc)(size_t) = malloc;
-	void *p;
-
-	g_failed = 0;
-	g_fail_at = 0;
-	p = alloc(16);
-	g_fail_at = -1;
-	free(p);
-	return p == NULL;
-}
+/* Allocation failure injection: fail_at(), fail_off(), g_failed. */
+#include "support.h"
 
 /* ---- a validator for what we write ---- */
 
@@ -489,6 +444,7 @@ static void test_small_exact(void **state)
 	       "  \"language\": \"en\",\n"
 	       "  \"duration\": 3725.0,\n"
 	       "  \"text\": \"Hello world. Fish & chips <b> a --> b Late\",\n"
+	       "  \"speakers\": [],\n"
 	       "  \"segments\": [\n"
 	       "    {\n"
 	       "      \"id\": 0,\n"
@@ -496,18 +452,22 @@ static void test_small_exact(void **state)
 	       "      \"end\": 2.5,\n"
 	       "      \"text\": \"Hello world.\",\n"
 	       "      \"confidence\": 0.9,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": [\n"
 	       "        {\n"
 	       "          \"word\": \"Hello\",\n"
 	       "          \"start\": 0.0,\n"
 	       "          \"end\": 0.5,\n"
-	       "          \"confidence\": 0.8\n"
+	       "          \"confidence\": 0.8,\n"
+	       "          \"speaker\": null\n"
 	       "        },\n"
 	       "        {\n"
 	       "          \"word\": \"world.\",\n"
 	       "          \"start\": 0.6,\n"
 	       "          \"end\": 2.5,\n"
-	       "          \"confidence\": 1.0\n"
+	       "          \"confidence\": 1.0,\n"
+	       "          \"speaker\": null\n"
 	       "        }\n"
 	       "      ]\n"
 	       "    },\n"
@@ -517,6 +477,8 @@ static void test_small_exact(void **state)
 	       "      \"end\": 5.25,\n"
 	       "      \"text\": \"Fish & chips <b> a --> b\",\n"
 	       "      \"confidence\": 0.5,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": []\n"
 	       "    },\n"
 	       "    {\n"
@@ -525,6 +487,8 @@ static void test_small_exact(void **state)
 	       "      \"end\": 6.0,\n"
 	       "      \"text\": \" \\n \",\n"
 	       "      \"confidence\": 0.5,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": []\n"
 	       "    },\n"
 	       "    {\n"
@@ -533,6 +497,8 @@ static void test_small_exact(void **state)
 	       "      \"end\": 3725.0,\n"
 	       "      \"text\": \"Late\",\n"
 	       "      \"confidence\": 0.5,\n"
+	       "      \"speaker\": null,\n"
+	       "      \"edited\": false,\n"
 	       "      \"words\": []\n"
 	       "    }\n"
 	       "  ]\n"
@@ -563,7 +529,7 @@ static void test_empty(void **state)
 	expect(&t, EXPORT_VTT, NULL, "WEBVTT\n\n");
 	expect(&t, EXPORT_JSON, NULL,
 	       "{\n  \"language\": \"\",\n  \"duration\": 0.0,\n  \"text\": \"\",\n"
-	       "  \"segments\": []\n}\n");
+	       "  \"speakers\": [],\n  \"segments\": []\n}\n");
 	expect(NULL, EXPORT_VTT, NULL, "WEBVTT\n\n");
 
 	/* Only empty segments: the same. */
@@ -1266,10 +1232,9 @@ static void test_allocation_failures(void **state)
 		long n;
 		for (n = 0;; n++) {
 			size_t len = 99;
-			g_failed = 0;
-			g_fail_at = n;
+			fail_at(n);
 			char *got = export_render(&t, (enum export_format)f, "Title", &len);
-			g_fail_at = -1;
+			fail_off();
 			if (!g_failed) {
 				assert_string_equal(got, want);
 				free(got);

@@ -126,8 +126,8 @@ static void test_ort_models_run(void **state)
 	assert_non_null(ort_version());
 	size_t len = 0;
 	path_of(path, sizeof path, ASR_MOONSHINE_ENCODER);
-	void *bytes = ort_read_model(path, ASR_MOONSHINE_ENCODER_SHA256, 64u << 20, &len, err,
-				     sizeof err);
+	void *bytes =
+	    ort_read_model(path, ASR_MOONSHINE_ENCODER_SHA256, 64u << 20, &len, err, sizeof err);
 	assert_non_null(bytes);
 	struct ort_session *enc = ort_session_new(bytes, len, 1, err, sizeof err);
 	free(bytes);
@@ -166,7 +166,8 @@ static void test_ort_models_run(void **state)
 
 	/* The decoder loads with all 27 inputs and 25 outputs; VAD with 3 and 2. */
 	path_of(path, sizeof path, ASR_MOONSHINE_DECODER);
-	bytes = ort_read_model(path, ASR_MOONSHINE_DECODER_SHA256, 64u << 20, &len, err, sizeof err);
+	bytes =
+	    ort_read_model(path, ASR_MOONSHINE_DECODER_SHA256, 64u << 20, &len, err, sizeof err);
 	assert_non_null(bytes);
 	struct ort_session *dec = ort_session_new(bytes, len, 1, err, sizeof err);
 	free(bytes);
@@ -599,9 +600,8 @@ static void test_missing_models_fall_back(void **state)
 	struct transcript t;
 	struct asr_attempt at[ASR_CHAIN_MAX];
 	size_t na = 0, used = 9;
-	assert_int_equal(asr_chain_transcribe(c, NULL, &src, NULL, &t, at, &na, &used, err,
-					      sizeof err),
-			 ASR_OK);
+	assert_int_equal(
+	    asr_chain_transcribe(c, NULL, &src, NULL, &t, at, &na, &used, err, sizeof err), ASR_OK);
 	assert_int_equal(used, 1);
 	assert_int_equal(na, 2);
 	assert_string_equal(at[0].engine, "moonshine");

@@ -17,70 +17,8 @@
 
 #include "core/transcript.h"
 
-/*
- * Allocation failure injection: this executable's malloc and realloc come
- * before libc's (and ASan's) for every library in the process, and call the
- * real allocator underneath: ASan's when it is linked in, else glibc's (by
- * name, not dlsym, which itself allocates while ASan starts). When
- * g_fail_at reaches 0 that one call fails; -1 (the default) fails nothing.
- */
-extern void *__interceptor_malloc(size_t) __attribute__((weak));
-extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
-extern void *__libc_malloc(size_t);
-extern void *__libc_realloc(void *, size_t);
-static long g_fail_at = -1;
-static int g_failed;
-
-static int should_fail(void)
-{
-	if (g_fail_at < 0)
-		return 0;
-	if (g_fail_at-- == 0) {
-		g_failed = 1;
-		return 1;
-	}
-	return 0;
-}
-
-void *malloc(size_t n)
-{
-	if (should_fail())
-		return NULL;
-	return __interceptor_malloc ? __interceptor_malloc(n) : __libc_malloc(n);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (should_fail())
-		return NULL;
-	return __interceptor_realloc ? __interceptor_realloc(p, n) : __libc_realloc(p, n);
-}
-
-/* False where the injector is bypassed (valgrind replaces malloc in the executable too). */
-static int injection_works(void)
-{
-	void *(*volatile alloc)(size_t) = malloc;
-	void *p;
-
-	g_failed = 0;
-	g_fail_at = 0;
-	p = alloc(16);
-	g_fail_at = -1;
-	free(p);
-	return p == NULL;
-}
-
-/* Arm the injector to fail the n-th allocation from now (0-based). */
-static void fail_at(long n)
-{
-	g_failed = 0;
-	g_fail_at = n;
-}
-
-static void fail_off(void)
-{
-	g_fail_at = -1;
-}
+/* Allocation failure injection: fail_at(), fail_off(), g_failed. */
+#include "support.h"
 
 static json_t *parse(const char *text)
 {
@@ -344,14 +282,17 @@ static void test_to_json_shape(void **state)
 	j = transcript_to_json(&t);
 	assert_non_null(j);
 	want = parse("{\"language\":\"en\",\"duration\":10.0,"
-		     "\"text\":\"Hello there world. Second.\",\"segments\":["
+		     "\"text\":\"Hello there world. Second.\",\"speakers\":[],\"segments\":["
 		     "{\"id\":0,\"start\":0.5,\"end\":2.25,\"text\":\"Hello there world.\","
-		     "\"confidence\":0.9,\"words\":["
-		     "{\"word\":\"Hello\",\"start\":0.5,\"end\":1.0,\"confidence\":0.8},"
-		     "{\"word\":\"there\",\"start\":1.1,\"end\":1.5,\"confidence\":0.9},"
-		     "{\"word\":\"world.\",\"start\":1.6,\"end\":2.25,\"confidence\":1.0}]},"
+		     "\"confidence\":0.9,\"speaker\":null,\"edited\":false,\"words\":["
+		     "{\"word\":\"Hello\",\"start\":0.5,\"end\":1.0,\"confidence\":0.8,"
+		     "\"speaker\":null},"
+		     "{\"word\":\"there\",\"start\":1.1,\"end\":1.5,\"confidence\":0.9,"
+		     "\"speaker\":null},"
+		     "{\"word\":\"world.\",\"start\":1.6,\"end\":2.25,\"confidence\":1.0,"
+		     "\"speaker\":null}]},"
 		     "{\"id\":1,\"start\":3.0,\"end\":4.124,\"text\":\" Second. \","
-		     "\"confidence\":0.988,\"words\":[]}]}");
+		     "\"confidence\":0.988,\"speaker\":null,\"edited\":false,\"words\":[]}]}");
 	if (!json_equal(j, want)) {
 		char *got = json_dumps(j, JSON_COMPACT);
 		fail_msg("got %s", got);
@@ -367,7 +308,8 @@ static void test_to_json_shape(void **state)
 
 	/* Empty, and NULL. */
 	j = transcript_to_json(&t);
-	want = parse("{\"language\":\"\",\"duration\":0.0,\"text\":\"\",\"segments\":[]}");
+	want = parse("{\"language\":\"\",\"duration\":0.0,\"text\":\"\",\"speakers\":[],"
+		     "\"segments\":[]}");
 	assert_true(json_equal(j, want));
 	json_decref(j);
 	j = transcript_to_json(NULL);

@@ -118,3 +118,10 @@ export const IconWave = ({ size }: { size?: number }) => (
 		<path d="M3 12h2M7 8v8M11 5v14M15 9v6M19 11v2M21 12h0" />
 	</Svg>
 );
+export const IconHistory = () => (
+	<Svg>
+		<path d="M3 12a9 9 0 1 0 3-6.7" />
+		<path d="M3 4v5h5" />
+		<path d="M12 7v5l3 2" />
+	</Svg>
+);

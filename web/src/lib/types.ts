@@ -62,6 +62,7 @@ export interface Word {
 	start: number;
 	end: number;
 	confidence: number;
+	speaker?: string | null;
 }
 
 export interface Segment {
@@ -71,6 +72,20 @@ export interface Segment {
 	text: string;
 	confidence: number;
 	words: Word[];
+	/** the speaker's id ("S1"), null when unknown or the transcript has no speakers */
+	speaker?: string | null;
+	/** changed by hand since the machine wrote it */
+	edited?: boolean;
+}
+
+export interface Speaker {
+	/** "S1", "S2", ... */
+	id: string;
+	/** "Speaker 1" */
+	label: string;
+	/** a name given by hand, or null */
+	name: string | null;
+	talk_time_s: number;
 }
 
 export interface Transcript {
@@ -82,6 +97,26 @@ export interface Transcript {
 	model: string;
 	confidence: number;
 	segments: Segment[];
+	speakers?: Speaker[];
+	/** the revision this text is (the ETag is "t<version>") */
+	version?: number;
+	updated_at?: string;
+	/** set when an older text was asked for (?version=original or a number) */
+	version_shown?: 'original' | 'revision';
+}
+
+export type RevisionAction = 'transcribed' | 'edit_segment' | 'rename_speaker' | 'merge_speakers' | 'restore';
+
+export interface Revision {
+	version: number;
+	action: RevisionAction | string;
+	author: { id: string; email: string } | null;
+	summary: Record<string, unknown>;
+	created_at: string;
+}
+
+export interface RevisionWithTranscript extends Revision {
+	transcript: Transcript;
 }
 
 export interface StatusEvent {

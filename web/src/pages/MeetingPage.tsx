@@ -1,17 +1,24 @@
 // One meeting: live status while it is processed, the audio with seeking,
 // the timed transcript (click to play from there, the current segment
 // highlighted and kept in view), find-in-transcript, exports, rename and
-// delete, and Retry when transcription failed.
+// delete, and Retry when transcription failed. Editing: speakers (names,
+// colours, talk time, merge), a line's text and speaker in place, the
+// revision history with restore; every edit carries the ETag it was made on
+// (If-Match), and a change made meanwhile by someone else is loaded and
+// said, with what the person typed kept.
 
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { Alert, ConfirmDialog, PageHeader, Progress, StatusBadge, Spinner, toast, useDocumentTitle } from '../components/ui';
-import { IconDown, IconDownload, IconPencil, IconRetry, IconSearch, IconTrash, IconUp } from '../components/icons';
-import { del, download, get, post, put } from '../lib/api';
+import { IconDown, IconDownload, IconHistory, IconPencil, IconRetry, IconSearch, IconTrash, IconUp } from '../components/icons';
+import { del, download, post, put } from '../lib/api';
 import { formatBytes, formatClock, formatDate, formatDuration } from '../lib/format';
 import { fetchMeeting, forgetMeeting, putMeeting, useMeeting, useWatch } from '../lib/meetings';
 import { ApiError, messageOf } from '../lib/problem';
 import { Link, navigate } from '../lib/router';
-import type { Meeting, Segment, Transcript } from '../lib/types';
+import { fetchTranscript, isStale, sendEdit, type Edit, type Loaded } from '../lib/transcripts';
+import type { Meeting, Segment, Speaker, Transcript } from '../lib/types';
+import { HistoryPanel, useRestore, type Viewing } from './TranscriptHistory';
+import { RenameSpeaker, SpeakerTag, SpeakersPanel, STALE_TEXT, spkClass, type RunEdit } from './TranscriptSpeakers';
 
 // ------------------------------------------------------------------ search
 
@@ -76,6 +83,8 @@ const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}\p{
  * such word share NO_LOW (and render as plain text).
  */
 function lowWords(seg: Segment): LowWord[] {
+	// a line a person corrected has been checked: its words are not flagged
+	if (seg.edited) return NO_LOW;
 	const words = seg.words;
 	if (!words || !words.some((w) => typeof w.confidence === 'number' && w.confidence < LOW_CONFIDENCE)) return NO_LOW;
 	const text = seg.text;
@@ -128,9 +137,20 @@ interface SegProps {
 	/** its low-confidence words (NO_LOW for most segments: plain text, nothing per word) */
 	low: LowWord[];
 	onSeek: (index: number) => void;
+	/** the transcript has speakers: show this line's */
+	showSpeaker: boolean;
+	speaker: Speaker | undefined;
+	/** lines can be edited (the current text, not an old one being viewed) */
+	editable: boolean;
+	/** the edit form, when this line is being edited */
+	editor: ReactNode | null;
+	/** the rename form, when this line's speaker is being renamed here */
+	renameForm: ReactNode | null;
+	onStartEdit: (index: number) => void;
+	onStartRename: (speaker: string, index: number) => void;
 }
 
-const SegmentRow = memo(function SegmentRow({ seg, index, active, hits, firstHit, currentHit, low, onSeek }: SegProps) {
+const SegmentRow = memo(function SegmentRow({ seg, index, active, hits, firstHit, currentHit, low, onSeek, showSpeaker, speaker, editable, editor, renameForm, onStartEdit, onStartRename }: SegProps) {
 	const parts: ReactNode[] = [];
 	const text = seg.text;
 	const plain = (from: number, to: number, key: string) => {
@@ -150,27 +170,170 @@ const SegmentRow = memo(function SegmentRow({ seg, index, active, hits, firstHit
 	});
 	if (pos < text.length) plain(pos, text.length, 'end');
 
+	const spk = seg.speaker || null;
 	return (
 		<li
-			className={`segment${active ? ' segment--active' : ''}`}
+			className={`segment${active ? ' segment--active' : ''}${showSpeaker ? ` segment--spk ${spkClass(spk)}` : ''}${editor ? ' segment--editing' : ''}`}
 			data-segment-index={index}
 			data-start={seg.start}
+			data-speaker={spk || undefined}
+			data-edited={seg.edited ? 'true' : undefined}
 			aria-current={active ? 'true' : undefined}
 			onClick={(e) => {
 				// selecting text to copy is not a click to play
 				const sel = window.getSelection();
 				if (sel && !sel.isCollapsed && sel.toString().trim()) return;
-				if ((e.target as HTMLElement).closest('button')) return;
+				if ((e.target as HTMLElement).closest('button, form, input, textarea, select')) return;
 				onSeek(index);
 			}}
 		>
 			<button type="button" className="segment__time" onClick={() => onSeek(index)} aria-label={`Play from ${formatClock(seg.start)}`}>
 				{formatClock(seg.start)}
 			</button>
-			<p className="segment__text">{parts.length ? parts : <span className="muted">(no words)</span>}</p>
+			<div className="segment__body">
+				{showSpeaker || seg.edited ? (
+					<div className="segment__head">
+						{showSpeaker ? renameForm || <SpeakerTag speaker={speaker} id={spk} onClick={editable && spk && speaker ? () => onStartRename(spk, index) : undefined} /> : null}
+						{seg.edited ? (
+							<span className="segment__edited" title="Changed by hand since it was transcribed" data-edited-mark>
+								edited
+							</span>
+						) : null}
+					</div>
+				) : null}
+				{editor || (
+					<p className="segment__text" onDoubleClick={editable ? () => onStartEdit(index) : undefined}>
+						{parts.length ? parts : <span className="muted">(no words)</span>}
+					</p>
+				)}
+			</div>
+			{editable && !editor ? (
+				<button type="button" className="btn btn--icon btn--quiet segment__edit" onClick={() => onStartEdit(index)} aria-label={`Edit the line at ${formatClock(seg.start)}`} title="Edit this line (Enter saves, Esc cancels)" data-edit-segment={index}>
+					<IconPencil />
+				</button>
+			) : null}
 		</li>
 	);
 });
+
+// ------------------------------------------------------------------ editing a line
+
+interface EditState {
+	index: number;
+	draft: string;
+	/** the speaker chosen for the line (its own unless reassigned) */
+	speaker: string | null;
+	/**
+	 * The line as it was when the edit began: only what the person changed
+	 * is sent, so a change someone else made meanwhile (to the speaker, say)
+	 * is not undone by saving the draft again after a 412.
+	 */
+	origText: string;
+	origSpeaker: string | null;
+	error: string | null;
+	/** the transcript changed under the edit (412): what the line says now is shown */
+	stale: boolean;
+	busy: boolean;
+}
+
+function SegmentEditor({ seg, state, speakers, onChange, onSave, onCancel }: { seg: Segment; state: EditState; speakers: Speaker[]; onChange: (patch: Partial<EditState>) => void; onSave: () => void; onCancel: () => void }) {
+	const ref = useRef<HTMLTextAreaElement>(null);
+	const id = `seg-edit-${state.index}`;
+	const errId = `${id}-error`;
+	const helpId = `${id}-help`;
+
+	useEffect(() => {
+		const el = ref.current;
+		if (!el) return;
+		el.focus();
+		el.setSelectionRange(el.value.length, el.value.length);
+	}, []);
+	// grow with the text
+	useEffect(() => {
+		const el = ref.current;
+		if (!el) return;
+		el.style.height = 'auto';
+		el.style.height = `${el.scrollHeight + 2}px`;
+	}, [state.draft]);
+	useEffect(() => {
+		if (state.error) ref.current?.focus();
+	}, [state.error]);
+
+	return (
+		<form
+			className="seg-edit"
+			onSubmit={(e) => {
+				e.preventDefault();
+				onSave();
+			}}
+			onKeyDown={(e) => {
+				if (e.key === 'Escape') {
+					e.preventDefault();
+					e.stopPropagation();
+					onCancel();
+				}
+			}}
+			data-segment-editor={state.index}
+		>
+			<label htmlFor={id} className="visually-hidden">
+				Text of the line at {formatClock(seg.start)}
+			</label>
+			<textarea
+				id={id}
+				ref={ref}
+				className="seg-edit__text"
+				value={state.draft}
+				rows={2}
+				maxLength={10000}
+				onChange={(e) => onChange({ draft: e.target.value, error: state.stale ? state.error : null })}
+				onKeyDown={(e) => {
+					if (e.key === 'Enter' && !e.nativeEvent.isComposing) {
+						e.preventDefault();
+						onSave();
+					}
+				}}
+				aria-invalid={state.error && !state.stale ? true : undefined}
+				aria-describedby={[state.error ? errId : '', helpId].filter(Boolean).join(' ')}
+				readOnly={state.busy}
+				spellCheck
+			/>
+			<div className="seg-edit__bar">
+				{speakers.length ? (
+					<label className="seg-edit__speaker">
+						<span>Speaker</span>
+						<select className="select select--small" value={state.speaker || ''} onChange={(e) => onChange({ speaker: e.target.value || null })} disabled={state.busy} data-segment-speaker>
+							{!state.speaker ? <option value="">Unknown</option> : null}
+							{speakers.map((s) => (
+								<option key={s.id} value={s.id}>
+									{s.name || s.label}
+								</option>
+							))}
+						</select>
+					</label>
+				) : null}
+				<button type="submit" className="btn btn--primary btn--small" disabled={state.busy}>
+					{state.busy ? 'Saving…' : 'Save'}
+				</button>
+				<button type="button" className="btn btn--small btn--quiet" onClick={onCancel} disabled={state.busy}>
+					Cancel
+				</button>
+				<span className="muted seg-edit__help" id={helpId}>
+					Enter saves · Esc cancels
+				</span>
+			</div>
+			{state.error ? (
+				<div id={errId} className={state.stale ? 'seg-edit__stale' : 'field__error'} data-field-error="text" role="alert">
+					<p>{state.error}</p>
+					{state.stale ? (
+						<p className="seg-edit__now">
+							The line now reads: <q data-current-text>{seg.text}</q>
+						</p>
+					) : null}
+				</div>
+			) : null}
+		</form>
+	);
+}
 
 function activeIndex(segments: Segment[], t: number): number {
 	let lo = 0;
@@ -192,8 +355,32 @@ function outOfView(el: HTMLElement, topInset: number): boolean {
 	return r.top < topInset || r.bottom > window.innerHeight;
 }
 
-function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting: Meeting; transcript: Transcript; audioRef: React.RefObject<HTMLAudioElement | null>; playerRef: React.RefObject<HTMLDivElement | null> }) {
+function focusLater(selector: string) {
+	setTimeout(() => document.querySelector<HTMLElement>(selector)?.focus(), 0);
+}
+
+function TranscriptView({
+	meeting,
+	transcript,
+	audioRef,
+	playerRef,
+	onEdit,
+}: {
+	meeting: Meeting;
+	transcript: Transcript;
+	audioRef: React.RefObject<HTMLAudioElement | null>;
+	playerRef: React.RefObject<HTMLDivElement | null>;
+	/** how edits are made; none: read-only (an older version) */
+	onEdit?: RunEdit;
+}) {
 	const segments = transcript.segments;
+	const speakers = useMemo(() => transcript.speakers || [], [transcript.speakers]);
+	const byId = useMemo(() => new Map(speakers.map((s) => [s.id, s])), [speakers]);
+	const editable = !!onEdit;
+	const [editing, setEditing] = useState<EditState | null>(null);
+	const editingRef = useRef<EditState | null>(null);
+	editingRef.current = editing;
+	const [renaming, setRenaming] = useState<{ id: string; at: number | 'panel' } | null>(null);
 	const [active, setActive] = useState(-1);
 	const [query, setQuery] = useState('');
 	const [current, setCurrent] = useState(0);
@@ -256,6 +443,97 @@ function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting:
 		[audioRef, segments],
 	);
 
+	/**
+	 * A line with unsaved changes is open: keep it (it is not dropped by
+	 * opening something else) and point at it. true when it blocks.
+	 */
+	const keepDraft = useCallback((except?: number) => {
+		const cur = editingRef.current;
+		if (!cur || cur.index === except) return false;
+		if (cur.busy) return true;
+		if (cur.draft.trim() === cur.origText.trim() && cur.speaker === cur.origSpeaker) return false;
+		if (!cur.stale) setEditing({ ...cur, error: 'This line has changes that are not saved: press Enter to save them or Esc to drop them first.' });
+		focusLater(`#seg-edit-${cur.index}`);
+		return true;
+	}, []);
+
+	const startEdit = useCallback(
+		(i: number) => {
+			const s = segments[i];
+			if (!s) return;
+			if (keepDraft(i)) return;
+			if (editingRef.current?.index === i) {
+				focusLater(`#seg-edit-${i}`);
+				return;
+			}
+			setRenaming(null);
+			setEditing({ index: i, draft: s.text, speaker: s.speaker || null, origText: s.text, origSpeaker: s.speaker || null, error: null, stale: false, busy: false });
+		},
+		[segments, keepDraft],
+	);
+
+	const cancelEdit = useCallback(() => {
+		const cur = editingRef.current;
+		if (!cur || cur.busy) return;
+		setEditing(null);
+		focusLater(`[data-edit-segment="${cur.index}"]`);
+	}, []);
+
+	const saveEdit = useCallback(async () => {
+		const cur = editingRef.current;
+		if (!cur || cur.busy || !onEdit) return;
+		const seg = segments[cur.index];
+		if (!seg) return;
+		const text = cur.draft.trim();
+		if (!text) {
+			setEditing({ ...cur, stale: false, error: 'The text cannot be empty. To remove words, keep at least one (or press Esc to leave the line as it is).' });
+			return;
+		}
+		const edit: Edit = { kind: 'segment', index: cur.index };
+		if (text !== cur.origText.trim() && text !== seg.text) edit.text = text;
+		if (cur.speaker && cur.speaker !== cur.origSpeaker && cur.speaker !== (seg.speaker || null)) edit.speaker = cur.speaker;
+		if (edit.text === undefined && edit.speaker === undefined) {
+			setEditing(null);
+			focusLater(`[data-edit-segment="${cur.index}"]`);
+			return;
+		}
+		setEditing({ ...cur, busy: true });
+		try {
+			await onEdit(edit);
+			setEditing(null);
+			focusLater(`[data-edit-segment="${cur.index}"]`);
+		} catch (e) {
+			let error: string;
+			let stale = false;
+			if (isStale(e)) {
+				stale = true;
+				error = `${STALE_TEXT} Your text is kept in the box: check it against the line as it is now, then press Enter to save it or Esc to drop it.`;
+			} else if (e instanceof ApiError) {
+				const f = e.fields();
+				error = f.text || f.speaker || e.problem.detail;
+			} else error = messageOf(e);
+			setEditing((s) => (s && s.index === cur.index ? { ...s, busy: false, error, stale } : s));
+		}
+	}, [segments, onEdit]);
+
+	const changeEdit = useCallback((patch: Partial<EditState>) => setEditing((s) => (s ? { ...s, ...patch } : s)), []);
+
+	const startRename = useCallback(
+		(id: string, at: number) => {
+			if (keepDraft()) return;
+			setEditing(null);
+			setRenaming({ id, at });
+		},
+		[keepDraft],
+	);
+
+	const endRename = useCallback(() => {
+		setRenaming((r) => {
+			if (r) focusLater(r.at === 'panel' ? `[data-speaker-id="${r.id}"] [data-speaker-tag]` : `[data-segment-index="${r.at}"] [data-speaker-tag]`);
+			return null;
+		});
+	}, []);
+
 	const step = (d: number) => {
 		if (!hits.length) return;
 		setCurrent((c) => (c + d + hits.length) % hits.length);
@@ -274,7 +552,24 @@ function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting:
 		return <Alert kind="info" title="No speech was recognised in this audio.">If there is speech in it, try Transcribe again; very quiet or noisy recordings may give nothing.</Alert>;
 	}
 
+	const edited = editing && editing.index < segments.length ? editing : null;
+
 	return (
+		<>
+		{speakers.length ? (
+			<SpeakersPanel
+				speakers={speakers}
+				onEdit={onEdit}
+				renaming={renaming && renaming.at === 'panel' ? renaming.id : null}
+				onRename={(sid) => {
+					if (sid) {
+						if (keepDraft()) return;
+						setEditing(null);
+						setRenaming({ id: sid, at: 'panel' });
+					} else endRename();
+				}}
+			/>
+		) : null}
 		<section className="transcript" aria-labelledby="transcript-title">
 			<div className="transcript__bar">
 				<h2 id="transcript-title">Transcript</h2>
@@ -309,7 +604,7 @@ function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting:
 				</div>
 			</div>
 			<p className="muted transcript__help">
-				Click a line (or its time) to play from there.
+				Click a line (or its time) to play from there.{editable ? ' To correct a line, use its pencil button or double-click it: Enter saves, Esc cancels.' : ''}
 				{anyLow ? (
 					<>
 						{' '}
@@ -322,10 +617,33 @@ function TranscriptView({ meeting, transcript, audioRef, playerRef }: { meeting:
 			<ol className="segments" ref={listRef} lang={meeting.language && meeting.language !== 'auto' ? meeting.language : undefined}>
 				{segments.map((s, i) => {
 					const h = bySeg.get(i);
-					return <SegmentRow key={String(s.id)} seg={s} index={i} active={i === active} hits={h ? h.list : NO_HITS} firstHit={h ? h.first : 0} currentHit={h ? current : -1} low={low[i]} onSeek={seek} />;
+					const spk = s.speaker ? byId.get(s.speaker) : undefined;
+					const editor = edited && edited.index === i && onEdit ? <SegmentEditor seg={s} state={edited} speakers={speakers} onChange={changeEdit} onSave={() => void saveEdit()} onCancel={cancelEdit} /> : null;
+					const renameForm = renaming && renaming.at === i && spk && onEdit ? <RenameSpeaker speaker={spk} onEdit={onEdit} onDone={endRename} /> : null;
+					return (
+						<SegmentRow
+							key={String(s.id)}
+							seg={s}
+							index={i}
+							active={i === active}
+							hits={h ? h.list : NO_HITS}
+							firstHit={h ? h.first : 0}
+							currentHit={h ? current : -1}
+							low={low[i]}
+							onSeek={seek}
+							showSpeaker={speakers.length > 0}
+							speaker={spk}
+							editable={editable}
+							editor={editor}
+							renameForm={renameForm}
+							onStartEdit={startEdit}
+							onStartRename={startRename}
+						/>
+					);
 				})}
 			</ol>
 		</section>
+		</>
 	);
 }
 
@@ -504,14 +822,17 @@ const FORMATS = [
 	{ f: 'json', label: 'JSON', hint: 'Segments and words with times' },
 ] as const;
 
-function Exports({ meeting }: { meeting: Meeting }) {
+/** Download buttons: the current text, or an older one (`version`: "original" or a revision number). */
+function Exports({ meeting, version, children }: { meeting: Meeting; version?: string; children?: ReactNode }) {
 	const [busy, setBusy] = useState<string | null>(null);
 	const [error, setError] = useState<string | null>(null);
 	async function go(f: string) {
 		setBusy(f);
 		setError(null);
 		try {
-			const name = await download(`/api/v1/meetings/${encodeURIComponent(meeting.id)}/transcript?format=${f}`, `${meeting.title || 'transcript'}.${f}`);
+			const v = version ? `&version=${encodeURIComponent(version)}` : '';
+			const suffix = version ? (version === 'original' ? '-original' : `-v${version}`) : '';
+			const name = await download(`/api/v1/meetings/${encodeURIComponent(meeting.id)}/transcript?format=${f}${v}`, `${meeting.title || 'transcript'}${suffix}.${f}`);
 			toast(`Downloaded ${name}.`);
 		} catch (e) {
 			setError(`The ${f.toUpperCase()} export failed: ${messageOf(e)}`);
@@ -521,15 +842,18 @@ function Exports({ meeting }: { meeting: Meeting }) {
 	}
 	return (
 		<div className="exports">
-			<div className="exports__group" role="group" aria-label="Export transcript">
-				<span className="exports__label" aria-hidden="true">
-					<IconDownload /> Export
-				</span>
-				{FORMATS.map(({ f, label, hint }) => (
-					<button key={f} type="button" className="btn btn--small" onClick={() => void go(f)} disabled={busy !== null} title={hint} aria-label={`Export as ${label} (${hint})`} data-export={f}>
-						{busy === f ? '…' : label}
-					</button>
-				))}
+			<div className="exports__row">
+				<div className="exports__group" role="group" aria-label={version ? 'Export this version' : 'Export transcript'}>
+					<span className="exports__label" aria-hidden="true">
+						<IconDownload /> {version ? 'Export this version' : 'Export'}
+					</span>
+					{FORMATS.map(({ f, label, hint }) => (
+						<button key={f} type="button" className="btn btn--small" onClick={() => void go(f)} disabled={busy !== null} title={hint} aria-label={`Export ${version ? 'this version ' : ''}as ${label} (${hint})`} data-export={f}>
+							{busy === f ? '…' : label}
+						</button>
+					))}
+				</div>
+				{children}
 			</div>
 			{error ? <p className="field__error">{error}</p> : null}
 		</div>
@@ -614,8 +938,17 @@ function StatusPanel({ meeting }: { meeting: Meeting }) {
 export function MeetingPage({ id }: { id: string }) {
 	const meeting = useMeeting(id);
 	const [loadError, setLoadError] = useState<{ status: number; text: string } | null>(null);
-	const [transcript, setTranscript] = useState<Transcript | null>(null);
+	const [loaded, setLoaded] = useState<Loaded | null>(null);
+	const transcript = loaded ? loaded.transcript : null;
 	const [transcriptError, setTranscriptError] = useState<string | null>(null);
+	// the ETag edits are made on, and edits one after another (each on the version the last one made)
+	const etagRef = useRef<string | null>(null);
+	const queue = useRef<Promise<unknown>>(Promise.resolve());
+	const [staleNotice, setStaleNotice] = useState(false);
+	const [historyOpen, setHistoryOpen] = useState(false);
+	const [historyKey, setHistoryKey] = useState(0);
+	const [viewing, setViewing] = useState<Viewing | null>(null);
+	const historyButtonRef = useRef<HTMLButtonElement>(null);
 	const [confirmDelete, setConfirmDelete] = useState(false);
 	const [deleting, setDeleting] = useState(false);
 	const [deleteError, setDeleteError] = useState<string | null>(null);
@@ -631,18 +964,59 @@ export function MeetingPage({ id }: { id: string }) {
 	useEffect(load, [load]);
 
 	const status = meeting?.status;
+	const show = useCallback((r: Loaded) => {
+		etagRef.current = r.etag;
+		setLoaded(r);
+	}, []);
 	const loadTranscript = useCallback(async () => {
 		setTranscriptError(null);
 		try {
-			setTranscript(await get<Transcript>(`/api/v1/meetings/${encodeURIComponent(id)}/transcript`));
+			show(await fetchTranscript(id));
 		} catch (e) {
 			setTranscriptError(messageOf(e));
 		}
-	}, [id]);
+	}, [id, show]);
 	useEffect(() => {
 		if (status === 'completed') void loadTranscript();
-		else setTranscript(null);
+		else {
+			setLoaded(null);
+			setViewing(null);
+			setHistoryOpen(false);
+		}
 	}, [status, loadTranscript]);
+
+	const runEdit: RunEdit = useCallback(
+		(edit: Edit) => {
+			const job = queue.current.then(async () => {
+				try {
+					show(await sendEdit(id, etagRef.current, edit));
+					setHistoryKey((k) => k + 1);
+				} catch (e) {
+					if (isStale(e)) {
+						// someone else's change landed first: show it, and say so
+						setStaleNotice(true);
+						try {
+							show(await fetchTranscript(id));
+						} catch {
+							/* the edit's own error says enough */
+						}
+						setHistoryKey((k) => k + 1);
+					} else if (e instanceof ApiError && e.code === 'meeting_busy') {
+						void fetchMeeting(id).catch(() => undefined);
+					}
+					throw e;
+				}
+			});
+			queue.current = job.catch(() => undefined);
+			return job;
+		},
+		[id, show],
+	);
+	const restored = useCallback(() => {
+		setViewing(null);
+		setTimeout(() => historyButtonRef.current?.focus(), 0);
+	}, []);
+	const restoreViewed = useRestore(runEdit, restored);
 
 	async function remove() {
 		if (!meeting) return;
@@ -734,11 +1108,89 @@ export function MeetingPage({ id }: { id: string }) {
 					<Player meeting={meeting} audioRef={audioRef} />
 				</div>
 			) : null}
-			{meeting.status === 'completed' ? <Exports meeting={meeting} /> : null}
+			{meeting.status === 'completed' ? (
+				<Exports meeting={meeting}>
+					{transcript ? (
+						<button
+							ref={historyButtonRef}
+							type="button"
+							className="btn btn--small"
+							aria-expanded={historyOpen}
+							aria-controls={historyOpen ? 'history-panel' : undefined}
+							onClick={() => setHistoryOpen((o) => !o)}
+							data-history-toggle
+						>
+							<IconHistory /> History
+						</button>
+					) : null}
+				</Exports>
+			) : null}
+
+			{staleNotice && transcript ? (
+				<Alert
+					kind="warning"
+					title="Someone else changed this transcript."
+					action={
+						<button type="button" className="btn btn--small" onClick={() => setStaleNotice(false)}>
+							OK
+						</button>
+					}
+				>
+					<p data-stale-notice>The latest version is now shown. Anything you were typing is still in its box: check it against the new text and save it again.</p>
+				</Alert>
+			) : null}
+
+			{meeting.status === 'completed' && transcript && historyOpen ? (
+				<HistoryPanel
+					meetingId={meeting.id}
+					current={transcript.version ?? null}
+					speakers={transcript.speakers || []}
+					reloadKey={historyKey}
+					onView={(v) => {
+						setViewing(v);
+						setTimeout(() => document.querySelector<HTMLElement>('[data-viewing]')?.focus(), 0);
+					}}
+					onEdit={runEdit}
+					onRestored={restored}
+					onClose={() => {
+						setHistoryOpen(false);
+						setTimeout(() => historyButtonRef.current?.focus(), 0);
+					}}
+				/>
+			) : null}
+
+			{meeting.status === 'completed' && transcript && viewing ? (
+				<div className="viewing" data-viewing={viewing.kind} tabIndex={-1}>
+					<Alert
+						kind="info"
+						title={`You are looking at ${viewing.title} (read-only).`}
+						action={
+							<>
+								{viewing.version !== null && viewing.version !== transcript.version ? (
+									<button type="button" className="btn btn--small" onClick={() => restoreViewed.ask(viewing.version as number, viewing.title)} data-restore-viewed>
+										Restore this version
+									</button>
+								) : null}
+								<button type="button" className="btn btn--small btn--primary" onClick={() => setViewing(null)} data-back-to-current>
+									Back to the current transcript
+								</button>
+							</>
+						}
+					>
+						{viewing.kind === 'original' ? 'This is the text as the machine transcribed it, before any edits.' : 'This is the transcript as it was after this change.'}
+					</Alert>
+					<Exports meeting={meeting} version={viewing.kind === 'original' ? 'original' : String(viewing.version)} />
+				</div>
+			) : null}
+			{restoreViewed.dialog}
 
 			{meeting.status === 'completed' ? (
 				transcript ? (
-					<TranscriptView meeting={meeting} transcript={transcript} audioRef={audioRef} playerRef={playerRef} />
+					viewing ? (
+						<TranscriptView key={`view-${viewing.kind}-${viewing.version}`} meeting={meeting} transcript={viewing.transcript} audioRef={audioRef} playerRef={playerRef} />
+					) : (
+						<TranscriptView key="current" meeting={meeting} transcript={transcript} audioRef={audioRef} playerRef={playerRef} onEdit={runEdit} />
+					)
 				) : transcriptError ? (
 					<Alert
 						title="The transcript could not be loaded."

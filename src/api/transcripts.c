@@ -1,0 +1,751 @@
+/*
+ * transcripts.c — a meeting's transcript: read it (JSON or an export, the
+ * current text or the machine original or any revision), and edit it: a
+ * segment's text or speaker, speaker names, merging speakers, restoring a
+ * revision. Every edit is a revision (store/revisions.h).
+ *
+ * Concurrency: the transcript's version is its ETag ("t<version>"). An edit
+ * sent with If-Match is applied only to that version (412 with the current
+ * ETag otherwise), so two people never overwrite each other silently. An
+ * edit without If-Match applies to whatever is current (retried a few times
+ * if another edit lands in between).
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/timeutil.h"
+#include "core/transcript.h"
+#include "core/utf8.h"
+#include "export/export.h"
+#include "store/meetings.h"
+#include "store/revisions.h"
+
+#define SEGMENT_TEXT_MAX 10000 /* code points */
+#define EDIT_TRIES	 3
+
+/* ---- shared steps ---- */
+
+/* Authenticate, borrow a connection and load the meeting (404 if not the caller's). */
+static struct db_conn *load(struct http_req *r, struct principal *p, struct meeting *m)
+{
+	meeting_init(m);
+	struct db_conn *c = api_db(r);
+	if (!c)
+		return NULL;
+	const char *id = http_param(r, "id");
+	if (!api_auth(r, c, p))
+		goto fail;
+	int rc = meeting_get(c, p->org_id, id, m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.", id);
+		goto fail;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load meeting");
+		goto fail;
+	}
+	return c;
+fail:
+	db_release(c);
+	return NULL;
+}
+
+static void no_transcript(struct http_req *r, const struct meeting *m)
+{
+	http_problem(r, 409, "transcript_not_ready", "There is no transcript yet: the meeting is %s.%s",
+		     m->status,
+		     !strcmp(m->status, "failed") ? " Start transcription again." : "");
+}
+
+static void set_etag(struct http_req *r, int64_t version)
+{
+	char tag[40];
+	snprintf(tag, sizeof tag, "\"t%" PRId64 "\"", version);
+	http_add_header(r, "ETag", tag);
+}
+
+/*
+ * If-Match: absent (-1), "*" (0: any), or the version of an ETag we gave
+ * ("t<n>", weak or strong). -2 when it names no version of ours (it can
+ * then never match).
+ */
+static int64_t if_match(struct http_req *r)
+{
+	const char *h = http_header(r, "If-Match");
+	if (!h)
+		return -1;
+	while (*h == ' ')
+		h++;
+	if (!strcmp(h, "*"))
+		return 0;
+	if (!strncmp(h, "W/", 2))
+		h += 2;
+	if (h[0] != '"' || h[1] != 't' || !isdigit((unsigned char)h[2]))
+		return -2;
+	char *end;
+	long long v = strtoll(h + 2, &end, 10);
+	if (*end != '"' || end[1] != '\0' || v < 1)
+		return -2;
+	return (int64_t)v;
+}
+
+static void precondition_failed(struct http_req *r, int64_t current)
+{
+	set_etag(r, current);
+	http_problem(r, 412, "version_mismatch",
+		     "The transcript changed since you loaded it (it is now at version %" PRId64
+		     "). Load it again, redo your change on the current text, and send it with "
+		     "the new ETag in If-Match.",
+		     current);
+}
+
+/* Parse a stored transcript body; false (and a 500 reply) when it is damaged. */
+static bool parse_body(struct http_req *r, const char *text, struct transcript *t)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	int rc = j ? transcript_from_json(j, t) : -1;
+	json_decref(j);
+	if (rc < 0) {
+		memset(t, 0, sizeof *t);
+		http_problem_internal(r, "stored transcript is damaged");
+		return false;
+	}
+	return true;
+}
+
+/* The transcript reply: the meeting's engine details, the version, then the transcript. */
+static json_t *transcript_reply(const struct meeting *m, const struct meeting_transcript *row,
+				const struct transcript *t, int64_t version)
+{
+	json_t *out = transcript_to_json(t);
+	json_t *head = json_pack("{s:s,s:s,s:s,s:f,s:I,s:o}", "meeting_id", m->id, "provider",
+				 row->provider, "model", row->model, "confidence", row->confidence,
+				 "version", (json_int_t)version, "updated_at",
+				 api_time(row->updated_at ? row->updated_at : row->created_at));
+	if (!out || !head) {
+		json_decref(out);
+		json_decref(head);
+		return NULL;
+	}
+	json_object_update(head, out);
+	json_decref(out);
+	return head;
+}
+
+/* An ASCII file name from a title: letters, digits, '-'. */
+static void slug(const char *title, char *out, size_t outlen)
+{
+	size_t n = 0;
+	bool dash = false;
+	for (const unsigned char *p = (const unsigned char *)title; *p && n + 1 < outlen && n < 80;
+	     p++) {
+		if (isalnum(*p)) {
+			out[n++] = (char)*p;
+			dash = false;
+		} else if (!dash && n) {
+			out[n++] = '-';
+			dash = true;
+		}
+	}
+	while (n && out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, outlen, "transcript");
+}
+
+/* ---- reading ---- */
+
+/*
+ * ?version=: absent or "current" (0), "original" (-1: the machine
+ * transcript), or a revision number. false (and a 400) when it is none.
+ */
+static bool parse_version(struct http_req *r, int64_t *out)
+{
+	const char *v = http_query(r, "version");
+	*out = 0;
+	if (!v || !strcmp(v, "current"))
+		return true;
+	if (!strcmp(v, "original")) {
+		*out = -1;
+		return true;
+	}
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	if (*v && !*end && n >= 1 && isdigit((unsigned char)*v)) {
+		*out = n;
+		return true;
+	}
+	json_t *errors = NULL;
+	jv_error(&errors, "version",
+		 "must be \"current\", \"original\" or a revision number from the revisions list");
+	http_problem_validation(r, errors);
+	return false;
+}
+
+static void get_transcript(struct http_req *r)
+{
+	const char *fmt = http_query(r, "format");
+	enum export_format f = 0;
+	int64_t want;
+	if (fmt && !(f = export_parse(fmt))) {
+		json_t *errors = NULL;
+		jv_error(&errors, "format", "must be one of txt, srt, vtt, json");
+		http_problem_validation(r, errors);
+		return;
+	}
+	if (!parse_version(r, &want))
+		return;
+	struct principal p;
+	struct meeting m;
+	struct meeting_transcript row = {0};
+	struct revision rev = {0};
+	struct transcript tr = {0};
+	struct db_conn *c = load(r, &p, &m);
+	if (!c)
+		return;
+	int rc = meeting_transcript_get(c, p.org_id, m.id, &row);
+	if (rc == STORE_OK && want > 0)
+		rc = revision_get(c, p.org_id, m.id, want, &rev);
+	db_release(c);
+	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
+		http_problem(r, 404, "not_found",
+			     "This transcript has no revision %" PRId64 " (old revisions are not "
+			     "kept forever). List them at .../transcript/revisions.",
+			     want);
+		goto out;
+	}
+	if (rc == STORE_NOT_FOUND) {
+		no_transcript(r, &m);
+		goto out;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load transcript");
+		goto out;
+	}
+	const char *body = want > 0 ? rev.body : want < 0 ? row.original : row.body;
+	if (!parse_body(r, body, &tr))
+		goto out;
+	/* The ETag names the current version only: an older text is not something to edit. */
+	if (!want)
+		set_etag(r, row.version);
+	if (!f) {
+		json_t *out = transcript_reply(&m, &row, &tr, want > 0 ? want : row.version);
+		if (out && want)
+			json_object_set_new(out, "version_shown", json_string(want > 0 ? "revision"
+											: "original"));
+		if (!out)
+			http_problem_internal(r, "render transcript");
+		else
+			http_reply_json(r, 200, out);
+	} else {
+		size_t len = 0;
+		char *text = export_render(&tr, f, m.title, &len);
+		if (!text) {
+			http_problem_internal(r, "render transcript");
+		} else {
+			char name[96], disp[160];
+			slug(m.title, name, sizeof name);
+			snprintf(disp, sizeof disp, "attachment; filename=\"%s%s.%s\"", name,
+				 want < 0 ? "-original" : "", export_extension(f));
+			http_add_header(r, "Content-Disposition", disp);
+			http_reply_text(r, 200, export_mime(f), text, len);
+		}
+	}
+out:
+	transcript_free(&tr);
+	revision_clear(&rev);
+	meeting_transcript_clear(&row);
+	meeting_clear(&m);
+}
+
+/* ---- editing ---- */
+
+/*
+ * An edit: checks its input against t (replying 400/404 itself and
+ * returning -1), or changes t and returns 0, with a JSON summary of the
+ * change for the revision list in *summary.
+ */
+typedef int (*edit_fn)(struct http_req *r, struct db_conn *c, const struct principal *p,
+		       struct transcript *t, json_t *in, json_t **summary);
+
+/*
+ * Load the current transcript, check If-Match, apply fn, save it as a
+ * revision (action) and reply with the new transcript and ETag.
+ */
+static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
+{
+	struct principal p;
+	struct meeting m;
+	struct meeting_transcript row = {0};
+	struct transcript tr = {0};
+	json_t *summary = NULL, *out = NULL;
+	char *body = NULL, *text = NULL, *sum = NULL;
+	int64_t match = if_match(r), version = 0;
+	struct db_conn *c = load(r, &p, &m);
+	if (!c)
+		goto done;
+	for (int attempt = 0;; attempt++) {
+		meeting_transcript_clear(&row);
+		transcript_free(&tr);
+		json_decref(summary);
+		summary = NULL;
+		free(body);
+		free(text);
+		free(sum);
+		body = text = sum = NULL;
+		int rc = meeting_transcript_get(c, p.org_id, m.id, &row);
+		if (rc == STORE_NOT_FOUND) {
+			no_transcript(r, &m);
+			goto done;
+		}
+		if (rc) {
+			api_db_fail(r, rc, "load transcript");
+			goto done;
+		}
+		if (match == -2 || (match > 0 && match != row.version)) {
+			precondition_failed(r, row.version);
+			goto done;
+		}
+		if (!parse_body(r, row.body, &tr))
+			goto done;
+		if (fn(r, c, &p, &tr, in, &summary) < 0)
+			goto done; /* replied */
+		json_t *j = transcript_to_json(&tr);
+		body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		text = transcript_text(&tr);
+		sum = summary ? json_dumps(summary, JSON_COMPACT) : strdup("{}");
+		if (!body || !text || !sum) {
+			http_problem_internal(r, "edit transcript");
+			goto done;
+		}
+		rc = revision_save(c, p.org_id, m.id, row.version, body, text, p.user_id, action,
+				   sum, &version);
+		if (rc == STORE_OK)
+			break;
+		if (rc == STORE_STALE && match < 1 && attempt + 1 < EDIT_TRIES)
+			continue; /* someone else's edit landed first: redo ours on theirs */
+		if (rc == STORE_STALE) {
+			struct meeting_transcript now;
+			if (meeting_transcript_get(c, p.org_id, m.id, &now) == STORE_OK) {
+				precondition_failed(r, now.version);
+				meeting_transcript_clear(&now);
+			} else {
+				http_problem(r, 409, "edit_conflict",
+					     "The transcript kept changing while your edit was saved. "
+					     "Load it again and retry.");
+			}
+			goto done;
+		}
+		if (rc == STORE_MEETING_BUSY) {
+			http_problem(r, 409, "meeting_busy",
+				     "The meeting is being transcribed again, which will replace this "
+				     "transcript. Wait until it is done, then edit the new one.");
+			goto done;
+		}
+		if (rc == STORE_NOT_FOUND) {
+			no_transcript(r, &m);
+			goto done;
+		}
+		api_db_fail(r, rc, "save transcript");
+		goto done;
+	}
+	row.updated_at = 0; /* now */
+	out = transcript_reply(&m, &row, &tr, version);
+	if (!out) {
+		http_problem_internal(r, "render transcript");
+		goto done;
+	}
+	json_object_set_new(out, "updated_at", api_time(time_now_ms()));
+	set_etag(r, version);
+	http_reply_json(r, 200, out);
+done:
+	if (c)
+		db_release(c);
+	json_decref(summary);
+	free(body);
+	free(text);
+	free(sum);
+	transcript_free(&tr);
+	meeting_transcript_clear(&row);
+	meeting_clear(&m);
+}
+
+/* The speaker named in the path ("S2"), or 0 with a 404 reply. */
+static size_t path_speaker(struct http_req *r, const struct transcript *t)
+{
+	const char *id = http_param(r, "speaker");
+	size_t k = transcript_speaker_find(t, id);
+	if (!k)
+		http_problem(r, 404, "not_found",
+			     "This transcript has no speaker %.16s. Speakers are listed in the "
+			     "transcript's \"speakers\".",
+			     id);
+	return k;
+}
+
+/* A speaker id from the body field key: its index, or 0 with a field error added. */
+static size_t body_speaker(const struct transcript *t, json_t *in, const char *key,
+			   json_t **errors)
+{
+	const char *id = jv_str(in, key);
+	size_t k = id ? transcript_speaker_find(t, id) : 0;
+	if (!k)
+		jv_error(errors, key,
+			 "is not a speaker of this transcript; use an id from \"speakers\" (such as "
+			 "\"S1\")");
+	return k;
+}
+
+static int edit_segment(struct http_req *r, struct db_conn *c, const struct principal *p,
+		struct transcript *t, json_t *in, json_t **summary)
+{
+	const char *idx = http_param(r, "index");
+	char *end;
+	long i = strtol(idx, &end, 10);
+	json_t *errors = NULL;
+	if (!*idx || *end || !isdigit((unsigned char)*idx) || i < 0 || (size_t)i >= t->nsegments) {
+		http_problem(r, 404, "not_found",
+			     "This transcript has no segment %.20s (it has %zu, numbered from 0).",
+			     idx, t->nsegments);
+		return -1;
+	}
+	struct transcript_segment *seg = &t->segments[i];
+	char before_spk[8], after_spk[8];
+	transcript_speaker_id(t, seg->speaker, before_spk);
+	size_t speaker = seg->speaker;
+	if (json_object_get(in, "speaker"))
+		speaker = body_speaker(t, in, "speaker", &errors);
+	if (errors) {
+		http_problem_validation(r, errors);
+		return -1;
+	}
+	*summary = json_pack("{s:i}", "segment", (int)i);
+	const char *text = jv_str(in, "text");
+	if (text) {
+		char *old = strdup(seg->text ? seg->text : "");
+		if (!old || transcript_set_text(t, (size_t)i, text) < 0) {
+			free(old);
+			http_problem_internal(r, "edit segment");
+			return -1;
+		}
+		json_object_set_new(*summary, "text_before", json_string(old));
+		json_object_set_new(*summary, "text", json_string(t->segments[i].text));
+		free(old);
+	}
+	if (speaker != t->segments[i].speaker) {
+		t->segments[i].speaker = speaker;
+		transcript_speaker_id(t, speaker, after_spk);
+		json_object_set_new(*summary, "speaker_before",
+				    before_spk[0] ? json_string(before_spk) : json_null());
+		json_object_set_new(*summary, "speaker", json_string(after_spk));
+	}
+	return 0;
+}
+
+static void patch_segment(struct http_req *r)
+{
+	static const struct jv_field fields[] = {
+	    {.name = "text", .type = JV_STRING, .max_len = SEGMENT_TEXT_MAX},
+	    {.name = "speaker", .type = JV_STRING, .max_len = 8},
+	};
+	json_t *in = http_json_object(r, false);
+	json_t *errors = NULL;
+	const char *why;
+	if (!in)
+		return;
+	if (!jv_check(in, fields, sizeof fields / sizeof *fields, &errors))
+		goto bad;
+	const char *text = jv_str(in, "text");
+	if (!json_object_get(in, "text") && !json_object_get(in, "speaker"))
+		jv_error(&errors, "text", "give the segment's new text, a speaker, or both");
+	if (text) {
+		size_t n = strspn(text, " \t\r\n");
+		if (!text[n])
+			jv_error(&errors, "text",
+				 "must not be empty; to remove words, leave at least one");
+		else if (!utf8_text_ok(text, &why))
+			jv_error(&errors, "text", "%s", why);
+	}
+	if (errors)
+		goto bad;
+	edit(r, in, "edit_segment", edit_segment);
+	return;
+bad:
+	http_problem_validation(r, errors);
+}
+
+static int rename_speaker(struct http_req *r, struct db_conn *c, const struct principal *p,
+		struct transcript *t, json_t *in, json_t **summary)
+{
+	size_t k = path_speaker(r, t);
+	char id[8], before[TRANSCRIPT_NAME_MAX * 4 + 16];
+	if (!k)
+		return -1;
+	const char *name = jv_str(in, "name");
+	transcript_speaker_id(t, k, id);
+	transcript_speaker_display(t, k, before, sizeof before);
+	if (transcript_speaker_rename(t, k, name) < 0) {
+		http_problem_internal(r, "rename speaker");
+		return -1;
+	}
+	char after[sizeof before];
+	transcript_speaker_display(t, k, after, sizeof after);
+	*summary = json_pack("{s:s,s:s,s:s}", "speaker", id, "name_before", before, "name", after);
+	return 0;
+}
+
+static void put_speaker(struct http_req *r)
+{
+	static const struct jv_field fields[] = {
+	    {.name = "name",
+	     .type = JV_STRING,
+	     .presence = JV_REQUIRED,
+	     .null = JV_NULL_OK,
+	     .max_len = TRANSCRIPT_NAME_MAX},
+	};
+	json_t *in = http_json_object(r, false);
+	json_t *errors = NULL;
+	const char *why;
+	if (!in)
+		return;
+	if (jv_check(in, fields, sizeof fields / sizeof *fields, &errors)) {
+		const char *name = jv_str(in, "name");
+		if (name && *name && !utf8_text_ok(name, &why))
+			jv_error(&errors, "name", "%s", why);
+		else if (name && *name && strspn(name, " ") == strlen(name))
+			jv_error(&errors, "name", "must not be only spaces (send null to clear it)");
+	}
+	if (errors) {
+		http_problem_validation(r, errors);
+		return;
+	}
+	edit(r, in, "rename_speaker", rename_speaker);
+}
+
+static int merge_speaker(struct http_req *r, struct db_conn *c, const struct principal *p,
+		struct transcript *t, json_t *in, json_t **summary)
+{
+	size_t from = path_speaker(r, t);
+	json_t *errors = NULL;
+	char a[8], b[8];
+	if (!from)
+		return -1;
+	size_t into = body_speaker(t, in, "into", &errors);
+	if (!errors && into == from)
+		jv_error(&errors, "into", "is the same speaker: merge a speaker into another one");
+	if (errors) {
+		http_problem_validation(r, errors);
+		return -1;
+	}
+	transcript_speaker_id(t, from, a);
+	transcript_speaker_id(t, into, b);
+	if (transcript_speaker_merge(t, from, into) < 0) {
+		http_problem_internal(r, "merge speakers");
+		return -1;
+	}
+	*summary = json_pack("{s:s,s:s}", "speaker", a, "into", b);
+	return 0;
+}
+
+static void post_merge(struct http_req *r)
+{
+	static const struct jv_field fields[] = {
+	    {.name = "into", .type = JV_STRING, .presence = JV_REQUIRED, .max_len = 8},
+	};
+	json_t *in = http_json_object(r, false);
+	json_t *errors = NULL;
+	if (!in)
+		return;
+	if (!jv_check(in, fields, sizeof fields / sizeof *fields, &errors)) {
+		http_problem_validation(r, errors);
+		return;
+	}
+	edit(r, in, "merge_speakers", merge_speaker);
+}
+
+/* ---- revisions ---- */
+
+static json_t *revision_json(const struct revision *v)
+{
+	json_t *summary = json_loads(v->summary ? v->summary : "{}", 0, NULL);
+	json_t *author = v->author_id[0] ? json_pack("{s:s,s:s}", "id", v->author_id, "email",
+						     v->author_email)
+					 : json_null();
+	return json_pack("{s:I,s:s,s:o,s:o,s:o}", "version", (json_int_t)v->version, "action",
+			 v->action, "author", author, "summary", summary ? summary : json_object(),
+			 "created_at", api_time(v->created_at));
+}
+
+/* A revision number from the path, or 0 with a 404 reply. */
+static int64_t path_version(struct http_req *r)
+{
+	const char *s = http_param(r, "version");
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || !isdigit((unsigned char)*s) || v < 1) {
+		http_problem(r, 404, "not_found", "There is no revision %.20s.", s);
+		return 0;
+	}
+	return v;
+}
+
+static void list_revisions(struct http_req *r)
+{
+	json_t *errors = NULL;
+	int limit = 20;
+	int64_t before = 0;
+	const char *l = http_query(r, "limit"), *cur = http_query(r, "cursor");
+	if (l) {
+		char *end;
+		long v = strtol(l, &end, 10);
+		if (!*l || *end || v < 1 || v > 100)
+			jv_error(&errors, "limit", "must be a whole number from 1 to 100");
+		else
+			limit = (int)v;
+	}
+	if (cur && *cur) {
+		char *end;
+		long long v = cur[0] == 'r' ? strtoll(cur + 1, &end, 10) : 0;
+		if (v < 1 || *end)
+			jv_error(&errors, "cursor",
+				 "is not a cursor this API gave out; use next_cursor from the last "
+				 "page");
+		else
+			before = v;
+	}
+	if (errors) {
+		http_problem_validation(r, errors);
+		return;
+	}
+	struct principal p;
+	struct meeting m;
+	struct revision list[101];
+	struct db_conn *c = load(r, &p, &m);
+	if (!c)
+		return;
+	int n = 0;
+	enum store_rc rc = revision_list(c, p.org_id, m.id, before, list, limit + 1, &n);
+	db_release(c);
+	if (rc) {
+		api_db_fail(r, rc, "list revisions");
+		goto out;
+	}
+	json_t *data = json_array();
+	for (int i = 0; i < n && i < limit; i++)
+		json_array_append_new(data, revision_json(&list[i]));
+	json_t *next = json_null();
+	if (n > limit) {
+		char cbuf[32];
+		snprintf(cbuf, sizeof cbuf, "r%" PRId64, list[limit - 1].version);
+		json_decref(next);
+		next = json_string(cbuf);
+	}
+	for (int i = 0; i < n; i++)
+		revision_clear(&list[i]);
+	http_reply_json(r, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
+out:
+	meeting_clear(&m);
+}
+
+static void get_revision(struct http_req *r)
+{
+	int64_t v = path_version(r);
+	if (!v)
+		return;
+	struct principal p;
+	struct meeting m;
+	struct revision rev = {0};
+	struct transcript tr = {0};
+	struct db_conn *c = load(r, &p, &m);
+	if (!c)
+		return;
+	int rc = revision_get(c, p.org_id, m.id, v, &rev);
+	db_release(c);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, "not_found",
+			     "This transcript has no revision %" PRId64 " (old revisions are not kept "
+			     "forever).",
+			     v);
+		goto out;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load revision");
+		goto out;
+	}
+	if (!parse_body(r, rev.body, &tr))
+		goto out;
+	json_t *out = revision_json(&rev);
+	json_object_set_new(out, "transcript", transcript_to_json(&tr));
+	http_reply_json(r, 200, out);
+out:
+	transcript_free(&tr);
+	revision_clear(&rev);
+	meeting_clear(&m);
+}
+
+static int restore(struct http_req *r, struct db_conn *c, const struct principal *p,
+		   struct transcript *t, json_t *in, json_t **summary)
+{
+	struct revision rev = {0};
+	struct transcript old = {0};
+	int64_t v = json_integer_value(json_object_get(in, "version"));
+	int rc = revision_get(c, p->org_id, http_param(r, "id"), v, &rev);
+
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, "not_found",
+			     "This transcript has no revision %" PRId64 " (old revisions are not kept "
+			     "forever).",
+			     v);
+		return -1;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load revision");
+		return -1;
+	}
+	if (!parse_body(r, rev.body, &old)) {
+		revision_clear(&rev);
+		return -1;
+	}
+	revision_clear(&rev);
+	transcript_free(t);
+	*t = old;
+	*summary = json_pack("{s:I}", "restored_version", (json_int_t)v);
+	return 0;
+}
+
+static void post_restore(struct http_req *r)
+{
+	int64_t v = path_version(r);
+	if (!v)
+		return;
+	json_t *in = json_pack("{s:I}", "version", (json_int_t)v);
+	if (!in) {
+		http_problem_internal(r, "restore");
+		return;
+	}
+	edit(r, in, "restore", restore);
+	json_decref(in);
+}
+
+static const struct route ROUTES[] = {
+    {M_GET, "/api/v1/meetings/{id}/transcript", get_transcript, BODY_NONE},
+    {M_PATCH, "/api/v1/meetings/{id}/transcript/segments/{index}", patch_segment, BODY_JSON},
+    {M_PUT, "/api/v1/meetings/{id}/transcript/speakers/{speaker}", put_speaker, BODY_JSON},
+    {M_POST, "/api/v1/meetings/{id}/transcript/speakers/{speaker}/merge", post_merge, BODY_JSON},
+    {M_GET, "/api/v1/meetings/{id}/transcript/revisions", list_revisions, BODY_NONE},
+    {M_GET, "/api/v1/meetings/{id}/transcript/revisions/{version}", get_revision, BODY_NONE},
+    {M_POST, "/api/v1/meetings/{id}/transcript/revisions/{version}/restore", post_restore,
+     BODY_NONE},
+};
+
+size_t api_transcripts_routes(const struct route **out)
+{
+	*out = ROUTES;
+	return sizeof ROUTES / sizeof *ROUTES;
+}

@@ -1,0 +1,291 @@
+// Editing a transcript (issue 9): a segment's text and speaker, speaker
+// names, merging speakers, revisions (list, read, restore), ETag/If-Match
+// concurrency, the original machine transcript, and exports of the edited
+// text. Speakers come from a real two-voice conversation diarized by iamd.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import {
+	MEETINGS,
+	assertJson,
+	assertProblem,
+	assertValidation,
+	createMeeting,
+	get,
+	post,
+	put,
+	register,
+	request,
+	uploadOk,
+	waitCompleted,
+} from './helpers.mjs';
+import { VOICES, conversationFile, words } from './audio.mjs';
+
+const T = { timeout: 240000 };
+
+const CONVERSATION = [
+	{ voice: VOICES.a, text: 'good morning everyone. we need to finish the project by next week.' },
+	{ voice: VOICES.b, text: 'she went to the store to buy some milk. the company reported strong sales this year.' },
+	{ voice: VOICES.a, text: 'please send the report before friday afternoon.' },
+	{ voice: VOICES.b, text: 'the team agreed to move the deadline to the end of the month.' },
+];
+
+const patch = (path, opts) => request('PATCH', path, opts);
+
+// One completed two-voice meeting per owner (made on first use).
+let shared = null;
+function conversation() {
+	if (!shared) {
+		shared = (async () => {
+			const a = await register({ tag: 'edit' });
+			const conv = conversationFile(CONVERSATION);
+			return { a, conv };
+		})();
+	}
+	return shared;
+}
+
+async function freshMeeting(a, conv, title = 'Weekly sync') {
+	const m = await createMeeting(a.access, { title });
+	await uploadOk(a.access, m.id, fs.readFileSync(conv.file), { filename: 'sync.wav', contentType: 'audio/wav' });
+	await waitCompleted(a.access, m.id);
+	return m;
+}
+
+async function transcript(token, id, query = '') {
+	const res = await get(`${MEETINGS}/${id}/transcript${query}`, { token });
+	assertJson(res, 200);
+	return res;
+}
+
+describe('speakers from diarization', () => {
+	test('a two-voice conversation comes out as two speakers taking turns at the right times', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv);
+		const res = await transcript(a.access, m.id);
+		const t = res.body;
+		assert.equal(t.speakers.length, 2, JSON.stringify(t.speakers));
+		assert.deepEqual(t.speakers.map((s) => s.id), ['S1', 'S2']);
+		assert.deepEqual(t.speakers.map((s) => s.label), ['Speaker 1', 'Speaker 2']);
+		for (const s of t.speakers) {
+			assert.equal(s.name, null);
+			assert.ok(s.talk_time_s > 2, `talk time ${s.talk_time_s}`);
+		}
+		// Each reference turn's midpoint lies in segments of one speaker, alternating S1, S2, S1, S2.
+		const at = (x) => t.segments.find((s) => s.start - 0.3 <= x && x <= s.end + 0.3);
+		const who = conv.turns.map((turn) => at((turn.start + turn.end) / 2)?.speaker);
+		assert.deepEqual(who, ['S1', 'S2', 'S1', 'S2'], `speaker per turn: ${JSON.stringify(t.segments.map((s) => [s.start, s.end, s.speaker]))}`);
+		// No segment spans a change of speaker: every word carries its segment's speaker.
+		for (const s of t.segments) for (const w of s.words) assert.equal(w.speaker, s.speaker);
+		// Exports name them.
+		const vtt = await get(`${MEETINGS}/${m.id}/transcript?format=vtt`, { token: a.access });
+		assert.equal(vtt.status, 200);
+		assert.match(vtt.text, /<v Speaker 1>/);
+		assert.match(vtt.text, /<v Speaker 2>/);
+	});
+});
+
+describe('editing', () => {
+	test('PATCH a segment: new text, words re-timed inside it, revision recorded, ETag moves', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv);
+		const first = await transcript(a.access, m.id);
+		const etag = first.headers.get('etag');
+		assert.match(etag, /^"t\d+"$/);
+		const seg = first.body.segments[0];
+		const newText = `${seg.words.map((w) => w.word).join(' ')} Thandi`;
+		const res = await patch(`${MEETINGS}/${m.id}/transcript/segments/0`, {
+			token: a.access,
+			headers: { 'If-Match': etag },
+			json: { text: newText },
+		});
+		assertJson(res, 200);
+		const after = res.body.segments[0];
+		assert.equal(after.text, newText);
+		assert.equal(after.edited, true);
+		assert.equal(res.body.segments[1].edited, false);
+		assert.equal(after.words.length, seg.words.length + 1);
+		// Unchanged words keep their times; the new word sits at the end of the segment.
+		for (const [i, w] of seg.words.entries()) {
+			assert.equal(after.words[i].start, w.start);
+			assert.equal(after.words[i].end, w.end);
+		}
+		const added = after.words.at(-1);
+		assert.equal(added.word, 'Thandi');
+		assert.ok(added.start >= seg.words.at(-1).end - 1e-9 && added.end <= seg.end + 1e-9, JSON.stringify(added));
+		const etag2 = res.headers.get('etag');
+		assert.notEqual(etag2, etag);
+		assert.equal(res.body.version, first.body.version + 1);
+
+		// GET shows the edit, and the ETag agrees.
+		const now = await transcript(a.access, m.id);
+		assert.equal(now.headers.get('etag'), etag2);
+		assert.equal(now.body.segments[0].text, newText);
+		assert.ok(now.body.text.includes('Thandi'));
+
+		// The original machine transcript is still there.
+		const orig = await transcript(a.access, m.id, '?version=original');
+		assert.equal(orig.body.segments[0].text, seg.text);
+		assert.equal(orig.body.version_shown, 'original');
+		const origTxt = await get(`${MEETINGS}/${m.id}/transcript?format=txt&version=original`, { token: a.access });
+		assert.ok(!origTxt.text.includes('Thandi'));
+
+		// Exports use the edited text.
+		for (const f of ['txt', 'srt', 'vtt', 'json']) {
+			const e = await get(`${MEETINGS}/${m.id}/transcript?format=${f}`, { token: a.access });
+			assert.equal(e.status, 200, f);
+			assert.ok(e.text.includes('Thandi'), `${f} export lacks the edit`);
+		}
+	});
+
+	test('a stale If-Match is refused with 412 and the current ETag; nothing is written', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv);
+		const first = await transcript(a.access, m.id);
+		const etag = first.headers.get('etag');
+		const one = await patch(`${MEETINGS}/${m.id}/transcript/segments/0`, {
+			token: a.access,
+			headers: { 'If-Match': etag },
+			json: { text: 'first writer wins' },
+		});
+		assertJson(one, 200);
+		const two = await patch(`${MEETINGS}/${m.id}/transcript/segments/0`, {
+			token: a.access,
+			headers: { 'If-Match': etag },
+			json: { text: 'second writer loses' },
+		});
+		assertProblem(two, 412, 'version_mismatch');
+		assert.equal(two.headers.get('etag'), one.headers.get('etag'));
+		const now = await transcript(a.access, m.id);
+		assert.equal(now.body.segments[0].text, 'first writer wins');
+		// A made-up ETag never matches.
+		const bad = await patch(`${MEETINGS}/${m.id}/transcript/segments/0`, {
+			token: a.access,
+			headers: { 'If-Match': '"nonsense"' },
+			json: { text: 'x y' },
+		});
+		assertProblem(bad, 412, 'version_mismatch');
+
+		// Two edits at once with the same ETag: exactly one lands.
+		const etag3 = now.headers.get('etag');
+		const race = await Promise.all(
+			['racer one', 'racer two'].map((text) =>
+				patch(`${MEETINGS}/${m.id}/transcript/segments/1`, { token: a.access, headers: { 'If-Match': etag3 }, json: { text } }),
+			),
+		);
+		assert.deepEqual(race.map((r) => r.status).sort(), [200, 412]);
+	});
+
+	test('speakers: rename everywhere, reassign a segment, merge; revisions list and restore', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv);
+		const t0 = (await transcript(a.access, m.id)).body;
+		assert.equal(t0.speakers.length, 2);
+
+		const ren = await put(`${MEETINGS}/${m.id}/transcript/speakers/S1`, { token: a.access, json: { name: 'Thandi' } });
+		assertJson(ren, 200);
+		assert.equal(ren.body.speakers.find((s) => s.id === 'S1').name, 'Thandi');
+		const txt = await get(`${MEETINGS}/${m.id}/transcript?format=txt`, { token: a.access });
+		assert.match(txt.text, /\] Thandi: /);
+		assert.match(txt.text, /\] Speaker 2: /);
+		const vtt = await get(`${MEETINGS}/${m.id}/transcript?format=vtt`, { token: a.access });
+		assert.match(vtt.text, /<v Thandi>/);
+		const srt = await get(`${MEETINGS}/${m.id}/transcript?format=srt`, { token: a.access });
+		assert.match(srt.text, /Thandi: /);
+
+		// Reassign one of S2's segments to S1.
+		const idx = ren.body.segments.findIndex((s) => s.speaker === 'S2');
+		const re = await patch(`${MEETINGS}/${m.id}/transcript/segments/${idx}`, { token: a.access, json: { speaker: 'S1' } });
+		assertJson(re, 200);
+		assert.equal(re.body.segments[idx].speaker, 'S1');
+		assert.ok(re.body.speakers.find((s) => s.id === 'S1').talk_time_s > ren.body.speakers.find((s) => s.id === 'S1').talk_time_s);
+
+		// Merge S2 into S1: one speaker left, every segment is Thandi's.
+		const mg = await post(`${MEETINGS}/${m.id}/transcript/speakers/S2/merge`, { token: a.access, json: { into: 'S1' } });
+		assertJson(mg, 200);
+		assert.deepEqual(mg.body.speakers.map((s) => s.id), ['S1']);
+		assert.ok(mg.body.segments.every((s) => s.speaker === 'S1'));
+
+		// Revisions, newest first, with who and what.
+		const revs = await get(`${MEETINGS}/${m.id}/transcript/revisions`, { token: a.access });
+		assertJson(revs, 200);
+		assert.deepEqual(revs.body.data.map((r) => r.action), ['merge_speakers', 'edit_segment', 'rename_speaker', 'transcribed']);
+		assert.equal(revs.body.data[0].author.email, a.email);
+		assert.equal(revs.body.data.at(-1).author, null);
+		assert.deepEqual(revs.body.data[0].summary, { speaker: 'S2', into: 'S1' });
+		assert.equal(revs.body.data[2].summary.name, 'Thandi');
+		// Paging.
+		const p1 = await get(`${MEETINGS}/${m.id}/transcript/revisions?limit=3`, { token: a.access });
+		assert.equal(p1.body.data.length, 3);
+		assert.equal(typeof p1.body.next_cursor, 'string');
+		const p2 = await get(`${MEETINGS}/${m.id}/transcript/revisions?limit=3&cursor=${p1.body.next_cursor}`, { token: a.access });
+		assert.deepEqual(p2.body.data.map((r) => r.action), ['transcribed']);
+		assert.equal(p2.body.next_cursor, null);
+
+		// Read the machine revision and restore it: two speakers again, no names.
+		const v1 = revs.body.data.at(-1).version;
+		const one = await get(`${MEETINGS}/${m.id}/transcript/revisions/${v1}`, { token: a.access });
+		assertJson(one, 200);
+		assert.equal(one.body.transcript.speakers.length, 2);
+		const rs = await post(`${MEETINGS}/${m.id}/transcript/revisions/${v1}/restore`, { token: a.access });
+		assertJson(rs, 200);
+		assert.equal(rs.body.speakers.length, 2);
+		assert.ok(rs.body.speakers.every((s) => s.name === null));
+		assert.deepEqual(
+			rs.body.segments.map((s) => s.text),
+			one.body.transcript.segments.map((s) => s.text),
+		);
+		const revs2 = await get(`${MEETINGS}/${m.id}/transcript/revisions?limit=1`, { token: a.access });
+		assert.equal(revs2.body.data[0].action, 'restore');
+		assert.deepEqual(revs2.body.data[0].summary, { restored_version: v1 });
+	});
+});
+
+describe('editing: bad input', () => {
+	test('validation, unknown things, other tenants', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv);
+		const seg = `${MEETINGS}/${m.id}/transcript/segments/0`;
+		assertValidation(await patch(seg, { token: a.access, json: { text: '' } }), ['text']);
+		assertValidation(await patch(seg, { token: a.access, json: { text: '   ' } }), ['text']);
+		assertValidation(await patch(seg, { token: a.access, json: { text: 'x'.repeat(10001) } }), ['text']);
+		assertValidation(await patch(seg, { token: a.access, json: { text: 'bell \u0007 here' } }), ['text']);
+		assertValidation(await patch(seg, { token: a.access, json: { text: 42 } }), ['text']);
+		assertValidation(await patch(seg, { token: a.access, json: {} }), ['text']);
+		assertValidation(await patch(seg, { token: a.access, json: { text: 'ok', colour: 'red' } }), ['colour']);
+		assertValidation(await patch(seg, { token: a.access, json: { speaker: 'S9' } }), ['speaker']);
+		assertProblem(await patch(`${MEETINGS}/${m.id}/transcript/segments/999`, { token: a.access, json: { text: 'x' } }), 404, 'not_found');
+		assertProblem(await patch(`${MEETINGS}/${m.id}/transcript/segments/-1`, { token: a.access, json: { text: 'x' } }), 404, 'not_found');
+		assertProblem(await patch(`${MEETINGS}/${m.id}/transcript/segments/abc`, { token: a.access, json: { text: 'x' } }), 404, 'not_found');
+		const spk = `${MEETINGS}/${m.id}/transcript/speakers`;
+		assertValidation(await put(`${spk}/S1`, { token: a.access, json: { name: 'n'.repeat(81) } }), ['name']);
+		assertValidation(await put(`${spk}/S1`, { token: a.access, json: { name: 'evil\u202Eeman' } }), ['name']);
+		assertValidation(await put(`${spk}/S1`, { token: a.access, json: {} }), ['name']);
+		assertProblem(await put(`${spk}/S7`, { token: a.access, json: { name: 'x' } }), 404, 'not_found');
+		assertValidation(await post(`${spk}/S1/merge`, { token: a.access, json: { into: 'S1' } }), ['into']);
+		assertValidation(await post(`${spk}/S1/merge`, { token: a.access, json: { into: 'S5' } }), ['into']);
+		assertValidation(await post(`${spk}/S1/merge`, { token: a.access, json: {} }), ['into']);
+		assertValidation(await get(`${MEETINGS}/${m.id}/transcript?version=latest`, { token: a.access }), ['version']);
+		assertProblem(await get(`${MEETINGS}/${m.id}/transcript?version=999`, { token: a.access }), 404, 'not_found');
+		assertProblem(await get(`${MEETINGS}/${m.id}/transcript/revisions/999`, { token: a.access }), 404, 'not_found');
+		assertValidation(await get(`${MEETINGS}/${m.id}/transcript/revisions?cursor=zzz`, { token: a.access }), ['cursor']);
+		// Nothing above changed the transcript.
+		const revs = await get(`${MEETINGS}/${m.id}/transcript/revisions`, { token: a.access });
+		assert.deepEqual(revs.body.data.map((r) => r.action), ['transcribed']);
+
+		// Another tenant: every editing path is a 404, and nothing changes.
+		const b = await register({ tag: 'edit-other' });
+		assertProblem(await patch(seg, { token: b.access, json: { text: 'hijacked' } }), 404, 'not_found');
+		assertProblem(await put(`${spk}/S1`, { token: b.access, json: { name: 'x' } }), 404, 'not_found');
+		assertProblem(await post(`${spk}/S2/merge`, { token: b.access, json: { into: 'S1' } }), 404, 'not_found');
+		assertProblem(await get(`${MEETINGS}/${m.id}/transcript/revisions`, { token: b.access }), 404, 'not_found');
+		assertProblem(await post(`${MEETINGS}/${m.id}/transcript/revisions/1/restore`, { token: b.access }), 404, 'not_found');
+		const after = await transcript(a.access, m.id);
+		assert.ok(!words(after.body.text).includes('hijacked'));
+
+		// A meeting without a transcript yet.
+		const empty = await createMeeting(a.access, { title: 'nothing yet' });
+		assertProblem(await patch(`${MEETINGS}/${empty.id}/transcript/segments/0`, { token: a.access, json: { text: 'x' } }), 409, 'transcript_not_ready');
+	});
+});
