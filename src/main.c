@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "service/janitor.h"
 #include "asr/asr.h"
 #include "asr/diarize.h"
 #include "asr/ort.h"
@@ -233,7 +234,10 @@ static void *janitor_main(void *arg)
 	pthread_mutex_lock(&j->lock);
 	while (!j->stop) {
 		pthread_mutex_unlock(&j->lock);
-		api_janitor(j->app);
+		struct janitor_env env = {.db = j->app->db,
+					  .blob = j->app->blob,
+					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
+		janitor_run(&env);
 		pthread_mutex_lock(&j->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -254,6 +258,7 @@ static int run(const struct config *cfg, enum role role)
 	struct app app = {.cfg = cfg, .started_ms = time_now_ms()};
 	struct job_env env = {0};
 	struct http_server *srv = NULL;
+	struct route *routes = NULL; /* outlives the server */
 	struct janitor jan = {.app = &app, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	bool jan_started = false;
 	int status = 1;
@@ -284,16 +289,11 @@ static int run(const struct config *cfg, enum role role)
 	}
 	/* HTTP first: the API does not need the speech model, and queued jobs wait durably. */
 	if (http) {
-		static struct route routes[96];
 		size_t n = 0;
-		size_t (*tables[])(const struct route **) = {
-			api_health_routes, api_auth_routes,     api_users_routes,  api_api_keys_routes,
-			api_meetings_routes, api_uploads_routes, api_openai_routes, api_transcripts_routes};
-		for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
-			const struct route *part;
-			size_t k = tables[t](&part);
-			for (size_t i = 0; i < k && n < sizeof routes / sizeof *routes; i++)
-				routes[n++] = part[i];
+		routes = api_routes(&n);
+		if (!routes) {
+			snprintf(err, sizeof err, "out of memory");
+			goto out;
 		}
 		struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
 					     .threads = cfg->http_threads,
@@ -306,7 +306,8 @@ static int run(const struct config *cfg, enum role role)
 					     .sse_per_user = cfg->sse_per_user,
 					     .sse_per_meeting = cfg->sse_per_meeting,
 					     .sse_max = cfg->sse_max,
-					     .session_live = api_session_live};
+					     .session_live = api_session_live,
+					     .frame = api_frame};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;
@@ -360,6 +361,7 @@ out:
 	int64_t stop_us = time_mono_us();
 	jobs_stop_begin(app.jobs);
 	http_server_stop(srv, cfg->shutdown_grace_s);
+	free(routes);
 	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
 	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
 	if (jan_started) {

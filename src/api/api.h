@@ -16,9 +16,12 @@
 #include "http/http.h"
 #include "http/jsonv.h"
 #include "store/db.h"
+#include "store/store.h"
+#include "service/ingest.h"
+#include "service/tickets.h"
 #include "core/uuid.h"
 
-#define ACCESS_TTL_S 900
+#define ACCESS_TTL_S  900
 #define DB_ACQUIRE_MS 5000
 
 struct blob_store;
@@ -36,6 +39,9 @@ struct app {
 	unsigned char ticket_key[32];
 };
 
+/* Authenticate like api_auth, but answer failures in OpenAI's error shape (openai.c). */
+bool api_openai_auth(struct http_req *r, struct db_conn *c, struct principal *p);
+
 /* Route tables, one per resource file. Each returns its count. */
 size_t api_health_routes(const struct route **out);
 size_t api_auth_routes(const struct route **out);
@@ -46,7 +52,46 @@ size_t api_uploads_routes(const struct route **out);
 size_t api_openai_routes(const struct route **out);
 size_t api_transcripts_routes(const struct route **out);
 
-static inline struct app *api_app(struct http_req *r) { return http_app(r); }
+/* ---- the frame (frame.c) ---- */
+
+/* Bytes of per-request scratch a route gets in api_ctx.in (JSON destinations, parsed query). */
+#define API_IN_MAX 512
+
+/* What a framed handler receives (see struct route in http/http.h). */
+struct api_ctx {
+	struct http_req *req;
+	struct app *app;
+	/* Borrowed for DB_CONN_HELD routes or by api_conn(); released by the frame. */
+	struct db_conn *conn;
+	/* The authenticated caller; NULL on AUTH_NONE routes and the end of a streamed body. */
+	struct principal *principal;
+	/* The JSON object of a route with a json spec (owned by the request), else NULL. */
+	json_t *body;
+	/* Zeroed scratch: the json spec's destinations, or what check parsed for run. */
+	void *in;
+};
+/* cx->in as a T *, checked at compile time to fit API_IN_MAX. */
+#define API_IN(cx, T) ((T *)(cx)->in + 0 * sizeof(char[sizeof(T) <= API_IN_MAX ? 1 : -1]))
+
+/* The frame: http_server_opts.frame. */
+void api_frame(struct http_req *r, const struct route *route, enum http_phase phase);
+/*
+ * Every route of the application, collected from the resource files
+ * (malloc'd, exactly *n; the caller frees it after the server stopped).
+ */
+struct route *api_routes(size_t *n);
+/*
+ * The request's connection, borrowed now if the route did not hold one;
+ * NULL after replying 503 when none came free. The frame releases it.
+ */
+struct db_conn *api_conn(struct api_ctx *cx);
+/* Give the connection back early (before sending a file, a stream). */
+void api_conn_release(struct api_ctx *cx);
+
+static inline struct app *api_app(struct http_req *r)
+{
+	return http_app(r);
+}
 
 /* Borrow a database connection, or reply 503 and return NULL. Release with db_release. */
 struct db_conn *api_db(struct http_req *r);
@@ -55,9 +100,9 @@ struct db_conn *api_db(struct http_req *r);
  * database is busy or unreachable (rc says so, or the last database error
  * on this thread did).
  */
-bool api_db_retryable(int rc);
+bool api_db_retryable(enum store_rc rc);
 /* Reply for a failed store call: 503 + Retry-After when api_db_retryable, else 500. */
-void api_db_fail(struct http_req *r, int rc, const char *what);
+void api_db_fail(struct http_req *r, enum store_rc rc, const char *what);
 
 /*
  * For the HTTP server's stream re-check: 1 if session sid of user_id is
@@ -74,6 +119,13 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p);
  * input replies 400 and returns false. cursor_id is "" for the first page.
  */
 bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN]);
+/* A route check (cx->in is a struct api_page_in) for list endpoints: api_page. */
+struct api_page_in {
+	int limit;
+	char cursor[UUID_STR_LEN]; /* "" for the first page */
+};
+struct api_ctx;
+void api_page_check(struct api_ctx *cx, json_t **errors);
 /* The opaque cursor for a page that ends at id (json string). */
 json_t *api_cursor(const char *id);
 
@@ -105,8 +157,6 @@ void api_too_many(struct http_req *r, int64_t wait_ms);
 struct audit_ctx;
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx);
 
-
-
 /* ---- audio intake (intake.c) ---- */
 
 struct meeting;
@@ -125,51 +175,23 @@ int spool_write(struct spool *s, const void *data, size_t len);
 /* Close and remove the file if it is still there. */
 void spool_discard(struct spool *s);
 
-/*
- * Make the file at path (spooled, size bytes, sha256 hex) meeting m's
- * audio: probe it (415 / 422 on bad media, with the reason in detail), move
- * it into the blob store, attach it, delete any previous audio, and if
- * transcribe is set queue transcription. On success m is reloaded. Returns
- * 0, or the HTTP status to reply with and *code / detail filled. The file
- * at path is consumed either way.
- */
-int api_ingest(struct app *app, struct db_conn *c, struct meeting *m, const char *path,
-	       const char *filename, int64_t size, const char *sha256, bool transcribe,
-	       const char **code, char *detail, size_t detaillen);
-
-/*
- * Queue transcription of meeting m (status -> queued). language/provider
- * may be NULL. Returns DB_OK, DB_UNIQUE when it is already queued or
- * running, or an error.
- */
-int api_transcribe_start(struct app *app, struct db_conn *c, struct meeting *m,
-			 const char *language, const char *provider);
-
 /* Wake this process's workers for a job just queued (call after building the reply). */
 void api_jobs_wake(struct app *app);
 
-/* Reply 415/422/... for an ingest failure. */
-void api_ingest_problem(struct http_req *r, int status, const char *code, const char *detail);
+/* HTTP status and problem code for an ingest result (0 and NULL for INGEST_OK). */
+int api_ingest_status(enum ingest_rc rc, const char **code);
+/* Reply 415/422/409/... for an ingest failure, with the service's detail. */
+void api_ingest_problem(struct http_req *r, enum ingest_rc rc, const char *detail);
 
 /* Meeting JSON (meetings.c). */
 json_t *api_meeting_json(const struct meeting *m);
 
-/* Short-lived tickets for URLs a browser opens without headers (events, audio). */
-#define TICKET_TTL_S 300 /* five minutes; the web app asks for a new one as needed */
-char *api_ticket_issue(struct app *app, const struct principal *p, const char *meeting_id,
-		       int64_t *expires_ms);
 /*
  * Authenticate by header, or by ?ticket= for meeting_id. Replies 401 and
  * returns false when neither works.
  */
 bool api_auth_or_ticket(struct http_req *r, struct db_conn *c, const char *meeting_id,
 			struct principal *p);
-
-/*
- * Periodic clean-up: spool files of tus uploads that expired, orphan spool
- * files (IAM_SPOOL_ORPHAN_AGE_S), expired Idempotency-Key records.
- */
-void api_janitor(struct app *app);
 
 /* ---- upload storage space (intake.c) ---- */
 

@@ -87,54 +87,64 @@ static int64_t expiry_from(json_t *in, int64_t now, json_t **errors)
 	return 0;
 }
 
-static void create_key(struct http_req *r)
+struct key_in {
+	const char *name;
+	unsigned scopes;
+	int64_t expires_at;
+};
+
+static const struct jv_field KEY_FIELDS[] = {
+    {.name = "name",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .max_len = 100,
+     .dest = JV_DEST(struct key_in, name)},
+    {.name = "scopes", .type = JV_ARRAY, .null = JV_NULL_OK},
+    {.name = "expires_at", .type = JV_STRING, .null = JV_NULL_OK, .min_len = 1, .max_len = 64},
+    {.name = "expires_in_days", .type = JV_INT, .null = JV_NULL_OK},
+};
+static const struct jv_spec KEY_SPEC = {JV_FIELDS(KEY_FIELDS)};
+
+static void create_key_check(struct api_ctx *cx, json_t **errors)
 {
-	static const struct jv_field FIELDS[] = {
-	    {"name", JV_STRING, true, false, 1, 100},
-	    {"scopes", JV_ARRAY, false, true, 0, 0},
-	    {"expires_at", JV_STRING, false, true, 1, 64},
-	    {"expires_in_days", JV_INT, false, true, 0, 0},
-	};
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	jv_check(in, FIELDS, sizeof FIELDS / sizeof *FIELDS, &errors);
-	const char *name = jv_str(in, "name"), *why;
-	if (!errors && name) {
+	struct key_in *in = API_IN(cx, struct key_in);
+	const char *name = in->name, *why;
+	if (!*errors && name) {
 		bool blank = true;
 		for (const char *s = name; *s && blank; s++)
 			blank = isspace((unsigned char)*s);
 		if (blank)
-			jv_error(&errors, "name", "must not be blank");
+			jv_error(errors, "name", "must not be blank");
 		else if (!utf8_text_ok(name, &why))
-			jv_error(&errors, "name", "%s", why);
+			jv_error(errors, "name", "%s", why);
 	}
 	int64_t now = time_now_ms();
-	unsigned scopes = errors ? 0 : scopes_from(in, &errors);
-	int64_t expires_at = errors ? 0 : expiry_from(in, now, &errors);
-	if (errors) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (!api_auth(r, c, &p))
-		goto out;
+	in->scopes = *errors ? 0 : scopes_from(cx->body, errors);
+	in->expires_at = *errors ? 0 : expiry_from(cx->body, now, errors);
+}
+
+static void create_key(struct api_ctx *cx)
+{
+	const struct key_in *in = API_IN(cx, struct key_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
+	const char *name = in->name;
+	unsigned scopes = in->scopes;
+	int64_t expires_at = in->expires_at;
 	/* api_auth let only a session or an admin key through; a key gives no more than it has. */
 	if (p.via_api_key && (scopes & ~p.scopes)) {
 		http_problem(r, 403, "insufficient_scope",
 			     "A key can only create keys with scopes it has itself.");
-		goto out;
+		return;
 	}
 	struct api_key k;
 	char key[API_KEY_BUF];
 	int rc = api_key_create(c, p.org_id, p.user_id, name, scopes, expires_at, &k, key);
 	if (rc) {
 		api_db_fail(r, rc, "create api key");
-		goto out;
+		return;
 	}
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
@@ -150,29 +160,23 @@ static void create_key(struct http_req *r)
 	snprintf(loc, sizeof loc, "/api/v1/api-keys/%s", k.id);
 	http_add_header(r, "Location", loc);
 	http_reply_json(r, 201, body);
-out:
-	db_release(c);
 }
 
-static void list_keys(struct http_req *r)
+static void list_keys(struct api_ctx *cx)
 {
-	int limit;
-	char cursor[UUID_STR_LEN];
-	if (!api_page(r, &limit, cursor))
-		return;
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (!api_auth(r, c, &p))
-		goto out;
+	const struct api_page_in *in = API_IN(cx, struct api_page_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
+	int limit = in->limit;
+	const char *cursor = in->cursor;
 	struct api_key *keys = NULL;
 	size_t n = 0;
 	/* One extra row tells whether another page exists. */
 	int rc = api_key_list(c, p.org_id, cursor[0] ? cursor : NULL, limit + 1, &keys, &n);
 	if (rc) {
 		api_db_fail(r, rc, "list api keys");
-		goto out;
+		return;
 	}
 	json_t *data = json_array();
 	size_t shown = n > (size_t)limit ? (size_t)limit : n;
@@ -181,46 +185,55 @@ static void list_keys(struct http_req *r)
 	json_t *next = n > (size_t)limit ? api_cursor(keys[shown - 1].id) : json_null();
 	free(keys);
 	http_reply_json(r, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
-out:
-	db_release(c);
 }
 
-static void delete_key(struct http_req *r)
+static void delete_key(struct api_ctx *cx)
 {
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (!api_auth(r, c, &p))
-		goto out;
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
 	const char *id = http_param(r, "id");
 	int rc = api_key_delete(c, p.org_id, id);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, "not_found", "There is no API key %s in your organization.",
 			     id);
-		goto out;
+		return;
 	}
 	if (rc) {
 		api_db_fail(r, rc, "delete api key");
-		goto out;
+		return;
 	}
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
 	audit_record(c, p.org_id, p.user_id, "api_key.delete", &ctx,
 		     json_pack("{s:s}", "api_key_id", id));
 	http_reply_empty(r, 204);
-out:
-	db_release(c);
 }
 
 static const struct route ROUTES[] = {
-    {M_POST, "/api/v1/api-keys", create_key, BODY_JSON},
-    {M_GET, "/api/v1/api-keys", list_keys, BODY_NONE},
-    {M_DELETE, "/api/v1/api-keys/{id}", delete_key, BODY_NONE},
+    {.method = M_POST,
+     .pattern = "/api/v1/api-keys",
+     .body = BODY_JSON,
+     .json = &KEY_SPEC,
+     .check = create_key_check,
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = create_key},
+    {.method = M_GET,
+     .pattern = "/api/v1/api-keys",
+     .check = api_page_check,
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = list_keys},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/api-keys/{id}",
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = delete_key},
 };
 
 size_t api_api_keys_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

@@ -85,38 +85,64 @@ static void org_name_for(const struct user *u, char *out, size_t outlen)
 		snprintf(out, outlen, "%.*s's workspace", (int)strcspn(u->email, "@"), u->email);
 }
 
-static void do_register(struct http_req *r)
+struct register_in {
+	const char *email, *password, *first_name, *last_name, *company_name;
+};
+
+static const struct jv_field REGISTER_FIELDS[] = {
+    {.name = "email",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct register_in, email)},
+    {.name = "password",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .dest = JV_DEST(struct register_in, password)},
+    {.name = "first_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct register_in, first_name)},
+    {.name = "last_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct register_in, last_name)},
+    {.name = "company_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct register_in, company_name)},
+};
+static const struct jv_spec REGISTER_SPEC = {JV_FIELDS(REGISTER_FIELDS)};
+
+static void register_check(struct api_ctx *cx, json_t **errors)
 {
-	static const struct jv_field FIELDS[] = {
-	    {"email", JV_STRING, true, false, 1, 0},
-	    {"password", JV_STRING, true, false, 0, 0},
-	    {"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-	    {"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-	    {"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-	};
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	jv_check(in, FIELDS, sizeof FIELDS / sizeof *FIELDS, &errors);
+	const struct register_in *in = API_IN(cx, struct register_in);
+	char email[EMAIL_BUF] = "";
+	const char *why;
+	if (in->email && !api_email_normalize(in->email, email, sizeof email, &why))
+		jv_error(errors, "email", "%s", why);
+	if (in->password)
+		api_password_rules(in->password, email[0] ? email : in->email, "password", errors);
+	api_name_rules(cx->body, errors);
+}
+
+/* No connection is held up front: hashing (the slow part) runs without one. */
+static void do_register(struct api_ctx *cx)
+{
+	const struct register_in *in = API_IN(cx, struct register_in);
+	struct http_req *r = cx->req;
 	struct user u;
 	memset(&u, 0, sizeof u);
-	const char *email = jv_str(in, "email"), *pw = jv_str(in, "password"), *why;
-	if (email && !api_email_normalize(email, u.email, sizeof u.email, &why))
-		jv_error(&errors, "email", "%s", why);
-	if (pw)
-		api_password_rules(pw, u.email[0] ? u.email : email, "password", &errors);
-	api_name_rules(in, &errors);
-	if (errors) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	snprintf(u.first_name, sizeof u.first_name, "%s",
-		 jv_str(in, "first_name") ? jv_str(in, "first_name") : "");
-	snprintf(u.last_name, sizeof u.last_name, "%s",
-		 jv_str(in, "last_name") ? jv_str(in, "last_name") : "");
+	const char *pw = in->password, *why;
+	if (!api_email_normalize(in->email, u.email, sizeof u.email, &why))
+		return; /* refused by register_check */
+	snprintf(u.first_name, sizeof u.first_name, "%s", in->first_name ? in->first_name : "");
+	snprintf(u.last_name, sizeof u.last_name, "%s", in->last_name ? in->last_name : "");
 	snprintf(u.company_name, sizeof u.company_name, "%s",
-		 jv_str(in, "company_name") ? jv_str(in, "company_name") : "");
+		 in->company_name ? in->company_name : "");
 	char client[CLIENTADDR_BUF];
 	api_client_addr(r, client);
 	int per_hour = api_app(r)->cfg->register_per_hour;
@@ -124,12 +150,13 @@ static void do_register(struct http_req *r)
 	if (per_hour > 0) {
 		char key[CLIENTADDR_BUF + 16];
 		snprintf(key, sizeof key, "register:%s", client);
-		if (!(c = api_db(r)))
+		if (!(c = api_conn(cx)))
 			return;
-		int64_t wait = throttle_hit(c, key, per_hour, 3600 * 1000);
-		db_release(c);
-		if (wait < 0) {
-			api_db_fail(r, (int)wait, "registration limit");
+		int64_t wait;
+		enum store_rc rc = throttle_hit(c, key, per_hour, 3600 * 1000, &wait);
+		api_conn_release(cx);
+		if (rc) {
+			api_db_fail(r, rc, "registration limit");
 			return;
 		}
 		if (wait > 0) {
@@ -155,7 +182,7 @@ static void do_register(struct http_req *r)
 		http_problem_internal(r, "password hash");
 		return;
 	}
-	c = api_db(r);
+	c = api_conn(cx);
 	if (!c)
 		return;
 	char org_name[NAME_BUF];
@@ -164,49 +191,55 @@ static void do_register(struct http_req *r)
 	struct session s;
 	char refresh[REFRESH_TOKEN_BUF];
 	int rc = user_create(c, &u, org_name, &m);
-	if (rc == DB_UNIQUE) {
+	if (rc == STORE_CONFLICT) {
 		http_problem_fields(
 		    r, 409, "email_taken",
 		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already registered"),
 		    "An account with this email already exists. Log in, or reset the password.");
-		goto out;
+		return;
 	}
 	if (rc) {
 		api_db_fail(r, rc, "create user");
-		goto out;
+		return;
 	}
 	rc = session_start(c, u.id, m.org_id, client, http_header(r, "User-Agent"), &s, refresh);
 	if (rc) {
 		api_db_fail(r, rc, "start session");
-		goto out;
+		return;
 	}
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
 	audit_record(c, m.org_id, u.id, "auth.register", &ctx, NULL);
 	reply_tokens(r, 201, &u, &m, &s, refresh);
-out:
-	db_release(c);
 }
 
-static void do_login(struct http_req *r)
+struct login_in {
+	const char *email, *password;
+};
+
+static const struct jv_field LOGIN_FIELDS[] = {
+    {.name = "email",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct login_in, email)},
+    {.name = "password",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct login_in, password)},
+};
+static const struct jv_spec LOGIN_SPEC = {JV_FIELDS(LOGIN_FIELDS)};
+
+static void do_login(struct api_ctx *cx)
 {
-	static const struct jv_field FIELDS[] = {
-	    {"email", JV_STRING, true, false, 1, 0},
-	    {"password", JV_STRING, true, false, 1, 0},
-	};
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	if (!jv_check(in, FIELDS, 2, &errors)) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	const char *pw = jv_str(in, "password"), *why;
+	const struct login_in *in = API_IN(cx, struct login_in);
+	struct http_req *r = cx->req;
+	const char *pw = in->password, *why;
 	char email[EMAIL_BUF];
-	bool shaped = api_email_normalize(jv_str(in, "email"), email, sizeof email, &why);
+	bool shaped = api_email_normalize(in->email, email, sizeof email, &why);
 	if (!shaped)
-		snprintf(email, sizeof email, "%.200s", jv_str(in, "email"));
+		snprintf(email, sizeof email, "%.200s", in->email);
 	char client[CLIENTADDR_BUF];
 	api_client_addr(r, client);
 	char account_key[EMAIL_BUF + CLIENTADDR_BUF + 8], ceiling_key[EMAIL_BUF + 8],
@@ -215,36 +248,36 @@ static void do_login(struct http_req *r)
 	snprintf(ceiling_key, sizeof ceiling_key, "email:%s", email);
 	snprintf(address_key, sizeof address_key, "ip:%s", client);
 
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
+	struct db_conn *c = cx->conn;
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
-	int64_t waits[3] = {throttle_wait_ms(c, account_key), throttle_wait_ms(c, ceiling_key),
-			    throttle_wait_ms(c, address_key)};
+	const char *const keys[] = {account_key, ceiling_key, address_key};
 	int64_t wait = 0;
-	for (size_t i = 0; i < 3; i++) {
-		if (waits[i] < 0) {
-			api_db_fail(r, (int)waits[i], "throttle check");
-			goto out;
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		int64_t w;
+		enum store_rc trc = throttle_wait_ms(c, keys[i], &w);
+		if (trc) {
+			api_db_fail(r, trc, "throttle check");
+			return;
 		}
-		if (waits[i] > wait)
-			wait = waits[i];
+		if (w > wait)
+			wait = w;
 	}
 	if (wait > 0) {
 		api_too_many(r, wait);
-		goto out;
+		return;
 	}
 	struct user u;
-	int rc = shaped && strlen(pw) <= PASSWORD_MAX_LEN ? user_find_by_email(c, email, &u)
-							  : STORE_NOT_FOUND;
-	if (rc < 0) {
+	enum store_rc rc = shaped && strlen(pw) <= PASSWORD_MAX_LEN
+			       ? user_find_by_email(c, email, &u)
+			       : STORE_NOT_FOUND;
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
 		api_db_fail(r, rc, "find user");
-		goto out;
+		return;
 	}
 	if (password_gate_enter() < 0) {
 		api_hash_busy(r); /* not counted as a failure: nothing was checked */
-		goto out;
+		return;
 	}
 	bool ok;
 	if (rc == STORE_NOT_FOUND) {
@@ -258,16 +291,16 @@ static void do_login(struct http_req *r)
 	    ok && password_needs_rehash(u.password_hash) && password_hash(pw, u.password_hash) == 0;
 	password_gate_leave();
 	if (!ok) {
-		throttle_fail(c, account_key, &API_ACCOUNT_POLICY);
-		throttle_fail(c, ceiling_key, &ACCOUNT_CEILING_POLICY);
-		throttle_fail(c, address_key, &ADDRESS_POLICY);
-		audit_record(c, NULL, rc == DB_OK ? u.id : NULL, "auth.login.failure", &ctx,
+		throttle_fail(c, account_key, &API_ACCOUNT_POLICY, NULL);
+		throttle_fail(c, ceiling_key, &ACCOUNT_CEILING_POLICY, NULL);
+		throttle_fail(c, address_key, &ADDRESS_POLICY, NULL);
+		audit_record(c, NULL, rc == STORE_OK ? u.id : NULL, "auth.login.failure", &ctx,
 			     json_pack("{s:s,s:s,s:s}", "email", email, "reason",
-				       rc == DB_OK ? "wrong_password" : "unknown_email", "client",
-				       client));
+				       rc == STORE_OK ? "wrong_password" : "unknown_email",
+				       "client", client));
 		http_problem(r, 401, "invalid_credentials",
 			     "The email or password is wrong. Check both and try again.");
-		goto out;
+		return;
 	}
 	throttle_clear(c, account_key);
 	throttle_clear(c, ceiling_key);
@@ -276,49 +309,51 @@ static void do_login(struct http_req *r)
 	struct membership m;
 	rc = user_personal_org(c, u.id, &m);
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "personal org");
-		goto out;
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "personal org");
+		return;
 	}
 	struct session s;
 	char refresh[REFRESH_TOKEN_BUF];
 	rc = session_start(c, u.id, m.org_id, client, http_header(r, "User-Agent"), &s, refresh);
 	if (rc) {
 		api_db_fail(r, rc, "start session");
-		goto out;
+		return;
 	}
 	audit_record(c, m.org_id, u.id, "auth.login.success", &ctx, NULL);
 	reply_tokens(r, 200, &u, &m, &s, refresh);
-out:
-	db_release(c);
 }
 
-static void do_refresh(struct http_req *r)
+struct refresh_in {
+	const char *refresh_token;
+};
+
+static const struct jv_field REFRESH_FIELDS[] = {
+    {.name = "refresh_token",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct refresh_in, refresh_token)},
+};
+static const struct jv_spec REFRESH_SPEC = {JV_FIELDS(REFRESH_FIELDS)};
+
+static void do_refresh(struct api_ctx *cx)
 {
-	static const struct jv_field FIELDS[] = {{"refresh_token", JV_STRING, true, false, 1, 0}};
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	if (!jv_check(in, FIELDS, 1, &errors)) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
+	const struct refresh_in *in = API_IN(cx, struct refresh_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
 	struct session s;
 	char next[REFRESH_TOKEN_BUF];
 	/* Any string is a token to check; one longer than we ever issue is simply not valid. */
-	const char *token = jv_str(in, "refresh_token");
+	const char *token = in->refresh_token;
 	int rc = strlen(token) < REFRESH_TOKEN_BUF
 		     ? session_rotate(c, token, (int64_t)api_app(r)->cfg->refresh_grace_s * 1000,
 				      &s, next)
-		     : SESSION_INVALID;
-	if (rc < 0) {
+		     : STORE_NOT_FOUND;
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND && rc != STORE_TOKEN_REUSED) {
 		api_db_fail(r, rc, "rotate refresh token");
-		goto out;
+		return;
 	}
-	if (rc == SESSION_REUSED) {
+	if (rc == STORE_TOKEN_REUSED) {
 		struct audit_ctx ctx;
 		api_audit_ctx(r, &ctx);
 		audit_record(c, s.org_id, s.user_id, "auth.refresh.reuse", &ctx,
@@ -327,25 +362,23 @@ static void do_refresh(struct http_req *r)
 		    r, 401, "invalid_refresh_token",
 		    "This refresh token was already used, so the session has been ended for "
 		    "safety. Log in again.");
-		goto out;
+		return;
 	}
-	if (rc == SESSION_INVALID) {
+	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 401, "invalid_refresh_token",
 			     "The refresh token is not valid or has expired. Log in again.");
-		goto out;
+		return;
 	}
 	struct user u;
 	struct membership m;
 	rc = user_find(c, s.user_id, &u);
-	if (rc == DB_OK)
+	if (rc == STORE_OK)
 		rc = user_membership(c, u.id, s.org_id, &m);
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
-		goto out;
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+		return;
 	}
 	reply_tokens(r, 200, &u, &m, &s, next);
-out:
-	db_release(c);
 }
 
 /*
@@ -353,21 +386,25 @@ out:
  * (no access token needed: it may have expired); otherwise the session of the
  * calling access token ends.
  */
-static void do_logout(struct http_req *r)
+struct logout_in {
+	const char *refresh_token;
+};
+
+static const struct jv_field LOGOUT_FIELDS[] = {
+    {.name = "refresh_token",
+     .type = JV_STRING,
+     .min_len = 1,
+     .dest = JV_DEST(struct logout_in, refresh_token)},
+};
+static const struct jv_spec LOGOUT_SPEC = {JV_FIELDS(LOGOUT_FIELDS), .empty = JV_EMPTY_OK};
+
+/* AUTH_NONE: a refresh token alone may end its session; else the access token is checked here. */
+static void do_logout(struct api_ctx *cx)
 {
-	static const struct jv_field FIELDS[] = {{"refresh_token", JV_STRING, false, false, 1, 0}};
-	json_t *in = http_json_object(r, true);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	if (!jv_check(in, FIELDS, sizeof FIELDS / sizeof *FIELDS, &errors)) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	const char *refresh = jv_str(in, "refresh_token");
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
+	const struct logout_in *in = API_IN(cx, struct logout_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const char *refresh = in->refresh_token;
 	struct principal p;
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
@@ -381,44 +418,62 @@ static void do_logout(struct http_req *r)
 			    r, 401, "invalid_refresh_token",
 			    "The refresh token is not valid, has expired, or its session has "
 			    "already ended.");
-			goto out;
+			return;
 		}
 		if (rc) {
 			api_db_fail(r, rc, "revoke session");
-			goto out;
+			return;
 		}
 		audit_record(c, s.org_id, s.user_id, "auth.logout", &ctx,
 			     json_pack("{s:s}", "via", "refresh_token"));
 		http_reply_empty(r, 204);
-		goto out;
+		return;
 	}
 	if (!api_auth(r, c, &p))
-		goto out;
+		return;
 	if (p.via_api_key) {
 		http_problem(r, 400, "not_a_session",
 			     "An API key is not a login session. Delete the key to revoke it.");
-		goto out;
+		return;
 	}
 	int rc = session_revoke(c, p.session_id, "logout");
 	if (rc) {
 		api_db_fail(r, rc, "revoke session");
-		goto out;
+		return;
 	}
 	audit_record(c, p.org_id, p.user_id, "auth.logout", &ctx, NULL);
 	http_reply_empty(r, 204);
-out:
-	db_release(c);
 }
 
 static const struct route ROUTES[] = {
-    {M_POST, "/api/v1/auth/register", do_register, BODY_JSON},
-    {M_POST, "/api/v1/auth/login", do_login, BODY_JSON},
-    {M_POST, "/api/v1/auth/refresh", do_refresh, BODY_JSON},
-    {M_POST, "/api/v1/auth/logout", do_logout, BODY_JSON},
+    {.method = M_POST,
+     .pattern = "/api/v1/auth/register",
+     .body = BODY_JSON,
+     .json = &REGISTER_SPEC,
+     .check = register_check,
+     .run = do_register},
+    {.method = M_POST,
+     .pattern = "/api/v1/auth/login",
+     .body = BODY_JSON,
+     .json = &LOGIN_SPEC,
+     .db = DB_CONN_HELD,
+     .run = do_login},
+    {.method = M_POST,
+     .pattern = "/api/v1/auth/refresh",
+     .body = BODY_JSON,
+     .json = &REFRESH_SPEC,
+     .db = DB_CONN_HELD,
+     .run = do_refresh},
+    {.method = M_POST,
+     .pattern = "/api/v1/auth/logout",
+     .body = BODY_JSON,
+     .json = &LOGOUT_SPEC,
+     .db = DB_CONN_HELD,
+     .run = do_logout},
 };
 
 size_t api_auth_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

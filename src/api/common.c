@@ -33,23 +33,24 @@ int api_session_live(void *app_, const char *user_id, const char *sid)
 		return -1;
 	int rc = session_check(c, sid, user_id);
 	db_release(c);
-	return rc == DB_OK ? 1 : rc == STORE_NOT_FOUND ? 0 : -1;
+	return rc == STORE_OK ? 1 : rc == STORE_NOT_FOUND ? 0 : -1;
 }
 
-bool api_db_retryable(int rc)
+bool api_db_retryable(enum store_rc rc)
 {
 	/*
-	 * Store functions may pass on DB_ERR (or their own code) for a failure
-	 * that was really the database going away: the db layer remembers the
-	 * last error of this thread, so an outage is still told apart.
+	 * Store functions may report STORE_ERROR (or their own code) for a
+	 * failure that was really the database going away: the db layer
+	 * remembers the last error of this thread, so an outage is still told
+	 * apart.
 	 */
-	if (rc == DB_BUSY || rc == DB_UNAVAILABLE)
+	if (store_rc_retryable(rc))
 		return true;
 	int last = db_thread_last_error();
-	return rc != DB_OK && (last == DB_UNAVAILABLE || last == DB_BUSY);
+	return rc != STORE_OK && (last == DB_UNAVAILABLE || last == DB_BUSY);
 }
 
-void api_db_fail(struct http_req *r, int rc, const char *what)
+void api_db_fail(struct http_req *r, enum store_rc rc, const char *what)
 {
 	if (api_db_retryable(rc)) {
 		http_add_header(r, "Retry-After", "2");
@@ -75,7 +76,7 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 		return false;
 	}
 	if (rc == AUTHN_ERROR) {
-		api_db_fail(r, DB_ERR, "authenticate");
+		api_db_fail(r, STORE_ERROR, "authenticate");
 		return false;
 	}
 	if (rc == AUTHN_MISSING) {
@@ -123,6 +124,12 @@ bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
 		return false;
 	}
 	return true;
+}
+
+void api_page_check(struct api_ctx *cx, json_t **errors)
+{
+	struct api_page_in *in = API_IN(cx, struct api_page_in);
+	api_page(cx->req, &in->limit, in->cursor);
 }
 
 json_t *api_cursor(const char *id)

@@ -12,13 +12,15 @@
 #include "core/metrics.h"
 #include "core/timeutil.h"
 
-static void healthz(struct http_req *r)
+static void healthz(struct api_ctx *cx)
 {
-	http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	http_reply_json(cx->req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static void readyz(struct http_req *r)
+static void readyz(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
+	/* Its own short wait and its own reply: not the frame's connection. */
 	struct db_conn *c = db_acquire(api_app(r)->db, 2000);
 	int rc = c ? db_ping(c) : DB_UNAVAILABLE;
 	db_release(c);
@@ -50,30 +52,32 @@ static long long rss_bytes(void)
 	return resident * 4096;
 }
 
-static void metrics(struct http_req *r)
+static void metrics(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
 	struct app *app = api_app(r);
 	struct buf out = {0};
 	struct db_pool_stats st;
 	db_pool_stats(app->db, &st);
 	int rc = metrics_render(&out);
-	rc |= buf_printf(&out,
-			 "# HELP iam_db_pool_size Most database connections this process may open.\n"
-			 "# TYPE iam_db_pool_size gauge\niam_db_pool_size %d\n"
-			 "# HELP iam_db_pool_connections_open Database connections open now.\n"
-			 "# TYPE iam_db_pool_connections_open gauge\niam_db_pool_connections_open %d\n"
-			 "# HELP iam_db_pool_connections_in_use Database connections borrowed now.\n"
-			 "# TYPE iam_db_pool_connections_in_use gauge\niam_db_pool_connections_in_use %d\n"
-			 "# HELP iam_db_pool_waits_total Times a request waited for a connection.\n"
-			 "# TYPE iam_db_pool_waits_total counter\niam_db_pool_waits_total %lld\n"
-			 "# HELP iam_process_resident_memory_bytes Resident memory.\n"
-			 "# TYPE iam_process_resident_memory_bytes gauge\n"
-			 "iam_process_resident_memory_bytes %lld\n"
-			 "# HELP iam_process_start_time_seconds Start time, Unix seconds.\n"
-			 "# TYPE iam_process_start_time_seconds gauge\n"
-			 "iam_process_start_time_seconds %lld\n",
-			 st.size, st.open, st.in_use, (long long)st.waits, rss_bytes(),
-			 (long long)(app->started_ms / 1000));
+	rc |= buf_printf(
+	    &out,
+	    "# HELP iam_db_pool_size Most database connections this process may open.\n"
+	    "# TYPE iam_db_pool_size gauge\niam_db_pool_size %d\n"
+	    "# HELP iam_db_pool_connections_open Database connections open now.\n"
+	    "# TYPE iam_db_pool_connections_open gauge\niam_db_pool_connections_open %d\n"
+	    "# HELP iam_db_pool_connections_in_use Database connections borrowed now.\n"
+	    "# TYPE iam_db_pool_connections_in_use gauge\niam_db_pool_connections_in_use %d\n"
+	    "# HELP iam_db_pool_waits_total Times a request waited for a connection.\n"
+	    "# TYPE iam_db_pool_waits_total counter\niam_db_pool_waits_total %lld\n"
+	    "# HELP iam_process_resident_memory_bytes Resident memory.\n"
+	    "# TYPE iam_process_resident_memory_bytes gauge\n"
+	    "iam_process_resident_memory_bytes %lld\n"
+	    "# HELP iam_process_start_time_seconds Start time, Unix seconds.\n"
+	    "# TYPE iam_process_start_time_seconds gauge\n"
+	    "iam_process_start_time_seconds %lld\n",
+	    st.size, st.open, st.in_use, (long long)st.waits, rss_bytes(),
+	    (long long)(app->started_ms / 1000));
 	if (rc) {
 		buf_free(&out);
 		http_problem_internal(r, "render metrics");
@@ -84,13 +88,13 @@ static void metrics(struct http_req *r)
 }
 
 static const struct route ROUTES[] = {
-	{M_GET, "/healthz", healthz, BODY_NONE},
-	{M_GET, "/readyz", readyz, BODY_NONE},
-	{M_GET, "/metrics", metrics, BODY_NONE},
+    {.method = M_GET, .pattern = "/healthz", .run = healthz},
+    {.method = M_GET, .pattern = "/readyz", .run = readyz},
+    {.method = M_GET, .pattern = "/metrics", .run = metrics},
 };
 
 size_t api_health_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

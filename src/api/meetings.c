@@ -19,9 +19,13 @@
 #include "store/meetings.h"
 #include "store/uploads.h"
 
-static const char *const STATUSES[] = {"pending", "uploaded", "queued", "processing", "completed", "failed"};
+static const char *const STATUSES[] = {"pending",    "uploaded",  "queued",
+				       "processing", "completed", "failed"};
 
-static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
 
 json_t *api_meeting_json(const struct meeting *m)
 {
@@ -32,13 +36,15 @@ json_t *api_meeting_json(const struct meeting *m)
 	}
 	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:s,s:i,s:s}", "id", m->id, "title", m->title,
 			      "description", m->description ? m->description : "", "meeting_date",
-			      api_time(m->meeting_date), "status", m->status, "progress", m->progress,
-			      "language", m->language);
+			      api_time(m->meeting_date), "status", m->status, "progress",
+			      m->progress, "language", m->language);
 	json_object_set_new(j, "audio_format", str_or_null(m->audio_format));
 	json_object_set_new(j, "audio_codec", str_or_null(m->audio_codec));
 	json_object_set_new(j, "original_filename", str_or_null(m->original_filename));
-	json_object_set_new(j, "file_size", m->file_size >= 0 ? json_integer(m->file_size) : json_null());
-	json_object_set_new(j, "duration_seconds", m->duration >= 0 ? json_real(m->duration) : json_null());
+	json_object_set_new(j, "file_size",
+			    m->file_size >= 0 ? json_integer(m->file_size) : json_null());
+	json_object_set_new(j, "duration_seconds",
+			    m->duration >= 0 ? json_real(m->duration) : json_null());
 	json_object_set_new(j, "provider_used", str_or_null(m->provider_used));
 	json_object_set_new(j, "model_used", str_or_null(m->model_used));
 	json_object_set_new(j, "transcription_confidence",
@@ -59,7 +65,7 @@ static void reply_reloaded(struct http_req *r, struct db_conn *c, struct meeting
 	snprintf(id, sizeof id, "%s", m->id);
 	snprintf(org, sizeof org, "%s", m->org_id);
 	meeting_clear(m);
-	if (meeting_get(c, org, id, m) == DB_OK)
+	if (meeting_get(c, org, id, m) == STORE_OK)
 		http_reply_json(r, status, api_meeting_json(m));
 	else
 		http_problem_internal(r, "reload meeting");
@@ -103,8 +109,9 @@ static void apply_details(json_t *in, struct meeting *m, json_t **errors)
 		} else {
 			int64_t t = time_parse_rfc3339(json_string_value(v));
 			if (t < 0)
-				jv_error(errors, "meeting_date",
-					 "must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z");
+				jv_error(
+				    errors, "meeting_date",
+				    "must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z");
 			else
 				m->meeting_date = t;
 		}
@@ -118,39 +125,46 @@ static void apply_details(json_t *in, struct meeting *m, json_t **errors)
 	}
 }
 
+/* Destinations are not used: apply_details tells absent from null itself. */
 static const struct jv_field DETAIL_FIELDS[] = {
-	{"title", JV_STRING, false, false, 1, MEETING_TITLE_MAX},
-	{"description", JV_STRING, false, true, 0, MEETING_DESCRIPTION_MAX},
-	{"meeting_date", JV_STRING, false, true, 0, 64},
-	{"language", JV_STRING, false, false, 0, 15},
+    {.name = "title", .type = JV_STRING, .min_len = 1, .max_len = MEETING_TITLE_MAX},
+    {.name = "description",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = MEETING_DESCRIPTION_MAX},
+    {.name = "meeting_date", .type = JV_STRING, .null = JV_NULL_OK, .max_len = 64},
+    {.name = "language", .type = JV_STRING, .max_len = 15},
 };
+static const struct jv_spec DETAIL_SPEC = {JV_FIELDS(DETAIL_FIELDS)};
 
-static void create_meeting(struct http_req *r)
+/* Every problem of the details at once, not only the first field's. */
+static void details_check(struct api_ctx *cx, json_t **errors)
 {
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	jv_check(in, DETAIL_FIELDS, 4, &errors);
-	if (!json_object_get(in, "title") || json_is_null(json_object_get(in, "title")))
-		jv_error(&errors, "title", "is required");
 	struct meeting m;
 	meeting_init(&m);
-	apply_details(in, &m, &errors); /* every problem at once, not only the first field's */
-	if (errors) {
-		meeting_clear(&m);
-		http_problem_validation(r, errors);
-		return;
-	}
-	struct db_conn *c = api_db(r);
-	if (!c) {
-		meeting_clear(&m);
-		return;
-	}
-	struct principal p;
+	apply_details(cx->body, &m, errors);
+	meeting_clear(&m);
+}
+
+static void create_meeting_check(struct api_ctx *cx, json_t **errors)
+{
+	json_t *title = json_object_get(cx->body, "title");
+	if (!title || json_is_null(title))
+		jv_error(errors, "title", "is required");
+	details_check(cx, errors);
+}
+
+static void create_meeting(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
+	json_t *errors = NULL;
+	struct meeting m;
+	meeting_init(&m);
+	apply_details(cx->body, &m, &errors); /* checked by create_meeting_check */
+	json_decref(errors);
 	struct api_idem idem = {0};
-	if (!api_auth(r, c, &p))
-		goto out;
 	size_t blen;
 	const char *raw = http_body(r, &blen);
 	if (!api_idem_begin(r, c, &p, raw, blen, &idem))
@@ -173,40 +187,46 @@ static void create_meeting(struct http_req *r)
 	http_reply_json(r, 201, body);
 out:
 	meeting_clear(&m);
-	db_release(c);
 }
 
-static void list_meetings(struct http_req *r)
+struct list_in {
+	struct api_page_in page; /* first: api_page_check fills it */
+	const char *status;
+};
+
+static void list_meetings_check(struct api_ctx *cx, json_t **errors)
 {
-	int limit;
-	char cursor[UUID_STR_LEN];
-	if (!api_page(r, &limit, cursor))
+	api_page_check(cx, errors);
+	if (http_replied(cx->req))
 		return;
-	const char *status = http_query(r, "status");
+	struct list_in *in = API_IN(cx, struct list_in);
+	const char *status = http_query(cx->req, "status");
 	if (status) {
 		bool ok = false;
-		for (size_t i = 0; i < 6 && !ok; i++)
+		for (size_t i = 0; i < ARRAY_LEN(STATUSES) && !ok; i++)
 			ok = strcmp(status, STATUSES[i]) == 0;
-		if (!ok) {
-			json_t *errors = NULL;
-			jv_error(&errors, "status",
-				 "must be one of pending, uploaded, queued, processing, completed, failed");
-			http_problem_validation(r, errors);
-			return;
-		}
+		if (!ok)
+			jv_error(errors, "status",
+				 "must be one of pending, uploaded, queued, processing, completed, "
+				 "failed");
 	}
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (!api_auth(r, c, &p))
-		goto out;
+	in->status = status;
+}
+
+static void list_meetings(struct api_ctx *cx)
+{
+	const struct list_in *in = API_IN(cx, struct list_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
+	int limit = in->page.limit;
+	const char *cursor = in->page.cursor, *status = in->status;
 	struct meeting *list = NULL;
 	size_t n = 0;
 	int rc = meeting_list(c, p.org_id, status, cursor[0] ? cursor : NULL, limit + 1, &list, &n);
 	if (rc) {
 		api_db_fail(r, rc, "list meetings");
-		goto out;
+		return;
 	}
 	json_t *data = json_array();
 	size_t shown = n > (size_t)limit ? (size_t)limit : n;
@@ -217,63 +237,44 @@ static void list_meetings(struct http_req *r)
 		meeting_clear(&list[i]);
 	free(list);
 	http_reply_json(r, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
-out:
-	db_release(c);
 }
 
-/* Borrow a connection, authenticate, load the meeting in the path. Replies on failure. */
-static struct db_conn *load(struct http_req *r, struct principal *p, struct meeting *m, bool ticket)
+/* Load the meeting in the path for the caller. Replies 404 (or 503/500) on failure. */
+static bool load(struct api_ctx *cx, struct meeting *m)
 {
 	meeting_init(m);
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return NULL;
-	const char *id = http_param(r, "id");
-	if (!(ticket ? api_auth_or_ticket(r, c, id, p) : api_auth(r, c, p)))
-		goto fail;
-	int rc = meeting_get(c, p->org_id, id, m);
+	const char *id = http_param(cx->req, "id");
+	int rc = meeting_get(cx->conn, cx->principal->org_id, id, m);
 	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.", id);
-		goto fail;
+		http_problem(cx->req, 404, "not_found",
+			     "There is no meeting %s in your organization.", id);
+		return false;
 	}
 	if (rc) {
-		api_db_fail(r, rc, "load meeting");
-		goto fail;
+		api_db_fail(cx->req, rc, "load meeting");
+		return false;
 	}
-	return c;
-fail:
-	db_release(c);
-	return NULL;
+	return true;
 }
 
-static void get_meeting(struct http_req *r)
+static void get_meeting(struct api_ctx *cx)
 {
-	struct principal p;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, false);
-	if (!c)
+	if (!load(cx, &m))
 		return;
-	http_reply_json(r, 200, api_meeting_json(&m));
+	http_reply_json(cx->req, 200, api_meeting_json(&m));
 	meeting_clear(&m);
-	db_release(c);
 }
 
-static void put_meeting(struct http_req *r)
+static void put_meeting(struct api_ctx *cx)
 {
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
 	json_t *errors = NULL;
-	if (!jv_check(in, DETAIL_FIELDS, 4, &errors)) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	struct principal p;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, false);
-	if (!c)
+	if (!load(cx, &m))
 		return;
-	apply_details(in, &m, &errors);
+	apply_details(cx->body, &m, &errors);
 	if (errors) {
 		http_problem_validation(r, errors);
 		goto out;
@@ -286,18 +287,20 @@ static void put_meeting(struct http_req *r)
 	reply_reloaded(r, c, &m, 200);
 out:
 	meeting_clear(&m);
-	db_release(c);
 }
 
-static void delete_meeting(struct http_req *r)
+static void delete_meeting(struct api_ctx *cx)
 {
-	struct principal p;
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, false);
-	if (!c)
+	if (!load(cx, &m))
 		return;
 	char uploads[16][UUID_STR_LEN];
-	int nup = upload_active_for_meeting(c, p.org_id, m.id, uploads, 16);
+	int nup = 0;
+	if (upload_active_for_meeting(c, p.org_id, m.id, uploads, 16, &nup) != STORE_OK)
+		nup = 0;
 	char key[96];
 	int rc = meeting_delete(c, p.org_id, m.id, key);
 	if (rc) {
@@ -309,13 +312,13 @@ static void delete_meeting(struct http_req *r)
 		log_warn("could not delete audio", json_pack("{s:s}", "key", key));
 	for (int i = 0; i < nup; i++) {
 		char path[1100];
-		snprintf(path, sizeof path, "%.1000s/tus-%.36s", blob_spool_dir(app->blob), uploads[i]);
+		snprintf(path, sizeof path, "%.1000s/tus-%.36s", blob_spool_dir(app->blob),
+			 uploads[i]);
 		unlink(path);
 	}
 	http_reply_empty(r, 204);
 out:
 	meeting_clear(&m);
-	db_release(c);
 }
 
 /* Is name an engine this deployment runs (IAM_ASR)? */
@@ -334,47 +337,61 @@ static bool provider_known(struct app *app, const char *name)
 	return false;
 }
 
-static void transcribe(struct http_req *r)
+struct transcribe_in {
+	const char *language, *provider;
+};
+
+static const struct jv_field TRANSCRIBE_FIELDS[] = {
+    {.name = "language",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = 15,
+     .dest = JV_DEST(struct transcribe_in, language)},
+    {.name = "provider",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = 15,
+     .dest = JV_DEST(struct transcribe_in, provider)},
+};
+static const struct jv_spec TRANSCRIBE_SPEC = {JV_FIELDS(TRANSCRIBE_FIELDS), .empty = JV_EMPTY_OK};
+
+static void transcribe_check(struct api_ctx *cx, json_t **errors)
 {
-	static const struct jv_field FIELDS[] = {
-		{"language", JV_STRING, false, true, 0, 15},
-		{"provider", JV_STRING, false, true, 0, 15},
-	};
-	json_t *in = http_json_object(r, true);
-	if (!in)
-		return;
-	json_t *errors = NULL;
-	jv_check(in, FIELDS, 2, &errors);
-	const char *lang = jv_str(in, "language"), *provider = jv_str(in, "provider");
-	if (lang && !language_ok(lang))
-		jv_error(&errors, "language", "must be a language code such as en or en-US");
-	if (provider && !provider_known(api_app(r), provider))
-		jv_error(&errors, "provider", "is not an engine this server runs (IAM_ASR=%s)",
-			 api_app(r)->cfg->asr);
-	if (errors) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	struct principal p;
+	const struct transcribe_in *in = API_IN(cx, struct transcribe_in);
+	if (in->language && !language_ok(in->language))
+		jv_error(errors, "language", "must be a language code such as en or en-US");
+	if (in->provider && !provider_known(cx->app, in->provider))
+		jv_error(errors, "provider", "is not an engine this server runs (IAM_ASR=%s)",
+			 cx->app->cfg->asr);
+}
+
+static void transcribe(struct api_ctx *cx)
+{
+	const struct transcribe_in *in = API_IN(cx, struct transcribe_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const char *lang = in->language, *provider = in->provider;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, false);
-	if (!c)
+	if (!load(cx, &m))
 		return;
 	if (!m.audio_key[0]) {
-		http_problem(r, 409, "no_audio", "This meeting has no audio yet. Upload audio first.");
+		http_problem(r, 409, "no_audio",
+			     "This meeting has no audio yet. Upload audio first.");
 		goto out;
 	}
 	if (!strcmp(m.status, "queued") || !strcmp(m.status, "processing")) {
-		http_problem(r, 409, "already_processing", "This meeting is already being transcribed.");
+		http_problem(r, 409, "already_processing",
+			     "This meeting is already being transcribed.");
 		goto out;
 	}
 	if (lang) {
 		snprintf(m.language, sizeof m.language, "%s", lang);
 		meeting_update_details(c, &m);
 	}
-	int rc = api_transcribe_start(api_app(r), c, &m, lang, provider);
-	if (rc == DB_UNIQUE) {
-		http_problem(r, 409, "already_processing", "This meeting is already being transcribed.");
+	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider);
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, "already_processing",
+			     "This meeting is already being transcribed.");
 		goto out;
 	}
 	if (rc) {
@@ -385,17 +402,15 @@ static void transcribe(struct http_req *r)
 	api_jobs_wake(api_app(r));
 out:
 	meeting_clear(&m);
-	db_release(c);
 }
 
-static void get_audio(struct http_req *r)
+static void get_audio(struct api_ctx *cx)
 {
-	struct principal p;
+	struct http_req *r = cx->req;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, true);
-	if (!c)
+	if (!load(cx, &m))
 		return;
-	db_release(c); /* not needed while the file is sent */
+	api_conn_release(cx); /* not needed while the file is sent */
 	if (!m.audio_key[0]) {
 		http_problem(r, 404, "no_audio", "This meeting has no audio yet.");
 		goto out;
@@ -411,29 +426,30 @@ static void get_audio(struct http_req *r)
 		goto out;
 	}
 	http_add_header(r, "Cache-Control", "private, no-store");
-	http_reply_file(r, fd, size, m.audio_mime[0] ? m.audio_mime : "application/octet-stream", "inline");
+	http_reply_file(r, fd, size, m.audio_mime[0] ? m.audio_mime : "application/octet-stream",
+			"inline");
 out:
 	meeting_clear(&m);
 }
 
-static void issue_ticket(struct http_req *r)
+static void issue_ticket(struct api_ctx *cx)
 {
-	struct principal p;
+	struct http_req *r = cx->req;
+	struct principal p = *cx->principal;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, false);
-	if (!c)
+	if (!load(cx, &m))
 		return;
 	if (p.via_api_key)
 		snprintf(p.session_id, sizeof p.session_id, "-");
 	int64_t exp;
-	char *t = api_ticket_issue(api_app(r), &p, m.id, &exp);
+	char *t = ticket_issue(cx->app->ticket_key, &p, m.id, &exp);
 	if (!t)
 		http_problem_internal(r, "issue ticket");
 	else
-		http_reply_json(r, 201, json_pack("{s:s,s:o}", "ticket", t, "expires_at", api_time(exp)));
+		http_reply_json(r, 201,
+				json_pack("{s:s,s:o}", "ticket", t, "expires_at", api_time(exp)));
 	free(t);
 	meeting_clear(&m);
-	db_release(c);
 }
 
 /* ---- live events ---- */
@@ -464,9 +480,10 @@ static bool watch_tick(void *ctx, struct buf *out)
 		return true;
 	bool terminal = !strcmp(m.status, "completed") || !strcmp(m.status, "failed");
 	if (!w->sent || strcmp(m.status, w->status) != 0 || m.progress != w->progress) {
-		json_t *ev = json_pack("{s:s,s:s,s:i,s:o,s:o}", "id", m.id, "status", m.status, "progress",
-				       m.progress, "processing_error", str_or_null(m.processing_error),
-				       "updated_at", api_time(m.updated_at));
+		json_t *ev =
+		    json_pack("{s:s,s:s,s:i,s:o,s:o}", "id", m.id, "status", m.status, "progress",
+			      m.progress, "processing_error", str_or_null(m.processing_error),
+			      "updated_at", api_time(m.updated_at));
 		char *text = json_dumps(ev, JSON_COMPACT);
 		json_decref(ev);
 		if (text)
@@ -480,14 +497,14 @@ static bool watch_tick(void *ctx, struct buf *out)
 	return !terminal;
 }
 
-static void events(struct http_req *r)
+static void events(struct api_ctx *cx)
 {
-	struct principal p;
+	struct http_req *r = cx->req;
+	const struct principal p = *cx->principal;
 	struct meeting m;
-	struct db_conn *c = load(r, &p, &m, true);
-	if (!c)
+	if (!load(cx, &m))
 		return;
-	db_release(c);
+	api_conn_release(cx);
 	http_set_principal(r, p.user_id, p.session_id); /* stream caps and logout (tickets too) */
 	struct watch *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -502,20 +519,54 @@ static void events(struct http_req *r)
 	http_reply_sse(r, 500, watch_tick, w, free);
 }
 
+#define MEETING_ROUTE .auth = AUTH_BEARER, .db = DB_CONN_HELD
+
 static const struct route ROUTES[] = {
-	{M_POST, "/api/v1/meetings", create_meeting, BODY_JSON},
-	{M_GET, "/api/v1/meetings", list_meetings, BODY_NONE},
-	{M_GET, "/api/v1/meetings/{id}", get_meeting, BODY_NONE},
-	{M_PUT, "/api/v1/meetings/{id}", put_meeting, BODY_JSON},
-	{M_DELETE, "/api/v1/meetings/{id}", delete_meeting, BODY_NONE},
-	{M_POST, "/api/v1/meetings/{id}/transcribe", transcribe, BODY_JSON},
-	{M_GET, "/api/v1/meetings/{id}/audio", get_audio, BODY_NONE},
-	{M_POST, "/api/v1/meetings/{id}/ticket", issue_ticket, BODY_NONE},
-	{M_GET, "/api/v1/meetings/{id}/events", events, BODY_NONE},
+    {.method = M_POST,
+     .pattern = "/api/v1/meetings",
+     .body = BODY_JSON,
+     .json = &DETAIL_SPEC,
+     .check = create_meeting_check,
+     MEETING_ROUTE,
+     .run = create_meeting},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings",
+     .check = list_meetings_check,
+     MEETING_ROUTE,
+     .run = list_meetings},
+    {.method = M_GET, .pattern = "/api/v1/meetings/{id}", MEETING_ROUTE, .run = get_meeting},
+    {.method = M_PUT,
+     .pattern = "/api/v1/meetings/{id}",
+     .body = BODY_JSON,
+     .json = &DETAIL_SPEC,
+     MEETING_ROUTE,
+     .run = put_meeting},
+    {.method = M_DELETE, .pattern = "/api/v1/meetings/{id}", MEETING_ROUTE, .run = delete_meeting},
+    {.method = M_POST,
+     .pattern = "/api/v1/meetings/{id}/transcribe",
+     .body = BODY_JSON,
+     .json = &TRANSCRIBE_SPEC,
+     .check = transcribe_check,
+     MEETING_ROUTE,
+     .run = transcribe},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings/{id}/audio",
+     .auth = AUTH_TICKET,
+     .db = DB_CONN_HELD,
+     .run = get_audio},
+    {.method = M_POST,
+     .pattern = "/api/v1/meetings/{id}/ticket",
+     MEETING_ROUTE,
+     .run = issue_ticket},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings/{id}/events",
+     .auth = AUTH_TICKET,
+     .db = DB_CONN_HELD,
+     .run = events},
 };
 
 size_t api_meetings_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

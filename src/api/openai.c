@@ -42,8 +42,7 @@ static void oai_error(struct http_req *r, int status, const char *type, const ch
 	http_reply_json(r, status, json_pack("{s:o}", "error", e));
 }
 
-/* Authenticate like the rest of the API, but answer failures in OpenAI's shape. */
-static bool oai_auth(struct http_req *r, struct db_conn *c, struct principal *p)
+bool api_openai_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 {
 	const char *reason = NULL;
 	int rc = authn_bearer(c, &api_app(r)->jwt, http_header(r, "Authorization"), p, &reason);
@@ -51,16 +50,19 @@ static bool oai_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 		const char *denied = authn_scope_denied(p, http_method(r), http_path(r));
 		if (!denied)
 			return true;
-		oai_error(r, 403, "invalid_request_error", NULL, "insufficient_scope", "%s", denied);
+		oai_error(r, 403, "invalid_request_error", NULL, "insufficient_scope", "%s",
+			  denied);
 		return false;
 	}
 	if (rc == AUTHN_ERROR) {
-		oai_error(r, 503, "server_error", NULL, NULL, "The database is unavailable. Try again.");
+		oai_error(r, 503, "server_error", NULL, NULL,
+			  "The database is unavailable. Try again.");
 		return false;
 	}
 	oai_error(r, 401, "invalid_request_error", NULL, "invalid_api_key",
-		  rc == AUTHN_MISSING ? "You didn't provide an API key. Send 'Authorization: Bearer iam_...'."
-				      : "Incorrect API key provided. Create a key in IAM and try again.");
+		  rc == AUTHN_MISSING
+		      ? "You didn't provide an API key. Send 'Authorization: Bearer iam_...'."
+		      : "Incorrect API key provided. Create a key in IAM and try again.");
 	return false;
 }
 
@@ -85,18 +87,16 @@ static bool model_engine(struct app *app, const char *model, const char **provid
 	return false;
 }
 
-static void list_models(struct http_req *r)
+static void list_models(struct api_ctx *cx)
 {
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (oai_auth(r, c, &p)) {
-		struct app *app = api_app(r);
+	struct http_req *r = cx->req;
+	{
+		struct app *app = cx->app;
 		json_t *data = json_array();
 		int64_t created = app->started_ms / 1000;
-		json_array_append_new(data, json_pack("{s:s,s:s,s:I,s:s}", "id", "whisper-1", "object", "model",
-						      "created", (json_int_t)created, "owned_by", "iam"));
+		json_array_append_new(data, json_pack("{s:s,s:s,s:I,s:s}", "id", "whisper-1",
+						      "object", "model", "created",
+						      (json_int_t)created, "owned_by", "iam"));
 		for (const char *s = app->cfg->asr; *s;) {
 			while (*s == ' ' || *s == ',')
 				s++;
@@ -104,15 +104,15 @@ static void list_models(struct http_req *r)
 			if (len) {
 				char id[32];
 				snprintf(id, sizeof id, "%.*s", (int)len, s);
-				json_array_append_new(data, json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object",
-								      "model", "created", (json_int_t)created,
+				json_array_append_new(data, json_pack("{s:s,s:s,s:I,s:s}", "id", id,
+								      "object", "model", "created",
+								      (json_int_t)created,
 								      "owned_by", "iam"));
 			}
 			s += len;
 		}
 		http_reply_json(r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
 	}
-	db_release(c);
 }
 
 struct oai {
@@ -178,14 +178,15 @@ static void gran_flush(struct oai *o)
 	o->gran[0] = '\0';
 }
 
-static int oai_part(void *cls, const char *field, const char *filename, const char *data, size_t len,
-		    uint64_t off)
+static int oai_part(void *cls, const char *field, const char *filename, const char *data,
+		    size_t len, uint64_t off)
 {
 	struct oai *o = cls;
 	if (!strcmp(field, "file")) {
 		if (!o->got_file) {
 			o->got_file = true;
-			snprintf(o->filename, sizeof o->filename, "%s", filename ? filename : "audio");
+			snprintf(o->filename, sizeof o->filename, "%s",
+				 filename ? filename : "audio");
 		}
 		if (o->sp.size + (int64_t)len > (int64_t)o->app->cfg->max_upload_mb * 1024 * 1024) {
 			oai_fail(o, 413, "file", "The file is larger than this server accepts.");
@@ -204,24 +205,30 @@ static int oai_part(void *cls, const char *field, const char *filename, const ch
 	if (!strcmp(field, "prompt"))
 		return field_piece(o, o->prompt, sizeof o->prompt, "prompt", data, len, off);
 	if (!strcmp(field, "response_format"))
-		return field_piece(o, o->response_format, sizeof o->response_format, "response_format", data, len, off);
+		return field_piece(o, o->response_format, sizeof o->response_format,
+				   "response_format", data, len, off);
 	if (!strcmp(field, "temperature"))
-		return field_piece(o, o->temperature, sizeof o->temperature, "temperature", data, len, off);
+		return field_piece(o, o->temperature, sizeof o->temperature, "temperature", data,
+				   len, off);
 	if (!strcmp(field, "stream"))
 		return field_piece(o, o->stream, sizeof o->stream, "stream", data, len, off);
-	if (!strcmp(field, "timestamp_granularities[]") || !strcmp(field, "timestamp_granularities")) {
-		/* A value may arrive in pieces: collect it, judge it when the next part starts or at the end. */
+	if (!strcmp(field, "timestamp_granularities[]") ||
+	    !strcmp(field, "timestamp_granularities")) {
+		/* A value may arrive in pieces: collect it, judge it when the next part starts or
+		 * at the end. */
 		if (off == 0)
 			gran_flush(o);
 		o->gran_open = true;
-		return field_piece(o, o->gran, sizeof o->gran, "timestamp_granularities", data, len, off);
+		return field_piece(o, o->gran, sizeof o->gran, "timestamp_granularities", data, len,
+				   off);
 	}
 	return 0; /* unknown fields are ignored, as OpenAI does */
 }
 
-static void oai_begin(struct http_req *r)
+static void oai_open(struct api_ctx *cx)
 {
-	struct app *app = api_app(r);
+	struct http_req *r = cx->req;
+	struct app *app = cx->app;
 	struct oai *o = calloc(1, sizeof *o);
 	if (!o) {
 		oai_error(r, 500, "server_error", NULL, NULL, "Out of memory.");
@@ -229,28 +236,25 @@ static void oai_begin(struct http_req *r)
 	}
 	o->sp.fd = -1;
 	o->app = app;
+	o->p = *cx->principal;
 	http_set_ctx(r, o, oai_free);
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	bool ok = oai_auth(r, c, &o->p);
-	db_release(c);
-	if (!ok)
-		return;
 	int64_t len = http_content_length(r);
 	if (len > (int64_t)app->cfg->max_upload_mb * 1024 * 1024 + 65536) {
 		oai_error(r, 413, "invalid_request_error", "file", NULL,
-			  "The request is larger than the %ld MB this server accepts.", app->cfg->max_upload_mb);
+			  "The request is larger than the %ld MB this server accepts.",
+			  app->cfg->max_upload_mb);
 		return;
 	}
 	o->mp = http_multipart_new(r, oai_part, o);
 	if (!o->mp) {
-		oai_error(r, 400, "invalid_request_error", NULL, NULL,
-			  "Send the request as multipart/form-data with the audio in a 'file' field.");
+		oai_error(
+		    r, 400, "invalid_request_error", NULL, NULL,
+		    "Send the request as multipart/form-data with the audio in a 'file' field.");
 		return;
 	}
 	if (spool_open(app, &o->sp, "oai") < 0)
-		oai_error(r, 500, "server_error", NULL, NULL, "The file could not be stored. Try again.");
+		oai_error(r, 500, "server_error", NULL, NULL,
+			  "The file could not be stored. Try again.");
 }
 
 static int oai_chunk(struct http_req *r, const char *data, size_t len)
@@ -265,9 +269,10 @@ static int oai_chunk(struct http_req *r, const char *data, size_t len)
 
 static const char *language_name(const char *code)
 {
-	static const char *const MAP[][2] = {{"en", "english"}, {"de", "german"}, {"fr", "french"},
-					     {"es", "spanish"}, {"it", "italian"}, {"nl", "dutch"},
-					     {"pt", "portuguese"}, {"ja", "japanese"}, {"zh", "chinese"}};
+	static const char *const MAP[][2] = {
+	    {"en", "english"},	  {"de", "german"},   {"fr", "french"},
+	    {"es", "spanish"},	  {"it", "italian"},  {"nl", "dutch"},
+	    {"pt", "portuguese"}, {"ja", "japanese"}, {"zh", "chinese"}};
 	for (size_t i = 0; i < sizeof MAP / sizeof *MAP; i++)
 		if (!strncmp(code, MAP[i][0], 2))
 			return MAP[i][1];
@@ -295,7 +300,7 @@ static bool oai_check(void *ctx)
 static void oai_reply(struct http_req *r, struct oai *o, struct db_conn *c, const struct meeting *m)
 {
 	struct meeting_transcript t;
-	if (meeting_transcript_get(c, o->p.org_id, m->id, &t) != DB_OK) {
+	if (meeting_transcript_get(c, o->p.org_id, m->id, &t) != STORE_OK) {
 		oai_error(r, 500, "server_error", NULL, NULL, "The transcript could not be read.");
 		return;
 	}
@@ -322,24 +327,28 @@ static void oai_reply(struct http_req *r, struct oai *o, struct db_conn *c, cons
 		http_reply_text(r, 200, "text/plain; charset=utf-8", out, out ? n + 1 : 0);
 	} else if (!strcmp(fmt, "srt") || !strcmp(fmt, "vtt")) {
 		size_t len = 0;
-		char *out = export_render(&tr, !strcmp(fmt, "srt") ? EXPORT_SRT : EXPORT_VTT, NULL, &len);
+		char *out =
+		    export_render(&tr, !strcmp(fmt, "srt") ? EXPORT_SRT : EXPORT_VTT, NULL, &len);
 		http_reply_text(r, 200, "text/plain; charset=utf-8", out, len);
 	} else { /* verbose_json */
 		json_t *segs = json_array(), *words = json_array();
 		for (size_t i = 0; i < tr.nsegments; i++) {
 			const struct transcript_segment *s = &tr.segments[i];
 			double conf = s->confidence > 0 ? s->confidence : 1e-6;
-			json_array_append_new(segs, json_pack("{s:I,s:i,s:f,s:f,s:s,s:[],s:f,s:f,s:f,s:f}", "id",
-							      (json_int_t)i, "seek", 0, "start", s->start, "end", s->end,
-							      "text", s->text, "tokens", "temperature", 0.0,
-							      "avg_logprob", log(conf), "compression_ratio", 1.0,
-							      "no_speech_prob", 0.0));
+			json_array_append_new(
+			    segs,
+			    json_pack("{s:I,s:i,s:f,s:f,s:s,s:[],s:f,s:f,s:f,s:f}", "id",
+				      (json_int_t)i, "seek", 0, "start", s->start, "end", s->end,
+				      "text", s->text, "tokens", "temperature", 0.0, "avg_logprob",
+				      log(conf), "compression_ratio", 1.0, "no_speech_prob", 0.0));
 		}
 		for (size_t i = 0; i < tr.nwords; i++)
-			json_array_append_new(words, json_pack("{s:s,s:f,s:f}", "word", tr.words[i].text, "start",
-							       tr.words[i].start, "end", tr.words[i].end));
+			json_array_append_new(
+			    words, json_pack("{s:s,s:f,s:f}", "word", tr.words[i].text, "start",
+					     tr.words[i].start, "end", tr.words[i].end));
 		json_t *out = json_pack("{s:s,s:s,s:f,s:s}", "task", "transcribe", "language",
-					language_name(tr.language), "duration", tr.duration, "text", text ? text : "");
+					language_name(tr.language), "duration", tr.duration, "text",
+					text ? text : "");
 		if (o->gran_segment || !o->gran_word)
 			json_object_set_new(out, "segments", segs);
 		else
@@ -361,7 +370,8 @@ static void oai_finish(struct http_req *r, void *ctx, bool stopping)
 	struct oai *o = ctx;
 	if (stopping) {
 		oai_error(r, 503, "server_error", NULL, NULL,
-			  "The server is restarting; the transcription continues as meeting %s.", o->meeting_id);
+			  "The server is restarting; the transcription continues as meeting %s.",
+			  o->meeting_id);
 		return;
 	}
 	struct db_conn *c = db_acquire(o->app->db, DB_ACQUIRE_MS);
@@ -390,14 +400,15 @@ static void oai_finish(struct http_req *r, void *ctx, bool stopping)
 	db_release(c);
 }
 
-static void oai_done(struct http_req *r)
+static void oai_done(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
 	struct oai *o = http_ctx(r);
 	struct app *app = o->app;
 	gran_flush(o);
 	if (o->error) {
-		oai_error(r, o->error, o->error >= 500 ? "server_error" : "invalid_request_error", o->param, NULL,
-			  "%s", o->message);
+		oai_error(r, o->error, o->error >= 500 ? "server_error" : "invalid_request_error",
+			  o->param, NULL, "%s", o->message);
 		return;
 	}
 	if (!o->got_file) {
@@ -406,13 +417,15 @@ static void oai_done(struct http_req *r)
 		return;
 	}
 	if (!o->model[0]) {
-		oai_error(r, 400, "invalid_request_error", "model", NULL, "You must provide a model parameter.");
+		oai_error(r, 400, "invalid_request_error", "model", NULL,
+			  "You must provide a model parameter.");
 		return;
 	}
 	const char *provider;
 	if (!model_engine(app, o->model, &provider)) {
 		oai_error(r, 400, "invalid_request_error", "model", "model_not_found",
-			  "The model '%s' does not exist. Use whisper-1 or one of GET /v1/models.", o->model);
+			  "The model '%s' does not exist. Use whisper-1 or one of GET /v1/models.",
+			  o->model);
 		return;
 	}
 	const char *fmt = o->response_format;
@@ -424,7 +437,8 @@ static void oai_done(struct http_req *r)
 	}
 	if (o->gran_bad || ((o->gran_word || o->gran_segment) && strcmp(fmt, "verbose_json"))) {
 		oai_error(r, 400, "invalid_request_error", "timestamp_granularities", NULL,
-			  "timestamp_granularities must be word and/or segment, with response_format verbose_json.");
+			  "timestamp_granularities must be word and/or segment, with "
+			  "response_format verbose_json.");
 		return;
 	}
 	if (o->temperature[0]) {
@@ -437,7 +451,8 @@ static void oai_done(struct http_req *r)
 		}
 	}
 	if (o->stream[0] && strcmp(o->stream, "false")) {
-		oai_error(r, 400, "invalid_request_error", "stream", NULL, "Streaming is not supported; omit stream.");
+		oai_error(r, 400, "invalid_request_error", "stream", NULL,
+			  "Streaming is not supported; omit stream.");
 		return;
 	}
 	if (o->language[0] && (strlen(o->language) < 2 || strlen(o->language) > 15)) {
@@ -446,7 +461,8 @@ static void oai_done(struct http_req *r)
 		return;
 	}
 	if (o->sp.size == 0) {
-		oai_error(r, 400, "invalid_request_error", "file", NULL, "The audio file is empty.");
+		oai_error(r, 400, "invalid_request_error", "file", NULL,
+			  "The audio file is empty.");
 		return;
 	}
 	if (fsync(o->sp.fd) < 0 || close(o->sp.fd) < 0) {
@@ -460,7 +476,7 @@ static void oai_done(struct http_req *r)
 	crypto_sha256_final((struct crypto_sha256_ctx *)(void *)o->sp.sha, digest);
 	crypto_hex(digest, 32, hex);
 
-	struct db_conn *c = api_db(r);
+	struct db_conn *c = api_conn(cx);
 	if (!c)
 		return;
 	struct meeting m;
@@ -480,21 +496,26 @@ static void oai_done(struct http_req *r)
 		oai_error(r, 503, "server_error", NULL, NULL, "The database is busy. Try again.");
 		goto out;
 	}
-	const char *code = NULL;
+	const char *code;
 	char detail[512];
-	int status = api_ingest(app, c, &m, o->sp.path, o->filename, o->sp.size, hex, false, &code,
-				detail, sizeof detail);
+	struct ingest_file f = {
+	    .path = o->sp.path, .filename = o->filename, .size = o->sp.size, .sha256 = hex};
+	enum ingest_rc irc =
+	    ingest_audio(app->blob, c, &m, &f, INGEST_ATTACH_ONLY, detail, sizeof detail);
 	o->sp.path[0] = '\0';
+	int status = api_ingest_status(irc, &code);
 	if (status) {
 		char key[96];
 		meeting_delete(c, o->p.org_id, m.id, key); /* nothing half-made stays behind */
-		oai_error(r, status >= 500 ? status : 400, status >= 500 ? "server_error" : "invalid_request_error",
+		oai_error(r, status >= 500 ? status : 400,
+			  status >= 500 ? "server_error" : "invalid_request_error",
 			  status >= 500 ? NULL : "file", NULL, "%s", detail);
 		goto out;
 	}
-	rc = api_transcribe_start(app, c, &m, o->language[0] ? o->language : NULL, provider);
+	rc = ingest_queue_transcription(c, &m, o->language[0] ? o->language : NULL, provider);
 	if (rc) {
-		oai_error(r, 503, "server_error", NULL, NULL, "Transcription could not be queued. Try again.");
+		oai_error(r, 503, "server_error", NULL, NULL,
+			  "Transcription could not be queued. Try again.");
 		goto out;
 	}
 	snprintf(o->meeting_id, sizeof o->meeting_id, "%s", m.id);
@@ -505,16 +526,26 @@ static void oai_done(struct http_req *r)
 	http_park(r, 300, oai_check, oai_finish, http_take_ctx(r), oai_free);
 out:
 	meeting_clear(&m);
-	db_release(c);
 }
 
 static const struct route ROUTES[] = {
-	{M_GET, "/v1/models", list_models, BODY_NONE},
-	{M_POST, "/v1/audio/transcriptions", oai_done, BODY_STREAM, oai_begin, oai_chunk},
+    {.method = M_GET,
+     .pattern = "/v1/models",
+     .auth = AUTH_OPENAI,
+     .db = DB_CONN_HELD,
+     .run = list_models},
+    {.method = M_POST,
+     .pattern = "/v1/audio/transcriptions",
+     .body = BODY_STREAM,
+     .auth = AUTH_OPENAI,
+     .db = DB_CONN_HELD,
+     .open = oai_open,
+     .chunk = oai_chunk,
+     .run = oai_done},
 };
 
 size_t api_openai_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

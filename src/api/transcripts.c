@@ -209,7 +209,7 @@ static void get_transcript(struct http_req *r)
 	if (!c)
 		return;
 	int rc = meeting_transcript_get(c, p.org_id, m.id, &row);
-	if (rc == DB_OK && want > 0)
+	if (rc == STORE_OK && want > 0)
 		rc = revision_get(c, p.org_id, m.id, want, &rev);
 	db_release(c);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
@@ -326,13 +326,13 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 		}
 		rc = revision_save(c, p.org_id, m.id, row.version, body, text, p.user_id, action,
 				   sum, &version);
-		if (rc == DB_OK)
+		if (rc == STORE_OK)
 			break;
-		if (rc == REVISION_STALE && match < 1 && attempt + 1 < EDIT_TRIES)
+		if (rc == STORE_STALE && match < 1 && attempt + 1 < EDIT_TRIES)
 			continue; /* someone else's edit landed first: redo ours on theirs */
-		if (rc == REVISION_STALE) {
+		if (rc == STORE_STALE) {
 			struct meeting_transcript now;
-			if (meeting_transcript_get(c, p.org_id, m.id, &now) == DB_OK) {
+			if (meeting_transcript_get(c, p.org_id, m.id, &now) == STORE_OK) {
 				precondition_failed(r, now.version);
 				meeting_transcript_clear(&now);
 			} else {
@@ -342,7 +342,7 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 			}
 			goto done;
 		}
-		if (rc == REVISION_BUSY) {
+		if (rc == STORE_MEETING_BUSY) {
 			http_problem(r, 409, "meeting_busy",
 				     "The meeting is being transcribed again, which will replace this "
 				     "transcript. Wait until it is done, then edit the new one.");
@@ -505,8 +505,8 @@ static void put_speaker(struct http_req *r)
 	static const struct jv_field fields[] = {
 	    {.name = "name",
 	     .type = JV_STRING,
-	     .required = true,
-	     .nullable = true,
+	     .presence = JV_REQUIRED,
+	     .null = JV_NULL_OK,
 	     .max_len = TRANSCRIPT_NAME_MAX},
 	};
 	json_t *in = http_json_object(r, false);
@@ -556,7 +556,7 @@ static int merge_speaker(struct http_req *r, struct db_conn *c, const struct pri
 static void post_merge(struct http_req *r)
 {
 	static const struct jv_field fields[] = {
-	    {.name = "into", .type = JV_STRING, .required = true, .max_len = 8},
+	    {.name = "into", .type = JV_STRING, .presence = JV_REQUIRED, .max_len = 8},
 	};
 	json_t *in = http_json_object(r, false);
 	json_t *errors = NULL;
@@ -629,10 +629,11 @@ static void list_revisions(struct http_req *r)
 	struct db_conn *c = load(r, &p, &m);
 	if (!c)
 		return;
-	int n = revision_list(c, p.org_id, m.id, before, list, limit + 1);
+	int n = 0;
+	enum store_rc rc = revision_list(c, p.org_id, m.id, before, list, limit + 1, &n);
 	db_release(c);
-	if (n < 0) {
-		api_db_fail(r, n, "list revisions");
+	if (rc) {
+		api_db_fail(r, rc, "list revisions");
 		goto out;
 	}
 	json_t *data = json_array();

@@ -167,12 +167,11 @@ static int multipart_part(void *cls, const char *key, const char *filename, cons
 	return size ? direct_write(d, data, size) : 0;
 }
 
-static void direct_begin(struct http_req *r)
+static void direct_open(struct api_ctx *cx)
 {
-	struct app *app = api_app(r);
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
+	struct http_req *r = cx->req;
+	struct app *app = cx->app;
+	struct db_conn *c = cx->conn;
 	struct direct *d = calloc(1, sizeof *d);
 	struct meeting m;
 	meeting_init(&m);
@@ -184,8 +183,7 @@ static void direct_begin(struct http_req *r)
 	http_set_ctx(r, d, direct_free);
 	d->app = app;
 	d->max = max_bytes(app);
-	if (!api_auth(r, c, &d->p))
-		goto out;
+	d->p = *cx->principal;
 	int rc = meeting_get(c, d->p.org_id, http_param(r, "id"), &m);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.",
@@ -223,7 +221,6 @@ static void direct_begin(struct http_req *r)
 			     "The upload could not be stored. Try again.");
 out:
 	meeting_clear(&m);
-	db_release(c);
 }
 
 static int direct_chunk(struct http_req *r, const char *data, size_t len)
@@ -252,8 +249,9 @@ static int direct_chunk(struct http_req *r, const char *data, size_t len)
 	return direct_write(d, data, len);
 }
 
-static void direct_done(struct http_req *r)
+static void direct_done(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
 	struct direct *d = http_ctx(r);
 	if (d->error) {
 		http_problem(r, d->error, d->code, "%s", d->detail);
@@ -289,7 +287,7 @@ static void direct_done(struct http_req *r)
 	const char *t = http_query(r, "transcribe");
 	bool transcribe = !(t && (!strcmp(t, "false") || !strcmp(t, "0")));
 
-	struct db_conn *c = api_db(r);
+	struct db_conn *c = api_conn(cx);
 	if (!c)
 		return;
 	struct meeting m;
@@ -300,21 +298,21 @@ static void direct_done(struct http_req *r)
 				     "The meeting was deleted during the upload.");
 		else
 			api_db_fail(r, rc, "load meeting");
-		goto out;
+		return;
 	}
-	const char *code = NULL;
 	char detail[512];
-	int status = api_ingest(d->app, c, &m, d->sp.path, d->filename, d->sp.size, hex, transcribe,
-				&code, detail, sizeof detail);
+	struct ingest_file f = {
+	    .path = d->sp.path, .filename = d->filename, .size = d->sp.size, .sha256 = hex};
+	enum ingest_rc irc =
+	    ingest_audio(d->app->blob, c, &m, &f,
+			 transcribe ? INGEST_AND_QUEUE : INGEST_ATTACH_ONLY, detail, sizeof detail);
 	d->sp.path[0] = '\0'; /* consumed */
-	if (status)
-		api_ingest_problem(r, status, code, detail);
+	if (irc)
+		api_ingest_problem(r, irc, detail);
 	else
 		http_reply_json(r, 200, api_meeting_json(&m));
 	api_jobs_wake(d->app);
 	meeting_clear(&m);
-out:
-	db_release(c);
 }
 
 /* ================= tus 1.0 ================= */
@@ -464,8 +462,9 @@ static int meta_get(const char *meta, const char *key, char *out, size_t outlen)
 	return 0;
 }
 
-static void tus_options(struct http_req *r)
+static void tus_options(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
 	char max[32];
 	snprintf(max, sizeof max, "%" PRId64, max_bytes(api_app(r)));
 	tus_headers(r);
@@ -504,6 +503,11 @@ struct tus {
 	struct sha1_ctx sha1;
 	struct sha256_ctx sha256;
 	struct api_idem idem; /* creation with Idempotency-Key */
+	struct {	      /* creation: what tus_post_check read from the headers */
+		int64_t length, first;
+		const char *meta;
+		char filename[1024], title[1024], meeting_id[128], language[32];
+	} create;
 	int error;
 	const char *code;
 	char detail[256];
@@ -593,7 +597,7 @@ static int tus_lock(struct db_conn *c, struct tus *t)
 {
 	int64_t now = time_now_ms();
 	int rc = upload_lock(c, t->p.org_id, t->u.id, t->owner, now + t->lease_ms);
-	if (rc == DB_OK) {
+	if (rc == STORE_OK) {
 		t->locked = true;
 		t->lease_until = now + t->lease_ms;
 		t->renewed_at = now;
@@ -614,10 +618,10 @@ static bool tus_lease_ok(struct tus *t)
 		if (c) {
 			int rc = upload_renew(c, t->u.id, t->owner, now + t->lease_ms);
 			db_release(c);
-			if (rc == DB_OK) {
+			if (rc == STORE_OK) {
 				t->lease_until = now + t->lease_ms;
 				t->renewed_at = now;
-			} else if (rc == UPLOAD_LOST) {
+			} else if (rc == STORE_UPLOAD_LOST) {
 				t->locked = false;
 				t->lease_until = 0; /* the writer stops at once */
 				tus_fail(t, 409, "upload_lock_lost",
@@ -901,16 +905,16 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 	/*
 	 * No SHA-256 of the whole file here: hashing a large file would take
 	 * as long as receiving it (and each request saw only its part). The
-	 * janitor fills it in shortly after (api_janitor).
+	 * janitor fills it in shortly after (service/janitor.c).
 	 */
-	const char *code = NULL;
 	char detail[512];
-	int status = api_ingest(t->app, c, &m, path, t->u.filename, t->u.length, NULL, true, &code,
-				detail, sizeof detail);
+	struct ingest_file f = {.path = path, .filename = t->u.filename, .size = t->u.length};
+	enum ingest_rc irc =
+	    ingest_audio(t->app->blob, c, &m, &f, INGEST_AND_QUEUE, detail, sizeof detail);
 	meeting_clear(&m);
-	if (status) {
+	if (irc) {
 		upload_terminate(c, t->u.org_id, t->u.id);
-		api_ingest_problem(r, status, code, detail);
+		api_ingest_problem(r, irc, detail);
 		return false;
 	}
 	upload_complete(c, t->u.id);
@@ -918,8 +922,10 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 	return true;
 }
 
-static void tus_post_begin(struct http_req *r)
+/* Everything about a creation request that needs neither the caller nor the database. */
+static void tus_post_check(struct api_ctx *cx, json_t **errors)
 {
+	struct http_req *r = cx->req;
 	tus_headers(r);
 	if (!tus_version_ok(r))
 		return;
@@ -962,16 +968,17 @@ static void tus_post_begin(struct http_req *r)
 		    "standard base64; a value could not be decoded.");
 		return;
 	}
-	char filename[1024] = "", title[1024] = "", meeting_id[128] = "", language[32] = "";
+	char *filename = t->create.filename, *title = t->create.title;
+	char *meeting_id = t->create.meeting_id, *language = t->create.language;
 	if (meta) {
 		const char *bad = NULL;
-		if (meta_get(meta, "filename", filename, sizeof filename) < 0)
+		if (meta_get(meta, "filename", filename, sizeof t->create.filename) < 0)
 			bad = "filename";
-		else if (meta_get(meta, "title", title, sizeof title) < 0)
+		else if (meta_get(meta, "title", title, sizeof t->create.title) < 0)
 			bad = "title";
-		else if (meta_get(meta, "meeting_id", meeting_id, sizeof meeting_id) < 0)
+		else if (meta_get(meta, "meeting_id", meeting_id, sizeof t->create.meeting_id) < 0)
 			bad = "meeting_id";
-		else if (meta_get(meta, "language", language, sizeof language) < 0)
+		else if (meta_get(meta, "language", language, sizeof t->create.language) < 0)
 			bad = "language";
 		if (bad) {
 			http_problem_fields(
@@ -1006,13 +1013,23 @@ static void tus_post_begin(struct http_req *r)
 			     "The body is longer than Upload-Length.");
 		return;
 	}
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
+	t->create.length = length;
+	t->create.first = first;
+	t->create.meta = meta;
+}
+
+static void tus_post_open(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	struct tus *t = http_ctx(r);
+	t->p = *cx->principal;
+	int64_t length = t->create.length, first = t->create.first;
+	const char *meta = t->create.meta;
+	const char *filename = t->create.filename, *title = t->create.title;
+	const char *meeting_id = t->create.meeting_id, *language = t->create.language;
 	struct meeting m;
 	meeting_init(&m);
-	if (!api_auth(r, c, &t->p))
-		goto out;
 	/* The whole file must fit (it is renamed into the store, not copied). Told only to callers.
 	 */
 	if (!api_disk_room(r, length))
@@ -1066,10 +1083,10 @@ static void tus_post_begin(struct http_req *r)
 	t->u.length = length;
 	t->u.expires_at = time_now_ms() + UPLOAD_TTL_MS;
 	rc = upload_create(c, &t->u);
-	if (rc == DB_OK)
+	if (rc == STORE_OK)
 		rc = tus_lock(c, t);
 	if (rc) {
-		api_db_fail(r, rc == UPLOAD_BUSY ? DB_ERR : rc, "create upload");
+		api_db_fail(r, rc == STORE_UPLOAD_BUSY ? STORE_ERROR : rc, "create upload");
 		goto out;
 	}
 	if (tus_open(t, true) < 0)
@@ -1079,7 +1096,6 @@ out:
 	if (http_replied(r))
 		api_idem_abandon(c, &t->idem);
 	meeting_clear(&m);
-	db_release(c);
 }
 
 /* Make this request's data durable: write what is buffered, fsync. On failure t->error is set. */
@@ -1103,14 +1119,15 @@ static void tus_settle(struct tus *t)
 	}
 }
 
-static void tus_post_done(struct http_req *r)
+static void tus_post_done(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
 	struct tus *t = http_ctx(r);
 	char loc[96], off[32], exp[64];
 	snprintf(loc, sizeof loc, "/api/v1/uploads/%s", t->u.id);
 	http_add_header(r, "Location", loc);
 	http_add_header(r, "X-Meeting-Id", t->u.meeting_id);
-	struct db_conn *c = api_db(r);
+	struct db_conn *c = api_conn(cx);
 	if (!c)
 		return;
 	tus_settle(t);
@@ -1123,7 +1140,7 @@ static void tus_post_done(struct http_req *r)
 		api_idem_abandon(c, &t->idem);
 		if (t->error)
 			http_problem(r, t->error, t->code, "%s", t->detail);
-		else if (rc == UPLOAD_LOST)
+		else if (rc == STORE_UPLOAD_LOST)
 			http_problem(r, 409, "upload_lock_lost",
 				     "Another request took over this upload while this one was "
 				     "writing. Ask for "
@@ -1147,17 +1164,17 @@ static void tus_post_done(struct http_req *r)
 	api_idem_store(c, &t->idem, 201, body, hdrs);
 	json_decref(hdrs);
 	http_reply_json(r, 201, body);
-out:
-	db_release(c);
+out:;
 }
 
-/* Load the upload named in the path for this caller; replies 404 when there is none. */
-static bool tus_load(struct http_req *r, struct db_conn *c, struct tus *t, bool active_only)
+/* Load the upload named in the path for the caller; replies 404 when there is none. */
+static bool tus_load(struct api_ctx *cx, struct tus *t, bool active_only)
 {
-	if (!api_auth(r, c, &t->p))
-		return false;
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	t->p = *cx->principal;
 	int rc = upload_get(c, t->p.org_id, http_param(r, "id"), &t->u);
-	if (rc == DB_OK && (!active_only || !strcmp(t->u.state, "active")))
+	if (rc == STORE_OK && (!active_only || !strcmp(t->u.state, "active")))
 		return true;
 	if (rc && rc != STORE_NOT_FOUND) {
 		api_db_fail(r, rc, "load upload");
@@ -1168,19 +1185,22 @@ static bool tus_load(struct http_req *r, struct db_conn *c, struct tus *t, bool 
 	return false;
 }
 
-static void tus_head(struct http_req *r)
+/* HEAD, PATCH, DELETE: the tus headers, the version, the request's state. */
+static void tus_check(struct api_ctx *cx, json_t **errors)
 {
+	struct http_req *r = cx->req;
 	tus_headers(r);
-	http_add_header(r, "Cache-Control", "no-store");
-	if (!tus_version_ok(r))
-		return;
-	struct tus *t = tus_new(r);
-	if (!t)
-		return;
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	if (tus_load(r, c, t, false)) {
+	if (!strcmp(http_method(r), "HEAD"))
+		http_add_header(r, "Cache-Control", "no-store");
+	if (tus_version_ok(r))
+		tus_new(r);
+}
+
+static void tus_head(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	struct tus *t = http_ctx(r);
+	if (tus_load(cx, t, false)) {
 		if (strcmp(t->u.state, "terminated") == 0) {
 			http_problem(r, 404, "not_found", "This upload was terminated or expired.");
 		} else {
@@ -1198,7 +1218,6 @@ static void tus_head(struct http_req *r)
 			http_reply_empty(r, 200);
 		}
 	}
-	db_release(c);
 }
 
 /*
@@ -1241,13 +1260,16 @@ static bool tus_checksum_parse(struct http_req *r, struct tus *t, const char *su
 	return true;
 }
 
-static void tus_patch_begin(struct http_req *r)
+struct patch_in {
+	int64_t offset; /* Upload-Offset */
+};
+
+static void tus_patch_check(struct api_ctx *cx, json_t **errors)
 {
-	tus_headers(r);
-	if (!tus_version_ok(r))
-		return;
-	struct tus *t = tus_new(r);
-	if (!t)
+	struct http_req *r = cx->req;
+	tus_check(cx, errors);
+	struct tus *t = http_ctx(r);
+	if (http_replied(r))
 		return;
 	if (!body_is_tus(r)) {
 		http_problem(
@@ -1264,11 +1286,17 @@ static void tus_patch_begin(struct http_req *r)
 	const char *sum = http_header(r, "Upload-Checksum");
 	if (sum && !tus_checksum_parse(r, t, sum))
 		return;
-	struct db_conn *c = api_db(r);
-	if (!c)
+	API_IN(cx, struct patch_in)->offset = offset;
+}
+
+static void tus_patch_open(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	struct tus *t = http_ctx(r);
+	int64_t offset = API_IN(cx, struct patch_in)->offset;
+	if (!tus_load(cx, t, true))
 		return;
-	if (!tus_load(r, c, t, true))
-		goto out;
 	if (offset != t->u.offset) {
 		char off[32];
 		snprintf(off, sizeof off, "%" PRId64, t->u.offset);
@@ -1277,42 +1305,41 @@ static void tus_patch_begin(struct http_req *r)
 		    r, 409, "offset_mismatch",
 		    "Upload-Offset is %lld but the server has %lld bytes. Resume from %lld.",
 		    (long long)offset, (long long)t->u.offset, (long long)t->u.offset);
-		goto out;
+		return;
 	}
 	int64_t len = http_content_length(r);
 	/* offset == u.offset <= u.length here, so the subtraction cannot overflow. */
 	if (len >= 0 && len > t->u.length - offset) {
 		http_problem(r, 413, "exceeds_upload_length",
 			     "The data goes past the Upload-Length declared at creation.");
-		goto out;
+		return;
 	}
 	if (!api_disk_room(r, len >= 0 ? len : t->u.length - offset))
-		goto out;
+		return;
 	int rc = tus_lock(c, t);
-	if (rc == UPLOAD_BUSY) {
+	if (rc == STORE_UPLOAD_BUSY) {
 		http_problem(r, 409, "upload_locked",
 			     "Another request is writing to this upload. Try again shortly.");
-		goto out;
+		return;
 	}
 	if (rc) {
 		if (rc == STORE_NOT_FOUND)
 			http_problem(r, 404, "not_found", "This upload is no longer active.");
 		else
 			api_db_fail(r, rc, "lock upload");
-		goto out;
+		return;
 	}
 	t->start = offset;
 	if (tus_open(t, false) < 0)
 		http_problem(r, 503, "storage_failed",
 			     "The upload's data could not be opened. Try again.");
-out:
-	db_release(c);
 }
 
-static void tus_patch_done(struct http_req *r)
+static void tus_patch_done(struct api_ctx *cx)
 {
+	struct http_req *r = cx->req;
 	struct tus *t = http_ctx(r);
-	struct db_conn *c = api_db(r);
+	struct db_conn *c = api_conn(cx);
 	if (!c)
 		return;
 	char off[32], exp[64];
@@ -1352,7 +1379,7 @@ static void tus_patch_done(struct http_req *r)
 	}
 	t->finished = true;
 	t->locked = false;
-	if (rc == UPLOAD_LOST && !t->error)
+	if (rc == STORE_UPLOAD_LOST && !t->error)
 		tus_fail(
 		    t, 409, "upload_lock_lost",
 		    "Another request took over this upload while this one was writing. Ask for the "
@@ -1360,7 +1387,7 @@ static void tus_patch_done(struct http_req *r)
 	else if (rc && !t->error)
 		tus_fail(t, 503, "database_unavailable",
 			 "The upload's progress could not be recorded. Try again.");
-	if (rc == DB_OK) {
+	if (rc == STORE_OK) {
 		snprintf(off, sizeof off, "%" PRId64, offset);
 		http_add_header(r, "Upload-Offset", off);
 	}
@@ -1376,24 +1403,17 @@ static void tus_patch_done(struct http_req *r)
 	http_add_header(r, "Upload-Expires", exp);
 	http_add_header(r, "X-Meeting-Id", t->u.meeting_id);
 	http_reply_empty(r, 204);
-out:
-	db_release(c);
+out:;
 }
 
-static void tus_delete(struct http_req *r)
+static void tus_delete(struct api_ctx *cx)
 {
-	tus_headers(r);
-	if (!tus_version_ok(r))
-		return;
-	struct tus *t = tus_new(r);
-	if (!t)
-		return;
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	if (tus_load(r, c, t, true)) {
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	struct tus *t = http_ctx(r);
+	if (tus_load(cx, t, true)) {
 		int rc = upload_terminate(c, t->p.org_id, t->u.id);
-		if (rc == DB_OK) {
+		if (rc == STORE_OK) {
 			char path[1100];
 			spool_path(t->app, t->u.id, path, sizeof path);
 			unlink(path);
@@ -1404,20 +1424,49 @@ static void tus_delete(struct http_req *r)
 			api_db_fail(r, rc, "terminate upload");
 		}
 	}
-	db_release(c);
 }
 
+#define UPLOAD_AUTH .auth = AUTH_BEARER, .db = DB_CONN_HELD
+
 static const struct route ROUTES[] = {
-    {M_POST, "/api/v1/meetings/{id}/upload", direct_done, BODY_STREAM, direct_begin, direct_chunk},
-    {M_OPTIONS, "/api/v1/uploads", tus_options, BODY_NONE},
-    {M_POST, "/api/v1/uploads", tus_post_done, BODY_STREAM, tus_post_begin, tus_chunk},
-    {M_HEAD, "/api/v1/uploads/{id}", tus_head, BODY_NONE},
-    {M_PATCH, "/api/v1/uploads/{id}", tus_patch_done, BODY_STREAM, tus_patch_begin, tus_chunk},
-    {M_DELETE, "/api/v1/uploads/{id}", tus_delete, BODY_NONE},
+    {.method = M_POST,
+     .pattern = "/api/v1/meetings/{id}/upload",
+     .body = BODY_STREAM,
+     UPLOAD_AUTH,
+     .open = direct_open,
+     .chunk = direct_chunk,
+     .run = direct_done},
+    {.method = M_OPTIONS, .pattern = "/api/v1/uploads", .run = tus_options},
+    {.method = M_POST,
+     .pattern = "/api/v1/uploads",
+     .body = BODY_STREAM,
+     .check = tus_post_check,
+     UPLOAD_AUTH,
+     .open = tus_post_open,
+     .chunk = tus_chunk,
+     .run = tus_post_done},
+    {.method = M_HEAD,
+     .pattern = "/api/v1/uploads/{id}",
+     .check = tus_check,
+     UPLOAD_AUTH,
+     .run = tus_head},
+    {.method = M_PATCH,
+     .pattern = "/api/v1/uploads/{id}",
+     .body = BODY_STREAM,
+     .check = tus_patch_check,
+     UPLOAD_AUTH,
+     .open = tus_patch_open,
+     .chunk = tus_chunk,
+     .run = tus_patch_done},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/uploads/{id}",
+     .check = tus_check,
+     UPLOAD_AUTH,
+     .run = tus_delete},
 };
 
 size_t api_uploads_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

@@ -46,7 +46,7 @@ static void reply_me(struct http_req *r, struct db_conn *c, const struct princip
 	struct user u;
 	struct membership m;
 	int rc = user_find(c, p->user_id, &u);
-	if (rc == DB_OK)
+	if (rc == STORE_OK)
 		rc = user_membership(c, p->user_id, p->org_id, &m);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 401, "invalid_token", "This account no longer exists.");
@@ -61,72 +61,85 @@ static void reply_me(struct http_req *r, struct db_conn *c, const struct princip
 	http_reply_json(r, status, body);
 }
 
-static void get_me(struct http_req *r)
+static void get_me(struct api_ctx *cx)
 {
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (api_auth(r, c, &p))
-		reply_me(r, c, &p, 200);
-	db_release(c);
+	reply_me(cx->req, cx->conn, cx->principal, 200);
 }
 
-static void put_me(struct http_req *r)
+struct me_in {
+	const char *first_name, *last_name, *company_name;
+	const char *email, *password, *current_password;
+	bool revoke_api_keys;
+};
+
+static const struct jv_field ME_FIELDS[] = {
+    {.name = "first_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct me_in, first_name)},
+    {.name = "last_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct me_in, last_name)},
+    {.name = "company_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct me_in, company_name)},
+    {.name = "email", .type = JV_STRING, .min_len = 1, .dest = JV_DEST(struct me_in, email)},
+    {.name = "password", .type = JV_STRING, .dest = JV_DEST(struct me_in, password)},
+    {.name = "current_password",
+     .type = JV_STRING,
+     .dest = JV_DEST(struct me_in, current_password)},
+    {.name = "revoke_api_keys", .type = JV_BOOL, .dest = JV_DEST(struct me_in, revoke_api_keys)},
+};
+static const struct jv_spec ME_SPEC = {JV_FIELDS(ME_FIELDS)};
+
+static void put_me_check(struct api_ctx *cx, json_t **errors)
 {
-	static const struct jv_field FIELDS[] = {
-	    {"first_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-	    {"last_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-	    {"company_name", JV_STRING, false, true, 0, NAME_MAX_CHARS},
-	    {"email", JV_STRING, false, false, 1, 0},
-	    {"password", JV_STRING, false, false, 0, 0},
-	    {"current_password", JV_STRING, false, false, 0, 0},
-	    {"revoke_api_keys", JV_BOOL, false, false, 0, 0},
-	};
-	json_t *in = http_json_object(r, false);
-	if (!in)
-		return;
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return;
-	struct principal p;
-	if (!api_auth(r, c, &p))
-		goto out;
+	const struct me_in *in = API_IN(cx, struct me_in);
+	char new_email[EMAIL_BUF];
+	const char *why;
+	if (in->email && !api_email_normalize(in->email, new_email, sizeof new_email, &why))
+		jv_error(errors, "email", "%s", why);
+	api_name_rules(cx->body, errors);
+	if (in->revoke_api_keys && !in->password)
+		jv_error(errors, "revoke_api_keys", "goes with a password change");
+	if ((in->email || in->password) && !in->current_password)
+		jv_error(errors, "current_password", "is required to change the email or password");
+}
+
+static void put_me(struct api_ctx *cx)
+{
+	const struct me_in *in = API_IN(cx, struct me_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal p = *cx->principal;
 	json_t *errors = NULL;
-	jv_check(in, FIELDS, sizeof FIELDS / sizeof *FIELDS, &errors);
-	const char *email = jv_str(in, "email"), *pw = jv_str(in, "password");
-	const char *current = jv_str(in, "current_password"), *why;
+	const char *email = in->email, *pw = in->password, *current = in->current_password, *why;
+	bool revoke_keys = in->revoke_api_keys;
 	char new_email[EMAIL_BUF] = "";
 	if (email && !api_email_normalize(email, new_email, sizeof new_email, &why))
-		jv_error(&errors, "email", "%s", why);
-	api_name_rules(in, &errors);
-	bool revoke_keys = json_is_true(json_object_get(in, "revoke_api_keys"));
-	if (revoke_keys && !pw)
-		jv_error(&errors, "revoke_api_keys", "goes with a password change");
-	if ((email || pw) && !current)
-		jv_error(&errors, "current_password",
-			 "is required to change the email or password");
-	if (errors) {
-		http_problem_validation(r, errors);
-		goto out;
-	}
+		return; /* refused by put_me_check */
 	if ((email || pw) && p.via_api_key) {
 		http_problem(
 		    r, 403, "session_required",
 		    "Changing the email or password needs a login session, not an API key.");
-		goto out;
+		return;
 	}
 	struct user u;
 	int rc = user_find(c, p.user_id, &u);
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
-		goto out;
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+		return;
 	}
 	if (pw)
 		api_password_rules(pw, new_email[0] ? new_email : u.email, "password", &errors);
 	if (errors) {
 		http_problem_validation(r, errors);
-		goto out;
+		return;
 	}
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
@@ -136,14 +149,19 @@ static void put_me(struct http_req *r)
 		char client[CLIENTADDR_BUF], key[EMAIL_BUF + CLIENTADDR_BUF + 8];
 		api_client_addr(r, client);
 		api_account_key(u.email, client, key, sizeof key);
-		int64_t wait = throttle_wait_ms(c, key);
+		int64_t wait;
+		enum store_rc trc = throttle_wait_ms(c, key, &wait);
+		if (trc) {
+			api_db_fail(r, trc, "throttle check");
+			return;
+		}
 		if (wait > 0) {
 			api_too_many(r, wait);
-			goto out;
+			return;
 		}
 		if (password_gate_enter() < 0) {
 			api_hash_busy(r);
-			goto out;
+			return;
 		}
 		bool right = strlen(current) <= PASSWORD_MAX_LEN &&
 			     password_verify(current, u.password_hash);
@@ -151,28 +169,29 @@ static void put_me(struct http_req *r)
 		int hrc = right && pw ? password_hash(pw, u.password_hash) : 0;
 		password_gate_leave();
 		if (!right) {
-			throttle_fail(c, key, &API_ACCOUNT_POLICY);
+			throttle_fail(c, key, &API_ACCOUNT_POLICY, NULL);
 			audit_record(c, p.org_id, p.user_id, "user.current_password.failure", &ctx,
 				     NULL);
 			http_problem_fields(r, 403, "invalid_current_password",
 					    json_pack("[{s:s,s:s}]", "field", "current_password",
 						      "message", "is not your current password"),
 					    "The current password is wrong.");
-			goto out;
+			return;
 		}
 		if (hrc < 0) {
 			http_problem_internal(r, "password hash");
-			goto out;
+			return;
 		}
 	}
 	json_t *v;
-	if ((v = json_object_get(in, "first_name")))
+	json_t *body = cx->body;
+	if ((v = json_object_get(body, "first_name")))
 		snprintf(u.first_name, sizeof u.first_name, "%s",
 			 json_is_string(v) ? json_string_value(v) : "");
-	if ((v = json_object_get(in, "last_name")))
+	if ((v = json_object_get(body, "last_name")))
 		snprintf(u.last_name, sizeof u.last_name, "%s",
 			 json_is_string(v) ? json_string_value(v) : "");
-	if ((v = json_object_get(in, "company_name")))
+	if ((v = json_object_get(body, "company_name")))
 		snprintf(u.company_name, sizeof u.company_name, "%s",
 			 json_is_string(v) ? json_string_value(v) : "");
 	int64_t now = time_now_ms();
@@ -185,16 +204,16 @@ static void put_me(struct http_req *r)
 		u.password_changed_at = now; /* hashed above, with current_password checked */
 	u.updated_at = now;
 	rc = user_update(c, &u);
-	if (rc == DB_UNIQUE) {
+	if (rc == STORE_CONFLICT) {
 		http_problem_fields(
 		    r, 409, "email_taken",
 		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already registered"),
 		    "Another account already uses this email.");
-		goto out;
+		return;
 	}
 	if (rc) {
 		api_db_fail(r, rc, "update user");
-		goto out;
+		return;
 	}
 	int64_t keys_active = -1, keys_revoked = 0;
 	if (pw || email_changed) {
@@ -202,18 +221,18 @@ static void put_me(struct http_req *r)
 		session_revoke_others(c, u.id, p.session_id,
 				      pw ? "password_change" : "email_change");
 		if (pw && revoke_keys &&
-		    (rc = api_key_delete_by_user(c, u.id, &keys_revoked)) != DB_OK) {
+		    (rc = api_key_delete_by_user(c, u.id, &keys_revoked)) != STORE_OK) {
 			api_db_fail(r, rc, "revoke api keys");
-			goto out;
+			return;
 		}
 		/*
 		 * API keys are not sessions and survive a password change on
 		 * purpose (integrations keep working); the reply says so, so a
 		 * person changing a leaked password knows to revoke them.
 		 */
-		if (pw && (rc = api_key_count_active(c, u.id, &keys_active)) != DB_OK) {
+		if (pw && (rc = api_key_count_active(c, u.id, &keys_active)) != STORE_OK) {
 			api_db_fail(r, rc, "count api keys");
-			goto out;
+			return;
 		}
 		if (pw)
 			audit_record(
@@ -225,36 +244,45 @@ static void put_me(struct http_req *r)
 	}
 	if (keys_active >= 0) {
 		struct membership m;
-		if ((rc = user_membership(c, p.user_id, p.org_id, &m)) != DB_OK) {
-			api_db_fail(r, rc == STORE_NOT_FOUND ? DB_ERR : rc, "load user");
-			goto out;
+		if ((rc = user_membership(c, p.user_id, p.org_id, &m)) != STORE_OK) {
+			api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+			return;
 		}
-		json_t *body = api_user_json(&u);
-		json_object_set_new(body, "organization", api_org_json(&m));
-		json_object_set_new(body, "api_keys_active", json_integer(keys_active));
-		json_object_set_new(body, "api_keys_revoked", json_integer(keys_revoked));
+		json_t *reply = api_user_json(&u);
+		json_object_set_new(reply, "organization", api_org_json(&m));
+		json_object_set_new(reply, "api_keys_active", json_integer(keys_active));
+		json_object_set_new(reply, "api_keys_revoked", json_integer(keys_revoked));
 		if (keys_active > 0)
 			json_object_set_new(
-			    body, "notice",
+			    reply, "notice",
 			    json_string(
 				"Your API keys still work. If your old credentials may have "
 				"leaked, send the change again with "
 				"\"revoke_api_keys\": true, or delete keys one by one."));
-		http_reply_json(r, 200, body);
-		goto out;
+		http_reply_json(r, 200, reply);
+		return;
 	}
 	reply_me(r, c, &p, 200);
-out:
-	db_release(c);
 }
 
 static const struct route ROUTES[] = {
-    {M_GET, "/api/v1/users/me", get_me, BODY_NONE},
-    {M_PUT, "/api/v1/users/me", put_me, BODY_JSON},
+    {.method = M_GET,
+     .pattern = "/api/v1/users/me",
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = get_me},
+    {.method = M_PUT,
+     .pattern = "/api/v1/users/me",
+     .body = BODY_JSON,
+     .json = &ME_SPEC,
+     .check = put_me_check,
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = put_me},
 };
 
 size_t api_users_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

@@ -28,14 +28,14 @@ int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *heade
 			return AUTHN_INVALID;
 		}
 		struct api_key k;
-		int rc = api_key_authenticate(c, cred, &k);
-		if (rc < 0)
+		enum store_rc rc = api_key_authenticate(c, cred, &k);
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND && rc != STORE_KEY_EXPIRED)
 			return AUTHN_ERROR;
 		if (rc == STORE_NOT_FOUND) {
 			*reason = "The API key is not valid or has been deleted. Create a new one.";
 			return AUTHN_INVALID;
 		}
-		if (rc == API_KEY_EXPIRED) {
+		if (rc == STORE_KEY_EXPIRED) {
 			*reason = "The API key has expired (see expires_at in the key list). "
 				  "Create a new one.";
 			return AUTHN_INVALID;
@@ -59,8 +59,8 @@ int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *heade
 	 * memberships, not believed: a token signed with a leaked secret still
 	 * cannot name another tenant.
 	 */
-	int rc = session_check_member(c, cl.sid, cl.sub, cl.org);
-	if (rc < 0)
+	enum store_rc rc = session_check_member(c, cl.sid, cl.sub, cl.org);
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND)
 		return AUTHN_ERROR;
 	if (rc == STORE_NOT_FOUND) {
 		*reason =

@@ -32,12 +32,13 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "http/jsonv.h"
 #include "http/router.h"
 
-#define HTTP_JSON_MAX (1024 * 1024)
-#define HTTP_HEADER_LINE_MAX 8192
-#define HTTP_HEADERS_MAX 100
-#define HTTP_TARGET_MAX 8192
+#define HTTP_JSON_MAX	      (1024 * 1024)
+#define HTTP_HEADER_LINE_MAX  8192
+#define HTTP_HEADERS_MAX      100
+#define HTTP_TARGET_MAX	      8192
 #define HTTP_QUERY_PARAMS_MAX 256
 
 struct http_req;
@@ -54,10 +55,32 @@ enum http_body { BODY_NONE = 0, BODY_JSON, BODY_STREAM };
 /* BODY_STREAM: one piece of the body. Return 0, or -1 to refuse the rest. */
 typedef int (*http_chunk_fn)(struct http_req *r, const char *data, size_t len);
 
+/*
+ * What the frame (http_server_opts.frame, api/frame.c) does for a route
+ * before its run/open function: how the caller authenticates, whether a
+ * database connection is borrowed for it. The server itself reads none of
+ * these; it only hands framed routes to the frame.
+ */
+enum route_auth {
+	AUTH_NONE = 0, /* anyone; the handler may still authenticate itself */
+	AUTH_BEARER,   /* "Authorization: Bearer" access token or API key (scopes checked) */
+	AUTH_TICKET,   /* like AUTH_BEARER, or ?ticket= issued for the meeting in {id} */
+	AUTH_OPENAI,   /* like AUTH_BEARER, failures answered in OpenAI's error shape */
+};
+enum route_db {
+	DB_CONN_NONE = 0, /* none up front (the handler may borrow one lazily) */
+	DB_CONN_HELD,	  /* borrowed before the handler runs, released after it */
+};
+
+struct api_ctx; /* the frame's context: request, connection, principal, body (api/api.h) */
+typedef void (*route_fn)(struct api_ctx *cx);
+/* Checks that need no caller or database: add field errors, or reply to refuse. */
+typedef void (*route_check_fn)(struct api_ctx *cx, json_t **errors);
+
 struct route {
-	int method;          /* one M_* bit */
-	const char *pattern; /* "/api/v1/api-keys/{id}" */
-	http_handler handler; /* runs when the whole request has arrived */
+	int method;	      /* one M_* bit */
+	const char *pattern;  /* "/api/v1/api-keys/{id}" */
+	http_handler handler; /* unframed: runs when the whole request has arrived */
 	enum http_body body;
 	/*
 	 * BODY_STREAM only. begin runs once the headers are in, before any body
@@ -70,7 +93,26 @@ struct route {
 	 */
 	http_handler begin;
 	http_chunk_fn chunk;
+	/*
+	 * Framed routes set run (instead of handler) and, for BODY_STREAM,
+	 * open (instead of begin). The frame then: parses the JSON body against
+	 * json (400 malformed_json / invalid_body / validation_failed), runs
+	 * check, borrows a connection when db says so (503 + Retry-After),
+	 * authenticates as auth says (401 + WWW-Authenticate, 403 scope), calls
+	 * run/open and releases what it took. For BODY_STREAM the checks, the
+	 * connection and authentication go with open; run (the end of the
+	 * body) gets no principal and borrows a connection only on demand.
+	 */
+	enum route_auth auth;
+	enum route_db db;
+	const struct jv_spec *json;
+	route_check_fn check;
+	route_fn run;
+	route_fn open;
 };
+
+/* Which part of a framed route the server asks the frame to run. */
+enum http_phase { HTTP_PHASE_RUN = 0, HTTP_PHASE_OPEN };
 
 struct http_server;
 
@@ -108,6 +150,8 @@ struct http_server_opts {
 	 */
 	int sse_per_user, sse_per_meeting, sse_max;
 	int (*session_live)(void *app, const char *user_id, const char *session_id);
+	/* Runs framed routes (those with run/open set); see struct route. */
+	void (*frame)(struct http_req *r, const struct route *route, enum http_phase phase);
 };
 
 /*
@@ -167,7 +211,7 @@ void http_reply_text(struct http_req *r, int status, const char *content_type, c
  * code is stable snake_case; detail a sentence a person can act on.
  */
 void http_problem(struct http_req *r, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Same, with errors: [{field, message}] (stolen; may be NULL). */
 void http_problem_fields(struct http_req *r, int status, const char *code, json_t *errors,
 			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -41,6 +41,8 @@ struct http_server {
 	/* Stream caps and the session re-check (see http_server_opts). */
 	int sse_per_user, sse_per_meeting, sse_max;
 	int (*session_live)(void *app, const char *user_id, const char *session_id);
+	/* Runs framed routes (http_server_opts.frame). */
+	void (*frame)(struct http_req *r, const struct route *route, enum http_phase phase);
 	/* Open connections (server.c): head deadline, per-address and global caps. */
 	pthread_mutex_t conn_lock;
 	struct conn_info *conns;

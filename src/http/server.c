@@ -979,6 +979,18 @@ static bool check_head(struct http_req *r, const char *version, const struct hea
 	return false;
 }
 
+/* Run a route's handler (phase RUN) or the start of its streamed body (OPEN), framed or not. */
+static void route_call(struct http_req *r, enum http_phase phase)
+{
+	const struct route *rt = r->match.route;
+	if (phase == HTTP_PHASE_OPEN ? rt->open != NULL : rt->run != NULL)
+		r->srv->frame(r, rt, phase);
+	else if (phase == HTTP_PHASE_OPEN)
+		rt->begin(r);
+	else
+		rt->handler(r);
+}
+
 /* First call: route and check headers. May reply at once. */
 static void on_headers(struct http_req *r)
 {
@@ -1014,7 +1026,7 @@ static void on_headers(struct http_req *r)
 		return;
 	}
 	if (r->match.route->body == BODY_STREAM) {
-		r->match.route->begin(r);
+		route_call(r, HTTP_PHASE_OPEN);
 		return;
 	}
 	unsigned long long declared;
@@ -1103,7 +1115,7 @@ static enum MHD_Result cut_off(struct http_req *r)
 	if (r->held.set) {
 		write_direct(r, r->held.status, r->held.ctype, r->held.body, r->held.len);
 	} else if (r->match.route && r->match.route->body == BODY_STREAM) {
-		r->match.route->handler(r);
+		route_call(r, HTTP_PHASE_RUN);
 		if (!r->replied)
 			http_problem_internal(r, "handler did not reply");
 	} else {
@@ -1238,7 +1250,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			     HTTP_JSON_MAX);
 		return MHD_YES;
 	}
-	r->match.route->handler(r);
+	route_call(r, HTTP_PHASE_RUN);
 	if (!r->replied && !r->park)
 		http_problem_internal(r, "handler did not reply");
 	return MHD_YES;
@@ -1391,6 +1403,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	s->sse_per_meeting = o->sse_per_meeting;
 	s->sse_max = o->sse_max;
 	s->session_live = o->session_live;
+	s->frame = o->frame;
 	s->head_timeout_us = (int64_t)(o->head_timeout_s > 0 ? o->head_timeout_s : 10) * 1000000;
 	s->max_conns = o->max_connections > 0 ? o->max_connections : 4096;
 	s->max_per_ip = o->max_conn_per_ip > 0 ? o->max_conn_per_ip : 0;
@@ -1403,11 +1416,23 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	s->rt = router_new();
 	if (!s->rt)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if (router_add(s->rt, routes[i].method, routes[i].pattern, &routes[i]) < 0) {
-			snprintf(err, errlen, "bad route pattern %s", routes[i].pattern);
+	for (size_t i = 0; i < n; i++) {
+		const struct route *rt = &routes[i];
+		bool framed = rt->run || rt->open;
+		bool complete =
+		    rt->body == BODY_STREAM
+			? (rt->open ? rt->run != NULL : rt->begin && rt->handler) && rt->chunk
+			: (rt->run || rt->handler) && !rt->open;
+		if (!complete || (framed && !o->frame)) {
+			snprintf(err, errlen, "route %s lacks a handler (or the frame)",
+				 rt->pattern);
 			goto fail;
 		}
+		if (router_add(s->rt, rt->method, rt->pattern, rt) < 0) {
+			snprintf(err, errlen, "bad route pattern %s", rt->pattern);
+			goto fail;
+		}
+	}
 	bool v6 = false;
 	s->listen_fd = open_listener(o->host, o->port, &v6, err, errlen);
 	if (s->listen_fd < 0)

@@ -138,10 +138,10 @@ enum outcome { OUT_DONE, OUT_RETRY, OUT_DEAD, OUT_RELEASE };
  * (the lease thread keeps renewing meanwhile); if it never gets through,
  * the lease runs out and the job is run again elsewhere: at least once.
  */
-static int record(struct worker *w, enum outcome out, const char *error, int64_t retry_at)
+static enum store_rc record(struct worker *w, enum outcome out, const char *error, int64_t retry_at)
 {
 	struct jobs *p = w->pool;
-	int rc = DB_ERR;
+	enum store_rc rc = STORE_ERROR;
 	for (int i = 0; i < JOBS_RECORD_TRIES; i++) {
 		if (i > 0) {
 			sleep_ms(100LL << i);
@@ -153,7 +153,7 @@ static int record(struct worker *w, enum outcome out, const char *error, int64_t
 		}
 		struct db_conn *c = db_acquire(p->db, JOBS_ACQUIRE_MS);
 		if (!c) {
-			rc = DB_UNAVAILABLE;
+			rc = STORE_UNAVAILABLE;
 			continue;
 		}
 		switch (out) {
@@ -170,12 +170,14 @@ static int record(struct worker *w, enum outcome out, const char *error, int64_t
 			rc = job_release(c, w->job.id, w->owner);
 			break;
 		}
-		if (rc < 0)
+		/* STORE_NOT_FOUND: the job is no longer ours; nothing to retry. */
+		bool failed = rc != STORE_OK && rc != STORE_NOT_FOUND;
+		if (failed)
 			log_warn("job: recording the outcome failed",
 				 json_pack("{s:s,s:s,s:o}", "job_id", w->job.id, "owner", w->owner,
 					   "error", log_str(db_conn_error(c))));
 		db_release(c);
-		if (rc >= 0)
+		if (!failed)
 			break;
 	}
 	if (rc == STORE_NOT_FOUND)
@@ -254,7 +256,7 @@ static bool run_job(struct worker *w)
 
 	int rc = record(w, out, why, retry_at);
 	int64_t ms = (time_mono_us() - t0) / 1000;
-	if (rc == DB_OK) {
+	if (rc == STORE_OK) {
 		switch (out) {
 		case OUT_DONE:
 			log_info("job done",
@@ -299,17 +301,17 @@ static void *worker_main(void *arg)
 			break;
 
 		struct job j;
-		int rc = DB_UNAVAILABLE;
+		enum store_rc rc = STORE_UNAVAILABLE;
 		struct db_conn *c = db_acquire(p->db, JOBS_ACQUIRE_MS);
 		if (c) {
 			rc = job_claim(c, w->owner, p->lease_ms, p->per_org, &j);
-			if (rc < 0)
+			if (rc != STORE_OK && rc != STORE_NOT_FOUND)
 				log_warn("job: claim failed",
 					 json_pack("{s:s,s:o}", "owner", w->owner, "error",
 						   log_str(db_conn_error(c))));
 			db_release(c);
 		}
-		if (rc != DB_OK) {
+		if (rc != STORE_OK) {
 			/* Nothing ready (or the database is away): sleep until
 			 * notified, stopped or the next poll. */
 			struct timespec ts;
@@ -401,8 +403,8 @@ static void lease_tick(struct jobs *p, struct lease_item *items)
 	struct db_conn *c = db_acquire(p->db, p->lease_ms / 3 > 0 ? p->lease_ms / 3 : 1);
 	for (int k = 0; k < n; k++) {
 		struct worker *w = &p->workers[items[k].worker];
-		int rc = c ? job_renew(c, items[k].id, w->owner, p->lease_ms) : DB_UNAVAILABLE;
-		if (rc == DB_OK) {
+		int rc = c ? job_renew(c, items[k].id, w->owner, p->lease_ms) : STORE_UNAVAILABLE;
+		if (rc == STORE_OK) {
 			pthread_mutex_lock(&p->mu);
 			if (w->busy && strcmp(w->job.id, items[k].id) == 0)
 				w->lease_ok_us = now;

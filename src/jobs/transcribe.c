@@ -40,7 +40,7 @@ static void on_progress(void *ctx, double fraction)
 	struct db_conn *c = db_acquire(p->env->db, 500);
 	if (!c)
 		return;
-	if (meeting_set_progress(c, p->org_id, p->meeting_id, pct) == DB_OK) {
+	if (meeting_set_progress(c, p->org_id, p->meeting_id, pct) == STORE_OK) {
 		p->last = pct;
 		p->last_us = now;
 	}
@@ -207,7 +207,7 @@ enum job_result job_transcribe(struct job_run *run)
 		return JOB_RETRY;
 	}
 	int rc = meeting_get(c, org, id, &m);
-	if (rc == DB_OK && m.audio_key[0])
+	if (rc == STORE_OK && m.audio_key[0])
 		rc = meeting_start_processing(c, org, id);
 	db_release(c);
 	if (rc == STORE_NOT_FOUND) {

@@ -62,8 +62,9 @@ static void key_read(const struct db_res *r, struct api_key *k)
 	k->expires_at = db_is_null(r, 8) ? 0 : db_int(r, 8);
 }
 
-int api_key_create(struct db_conn *c, const char *org_id, const char *user_id, const char *name,
-		   unsigned scopes, int64_t expires_at, struct api_key *k, char key[API_KEY_BUF])
+enum store_rc api_key_create(struct db_conn *c, const char *org_id, const char *user_id,
+			     const char *name, unsigned scopes, int64_t expires_at,
+			     struct api_key *k, char key[API_KEY_BUF])
 {
 	char hash[65], scopes_text[API_SCOPES_TEXT_BUF];
 	memset(k, 0, sizeof *k);
@@ -79,18 +80,18 @@ int api_key_create(struct db_conn *c, const char *org_id, const char *user_id, c
 	k->scopes = scopes & API_SCOPES_ALL;
 	k->expires_at = expires_at;
 	api_scopes_format(k->scopes, scopes_text);
-	return db_exec(
-	    c,
-	    "INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at,"
-	    " scopes, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-	    DB_PARAMS(DB_TEXT(k->id), DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(name),
-		      DB_TEXT(k->prefix), DB_TEXT(hash), DB_INT(k->created_at),
-		      DB_TEXT(scopes_text), expires_at ? DB_INT(expires_at) : DB_NULL),
-	    NULL);
+	return store_rc_of(
+	    db_exec(c,
+		    "INSERT INTO api_keys (id, org_id, user_id, name, prefix, key_hash, created_at,"
+		    " scopes, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		    DB_PARAMS(DB_TEXT(k->id), DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(name),
+			      DB_TEXT(k->prefix), DB_TEXT(hash), DB_INT(k->created_at),
+			      DB_TEXT(scopes_text), expires_at ? DB_INT(expires_at) : DB_NULL),
+		    NULL));
 }
 
-int api_key_list(struct db_conn *c, const char *org_id, const char *before_id, int limit,
-		 struct api_key **out, size_t *n)
+enum store_rc api_key_list(struct db_conn *c, const char *org_id, const char *before_id, int limit,
+			   struct api_key **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -106,11 +107,11 @@ int api_key_list(struct db_conn *c, const char *org_id, const char *before_id, i
 				 " ORDER BY id DESC LIMIT $2",
 				 DB_PARAMS(DB_TEXT(org_id), DB_INT(limit)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	struct api_key *keys = calloc((size_t)limit, sizeof *keys);
 	if (!keys) {
 		db_res_free(r);
-		return DB_ERR;
+		return STORE_ERROR;
 	}
 	size_t count = 0;
 	while ((rc = db_next(r)) == 1 && count < (size_t)limit)
@@ -118,24 +119,24 @@ int api_key_list(struct db_conn *c, const char *org_id, const char *before_id, i
 	db_res_free(r);
 	if (rc < 0) {
 		free(keys);
-		return rc;
+		return store_rc_of(rc);
 	}
 	*out = keys;
 	*n = count;
-	return DB_OK;
+	return STORE_OK;
 }
 
-int api_key_delete(struct db_conn *c, const char *org_id, const char *id)
+enum store_rc api_key_delete(struct db_conn *c, const char *org_id, const char *id)
 {
 	int64_t changes = 0;
 	int rc = db_exec(c, "DELETE FROM api_keys WHERE id = $1 AND org_id = $2",
 			 DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &changes);
 	if (rc)
-		return rc;
-	return changes ? DB_OK : STORE_NOT_FOUND;
+		return store_rc_of(rc);
+	return store_rc_of(changes ? DB_OK : STORE_NOT_FOUND);
 }
 
-int api_key_authenticate(struct db_conn *c, const char *key, struct api_key *k)
+enum store_rc api_key_authenticate(struct db_conn *c, const char *key, struct api_key *k)
 {
 	char hash[65];
 	crypto_sha256_hex(key, strlen(key), hash);
@@ -143,27 +144,27 @@ int api_key_authenticate(struct db_conn *c, const char *key, struct api_key *k)
 	struct db_res *r = db_query(c, "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1",
 				    DB_PARAMS(DB_TEXT(hash)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	if (rc == 1)
 		key_read(r, k);
 	db_res_free(r);
 	if (rc < 0)
-		return rc;
+		return store_rc_of(rc);
 	if (rc == 0)
 		return STORE_NOT_FOUND;
 	int64_t now = time_now_ms();
 	if (k->expires_at && k->expires_at <= now)
-		return API_KEY_EXPIRED;
+		return STORE_KEY_EXPIRED;
 	if (now - k->last_used_at >= LAST_USED_EVERY_MS) {
 		k->last_used_at = now;
 		db_exec(c, "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
 			DB_PARAMS(DB_TEXT(k->id), DB_INT(now)), NULL);
 	}
-	return DB_OK;
+	return STORE_OK;
 }
 
-int api_key_live(struct db_conn *c, const char *org_id, const char *id)
+enum store_rc api_key_live(struct db_conn *c, const char *org_id, const char *id)
 {
 	int rc;
 	struct db_res *r =
@@ -172,13 +173,13 @@ int api_key_live(struct db_conn *c, const char *org_id, const char *id)
 		     " AND (expires_at IS NULL OR expires_at > $3)",
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(time_now_ms())), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	db_res_free(r);
-	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+	return store_rc_of(rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc);
 }
 
-int api_key_count_active(struct db_conn *c, const char *user_id, int64_t *count)
+enum store_rc api_key_count_active(struct db_conn *c, const char *user_id, int64_t *count)
 {
 	int rc;
 	*count = 0;
@@ -187,20 +188,20 @@ int api_key_count_active(struct db_conn *c, const char *user_id, int64_t *count)
 				    " AND (expires_at IS NULL OR expires_at > $2)",
 				    DB_PARAMS(DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	if (rc == 1)
 		*count = db_int(r, 0);
 	db_res_free(r);
-	return rc < 0 ? rc : DB_OK;
+	return store_rc_of(rc < 0 ? rc : DB_OK);
 }
 
-int api_key_delete_by_user(struct db_conn *c, const char *user_id, int64_t *deleted)
+enum store_rc api_key_delete_by_user(struct db_conn *c, const char *user_id, int64_t *deleted)
 {
 	int64_t changes = 0;
 	int rc = db_exec(c, "DELETE FROM api_keys WHERE user_id = $1", DB_PARAMS(DB_TEXT(user_id)),
 			 &changes);
 	if (deleted)
 		*deleted = changes;
-	return rc;
+	return store_rc_of(rc);
 }

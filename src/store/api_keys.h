@@ -41,7 +41,6 @@ unsigned api_scope_parse(const char *name);
 void api_scopes_format(unsigned scopes, char out[API_SCOPES_TEXT_BUF]);
 
 /* STORE_NOT_FOUND's sibling: the key exists but its expires_at has passed. */
-#define API_KEY_EXPIRED 2
 
 struct api_key {
 	char id[UUID_STR_LEN];
@@ -59,32 +58,33 @@ struct api_key {
  * Create a key with scopes (enum api_scope bits) and expires_at (Unix ms, 0
  * = never); fills k and the secret key text (shown once).
  */
-int api_key_create(struct db_conn *c, const char *org_id, const char *user_id, const char *name,
-		   unsigned scopes, int64_t expires_at, struct api_key *k, char key[API_KEY_BUF]);
+enum store_rc api_key_create(struct db_conn *c, const char *org_id, const char *user_id,
+			     const char *name, unsigned scopes, int64_t expires_at,
+			     struct api_key *k, char key[API_KEY_BUF]);
 
-/* DB_OK if key id of org_id exists and has not expired, else STORE_NOT_FOUND. */
-int api_key_live(struct db_conn *c, const char *org_id, const char *id);
+/* STORE_OK if key id of org_id exists and has not expired, else STORE_NOT_FOUND. */
+enum store_rc api_key_live(struct db_conn *c, const char *org_id, const char *id);
 
 /* How many keys user_id made that still work (not expired), in every organization. */
-int api_key_count_active(struct db_conn *c, const char *user_id, int64_t *count);
+enum store_rc api_key_count_active(struct db_conn *c, const char *user_id, int64_t *count);
 /* Delete every key user_id made; *deleted (may be NULL) gets how many. */
-int api_key_delete_by_user(struct db_conn *c, const char *user_id, int64_t *deleted);
+enum store_rc api_key_delete_by_user(struct db_conn *c, const char *user_id, int64_t *deleted);
 
 /*
  * Newest first, at most limit keys with id < before_id (NULL = from the
  * newest). *out is malloc'd (caller frees with free()), *n its length.
  */
-int api_key_list(struct db_conn *c, const char *org_id, const char *before_id, int limit,
-		 struct api_key **out, size_t *n);
+enum store_rc api_key_list(struct db_conn *c, const char *org_id, const char *before_id, int limit,
+			   struct api_key **out, size_t *n);
 
 /* Delete org's key id. STORE_NOT_FOUND if it is not there (or not org's). */
-int api_key_delete(struct db_conn *c, const char *org_id, const char *id);
+enum store_rc api_key_delete(struct db_conn *c, const char *org_id, const char *id);
 
 /*
  * Find the key by its text and mark it used. STORE_NOT_FOUND when unknown,
- * API_KEY_EXPIRED (k filled) when past its expires_at (last_used_at is written at
+ * STORE_KEY_EXPIRED (k filled) when past its expires_at (last_used_at is written at
  * most once a minute, so a busy key does not write on every request).
  */
-int api_key_authenticate(struct db_conn *c, const char *key, struct api_key *k);
+enum store_rc api_key_authenticate(struct db_conn *c, const char *key, struct api_key *k);
 
 #endif

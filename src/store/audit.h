@@ -17,7 +17,7 @@ struct audit_ctx {
  * NULL). details is a JSON object or NULL; its reference is stolen.
  * Never put secrets in details.
  */
-int audit_record(struct db_conn *c, const char *org_id, const char *user_id, const char *action,
-		 const struct audit_ctx *ctx, json_t *details);
+enum store_rc audit_record(struct db_conn *c, const char *org_id, const char *user_id,
+			   const char *action, const struct audit_ctx *ctx, json_t *details);
 
 #endif

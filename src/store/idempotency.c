@@ -28,17 +28,19 @@ static int insert(struct db_conn *c, const char *org_id, const char *user_id, co
 	    NULL);
 }
 
-int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
-	       const char *request_hash, int64_t pending_ms, int64_t ttl_ms, struct idem_reply *out)
+enum store_rc idem_claim(struct db_conn *c, const char *org_id, const char *user_id,
+			 const char *key, const char *request_hash, int64_t pending_ms,
+			 int64_t ttl_ms, enum idem_claim *state, struct idem_reply *out)
 {
 	memset(out, 0, sizeof *out);
+	*state = IDEM_NEW;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int64_t now = time_now_ms();
 		int rc = insert(c, org_id, user_id, key, request_hash, now, pending_ms, ttl_ms);
 		if (rc == DB_OK)
-			return IDEM_NEW;
+			return STORE_OK;
 		if (rc != DB_UNIQUE)
-			return rc;
+			return store_rc_of(rc);
 		struct db_res *r =
 		    db_query(c,
 			     "SELECT request_hash, state, status, content_type, headers, body,"
@@ -46,11 +48,11 @@ int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const
 			     " WHERE org_id = $1 AND user_id = $2 AND idem_key = $3",
 			     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), &rc);
 		if (!r)
-			return rc;
+			return store_rc_of(rc);
 		rc = db_next(r);
 		if (rc < 0) {
 			db_res_free(r);
-			return rc;
+			return store_rc_of(rc);
 		}
 		if (rc == 0) { /* removed meanwhile: insert again */
 			db_res_free(r);
@@ -69,56 +71,59 @@ int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const
 			    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(now)),
 			    NULL);
 			if (rc)
-				return rc;
+				return store_rc_of(rc);
 			continue;
 		}
-		int result;
+		enum store_rc result = STORE_OK;
 		if (strcmp(db_text(r, 0), request_hash) != 0) {
-			result = IDEM_MISMATCH;
+			*state = IDEM_MISMATCH;
 		} else if (pending) {
-			result = IDEM_IN_FLIGHT;
+			*state = IDEM_IN_FLIGHT;
 		} else {
+			*state = IDEM_REPLAY;
 			out->status = (int)db_int(r, 2);
 			store_copy(out->content_type, sizeof out->content_type, r, 3);
 			out->headers = strdup(db_text(r, 4));
 			out->body = strdup(db_text(r, 5));
-			result = out->headers && out->body ? IDEM_REPLAY : DB_ERR;
-			if (result != IDEM_REPLAY)
+			if (!out->headers || !out->body) {
 				idem_reply_clear(out);
+				result = STORE_ERROR;
+			}
 		}
 		db_res_free(r);
 		return result;
 	}
-	return DB_BUSY;
+	return STORE_BUSY;
 }
 
-int idem_finish(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
-		int status, const char *content_type, const char *headers, const char *body)
+enum store_rc idem_finish(struct db_conn *c, const char *org_id, const char *user_id,
+			  const char *key, int status, const char *content_type,
+			  const char *headers, const char *body)
 {
-	return db_exec(
-	    c,
-	    "UPDATE idempotency_keys SET state = 'done', status = $4, content_type = $5,"
-	    " headers = $6, body = $7 WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
-	    " AND state = 'pending'",
-	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(status),
-		      DB_TEXT(content_type), DB_TEXT(headers ? headers : "{}"),
-		      DB_TEXT(body ? body : "")),
-	    NULL);
+	return store_rc_of(
+	    db_exec(c,
+		    "UPDATE idempotency_keys SET state = 'done', status = $4, content_type = $5,"
+		    " headers = $6, body = $7 WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
+		    " AND state = 'pending'",
+		    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key), DB_INT(status),
+			      DB_TEXT(content_type), DB_TEXT(headers ? headers : "{}"),
+			      DB_TEXT(body ? body : "")),
+		    NULL));
 }
 
-int idem_abandon(struct db_conn *c, const char *org_id, const char *user_id, const char *key)
+enum store_rc idem_abandon(struct db_conn *c, const char *org_id, const char *user_id,
+			   const char *key)
 {
-	return db_exec(
+	return store_rc_of(db_exec(
 	    c,
 	    "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND idem_key = $3"
 	    " AND state = 'pending'",
-	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), NULL);
+	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id), DB_TEXT(key)), NULL));
 }
 
-int idem_purge(struct db_conn *c, int64_t now)
+enum store_rc idem_purge(struct db_conn *c, int64_t now, int64_t *removed)
 {
-	int64_t changes = 0;
-	int rc = db_exec(c, "DELETE FROM idempotency_keys WHERE expires_at < $1",
-			 DB_PARAMS(DB_INT(now)), &changes);
-	return rc ? rc : (int)changes;
+	*removed = 0;
+	return store_rc_of(db_exec(c, "DELETE FROM idempotency_keys WHERE expires_at < $1",
+				   DB_PARAMS(DB_INT(now)), removed));
 }

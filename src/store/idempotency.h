@@ -36,18 +36,20 @@ void idem_reply_clear(struct idem_reply *r);
 /*
  * Claim key for (org_id, user_id) with request_hash (hex). A pending claim
  * older than pending_ms is taken to be abandoned (its process died).
- * Returns an enum idem_claim, or a negative db_rc. On IDEM_REPLAY out is
- * filled (caller clears with idem_reply_clear).
+ * On STORE_OK *state says what became of it; on IDEM_REPLAY out is filled
+ * (caller clears with idem_reply_clear).
  */
-int idem_claim(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
-	       const char *request_hash, int64_t pending_ms, int64_t ttl_ms,
-	       struct idem_reply *out);
-/* Store the reply of a claimed key. DB_OK or a db_rc. */
-int idem_finish(struct db_conn *c, const char *org_id, const char *user_id, const char *key,
-		int status, const char *content_type, const char *headers, const char *body);
+enum store_rc idem_claim(struct db_conn *c, const char *org_id, const char *user_id,
+			 const char *key, const char *request_hash, int64_t pending_ms,
+			 int64_t ttl_ms, enum idem_claim *state, struct idem_reply *out);
+/* Store the reply of a claimed key. */
+enum store_rc idem_finish(struct db_conn *c, const char *org_id, const char *user_id,
+			  const char *key, int status, const char *content_type,
+			  const char *headers, const char *body);
 /* Give a pending claim back (the request failed): a retry runs afresh. */
-int idem_abandon(struct db_conn *c, const char *org_id, const char *user_id, const char *key);
-/* Delete records that expired before now. Count removed, or a negative db_rc. */
-int idem_purge(struct db_conn *c, int64_t now);
+enum store_rc idem_abandon(struct db_conn *c, const char *org_id, const char *user_id,
+			   const char *key);
+/* Delete records that expired before now; *removed gets their count. */
+enum store_rc idem_purge(struct db_conn *c, int64_t now, int64_t *removed);
 
 #endif

@@ -89,29 +89,30 @@ static void error_copy(char *dst, size_t dstlen, const char *src)
 	dst[o] = '\0';
 }
 
-int job_enqueue(struct db_conn *c, const char *org_id, const char *kind, const char *payload,
-		const char *dedupe_key, int max_attempts, int64_t run_at, char id[UUID_STR_LEN])
+enum store_rc job_enqueue(struct db_conn *c, const char *org_id, const char *kind,
+			  const char *payload, const char *dedupe_key, int max_attempts,
+			  int64_t run_at, char id[UUID_STR_LEN])
 {
 	/* What we cannot read back into struct job whole is refused here. */
 	if (!kind || !*kind || strlen(kind) >= JOB_KIND_MAX)
-		return DB_CONSTRAINT;
+		return STORE_ERROR;
 	if (dedupe_key && strlen(dedupe_key) >= (size_t)JOB_DEDUPE_MAX)
-		return DB_CONSTRAINT;
+		return STORE_ERROR;
 	if (max_attempts < 1)
 		max_attempts = JOB_DEFAULT_MAX_ATTEMPTS;
 	int64_t now = time_now_ms();
 	if (run_at <= 0)
 		run_at = now;
 	uuid_v7(id);
-	return db_exec(c,
-		       "INSERT INTO jobs (id, org_id, kind, payload, dedupe_key, state, attempts,"
-		       " max_attempts, run_at, created_at, updated_at)"
-		       " VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id && *org_id ? org_id : NULL),
-				 DB_TEXT(kind), DB_TEXT(payload ? payload : "{}"),
-				 DB_TEXT(dedupe_key), DB_INT(max_attempts), DB_INT(run_at),
-				 DB_INT(now)),
-		       NULL);
+	return store_rc_of(
+	    db_exec(c,
+		    "INSERT INTO jobs (id, org_id, kind, payload, dedupe_key, state, attempts,"
+		    " max_attempts, run_at, created_at, updated_at)"
+		    " VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)",
+		    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id && *org_id ? org_id : NULL),
+			      DB_TEXT(kind), DB_TEXT(payload ? payload : "{}"), DB_TEXT(dedupe_key),
+			      DB_INT(max_attempts), DB_INT(run_at), DB_INT(now)),
+		    NULL));
 }
 
 /*
@@ -212,10 +213,11 @@ static int claim_bury(struct db_conn *c, const struct job *j, const char *owner)
 	return rc;
 }
 
-int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, int per_org, struct job *j)
+enum store_rc job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, int per_org,
+			struct job *j)
 {
 	if (!c || !owner || !j)
-		return DB_ERR;
+		return STORE_ERROR;
 	memset(j, 0, sizeof *j);
 	if (per_org < 0)
 		per_org = 0;
@@ -224,7 +226,7 @@ int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, int per_or
 	for (;;) {
 		int rc;
 		if (tx && (rc = db_begin(c)) != DB_OK)
-			return rc;
+			return store_rc_of(rc);
 		rc = pg && per_org > 0 ? db_exec(c, CLAIM_LOCK_SQL, NULL, 0, NULL) : DB_OK;
 		if (rc == DB_OK)
 			rc = claim_once(c, owner, lease_ms, per_org, j);
@@ -240,14 +242,14 @@ int job_claim(struct db_conn *c, const char *owner, int64_t lease_ms, int per_or
 				if (crc != DB_OK) {
 					db_rollback(c);
 					job_clear(j);
-					return crc;
+					return store_rc_of(crc);
 				}
 			} else {
 				db_rollback(c);
 			}
 		}
 		if (rc != CLAIM_AGAIN)
-			return rc;
+			return store_rc_of(rc);
 	}
 }
 
@@ -261,27 +263,28 @@ static int job_update(struct db_conn *c, const char *sql, const struct db_param 
 	return changes > 0 ? DB_OK : STORE_NOT_FOUND;
 }
 
-int job_renew(struct db_conn *c, const char *id, const char *owner, int64_t lease_ms)
+enum store_rc job_renew(struct db_conn *c, const char *id, const char *owner, int64_t lease_ms)
 {
 	int64_t now = time_now_ms();
-	return job_update(
+	return store_rc_of(job_update(
 	    c,
 	    "UPDATE jobs SET lease_expires_at = $3, updated_at = $4"
 	    " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-	    DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(now + lease_ms), DB_INT(now)));
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(now + lease_ms), DB_INT(now))));
 }
 
-int job_done(struct db_conn *c, const char *id, const char *owner)
+enum store_rc job_done(struct db_conn *c, const char *id, const char *owner)
 {
-	return job_update(c,
-			  "UPDATE jobs SET state = 'done', finished_at = $3, updated_at = $3,"
-			  " lease_owner = NULL, lease_expires_at = NULL"
-			  " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-			  DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(time_now_ms())));
+	return store_rc_of(
+	    job_update(c,
+		       "UPDATE jobs SET state = 'done', finished_at = $3, updated_at = $3,"
+		       " lease_owner = NULL, lease_expires_at = NULL"
+		       " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+		       DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(time_now_ms()))));
 }
 
-int job_fail(struct db_conn *c, const char *id, const char *owner, const char *error,
-	     int64_t retry_at)
+enum store_rc job_fail(struct db_conn *c, const char *id, const char *owner, const char *error,
+		       int64_t retry_at)
 {
 	char msg[JOB_ERROR_MAX];
 	error_copy(msg, sizeof msg, error);
@@ -290,7 +293,7 @@ int job_fail(struct db_conn *c, const char *id, const char *owner, const char *e
 	/* $4 = 0 or the last attempt: dead; else failed until $4. The CASTs
 	 * give PostgreSQL the parameter's type (an int literal would make it
 	 * int4, too small for Unix ms). */
-	return job_update(
+	return store_rc_of(job_update(
 	    c,
 	    "UPDATE jobs SET"
 	    " state = CASE WHEN CAST($4 AS BIGINT) = 0 OR attempts >= max_attempts"
@@ -302,43 +305,44 @@ int job_fail(struct db_conn *c, const char *id, const char *owner, const char *e
 	    " last_error = $3, updated_at = $5, lease_owner = NULL, lease_expires_at = NULL"
 	    " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
 	    DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_TEXT(msg), DB_INT(retry_at),
-		      DB_INT(time_now_ms())));
+		      DB_INT(time_now_ms()))));
 }
 
-int job_release(struct db_conn *c, const char *id, const char *owner)
+enum store_rc job_release(struct db_conn *c, const char *id, const char *owner)
 {
-	return job_update(
-	    c,
-	    "UPDATE jobs SET state = 'queued',"
-	    " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
-	    " run_at = $3, updated_at = $3, lease_owner = NULL, lease_expires_at = NULL"
-	    " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-	    DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(time_now_ms())));
+	return store_rc_of(
+	    job_update(c,
+		       "UPDATE jobs SET state = 'queued',"
+		       " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+		       " run_at = $3, updated_at = $3, lease_owner = NULL, lease_expires_at = NULL"
+		       " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+		       DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(time_now_ms()))));
 }
 
-int job_cancel(struct db_conn *c, const char *kind, const char *dedupe_key, const char *reason)
+enum store_rc job_cancel(struct db_conn *c, const char *kind, const char *dedupe_key,
+			 const char *reason)
 {
 	char msg[JOB_ERROR_MAX];
 	error_copy(msg, sizeof msg, reason ? reason : "cancelled");
 	/* A running job's worker finds out at its next lease renewal. */
-	return db_exec(
+	return store_rc_of(db_exec(
 	    c,
 	    "UPDATE jobs SET state = 'dead', last_error = $3, finished_at = $4,"
 	    " updated_at = $4, lease_owner = NULL, lease_expires_at = NULL"
 	    " WHERE kind = $1 AND dedupe_key = $2"
 	    " AND state IN ('queued', 'running', 'failed')",
 	    DB_PARAMS(DB_TEXT(kind), DB_TEXT(dedupe_key), DB_TEXT(msg), DB_INT(time_now_ms())),
-	    NULL);
+	    NULL));
 }
 
-int job_counts(struct db_conn *c, struct job_counts *out)
+enum store_rc job_counts(struct db_conn *c, struct job_counts *out)
 {
 	memset(out, 0, sizeof *out);
 	int rc = DB_ERR;
 	struct db_res *r =
 	    db_query(c, "SELECT state, count(*) FROM jobs GROUP BY state", NULL, 0, &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	while ((rc = db_next(r)) == 1) {
 		const char *s = db_text(r, 0);
 		int64_t n = db_int(r, 1);
@@ -354,5 +358,5 @@ int job_counts(struct db_conn *c, struct job_counts *out)
 			out->done = n;
 	}
 	db_res_free(r);
-	return rc < 0 ? rc : DB_OK;
+	return store_rc_of(rc < 0 ? rc : DB_OK);
 }

@@ -69,12 +69,12 @@ static void read_row(const struct db_res *r, struct meeting *m)
 	m->updated_at = db_int(r, 25);
 }
 
-int meeting_create(struct db_conn *c, struct meeting *m)
+enum store_rc meeting_create(struct db_conn *c, struct meeting *m)
 {
 	uuid_v7(m->id);
 	m->created_at = m->updated_at = time_now_ms();
 	snprintf(m->status, sizeof m->status, "pending");
-	return db_exec(
+	return store_rc_of(db_exec(
 	    c,
 	    "INSERT INTO meetings (id, org_id, created_by, title, description, meeting_date,"
 	    " status, language, created_at, updated_at)"
@@ -84,17 +84,17 @@ int meeting_create(struct db_conn *c, struct meeting *m)
 		      DB_TEXT(m->description ? m->description : ""),
 		      m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL, DB_TEXT(m->language),
 		      DB_INT(m->created_at)),
-	    NULL);
+	    NULL));
 }
 
-int meeting_get(struct db_conn *c, const char *org_id, const char *id, struct meeting *m)
+enum store_rc meeting_get(struct db_conn *c, const char *org_id, const char *id, struct meeting *m)
 {
 	int rc;
 	struct db_res *r =
 	    db_query(c, "SELECT " COLS " FROM meetings WHERE id = $1 AND org_id = $2",
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	if (rc == 1) {
 		read_row(r, m);
@@ -103,11 +103,11 @@ int meeting_get(struct db_conn *c, const char *org_id, const char *id, struct me
 		rc = STORE_NOT_FOUND;
 	}
 	db_res_free(r);
-	return rc;
+	return store_rc_of(rc);
 }
 
-int meeting_list(struct db_conn *c, const char *org_id, const char *status, const char *before_id,
-		 int limit, struct meeting **out, size_t *n)
+enum store_rc meeting_list(struct db_conn *c, const char *org_id, const char *status,
+			   const char *before_id, int limit, struct meeting **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -121,11 +121,11 @@ int meeting_list(struct db_conn *c, const char *org_id, const char *status, cons
 					      DB_TEXT(before_id ? before_id : ""), DB_INT(limit)),
 				    &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	struct meeting *list = calloc((size_t)limit, sizeof *list);
 	if (!list) {
 		db_res_free(r);
-		return DB_ERR;
+		return STORE_ERROR;
 	}
 	size_t count = 0;
 	while (count < (size_t)limit && (rc = db_next(r)) == 1)
@@ -135,14 +135,14 @@ int meeting_list(struct db_conn *c, const char *org_id, const char *status, cons
 		for (size_t i = 0; i < count; i++)
 			meeting_clear(&list[i]);
 		free(list);
-		return rc;
+		return store_rc_of(rc);
 	}
 	*out = list;
 	*n = count;
-	return DB_OK;
+	return STORE_OK;
 }
 
-int meeting_update_details(struct db_conn *c, const struct meeting *m)
+enum store_rc meeting_update_details(struct db_conn *c, const struct meeting *m)
 {
 	int64_t changes = 0;
 	int rc = db_exec(
@@ -154,7 +154,7 @@ int meeting_update_details(struct db_conn *c, const struct meeting *m)
 		      m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL, DB_TEXT(m->language),
 		      DB_INT(time_now_ms())),
 	    &changes);
-	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_NOT_FOUND);
 }
 
 /* The meeting's current audio key ("" if none): DB_OK, STORE_NOT_FOUND or an error. */
@@ -173,58 +173,67 @@ static int audio_key_of(struct db_conn *c, const char *org_id, const char *id, c
 	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
 }
 
-int meeting_delete(struct db_conn *c, const char *org_id, const char *id, char audio_key[96])
+struct delete_tx {
+	const char *org_id, *id;
+	char *audio_key;
+};
+
+static int delete_tx(struct db_conn *c, void *arg)
 {
-	audio_key[0] = '\0';
-	int rc = db_begin(c);
+	struct delete_tx *d = arg;
+	const char *id = d->id, *org_id = d->org_id;
+	d->audio_key[0] = '\0';
+	int rc = audio_key_of(c, org_id, id, d->audio_key);
 	if (rc)
 		return rc;
-	rc = audio_key_of(c, org_id, id, audio_key);
-	if (rc) {
-		db_rollback(c);
-		return rc;
-	}
 	rc = db_exec(c,
 		     "UPDATE jobs SET state = 'dead', last_error = 'the meeting was deleted',"
 		     " updated_at = $2, finished_at = $2"
 		     " WHERE dedupe_key = $1 AND state IN ('queued', 'running', 'failed')",
 		     DB_PARAMS(DB_TEXT(id), DB_INT(time_now_ms())), NULL);
 	if (rc)
-		goto fail;
-	rc = db_exec(c, "DELETE FROM meetings WHERE id = $1 AND org_id = $2",
-		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), NULL);
+		return rc;
+	return db_exec(c, "DELETE FROM meetings WHERE id = $1 AND org_id = $2",
+		       DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), NULL);
+}
+
+enum store_rc meeting_delete(struct db_conn *c, const char *org_id, const char *id,
+			     char audio_key[96])
+{
+	struct delete_tx d = {.org_id = org_id, .id = id, .audio_key = audio_key};
+	enum store_rc rc = store_tx(c, delete_tx, &d);
 	if (rc)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
+		audio_key[0] = '\0';
 	return rc;
 }
 
-int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96])
+struct set_audio_tx {
+	const struct meeting *m;
+	char seen[96];
+};
+
+static int set_audio_tx(struct db_conn *c, void *arg)
 {
-	old_key[0] = '\0';
-	char seen[96] = "";
+	struct set_audio_tx *a = arg;
+	const struct meeting *m = a->m;
+	char *seen = a->seen;
 	int64_t changes = 0;
-	int rc = db_begin(c); /* SQLite: BEGIN IMMEDIATE, one writer at a time */
-	if (rc)
-		return rc;
+	seen[0] = '\0';
 	/*
 	 * Lock the row first (PostgreSQL: a concurrent upload waits here), so
 	 * the key read next is the one this update replaces: each replaced key
 	 * is reported to exactly one uploader, which deletes it.
 	 */
-	rc = db_exec(c, "UPDATE meetings SET updated_at = updated_at WHERE id = $1 AND org_id = $2",
-		     DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id)), &changes);
+	int rc =
+	    db_exec(c, "UPDATE meetings SET updated_at = updated_at WHERE id = $1 AND org_id = $2",
+		    DB_PARAMS(DB_TEXT(m->id), DB_TEXT(m->org_id)), &changes);
 	if (rc)
-		goto fail;
-	if (!changes) {
-		db_rollback(c);
+		return rc;
+	if (!changes)
 		return STORE_NOT_FOUND;
-	}
 	rc = audio_key_of(c, m->org_id, m->id, seen);
 	if (rc)
-		goto fail;
+		return rc;
 	/* The status guard is part of the update: no transcription starts between a check and it.
 	 */
 	rc = db_exec(
@@ -243,27 +252,26 @@ int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[9
 		      DB_TEXT(seen)),
 	    &changes);
 	if (rc)
-		goto fail;
-	if (!changes) {
-		db_rollback(c);
-		return MEETING_BUSY; /* the row is ours and its key as read: only the status refused
-				      */
-	}
-	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(m->id)),
-		     NULL);
-	if (rc)
-		goto fail;
-	rc = db_commit(c);
-	if (rc == DB_OK)
-		snprintf(old_key, 96, "%s", seen);
-	return rc;
-fail:
-	db_rollback(c);
+		return rc;
+	if (!changes) /* the row is ours and its key as read: only the status refused */
+		return STORE_MEETING_BUSY;
+	return db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1",
+		       DB_PARAMS(DB_TEXT(m->id)), NULL);
+}
+
+enum store_rc meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96])
+{
+	struct set_audio_tx a = {.m = m};
+	old_key[0] = '\0';
+	/* SQLite: BEGIN IMMEDIATE, one writer at a time. */
+	enum store_rc rc = store_tx(c, set_audio_tx, &a);
+	if (rc == STORE_OK)
+		snprintf(old_key, 96, "%s", a.seen);
 	return rc;
 }
 
-int meeting_set_status(struct db_conn *c, const char *org_id, const char *id, const char *status,
-		       const char *error)
+enum store_rc meeting_set_status(struct db_conn *c, const char *org_id, const char *id,
+				 const char *status, const char *error)
 {
 	int64_t changes = 0;
 	int rc = db_exec(c,
@@ -273,17 +281,19 @@ int meeting_set_status(struct db_conn *c, const char *org_id, const char *id, co
 				   DB_TEXT(strcmp(status, "failed") == 0 ? error : NULL),
 				   DB_INT(time_now_ms())),
 			 &changes);
-	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_NOT_FOUND);
 }
 
-int meeting_set_progress(struct db_conn *c, const char *org_id, const char *id, int progress)
+enum store_rc meeting_set_progress(struct db_conn *c, const char *org_id, const char *id,
+				   int progress)
 {
-	return db_exec(
+	return store_rc_of(db_exec(
 	    c, "UPDATE meetings SET progress = $3, updated_at = $4 WHERE id = $1 AND org_id = $2",
-	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(progress), DB_INT(time_now_ms())), NULL);
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(progress), DB_INT(time_now_ms())),
+	    NULL));
 }
 
-int meeting_start_processing(struct db_conn *c, const char *org_id, const char *id)
+enum store_rc meeting_start_processing(struct db_conn *c, const char *org_id, const char *id)
 {
 	int64_t now = time_now_ms(), changes = 0;
 	int rc = db_exec(
@@ -292,44 +302,50 @@ int meeting_start_processing(struct db_conn *c, const char *org_id, const char *
 	    " processing_started_at = $3, processing_completed_at = NULL, updated_at = $3"
 	    " WHERE id = $1 AND org_id = $2",
 	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(now)), &changes);
-	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_NOT_FOUND);
 }
 
-static int complete(struct db_conn *c, const char *org_id, const char *id, const char *audio_key,
-		    const char *language, const char *text, const char *body, const char *provider,
-		    const char *model, double confidence, double duration, const char *steps);
+static enum store_rc complete(struct db_conn *c, const char *org_id, const char *id,
+			      const char *audio_key, const char *language, const char *text,
+			      const char *body, const char *provider, const char *model,
+			      double confidence, double duration, const char *steps);
 
-int meeting_complete(struct db_conn *c, const char *org_id, const char *id, const char *language,
-		     const char *text, const char *body, const char *provider, const char *model,
-		     double confidence, double duration, const char *steps)
+enum store_rc meeting_complete(struct db_conn *c, const char *org_id, const char *id,
+			       const char *language, const char *text, const char *body,
+			       const char *provider, const char *model, double confidence,
+			       double duration, const char *steps)
 {
-	return complete(c, org_id, id, NULL, language, text, body, provider, model, confidence,
-			duration, steps);
+	return store_rc_of(complete(c, org_id, id, NULL, language, text, body, provider, model,
+				    confidence, duration, steps));
 }
 
-int meeting_complete_audio(struct db_conn *c, const char *org_id, const char *id,
-			   const char *audio_key, const char *language, const char *text,
-			   const char *body, const char *provider, const char *model,
-			   double confidence, double duration, const char *steps)
+enum store_rc meeting_complete_audio(struct db_conn *c, const char *org_id, const char *id,
+				     const char *audio_key, const char *language, const char *text,
+				     const char *body, const char *provider, const char *model,
+				     double confidence, double duration, const char *steps)
 {
-	return complete(c, org_id, id, audio_key ? audio_key : "", language, text, body, provider,
-			model, confidence, duration, steps);
+	return store_rc_of(complete(c, org_id, id, audio_key ? audio_key : "", language, text, body,
+				    provider, model, confidence, duration, steps));
 }
 
-/* audio_key NULL: whatever audio the meeting has. */
-static int complete(struct db_conn *c, const char *org_id, const char *id, const char *audio_key,
-		    const char *language, const char *text, const char *body, const char *provider,
-		    const char *model, double confidence, double duration, const char *steps)
+struct complete_tx {
+	const char *org_id, *id, *audio_key, *language, *text, *body, *provider, *model, *steps;
+	double confidence, duration;
+};
+
+static int complete_tx(struct db_conn *c, void *arg)
 {
+	const struct complete_tx *t = arg;
+	const char *org_id = t->org_id, *id = t->id, *audio_key = t->audio_key;
+	const char *language = t->language, *text = t->text, *body = t->body;
+	const char *provider = t->provider, *model = t->model, *steps = t->steps;
+	double confidence = t->confidence, duration = t->duration;
 	int64_t now = time_now_ms(), changes = 0;
-	int rc = db_begin(c);
+	/* One transcript per meeting, whichever worker finishes: replace, never duplicate. */
+	int rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(id)),
+			 NULL);
 	if (rc)
 		return rc;
-	/* One transcript per meeting, whichever worker finishes: replace, never duplicate. */
-	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(id)),
-		     NULL);
-	if (rc)
-		goto fail;
 	/*
 	 * The version goes on from the meeting's last revision (ETags are
 	 * never reused), and the machine transcript is its first revision.
@@ -347,11 +363,9 @@ static int complete(struct db_conn *c, const char *org_id, const char *id, const
 		      DB_INT(now), DB_TEXT(audio_key ? audio_key : "-")),
 	    &changes);
 	if (rc)
-		goto fail;
-	if (!changes) {
-		db_rollback(c);
+		return rc;
+	if (!changes)
 		return STORE_NOT_FOUND; /* deleted meanwhile */
-	}
 	char rev_id[UUID_STR_LEN];
 	uuid_v7(rev_id);
 	rc = db_exec(c,
@@ -363,35 +377,50 @@ static int complete(struct db_conn *c, const char *org_id, const char *id, const
 			       DB_INT(now)),
 		     NULL);
 	if (rc)
-		goto fail;
-	rc = db_exec(c,
-		     "UPDATE meetings SET status = 'completed', progress = 100, provider_used = $3,"
-		     " model_used = $4, transcription_confidence = $5, duration_seconds = $6,"
-		     " language = $7, processing_completed_at = $8, processing_error = NULL,"
-		     " processing_steps = $9, updated_at = $8 WHERE id = $1 AND org_id = $2"
-		     " AND ($10 = '-' OR COALESCE(audio_key, '') = $10)",
-		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(provider), DB_TEXT(model),
-			       DB_REAL(confidence), DB_REAL(duration), DB_TEXT(language),
-			       DB_INT(now), DB_TEXT(steps), DB_TEXT(audio_key ? audio_key : "-")),
-		     NULL);
-	if (rc)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return rc;
+		return rc;
+	return db_exec(
+	    c,
+	    "UPDATE meetings SET status = 'completed', progress = 100, provider_used = $3,"
+	    " model_used = $4, transcription_confidence = $5, duration_seconds = $6,"
+	    " language = $7, processing_completed_at = $8, processing_error = NULL,"
+	    " processing_steps = $9, updated_at = $8 WHERE id = $1 AND org_id = $2"
+	    " AND ($10 = '-' OR COALESCE(audio_key, '') = $10)",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(provider), DB_TEXT(model),
+		      DB_REAL(confidence), DB_REAL(duration), DB_TEXT(language), DB_INT(now),
+		      DB_TEXT(steps), DB_TEXT(audio_key ? audio_key : "-")),
+	    NULL);
 }
 
-int meeting_fail(struct db_conn *c, const char *org_id, const char *id, const char *error,
-		 const char *steps)
+/* audio_key NULL: whatever audio the meeting has. */
+static enum store_rc complete(struct db_conn *c, const char *org_id, const char *id,
+			      const char *audio_key, const char *language, const char *text,
+			      const char *body, const char *provider, const char *model,
+			      double confidence, double duration, const char *steps)
+{
+	struct complete_tx t = {.org_id = org_id,
+				.id = id,
+				.audio_key = audio_key,
+				.language = language,
+				.text = text,
+				.body = body,
+				.provider = provider,
+				.model = model,
+				.steps = steps,
+				.confidence = confidence,
+				.duration = duration};
+	return store_tx(c, complete_tx, &t);
+}
+
+enum store_rc meeting_fail(struct db_conn *c, const char *org_id, const char *id, const char *error,
+			   const char *steps)
 {
 	int64_t now = time_now_ms();
-	return db_exec(
+	return store_rc_of(db_exec(
 	    c,
 	    "UPDATE meetings SET status = 'failed', processing_error = $3, processing_steps = $4,"
 	    " processing_completed_at = $5, updated_at = $5 WHERE id = $1 AND org_id = $2",
 	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(error), DB_TEXT(steps), DB_INT(now)),
-	    NULL);
+	    NULL));
 }
 
 void meeting_transcript_clear(struct meeting_transcript *t)
@@ -404,8 +433,8 @@ void meeting_transcript_clear(struct meeting_transcript *t)
 	t->original = NULL;
 }
 
-int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *meeting_id,
-			   struct meeting_transcript *t)
+enum store_rc meeting_transcript_get(struct db_conn *c, const char *org_id, const char *meeting_id,
+				     struct meeting_transcript *t)
 {
 	memset(t, 0, sizeof *t);
 	int rc;
@@ -416,7 +445,7 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 		     " FROM transcripts WHERE meeting_id = $1 AND org_id = $2",
 		     DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	if (rc == 1) {
 		store_copy(t->language, sizeof t->language, r, 0);
@@ -434,20 +463,21 @@ int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *me
 		rc = STORE_NOT_FOUND;
 	}
 	db_res_free(r);
-	return rc;
+	return store_rc_of(rc);
 }
 
-int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeting_audio_ref *out,
-			   int max)
+enum store_rc meeting_audio_unhashed(struct db_conn *c, const char *after_id,
+				     struct meeting_audio_ref *out, int max, int *count)
 {
 	int rc;
+	*count = 0;
 	struct db_res *r = db_query(c,
 				    "SELECT id, org_id, audio_key FROM meetings"
 				    " WHERE audio_sha256 = '' AND audio_key IS NOT NULL AND id > $2"
 				    " ORDER BY id LIMIT $1",
 				    DB_PARAMS(DB_INT(max), DB_TEXT(after_id ? after_id : "")), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	int n = 0;
 	while (n < max && (rc = db_next(r)) == 1) {
 		store_copy(out[n].id, sizeof out[n].id, r, 0);
@@ -456,11 +486,14 @@ int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeti
 		n++;
 	}
 	db_res_free(r);
-	return rc < 0 ? rc : n;
+	if (rc < 0)
+		return store_rc_of(rc);
+	*count = n;
+	return STORE_OK;
 }
 
-int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id, const char *key,
-			     const char *sha256)
+enum store_rc meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id,
+				       const char *key, const char *sha256)
 {
 	int64_t changes = 0;
 	int rc = db_exec(c,
@@ -468,5 +501,5 @@ int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *
 			 " AND audio_key = $3",
 			 DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(key), DB_TEXT(sha256)),
 			 &changes);
-	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_NOT_FOUND);
 }

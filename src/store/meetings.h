@@ -50,45 +50,46 @@ void meeting_init(struct meeting *m);
 void meeting_clear(struct meeting *m); /* frees description, processing_steps */
 
 /* Insert m (id, times, status 'pending' are set here). */
-int meeting_create(struct db_conn *c, struct meeting *m);
-int meeting_get(struct db_conn *c, const char *org_id, const char *id, struct meeting *m);
+enum store_rc meeting_create(struct db_conn *c, struct meeting *m);
+enum store_rc meeting_get(struct db_conn *c, const char *org_id, const char *id, struct meeting *m);
 /*
  * Newest first: up to limit meetings with id < before_id (NULL = newest),
  * optionally only those with status. *out malloc'd array (free each with
  * meeting_clear, then free(*out)).
  */
-int meeting_list(struct db_conn *c, const char *org_id, const char *status, const char *before_id,
-		 int limit, struct meeting **out, size_t *n);
+enum store_rc meeting_list(struct db_conn *c, const char *org_id, const char *status,
+			   const char *before_id, int limit, struct meeting **out, size_t *n);
 /* Save title, description, meeting_date, language. */
-int meeting_update_details(struct db_conn *c, const struct meeting *m);
+enum store_rc meeting_update_details(struct db_conn *c, const struct meeting *m);
 /*
  * Delete the meeting (its transcript and uploads go with it) and cancel its
  * jobs. audio_key receives the blob key to remove ("" if none).
  */
-int meeting_delete(struct db_conn *c, const char *org_id, const char *id, char audio_key[96]);
+enum store_rc meeting_delete(struct db_conn *c, const char *org_id, const char *id,
+			     char audio_key[96]);
 
 /*
  * Attach audio: key, format, codec, mime, sha256, filename, size, duration;
  * status becomes 'uploaded', the transcript and processing fields are
  * reset. old_key receives the previous audio's key ("" if none) so the
- * caller can delete it. Refused with MEETING_BUSY (nothing changed) while
+ * caller can delete it. Refused with STORE_MEETING_BUSY (nothing changed) while
  * the meeting is queued or processing: the guard is part of the UPDATE,
  * so no transcription can start between a check and the change. The row
  * is locked before the previous key is read, so of two concurrent uploads
  * each learns exactly the key it replaced (none is left unreferenced).
  */
-#define MEETING_BUSY 2
-int meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96]);
+enum store_rc meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96]);
 
 /*
  * Status changes. meeting_set_status sets status (and clears the error
  * unless status is 'failed', when error is stored). meeting_set_progress
  * only touches progress and updated_at.
  */
-int meeting_set_status(struct db_conn *c, const char *org_id, const char *id, const char *status,
-		       const char *error);
-int meeting_set_progress(struct db_conn *c, const char *org_id, const char *id, int progress);
-int meeting_start_processing(struct db_conn *c, const char *org_id, const char *id);
+enum store_rc meeting_set_status(struct db_conn *c, const char *org_id, const char *id,
+				 const char *status, const char *error);
+enum store_rc meeting_set_progress(struct db_conn *c, const char *org_id, const char *id,
+				   int progress);
+enum store_rc meeting_start_processing(struct db_conn *c, const char *org_id, const char *id);
 
 /* The transcript row as stored. */
 struct meeting_transcript {
@@ -111,9 +112,10 @@ void meeting_transcript_clear(struct meeting_transcript *t);
  * the meeting completed with provider, model, confidence, duration and the
  * steps JSON, in one transaction.
  */
-int meeting_complete(struct db_conn *c, const char *org_id, const char *id, const char *language,
-		     const char *text, const char *body, const char *provider, const char *model,
-		     double confidence, double duration, const char *steps);
+enum store_rc meeting_complete(struct db_conn *c, const char *org_id, const char *id,
+			       const char *language, const char *text, const char *body,
+			       const char *provider, const char *model, double confidence,
+			       double duration, const char *steps);
 /* A meeting whose audio has no SHA-256 recorded yet. */
 struct meeting_audio_ref {
 	char id[UUID_STR_LEN];
@@ -122,28 +124,29 @@ struct meeting_audio_ref {
 };
 /*
  * Up to max meetings (any organization) whose audio lacks its SHA-256, in
- * id order after after_id ("" = from the start). Count or a db_rc.
+ * id order after after_id ("" = from the start); *count of them.
  */
-int meeting_audio_unhashed(struct db_conn *c, const char *after_id, struct meeting_audio_ref *out,
-			   int max);
-/* Record sha256 (hex) for key, only if the meeting still has that audio. DB_OK or STORE_NOT_FOUND.
+enum store_rc meeting_audio_unhashed(struct db_conn *c, const char *after_id,
+				     struct meeting_audio_ref *out, int max, int *count);
+/* Record sha256 (hex) for key, only if the meeting still has that audio. STORE_OK or
+ * STORE_NOT_FOUND.
  */
-int meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id, const char *key,
-			     const char *sha256);
+enum store_rc meeting_set_audio_sha256(struct db_conn *c, const char *org_id, const char *id,
+				       const char *key, const char *sha256);
 
 /*
  * meeting_complete, only if the meeting still has the audio audio_key (the
  * one the job transcribed): a transcript of replaced or removed audio is
  * never stored. STORE_NOT_FOUND (nothing changed) otherwise.
  */
-int meeting_complete_audio(struct db_conn *c, const char *org_id, const char *id,
-			   const char *audio_key, const char *language, const char *text,
-			   const char *body, const char *provider, const char *model,
-			   double confidence, double duration, const char *steps);
+enum store_rc meeting_complete_audio(struct db_conn *c, const char *org_id, const char *id,
+				     const char *audio_key, const char *language, const char *text,
+				     const char *body, const char *provider, const char *model,
+				     double confidence, double duration, const char *steps);
 /* Mark failed with a sentence for people, and the steps JSON. */
-int meeting_fail(struct db_conn *c, const char *org_id, const char *id, const char *error,
-		 const char *steps);
-int meeting_transcript_get(struct db_conn *c, const char *org_id, const char *meeting_id,
-			   struct meeting_transcript *t);
+enum store_rc meeting_fail(struct db_conn *c, const char *org_id, const char *id, const char *error,
+			   const char *steps);
+enum store_rc meeting_transcript_get(struct db_conn *c, const char *org_id, const char *meeting_id,
+				     struct meeting_transcript *t);
 
 #endif

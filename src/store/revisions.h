@@ -13,10 +13,6 @@
 #include "core/uuid.h"
 #include "store/store.h"
 
-/* Results besides DB_OK / STORE_NOT_FOUND / negative db_rc. */
-#define REVISION_STALE 2 /* the transcript is no longer at the expected version */
-#define REVISION_BUSY  3 /* the meeting is being transcribed again: its transcript will be replaced */
-
 /* Revisions kept per meeting (older ones are dropped; the original stays in transcripts). */
 #define REVISIONS_KEPT 200
 
@@ -37,24 +33,27 @@ void revision_clear(struct revision *r);
  * Replace meeting_id's transcript with body (its plain text: text) if it is
  * still at version expected and the meeting is not being transcribed again,
  * and record the revision (author_id, action, summary JSON) in the same
- * transaction. *new_version gets the version written. DB_OK, STORE_NOT_FOUND
- * (no such meeting or no transcript), REVISION_STALE, REVISION_BUSY, or a
- * negative db_rc.
+ * transaction. *new_version gets the version written. STORE_OK,
+ * STORE_NOT_FOUND (no such meeting or no transcript), STORE_STALE (the
+ * transcript is no longer at version expected), STORE_MEETING_BUSY (the
+ * meeting is being transcribed again: its transcript will be replaced), or
+ * an error.
  */
-int revision_save(struct db_conn *c, const char *org_id, const char *meeting_id, int64_t expected,
-		  const char *body, const char *text, const char *author_id, const char *action,
-		  const char *summary, int64_t *new_version);
+enum store_rc revision_save(struct db_conn *c, const char *org_id, const char *meeting_id,
+			    int64_t expected, const char *body, const char *text,
+			    const char *author_id, const char *action, const char *summary,
+			    int64_t *new_version);
 
 /*
  * Up to max revisions of meeting_id, newest first, with versions below
- * before (0 = from the newest); bodies are not loaded. Count, or a negative
- * db_rc. Clear each with revision_clear.
+ * before (0 = from the newest); bodies are not loaded; *count of them.
+ * Clear each with revision_clear.
  */
-int revision_list(struct db_conn *c, const char *org_id, const char *meeting_id, int64_t before,
-		  struct revision *out, int max);
+enum store_rc revision_list(struct db_conn *c, const char *org_id, const char *meeting_id,
+			    int64_t before, struct revision *out, int max, int *count);
 
-/* One revision with its body. DB_OK, STORE_NOT_FOUND or a negative db_rc. */
-int revision_get(struct db_conn *c, const char *org_id, const char *meeting_id, int64_t version,
-		 struct revision *out);
+/* One revision with its body. STORE_OK, STORE_NOT_FOUND or an error. */
+enum store_rc revision_get(struct db_conn *c, const char *org_id, const char *meeting_id,
+			   int64_t version, struct revision *out);
 
 #endif

@@ -30,8 +30,31 @@ static int token_insert(struct db_conn *c, const char *sid, const char *hash, in
 	    NULL);
 }
 
-int session_start(struct db_conn *c, const char *user_id, const char *org_id, const char *ip,
-		  const char *user_agent, struct session *s, char refresh[REFRESH_TOKEN_BUF])
+struct start_tx {
+	const struct session *s;
+	const char *ip, *ua, *hash;
+	int64_t now;
+};
+
+static int start_tx(struct db_conn *c, void *arg)
+{
+	const struct start_tx *t = arg;
+	int rc = db_exec(
+	    c,
+	    "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(t->s->id), DB_TEXT(t->s->user_id), DB_TEXT(t->s->org_id),
+		      DB_INT(t->now), DB_INT(t->now + SESSION_TTL_MS), DB_TEXT(t->ip),
+		      DB_TEXT(t->ua)),
+	    NULL);
+	if (rc)
+		return rc;
+	return token_insert(c, t->s->id, t->hash, t->now);
+}
+
+enum store_rc session_start(struct db_conn *c, const char *user_id, const char *org_id,
+			    const char *ip, const char *user_agent, struct session *s,
+			    char refresh[REFRESH_TOKEN_BUF])
 {
 	int64_t now = time_now_ms();
 	char hash[65];
@@ -41,23 +64,8 @@ int session_start(struct db_conn *c, const char *user_id, const char *org_id, co
 	token_new(refresh, hash);
 	char ua[256];
 	snprintf(ua, sizeof ua, "%s", user_agent ? user_agent : "");
-	int rc = db_begin(c);
-	if (rc)
-		return rc;
-	rc = db_exec(
-	    c,
-	    "INSERT INTO sessions (id, user_id, org_id, created_at, expires_at, ip, user_agent)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-	    DB_PARAMS(DB_TEXT(s->id), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(now),
-		      DB_INT(now + SESSION_TTL_MS), DB_TEXT(ip ? ip : ""), DB_TEXT(ua)),
-	    NULL);
-	if (rc == DB_OK)
-		rc = token_insert(c, s->id, hash, now);
-	if (rc) {
-		db_rollback(c);
-		return rc;
-	}
-	return db_commit(c);
+	struct start_tx t = {.s = s, .ip = ip ? ip : "", .ua = ua, .hash = hash, .now = now};
+	return store_tx(c, start_tx, &t);
 }
 
 /* The key a successor is sealed with: derived from the rotated token, which only its holder has. */
@@ -86,49 +94,47 @@ static int token_reread(struct db_conn *c, const char *token_id, int64_t *used_a
 	return rc < 0 ? rc : rc == 1 ? DB_OK : STORE_NOT_FOUND;
 }
 
-int session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms, struct session *s,
-		   char next[REFRESH_TOKEN_BUF])
+struct rotate_tx {
+	const char *hash;
+	const unsigned char *key;
+	int64_t now, grace_ms;
+	struct session *s;
+	char *next;
+	enum store_rc outcome; /* STORE_OK (rotated) or STORE_TOKEN_REUSED, when committed */
+};
+
+static int rotate_tx(struct db_conn *c, void *arg)
 {
-	int64_t now = time_now_ms();
-	char hash[65], next_hash[65], sealed[SEALED_BUF] = "";
-	unsigned char key[32];
-	crypto_sha256_hex(refresh, strlen(refresh), hash);
-	successor_key(refresh, key);
-	int rc = db_begin(c);
-	if (rc)
-		goto out;
+	struct rotate_tx *t = arg;
+	struct session *s = t->s;
+	char next_hash[65], sealed[SEALED_BUF] = "";
+	int rc;
+	t->outcome = STORE_OK;
 	struct db_res *r =
 	    db_query(c,
 		     "SELECT t.id, t.used_at, t.expires_at, s.id, s.user_id, s.org_id,"
 		     " s.revoked_at, s.expires_at, t.successor FROM refresh_tokens t"
 		     " JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
-		     DB_PARAMS(DB_TEXT(hash)), &rc);
+		     DB_PARAMS(DB_TEXT(t->hash)), &rc);
 	if (!r)
-		goto fail;
+		return rc;
 	rc = db_next(r);
 	if (rc <= 0) {
 		db_res_free(r);
-		if (rc < 0)
-			goto fail;
-		db_rollback(c);
-		rc = SESSION_INVALID;
-		goto out;
+		return rc < 0 ? rc : STORE_NOT_FOUND;
 	}
 	char token_id[UUID_STR_LEN];
 	store_copy(token_id, sizeof token_id, r, 0);
 	int64_t used_at = db_is_null(r, 1) ? 0 : db_int(r, 1);
-	bool expired = db_int(r, 2) <= now || db_int(r, 7) <= now;
+	bool expired = db_int(r, 2) <= t->now || db_int(r, 7) <= t->now;
 	bool revoked = !db_is_null(r, 6);
 	store_copy(s->id, sizeof s->id, r, 3);
 	store_copy(s->user_id, sizeof s->user_id, r, 4);
 	store_copy(s->org_id, sizeof s->org_id, r, 5);
 	store_copy(sealed, sizeof sealed, r, 8);
 	db_res_free(r);
-	if (revoked || expired) {
-		db_rollback(c);
-		rc = SESSION_INVALID;
-		goto out;
-	}
+	if (revoked || expired)
+		return STORE_NOT_FOUND;
 	if (!used_at) {
 		/*
 		 * The successor is sealed into the used token's row, so a refresh
@@ -136,63 +142,61 @@ int session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms, str
 		 * same successor instead of looking like a stolen token.
 		 */
 		int64_t changes = 0;
-		token_new(next, next_hash);
-		if (crypto_seal(key, next, strlen(next), sealed, sizeof sealed) < 0) {
-			rc = DB_ERR;
-			goto fail;
-		}
+		token_new(t->next, next_hash);
+		if (crypto_seal(t->key, t->next, strlen(t->next), sealed, sizeof sealed) < 0)
+			return STORE_ERROR;
 		/* The used_at guard makes two racing refreshes with one token see each other. */
 		rc = db_exec(c,
 			     "UPDATE refresh_tokens SET used_at = $2, successor = $3"
 			     " WHERE id = $1 AND used_at IS NULL",
-			     DB_PARAMS(DB_TEXT(token_id), DB_INT(now), DB_TEXT(sealed)), &changes);
+			     DB_PARAMS(DB_TEXT(token_id), DB_INT(t->now), DB_TEXT(sealed)),
+			     &changes);
 		if (rc)
-			goto fail;
-		if (changes) {
-			rc = token_insert(c, s->id, next_hash, now);
-			if (rc)
-				goto fail;
-			rc = db_commit(c);
-			rc = rc ? rc : SESSION_ROTATED;
-			goto out;
-		}
+			return rc;
+		if (changes)
+			return token_insert(c, s->id, next_hash, t->now);
 		/* Another rotation won (PostgreSQL: it has committed by now); see what it left. */
-		explicit_bzero(next, REFRESH_TOKEN_BUF);
+		explicit_bzero(t->next, REFRESH_TOKEN_BUF);
 		sealed[0] = '\0';
 		rc = token_reread(c, token_id, &used_at, sealed, sizeof sealed);
-		if (rc == STORE_NOT_FOUND)
-			rc = DB_ERR;
 		if (rc)
-			goto fail;
+			return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 	}
 	/* Used before: inside the grace window, the same successor again. */
-	if (used_at && now - used_at <= grace_ms && sealed[0]) {
-		long n = crypto_open(key, sealed, next, REFRESH_TOKEN_BUF - 1);
+	if (used_at && t->now - used_at <= t->grace_ms && sealed[0]) {
+		long n = crypto_open(t->key, sealed, t->next, REFRESH_TOKEN_BUF - 1);
 		if (n > 0) {
-			next[n] = '\0';
-			db_rollback(c);
-			rc = SESSION_ROTATED;
-			goto out;
+			t->next[n] = '\0';
+			return STORE_OK; /* nothing written: the commit ends a read */
 		}
 	}
 	/* Used, and not a near-simultaneous retry: someone else holds this token. */
-	rc = db_exec(c,
-		     "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
-		     " WHERE id = $1 AND revoked_at IS NULL",
-		     DB_PARAMS(DB_TEXT(s->id), DB_INT(now)), NULL);
-	if (rc)
-		goto fail;
-	rc = db_commit(c);
-	rc = rc ? rc : SESSION_REUSED;
-	goto out;
-fail:
-	db_rollback(c);
-out:
-	explicit_bzero(key, sizeof key);
-	return rc;
+	t->outcome = STORE_TOKEN_REUSED;
+	return db_exec(c,
+		       "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reuse'"
+		       " WHERE id = $1 AND revoked_at IS NULL",
+		       DB_PARAMS(DB_TEXT(s->id), DB_INT(t->now)), NULL);
 }
 
-int session_check(struct db_conn *c, const char *sid, const char *user_id)
+enum store_rc session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms,
+			     struct session *s, char next[REFRESH_TOKEN_BUF])
+{
+	char hash[65];
+	unsigned char key[32];
+	crypto_sha256_hex(refresh, strlen(refresh), hash);
+	successor_key(refresh, key);
+	struct rotate_tx t = {.hash = hash,
+			      .key = key,
+			      .now = time_now_ms(),
+			      .grace_ms = grace_ms,
+			      .s = s,
+			      .next = next};
+	enum store_rc rc = store_tx(c, rotate_tx, &t);
+	explicit_bzero(key, sizeof key);
+	return rc == STORE_OK ? t.outcome : rc;
+}
+
+enum store_rc session_check(struct db_conn *c, const char *sid, const char *user_id)
 {
 	int rc;
 	struct db_res *r =
@@ -201,14 +205,14 @@ int session_check(struct db_conn *c, const char *sid, const char *user_id)
 		     " AND revoked_at IS NULL AND expires_at > $3",
 		     DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_INT(time_now_ms())), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	db_res_free(r);
-	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+	return store_rc_of(rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc);
 }
 
-int session_check_member(struct db_conn *c, const char *sid, const char *user_id,
-			 const char *org_id)
+enum store_rc session_check_member(struct db_conn *c, const char *sid, const char *user_id,
+				   const char *org_id)
 {
 	int rc;
 	struct db_res *r = db_query(
@@ -219,22 +223,23 @@ int session_check_member(struct db_conn *c, const char *sid, const char *user_id
 	    " AND s.revoked_at IS NULL AND s.expires_at > $4",
 	    DB_PARAMS(DB_TEXT(sid), DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(time_now_ms())), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	db_res_free(r);
-	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
+	return store_rc_of(rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc);
 }
 
-int session_revoke(struct db_conn *c, const char *sid, const char *reason)
+enum store_rc session_revoke(struct db_conn *c, const char *sid, const char *reason)
 {
-	return db_exec(c,
-		       "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
-		       " WHERE id = $1 AND revoked_at IS NULL",
-		       DB_PARAMS(DB_TEXT(sid), DB_INT(time_now_ms()), DB_TEXT(reason)), NULL);
+	return store_rc_of(db_exec(c,
+				   "UPDATE sessions SET revoked_at = $2, revoke_reason = $3"
+				   " WHERE id = $1 AND revoked_at IS NULL",
+				   DB_PARAMS(DB_TEXT(sid), DB_INT(time_now_ms()), DB_TEXT(reason)),
+				   NULL));
 }
 
-int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
-			      struct session *s)
+enum store_rc session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
+					struct session *s)
 {
 	int64_t now = time_now_ms();
 	char hash[65];
@@ -247,7 +252,7 @@ int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char
 		     " AND t.expires_at > $2 AND s.expires_at > $2 AND s.revoked_at IS NULL",
 		     DB_PARAMS(DB_TEXT(hash), DB_INT(now)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	if (rc == 1) {
 		store_copy(s->id, sizeof s->id, r, 0);
@@ -256,7 +261,7 @@ int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char
 	}
 	db_res_free(r);
 	if (rc < 0)
-		return rc;
+		return store_rc_of(rc);
 	if (rc == 0)
 		return STORE_NOT_FOUND;
 	int64_t changes = 0;
@@ -265,17 +270,17 @@ int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char
 		     " WHERE id = $1 AND revoked_at IS NULL",
 		     DB_PARAMS(DB_TEXT(s->id), DB_INT(now), DB_TEXT(reason)), &changes);
 	if (rc)
-		return rc;
-	return changes ? DB_OK : STORE_NOT_FOUND; /* a racing logout won */
+		return store_rc_of(rc);
+	return store_rc_of(changes ? DB_OK : STORE_NOT_FOUND); /* a racing logout won */
 }
 
-int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
-			  const char *reason)
+enum store_rc session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
+				    const char *reason)
 {
-	return db_exec(c,
-		       "UPDATE sessions SET revoked_at = $3, revoke_reason = $4"
-		       " WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
-		       DB_PARAMS(DB_TEXT(user_id), DB_TEXT(keep_sid ? keep_sid : ""),
-				 DB_INT(time_now_ms()), DB_TEXT(reason)),
-		       NULL);
+	return store_rc_of(db_exec(c,
+				   "UPDATE sessions SET revoked_at = $3, revoke_reason = $4"
+				   " WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+				   DB_PARAMS(DB_TEXT(user_id), DB_TEXT(keep_sid ? keep_sid : ""),
+					     DB_INT(time_now_ms()), DB_TEXT(reason)),
+				   NULL));
 }

@@ -26,42 +26,38 @@ struct session {
 };
 
 /* Start a session and issue its first refresh token. */
-int session_start(struct db_conn *c, const char *user_id, const char *org_id, const char *ip,
-		  const char *user_agent, struct session *s, char refresh[REFRESH_TOKEN_BUF]);
+enum store_rc session_start(struct db_conn *c, const char *user_id, const char *org_id,
+			    const char *ip, const char *user_agent, struct session *s,
+			    char refresh[REFRESH_TOKEN_BUF]);
 
-enum session_rotate_rc {
-	SESSION_ROTATED = 0,
-	SESSION_INVALID = 1, /* unknown, expired, or its session is revoked/expired */
-	SESSION_REUSED = 2   /* already used: the session is now revoked */
-};
 /*
  * Use refresh up: fills s and the next token. A token already used less than
  * grace_ms ago gives the same successor again (concurrent refreshes of one
  * token, a retried request, two tabs); used longer ago, it revokes the
- * session. Returns enum session_rotate_rc or a db_rc.
+ * session. Returns enum session_rotate_rc or a store_rc.
  */
-int session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms, struct session *s,
-		   char next[REFRESH_TOKEN_BUF]);
+enum store_rc session_rotate(struct db_conn *c, const char *refresh, int64_t grace_ms,
+			     struct session *s, char next[REFRESH_TOKEN_BUF]);
 
-/* DB_OK if session sid of user_id is live, STORE_NOT_FOUND if revoked, expired or unknown. */
-int session_check(struct db_conn *c, const char *sid, const char *user_id);
+/* STORE_OK if session sid of user_id is live, STORE_NOT_FOUND if revoked, expired or unknown. */
+enum store_rc session_check(struct db_conn *c, const char *sid, const char *user_id);
 /*
  * Like session_check, and the session must be for org_id, of which the user
  * is (still) a member: an access token's org claim is believed only then.
  */
-int session_check_member(struct db_conn *c, const char *sid, const char *user_id,
-			 const char *org_id);
+enum store_rc session_check_member(struct db_conn *c, const char *sid, const char *user_id,
+				   const char *org_id);
 
-int session_revoke(struct db_conn *c, const char *sid, const char *reason);
+enum store_rc session_revoke(struct db_conn *c, const char *sid, const char *reason);
 /*
  * Revoke the live session that refresh token belongs to (used or not: any
- * token of the session proves the caller held it). Fills s. DB_OK, or
+ * token of the session proves the caller held it). Fills s. STORE_OK, or
  * STORE_NOT_FOUND when the token is unknown, expired or its session ended.
  */
-int session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
-			      struct session *s);
+enum store_rc session_revoke_by_refresh(struct db_conn *c, const char *refresh, const char *reason,
+					struct session *s);
 /* Revoke every live session of the user except keep_sid (may be NULL). */
-int session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
-			  const char *reason);
+enum store_rc session_revoke_others(struct db_conn *c, const char *user_id, const char *keep_sid,
+				    const char *reason);
 
 #endif

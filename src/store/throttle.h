@@ -18,17 +18,19 @@ struct throttle_policy {
 	int64_t max_ms;
 };
 
-/* Milliseconds until key may try again (0 = now). Negative db_rc on error. */
-int64_t throttle_wait_ms(struct db_conn *c, const char *key);
-/* Count a failure; returns the wait now imposed (ms, 0 if none) or a db_rc. */
-int64_t throttle_fail(struct db_conn *c, const char *key, const struct throttle_policy *p);
-int throttle_clear(struct db_conn *c, const char *key);
+/* *wait_ms: milliseconds until key may try again (0 = now). */
+enum store_rc throttle_wait_ms(struct db_conn *c, const char *key, int64_t *wait_ms);
+/* Count a failure; *wait_ms (may be NULL) gets the wait now imposed (0 if none). */
+enum store_rc throttle_fail(struct db_conn *c, const char *key, const struct throttle_policy *p,
+			    int64_t *wait_ms);
+enum store_rc throttle_clear(struct db_conn *c, const char *key);
 
 /*
  * A rate limit: count one event for key in a fixed window of window_ms.
- * Returns 0 if it is within limit, else the ms until the window ends (the
- * event is counted either way, so hammering does not help), or a db_rc.
+ * *wait_ms is 0 if it is within limit, else the ms until the window ends
+ * (the event is counted either way, so hammering does not help).
  */
-int64_t throttle_hit(struct db_conn *c, const char *key, int limit, int64_t window_ms);
+enum store_rc throttle_hit(struct db_conn *c, const char *key, int limit, int64_t window_ms,
+			   int64_t *wait_ms);
 
 #endif

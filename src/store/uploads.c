@@ -105,24 +105,25 @@ bool upload_owner_dead(const char *owner)
 	return now == 0 || now != start; /* gone, or the pid was reused */
 }
 
-int upload_create(struct db_conn *c, struct upload *u)
+enum store_rc upload_create(struct db_conn *c, struct upload *u)
 {
 	uuid_v7(u->id);
 	u->created_at = time_now_ms();
 	u->offset = 0;
 	snprintf(u->state, sizeof u->state, "active");
-	return db_exec(c,
-		       "INSERT INTO uploads (id, org_id, user_id, meeting_id, length, offset_bytes,"
-		       " filename, metadata, state, expires_at, created_at, updated_at)"
-		       " VALUES ($1, $2, $3, $4, $5, 0, $6, $7, 'active', $8, $9, $9)",
-		       DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->org_id),
-				 DB_TEXT(u->user_id[0] ? u->user_id : NULL), DB_TEXT(u->meeting_id),
-				 DB_INT(u->length), DB_TEXT(u->filename), DB_TEXT(u->metadata),
-				 DB_INT(u->expires_at), DB_INT(u->created_at)),
-		       NULL);
+	return store_rc_of(
+	    db_exec(c,
+		    "INSERT INTO uploads (id, org_id, user_id, meeting_id, length, offset_bytes,"
+		    " filename, metadata, state, expires_at, created_at, updated_at)"
+		    " VALUES ($1, $2, $3, $4, $5, 0, $6, $7, 'active', $8, $9, $9)",
+		    DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->org_id),
+			      DB_TEXT(u->user_id[0] ? u->user_id : NULL), DB_TEXT(u->meeting_id),
+			      DB_INT(u->length), DB_TEXT(u->filename), DB_TEXT(u->metadata),
+			      DB_INT(u->expires_at), DB_INT(u->created_at)),
+		    NULL));
 }
 
-int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upload *u)
+enum store_rc upload_get(struct db_conn *c, const char *org_id, const char *id, struct upload *u)
 {
 	int rc;
 	struct db_res *r =
@@ -132,7 +133,7 @@ int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upl
 		     " WHERE id = $1 AND org_id = $2",
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	if (rc == 1) {
 		memset(u, 0, sizeof *u);
@@ -152,7 +153,7 @@ int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upl
 		rc = STORE_NOT_FOUND;
 	}
 	db_res_free(r);
-	return rc;
+	return store_rc_of(rc);
 }
 
 /* The current lock owner of an active upload ("" when none). DB_OK, STORE_NOT_FOUND or error. */
@@ -173,8 +174,8 @@ static int lock_owner_of(struct db_conn *c, const char *org_id, const char *id,
 	return rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc;
 }
 
-int upload_lock(struct db_conn *c, const char *org_id, const char *id, const char *owner,
-		int64_t lock_until)
+enum store_rc upload_lock(struct db_conn *c, const char *org_id, const char *id, const char *owner,
+			  int64_t lock_until)
 {
 	int64_t now = time_now_ms(), changes = 0;
 	int rc = db_exec(c,
@@ -185,15 +186,15 @@ int upload_lock(struct db_conn *c, const char *org_id, const char *id, const cha
 				   DB_INT(now)),
 			 &changes);
 	if (rc)
-		return rc;
+		return store_rc_of(rc);
 	if (changes)
-		return DB_OK;
+		return STORE_OK;
 	char held[UPLOAD_OWNER_MAX] = "";
 	rc = lock_owner_of(c, org_id, id, held);
 	if (rc)
-		return rc;
+		return store_rc_of(rc);
 	if (!held[0] || !upload_owner_dead(held))
-		return UPLOAD_BUSY;
+		return STORE_UPLOAD_BUSY;
 	/* Its holder died on this machine (kill -9, crash): take over now, only from that holder.
 	 */
 	rc = db_exec(c,
@@ -202,21 +203,21 @@ int upload_lock(struct db_conn *c, const char *org_id, const char *id, const cha
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(owner), DB_INT(lock_until),
 			       DB_TEXT(held)),
 		     &changes);
-	return rc ? rc : changes ? DB_OK : UPLOAD_BUSY;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_UPLOAD_BUSY);
 }
 
-int upload_renew(struct db_conn *c, const char *id, const char *owner, int64_t lock_until)
+enum store_rc upload_renew(struct db_conn *c, const char *id, const char *owner, int64_t lock_until)
 {
 	int64_t changes = 0;
 	int rc = db_exec(c,
 			 "UPDATE uploads SET lock_expires_at = $3"
 			 " WHERE id = $1 AND lock_owner = $2 AND state = 'active'",
 			 DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(lock_until)), &changes);
-	return rc ? rc : changes ? DB_OK : UPLOAD_LOST;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_UPLOAD_LOST);
 }
 
-int upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t offset,
-		   int64_t expires_at)
+enum store_rc upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t offset,
+			     int64_t expires_at)
 {
 	int64_t changes = 0;
 	int rc = db_exec(c,
@@ -226,36 +227,39 @@ int upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t
 			 DB_PARAMS(DB_TEXT(id), DB_TEXT(owner), DB_INT(offset), DB_INT(expires_at),
 				   DB_INT(time_now_ms())),
 			 &changes);
-	return rc ? rc : changes ? DB_OK : UPLOAD_LOST;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_UPLOAD_LOST);
 }
 
-int upload_is_active(struct db_conn *c, const char *id)
+enum store_rc upload_is_active(struct db_conn *c, const char *id, bool *active)
 {
 	int rc;
+	*active = false;
 	struct db_res *r = db_query(c, "SELECT 1 FROM uploads WHERE id = $1 AND state = 'active'",
 				    DB_PARAMS(DB_TEXT(id)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	rc = db_next(r);
 	db_res_free(r);
-	return rc;
+	*active = rc == 1;
+	return rc < 0 ? store_rc_of(rc) : STORE_OK;
 }
 
-int upload_unlock(struct db_conn *c, const char *id, const char *owner)
+enum store_rc upload_unlock(struct db_conn *c, const char *id, const char *owner)
 {
-	return db_exec(c,
-		       "UPDATE uploads SET lock_owner = NULL, lock_expires_at = NULL"
-		       " WHERE id = $1 AND lock_owner = $2",
-		       DB_PARAMS(DB_TEXT(id), DB_TEXT(owner)), NULL);
+	return store_rc_of(db_exec(c,
+				   "UPDATE uploads SET lock_owner = NULL, lock_expires_at = NULL"
+				   " WHERE id = $1 AND lock_owner = $2",
+				   DB_PARAMS(DB_TEXT(id), DB_TEXT(owner)), NULL));
 }
 
-int upload_complete(struct db_conn *c, const char *id)
+enum store_rc upload_complete(struct db_conn *c, const char *id)
 {
-	return db_exec(c, "UPDATE uploads SET state = 'completed', updated_at = $2 WHERE id = $1",
-		       DB_PARAMS(DB_TEXT(id), DB_INT(time_now_ms())), NULL);
+	return store_rc_of(
+	    db_exec(c, "UPDATE uploads SET state = 'completed', updated_at = $2 WHERE id = $1",
+		    DB_PARAMS(DB_TEXT(id), DB_INT(time_now_ms())), NULL));
 }
 
-int upload_terminate(struct db_conn *c, const char *org_id, const char *id)
+enum store_rc upload_terminate(struct db_conn *c, const char *org_id, const char *id)
 {
 	int64_t changes = 0;
 	int rc =
@@ -263,45 +267,53 @@ int upload_terminate(struct db_conn *c, const char *org_id, const char *id)
 		    "UPDATE uploads SET state = 'terminated', lock_owner = NULL, updated_at = $3"
 		    " WHERE id = $1 AND org_id = $2 AND state = 'active'",
 		    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_INT(time_now_ms())), &changes);
-	return rc ? rc : changes ? DB_OK : STORE_NOT_FOUND;
+	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_NOT_FOUND);
 }
 
-int upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max)
+enum store_rc upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max,
+			    int *count)
 {
 	int rc;
+	*count = 0;
 	struct db_res *r =
 	    db_query(c,
 		     "SELECT id FROM uploads WHERE state = 'active' AND expires_at < $1"
 		     " AND (lock_owner IS NULL OR lock_expires_at < $1) LIMIT $2",
 		     DB_PARAMS(DB_INT(now), DB_INT(max)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	int n = 0;
 	while (n < max && (rc = db_next(r)) == 1)
 		store_copy(ids[n++], UUID_STR_LEN, r, 0);
 	db_res_free(r);
 	if (rc < 0)
-		return rc;
+		return store_rc_of(rc);
 	for (int i = 0; i < n; i++)
 		db_exec(c, "UPDATE uploads SET state = 'terminated', updated_at = $2 WHERE id = $1",
 			DB_PARAMS(DB_TEXT(ids[i]), DB_INT(now)), NULL);
-	return n;
+	*count = n;
+	return STORE_OK;
 }
 
-int upload_active_for_meeting(struct db_conn *c, const char *org_id, const char *meeting_id,
-			      char ids[][UUID_STR_LEN], int max)
+enum store_rc upload_active_for_meeting(struct db_conn *c, const char *org_id,
+					const char *meeting_id, char ids[][UUID_STR_LEN], int max,
+					int *count)
 {
 	int rc;
+	*count = 0;
 	struct db_res *r =
 	    db_query(c,
 		     "SELECT id FROM uploads WHERE org_id = $1 AND meeting_id = $2"
 		     " AND state = 'active' LIMIT $3",
 		     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(meeting_id), DB_INT(max)), &rc);
 	if (!r)
-		return rc;
+		return store_rc_of(rc);
 	int n = 0;
 	while (n < max && (rc = db_next(r)) == 1)
 		store_copy(ids[n++], UUID_STR_LEN, r, 0);
 	db_res_free(r);
-	return rc < 0 ? rc : n;
+	if (rc < 0)
+		return store_rc_of(rc);
+	*count = n;
+	return STORE_OK;
 }

@@ -35,8 +35,8 @@ struct upload {
 };
 
 /* Insert u (id and times set here; expires_at as given). */
-int upload_create(struct db_conn *c, struct upload *u);
-int upload_get(struct db_conn *c, const char *org_id, const char *id, struct upload *u);
+enum store_rc upload_create(struct db_conn *c, struct upload *u);
+enum store_rc upload_get(struct db_conn *c, const char *org_id, const char *id, struct upload *u);
 #define UPLOAD_OWNER_MAX 160
 /*
  * A fresh lock owner id: "<host>/<boot id>/<pid>/<process start>/<random>".
@@ -51,41 +51,42 @@ void upload_owner_new(char out[UPLOAD_OWNER_MAX]);
 bool upload_owner_dead(const char *owner);
 
 /*
- * Take the writer lock for owner until lock_until (Unix ms). Returns DB_OK,
- * STORE_NOT_FOUND (no such active upload), or 2 (UPLOAD_BUSY) when another
+ * Take the writer lock for owner until lock_until (Unix ms). Returns STORE_OK,
+ * STORE_NOT_FOUND (no such active upload), or 2 (STORE_UPLOAD_BUSY) when another
  * writer holds it. A lock whose lease ran out, or whose owner is a dead
  * process of this machine, is taken over.
  */
-#define UPLOAD_BUSY 2
 /* The lock is no longer owner's (its lease ran out and another writer took it). */
-#define UPLOAD_LOST 3
-int upload_lock(struct db_conn *c, const char *org_id, const char *id, const char *owner,
-		int64_t lock_until);
-/* Extend owner's lease to lock_until. DB_OK, UPLOAD_LOST, or an error. */
-int upload_renew(struct db_conn *c, const char *id, const char *owner, int64_t lock_until);
+enum store_rc upload_lock(struct db_conn *c, const char *org_id, const char *id, const char *owner,
+			  int64_t lock_until);
+/* Extend owner's lease to lock_until. STORE_OK, STORE_UPLOAD_LOST, or an error. */
+enum store_rc upload_renew(struct db_conn *c, const char *id, const char *owner,
+			   int64_t lock_until);
 /*
  * Record the new offset, push the expiry, and release owner's lock.
- * UPLOAD_LOST (nothing changed) when owner no longer holds the lock.
+ * STORE_UPLOAD_LOST (nothing changed) when owner no longer holds the lock.
  */
-int upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t offset,
-		   int64_t expires_at);
-/* Is id an active upload (any organization)? For the spool janitor. 1, 0 or a db_rc. */
-int upload_is_active(struct db_conn *c, const char *id);
+enum store_rc upload_advance(struct db_conn *c, const char *id, const char *owner, int64_t offset,
+			     int64_t expires_at);
+/* Is id an active upload (any organization)? For the spool janitor. */
+enum store_rc upload_is_active(struct db_conn *c, const char *id, bool *active);
 /* Release owner's lock without changing the offset. */
-int upload_unlock(struct db_conn *c, const char *id, const char *owner);
+enum store_rc upload_unlock(struct db_conn *c, const char *id, const char *owner);
 /* state -> completed (after the audio became the meeting's). */
-int upload_complete(struct db_conn *c, const char *id);
+enum store_rc upload_complete(struct db_conn *c, const char *id);
 /* state -> terminated. STORE_NOT_FOUND if not active. */
-int upload_terminate(struct db_conn *c, const char *org_id, const char *id);
+enum store_rc upload_terminate(struct db_conn *c, const char *org_id, const char *id);
 /*
  * Up to max active uploads whose expires_at passed; marks them terminated
- * and writes their ids to ids[] (for removing their spool files). Returns
- * the count or a negative db_rc.
+ * and writes their ids to ids[] (for removing their spool files) and their
+ * number to *count.
  */
-int upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max);
+enum store_rc upload_expire(struct db_conn *c, int64_t now, char ids[][UUID_STR_LEN], int max,
+			    int *count);
 
-/* Ids of the meeting's active uploads (to remove their spool files). Count or db_rc. */
-int upload_active_for_meeting(struct db_conn *c, const char *org_id, const char *meeting_id,
-			      char ids[][UUID_STR_LEN], int max);
+/* Ids of the meeting's active uploads (to remove their spool files); *count of them. */
+enum store_rc upload_active_for_meeting(struct db_conn *c, const char *org_id,
+					const char *meeting_id, char ids[][UUID_STR_LEN], int max,
+					int *count);
 
 #endif

@@ -5,8 +5,8 @@
 
 #include "core/timeutil.h"
 
-#define USER_COLS \
-	"id, email, first_name, last_name, company_name, password_hash, created_at, updated_at, " \
+#define USER_COLS                                                                                  \
+	"id, email, first_name, last_name, company_name, password_hash, created_at, updated_at, "  \
 	"password_changed_at"
 
 static void user_read(const struct db_res *r, struct user *u)
@@ -39,17 +39,55 @@ static int user_query_one(struct db_conn *c, const char *sql, const char *arg, s
 	return rc;
 }
 
-int user_find(struct db_conn *c, const char *id, struct user *u)
+enum store_rc user_find(struct db_conn *c, const char *id, struct user *u)
 {
-	return user_query_one(c, "SELECT " USER_COLS " FROM users WHERE id = $1", id, u);
+	return store_rc_of(
+	    user_query_one(c, "SELECT " USER_COLS " FROM users WHERE id = $1", id, u));
 }
 
-int user_find_by_email(struct db_conn *c, const char *email, struct user *u)
+enum store_rc user_find_by_email(struct db_conn *c, const char *email, struct user *u)
 {
-	return user_query_one(c, "SELECT " USER_COLS " FROM users WHERE email = $1", email, u);
+	return store_rc_of(
+	    user_query_one(c, "SELECT " USER_COLS " FROM users WHERE email = $1", email, u));
 }
 
-int user_create(struct db_conn *c, struct user *u, const char *org_name, struct membership *m)
+struct create_tx {
+	const struct user *u;
+	const struct membership *m;
+	int64_t now;
+};
+
+static int create_tx(struct db_conn *c, void *arg)
+{
+	const struct create_tx *t = arg;
+	const struct user *u = t->u;
+	const struct membership *m = t->m;
+	int rc = db_exec(
+	    c,
+	    "INSERT INTO users (id, email, password_hash, first_name, last_name, company_name,"
+	    " created_at, updated_at, password_changed_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7,$7)",
+	    DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->email), DB_TEXT(u->password_hash),
+		      DB_TEXT(u->first_name), DB_TEXT(u->last_name), DB_TEXT(u->company_name),
+		      DB_INT(t->now)),
+	    NULL);
+	if (rc)
+		return rc;
+	rc = db_exec(
+	    c,
+	    "INSERT INTO organizations (id, name, personal, owner_id, created_at, updated_at)"
+	    " VALUES ($1, $2, 1, $3, $4, $4)",
+	    DB_PARAMS(DB_TEXT(m->org_id), DB_TEXT(m->org_name), DB_TEXT(u->id), DB_INT(t->now)),
+	    NULL);
+	if (rc)
+		return rc;
+	return db_exec(c,
+		       "INSERT INTO memberships (org_id, user_id, role, created_at)"
+		       " VALUES ($1, $2, 'owner', $3)",
+		       DB_PARAMS(DB_TEXT(m->org_id), DB_TEXT(u->id), DB_INT(t->now)), NULL);
+}
+
+enum store_rc user_create(struct db_conn *c, struct user *u, const char *org_name,
+			  struct membership *m)
 {
 	int64_t now = time_now_ms();
 	uuid_v7(u->id);
@@ -59,51 +97,24 @@ int user_create(struct db_conn *c, struct user *u, const char *org_name, struct 
 	snprintf(m->org_name, sizeof m->org_name, "%s", org_name);
 	strcpy(m->role, "owner");
 	m->personal = 1;
-
-	int rc = db_begin(c);
-	if (rc)
-		return rc;
-	rc = db_exec(c,
-		     "INSERT INTO users (id, email, password_hash, first_name, last_name, company_name,"
-		     " created_at, updated_at, password_changed_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7,$7)",
-		     DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->email), DB_TEXT(u->password_hash),
-			       DB_TEXT(u->first_name), DB_TEXT(u->last_name), DB_TEXT(u->company_name),
-			       DB_INT(now)),
-		     NULL);
-	if (rc)
-		goto fail;
-	rc = db_exec(c,
-		     "INSERT INTO organizations (id, name, personal, owner_id, created_at, updated_at)"
-		     " VALUES ($1, $2, 1, $3, $4, $4)",
-		     DB_PARAMS(DB_TEXT(m->org_id), DB_TEXT(m->org_name), DB_TEXT(u->id), DB_INT(now)),
-		     NULL);
-	if (rc)
-		goto fail;
-	rc = db_exec(c,
-		     "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
-		     DB_PARAMS(DB_TEXT(m->org_id), DB_TEXT(u->id), DB_INT(now)), NULL);
-	if (rc)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return rc;
+	struct create_tx t = {.u = u, .m = m, .now = now};
+	return store_tx(c, create_tx, &t);
 }
 
-int user_update(struct db_conn *c, const struct user *u)
+enum store_rc user_update(struct db_conn *c, const struct user *u)
 {
 	int64_t changes = 0;
-	int rc = db_exec(c,
-			 "UPDATE users SET email = $2, first_name = $3, last_name = $4, company_name = $5,"
-			 " password_hash = $6, updated_at = $7, password_changed_at = $8 WHERE id = $1",
-			 DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->email), DB_TEXT(u->first_name),
-				   DB_TEXT(u->last_name), DB_TEXT(u->company_name),
-				   DB_TEXT(u->password_hash), DB_INT(u->updated_at),
-				   DB_INT(u->password_changed_at)),
-			 &changes);
+	int rc = db_exec(
+	    c,
+	    "UPDATE users SET email = $2, first_name = $3, last_name = $4, company_name = $5,"
+	    " password_hash = $6, updated_at = $7, password_changed_at = $8 WHERE id = $1",
+	    DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->email), DB_TEXT(u->first_name),
+		      DB_TEXT(u->last_name), DB_TEXT(u->company_name), DB_TEXT(u->password_hash),
+		      DB_INT(u->updated_at), DB_INT(u->password_changed_at)),
+	    &changes);
 	if (rc)
-		return rc;
-	return changes ? DB_OK : STORE_NOT_FOUND;
+		return store_rc_of(rc);
+	return store_rc_of(changes ? DB_OK : STORE_NOT_FOUND);
 }
 
 static int membership_query(struct db_conn *c, const char *sql, const char *a, const char *b,
@@ -128,19 +139,22 @@ static int membership_query(struct db_conn *c, const char *sql, const char *a, c
 	return rc;
 }
 
-int user_membership(struct db_conn *c, const char *user_id, const char *org_id, struct membership *m)
+enum store_rc user_membership(struct db_conn *c, const char *user_id, const char *org_id,
+			      struct membership *m)
 {
-	return membership_query(c,
-				"SELECT o.id, o.name, m.role, o.personal FROM memberships m"
-				" JOIN organizations o ON o.id = m.org_id WHERE m.user_id = $1 AND m.org_id = $2",
-				user_id, org_id, m);
+	return store_rc_of(membership_query(
+	    c,
+	    "SELECT o.id, o.name, m.role, o.personal FROM memberships m"
+	    " JOIN organizations o ON o.id = m.org_id WHERE m.user_id = $1 AND m.org_id = $2",
+	    user_id, org_id, m));
 }
 
-int user_personal_org(struct db_conn *c, const char *user_id, struct membership *m)
+enum store_rc user_personal_org(struct db_conn *c, const char *user_id, struct membership *m)
 {
-	return membership_query(c,
-				"SELECT o.id, o.name, m.role, o.personal FROM memberships m"
-				" JOIN organizations o ON o.id = m.org_id"
-				" WHERE m.user_id = $1 AND o.personal = 1 ORDER BY o.created_at LIMIT 1",
-				user_id, NULL, m);
+	return store_rc_of(membership_query(
+	    c,
+	    "SELECT o.id, o.name, m.role, o.personal FROM memberships m"
+	    " JOIN organizations o ON o.id = m.org_id"
+	    " WHERE m.user_id = $1 AND o.personal = 1 ORDER BY o.created_at LIMIT 1",
+	    user_id, NULL, m));
 }

@@ -9,8 +9,8 @@
 #include "store/store.h"
 
 #define NAME_MAX_CHARS 100
-#define NAME_BUF (NAME_MAX_CHARS * 4 + 1)
-#define EMAIL_BUF 256
+#define NAME_BUF       (NAME_MAX_CHARS * 4 + 1)
+#define EMAIL_BUF      256
 
 struct user {
 	char id[UUID_STR_LEN];
@@ -34,16 +34,18 @@ struct membership {
 /*
  * Create the user (u->id, timestamps filled in here), a personal
  * organization named org_name with the user as owner, in one transaction.
- * Returns DB_OK, DB_UNIQUE when the email is taken, or an error.
+ * Returns STORE_OK, STORE_CONFLICT when the email is taken, or an error.
  */
-int user_create(struct db_conn *c, struct user *u, const char *org_name, struct membership *m);
-int user_find(struct db_conn *c, const char *id, struct user *u);
-int user_find_by_email(struct db_conn *c, const char *email, struct user *u);
-/* Save names, email, password hash and times. DB_UNIQUE if the email is taken. */
-int user_update(struct db_conn *c, const struct user *u);
+enum store_rc user_create(struct db_conn *c, struct user *u, const char *org_name,
+			  struct membership *m);
+enum store_rc user_find(struct db_conn *c, const char *id, struct user *u);
+enum store_rc user_find_by_email(struct db_conn *c, const char *email, struct user *u);
+/* Save names, email, password hash and times. STORE_CONFLICT if the email is taken. */
+enum store_rc user_update(struct db_conn *c, const struct user *u);
 /* The user's membership in org_id (STORE_NOT_FOUND when not a member). */
-int user_membership(struct db_conn *c, const char *user_id, const char *org_id, struct membership *m);
+enum store_rc user_membership(struct db_conn *c, const char *user_id, const char *org_id,
+			      struct membership *m);
 /* The user's personal organization. */
-int user_personal_org(struct db_conn *c, const char *user_id, struct membership *m);
+enum store_rc user_personal_org(struct db_conn *c, const char *user_id, struct membership *m);
 
 #endif

@@ -80,7 +80,7 @@ static void h_dbfail(struct http_req *r)
 	const char *kind = http_query(r, "kind");
 	bool outage = kind && strcmp(kind, "outage") == 0;
 	db_conn_set_error(NULL, outage ? DB_UNAVAILABLE : DB_ERR, "simulated");
-	api_db_fail(r, DB_ERR, "simulated store call");
+	api_db_fail(r, STORE_ERROR, "simulated store call");
 }
 
 static const struct route ROUTES[] = {
@@ -1344,9 +1344,9 @@ static void test_db_outage_is_retryable(void **state)
 			  "postgres: server closed the connection unexpectedly");
 	assert_int_equal(db_thread_last_error(), DB_UNAVAILABLE);
 	/* A store function or authn that passes on a generic failure is still retryable. */
-	assert_true(api_db_retryable(DB_ERR));
-	assert_true(api_db_retryable(DB_BUSY));
-	assert_true(api_db_retryable(DB_UNAVAILABLE));
+	assert_true(api_db_retryable(STORE_ERROR));
+	assert_true(api_db_retryable(STORE_BUSY));
+	assert_true(api_db_retryable(STORE_UNAVAILABLE));
 
 	/* A real pool resets it on acquire; other errors stay errors (500). */
 	char err[256];
@@ -1358,7 +1358,7 @@ static void test_db_outage_is_retryable(void **state)
 	int rc = db_exec(c, "SELEC nonsense", NULL, 0, NULL);
 	assert_true(rc < 0);
 	assert_int_not_equal(db_thread_last_error(), DB_UNAVAILABLE);
-	assert_false(api_db_retryable(rc));
+	assert_false(api_db_retryable(store_rc_of(rc)));
 	db_release(c);
 	db_close(db);
 

@@ -35,22 +35,31 @@
 
 #define DAY (24LL * 3600 * 1000)
 
+/* What idem_claim made of the key, or a negated store_rc when the call failed. */
+static int claim(struct db_conn *c, const char *org, const char *user, const char *key,
+		 const char *hash, int64_t pending_ms, int64_t ttl_ms, struct idem_reply *rep)
+{
+	enum idem_claim state;
+	enum store_rc rc = idem_claim(c, org, user, key, hash, pending_ms, ttl_ms, &state, rep);
+	return rc == STORE_OK ? (int)state : -(int)rc;
+}
+
 static void test_claim_finish_replay(void **state)
 {
 	FX(state);
 	struct idem_reply rep;
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
 			 IDEM_NEW);
 	/* A duplicate while the first is in flight. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
 			 IDEM_IN_FLIGHT);
 	/* Another request under the same key, even in flight. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep),
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep),
 			 IDEM_MISMATCH);
 	assert_int_equal(idem_finish(fx->c, fx->org, fx->user, "k1", 201, "application/json",
 				     "{\"Location\":\"/x\"}", "{\"id\":\"1\"}"),
-			 DB_OK);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
+			 STORE_OK);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "k1", "hashA", 60000, DAY, &rep),
 			 IDEM_REPLAY);
 	assert_int_equal(rep.status, 201);
 	assert_string_equal(rep.content_type, "application/json");
@@ -58,7 +67,7 @@ static void test_claim_finish_replay(void **state)
 	assert_string_equal(rep.body, "{\"id\":\"1\"}");
 	idem_reply_clear(&rep);
 	assert_null(rep.body);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep),
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "k1", "hashB", 60000, DAY, &rep),
 			 IDEM_MISMATCH);
 }
 
@@ -66,56 +75,50 @@ static void test_scoped_per_user_and_org(void **state)
 {
 	FX(state);
 	struct idem_reply rep;
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "same", "h", 60000, DAY, &rep),
-			 IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org2, fx->user2, "same", "h", 60000, DAY, &rep),
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "same", "h", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org2, fx->user2, "same", "h", 60000, DAY, &rep),
 			 IDEM_NEW);
 	/* Key text is compared exactly. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "Same", "h", 60000, DAY, &rep),
-			 IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "Same", "h", 60000, DAY, &rep), IDEM_NEW);
 }
 
 static void test_abandon_and_stale(void **state)
 {
 	FX(state);
 	struct idem_reply rep;
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h1", 60000, DAY, &rep),
-			 IDEM_NEW);
-	assert_int_equal(idem_abandon(fx->c, fx->org, fx->user, "a"), DB_OK);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "a", "h1", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(idem_abandon(fx->c, fx->org, fx->user, "a"), STORE_OK);
 	/* A retry after a failure runs afresh, even with another body. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep),
-			 IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep), IDEM_NEW);
 	/* A done record is not abandoned by a late abandon. */
 	assert_int_equal(
-	    idem_finish(fx->c, fx->org, fx->user, "a", 201, "application/json", "{}", "{}"), DB_OK);
-	assert_int_equal(idem_abandon(fx->c, fx->org, fx->user, "a"), DB_OK);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep),
-			 IDEM_REPLAY);
+	    idem_finish(fx->c, fx->org, fx->user, "a", 201, "application/json", "{}", "{}"),
+	    STORE_OK);
+	assert_int_equal(idem_abandon(fx->c, fx->org, fx->user, "a"), STORE_OK);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "a", "h2", 60000, DAY, &rep), IDEM_REPLAY);
 	idem_reply_clear(&rep);
 
 	/* A pending claim whose process died (pending window passed) is taken over. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", -1, DAY, &rep),
-			 IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep),
-			 IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep),
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "dead", "h", -1, DAY, &rep), IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep), IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "dead", "h", 60000, DAY, &rep),
 			 IDEM_IN_FLIGHT);
 
 	/* An expired record is gone: the key is free again, and purge removes it. */
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "old", "h", 60000, -1, &rep),
-			 IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "old", "h", 60000, -1, &rep), IDEM_NEW);
 	assert_int_equal(
 	    idem_finish(fx->c, fx->org, fx->user, "old", 201, "application/json", "{}", "{}"),
-	    DB_OK);
-	assert_true(idem_purge(fx->c, time_now_ms()) >= 1);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "old", "other", 60000, DAY, &rep),
+	    STORE_OK);
+	int64_t purged = 0;
+	assert_int_equal(idem_purge(fx->c, time_now_ms(), &purged), STORE_OK);
+	assert_true(purged >= 1);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "old", "other", 60000, DAY, &rep),
 			 IDEM_NEW);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "exp", "h", 60000, -1, &rep),
-			 IDEM_NEW);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "exp", "h", 60000, -1, &rep), IDEM_NEW);
 	assert_int_equal(
 	    idem_finish(fx->c, fx->org, fx->user, "exp", 201, "application/json", "{}", "{}"),
-	    DB_OK);
-	assert_int_equal(idem_claim(fx->c, fx->org, fx->user, "exp", "other", 60000, DAY, &rep),
+	    STORE_OK);
+	assert_int_equal(claim(fx->c, fx->org, fx->user, "exp", "other", 60000, DAY, &rep),
 			 IDEM_NEW);
 }
 
@@ -130,7 +133,7 @@ static void *race_main(void *arg)
 	struct racer *r = arg;
 	struct db_conn *c = db_acquire(r->db, 5000);
 	struct idem_reply rep;
-	r->result = c ? idem_claim(c, r->org, r->user, "race", "h", 60000, DAY, &rep) : -100;
+	r->result = c ? claim(c, r->org, r->user, "race", "h", 60000, DAY, &rep) : -100;
 	idem_reply_clear(&rep);
 	db_release(c);
 	return NULL;
@@ -153,7 +156,7 @@ static void test_concurrent_claims(void **state)
 			fresh++;
 		else if (r[i].result == IDEM_IN_FLIGHT)
 			busy++;
-		else if (r[i].result != DB_BUSY)
+		else if (r[i].result != -STORE_BUSY)
 			fail_msg("unexpected claim result %d", r[i].result);
 	}
 	assert_int_equal(fresh, 1);

@@ -146,7 +146,7 @@ static void enqueue(struct fx *fx, const char *kind, const char *payload, const 
 		    int max_attempts, int64_t run_at, char id[UUID_STR_LEN])
 {
 	assert_int_equal(job_enqueue(fx->c, NULL, kind, payload, key, max_attempts, run_at, id),
-			 DB_OK);
+			 STORE_OK);
 }
 
 /* ---- store ---- */
@@ -156,11 +156,12 @@ static void test_enqueue_claim_done(void **state)
 	FX(state);
 	char id[UUID_STR_LEN];
 	assert_int_equal(
-	    job_enqueue(fx->c, NULL, "transcribe", "{\"meeting\":\"m1\"}", NULL, 3, 0, id), DB_OK);
+	    job_enqueue(fx->c, NULL, "transcribe", "{\"meeting\":\"m1\"}", NULL, 3, 0, id),
+	    STORE_OK);
 	assert_true(uuid_valid(id));
 
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.id, id);
 	assert_string_equal(j.org_id, "");
 	assert_string_equal(j.kind, "transcribe");
@@ -181,8 +182,8 @@ static void test_enqueue_claim_done(void **state)
 	/* Nothing else is ready; a running job with a live lease is not. */
 	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_NOT_FOUND);
 	assert_int_equal(job_done(fx->c, id, "w2"), STORE_NOT_FOUND);
-	assert_int_equal(job_renew(fx->c, id, "w1", 10000), DB_OK);
-	assert_int_equal(job_done(fx->c, id, "w1"), DB_OK);
+	assert_int_equal(job_renew(fx->c, id, "w1", 10000), STORE_OK);
+	assert_int_equal(job_done(fx->c, id, "w1"), STORE_OK);
 	assert_int_equal(job_done(fx->c, id, "w1"), STORE_NOT_FOUND);
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "done");
@@ -190,23 +191,23 @@ static void test_enqueue_claim_done(void **state)
 	assert_string_equal(row.lease_owner, "");
 
 	struct job_counts n;
-	assert_int_equal(job_counts(fx->c, &n), DB_OK);
+	assert_int_equal(job_counts(fx->c, &n), STORE_OK);
 	assert_int_equal(n.done, 1);
 	assert_int_equal(n.queued + n.running + n.failed + n.dead, 0);
 
 	/* org_id round trip, and input we could not read back whole. */
 	char org[UUID_STR_LEN], id2[UUID_STR_LEN];
 	uuid_v7(org);
-	assert_int_equal(job_enqueue(fx->c, org, "k", NULL, NULL, 0, 0, id2), DB_OK);
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_enqueue(fx->c, org, "k", NULL, NULL, 0, 0, id2), STORE_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.org_id, org);
 	assert_string_equal(j.payload, "{}");
 	assert_int_equal(j.max_attempts, 5);
 	job_clear(&j);
 	assert_int_equal(job_enqueue(fx->c, NULL, "a-kind-name-that-is-far-too-long-to-keep", "{}",
 				     NULL, 1, 0, id2),
-			 DB_CONSTRAINT);
-	assert_int_equal(job_enqueue(fx->c, NULL, "", "{}", NULL, 1, 0, id2), DB_CONSTRAINT);
+			 STORE_ERROR);
+	assert_int_equal(job_enqueue(fx->c, NULL, "", "{}", NULL, 1, 0, id2), STORE_ERROR);
 }
 
 static void test_dedupe(void **state)
@@ -214,7 +215,8 @@ static void test_dedupe(void **state)
 	FX(state);
 	char a[UUID_STR_LEN], b[UUID_STR_LEN];
 	enqueue(fx, "transcribe", "{}", "m1", 3, 0, a);
-	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b), DB_UNIQUE);
+	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b),
+			 STORE_CONFLICT);
 	/* Another kind, another key, or no key at all: fine. */
 	enqueue(fx, "summarise", "{}", "m1", 3, 0, b);
 	enqueue(fx, "transcribe", "{}", "m2", 3, 0, b);
@@ -223,15 +225,17 @@ static void test_dedupe(void **state)
 
 	/* Still live while running and failed. */
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.id, a);
-	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b), DB_UNIQUE);
-	assert_int_equal(job_fail(fx->c, a, "w1", "later", time_now_ms() + 60000), DB_OK);
-	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b), DB_UNIQUE);
+	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b),
+			 STORE_CONFLICT);
+	assert_int_equal(job_fail(fx->c, a, "w1", "later", time_now_ms() + 60000), STORE_OK);
+	assert_int_equal(job_enqueue(fx->c, NULL, "transcribe", "{}", "m1", 3, 0, b),
+			 STORE_CONFLICT);
 	job_clear(&j);
 
 	/* Dead (cancelled): allowed again. */
-	assert_int_equal(job_cancel(fx->c, "transcribe", "m1", "meeting deleted"), DB_OK);
+	assert_int_equal(job_cancel(fx->c, "transcribe", "m1", "meeting deleted"), STORE_OK);
 	struct row row;
 	job_row(fx->c, a, &row);
 	assert_string_equal(row.state, "dead");
@@ -241,17 +245,17 @@ static void test_dedupe(void **state)
 	enqueue(fx, "transcribe", "{}", "m1", 3, 0, c1);
 
 	/* Done: allowed again. */
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	while (strcmp(j.id, c1) != 0) {
-		assert_int_equal(job_done(fx->c, j.id, "w1"), DB_OK);
+		assert_int_equal(job_done(fx->c, j.id, "w1"), STORE_OK);
 		job_clear(&j);
-		assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+		assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	}
-	assert_int_equal(job_done(fx->c, c1, "w1"), DB_OK);
+	assert_int_equal(job_done(fx->c, c1, "w1"), STORE_OK);
 	job_clear(&j);
 	enqueue(fx, "transcribe", "{}", "m1", 3, 0, b);
 	/* Cancelling what is not there is not an error. */
-	assert_int_equal(job_cancel(fx->c, "transcribe", "nothing", "x"), DB_OK);
+	assert_int_equal(job_cancel(fx->c, "transcribe", "nothing", "x"), STORE_OK);
 }
 
 static void test_claim_order(void **state)
@@ -266,14 +270,14 @@ static void test_claim_order(void **state)
 	const char *want[] = {b, c, a};
 	for (int i = 0; i < 3; i++) {
 		struct job j;
-		assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+		assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 		assert_string_equal(j.id, want[i]);
 		job_clear(&j);
 	}
 	struct job j;
 	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_NOT_FOUND);
 	struct job_counts n;
-	assert_int_equal(job_counts(fx->c, &n), DB_OK);
+	assert_int_equal(job_counts(fx->c, &n), STORE_OK);
 	assert_int_equal(n.running, 3);
 	assert_int_equal(n.queued, 1);
 }
@@ -284,11 +288,11 @@ static void test_lease_expiry(void **state)
 	char id[UUID_STR_LEN];
 	enqueue(fx, "k", "{}", NULL, 5, 0, id);
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 1, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 1, 0, &j), STORE_OK);
 	job_clear(&j);
 	sleep_ms(10);
 	/* w1 "died": its lease ran out and w2 takes the job over. */
-	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.id, id);
 	assert_int_equal(j.attempts, 2);
 	job_clear(&j);
@@ -302,8 +306,8 @@ static void test_lease_expiry(void **state)
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "running");
 	assert_string_equal(row.lease_owner, "w2");
-	assert_int_equal(job_renew(fx->c, id, "w2", 10000), DB_OK);
-	assert_int_equal(job_done(fx->c, id, "w2"), DB_OK);
+	assert_int_equal(job_renew(fx->c, id, "w2", 10000), STORE_OK);
+	assert_int_equal(job_done(fx->c, id, "w2"), STORE_OK);
 	/* Nobody owns a finished job. */
 	assert_int_equal(job_renew(fx->c, id, "w2", 10000), STORE_NOT_FOUND);
 }
@@ -318,14 +322,14 @@ static void test_attempts_exhausted(void **state)
 	struct job j;
 	/* Two workers die running x. */
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(job_claim(fx->c, i ? "w2" : "w1", 1, 0, &j), DB_OK);
+		assert_int_equal(job_claim(fx->c, i ? "w2" : "w1", 1, 0, &j), STORE_OK);
 		assert_string_equal(j.id, x);
 		assert_int_equal(j.attempts, i + 1);
 		job_clear(&j);
 		sleep_ms(10);
 	}
 	/* The third claim buries x and hands out y instead. */
-	assert_int_equal(job_claim(fx->c, "w3", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w3", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.id, y);
 	job_clear(&j);
 	struct row row;
@@ -337,9 +341,9 @@ static void test_attempts_exhausted(void **state)
 	assert_int_equal(job_claim(fx->c, "w3", 10000, 0, &j), STORE_NOT_FOUND);
 
 	/* Only that one left and exhausted: nothing to hand out. */
-	assert_int_equal(job_done(fx->c, y, "w3"), DB_OK);
+	assert_int_equal(job_done(fx->c, y, "w3"), STORE_OK);
 	enqueue(fx, "k", "{}", NULL, 1, 0, x);
-	assert_int_equal(job_claim(fx->c, "w1", 1, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 1, 0, &j), STORE_OK);
 	job_clear(&j);
 	sleep_ms(10);
 	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_NOT_FOUND);
@@ -353,10 +357,10 @@ static void test_fail_retry(void **state)
 	char id[UUID_STR_LEN];
 	enqueue(fx, "k", "{}", NULL, 3, 0, id);
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	job_clear(&j);
 	int64_t retry_at = time_now_ms() + 150;
-	assert_int_equal(job_fail(fx->c, id, "w1", "engine busy", retry_at), DB_OK);
+	assert_int_equal(job_fail(fx->c, id, "w1", "engine busy", retry_at), STORE_OK);
 	struct row row;
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "failed");
@@ -370,12 +374,12 @@ static void test_fail_retry(void **state)
 	while (time_now_ms() <= retry_at)
 		sleep_ms(20);
 	/* ...then by anyone. */
-	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.id, id);
 	assert_int_equal(j.attempts, 2);
 	job_clear(&j);
 	/* A failure for good: dead, whatever attempts remain. */
-	assert_int_equal(job_fail(fx->c, id, "w2", "bad audio", 0), DB_OK);
+	assert_int_equal(job_fail(fx->c, id, "w2", "bad audio", 0), STORE_OK);
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "dead");
 	assert_string_equal(row.last_error, "bad audio");
@@ -384,14 +388,14 @@ static void test_fail_retry(void **state)
 	/* The last attempt: dead even with a retry time; the error is cut to
 	 * JOB_ERROR_MAX on a character boundary and made valid UTF-8. */
 	enqueue(fx, "k", "{}", NULL, 1, 0, id);
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	job_clear(&j);
 	static char big[3 * JOB_ERROR_MAX];
 	memset(big, 'x', sizeof big - 1);
 	memcpy(big, "bad \xff byte ", 11);
 	for (size_t i = JOB_ERROR_MAX - 8; i < JOB_ERROR_MAX + 8; i += 2)
 		memcpy(big + i, "\xc3\xa9", 2); /* é */
-	assert_int_equal(job_fail(fx->c, id, "w1", big, time_now_ms() + 1000), DB_OK);
+	assert_int_equal(job_fail(fx->c, id, "w1", big, time_now_ms() + 1000), STORE_OK);
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "dead");
 	assert_true(strlen(row.last_error) < JOB_ERROR_MAX);
@@ -406,16 +410,16 @@ static void test_release(void **state)
 	char id[UUID_STR_LEN];
 	enqueue(fx, "k", "{}", NULL, 3, 0, id);
 	struct job j;
-	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 10000, 0, &j), STORE_OK);
 	job_clear(&j);
 	assert_int_equal(job_release(fx->c, id, "w2"), STORE_NOT_FOUND);
-	assert_int_equal(job_release(fx->c, id, "w1"), DB_OK);
+	assert_int_equal(job_release(fx->c, id, "w1"), STORE_OK);
 	struct row row;
 	job_row(fx->c, id, &row);
 	assert_string_equal(row.state, "queued");
 	assert_int_equal(row.attempts, 0);
 	assert_string_equal(row.lease_owner, "");
-	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 10000, 0, &j), STORE_OK);
 	assert_string_equal(j.id, id);
 	assert_int_equal(j.attempts, 1);
 	job_clear(&j);
@@ -444,9 +448,9 @@ static void *claimer_main(void *arg)
 		int rc = job_claim(c, cl->owner, 60000, 0, &j);
 		if (rc == STORE_NOT_FOUND)
 			break;
-		if (rc == DB_BUSY)
+		if (rc == STORE_BUSY)
 			continue;
-		if (rc != DB_OK) {
+		if (rc != STORE_OK) {
 			fprintf(stderr, "claim: %d %s\n", rc, db_conn_error(c));
 			cl->errors++;
 			break;
@@ -459,7 +463,7 @@ static void *claimer_main(void *arg)
 		cl->claimed++;
 		/* Half done, half failed for good: both end the job. */
 		rc = i % 2 ? job_done(c, j.id, cl->owner) : job_fail(c, j.id, cl->owner, "x", 0);
-		if (rc != DB_OK)
+		if (rc != STORE_OK)
 			cl->errors++;
 		job_clear(&j);
 	}
@@ -500,7 +504,7 @@ static void test_concurrent_claims(void **state)
 	for (int i = 0; i < MAXJOBS; i++)
 		assert_int_equal(atomic_load(&seen[i]), 1);
 	struct job_counts n;
-	assert_int_equal(job_counts(fx->c, &n), DB_OK);
+	assert_int_equal(job_counts(fx->c, &n), STORE_OK);
 	assert_int_equal(n.done, MAXJOBS / 2);
 	assert_int_equal(n.dead, MAXJOBS / 2);
 	if (busy_threads < 2)
@@ -514,7 +518,7 @@ static void enqueue_org(struct fx *fx, const char *org, const char *kind, int i,
 {
 	char payload[32];
 	snprintf(payload, sizeof payload, "{\"i\": %d}", i);
-	assert_int_equal(job_enqueue(fx->c, org, kind, payload, NULL, 3, 0, id), DB_OK);
+	assert_int_equal(job_enqueue(fx->c, org, kind, payload, NULL, 3, 0, id), STORE_OK);
 	sleep_ms(2); /* distinct run_at: "oldest" means something */
 }
 
@@ -535,13 +539,13 @@ static void test_fair_round_robin(void **state)
 	enqueue_org(fx, org_b, "k", 5, b);
 
 	struct job j1, j2, j3;
-	assert_int_equal(job_claim(fx->c, "w1", 60000, 0, &j1), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 0, &j1), STORE_OK);
 	assert_string_equal(j1.id, a[0]);
-	assert_int_equal(job_claim(fx->c, "w2", 60000, 0, &j2), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 60000, 0, &j2), STORE_OK);
 	assert_string_equal(j2.id, b);
 	assert_string_equal(j2.org_id, org_b);
 	/* B has nothing else: A's next, oldest first. */
-	assert_int_equal(job_claim(fx->c, "w3", 60000, 0, &j3), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w3", 60000, 0, &j3), STORE_OK);
 	assert_string_equal(j3.id, a[1]);
 	job_clear(&j1);
 	job_clear(&j2);
@@ -565,39 +569,39 @@ static void test_fair_per_org_limit(void **state)
 	enqueue_org(fx, org_b, "k", 5, b);
 
 	struct job j1, j2, j3, j;
-	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j1), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j1), STORE_OK);
 	assert_string_equal(j1.id, a[0]);
-	assert_int_equal(job_claim(fx->c, "w2", 60000, 1, &j2), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w2", 60000, 1, &j2), STORE_OK);
 	assert_string_equal(j2.id, b);
 	/* Both organizations at their limit: nothing for a third worker. */
 	assert_int_equal(job_claim(fx->c, "w3", 60000, 1, &j), STORE_NOT_FOUND);
 	/* A limit of 2 lets A's second job go (counted in the table, not per caller). */
-	assert_int_equal(job_claim(fx->c, "w3", 60000, 2, &j3), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w3", 60000, 2, &j3), STORE_OK);
 	assert_string_equal(j3.id, a[1]);
 	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), STORE_NOT_FOUND);
 
 	/* A finishes one job but still runs another: at its limit of 1 still. */
-	assert_int_equal(job_done(fx->c, j1.id, "w1"), DB_OK);
+	assert_int_equal(job_done(fx->c, j1.id, "w1"), STORE_OK);
 	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), STORE_NOT_FOUND);
-	assert_int_equal(job_done(fx->c, j3.id, "w3"), DB_OK);
-	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j), DB_OK);
+	assert_int_equal(job_done(fx->c, j3.id, "w3"), STORE_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j), STORE_OK);
 	assert_string_equal(j.id, a[2]);
 	/* A failed attempt waiting for its retry does not hold a slot. */
-	assert_int_equal(job_fail(fx->c, j.id, "w1", "later", time_now_ms() + 60000), DB_OK);
+	assert_int_equal(job_fail(fx->c, j.id, "w1", "later", time_now_ms() + 60000), STORE_OK);
 	job_clear(&j);
-	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 60000, 1, &j), STORE_OK);
 	assert_string_equal(j.id, a[3]);
 	job_clear(&j);
 
 	/* A running job whose lease ran out does not count: its worker is gone. */
-	assert_int_equal(job_release(fx->c, a[3], "w1"), DB_OK);
+	assert_int_equal(job_release(fx->c, a[3], "w1"), STORE_OK);
 	char x[UUID_STR_LEN];
-	assert_int_equal(job_claim(fx->c, "w1", 1, 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w1", 1, 1, &j), STORE_OK);
 	snprintf(x, sizeof x, "%s", j.id);
 	assert_string_equal(j.org_id, org_a);
 	job_clear(&j);
 	sleep_ms(10);
-	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w4", 60000, 1, &j), STORE_OK);
 	assert_string_equal(j.id, x); /* taken over: the oldest of A's ready jobs */
 	assert_int_equal(j.attempts, 2);
 	job_clear(&j);
@@ -606,17 +610,17 @@ static void test_fair_per_org_limit(void **state)
 	/* Jobs of no organization (maintenance) are not held back by the limit. */
 	enqueue(fx, "sys", "{}", NULL, 3, 0, sys1);
 	enqueue(fx, "sys", "{}", NULL, 3, 0, sys2);
-	assert_int_equal(job_claim(fx->c, "w5", 60000, 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w5", 60000, 1, &j), STORE_OK);
 	assert_string_equal(j.id, sys1);
 	job_clear(&j);
-	assert_int_equal(job_claim(fx->c, "w6", 60000, 1, &j), DB_OK);
+	assert_int_equal(job_claim(fx->c, "w6", 60000, 1, &j), STORE_OK);
 	assert_string_equal(j.id, sys2);
 	job_clear(&j);
 	job_clear(&j1);
 	job_clear(&j2);
 	job_clear(&j3);
 	struct job_counts n;
-	assert_int_equal(job_counts(fx->c, &n), DB_OK);
+	assert_int_equal(job_counts(fx->c, &n), STORE_OK);
 	assert_int_equal(n.running, 4); /* b, x, sys1, sys2 */
 }
 
@@ -635,14 +639,14 @@ static void *racer_main(void *arg)
 	struct db_conn *c = db_acquire(r->db, 5000);
 	pthread_barrier_wait(r->go);
 	if (!c) {
-		r->rc = DB_UNAVAILABLE;
+		r->rc = STORE_UNAVAILABLE;
 		return NULL;
 	}
 	struct job j;
 	do
 		r->rc = job_claim(c, r->owner, 60000, r->per_org, &j);
-	while (r->rc == DB_BUSY);
-	if (r->rc == DB_OK) {
+	while (r->rc == STORE_BUSY);
+	if (r->rc == STORE_OK) {
 		snprintf(r->org, sizeof r->org, "%s", j.org_id);
 		job_clear(&j);
 	}
@@ -667,8 +671,8 @@ static void test_fair_limit_under_race(void **state)
 		for (int i = 0; i < 20; i++)
 			assert_int_equal(
 			    job_enqueue(fx->c, i < 15 ? org_a : org_b, "k", "{}", NULL, 3, 0, id),
-			    DB_OK);
-		assert_int_equal(db_commit(fx->c), DB_OK);
+			    STORE_OK);
+		assert_int_equal(db_commit(fx->c), STORE_OK);
 
 		pthread_barrier_t go;
 		pthread_barrier_init(&go, NULL, RACERS);
@@ -686,7 +690,7 @@ static void test_fair_limit_under_race(void **state)
 				none++;
 				continue;
 			}
-			if (r[t].rc != DB_OK)
+			if (r[t].rc != STORE_OK)
 				fail_msg("racer %d: rc %d", t, r[t].rc);
 			got_a += strcmp(r[t].org, org_a) == 0;
 			got_b += strcmp(r[t].org, org_b) == 0;
@@ -854,7 +858,7 @@ static void test_pool_runs_all(void **state)
 	wait_atomic(&a.total, 50, 10000);
 	struct job_counts n;
 	for (int64_t until = time_now_ms() + 5000; time_now_ms() < until; sleep_ms(10)) {
-		assert_int_equal(job_counts(fx->c, &n), DB_OK);
+		assert_int_equal(job_counts(fx->c, &n), STORE_OK);
 		if (n.done == 50)
 			break;
 	}
@@ -1003,7 +1007,7 @@ static void test_pool_lease_lost(void **state)
 	wait_atomic(&a.started, 1, 5000);
 	/* The meeting is deleted under the running job: the next renewal
 	 * finds the job gone and cancels the handler. */
-	assert_int_equal(job_cancel(fx->c, "until_cancel", "m1", "meeting deleted"), DB_OK);
+	assert_int_equal(job_cancel(fx->c, "until_cancel", "m1", "meeting deleted"), STORE_OK);
 	wait_atomic(&a.saw_cancel, 1, 3000);
 	jobs_stop(p, 5);
 	assert_int_equal(atomic_load(&a.saw_stopping), 0);

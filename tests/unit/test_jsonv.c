@@ -469,6 +469,48 @@ static void test_utf8_len_overlong_surrogate_range(void **state)
 	json_decref(obj);
 }
 
+/* jv_fill: each value lands in its named destination; absent, null or mistyped leave zero. */
+struct fill_in {
+	const char *name;
+	bool flag;
+	json_int_t count;
+	json_t *list;
+	const char *missing, *wrong, *null_name;
+};
+
+static void test_fill_destinations(void **state)
+{
+	(void)state;
+	static const struct jv_field FIELDS[] = {
+	    {.name = "name", .type = JV_STRING, .dest = JV_DEST(struct fill_in, name)},
+	    {.name = "flag", .type = JV_BOOL, .dest = JV_DEST(struct fill_in, flag)},
+	    {.name = "count", .type = JV_INT, .dest = JV_DEST(struct fill_in, count)},
+	    {.name = "list", .type = JV_ARRAY, .dest = JV_DEST(struct fill_in, list)},
+	    {.name = "missing", .type = JV_STRING, .dest = JV_DEST(struct fill_in, missing)},
+	    {.name = "wrong", .type = JV_STRING, .dest = JV_DEST(struct fill_in, wrong)},
+	    {.name = "null_name",
+	     .type = JV_STRING,
+	     .null = JV_NULL_OK,
+	     .dest = JV_DEST(struct fill_in, null_name)},
+	    {.name = "ignored", .type = JV_STRING},
+	};
+	json_t *obj = json_loads("{\"name\":\"Ada\",\"flag\":true,\"count\":42,\"list\":[1],"
+				 "\"wrong\":7,\"null_name\":null,\"ignored\":\"x\"}",
+				 0, NULL);
+	assert_non_null(obj);
+	struct fill_in in;
+	memset(&in, 0, sizeof in);
+	jv_fill(obj, FIELDS, ARRAY_LEN(FIELDS), &in);
+	assert_string_equal(in.name, "Ada");
+	assert_true(in.flag);
+	assert_int_equal(in.count, 42);
+	assert_ptr_equal(in.list, json_object_get(obj, "list"));
+	assert_null(in.missing);
+	assert_null(in.wrong);
+	assert_null(in.null_name);
+	json_decref(obj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +524,7 @@ int main(void)
 	    cmocka_unit_test(test_all_errors_at_once),
 	    cmocka_unit_test(test_not_an_object),
 	    cmocka_unit_test(test_jv_error_and_str),
+	    cmocka_unit_test(test_fill_destinations),
 	    cmocka_unit_test(test_utf8_len_valid),
 	    cmocka_unit_test(test_utf8_len_truncated_and_stray),
 	    cmocka_unit_test(test_utf8_len_overlong_surrogate_range),

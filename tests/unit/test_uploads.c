@@ -42,13 +42,13 @@ static void new_upload(struct fx *fx, struct upload *u, char meeting_id[UUID_STR
 	meeting_init(&m);
 	snprintf(m.org_id, sizeof m.org_id, "%s", fx->org);
 	snprintf(m.title, sizeof m.title, "t");
-	assert_int_equal(meeting_create(fx->c, &m), DB_OK);
+	assert_int_equal(meeting_create(fx->c, &m), STORE_OK);
 	memset(u, 0, sizeof *u);
 	snprintf(u->org_id, sizeof u->org_id, "%s", fx->org);
 	snprintf(u->meeting_id, sizeof u->meeting_id, "%s", m.id);
 	u->length = 1000;
 	u->expires_at = FAR;
-	assert_int_equal(upload_create(fx->c, u), DB_OK);
+	assert_int_equal(upload_create(fx->c, u), STORE_OK);
 	if (meeting_id)
 		snprintf(meeting_id, UUID_STR_LEN, "%s", m.id);
 }
@@ -56,7 +56,7 @@ static void new_upload(struct fx *fx, struct upload *u, char meeting_id[UUID_STR
 static int64_t offset_of(struct fx *fx, const char *id)
 {
 	struct upload u;
-	assert_int_equal(upload_get(fx->c, fx->org, id, &u), DB_OK);
+	assert_int_equal(upload_get(fx->c, fx->org, id, &u), STORE_OK);
 	return u.offset;
 }
 
@@ -111,17 +111,17 @@ static void test_lock_one_writer(void **state)
 	char a[UPLOAD_OWNER_MAX], b[UPLOAD_OWNER_MAX];
 	upload_owner_new(a);
 	upload_owner_new(b);
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, a, FAR), DB_OK);
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), UPLOAD_BUSY);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, a, FAR), STORE_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), STORE_UPLOAD_BUSY);
 	assert_int_equal(upload_lock(fx->c, fx->org2, u.id, b, FAR), STORE_NOT_FOUND);
-	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), DB_OK);
-	assert_int_equal(upload_renew(fx->c, u.id, b, FAR), UPLOAD_LOST);
-	assert_int_equal(upload_advance(fx->c, u.id, b, 500, FAR), UPLOAD_LOST);
+	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), STORE_OK);
+	assert_int_equal(upload_renew(fx->c, u.id, b, FAR), STORE_UPLOAD_LOST);
+	assert_int_equal(upload_advance(fx->c, u.id, b, 500, FAR), STORE_UPLOAD_LOST);
 	assert_int_equal(offset_of(fx, u.id), 0);
-	assert_int_equal(upload_advance(fx->c, u.id, a, 100, FAR), DB_OK);
+	assert_int_equal(upload_advance(fx->c, u.id, a, 100, FAR), STORE_OK);
 	assert_int_equal(offset_of(fx, u.id), 100);
 	/* advance released it */
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), DB_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), STORE_OK);
 }
 
 static void test_lease_expiry_and_loss(void **state)
@@ -133,23 +133,23 @@ static void test_lease_expiry_and_loss(void **state)
 	upload_owner_new(a);
 	upload_owner_new(b);
 	/* A lease that already ran out (its writer stalled): another writer takes over. */
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, a, time_now_ms() - 1), DB_OK);
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), DB_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, a, time_now_ms() - 1), STORE_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), STORE_OK);
 	/* The first writer learns it lost the lock and can record nothing. */
-	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), UPLOAD_LOST);
-	assert_int_equal(upload_advance(fx->c, u.id, a, 900, FAR), UPLOAD_LOST);
-	assert_int_equal(upload_unlock(fx->c, u.id, a), DB_OK);
+	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), STORE_UPLOAD_LOST);
+	assert_int_equal(upload_advance(fx->c, u.id, a, 900, FAR), STORE_UPLOAD_LOST);
+	assert_int_equal(upload_unlock(fx->c, u.id, a), STORE_OK);
 	assert_int_equal(upload_renew(fx->c, u.id, b, FAR),
-			 DB_OK); /* unlock by a did not free b's lock */
+			 STORE_OK); /* unlock by a did not free b's lock */
 	assert_int_equal(offset_of(fx, u.id), 0);
 	/* A stalled writer whose expired lock nobody took may renew it. */
-	assert_int_equal(upload_advance(fx->c, u.id, b, 10, FAR), DB_OK);
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, a, time_now_ms() - 1), DB_OK);
-	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), DB_OK);
+	assert_int_equal(upload_advance(fx->c, u.id, b, 10, FAR), STORE_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, a, time_now_ms() - 1), STORE_OK);
+	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), STORE_OK);
 	/* Nothing is written to a terminated upload. */
-	assert_int_equal(upload_terminate(fx->c, fx->org, u.id), DB_OK);
-	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), UPLOAD_LOST);
-	assert_int_equal(upload_advance(fx->c, u.id, a, 20, FAR), UPLOAD_LOST);
+	assert_int_equal(upload_terminate(fx->c, fx->org, u.id), STORE_OK);
+	assert_int_equal(upload_renew(fx->c, u.id, a, FAR), STORE_UPLOAD_LOST);
+	assert_int_equal(upload_advance(fx->c, u.id, a, 20, FAR), STORE_UPLOAD_LOST);
 }
 
 static void test_dead_holder_taken_over_at_once(void **state)
@@ -161,16 +161,21 @@ static void test_dead_holder_taken_over_at_once(void **state)
 	dead_owner(dead);
 	upload_owner_new(b);
 	/* The holder was killed with an hour of lease left. */
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, dead, FAR), DB_OK);
-	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), DB_OK);
-	assert_int_equal(upload_renew(fx->c, u.id, dead, FAR), UPLOAD_LOST);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, dead, FAR), STORE_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u.id, b, FAR), STORE_OK);
+	assert_int_equal(upload_renew(fx->c, u.id, dead, FAR), STORE_UPLOAD_LOST);
 	/* A live holder on another machine is not: its lease decides. */
 	struct upload u2;
 	new_upload(fx, &u2, NULL);
-	assert_int_equal(upload_lock(fx->c, fx->org, u2.id, "elsewhere/boot/1/1/ab", FAR), DB_OK);
-	assert_int_equal(upload_lock(fx->c, fx->org, u2.id, b, FAR), UPLOAD_BUSY);
-	assert_int_equal(upload_is_active(fx->c, u2.id), 1);
-	assert_int_equal(upload_is_active(fx->c, "0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e10"), 0);
+	assert_int_equal(upload_lock(fx->c, fx->org, u2.id, "elsewhere/boot/1/1/ab", FAR),
+			 STORE_OK);
+	assert_int_equal(upload_lock(fx->c, fx->org, u2.id, b, FAR), STORE_UPLOAD_BUSY);
+	bool active = false;
+	assert_int_equal(upload_is_active(fx->c, u2.id, &active), STORE_OK);
+	assert_true(active);
+	assert_int_equal(upload_is_active(fx->c, "0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e10", &active),
+			 STORE_OK);
+	assert_false(active);
 }
 
 /* ---- attaching audio ---- */
@@ -190,24 +195,24 @@ static void test_audio_refused_while_busy(void **state)
 	char mid[UUID_STR_LEN], old[96];
 	new_upload(fx, &u, mid);
 	struct meeting m;
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), DB_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), STORE_OK);
 	set_key(&m, "audio/aa/bb/k1");
-	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), STORE_OK);
 	assert_string_equal(old, "");
 	for (int i = 0; i < 2; i++) {
 		const char *busy = i ? "processing" : "queued";
-		assert_int_equal(meeting_set_status(fx->c, fx->org, mid, busy, NULL), DB_OK);
+		assert_int_equal(meeting_set_status(fx->c, fx->org, mid, busy, NULL), STORE_OK);
 		set_key(&m, "audio/aa/bb/k2");
-		assert_int_equal(meeting_set_audio(fx->c, &m, old), MEETING_BUSY);
+		assert_int_equal(meeting_set_audio(fx->c, &m, old), STORE_MEETING_BUSY);
 		assert_string_equal(old, "");
 		struct meeting now;
-		assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+		assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), STORE_OK);
 		assert_string_equal(now.audio_key, "audio/aa/bb/k1");
 		assert_string_equal(now.status, busy);
 		meeting_clear(&now);
 	}
-	assert_int_equal(meeting_set_status(fx->c, fx->org, mid, "completed", NULL), DB_OK);
-	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_int_equal(meeting_set_status(fx->c, fx->org, mid, "completed", NULL), STORE_OK);
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), STORE_OK);
 	assert_string_equal(old, "audio/aa/bb/k1");
 	/* Another organization's meeting is not found. */
 	snprintf(m.org_id, sizeof m.org_id, "%s", fx->org2);
@@ -222,28 +227,28 @@ static void test_transcript_only_for_its_audio(void **state)
 	char mid[UUID_STR_LEN], old[96];
 	new_upload(fx, &u, mid);
 	struct meeting m;
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), DB_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), STORE_OK);
 	set_key(&m, "audio/aa/bb/first");
-	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), STORE_OK);
 	/* The job read "first"; meanwhile the audio became "second". */
 	set_key(&m, "audio/aa/bb/second");
-	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), STORE_OK);
 	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/first", "en",
 						"old words", "{}", "sphinx", "m", 0.5, 1.0, "[]"),
 			 STORE_NOT_FOUND);
 	struct meeting_transcript t;
 	assert_int_equal(meeting_transcript_get(fx->c, fx->org, mid, &t), STORE_NOT_FOUND);
 	struct meeting now;
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), STORE_OK);
 	assert_string_equal(now.status, "uploaded");
 	meeting_clear(&now);
 	assert_int_equal(meeting_complete_audio(fx->c, fx->org, mid, "audio/aa/bb/second", "en",
 						"new words", "{}", "sphinx", "m", 0.5, 1.0, "[]"),
-			 DB_OK);
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+			 STORE_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), STORE_OK);
 	assert_string_equal(now.status, "completed");
 	meeting_clear(&now);
-	assert_int_equal(meeting_transcript_get(fx->c, fx->org, mid, &t), DB_OK);
+	assert_int_equal(meeting_transcript_get(fx->c, fx->org, mid, &t), STORE_OK);
 	meeting_transcript_clear(&t);
 	meeting_clear(&m);
 }
@@ -262,8 +267,8 @@ static void *swap_main(void *arg)
 {
 	struct swapper *s = arg;
 	struct db_conn *c = db_acquire(s->db, 5000);
-	s->rc = c ? DB_OK : DB_UNAVAILABLE;
-	for (int i = 0; c && i < SWAPS && s->rc == DB_OK; i++) {
+	s->rc = c ? STORE_OK : STORE_UNAVAILABLE;
+	for (int i = 0; c && i < SWAPS && s->rc == STORE_OK; i++) {
 		struct meeting m;
 		meeting_init(&m);
 		snprintf(m.id, sizeof m.id, "%s", s->mid);
@@ -295,10 +300,10 @@ static void test_concurrent_swaps_orphan_nothing(void **state)
 	}
 	for (int i = 0; i < SWAPPERS; i++) {
 		pthread_join(th[i], NULL);
-		assert_int_equal(s[i].rc, DB_OK);
+		assert_int_equal(s[i].rc, STORE_OK);
 	}
 	struct meeting now;
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), STORE_OK);
 	/* Every key but the final one was replaced exactly once; "" (no audio) once. */
 	int empty = 0;
 	for (int i = 0; i < SWAPPERS; i++) {
@@ -322,7 +327,8 @@ static bool unhashed(struct fx *fx, const char *id)
 	struct meeting_audio_ref refs[50];
 	char after[UUID_STR_LEN] = "";
 	for (;;) {
-		int n = meeting_audio_unhashed(fx->c, after, refs, 50);
+		int n = -1;
+		assert_int_equal(meeting_audio_unhashed(fx->c, after, refs, 50, &n), STORE_OK);
 		assert_true(n >= 0);
 		for (int i = 0; i < n; i++)
 			if (strcmp(refs[i].id, id) == 0)
@@ -341,10 +347,10 @@ static void test_sha256_filled_in_later(void **state)
 	new_upload(fx, &u, mid);
 	assert_false(unhashed(fx, mid)); /* no audio: nothing to hash */
 	struct meeting m;
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), DB_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &m), STORE_OK);
 	set_key(&m, "audio/aa/bb/unhashed");
 	m.audio_sha256[0] = '\0';
-	assert_int_equal(meeting_set_audio(fx->c, &m, old), DB_OK);
+	assert_int_equal(meeting_set_audio(fx->c, &m, old), STORE_OK);
 	assert_true(unhashed(fx, mid));
 	/* A hash of audio the meeting no longer has is not recorded. */
 	assert_int_equal(meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/other", "ab"),
@@ -354,10 +360,11 @@ static void test_sha256_filled_in_later(void **state)
 	    STORE_NOT_FOUND);
 	assert_true(unhashed(fx, mid));
 	assert_int_equal(
-	    meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/unhashed", "abcd"), DB_OK);
+	    meeting_set_audio_sha256(fx->c, fx->org, mid, "audio/aa/bb/unhashed", "abcd"),
+	    STORE_OK);
 	assert_false(unhashed(fx, mid));
 	struct meeting now;
-	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), DB_OK);
+	assert_int_equal(meeting_get(fx->c, fx->org, mid, &now), STORE_OK);
 	assert_string_equal(now.audio_sha256, "abcd");
 	meeting_clear(&now);
 	meeting_clear(&m);

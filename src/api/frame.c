@@ -1,0 +1,117 @@
+/*
+ * frame.c — what every API route needs before its own logic, done once:
+ * parse and check the JSON body, run the route's own checks, borrow a
+ * database connection, authenticate the caller; reply when one of them
+ * fails; clean up after the handler (release the connection).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/log.h"
+
+struct db_conn *api_conn(struct api_ctx *cx)
+{
+	if (!cx->conn)
+		cx->conn = api_db(cx->req);
+	return cx->conn;
+}
+
+void api_conn_release(struct api_ctx *cx)
+{
+	db_release(cx->conn);
+	cx->conn = NULL;
+}
+
+/* JSON body and checks. Returns false after replying. */
+static bool frame_checks(struct api_ctx *cx, const struct route *rt)
+{
+	json_t *errors = NULL;
+	const struct jv_spec *spec = rt->json;
+	if (spec) {
+		cx->body = http_json_object(cx->req, spec->empty == JV_EMPTY_OK);
+		if (!cx->body)
+			return false;
+		jv_check(cx->body, spec->fields, spec->nfields, &errors);
+		jv_fill(cx->body, spec->fields, spec->nfields, cx->in);
+	}
+	if (rt->check)
+		rt->check(cx, &errors);
+	if (http_replied(cx->req)) {
+		json_decref(errors);
+		return false;
+	}
+	if (errors) {
+		http_problem_validation(cx->req, errors);
+		return false;
+	}
+	return true;
+}
+
+static bool frame_auth(struct api_ctx *cx, const struct route *rt, struct principal *p)
+{
+	switch (rt->auth) {
+	case AUTH_NONE:
+		return true;
+	case AUTH_BEARER:
+		if (!api_auth(cx->req, cx->conn, p))
+			return false;
+		break;
+	case AUTH_OPENAI:
+		if (!api_openai_auth(cx->req, cx->conn, p))
+			return false;
+		break;
+	case AUTH_TICKET:
+		if (!api_auth_or_ticket(cx->req, cx->conn, http_param(cx->req, "id"), p))
+			return false;
+		break;
+	}
+	cx->principal = p;
+	return true;
+}
+
+void api_frame(struct http_req *r, const struct route *rt, enum http_phase phase)
+{
+	_Alignas(max_align_t) unsigned char in[API_IN_MAX] = {0};
+	struct principal p;
+	struct api_ctx cx = {.req = r, .app = api_app(r), .in = in};
+	bool stream_end = rt->body == BODY_STREAM && phase == HTTP_PHASE_RUN;
+	route_fn fn = phase == HTTP_PHASE_OPEN ? rt->open : rt->run;
+	if (!stream_end) {
+		if (!frame_checks(&cx, rt))
+			goto out;
+		/* Authentication reads the database, so it needs a connection too. */
+		if ((rt->db == DB_CONN_HELD || rt->auth != AUTH_NONE) && !api_conn(&cx))
+			goto out;
+		if (!frame_auth(&cx, rt, &p))
+			goto out;
+	}
+	fn(&cx);
+out:
+	api_conn_release(&cx);
+}
+
+struct route *api_routes(size_t *n)
+{
+	size_t (*const tables[])(const struct route **) = {
+	    api_health_routes,	 api_auth_routes,    api_users_routes,	api_api_keys_routes,
+	    api_meetings_routes, api_uploads_routes, api_openai_routes, api_transcripts_routes,
+	};
+	size_t total = 0;
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++) {
+		const struct route *part;
+		total += tables[t](&part);
+	}
+	struct route *all = malloc(total * sizeof *all);
+	if (!all)
+		return NULL;
+	size_t k = 0;
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++) {
+		const struct route *part;
+		size_t m = tables[t](&part);
+		memcpy(all + k, part, m * sizeof *part);
+		k += m;
+	}
+	*n = k;
+	return all;
+}

@@ -1,0 +1,148 @@
+/*
+ * ingest.c — see ingest.h.
+ */
+#include "service/ingest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blob/blob.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "media/media.h"
+#include "store/jobs.h"
+
+#define TRANSCRIBE_ATTEMPTS 4
+
+struct queue_tx {
+	const struct meeting *m;
+	const char *payload;
+};
+
+/* The job and the status change together (store_tx may run this again). */
+static int queue_tx(struct db_conn *c, void *arg)
+{
+	const struct queue_tx *q = arg;
+	char job_id[UUID_STR_LEN];
+	enum store_rc rc = job_enqueue(c, q->m->org_id, "transcribe", q->payload, q->m->id,
+				       TRANSCRIBE_ATTEMPTS, time_now_ms(), job_id);
+	if (rc == STORE_OK)
+		rc = meeting_set_status(c, q->m->org_id, q->m->id, "queued", NULL);
+	return rc;
+}
+
+enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
+					 const char *provider)
+{
+	json_t *payload = json_pack("{s:s}", "meeting_id", m->id);
+	if (language)
+		json_object_set_new(payload, "language", json_string(language));
+	if (provider)
+		json_object_set_new(payload, "provider", json_string(provider));
+	char *text = json_dumps(payload, JSON_COMPACT);
+	json_decref(payload);
+	if (!text)
+		return STORE_ERROR;
+	struct queue_tx q = {.m = m, .payload = text};
+	enum store_rc rc = store_tx(c, queue_tx, &q);
+	free(text);
+	if (rc == STORE_OK) {
+		snprintf(m->status, sizeof m->status, "queued");
+		m->processing_error[0] = '\0';
+	}
+	return rc;
+}
+
+enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct meeting *m,
+			    const struct ingest_file *f, enum ingest_queue queue, char *detail,
+			    size_t detaillen)
+{
+	struct media_info info;
+	enum ingest_rc result = INGEST_OK;
+	char key[BLOB_KEY_MAX], old[96];
+	key[0] = '\0';
+	int rc = media_probe(f->path, &info, detail, detaillen);
+	if (rc == MEDIA_NOT_AUDIO) {
+		result = INGEST_NOT_AUDIO;
+		goto fail;
+	}
+	if (rc == MEDIA_UNREADABLE) {
+		result = INGEST_UNREADABLE;
+		goto fail;
+	}
+	if (rc == MEDIA_TOO_LONG) { /* detail states the limit */
+		result = INGEST_TOO_LONG;
+		goto fail;
+	}
+	if (rc != MEDIA_OK) {
+		snprintf(detail, detaillen, "The file could not be examined. Try again.");
+		result = INGEST_PROBE_FAILED;
+		goto fail;
+	}
+	blob_key_new("audio", key);
+	if (blob_put_file(blob, key, f->path) < 0) {
+		log_error("blob put failed",
+			  json_pack("{s:s,s:s}", "key", key, "error", strerror(errno)));
+		snprintf(detail, detaillen, "The audio could not be stored. Try again.");
+		result = INGEST_STORAGE_FAILED;
+		goto fail;
+	}
+	snprintf(m->audio_key, sizeof m->audio_key, "%s", key);
+	snprintf(m->audio_format, sizeof m->audio_format, "%s", info.format);
+	snprintf(m->audio_codec, sizeof m->audio_codec, "%s", info.codec);
+	snprintf(m->audio_mime, sizeof m->audio_mime, "%s", info.mime);
+	snprintf(m->audio_sha256, sizeof m->audio_sha256, "%s", f->sha256 ? f->sha256 : "");
+	snprintf(m->original_filename, sizeof m->original_filename, "%s",
+		 f->filename ? f->filename : "");
+	m->file_size = f->size;
+	m->duration = info.duration > 0 ? info.duration : -1;
+	enum store_rc src = meeting_set_audio(c, m, old);
+	if (src) {
+		blob_delete(blob, key); /* no orphan: the row never pointed at it */
+		if (src == STORE_MEETING_BUSY) {
+			snprintf(
+			    detail, detaillen,
+			    "This meeting started being transcribed while the file arrived; "
+			    "its audio was not replaced. Wait until the transcription finishes, "
+			    "then upload again.");
+			return INGEST_MEETING_BUSY;
+		}
+		if (src == STORE_NOT_FOUND) {
+			snprintf(detail, detaillen, "The meeting was deleted meanwhile.");
+			return INGEST_MEETING_GONE;
+		}
+		snprintf(detail, detaillen, "The database is busy. Try again.");
+		return INGEST_DB_FAILED;
+	}
+	/* old is exactly the key this upload replaced (the row was locked): no other upload
+	 * deletes it. */
+	if (old[0] && strcmp(old, key) != 0)
+		blob_delete(blob, old);
+	if (queue == INGEST_AND_QUEUE) {
+		src = ingest_queue_transcription(c, m, NULL, NULL);
+		if (src == STORE_CONFLICT) {
+			/* A live job for this meeting exists and has not started: it reads the new
+			 * audio. */
+			src = meeting_set_status(c, m->org_id, m->id, "queued", NULL);
+		}
+		if (src)
+			log_error(
+			    "could not queue transcription",
+			    json_pack("{s:s,s:s}", "meeting_id", m->id, "rc", store_rc_name(src)));
+	}
+	char id[UUID_STR_LEN], org[UUID_STR_LEN];
+	snprintf(id, sizeof id, "%s", m->id);
+	snprintf(org, sizeof org, "%s", m->org_id);
+	meeting_clear(m);
+	if (meeting_get(c, org, id, m) != STORE_OK) {
+		snprintf(detail, detaillen, "The meeting could not be read back. Try again.");
+		return INGEST_RELOAD_FAILED;
+	}
+	return INGEST_OK;
+fail:
+	unlink(f->path);
+	return result;
+}

@@ -1,0 +1,24 @@
+/*
+ * janitor.h — periodic clean-up, run about once a minute by one thread:
+ * tus uploads that expired (rows and spool files), orphan spool files
+ * (older than orphan_age_s and named by no active upload), expired
+ * Idempotency-Key records, and the SHA-256 of stored audio that lacks it.
+ */
+#ifndef IAM_SERVICE_JANITOR_H
+#define IAM_SERVICE_JANITOR_H
+
+#include <stdint.h>
+
+struct db;
+struct blob_store;
+
+struct janitor_env {
+	struct db *db;
+	struct blob_store *blob;
+	int64_t orphan_age_s; /* IAM_SPOOL_ORPHAN_AGE_S */
+};
+
+/* One round. Skips it when no database connection comes free within a second. */
+void janitor_run(const struct janitor_env *env);
+
+#endif
