@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "asr/asr.h"
+#include "asr/diarize.h"
 #include "blob/blob.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -339,6 +340,7 @@ static bool provider_known(struct app *app, const char *name)
 
 struct transcribe_in {
 	const char *language, *provider;
+	json_int_t speakers_expected, min_speakers, max_speakers;
 };
 
 static const struct jv_field TRANSCRIBE_FIELDS[] = {
@@ -352,6 +354,18 @@ static const struct jv_field TRANSCRIBE_FIELDS[] = {
      .null = JV_NULL_OK,
      .max_len = 15,
      .dest = JV_DEST(struct transcribe_in, provider)},
+    {.name = "speakers_expected",
+     .type = JV_INT,
+     .null = JV_NULL_OK,
+     .dest = JV_DEST(struct transcribe_in, speakers_expected)},
+    {.name = "min_speakers",
+     .type = JV_INT,
+     .null = JV_NULL_OK,
+     .dest = JV_DEST(struct transcribe_in, min_speakers)},
+    {.name = "max_speakers",
+     .type = JV_INT,
+     .null = JV_NULL_OK,
+     .dest = JV_DEST(struct transcribe_in, max_speakers)},
 };
 static const struct jv_spec TRANSCRIBE_SPEC = {JV_FIELDS(TRANSCRIBE_FIELDS), .empty = JV_EMPTY_OK};
 
@@ -363,6 +377,20 @@ static void transcribe_check(struct api_ctx *cx, json_t **errors)
 	if (in->provider && !provider_known(cx->app, in->provider))
 		jv_error(errors, "provider", "is not an engine this server runs (IAM_ASR=%s)",
 			 cx->app->cfg->asr);
+	/* Speaker bounds for diarization: 1..20 when given (a given 0 is refused too). */
+	static const char *const keys[] = {"speakers_expected", "min_speakers", "max_speakers"};
+	const json_int_t vals[] = {in->speakers_expected, in->min_speakers, in->max_speakers};
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		json_t *v = cx->body ? json_object_get(cx->body, keys[i]) : NULL;
+		if (json_is_integer(v) && (vals[i] < 1 || vals[i] > DIAR_MAX_SPEAKERS))
+			jv_error(errors, keys[i], "must be a whole number from 1 to %d",
+				 DIAR_MAX_SPEAKERS);
+	}
+	if (in->speakers_expected && (in->min_speakers || in->max_speakers))
+		jv_error(errors, "speakers_expected",
+			 "give either the exact count or min_speakers/max_speakers, not both");
+	if (in->min_speakers && in->max_speakers && in->min_speakers > in->max_speakers)
+		jv_error(errors, "min_speakers", "must not be more than max_speakers");
 }
 
 static void transcribe(struct api_ctx *cx)
@@ -388,7 +416,10 @@ static void transcribe(struct api_ctx *cx)
 		snprintf(m.language, sizeof m.language, "%s", lang);
 		meeting_update_details(c, &m);
 	}
-	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider);
+	struct ingest_speakers spk = {.expected = (int)in->speakers_expected,
+				      .min = (int)in->min_speakers,
+				      .max = (int)in->max_speakers};
+	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider, &spk);
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_processing",
 			     "This meeting is already being transcribed.");

@@ -35,9 +35,15 @@ static int queue_tx(struct db_conn *c, void *arg)
 }
 
 enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
-					 const char *provider)
+					 const char *provider, const struct ingest_speakers *speakers)
 {
 	json_t *payload = json_pack("{s:s}", "meeting_id", m->id);
+	if (speakers && speakers->expected)
+		json_object_set_new(payload, "speakers_expected", json_integer(speakers->expected));
+	if (speakers && speakers->min)
+		json_object_set_new(payload, "min_speakers", json_integer(speakers->min));
+	if (speakers && speakers->max)
+		json_object_set_new(payload, "max_speakers", json_integer(speakers->max));
 	if (language)
 		json_object_set_new(payload, "language", json_string(language));
 	if (provider)
@@ -122,7 +128,7 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(blob, old);
 	if (queue == INGEST_AND_QUEUE) {
-		src = ingest_queue_transcription(c, m, NULL, NULL);
+		src = ingest_queue_transcription(c, m, NULL, NULL, NULL);
 		if (src == STORE_CONFLICT) {
 			/* A live job for this meeting exists and has not started: it reads the new
 			 * audio. */

@@ -56,7 +56,13 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
  * with the job). language/provider may be NULL. STORE_CONFLICT when a job
  * for it is already queued or running.
  */
+/* Speaker bounds for diarization: 0 = not given; expected is an exact count. */
+struct ingest_speakers {
+	int expected, min, max;
+};
+
 enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
-					 const char *provider);
+					 const char *provider,
+					 const struct ingest_speakers *speakers);
 
 #endif

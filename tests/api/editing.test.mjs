@@ -86,6 +86,29 @@ describe('speakers from diarization', () => {
 	});
 });
 
+describe('speaker options on transcribe', () => {
+	test('speakers_expected is honoured; bad bounds are refused', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'three forced');
+		const tr = `${MEETINGS}/${m.id}/transcribe`;
+		for (const bad of [{ speakers_expected: 0 }, { speakers_expected: 21 }, { speakers_expected: 'two' }, { min_speakers: -1 }, { max_speakers: 99 }]) {
+			assertValidation(await post(tr, { token: a.access, json: bad }), Object.keys(bad));
+		}
+		assertValidation(await post(tr, { token: a.access, json: { min_speakers: 3, max_speakers: 2 } }), ['min_speakers']);
+		assertValidation(await post(tr, { token: a.access, json: { speakers_expected: 2, max_speakers: 3 } }), ['speakers_expected']);
+		// Nothing was queued by the refused requests.
+		assert.equal((await get(`${MEETINGS}/${m.id}`, { token: a.access })).body.status, 'completed');
+		const res = await post(tr, { token: a.access, json: { speakers_expected: 1 } });
+		assertJson(res, 202);
+		await waitCompleted(a.access, m.id);
+		const one = (await transcript(a.access, m.id)).body;
+		assert.equal(one.speakers.length, 1);
+		const step = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body.processing_steps.find((s) => s.step === 'diarize');
+		assert.equal(step.ok, true);
+		assert.equal(step.speakers, 1);
+	});
+});
+
 describe('editing', () => {
 	test('PATCH a segment: new text, words re-timed inside it, revision recorded, ETag moves', T, async () => {
 		const { a, conv } = await conversation();
