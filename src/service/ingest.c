@@ -35,7 +35,8 @@ static int queue_tx(struct db_conn *c, void *arg)
 }
 
 enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
-					 const char *provider, const struct ingest_speakers *speakers)
+					 const char *provider,
+					 const struct ingest_speakers *speakers)
 {
 	json_t *payload = json_pack("{s:s}", "meeting_id", m->id);
 	if (speakers && speakers->expected)
