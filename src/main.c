@@ -38,26 +38,29 @@
 #endif
 
 static const char USAGE[] =
-	"Usage: iamd COMMAND\n"
-	"\n"
-	"IAM (Intelligent Audio Management): meeting audio to searchable transcripts.\n"
-	"\n"
-	"Commands:\n"
-	"  serve     run the API and the job workers until SIGTERM/SIGINT (the default set-up)\n"
-	"  api       run the API only (scale out: several api and worker processes)\n"
-	"  worker    run the job workers only\n"
-	"  migrate   apply pending database migrations and exit\n"
-	"  version   print the version and exit\n"
-	"  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
-	"            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
-	"            IAM_MODELS_DIR when it loads, else the energy detector)\n"
-	"  help      print this help\n"
-	"  help config             every IAM_* setting: default, allowed values, meaning\n"
-	"  help config --markdown  the same as README.md's configuration table\n"
-	"\n"
-	"Configuration comes from IAM_* environment variables (iamd help config).\n";
+    "Usage: iamd COMMAND\n"
+    "\n"
+    "IAM (Intelligent Audio Management): meeting audio to searchable transcripts.\n"
+    "\n"
+    "Commands:\n"
+    "  serve     run the API and the job workers until SIGTERM/SIGINT (the default set-up)\n"
+    "  api       run the API only (scale out: several api and worker processes)\n"
+    "  worker    run the job workers only\n"
+    "  migrate   apply pending database migrations and exit\n"
+    "  version   print the version and exit\n"
+    "  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
+    "            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
+    "            IAM_MODELS_DIR when it loads, else the energy detector)\n"
+    "  help      print this help\n"
+    "  help config             every IAM_* setting: default, allowed values, meaning\n"
+    "  help config --markdown  the same as README.md's configuration table\n"
+    "\n"
+    "Configuration comes from IAM_* environment variables (iamd help config).\n";
 
-static const char *env_get(const char *name) { return getenv(name); }
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
 
 /* mkdir -p with mode 0700 for the parts we create. */
 static int mkdirs(const char *path)
@@ -87,7 +90,8 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 	snprintf(path, sizeof path, "%s/jwt.secret", cfg->data_dir);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ELOOP) {
-		snprintf(err, errlen, "IAM_JWT_SECRET: %.300s is a symbolic link; replace it with a file", path);
+		snprintf(err, errlen,
+			 "IAM_JWT_SECRET: %.300s is a symbolic link; replace it with a file", path);
 		return -1;
 	}
 	if (fd >= 0) {
@@ -98,8 +102,10 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 		ssize_t n = read(fd, secret, sizeof secret - 1);
 		close(fd);
 		if (n < 32) {
-			snprintf(err, errlen, "IAM_JWT_SECRET: %.300s is damaged (shorter than 32 bytes); "
-					      "remove it to generate a new one", path);
+			snprintf(err, errlen,
+				 "IAM_JWT_SECRET: %.300s is damaged (shorter than 32 bytes); "
+				 "remove it to generate a new one",
+				 path);
 			return -1;
 		}
 		secret[n] = '\0';
@@ -132,7 +138,8 @@ static int load_secret(const struct config *cfg, struct jwt_key *key, char *err,
 			if (fd >= 0)
 				unlink(tmp);
 			explicit_bzero(secret, sizeof secret);
-			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path, strerror(saved));
+			snprintf(err, errlen, "IAM_DATA_DIR: cannot write %.300s: %s", path,
+				 strerror(saved));
 			return -1;
 		}
 		log_info("generated a JWT secret", json_pack("{s:s}", "path", path));
@@ -161,10 +168,11 @@ static int check_data_dir(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen,
-			 "IAM_DATA_DIR: %.300s is owned by user %u, not by the user iamd runs as (%u); "
-			 "chown it or choose another directory",
-			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		snprintf(
+		    err, errlen,
+		    "IAM_DATA_DIR: %.300s is owned by user %u, not by the user iamd runs as (%u); "
+		    "chown it or choose another directory",
+		    dir, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if (st.st_mode & S_IWOTH) {
@@ -182,7 +190,8 @@ static int check_data_dir(const char *dir, char *err, size_t errlen)
 static int open_store(const struct config *cfg, struct db **db, char *err, size_t errlen)
 {
 	if (mkdirs(cfg->data_dir) < 0) {
-		snprintf(err, errlen, "IAM_DATA_DIR: cannot create %.300s: %s", cfg->data_dir, strerror(errno));
+		snprintf(err, errlen, "IAM_DATA_DIR: cannot create %.300s: %s", cfg->data_dir,
+			 strerror(errno));
 		return -1;
 	}
 	if (check_data_dir(cfg->data_dir, err, errlen) < 0)
@@ -219,7 +228,8 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
-/* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool files). */
+/* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool
+ * files). */
 struct janitor {
 	struct app *app;
 	pthread_mutex_t lock;
@@ -259,7 +269,8 @@ static int run(const struct config *cfg, enum role role)
 	struct job_env env = {0};
 	struct http_server *srv = NULL;
 	struct route *routes = NULL; /* outlives the server */
-	struct janitor jan = {.app = &app, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct janitor jan = {
+	    .app = &app, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	bool jan_started = false;
 	int status = 1;
 	bool http = role != ROLE_WORKER, workers = role != ROLE_API && cfg->workers > 0;
@@ -274,7 +285,8 @@ static int run(const struct config *cfg, enum role role)
 
 	/* Before any probe or decoder: uploads and jobs both obey it. */
 	media_set_max_seconds((int64_t)cfg->max_audio_minutes * 60);
-	if (open_store(cfg, &app.db, err, sizeof err) < 0 || load_secret(cfg, &app.jwt, err, sizeof err) < 0)
+	if (open_store(cfg, &app.db, err, sizeof err) < 0 ||
+	    load_secret(cfg, &app.jwt, err, sizeof err) < 0)
 		goto out;
 	if (clientaddr_configure(cfg->trusted_proxies, err, sizeof err) < 0)
 		goto out;
@@ -295,28 +307,34 @@ static int run(const struct config *cfg, enum role role)
 			snprintf(err, sizeof err, "out of memory");
 			goto out;
 		}
-		struct http_server_opts o = {.host = cfg->listen_host, .port = cfg->listen_port,
-					     .threads = cfg->http_threads,
-					     .cors_origins = (const char *const *)cfg->cors_origins,
-					     .cors_count = cfg->cors_count, .app = &app,
-					     .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL,
-					     .head_timeout_s = cfg->header_timeout_s,
-					     .max_connections = cfg->max_connections,
-					     .max_conn_per_ip = cfg->max_conn_per_ip,
-					     .sse_per_user = cfg->sse_per_user,
-					     .sse_per_meeting = cfg->sse_per_meeting,
-					     .sse_max = cfg->sse_max,
-					     .session_live = api_session_live,
-					     .frame = api_frame};
+		struct http_server_opts o = {
+		    .host = cfg->listen_host,
+		    .port = cfg->listen_port,
+		    .threads = cfg->http_threads,
+		    .cors_origins = (const char *const *)cfg->cors_origins,
+		    .cors_count = cfg->cors_count,
+		    .app = &app,
+		    .static_dir = cfg->web_dir && cfg->web_dir[0] ? cfg->web_dir : NULL,
+		    .head_timeout_s = cfg->header_timeout_s,
+		    .max_connections = cfg->max_connections,
+		    .max_conn_per_ip = cfg->max_conn_per_ip,
+		    .sse_per_user = cfg->sse_per_user,
+		    .sse_per_meeting = cfg->sse_per_meeting,
+		    .sse_max = cfg->sse_max,
+		    .session_live = api_session_live,
+		    .frame = api_frame};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;
 	}
 	if (workers) {
-		struct asr_openai_config oc = {.base_url = cfg->openai_base_url, .api_key = cfg->openai_api_key,
-					       .model = cfg->openai_model, .timeout_s = cfg->openai_timeout_s};
+		struct asr_openai_config oc = {.base_url = cfg->openai_base_url,
+					       .api_key = cfg->openai_api_key,
+					       .model = cfg->openai_model,
+					       .timeout_s = cfg->openai_timeout_s};
 		struct asr_sphinx_config sc = {0};
-		struct asr_models_config mc = {.models_dir = cfg->models_dir, .ort_lib = cfg->ort_lib};
+		struct asr_models_config mc = {.models_dir = cfg->models_dir,
+					       .ort_lib = cfg->ort_lib};
 		char aerr[256];
 		/* Published atomically: /readyz may already be reading it. */
 		struct asr_chain *chain = asr_chain_new(cfg->asr, &sc, &oc, &mc, aerr, sizeof aerr);
@@ -340,16 +358,20 @@ static int run(const struct config *cfg, enum role role)
 	api_disk_metrics(&app);
 	if (pthread_create(&jan.thread, NULL, janitor_main, &jan) == 0)
 		jan_started = true;
-	log_info("ready", json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:f,s:s}", "role",
-				    role == ROLE_SERVE ? "serve" : role == ROLE_API ? "api" : "worker",
-				    "host", cfg->listen_host, "port", http ? cfg->listen_port : 0, "database",
-				    db_dialect(app.db) == DB_PG ? "postgres" : "sqlite", "workers",
-				    workers ? cfg->workers : 0, "asr", cfg->asr, "startup_ms",
-				    (double)(time_mono_us() - t0) / 1000.0, "version", IAM_VERSION));
+	log_info("ready",
+		 json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:f,s:s}", "role",
+			   role == ROLE_SERVE ? "serve"
+			   : role == ROLE_API ? "api"
+					      : "worker",
+			   "host", cfg->listen_host, "port", http ? cfg->listen_port : 0,
+			   "database", db_dialect(app.db) == DB_PG ? "postgres" : "sqlite",
+			   "workers", workers ? cfg->workers : 0, "asr", cfg->asr, "startup_ms",
+			   (double)(time_mono_us() - t0) / 1000.0, "version", IAM_VERSION));
 	int sig = 0;
 	sigwait(&set, &sig);
-	log_info("shutting down", json_pack("{s:s,s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-					     "grace_s", cfg->shutdown_grace_s));
+	log_info("shutting down",
+		 json_pack("{s:s,s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "grace_s",
+			   cfg->shutdown_grace_s));
 	status = 0;
 out:
 	if (status)
@@ -401,13 +423,14 @@ static int cmd_diarize(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		int *v = !strcmp(a, "--speakers") || !strcmp(a, "--min") ? &o.min_speakers
-			 : !strcmp(a, "--max")				  ? &o.max_speakers
-									  : NULL;
+			 : !strcmp(a, "--max")				 ? &o.max_speakers
+									 : NULL;
 		if (v && i + 1 < argc) {
 			char *end;
 			long n = strtol(argv[++i], &end, 10);
 			if (*end || n < 1 || n > DIAR_MAX_SPEAKERS) {
-				fprintf(stderr, "iamd diarize: %s wants 1..%d\n", a, DIAR_MAX_SPEAKERS);
+				fprintf(stderr, "iamd diarize: %s wants 1..%d\n", a,
+					DIAR_MAX_SPEAKERS);
 				return 2;
 			}
 			*v = (int)n;
@@ -418,16 +441,20 @@ static int cmd_diarize(int argc, char **argv)
 		} else if (a[0] != '-' && !file) {
 			file = a;
 		} else {
-			fprintf(stderr, "usage: iamd diarize FILE [--speakers N | --min N --max N] [--energy]\n");
+			fprintf(stderr, "usage: iamd diarize FILE [--speakers N | --min N --max N] "
+					"[--energy]\n");
 			return 2;
 		}
 	}
 	if (!file) {
-		fprintf(stderr, "usage: iamd diarize FILE [--speakers N | --min N --max N] [--energy]\n");
+		fprintf(stderr,
+			"usage: iamd diarize FILE [--speakers N | --min N --max N] [--energy]\n");
 		return 2;
 	}
 	char err[512] = "", path[4096];
-	const char *dir = getenv("IAM_MODELS_DIR") && *getenv("IAM_MODELS_DIR") ? getenv("IAM_MODELS_DIR") : "models";
+	const char *dir = getenv("IAM_MODELS_DIR") && *getenv("IAM_MODELS_DIR")
+			      ? getenv("IAM_MODELS_DIR")
+			      : "models";
 	if (!energy) {
 		snprintf(path, sizeof path, "%s/%s", dir, ASR_ORT_LIB);
 		if (ort_init(path, err, sizeof err) == 0) {
@@ -461,10 +488,11 @@ static int cmd_diarize(int argc, char **argv)
 	if (diar_finish(d, &turns, &nturns, &nspk, err, sizeof err))
 		goto fail;
 	printf("{\"duration\":%.3f,\"seconds\":%.3f,\"vad\":\"%s\",\"speakers\":%d,\"turns\":[",
-	       diar_duration(d), (double)(time_mono_us() - t0) / 1e6, o.vad ? "silero" : "energy", nspk);
+	       diar_duration(d), (double)(time_mono_us() - t0) / 1e6, o.vad ? "silero" : "energy",
+	       nspk);
 	for (size_t i = 0; i < nturns; i++)
-		printf("%s{\"start\":%.2f,\"end\":%.2f,\"speaker\":%d}", i ? "," : "", turns[i].start,
-		       turns[i].end, turns[i].speaker);
+		printf("%s{\"start\":%.2f,\"end\":%.2f,\"speaker\":%d}", i ? "," : "",
+		       turns[i].start, turns[i].end, turns[i].speaker);
 	printf("]}\n");
 	rc = 0;
 	goto out;
@@ -499,7 +527,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "diarize"))
 		return cmd_diarize(argc, argv);
-	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") && strcmp(cmd, "migrate")) {
+	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") &&
+	    strcmp(cmd, "migrate")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
 		return 2;
 	}
@@ -516,7 +545,9 @@ int main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)cfg.log_level);
 	int rc = !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
-		 : run(&cfg, !strcmp(cmd, "api") ? ROLE_API : !strcmp(cmd, "worker") ? ROLE_WORKER : ROLE_SERVE);
+					 : run(&cfg, !strcmp(cmd, "api")      ? ROLE_API
+						     : !strcmp(cmd, "worker") ? ROLE_WORKER
+									      : ROLE_SERVE);
 	config_free(&cfg);
 	return rc;
 }

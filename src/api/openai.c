@@ -512,8 +512,7 @@ static void oai_done(struct api_ctx *cx)
 			  status >= 500 ? NULL : "file", NULL, "%s", detail);
 		goto out;
 	}
-	rc = ingest_queue_transcription(c, &m, o->language[0] ? o->language : NULL, provider,
-					NULL);
+	rc = ingest_queue_transcription(c, &m, o->language[0] ? o->language : NULL, provider, NULL);
 	if (rc) {
 		oai_error(r, 503, "server_error", NULL, NULL,
 			  "Transcription could not be queued. Try again.");

@@ -41,7 +41,8 @@ static struct db_conn *load(struct http_req *r, struct principal *p, struct meet
 		goto fail;
 	int rc = meeting_get(c, p->org_id, id, m);
 	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.", id);
+		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.",
+			     id);
 		goto fail;
 	}
 	if (rc) {
@@ -56,8 +57,8 @@ fail:
 
 static void no_transcript(struct http_req *r, const struct meeting *m)
 {
-	http_problem(r, 409, "transcript_not_ready", "There is no transcript yet: the meeting is %s.%s",
-		     m->status,
+	http_problem(r, 409, "transcript_not_ready",
+		     "There is no transcript yet: the meeting is %s.%s", m->status,
 		     !strcmp(m->status, "failed") ? " Start transcription again." : "");
 }
 
@@ -236,8 +237,8 @@ static void get_transcript(struct http_req *r)
 	if (!f) {
 		json_t *out = transcript_reply(&m, &row, &tr, want > 0 ? want : row.version);
 		if (out && want)
-			json_object_set_new(out, "version_shown", json_string(want > 0 ? "revision"
-											: "original"));
+			json_object_set_new(out, "version_shown",
+					    json_string(want > 0 ? "revision" : "original"));
 		if (!out)
 			http_problem_internal(r, "render transcript");
 		else
@@ -336,16 +337,18 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 				precondition_failed(r, now.version);
 				meeting_transcript_clear(&now);
 			} else {
-				http_problem(r, 409, "edit_conflict",
-					     "The transcript kept changing while your edit was saved. "
-					     "Load it again and retry.");
+				http_problem(
+				    r, 409, "edit_conflict",
+				    "The transcript kept changing while your edit was saved. "
+				    "Load it again and retry.");
 			}
 			goto done;
 		}
 		if (rc == STORE_MEETING_BUSY) {
-			http_problem(r, 409, "meeting_busy",
-				     "The meeting is being transcribed again, which will replace this "
-				     "transcript. Wait until it is done, then edit the new one.");
+			http_problem(
+			    r, 409, "meeting_busy",
+			    "The meeting is being transcribed again, which will replace this "
+			    "transcript. Wait until it is done, then edit the new one.");
 			goto done;
 		}
 		if (rc == STORE_NOT_FOUND) {
@@ -390,20 +393,20 @@ static size_t path_speaker(struct http_req *r, const struct transcript *t)
 }
 
 /* A speaker id from the body field key: its index, or 0 with a field error added. */
-static size_t body_speaker(const struct transcript *t, json_t *in, const char *key,
-			   json_t **errors)
+static size_t body_speaker(const struct transcript *t, json_t *in, const char *key, json_t **errors)
 {
 	const char *id = jv_str(in, key);
 	size_t k = id ? transcript_speaker_find(t, id) : 0;
 	if (!k)
-		jv_error(errors, key,
-			 "is not a speaker of this transcript; use an id from \"speakers\" (such as "
-			 "\"S1\")");
+		jv_error(
+		    errors, key,
+		    "is not a speaker of this transcript; use an id from \"speakers\" (such as "
+		    "\"S1\")");
 	return k;
 }
 
 static int edit_segment(struct http_req *r, struct db_conn *c, const struct principal *p,
-		struct transcript *t, json_t *in, json_t **summary)
+			struct transcript *t, json_t *in, json_t **summary)
 {
 	const char *idx = http_param(r, "index");
 	char *end;
@@ -481,7 +484,7 @@ bad:
 }
 
 static int rename_speaker(struct http_req *r, struct db_conn *c, const struct principal *p,
-		struct transcript *t, json_t *in, json_t **summary)
+			  struct transcript *t, json_t *in, json_t **summary)
 {
 	size_t k = path_speaker(r, t);
 	char id[8], before[TRANSCRIPT_NAME_MAX * 4 + 16];
@@ -519,7 +522,8 @@ static void put_speaker(struct http_req *r)
 		if (name && *name && !utf8_text_ok(name, &why))
 			jv_error(&errors, "name", "%s", why);
 		else if (name && *name && strspn(name, " ") == strlen(name))
-			jv_error(&errors, "name", "must not be only spaces (send null to clear it)");
+			jv_error(&errors, "name",
+				 "must not be only spaces (send null to clear it)");
 	}
 	if (errors) {
 		http_problem_validation(r, errors);
@@ -529,7 +533,7 @@ static void put_speaker(struct http_req *r)
 }
 
 static int merge_speaker(struct http_req *r, struct db_conn *c, const struct principal *p,
-		struct transcript *t, json_t *in, json_t **summary)
+			 struct transcript *t, json_t *in, json_t **summary)
 {
 	size_t from = path_speaker(r, t);
 	json_t *errors = NULL;
@@ -574,9 +578,9 @@ static void post_merge(struct http_req *r)
 static json_t *revision_json(const struct revision *v)
 {
 	json_t *summary = json_loads(v->summary ? v->summary : "{}", 0, NULL);
-	json_t *author = v->author_id[0] ? json_pack("{s:s,s:s}", "id", v->author_id, "email",
-						     v->author_email)
-					 : json_null();
+	json_t *author = v->author_id[0]
+			     ? json_pack("{s:s,s:s}", "id", v->author_id, "email", v->author_email)
+			     : json_null();
 	return json_pack("{s:I,s:s,s:o,s:o,s:o}", "version", (json_int_t)v->version, "action",
 			 v->action, "author", author, "summary", summary ? summary : json_object(),
 			 "created_at", api_time(v->created_at));
@@ -669,7 +673,8 @@ static void get_revision(struct http_req *r)
 	db_release(c);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, "not_found",
-			     "This transcript has no revision %" PRId64 " (old revisions are not kept "
+			     "This transcript has no revision %" PRId64
+			     " (old revisions are not kept "
 			     "forever).",
 			     v);
 		goto out;
@@ -699,7 +704,8 @@ static int restore(struct http_req *r, struct db_conn *c, const struct principal
 
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, "not_found",
-			     "This transcript has no revision %" PRId64 " (old revisions are not kept "
+			     "This transcript has no revision %" PRId64
+			     " (old revisions are not kept "
 			     "forever).",
 			     v);
 		return -1;

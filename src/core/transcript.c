@@ -193,7 +193,8 @@ int transcript_append(struct transcript *dst, struct transcript *src)
 		struct transcript_segment *seg = &dst->segments[dst->nsegments + i];
 		*seg = src->segments[i];
 		seg->first_word += dst->nwords;
-		seg->speaker = seg->speaker && seg->speaker <= spk_take ? seg->speaker + spk_base : 0;
+		seg->speaker =
+		    seg->speaker && seg->speaker <= spk_take ? seg->speaker + spk_base : 0;
 	}
 	unsigned top = 0;
 	for (size_t i = 0; i < spk_base; i++)
@@ -337,8 +338,8 @@ static int language_valid(const char *s, size_t len)
 static void speakers_valid(const struct transcript *t, bool ok[TRANSCRIPT_MAX_SPEAKERS])
 {
 	for (size_t k = 0; k < TRANSCRIPT_MAX_SPEAKERS; k++) {
-		ok[k] = k < t->nspeakers && t->speakers[k].number >= 1 &&
-			t->speakers[k].number <= 999;
+		ok[k] =
+		    k < t->nspeakers && t->speakers[k].number >= 1 && t->speakers[k].number <= 999;
 		for (size_t j = 0; ok[k] && j < k; j++)
 			if (ok[j] && t->speakers[j].number == t->speakers[k].number)
 				ok[k] = false;
@@ -604,7 +605,8 @@ static int speakers_from_json(json_t *arr, struct transcript *t)
 		talk = json_object_get(sp, "talk_time_s");
 		name = json_object_get(sp, "name");
 		if (!n || speaker_by_number(t, n) || (label && !json_is_string(label)) ||
-		    (talk && !json_is_number(talk)) || (name && !json_is_null(name) && !json_is_string(name)))
+		    (talk && !json_is_number(talk)) ||
+		    (name && !json_is_null(name) && !json_is_string(name)))
 			return -1;
 		t->speakers[t->nspeakers] = (struct transcript_speaker){.number = n};
 		t->nspeakers++;
@@ -638,7 +640,7 @@ static int word_from_json(json_t *w, double seg_start, double seg_end, struct tr
 
 static int segment_from_json(json_t *seg, struct transcript *t)
 {
-	static const char *const keys[] = {"id",	 "start",   "end",    "text", "confidence",
+	static const char *const keys[] = {"id",    "start",   "end",	 "text", "confidence",
 					   "words", "speaker", "edited", NULL};
 	json_t *id, *words, *w, *spk, *edited;
 	size_t speaker = 0;
@@ -682,7 +684,8 @@ static int segment_from_json(json_t *seg, struct transcript *t)
 
 int transcript_from_json(json_t *j, struct transcript *t)
 {
-	static const char *const keys[] = {"language", "duration", "text", "segments", "speakers", NULL};
+	static const char *const keys[] = {"language", "duration", "text",
+					   "segments", "speakers", NULL};
 	struct transcript tmp = {0};
 	json_t *lang, *text, *segs, *seg;
 	size_t i;

@@ -25,11 +25,11 @@ struct transcript_word {
 struct transcript_segment {
 	double start, end;
 	double confidence;
-	char *text;        /* owned */
+	char *text;	   /* owned */
 	size_t first_word; /* index into words[] */
-	size_t nwords;     /* 0 when the engine gave no word times */
-	size_t speaker;    /* 1-based index into speakers[]; 0 = not known */
-	bool edited;       /* its text was changed by a person */
+	size_t nwords;	   /* 0 when the engine gave no word times */
+	size_t speaker;	   /* 1-based index into speakers[]; 0 = not known */
+	bool edited;	   /* its text was changed by a person */
 };
 
 /*
@@ -38,7 +38,7 @@ struct transcript_segment {
  */
 struct transcript_speaker {
 	unsigned number; /* 1..999 */
-	char *name;      /* owned; NULL until a person names the speaker */
+	char *name;	 /* owned; NULL until a person names the speaker */
 };
 
 struct transcript {
@@ -47,7 +47,7 @@ struct transcript {
 	struct transcript_word *words;
 	size_t nwords;
 	struct transcript_speaker *speakers;
-	size_t nspeakers; /* at most TRANSCRIPT_MAX_SPEAKERS */
+	size_t nspeakers;  /* at most TRANSCRIPT_MAX_SPEAKERS */
 	char language[16]; /* BCP 47 / ISO 639-1 such as "en" */
 	double duration;   /* seconds of audio */
 	/*

@@ -163,7 +163,8 @@ int transcript_copy(struct transcript *dst, const struct transcript *src)
 			goto fail;
 		tmp.segments[i].speaker = s->speaker <= tmp.nspeakers ? s->speaker : 0;
 		tmp.segments[i].edited = s->edited;
-		for (size_t w = s->first_word; w < s->first_word + s->nwords && w < src->nwords; w++)
+		for (size_t w = s->first_word; w < s->first_word + s->nwords && w < src->nwords;
+		     w++)
 			if (transcript_add_word(&tmp, src->words[w].start, src->words[w].end,
 						src->words[w].confidence, src->words[w].text) < 0)
 				goto fail;
@@ -194,7 +195,7 @@ static unsigned turn_for(const struct transcript_turn *turns, size_t n, double s
 		double o = overlap(s, e, turns[k].start, turns[k].end);
 		double d = mid < turns[k].start ? turns[k].start - mid
 			   : mid > turns[k].end ? mid - turns[k].end
-						  : 0;
+						: 0;
 		if (o > best) {
 			best = o;
 			who = turns[k].speaker;
@@ -209,7 +210,8 @@ static unsigned turn_for(const struct transcript_turn *turns, size_t n, double s
 
 /* A new segment from words [a, b) of t (text joined from the words). */
 static int add_run(struct transcript *dst, const struct transcript *t,
-		   const struct transcript_segment *seg, size_t a, size_t b, double start, double end)
+		   const struct transcript_segment *seg, size_t a, size_t b, double start,
+		   double end)
 {
 	size_t len = 1;
 	char *text, *o;
@@ -232,8 +234,8 @@ static int add_run(struct transcript *dst, const struct transcript *t,
 		conf += t->words[w].confidence;
 	}
 	*o = '\0';
-	rc = transcript_add_segment(dst, start, end, b > a ? conf / (double)(b - a) : seg->confidence,
-				    text);
+	rc = transcript_add_segment(dst, start, end,
+				    b > a ? conf / (double)(b - a) : seg->confidence, text);
 	free(text);
 	if (rc < 0)
 		return -1;
@@ -309,7 +311,8 @@ int transcript_assign_turns(struct transcript *t, const struct transcript_turn *
 			out.segments[out.nsegments - 1].speaker = cl[a] + 1;
 			for (size_t w = a; w < a + n; w++)
 				if (transcript_add_word(&out, t->words[w].start, t->words[w].end,
-							t->words[w].confidence, t->words[w].text) < 0)
+							t->words[w].confidence,
+							t->words[w].text) < 0)
 					goto fail;
 			continue;
 		}

@@ -81,7 +81,7 @@ struct step {
 struct cue {
 	int64_t start, end; /* ms */
 	size_t off, len;    /* its lines, joined by '\n', in layout.text */
-	size_t speaker;     /* its segment's speaker (1-based), 0 = none */
+	size_t speaker;	    /* its segment's speaker (1-based), 0 = none */
 };
 
 struct layout {
@@ -587,8 +587,10 @@ static int layout_build(struct layout *L, const struct transcript *t)
 		text = utf8_dup_valid(seg->text);
 		if (!text)
 			goto fail;
-		/* The label counts in the line's width, so it is laid out as words that lean on the next. */
-		if (L->labels && spk && spk != prev_speaker && strspn(text, " \t\r\n") < strlen(text)) {
+		/* The label counts in the line's width, so it is laid out as words that lean on the
+		 * next. */
+		if (L->labels && spk && spk != prev_speaker &&
+		    strspn(text, " \t\r\n") < strlen(text)) {
 			speaker_name(t, spk, name, sizeof name);
 			strcat(name, ":");
 			if (tokenize(L, name, &nwords) < 0)

@@ -94,19 +94,18 @@ struct http_req {
 		size_t len;
 		bool set;
 	} held;
-	struct park *park;  /* parked, waiting for finish() */
+	struct park *park;    /* parked, waiting for finish() */
 	struct conn_info *ci; /* the connection's tracking entry (may be NULL) */
-	int target_err;       /* a TARGET_* problem found in the raw request target */
-	bool started;         /* on_request has seen this request */
-	bool direct;          /* replies go straight to the socket (body cut off) */
+	int target_err;	      /* a TARGET_* problem found in the raw request target */
+	bool started;	      /* on_request has seen this request */
+	bool direct;	      /* replies go straight to the socket (body cut off) */
 	bool direct_sent;     /* a reply was written that way: close, never queue another */
-	size_t linger;        /* body bytes discarded after a direct reply */
+	size_t linger;	      /* body bytes discarded after a direct reply */
 	char user_id[40];     /* who the request acts for (http_set_principal), "" if unknown */
 	char session_id[40];
 };
 
 enum { TARGET_OK = 0, TARGET_TOO_LONG, TARGET_TOO_MANY_PARAMS, TARGET_NUL };
-
 
 /* park.c */
 int park_start(struct http_server *s);

@@ -42,14 +42,18 @@ void http_methods_format(int mask, char *out, size_t outlen)
 	for (int i = 0; i < 7; i++) {
 		if (!(mask & (1 << i)))
 			continue;
-		int n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", METHOD_NAMES[i]);
+		int n =
+		    snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", METHOD_NAMES[i]);
 		if (n < 0 || (size_t)n >= outlen - used)
 			return;
 		used += (size_t)n;
 	}
 }
 
-struct router *router_new(void) { return calloc(1, sizeof(struct router)); }
+struct router *router_new(void)
+{
+	return calloc(1, sizeof(struct router));
+}
 
 void router_free(struct router *rt)
 {
@@ -95,8 +99,8 @@ int router_add(struct router *rt, int method, const char *pattern, const struct 
 		e.seg[i].len = len[i];
 		if (seg[i][0] == '{') {
 			if (len[i] < 3 || len[i] > 31 || seg[i][len[i] - 1] != '}' ||
-			    memchr(seg[i] + 1, '{', len[i] - 2) || memchr(seg[i] + 1, '}', len[i] - 2) ||
-			    ++params > ROUTER_MAX_PARAMS)
+			    memchr(seg[i] + 1, '{', len[i] - 2) ||
+			    memchr(seg[i] + 1, '}', len[i] - 2) || ++params > ROUTER_MAX_PARAMS)
 				return -1;
 			e.seg[i].is_param = 1;
 			e.seg[i].text++;
@@ -151,7 +155,8 @@ int router_match(const struct router *rt, int method, const char *path, struct r
 		m->allowed |= e->method;
 		if (e->method == M_GET)
 			m->allowed |= M_HEAD;
-		/* Literal segments beat parameters: "/meetings/search" wins over "/meetings/{id}". */
+		/* Literal segments beat parameters: "/meetings/search" wins over "/meetings/{id}".
+		 */
 		if (e->method == method && (!hit || e->nparams < hit->nparams))
 			hit = e;
 		if (method == M_HEAD && e->method == M_GET && (!get || e->nparams < get->nparams))

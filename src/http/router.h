@@ -13,9 +13,9 @@
 
 #include <stddef.h>
 
-#define ROUTER_MAX_PARAMS 4
+#define ROUTER_MAX_PARAMS   4
 #define ROUTER_MAX_SEGMENTS 16
-#define ROUTER_PARAM_MAX 256
+#define ROUTER_PARAM_MAX    256
 
 enum http_method_bit {
 	M_GET = 1 << 0,

@@ -15,21 +15,28 @@
 
 #include "http/internal.h"
 
-/* What the app needs and nothing more: its own scripts, styles, media from the API, blobs for recordings. */
+/* What the app needs and nothing more: its own scripts, styles, media from the API, blobs for
+ * recordings. */
 static const char APP_CSP[] =
-	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
-	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 static const char *mime_for(const char *path)
 {
-	static const char *const TYPES[][2] = {
-		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-		{".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-		{".ico", "image/x-icon"}, {".webp", "image/webp"}, {".woff2", "font/woff2"},
-		{".txt", "text/plain; charset=utf-8"}, {".webmanifest", "application/manifest+json"},
-		{".map", "application/json"}};
+	static const char *const TYPES[][2] = {{".html", "text/html; charset=utf-8"},
+					       {".js", "text/javascript; charset=utf-8"},
+					       {".mjs", "text/javascript; charset=utf-8"},
+					       {".css", "text/css; charset=utf-8"},
+					       {".json", "application/json"},
+					       {".svg", "image/svg+xml"},
+					       {".png", "image/png"},
+					       {".ico", "image/x-icon"},
+					       {".webp", "image/webp"},
+					       {".woff2", "font/woff2"},
+					       {".txt", "text/plain; charset=utf-8"},
+					       {".webmanifest", "application/manifest+json"},
+					       {".map", "application/json"}};
 	const char *dot = strrchr(path, '.');
 	if (dot)
 		for (size_t i = 0; i < sizeof TYPES / sizeof *TYPES; i++)
@@ -77,7 +84,8 @@ static bool send_file(struct http_req *r, const char *full, bool immutable)
 			close(fd);
 		return false;
 	}
-	http_add_header(r, "Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+	http_add_header(r, "Cache-Control",
+			immutable ? "public, max-age=31536000, immutable" : "no-cache");
 	http_add_header(r, "Content-Security-Policy", APP_CSP);
 	http_add_header(r, "Vary", "Accept-Encoding");
 	if (gzipped)

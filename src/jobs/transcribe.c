@@ -17,9 +17,9 @@ struct progress {
 	struct job_env *env;
 	const char *org_id;
 	const char *meeting_id;
-	int last;          /* percent last written */
+	int last; /* percent last written */
 	int64_t last_us;
-	double lo, hi;     /* the percent range of the current step */
+	double lo, hi; /* the percent range of the current step */
 };
 
 /*
@@ -47,8 +47,14 @@ static void on_progress(void *ctx, double fraction)
 	db_release(c);
 }
 
-static long src_read(void *ctx, int16_t *buf, size_t max) { return media_decoder_read(ctx, buf, max); }
-static int src_rewind(void *ctx) { return media_decoder_rewind(ctx); }
+static long src_read(void *ctx, int16_t *buf, size_t max)
+{
+	return media_decoder_read(ctx, buf, max);
+}
+static int src_rewind(void *ctx)
+{
+	return media_decoder_rewind(ctx);
+}
 
 /* The diarization step of the steps JSON (NULL when it did not run). */
 struct diar_step {
@@ -62,10 +68,12 @@ static char *steps_json(const struct asr_attempt *a, size_t n, double decode_ope
 			const struct diar_step *d)
 {
 	json_t *arr = json_array();
-	json_array_append_new(arr, json_pack("{s:s,s:f}", "step", "open_audio", "seconds", decode_open_s));
+	json_array_append_new(
+	    arr, json_pack("{s:s,s:f}", "step", "open_audio", "seconds", decode_open_s));
 	for (size_t i = 0; i < n; i++) {
-		json_t *s = json_pack("{s:s,s:s,s:s,s:f,s:b}", "step", "transcribe", "engine", a[i].engine,
-				      "model", a[i].model, "seconds", a[i].seconds, "ok", a[i].rc == ASR_OK);
+		json_t *s = json_pack("{s:s,s:s,s:s,s:f,s:b}", "step", "transcribe", "engine",
+				      a[i].engine, "model", a[i].model, "seconds", a[i].seconds,
+				      "ok", a[i].rc == ASR_OK);
 		if (a[i].rc != ASR_OK)
 			json_object_set_new(s, "error", json_string(a[i].error));
 		json_array_append_new(arr, s);
@@ -99,7 +107,8 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 	return retry && !last ? JOB_RETRY : JOB_FAIL;
 }
 
-/* A payload integer in 1..DIAR_MAX_SPEAKERS, else 0 (the API checked it; a stale payload is ignored). */
+/* A payload integer in 1..DIAR_MAX_SPEAKERS, else 0 (the API checked it; a stale payload is
+ * ignored). */
 static int payload_speakers(const struct job_run *run, const char *key)
 {
 	json_int_t v = json_integer_value(json_object_get(run->payload, key));
@@ -144,7 +153,8 @@ static void diarize_step(struct job_env *env, struct job_run *run, struct media_
 	for (;;) {
 		long n = media_decoder_read(dec, buf, CHUNK);
 		if (n < 0) {
-			snprintf(ds->error, sizeof ds->error, "the audio could not be decoded again");
+			snprintf(ds->error, sizeof ds->error,
+				 "the audio could not be decoded again");
 			goto out;
 		}
 		if (n == 0)
@@ -164,8 +174,9 @@ static void diarize_step(struct job_env *env, struct job_run *run, struct media_
 		goto out;
 	}
 	for (size_t i = 0; i < nturns; i++)
-		tt[i] = (struct transcript_turn){
-		    .start = turns[i].start, .end = turns[i].end, .speaker = (unsigned)turns[i].speaker};
+		tt[i] = (struct transcript_turn){.start = turns[i].start,
+						 .end = turns[i].end,
+						 .speaker = (unsigned)turns[i].speaker};
 	if (transcript_assign_turns(tr, tt, nturns) < 0) {
 		snprintf(ds->error, sizeof ds->error, "out of memory");
 		goto out;
@@ -211,7 +222,8 @@ enum job_result job_transcribe(struct job_run *run)
 		rc = meeting_start_processing(c, org, id);
 	db_release(c);
 	if (rc == STORE_NOT_FOUND) {
-		log_info("meeting gone; nothing to transcribe", json_pack("{s:s}", "meeting_id", id));
+		log_info("meeting gone; nothing to transcribe",
+			 json_pack("{s:s}", "meeting_id", id));
 		goto out; /* deleted meanwhile: done */
 	}
 	if (rc) {
@@ -220,14 +232,16 @@ enum job_result job_transcribe(struct job_run *run)
 		goto out;
 	}
 	if (!m.audio_key[0]) {
-		result = failed(run, env, org, id, false, "This meeting has no audio. Upload audio first.", NULL);
+		result = failed(run, env, org, id, false,
+				"This meeting has no audio. Upload audio first.", NULL);
 		goto out;
 	}
 
 	int64_t t0 = time_mono_us();
 	char path[1024], detail[512];
 	if (blob_local_path(env->blob, m.audio_key, path, sizeof path) != 0) {
-		result = failed(run, env, org, id, true, "The audio file could not be read from storage.", NULL);
+		result = failed(run, env, org, id, true,
+				"The audio file could not be read from storage.", NULL);
 		goto out;
 	}
 	if (media_decoder_open(path, &dec, detail, sizeof detail) != MEDIA_OK) {
@@ -238,11 +252,15 @@ enum job_result job_transcribe(struct job_run *run)
 	}
 	double open_s = (double)(time_mono_us() - t0) / 1e6;
 
-	struct asr_source src = {.read = src_read, .rewind = src_rewind, .ctx = dec,
+	struct asr_source src = {.read = src_read,
+				 .rewind = src_rewind,
+				 .ctx = dec,
 				 .duration = m.duration > 0 ? m.duration : 0};
 	struct progress prog = {.env = env, .org_id = org, .meeting_id = id, .lo = 0, .hi = 85};
-	struct asr_opts opts = {.language = lang ? lang : m.language, .progress = on_progress,
-				.progress_ctx = &prog, .cancel = &run->cancel};
+	struct asr_opts opts = {.language = lang ? lang : m.language,
+				.progress = on_progress,
+				.progress_ctx = &prog,
+				.cancel = &run->cancel};
 	struct asr_attempt attempts[ASR_CHAIN_MAX];
 	size_t nattempts = 0, used = 0;
 	char err[512] = "";
@@ -250,7 +268,8 @@ enum job_result job_transcribe(struct job_run *run)
 				  err, sizeof err);
 	steps = steps_json(attempts, nattempts, open_s, NULL);
 	if (rc == ASR_CANCELLED || atomic_load(&run->cancel)) {
-		/* Stopping (released and resumed later) or the lease was lost (someone else has it). */
+		/* Stopping (released and resumed later) or the lease was lost (someone else has
+		 * it). */
 		if (run->stopping) {
 			c = db_acquire(env->db, 2000);
 			if (c) {
@@ -264,7 +283,8 @@ enum job_result job_transcribe(struct job_run *run)
 	}
 	if (rc != ASR_OK) {
 		char msg[700];
-		snprintf(msg, sizeof msg, "Transcription failed: %s", err[0] ? err : "the speech engine gave no result.");
+		snprintf(msg, sizeof msg, "Transcription failed: %s",
+			 err[0] ? err : "the speech engine gave no result.");
 		result = failed(run, env, org, id, rc == ASR_RETRYABLE, msg, steps);
 		goto out;
 	}
@@ -284,13 +304,15 @@ enum job_result job_transcribe(struct job_run *run)
 	free(steps);
 	steps = steps_json(attempts, nattempts, open_s, &ds);
 	if (!tr.language[0])
-		snprintf(tr.language, sizeof tr.language, "%s", opts.language ? opts.language : "en");
+		snprintf(tr.language, sizeof tr.language, "%s",
+			 opts.language ? opts.language : "en");
 	json_t *body = transcript_to_json(&tr);
 	body_text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(body);
 	text = transcript_text(&tr);
 	if (!body_text || !text) {
-		result = failed(run, env, org, id, true, "The transcript could not be stored (out of memory).", steps);
+		result = failed(run, env, org, id, true,
+				"The transcript could not be stored (out of memory).", steps);
 		goto out;
 	}
 	struct asr_engine *e = env->asr->engines[used];
@@ -300,7 +322,8 @@ enum job_result job_transcribe(struct job_run *run)
 		result = JOB_RETRY;
 		goto out;
 	}
-	/* Only if the meeting still has the audio this job read (not replaced or removed meanwhile). */
+	/* Only if the meeting still has the audio this job read (not replaced or removed
+	 * meanwhile). */
 	rc = meeting_complete_audio(c, org, id, m.audio_key, tr.language, text, body_text, e->name,
 				    e->model, transcript_confidence(&tr), tr.duration, steps);
 	db_release(c);
@@ -309,9 +332,10 @@ enum job_result job_transcribe(struct job_run *run)
 		result = JOB_RETRY;
 		goto out;
 	}
-	log_info("transcribed", json_pack("{s:s,s:s,s:f,s:I,s:f}", "meeting_id", id, "engine", e->name,
-					  "audio_s", tr.duration, "segments", (json_int_t)tr.nsegments,
-					  "seconds", (double)(time_mono_us() - t0) / 1e6));
+	log_info("transcribed",
+		 json_pack("{s:s,s:s,s:f,s:I,s:f}", "meeting_id", id, "engine", e->name, "audio_s",
+			   tr.duration, "segments", (json_int_t)tr.nsegments, "seconds",
+			   (double)(time_mono_us() - t0) / 1e6));
 out:
 	media_decoder_close(dec);
 	transcript_free(&tr);

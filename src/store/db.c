@@ -57,7 +57,10 @@ static void db_seterr(char *err, size_t errlen, const char *fmt, ...)
 /* The last error code on this thread since its last db_acquire (see db_thread_last_error). */
 static _Thread_local int t_last_rc;
 
-int db_thread_last_error(void) { return t_last_rc; }
+int db_thread_last_error(void)
+{
+	return t_last_rc;
+}
 
 int db_conn_set_error(struct db_conn *c, int rc, const char *fmt, ...)
 {

@@ -24,10 +24,10 @@ enum db_dialect { DB_SQLITE = 1, DB_PG = 2 };
 /* Result codes. Negative values are errors. */
 enum db_rc {
 	DB_OK = 0,
-	DB_ERR = -1,        /* any other error; see db_conn_error() */
-	DB_UNIQUE = -2,     /* unique / primary key constraint violated */
+	DB_ERR = -1,	    /* any other error; see db_conn_error() */
+	DB_UNIQUE = -2,	    /* unique / primary key constraint violated */
 	DB_CONSTRAINT = -3, /* other constraint (check, foreign key, not null) */
-	DB_BUSY = -4,       /* lock timeout / serialization failure: retryable */
+	DB_BUSY = -4,	    /* lock timeout / serialization failure: retryable */
 	DB_UNAVAILABLE = -5 /* cannot reach / open the database */
 };
 
@@ -46,16 +46,18 @@ static inline struct db_param db_param_text(const char *s)
 {
 	return (struct db_param){.type = s ? DB_T_TEXT : DB_T_NULL, .text = s};
 }
-#define DB_TEXT(s) db_param_text(s)
-#define DB_INT(v) ((struct db_param){.type = DB_T_INT, .i = (int64_t)(v)})
-#define DB_REAL(v) ((struct db_param){.type = DB_T_REAL, .d = (double)(v)})
-#define DB_NULL ((struct db_param){.type = DB_T_NULL})
+#define DB_TEXT(s)    db_param_text(s)
+#define DB_INT(v)     ((struct db_param){.type = DB_T_INT, .i = (int64_t)(v)})
+#define DB_REAL(v)    ((struct db_param){.type = DB_T_REAL, .d = (double)(v)})
+#define DB_NULL	      ((struct db_param){.type = DB_T_NULL})
 #define DB_BLOB(p, n) ((struct db_param){.type = DB_T_BLOB, .text = (const char *)(p), .len = (n)})
-#define DB_PARAMS(...) ((struct db_param[]){__VA_ARGS__}), (sizeof((struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param))
+#define DB_PARAMS(...)                                                                             \
+	((struct db_param[]){__VA_ARGS__}),                                                        \
+	    (sizeof((struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param))
 
-struct db;      /* a pool; thread-safe */
+struct db;	/* a pool; thread-safe */
 struct db_conn; /* one connection; used by one thread at a time */
-struct db_res;  /* a result cursor; belongs to its connection */
+struct db_res;	/* a result cursor; belongs to its connection */
 
 /*
  * Open a pool for url with at most pool_size connections (>= 1).
@@ -68,9 +70,9 @@ enum db_dialect db_dialect(const struct db *db);
 
 /* Pool statistics for /metrics. */
 struct db_pool_stats {
-	int size;   /* configured maximum */
-	int open;   /* connections currently open */
-	int in_use; /* connections checked out */
+	int size;      /* configured maximum */
+	int open;      /* connections currently open */
+	int in_use;    /* connections checked out */
 	int64_t waits; /* total times a caller had to wait for a connection */
 };
 void db_pool_stats(struct db *db, struct db_pool_stats *out);

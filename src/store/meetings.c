@@ -355,7 +355,8 @@ static int complete_tx(struct db_conn *c, void *arg)
 	    "INSERT INTO transcripts (meeting_id, org_id, language, text, body, provider, model,"
 	    " confidence, duration, created_at, updated_at, version, original_body)"
 	    " SELECT id, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $10,"
-	    " (SELECT COALESCE(MAX(version), 0) + 1 FROM transcript_revisions WHERE meeting_id = $1),"
+	    " (SELECT COALESCE(MAX(version), 0) + 1 FROM transcript_revisions WHERE meeting_id = "
+	    "$1),"
 	    " $5 FROM meetings"
 	    " WHERE id = $1 AND org_id = $2 AND ($11 = '-' OR COALESCE(audio_key, '') = $11)",
 	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(language), DB_TEXT(text), DB_TEXT(body),

@@ -14,8 +14,8 @@
 
 struct migration {
 	int version;
-	const char *name;      /* e.g. "0001_accounts" */
-	const char *dialect;   /* NULL = portable, "pg" or "sqlite" */
+	const char *name;    /* e.g. "0001_accounts" */
+	const char *dialect; /* NULL = portable, "pg" or "sqlite" */
 	const char *sql;
 };
 

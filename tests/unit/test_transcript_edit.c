@@ -117,15 +117,13 @@ static void test_json_round_trip(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(sp, 1), "label")),
 			    "Speaker 2");
 	assert_true(json_is_null(json_object_get(json_array_get(sp, 1), "name")));
-	assert_true(fabs(json_number_value(
-			     json_object_get(json_array_get(sp, 1), "talk_time_s")) -
+	assert_true(fabs(json_number_value(json_object_get(json_array_get(sp, 1), "talk_time_s")) -
 			 4.0) < 1e-9);
 	json_t *seg0 = json_array_get(json_object_get(j, "segments"), 0);
 	assert_string_equal(json_string_value(json_object_get(seg0, "speaker")), "S2");
-	assert_string_equal(
-	    json_string_value(json_object_get(
-		json_array_get(json_object_get(seg0, "words"), 3), "speaker")),
-	    "S2");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(seg0, "words"), 3), "speaker")),
+			    "S2");
 	assert_true(json_is_false(json_object_get(seg0, "edited")));
 	assert_true(json_is_true(
 	    json_object_get(json_array_get(json_object_get(j, "segments"), 1), "edited")));
@@ -143,7 +141,8 @@ static void test_json_round_trip(void **state)
 	transcript_free(&back);
 	json_decref(j);
 
-	/* A hand-filled struct with a duplicate number and a dangling reference still round-trips. */
+	/* A hand-filled struct with a duplicate number and a dangling reference still round-trips.
+	 */
 	t.speakers[1].number = 1;
 	t.segments[0].speaker = 7;
 	j = transcript_to_json(&t);
@@ -168,7 +167,8 @@ static void test_json_rejects(void **state)
 	    "{\"language\":\"en\",\"duration\":1,\"speakers\":[{\"id\":\"A1\"}],\"segments\":[]}",
 	    "{\"language\":\"en\",\"duration\":1,\"speakers\":[{\"id\":\"S01\"}],\"segments\":[]}",
 	    "{\"language\":\"en\",\"duration\":1,\"speakers\":[{\"id\":\"S0\"}],\"segments\":[]}",
-	    "{\"language\":\"en\",\"duration\":1,\"speakers\":[{\"id\":\"S1000\"}],\"segments\":[]}",
+	    "{\"language\":\"en\",\"duration\":1,\"speakers\":[{\"id\":\"S1000\"}],\"segments\":[]"
+	    "}",
 	    /* unknown key, wrong types */
 	    "{\"language\":\"en\",\"duration\":1,\"speakers\":[{\"id\":\"S1\",\"x\":1}],"
 	    "\"segments\":[]}",
@@ -392,8 +392,8 @@ static void test_export_speakers(void **state)
 	free(s);
 	/* Labels count in SRT's line width; a speaker who goes on is not named again. */
 	assert_int_equal(transcript_speaker_rename(&t, 1, "Nomvula Mokonyane-Dlamini"), 0);
-	assert_int_equal(transcript_set_text(&t, 0, "Hello there my friend, this line is long enough"),
-			 0);
+	assert_int_equal(
+	    transcript_set_text(&t, 0, "Hello there my friend, this line is long enough"), 0);
 	assert_int_equal(transcript_set_text(&t, 1, "Bye now and see you all tomorrow."), 0);
 	t.segments[1].speaker = 1;
 	s = render(&t, EXPORT_SRT);
