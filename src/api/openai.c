@@ -330,6 +330,30 @@ static void oai_reply(struct http_req *r, struct oai *o, struct db_conn *c, cons
 		char *out =
 		    export_render(&tr, !strcmp(fmt, "srt") ? EXPORT_SRT : EXPORT_VTT, NULL, &len);
 		http_reply_text(r, 200, "text/plain; charset=utf-8", out, len);
+	} else if (!strcmp(fmt, "diarized_json")) {
+		/*
+		 * OpenAI's diarizing format: segments of one speaker each, speakers
+		 * lettered A, B, ... in order of appearance (ours are S1, S2, ...).
+		 */
+		json_t *segs = json_array();
+		for (size_t i = 0; i < tr.nsegments; i++) {
+			const struct transcript_segment *s = &tr.segments[i];
+			char id[32], spk[24];
+			size_t k = s->speaker <= tr.nspeakers ? s->speaker : 0;
+			snprintf(id, sizeof id, "seg_%03zu", i);
+			if (k >= 1 && k <= 26)
+				snprintf(spk, sizeof spk, "%c", (char)('A' + k - 1));
+			else
+				snprintf(spk, sizeof spk, "S%zu", k);
+			json_array_append_new(segs,
+					      json_pack("{s:s,s:s,s:f,s:f,s:s,s:s}", "type",
+							"transcript.text.segment", "id", id,
+							"start", s->start, "end", s->end, "text",
+							s->text ? s->text : "", "speaker", spk));
+		}
+		http_reply_json(r, 200,
+				json_pack("{s:s,s:f,s:s,s:o}", "task", "transcribe", "duration",
+					  tr.duration, "text", text ? text : "", "segments", segs));
 	} else { /* verbose_json */
 		json_t *segs = json_array(), *words = json_array();
 		for (size_t i = 0; i < tr.nsegments; i++) {
@@ -430,9 +454,10 @@ static void oai_done(struct api_ctx *cx)
 	}
 	const char *fmt = o->response_format;
 	if (fmt[0] && strcmp(fmt, "json") && strcmp(fmt, "text") && strcmp(fmt, "srt") &&
-	    strcmp(fmt, "vtt") && strcmp(fmt, "verbose_json")) {
+	    strcmp(fmt, "vtt") && strcmp(fmt, "verbose_json") && strcmp(fmt, "diarized_json")) {
 		oai_error(r, 400, "invalid_request_error", "response_format", NULL,
-			  "response_format must be one of json, text, srt, verbose_json, vtt.");
+			  "response_format must be one of json, text, srt, verbose_json, vtt, "
+			  "diarized_json.");
 		return;
 	}
 	if (o->gran_bad || ((o->gran_word || o->gran_segment) && strcmp(fmt, "verbose_json"))) {

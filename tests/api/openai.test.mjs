@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import { BASE, createApiKey, register, requestBytes, show } from './helpers.mjs';
-import { SENTENCES, assertWords, durationOf, phrasesAtFile, speech, speechFile, textFile, words } from './audio.mjs';
+import { SENTENCES, VOICES, assertWords, conversationFile, durationOf, phrasesAtFile, speech, speechFile, textFile, words } from './audio.mjs';
 
 const T = { timeout: 180000 };
 const TEXT = SENTENCES.report;
@@ -125,6 +125,30 @@ describe('transcriptions', T, () => {
 		assert.match(r, /\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}/);
 		const text = r.split('\n').filter((l) => l && !l.startsWith('WEBVTT') && !l.includes('-->')).join(' ');
 		assertWords(text, TEXT, 'vtt');
+	});
+
+	test('response_format diarized_json -> segments with speakers A and B taking turns', T, async () => {
+		const { client } = await setup();
+		const conv = conversationFile([
+			{ voice: VOICES.a, text: 'good morning everyone. we need to finish the project by next week.' },
+			{ voice: VOICES.b, text: 'she went to the store to buy some milk. the company reported strong sales this year.' },
+			{ voice: VOICES.a, text: 'please send the report before friday afternoon.' },
+		]);
+		const r = await client.audio.transcriptions.create({
+			file: await toFile(fs.readFileSync(conv.file), 'talk.wav', { type: 'audio/wav' }),
+			model: 'whisper-1',
+			response_format: 'diarized_json',
+		});
+		assert.equal(r.task, 'transcribe');
+		assert.ok(Array.isArray(r.segments) && r.segments.length >= 3, JSON.stringify(r).slice(0, 400));
+		for (const s of r.segments) {
+			assert.equal(s.type, 'transcript.text.segment');
+			assert.match(s.id, /^seg_\d{3}$/);
+			assert.ok(s.end >= s.start);
+		}
+		const at = (x) => r.segments.find((s) => s.start - 0.3 <= x && x <= s.end + 0.3)?.speaker;
+		assert.deepEqual(conv.turns.map((t) => at((t.start + t.end) / 2)), ['A', 'B', 'A'], JSON.stringify(r.segments.map((s) => [s.start, s.end, s.speaker])));
+		assertWords(r.text, conv.turns.map((t) => t.text).join(' '), 'diarized_json text', 0.6);
 	});
 
 	test('response_format verbose_json -> task, language, duration, text, segments', async () => {
