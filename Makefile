@@ -9,7 +9,8 @@
 CC      ?= gcc
 BUILD   ?= build
 PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic nettle \
-           libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase fftw3f
+           libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase fftw3f \
+           hiredis libzip pangocairo
 # -isystem: third-party headers (sphinxbase, FFmpeg) must not trip our -Werror
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -26,8 +27,9 @@ ifeq ($(SAN),1)
 endif
 CFLAGS  += $(HARDEN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-# libunistring (NFKC and case folding of e-mail addresses) ships no pkg-config file
-LDLIBS  = $(PKG_LIBS) -lunistring -lpthread -lm -ldl
+# libunistring (NFKC and case folding of e-mail addresses), wslay (WebSocket
+# framing) and libstemmer (Snowball) ship no pkg-config file
+LDLIBS  = $(PKG_LIBS) -lwslay -lstemmer -lunistring -lpthread -lm -ldl
 
 SRC      := $(shell find src -name '*.c' | sort)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o

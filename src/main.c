@@ -22,6 +22,7 @@
 #include "auth/clientaddr.h"
 #include "auth/password.h"
 #include "blob/blob.h"
+#include "bus/bus.h"
 #include "jobs/jobs.h"
 #include "jobs/transcribe.h"
 #include "core/config.h"
@@ -293,6 +294,11 @@ static int run(const struct config *cfg, enum role role)
 	password_gate_set(cfg->hash_concurrency, cfg->hash_wait_ms);
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
 	crypto_hmac_sha256(app.jwt.secret, app.jwt.len, "iam-ticket-v1", 13, app.ticket_key);
+	app.bus = bus_new();
+	if (!app.bus) {
+		snprintf(err, sizeof err, "out of memory");
+		goto out;
+	}
 	char berr[256];
 	app.blob = blob_open(cfg->blob_url, berr, sizeof berr);
 	if (!app.blob) {
@@ -343,7 +349,8 @@ static int run(const struct config *cfg, enum role role)
 			goto out;
 		}
 		__atomic_store_n(&app.asr, chain, __ATOMIC_RELEASE);
-		env = (struct job_env){.db = app.db, .blob = app.blob, .asr = app.asr};
+		env = (struct job_env){
+		    .db = app.db, .blob = app.blob, .asr = app.asr, .bus = app.bus};
 		struct jobs_config jc = {.threads = cfg->workers,
 					 .lease_ms = cfg->job_lease_s * 1000,
 					 .per_org = cfg->jobs_per_org};
@@ -403,6 +410,7 @@ out:
 		asr_chain_free(app.asr);
 		blob_close(app.blob);
 		db_close(app.db);
+		bus_free(app.bus);
 	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);

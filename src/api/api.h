@@ -16,6 +16,8 @@
 #include "http/http.h"
 #include "http/jsonv.h"
 #include "store/db.h"
+
+struct bus;
 #include "store/store.h"
 #include "service/ingest.h"
 #include "service/tickets.h"
@@ -37,6 +39,7 @@ struct app {
 	struct asr_chain *asr; /* NULL in a process that runs no workers */
 	struct jobs *jobs;     /* NULL in a process that runs no workers */
 	unsigned char ticket_key[32];
+	struct bus *bus; /* live events (bus/bus.h): WebSocket, SSE */
 };
 
 /* Authenticate like api_auth, but answer failures in OpenAI's error shape (openai.c). */

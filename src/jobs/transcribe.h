@@ -11,12 +11,14 @@
 
 struct blob_store;
 struct asr_chain;
+struct bus;
 
 /* What workers need; handed to jobs_new as its app pointer. */
 struct job_env {
 	struct db *db;
 	struct blob_store *blob;
 	struct asr_chain *asr;
+	struct bus *bus; /* live events (meeting.status, notifications) */
 };
 
 enum job_result job_transcribe(struct job_run *run);
