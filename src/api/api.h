@@ -122,6 +122,8 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p);
  * input replies 400 and returns false. cursor_id is "" for the first page.
  */
 bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN]);
+/* ?limit= alone (1..100, default 20): a field error in *errors when it is bad. */
+void api_limit(struct http_req *r, int *limit, json_t **errors);
 /* A route check (cx->in is a struct api_page_in) for list endpoints: api_page. */
 struct api_page_in {
 	int limit;
