@@ -95,6 +95,31 @@ enum store_rc notify(struct db_conn *c, struct bus *bus, const char *user_id, co
 	return STORE_OK;
 }
 
+enum store_rc notify_transcription(struct db_conn *c, struct bus *bus, const char *org_id,
+				   const char *meeting_id, bool ok)
+{
+	int rc;
+	char user[UUID_STR_LEN] = "", content[NOTIF_CONTENT_MAX + 1];
+	struct db_res *r =
+	    db_query(c, "SELECT created_by, title FROM meetings WHERE org_id = $1 AND id = $2",
+		     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(meeting_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1) {
+		store_copy(user, sizeof user, r, 0);
+		snprintf(content, sizeof content, "%s: %.900s",
+			 ok ? "Transcript ready" : "Transcription failed", db_text(r, 1));
+	}
+	db_res_free(r);
+	if (rc < 0)
+		return store_rc_of(rc);
+	if (rc == 0 || !user[0])
+		return STORE_OK; /* gone, or its creator left */
+	return notify(c, bus, user, ok ? "transcription_completed" : "transcription_failed",
+		      content, NULL);
+}
+
 enum store_rc notif_list(struct db_conn *c, const char *user_id, bool unread_only,
 			 const char *before, int limit, struct notification **out, size_t *n)
 {
@@ -151,6 +176,23 @@ enum store_rc notif_unread_count(struct db_conn *c, const char *user_id, int64_t
 		*count = db_int(r, 0);
 	db_res_free(r);
 	return store_rc_of(rc < 0 ? rc : DB_OK);
+}
+
+enum store_rc notif_get(struct db_conn *c, const char *user_id, const char *id,
+			struct notification *out)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT " NOTIF_COLS " FROM notifications WHERE id = $1"
+				    " AND user_id = $2",
+				    DB_PARAMS(DB_TEXT(id), DB_TEXT(user_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1)
+		notif_read(r, out);
+	db_res_free(r);
+	return store_rc_of(rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc);
 }
 
 enum store_rc notif_mark_read(struct db_conn *c, const char *user_id, const char *id)

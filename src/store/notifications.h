@@ -53,10 +53,20 @@ json_t *notif_json(const struct notification *n);
 enum store_rc notify(struct db_conn *c, struct bus *bus, const char *user_id, const char *type,
 		     const char *content, const char *message_id);
 
+/*
+ * The hook of the transcription job: tell the meeting's creator (if any)
+ * that its transcription completed (ok) or failed for good.
+ */
+enum store_rc notify_transcription(struct db_conn *c, struct bus *bus, const char *org_id,
+				   const char *meeting_id, bool ok);
+
 /* Newest first; unread_only; before = cursor id or NULL. *out: caller frees with free(). */
 enum store_rc notif_list(struct db_conn *c, const char *user_id, bool unread_only,
 			 const char *before, int limit, struct notification **out, size_t *n);
 enum store_rc notif_unread_count(struct db_conn *c, const char *user_id, int64_t *count);
+/* One of the user's notifications; STORE_NOT_FOUND when it is not theirs. */
+enum store_rc notif_get(struct db_conn *c, const char *user_id, const char *id,
+			struct notification *out);
 /* Mark one read; STORE_NOT_FOUND when it is not the user's. */
 enum store_rc notif_mark_read(struct db_conn *c, const char *user_id, const char *id);
 /* Mark every unread one read; *changed (may be NULL) gets how many. */
