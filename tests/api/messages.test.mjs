@@ -31,7 +31,7 @@ const M = '/api/v2/messages';
 const patch = (path, opts) => request('PATCH', path, opts);
 
 /** Run one SQL statement against the server's database. */
-export function sql(stmt) {
+function sql(stmt) {
 	const url = process.env.IAM_TEST_DATABASE_URL;
 	assert.ok(url, 'IAM_TEST_DATABASE_URL is not set (run through scripts/run-api-tests)');
 	if (url.startsWith('sqlite:')) execFileSync('sqlite3', ['-cmd', '.timeout 10000', url.slice(7), stmt]);
@@ -39,7 +39,7 @@ export function sql(stmt) {
 }
 
 /** Make `who` a member of `owner`'s personal organization. */
-export function joinOrg(owner, who, role = 'member') {
+function joinOrg(owner, who, role = 'member') {
 	const org = owner.organization.id;
 	const user = who.user.id;
 	assert.match(org, UUID_RE);
