@@ -4,7 +4,8 @@
  *   GET    /api/v2/messages                 folder=inbox|sent|starred|archived, unread=true,
  *                                           q=, thread_id=, limit, cursor
  *   POST   /api/v2/messages                 {recipient_id | recipient_email, subject, body,
- *                                            reply_to?, meeting_id?, at_seconds?} -> 201
+ *                                            reply_to?, meeting_id?, at_seconds?} -> 201;
+ *                                           honours Idempotency-Key
  *   GET    /api/v2/messages/{message_id}
  *   PATCH  /api/v2/messages/{message_id}    {is_read?, is_starred?, is_archived?}
  *   DELETE /api/v2/messages/{message_id}    the caller's copy
@@ -226,6 +227,11 @@ static void send_message(struct api_ctx *cx)
 	const struct principal *p = cx->principal;
 	char recipient[UUID_STR_LEN];
 	enum store_rc rc;
+	struct api_idem idem = {0};
+	size_t blen;
+	const char *raw = http_body(r, &blen);
+	if (!api_idem_begin(r, c, p, raw, blen, &idem))
+		return;
 	if (in->recipient_email) {
 		struct user u;
 		rc = user_find_by_email(c, in->email, &u);
@@ -233,6 +239,7 @@ static void send_message(struct api_ctx *cx)
 		if (rc == STORE_NOT_FOUND)
 			goto not_found;
 		if (rc) {
+			api_idem_abandon(c, &idem);
 			api_db_fail(r, rc, "find recipient");
 			return;
 		}
@@ -252,11 +259,13 @@ static void send_message(struct api_ctx *cx)
 	const char *what = NULL;
 	rc = msg_send(c, &mn, &m, &what);
 	if (rc == STORE_NOT_FOUND && what && strcmp(what, "reply_to") == 0) {
+		api_idem_abandon(c, &idem);
 		http_problem(r, 404, "reply_to_not_found",
 			     "There is no message %s in your inbox to reply to.", in->reply_to);
 		return;
 	}
 	if (rc == STORE_NOT_FOUND && what && strcmp(what, "meeting_id") == 0) {
+		api_idem_abandon(c, &idem);
 		http_problem(r, 404, "meeting_not_found",
 			     "There is no meeting %s in your organizations.", in->meeting_id);
 		return;
@@ -264,6 +273,7 @@ static void send_message(struct api_ctx *cx)
 	if (rc == STORE_NOT_FOUND)
 		goto not_found;
 	if (rc) {
+		api_idem_abandon(c, &idem);
 		api_db_fail(r, rc, "send message");
 		return;
 	}
@@ -292,10 +302,14 @@ static void send_message(struct api_ctx *cx)
 	snprintf(loc, sizeof loc, "/api/v2/messages/%s", m.id);
 	message_clear(&m);
 	http_add_header(r, "Location", loc);
+	json_t *hdrs = json_pack("{s:s}", "Location", loc);
+	api_idem_store(c, &idem, 201, body, hdrs); /* a retry with the key gets this same reply */
+	json_decref(hdrs);
 	http_reply_json(r, 201, body);
 	return;
 not_found:
 	/* Unknown, or nobody the caller shares an organization with: the same answer. */
+	api_idem_abandon(c, &idem);
 	http_problem(r, 404, "recipient_not_found",
 		     "There is nobody in your organizations with that id or e-mail address.");
 }

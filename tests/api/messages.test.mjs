@@ -107,6 +107,20 @@ describe('send', T, () => {
 		assert.ok(ids(await list(a, '?folder=sent')).includes(self.id));
 	});
 
+	test('Idempotency-Key: a retried send delivers once', async () => {
+		const { a, b } = await trio('idem');
+		const key = `send-${Date.now()}`;
+		const json = { recipient_id: b.user.id, subject: 'Once', body: 'only once' };
+		const first = assertJson(await post(M, { token: a.access, json, headers: { 'Idempotency-Key': key } }), 201);
+		const again = await post(M, { token: a.access, json, headers: { 'Idempotency-Key': key } });
+		assert.equal(again.status, 201);
+		assert.equal(again.headers.get('idempotent-replayed'), 'true');
+		assert.equal(again.body.id, first.id);
+		assert.deepEqual(ids(await list(b)), [first.id]);
+		const other = await post(M, { token: a.access, json: { ...json, body: 'different' }, headers: { 'Idempotency-Key': key } });
+		assertProblem(other, 422, 'idempotency_key_reused');
+	});
+
 	test('to someone who shares no organization: 404, the same as for nobody at all', async () => {
 		const { a, c } = await trio('stranger');
 		const byId = await post(M, { token: a.access, json: { recipient_id: c.user.id, subject: 'Spam', body: 'buy' } });
