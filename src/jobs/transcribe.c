@@ -12,6 +12,7 @@
 #include "core/transcript.h"
 #include "media/media.h"
 #include "store/meetings.h"
+#include "store/notifications.h"
 
 struct progress {
 	struct job_env *env;
@@ -99,8 +100,8 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 	if (c) {
 		if (retry && !last)
 			meeting_set_status(c, org, id, "queued", NULL);
-		else
-			meeting_fail(c, org, id, error, steps ? steps : "[]");
+		else if (meeting_fail(c, org, id, error, steps ? steps : "[]") == STORE_OK)
+			notify_transcription(c, env->bus, org, id, false);
 		db_release(c);
 	}
 	snprintf(run->error, sizeof run->error, "%s", error);
@@ -326,6 +327,8 @@ enum job_result job_transcribe(struct job_run *run)
 	 * meanwhile). */
 	rc = meeting_complete_audio(c, org, id, m.audio_key, tr.language, text, body_text, e->name,
 				    e->model, transcript_confidence(&tr), tr.duration, steps);
+	if (rc == STORE_OK)
+		notify_transcription(c, env->bus, org, id, true);
 	db_release(c);
 	if (rc && rc != STORE_NOT_FOUND) {
 		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);

@@ -106,6 +106,7 @@ export function Login() {
 			<form onSubmit={submit} noValidate className="form">
 				<Field
 					label="Email"
+					id="email"
 					name="email"
 					type="email"
 					autoComplete="username"
@@ -118,6 +119,7 @@ export function Login() {
 				/>
 				<Field
 					label="Password"
+					id="password"
 					name="password"
 					type="password"
 					autoComplete="current-password"
@@ -131,7 +133,7 @@ export function Login() {
 						{cooldown > 0 && formError.startsWith('Too many') ? `Too many failed attempts. Try again in ${waitText(cooldown)}.` : formError}
 					</Alert>
 				) : null}
-				<button className="btn btn--primary btn--block" type="submit" disabled={busy || cooldown > 0}>
+				<button id="login-button" className="btn btn--primary btn--block" type="submit" disabled={busy || cooldown > 0}>
 					{busy ? 'Logging in…' : cooldown > 0 ? `Try again in ${cooldown} s` : 'Log in'}
 				</button>
 			</form>
