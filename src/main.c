@@ -25,6 +25,8 @@
 #include "bus/bus.h"
 #include "jobs/jobs.h"
 #include "jobs/transcribe.h"
+#include "jobs/mail.h"
+#include "mail/mail.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -292,6 +294,13 @@ static int run(const struct config *cfg, enum role role)
 	if (clientaddr_configure(cfg->trusted_proxies, err, sizeof err) < 0)
 		goto out;
 	password_gate_set(cfg->hash_concurrency, cfg->hash_wait_ms);
+	mail_configure(cfg->smtp_url, cfg->mail_from, cfg->public_url);
+	if (!mail_enabled())
+		log_warn(
+		    "no SMTP server is configured (IAM_SMTP_URL): e-mail addresses are not "
+		    "verified, password reset mail cannot be sent and invitation links must be "
+		    "copied by hand",
+		    NULL);
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
 	crypto_hmac_sha256(app.jwt.secret, app.jwt.len, "iam-ticket-v1", 13, app.ticket_key);
 	app.bus = bus_new();
@@ -353,10 +362,11 @@ static int run(const struct config *cfg, enum role role)
 		    .db = app.db, .blob = app.blob, .asr = app.asr, .bus = app.bus};
 		struct jobs_config jc = {.threads = cfg->workers,
 					 .lease_ms = cfg->job_lease_s * 1000,
-					 .per_org = cfg->jobs_per_org};
+					 .per_org = cfg->jobs_per_org,
+					 .backoff_base_ms = cfg->job_backoff_ms};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
-		    jobs_start(app.jobs) < 0) {
+		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 || jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}

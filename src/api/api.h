@@ -54,6 +54,15 @@ size_t api_meetings_routes(const struct route **out);
 size_t api_uploads_routes(const struct route **out);
 size_t api_openai_routes(const struct route **out);
 size_t api_transcripts_routes(const struct route **out);
+size_t api_account_routes(const struct route **out);
+size_t api_oidc_routes(const struct route **out);
+
+/*
+ * Queue the mail that verifies u's address (account.c), and wake the
+ * workers. A no-op (STORE_OK) without SMTP or when it is verified already.
+ */
+struct user;
+enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u);
 
 /* ---- the frame (frame.c) ---- */
 

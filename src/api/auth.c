@@ -210,6 +210,10 @@ static void do_register(struct api_ctx *cx)
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
 	audit_record(c, m.org_id, u.id, "auth.register", &ctx, NULL);
+	/* The account works at once; a mail that cannot be queued now can be asked for again. */
+	if (api_send_verification(api_app(r), c, &u) != STORE_OK)
+		log_warn("the verification mail could not be queued",
+			 json_pack("{s:s}", "user_id", u.id));
 	reply_tokens(r, 201, &u, &m, &s, refresh);
 }
 
