@@ -20,6 +20,7 @@
 #include "asr/ort.h"
 #include "asr/vad.h"
 #include "auth/clientaddr.h"
+#include "auth/oidc.h"
 #include "auth/password.h"
 #include "blob/blob.h"
 #include "bus/bus.h"
@@ -295,6 +296,8 @@ static int run(const struct config *cfg, enum role role)
 		goto out;
 	password_gate_set(cfg->hash_concurrency, cfg->hash_wait_ms);
 	mail_configure(cfg->smtp_url, cfg->mail_from, cfg->public_url);
+	if (oidc_configure(environ, mail_public_url(), err, sizeof err) < 0)
+		goto out;
 	if (!mail_enabled())
 		log_warn(
 		    "no SMTP server is configured (IAM_SMTP_URL): e-mail addresses are not "
@@ -421,6 +424,7 @@ out:
 		blob_close(app.blob);
 		db_close(app.db);
 		bus_free(app.bus);
+		oidc_reset();
 	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);

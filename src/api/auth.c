@@ -85,6 +85,12 @@ static void org_name_for(const struct user *u, char *out, size_t outlen)
 		snprintf(out, outlen, "%.*s's workspace", (int)strcspn(u->email, "@"), u->email);
 }
 
+void api_reply_tokens(struct http_req *r, int status, const struct user *u,
+		      const struct membership *m, const struct session *s, const char *refresh)
+{
+	reply_tokens(r, status, u, m, s, refresh);
+}
+
 struct register_in {
 	const char *email, *password, *first_name, *last_name, *company_name;
 };
