@@ -36,6 +36,7 @@
 #include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/tokens.h"
 
 #ifndef IAM_VERSION
 #define IAM_VERSION "0.1.0"
@@ -252,6 +253,12 @@ static void *janitor_main(void *arg)
 					  .blob = j->app->blob,
 					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
 		janitor_run(&env);
+		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day. */
+		struct db_conn *c = db_acquire(j->app->db, 1000);
+		if (c) {
+			token_purge(c);
+			db_release(c);
+		}
 		pthread_mutex_lock(&j->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -376,6 +376,15 @@ enum mail_send_rc mail_send(const char *smtp_url, const char *from, const char *
 enum store_rc mail_queue(struct db_conn *c, const char *org_id_or_null, const char *to,
 			 const char *subject, const char *text, const char *html)
 {
+	char id[UUID_STR_LEN];
+	return mail_queue_job(c, org_id_or_null, to, subject, text, html, id);
+}
+
+enum store_rc mail_queue_job(struct db_conn *c, const char *org_id_or_null, const char *to,
+			     const char *subject, const char *text, const char *html,
+			     char id[UUID_STR_LEN])
+{
+	id[0] = '\0';
 	if (!mail_address_ok(to) || !subject || strlen(subject) > MAIL_SUBJECT_MAX ||
 	    strpbrk(subject, "\r\n") || !body_ok(text) || (html && !body_ok(html)))
 		return STORE_ERROR;
@@ -391,7 +400,6 @@ enum store_rc mail_queue(struct db_conn *c, const char *org_id_or_null, const ch
 	json_decref(p);
 	if (!payload)
 		return STORE_ERROR;
-	char id[UUID_STR_LEN];
 	enum store_rc rc = job_enqueue(c, org_id_or_null, MAIL_KIND, payload, NULL,
 				       MAIL_MAX_ATTEMPTS, time_now_ms(), id);
 	free(payload);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/uuid.h"
 #include "store/store.h"
 
 #define MAIL_KIND	    "mail"
@@ -103,5 +104,13 @@ enum mail_send_rc mail_deliver(const char *payload, char *err, size_t errlen);
  */
 enum store_rc mail_queue(struct db_conn *c, const char *org_id_or_null, const char *to,
 			 const char *subject, const char *text, const char *html);
+/*
+ * mail_queue that also gives the job's id (job_id[0] is '\0' when nothing
+ * was queued because no SMTP server is configured), so a caller can later
+ * tell "sent" from "not sent yet" (the job's state in the jobs table).
+ */
+enum store_rc mail_queue_job(struct db_conn *c, const char *org_id_or_null, const char *to,
+			     const char *subject, const char *text, const char *html,
+			     char job_id[UUID_STR_LEN]);
 
 #endif
