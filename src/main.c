@@ -253,7 +253,8 @@ static void *janitor_main(void *arg)
 					  .blob = j->app->blob,
 					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
 		janitor_run(&env);
-		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day. */
+		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day.
+		 */
 		struct db_conn *c = db_acquire(j->app->db, 1000);
 		if (c) {
 			token_purge(c);
