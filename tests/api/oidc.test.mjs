@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +19,26 @@ import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, un
 
 const T = { timeout: 120000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-oidc-'));
-const dbEnv = () =>
-	process.env.IAM_ENGINE === 'postgres' && process.env.IAM_TEST_DATABASE_URL ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
+/*
+ * On PostgreSQL each server here gets a database of its own: the suite's
+ * shared server has no SMTP settings, and workers of every process sharing
+ * a database take mail jobs (a deployment gives all of them the same settings).
+ */
+const privateDbs = [];
+function dbEnv() {
+	const url = process.env.IAM_TEST_DATABASE_URL;
+	if (process.env.IAM_ENGINE !== 'postgres' || !url) return {};
+	const name = `iam_mail_${process.pid}_${privateDbs.length}_${crypto.randomBytes(3).toString('hex')}`;
+	const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+	assert.equal(r.status, 0, `create database ${name}: ${r.stderr}`);
+	privateDbs.push(name);
+	const u = new URL(url);
+	u.pathname = `/${name}`;
+	return { IAM_DATABASE_URL: u.href };
+}
+function dropPrivateDbs() {
+	for (const name of privateDbs.splice(0)) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${name}`]);
+}
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 const rsaKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -143,6 +162,7 @@ describe('sign in with OpenID Connect through a real provider', () => {
 		await iam?.stop();
 		await new Promise((r) => (opServer ? opServer.close(r) : r()));
 		await new Promise((r) => (smtp ? smtp.close(r) : r()));
+		dropPrivateDbs();
 		fs.rmSync(tmpRoot, { recursive: true, force: true });
 	});
 
