@@ -306,6 +306,9 @@ static int run(const struct config *cfg, enum role role)
 	mail_configure(cfg->smtp_url, cfg->mail_from, cfg->public_url);
 	if (oidc_configure(environ, mail_public_url(), err, sizeof err) < 0)
 		goto out;
+	if (mail_enabled() && !(getenv("IAM_PUBLIC_URL") && *getenv("IAM_PUBLIC_URL")))
+		log_warn("IAM_PUBLIC_URL is not set: links in mail point at the listening address",
+			 json_pack("{s:s}", "public_url", mail_public_url()));
 	if (!mail_enabled())
 		log_warn(
 		    "no SMTP server is configured (IAM_SMTP_URL): e-mail addresses are not "

@@ -15,6 +15,9 @@ function nextPath(search: string): string {
 	return /^\/(?!\/)[^\s]*$/.test(n) && !n.startsWith('/login') && !n.startsWith('/signup') ? n : '/meetings';
 }
 
+/** One-time codes already exchanged by this page. */
+const exchanged = new Set<string>();
+
 interface OidcProvider {
 	name: string;
 	label: string;
@@ -99,7 +102,9 @@ export function Login() {
 	const oidcCode = params.get('oidc_code');
 	const oidcError = params.get('oidc_error') ? params.get('message') || 'Signing in with that provider did not work. Try again.' : null;
 	useEffect(() => {
-		if (!oidcCode) return;
+		// once per code (a second exchange would only be refused)
+		if (!oidcCode || exchanged.has(oidcCode)) return;
+		exchanged.add(oidcCode);
 		setBusy(true);
 		api<TokenResponse>('/api/v1/auth/oidc/exchange', { method: 'POST', json: { code: oidcCode }, anonymous: true })
 			.then((body) => {
