@@ -37,7 +37,9 @@ function OidcButtons() {
 	if (!providers.length) return null;
 	return (
 		<div className="form oidc">
-			<p className="muted oidc__or">or</p>
+			<p className="muted" style={{ textAlign: 'center', margin: 0 }}>
+				or
+			</p>
 			{providers.map((p) => (
 				<a key={p.name} className="btn btn--block" href={p.start_url}>
 					Sign in with {p.label}
