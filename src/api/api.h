@@ -56,6 +56,20 @@ size_t api_openai_routes(const struct route **out);
 size_t api_transcripts_routes(const struct route **out);
 size_t api_messages_routes(const struct route **out);
 size_t api_notifications_routes(const struct route **out);
+size_t api_account_routes(const struct route **out);
+size_t api_oidc_routes(const struct route **out);
+
+/*
+ * Queue the mail that verifies u's address (account.c), and wake the
+ * workers. A no-op (STORE_OK) without SMTP or when it is verified already.
+ */
+struct user;
+struct membership;
+struct session;
+/* Reply status with a new token pair for session s, the user and the organization (auth.c). */
+void api_reply_tokens(struct http_req *r, int status, const struct user *u,
+		      const struct membership *m, const struct session *s, const char *refresh);
+enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u);
 
 /* ---- the frame (frame.c) ---- */
 

@@ -11,6 +11,9 @@ import * as uploads from './lib/uploads';
 import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
 import { Login, Signup } from './pages/Auth';
+import { Forgot } from './pages/Forgot';
+import { Reset } from './pages/Reset';
+import { Verify } from './pages/Verify';
 import { Inbox } from './pages/Inbox';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
@@ -129,13 +132,16 @@ function Routes({ path, me }: { path: string; me: string }) {
 	return <NotFound />;
 }
 
-const PUBLIC = new Set(['/login', '/signup']);
+const PUBLIC = new Set(['/login', '/signup', '/forgot-password']);
+/** Pages from mail links: shown whether or not someone is logged in here. */
+const OPEN = new Set(['/verify-email', '/reset-password']);
 
 export function App() {
 	const s = useSession();
 	const loc = useLocation();
 	const path = loc.path.replace(/\/+$/, '') || '/';
 	const isPublic = PUBLIC.has(path);
+	const isOpen = OPEN.has(path);
 	const first = useRef(true);
 
 	useEffect(() => {
@@ -144,6 +150,7 @@ export function App() {
 
 	// the guard
 	useEffect(() => {
+		if (isOpen) return;
 		if (s.status === 'anonymous' && !isPublic) {
 			const next = path === '/' || path === '/meetings' ? '' : `?next=${encodeURIComponent(path + loc.search)}`;
 			navigate(`/login${next}`, { replace: true });
@@ -152,7 +159,7 @@ export function App() {
 		} else if (s.status === 'authenticated' && path === '/') {
 			navigate('/meetings', { replace: true });
 		}
-	}, [s.status, isPublic, path, loc.search]);
+	}, [s.status, isPublic, isOpen, path, loc.search]);
 
 	// move focus to the new page's heading (not on the first load)
 	useEffect(() => {
@@ -167,12 +174,23 @@ export function App() {
 		return () => clearTimeout(t);
 	}, [path]);
 
+	if (isOpen && s.status !== 'loading') {
+		return (
+			<>
+				<main id="main" className="main main--auth">
+					{path === '/verify-email' ? <Verify /> : <Reset />}
+				</main>
+				<Toasts />
+			</>
+		);
+	}
+
 	if (isPublic) {
 		if (s.status === 'authenticated') return null;
 		return (
 			<>
 				<main id="main" className="main main--auth">
-					{path === '/signup' ? <Signup /> : <Login />}
+					{path === '/signup' ? <Signup /> : path === '/forgot-password' ? <Forgot /> : <Login />}
 				</main>
 				<Toasts />
 			</>
