@@ -24,6 +24,7 @@
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
+#include "jobs/insights.h"
 #include "jobs/transcribe.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -355,7 +356,9 @@ static int run(const struct config *cfg, enum role role)
 					 .lease_ms = cfg->job_lease_s * 1000,
 					 .per_org = cfg->jobs_per_org};
 		app.jobs = jobs_new(app.db, &jc, &env);
+		job_insights_init(cfg->models_dir);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
+		    jobs_register(app.jobs, "insights", job_insights) < 0 ||
 		    jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
@@ -408,6 +411,7 @@ out:
 		    json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
 	} else {
 		asr_chain_free(app.asr);
+		job_insights_shutdown();
 		blob_close(app.blob);
 		db_close(app.db);
 		bus_free(app.bus);

@@ -195,7 +195,7 @@ static void get_transcript(struct http_req *r)
 	int64_t want;
 	if (fmt && !(f = export_parse(fmt))) {
 		json_t *errors = NULL;
-		jv_error(&errors, "format", "must be one of txt, srt, vtt, json");
+		jv_error(&errors, "format", "must be one of txt, srt, vtt, json, docx, pdf");
 		http_problem_validation(r, errors);
 		return;
 	}
@@ -245,7 +245,7 @@ static void get_transcript(struct http_req *r)
 			http_reply_json(r, 200, out);
 	} else {
 		size_t len = 0;
-		char *text = export_render(&tr, f, m.title, &len);
+		char *text = api_export_render(api_app(r), p.org_id, &m, &tr, f, &len);
 		if (!text) {
 			http_problem_internal(r, "render transcript");
 		} else {
