@@ -53,6 +53,9 @@ static const char USAGE[] =
     "  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
     "            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
     "            IAM_MODELS_DIR when it loads, else the energy detector)\n"
+    "  insights TRANSCRIPT.json\n"
+    "            offline insights (summary, action items, topics, sentiment) of a\n"
+    "            transcript file in the stored shape, as JSON on stdout\n"
     "  help      print this help\n"
     "  help config             every IAM_* setting: default, allowed values, meaning\n"
     "  help config --markdown  the same as README.md's configuration table\n"
@@ -539,6 +542,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "diarize"))
 		return cmd_diarize(argc, argv);
+	if (!strcmp(cmd, "insights"))
+		return job_insights_cli(argc, argv);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") &&
 	    strcmp(cmd, "migrate")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);

@@ -47,13 +47,16 @@ static const char *const STOP[] = {
 
 /* Speech fillers and words too common in meetings to name a topic (sorted). */
 static const char *const FILLER[] = {
-    "actually", "alright", "anyway", "basically", "bit",       "come",	  "definitely", "done",
-    "exactly",	"fine",	   "gonna",  "good",	  "great",     "guess",	  "guys",	"hey",
-    "hmm",	"kind",	   "know",   "let's",	  "lot",       "look",	  "lots",	"make",
-    "mean",	"mhm",	   "next",   "nice",	  "obviously", "pretty",  "probably",	"put",
-    "sorry",	"sort",	   "stuff",  "take",	  "talk",      "tell",	  "thank",	"thanks",
-    "thing",	"things",  "think",  "time",	  "today",     "totally", "try",	"uh",
-    "um",	"use",	   "want",   "way",	  "week",      "work",	  "yeah",	"yep",
+    "actually",	  "alright",   "anything",  "anyway",	"basically", "bit",	 "come",
+    "definitely", "done",      "everybody", "everyone", "exactly",   "feel",	 "fine",
+    "gonna",	  "good",      "great",	    "guess",	"guys",	     "happened", "hey",
+    "hmm",	  "kind",      "know",	    "last",	"let's",     "look",	 "looks",
+    "lot",	  "lots",      "make",	    "mean",	"mhm",	     "needs",	 "next",
+    "nice",	  "nothing",   "obviously", "pretty",	"probably",  "put",	 "seems",
+    "someone",	  "something", "sorry",	    "sort",	"started",   "stuff",	 "take",
+    "talk",	  "tell",      "thank",	    "thanks",	"thing",     "things",	 "think",
+    "time",	  "today",     "totally",   "try",	"uh",	     "um",	 "use",
+    "want",	  "way",       "week",	    "went",	"work",	     "yeah",	 "yep",
 };
 
 static int cmp_str(const void *a, const void *b)

@@ -233,3 +233,42 @@ out:
 	meeting_transcript_clear(&row);
 	return result;
 }
+
+int job_insights_cli(int argc, char **argv)
+{
+	const char *dir = getenv("IAM_MODELS_DIR");
+	struct transcript tr = {0};
+	json_error_t jerr;
+	json_t *j, *doc;
+	int64_t t0;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: iamd insights TRANSCRIPT.json\n");
+		return 2;
+	}
+	j = json_load_file(argv[2], 0, &jerr);
+	if (!j || transcript_from_json(j, &tr) < 0) {
+		fprintf(stderr, "iamd insights: %s is not a transcript (%s)\n", argv[2],
+			j ? "not the stored shape" : jerr.text);
+		json_decref(j);
+		return 1;
+	}
+	json_decref(j);
+	job_insights_init(dir && *dir ? dir : "models");
+	t0 = time_mono_us();
+	doc = intel_analyze(&tr, g_lexicon, NULL, NULL);
+	double seconds = (double)(time_mono_us() - t0) / 1e6;
+	if (!doc) {
+		fprintf(stderr, "iamd insights: out of memory\n");
+		transcript_free(&tr);
+		job_insights_shutdown();
+		return 1;
+	}
+	json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+	fputc('\n', stdout);
+	fprintf(stderr, "{\"segments\":%zu,\"seconds\":%.4f}\n", tr.nsegments, seconds);
+	json_decref(doc);
+	transcript_free(&tr);
+	job_insights_shutdown();
+	return 0;
+}

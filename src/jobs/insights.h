@@ -31,4 +31,13 @@ enum store_rc job_insights_enqueue(struct db_conn *c, const char *org_id, const 
 
 enum job_result job_insights(struct job_run *run);
 
+/*
+ * iamd insights FILE.json: the offline insights of a transcript file (the
+ * stored shape, core/transcript.h) printed as JSON, with
+ * {"segments","seconds"} on stderr. The lexicon comes from IAM_MODELS_DIR
+ * (default "models"). For benchmarks and for checking the rules on a
+ * transcript by hand. Returns the process exit code.
+ */
+int job_insights_cli(int argc, char **argv);
+
 #endif
