@@ -12,7 +12,7 @@
 #define POSITIVE	0.05 /* VADER's usual thresholds on the compound score */
 #define NEGATIVE	(-0.05)
 #define TIMELINE_POINTS 40
-#define TIMELINE_MIN_S	30.0
+#define TIMELINE_MIN_S	10.0
 
 static json_t *ms(double s)
 {
@@ -192,7 +192,7 @@ static json_t *sentiment_json(const struct transcript *t, const struct intel_lex
 						     (json_int_t)pos, "negative", (json_int_t)neg,
 						     "neutral", (json_int_t)(cnt - pos - neg)));
 	}
-	/* Over time: about TIMELINE_POINTS windows of whole half-minutes. */
+	/* Over time: about TIMELINE_POINTS windows, each a whole number of 10 s. */
 	width = ceil(last / TIMELINE_POINTS / TIMELINE_MIN_S) * TIMELINE_MIN_S;
 	if (width < TIMELINE_MIN_S)
 		width = TIMELINE_MIN_S;

@@ -143,7 +143,8 @@ void intel_vader_scores(const struct intel_lexicon *lx, const char *text, struct
  * decisions:{...same}, topics:{source,items:[{phrase,score,mentions:[start]}]},
  * sentiment:{source,segments:[{index,start,end,speaker,compound}],
  * speakers:[{speaker,name,compound,positive,negative,neutral}],
- * timeline:[{start,end,compound,speakers:[{speaker,compound}]}]}}.
+ * timeline:[{start,end,compound,segments,speakers:[{speaker,compound}]}]}}
+ * (about 40 windows of a whole number of 10 s; compound null when nobody spoke).
  * lx NULL: sentiment has source "unavailable" and empty lists. progress
  * (may be NULL) gets fractions 0..1 as steps finish.
  */
