@@ -27,6 +27,9 @@
 struct pdf {
 	cairo_surface_t *surface;
 	cairo_t *cr;
+	PangoFontMap
+	    *fonts; /* our own: no per-thread default font map left behind in HTTP threads */
+	PangoContext *ctx;
 	struct buf out;
 	bool write_failed;
 	const char *title; /* valid UTF-8 */
@@ -47,7 +50,7 @@ static cairo_status_t write_fn(void *closure, const unsigned char *data, unsigne
 /* A one-line text at (x, y) in size pt, grey; right-aligned when right. */
 static void small_text(struct pdf *p, const char *text, double x, double y, bool right)
 {
-	PangoLayout *l = pango_cairo_create_layout(p->cr);
+	PangoLayout *l = pango_layout_new(p->ctx);
 	PangoFontDescription *fd = pango_font_description_from_string(FONT " 8");
 	int w, h;
 
@@ -96,7 +99,7 @@ static void new_page(struct pdf *p)
 static void para(struct pdf *p, const char *font, const char *lead, const char *text, double after,
 		 double keep)
 {
-	PangoLayout *l = pango_cairo_create_layout(p->cr);
+	PangoLayout *l = pango_layout_new(p->ctx);
 	PangoFontDescription *fd = pango_font_description_from_string(font);
 	PangoAttrList *attrs = pango_attr_list_new();
 	struct buf all = {0};
@@ -204,6 +207,11 @@ char *export_render_pdf(const struct transcript *t, const struct export_doc *doc
 	p.cr = cairo_create(p.surface);
 	if (cairo_status(p.cr) != CAIRO_STATUS_SUCCESS)
 		goto done;
+	p.fonts = pango_cairo_font_map_new();
+	p.ctx = p.fonts ? pango_font_map_create_context(p.fonts) : NULL;
+	if (!p.ctx)
+		goto done;
+	pango_cairo_update_context(p.cr, p.ctx);
 	para(&p, FONT " Bold 20", NULL, title, 6, 0);
 	export_date(doc->date_ms, date);
 	if (date[0])
@@ -257,6 +265,10 @@ char *export_render_pdf(const struct transcript *t, const struct export_doc *doc
 		*len = p.out.len;
 	out = buf_steal(&p.out);
 done:
+	if (p.ctx)
+		g_object_unref(p.ctx);
+	if (p.fonts)
+		g_object_unref(p.fonts);
 	if (p.cr)
 		cairo_destroy(p.cr);
 	if (p.surface)

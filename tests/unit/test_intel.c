@@ -432,7 +432,7 @@ static void test_garbage_text(void **state)
 	char big[20000];
 	/* Long words, stray bytes, punctuation only, curly apostrophes. */
 	for (size_t i = 0; i < sizeof big - 1; i++)
-		big[i] = (char)("ab\xe2\x80\x99.?! ,\xff-"[i % 14]);
+		big[i] = (char)("ab\xe2\x80\x99.?! ,\xff-"[i % 12]);
 	big[sizeof big - 1] = '\0';
 	assert_int_equal(transcript_add_segment(&t, 0, 1, 1, big), 0);
 	assert_int_equal(transcript_add_segment(&t, 1, 2, 1, "!!! ... ???"), 0);
