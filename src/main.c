@@ -30,6 +30,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "export/export.h"
 #include "http/http.h"
 #include "media/media.h"
 #include "store/db.h"
@@ -415,6 +416,7 @@ out:
 	} else {
 		asr_chain_free(app.asr);
 		job_insights_shutdown();
+		export_shutdown();
 		blob_close(app.blob);
 		db_close(app.db);
 		bus_free(app.bus);

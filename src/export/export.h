@@ -75,4 +75,11 @@ size_t *export_segment_order(const struct transcript *t);
 char *export_render_docx(const struct transcript *t, const struct export_doc *doc, size_t *len);
 char *export_render_pdf(const struct transcript *t, const struct export_doc *doc, size_t *len);
 
+/*
+ * Release the font caches cairo and fontconfig keep for the whole process
+ * (pdf.c), so that a leak checker sees only real leaks. Only when nothing
+ * renders any more (at exit, after the HTTP server stopped).
+ */
+void export_shutdown(void);
+
 #endif

@@ -7,6 +7,7 @@
  */
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,4 +278,10 @@ done:
 	free(order);
 	free(title);
 	return out;
+}
+
+void export_shutdown(void)
+{
+	cairo_debug_reset_static_data();
+	FcFini();
 }

@@ -17,10 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cairo.h>
-#include <dlfcn.h>
-#include <pango/pangocairo.h>
-
 #include "export/export.h"
 
 static char *run(const char *cmd)
@@ -245,13 +241,6 @@ int main(void)
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	/* Let the leak checker see only our memory: drop the font caches pango and cairo keep. */
-	pango_cairo_font_map_set_default(NULL);
-	cairo_debug_reset_static_data();
-	/* fontconfig (loaded by pango, not linked by us) keeps its configuration until FcFini. */
-	void (*fc_fini)(void) = NULL;
-	void *sym = dlsym(RTLD_DEFAULT, "FcFini");
-	memcpy(&fc_fini, &sym, sizeof fc_fini); /* POSIX: dlsym gives functions as void * */
-	if (fc_fini)
-		fc_fini();
+	export_shutdown();
 	return rc;
 }
