@@ -247,9 +247,12 @@ static void find_when(const struct sent *s, char *when, size_t len)
 			/* "Friday the 3rd", "Monday morning" */
 			if (i + 1 < s->n && in(UNITS, N(UNITS), s->t[i + 1].w))
 				b = i + 1;
-		} else if (in(MONTHS, N(MONTHS), w) && (s->t[i].cap || strcmp(w, "may"))) {
-			hit = strcmp(w, "may") || (i + 1 < s->n && ordinal(s->t[i + 1].w));
-			if (i + 1 < s->n && ordinal(s->t[i + 1].w))
+		} else if (in(MONTHS, N(MONTHS), w)) {
+			/* "March 3rd", "in June", "by April": not "we march on", "May I" */
+			bool day = i + 1 < s->n && ordinal(s->t[i + 1].w);
+			bool lead = i > 0 && in(LEAD, N(LEAD), s->t[i - 1].w);
+			hit = day || (lead && (s->t[i].cap || strcmp(w, "may")));
+			if (day)
 				b = i + 1;
 		} else if ((!strcmp(w, "next") || !strcmp(w, "this")) && i + 1 < s->n &&
 			   (in(UNITS, N(UNITS), s->t[i + 1].w) ||
@@ -317,7 +320,7 @@ int intel_classify(const char *text, bool *addressed, char addressee[128], char 
 		return INTEL_DECISION;
 	/* Someone named: "Maria will send ...", "So Tom needs to ...". */
 	for (size_t i = 0; i < s.n; i++) {
-		if (!name_tok(&s.t[i]) || (i && s.t[i - 1].comma_after))
+		if (!name_tok(&s.t[i]))
 			continue;
 		for (size_t k = 0; k < N(ASSIGN); k++) {
 			size_t m = match_at(&s, i + 1, ASSIGN[k]);

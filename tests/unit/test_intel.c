@@ -205,6 +205,9 @@ static void test_action_rules(void **state)
 	    {"Priya will draft the announcement in two weeks.", INTEL_ACTION, true, "Priya",
 	     "in two weeks"},
 	    {"We decided to postpone the launch to June.", INTEL_DECISION, false, "", ""},
+	    {"We will ship the beta in June.", INTEL_ACTION, false, "", "in June"},
+	    {"Okay, Maria will draft the memo.", INTEL_ACTION, true, "Maria", ""},
+	    {"We will march on with the plan.", INTEL_ACTION, false, "", ""},
 	    {"Okay, we agreed on the vendor from Berlin.", INTEL_DECISION, false, "", ""},
 	    {"Let's go with the blue design.", INTEL_DECISION, false, "", ""},
 	    /* talk, not tasks */
@@ -225,7 +228,8 @@ static void test_action_rules(void **state)
 			assert_int_equal(addressed, C[i].addressed);
 			assert_string_equal(who, C[i].who);
 		}
-		if (C[i].kind && strcmp(when, C[i].when) && *C[i].when)
+		if (C[i].kind && strcmp(when, C[i].when) &&
+		    (*C[i].when || strstr(C[i].text, "march")))
 			fail_msg("\"%s\": when \"%s\", expected \"%s\"", C[i].text, when,
 				 C[i].when);
 	}
