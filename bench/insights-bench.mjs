@@ -138,6 +138,14 @@ console.log(`iamd insights wall time  median ${median(walls).toFixed(3)} s (with
 console.log(`found: ${hourDoc.summary.sentences.length} summary sentences, ${hourDoc.action_items.items.length} action items, ` +
 	`${hourDoc.decisions.items.length} decisions, ${hourDoc.topics.items.length} topics, ${hourDoc.sentiment.timeline.length} timeline points`);
 console.log(`top topics: ${hourDoc.topics.items.slice(0, 6).map((t) => t.phrase).join(' | ')}`);
+{
+	// The generator's own action and decision sentences against what was found.
+	const said = (list) => hour.segments.reduce((n, s) => n + list.filter((x) => s.text.includes(x)).length, 0);
+	for (const [name, list, found] of [['action items', ACTIONS, hourDoc.action_items.items], ['decisions', DECISIONS, hourDoc.decisions.items]]) {
+		const right = found.filter((i) => list.includes(i.text)).length;
+		console.log(`${name} in the hour: ${right} of ${said(list)} generated found, ${found.length - right} others`);
+	}
+}
 
 // ---------------------------------------------------------------- 2. quality
 

@@ -192,6 +192,9 @@ static bool talk_only(const struct sent *s, size_t i)
 		i++;
 	if (i >= s->n)
 		return true; /* "I will." alone: nothing to do */
+	/* "we should talk about it": conversation ("I'll talk to legal" is a task) */
+	if (!strcmp(s->t[i].w, "talk") && i + 1 < s->n && !strcmp(s->t[i + 1].w, "about"))
+		return true;
 	return in(NOT_TASK, N(NOT_TASK), s->t[i].w);
 }
 

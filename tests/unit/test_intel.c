@@ -213,6 +213,8 @@ static void test_action_rules(void **state)
 	    /* talk, not tasks */
 	    {"I'll be honest, the numbers look weak.", 0, false, "", ""},
 	    {"Let's see what happens.", 0, false, "", ""},
+	    {"The API has open bugs and I think we should talk about it.", 0, false, "", ""},
+	    {"I'll talk to legal tomorrow.", INTEL_ACTION, false, "", "tomorrow"},
 	    {"Can you hear me?", 0, false, "", ""},
 	    {"The weather was nice last weekend.", 0, false, "", ""},
 	    {"Did we decide anything about pricing?", 0, false, "", ""},
