@@ -19,6 +19,7 @@ import {
 	get,
 	post,
 	register,
+	request,
 	requestBytes,
 	show,
 	sleep,
@@ -125,6 +126,30 @@ describe('meeting insights', () => {
 		const exp = await requestBytes('GET', `${MEETINGS}/${meeting.id}/transcript?format=pdf`, { token: bob.access });
 		assert.equal(exp.status, 404);
 		assert.equal((await get(`${MEETINGS}/${meeting.id}/insights`)).status, 401);
+	});
+
+	test('after an edit they are stale until recomputed from the new version', T, async () => {
+		const edit = await request('PATCH', `${MEETINGS}/${meeting.id}/transcript/segments/0`, {
+			token: alice.access,
+			json: { text: 'I will send the budget to Maria by Friday. This plan is wonderful.' },
+		});
+		assert.equal(edit.status, 200, show(edit));
+		const version = edit.body.version;
+		assert.ok(version > transcript.version);
+		const before = await get(`${MEETINGS}/${meeting.id}/insights`, { token: alice.access });
+		assert.equal(before.body.stale, true);
+		assert.equal(before.body.transcript_version, transcript.version);
+		assert.equal(before.body.current_transcript_version, version);
+		assert.equal((await post(`${MEETINGS}/${meeting.id}/insights`, { token: alice.access })).status, 202);
+		const after = await waitInsights(alice.access, meeting.id);
+		assert.equal(after.status, 'done');
+		assert.equal(after.transcript_version, version);
+		assert.equal(after.stale, false);
+		const item = after.action_items.items.find((i) => i.text === 'I will send the budget to Maria by Friday.');
+		assert.ok(item, `the edited commitment is an action item: ${JSON.stringify(after.action_items)}`);
+		assert.equal(item.when, 'by Friday');
+		assert.ok(after.sentiment.segments.find((x) => x.index === 0).compound > 0.3, 'the edited line reads positive');
+		transcript = (await get(`${MEETINGS}/${meeting.id}/transcript`, { token: alice.access })).body;
 	});
 
 	test('no transcript yet: 409; insights never computed: status none', T, async () => {
