@@ -133,11 +133,16 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 	return last ? JOB_FAIL : JOB_RETRY;
 }
 
-enum job_result job_insights(struct job_run *run)
+/*
+ * One computation: the current transcript, analysed and stored. *again is
+ * set when the insights were asked for again while this ran (an edit and
+ * POST meanwhile: the job already queued took that request), so the caller
+ * computes once more from the newer transcript; on the last pass (last)
+ * the result is stored anyway.
+ */
+static enum job_result compute(struct job_run *run, struct job_env *env, const char *org,
+			       const char *id, bool last, bool *again)
 {
-	struct job_env *env = run->app;
-	const char *id = json_string_value(json_object_get(run->payload, "meeting_id"));
-	const char *org = run->job->org_id;
 	struct meeting_transcript row = {0};
 	struct transcript tr = {0};
 	json_t *doc = NULL;
@@ -147,10 +152,7 @@ enum job_result job_insights(struct job_run *run)
 	struct db_conn *c;
 	int rc;
 
-	if (!id || !uuid_valid(id)) {
-		snprintf(run->error, sizeof run->error, "payload has no meeting_id");
-		return JOB_FAIL;
-	}
+	*again = false;
 	c = db_acquire(env->db, 5000);
 	if (!c) {
 		snprintf(run->error, sizeof run->error, "database unavailable");
@@ -216,8 +218,12 @@ enum job_result job_insights(struct job_run *run)
 		result = failed(run, env, org, id, "database unavailable");
 		goto out;
 	}
-	rc = insights_finish(c, org, id, row.version, text, seconds);
+	rc = insights_finish(c, org, id, row.version, text, seconds, last);
 	db_release(c);
+	if (rc == STORE_STALE) {
+		*again = true;
+		goto out;
+	}
 	if (rc && rc != STORE_NOT_FOUND) {
 		result = failed(run, env, org, id, "could not store insights");
 		goto out;
@@ -231,6 +237,22 @@ out:
 	free(text);
 	transcript_free(&tr);
 	meeting_transcript_clear(&row);
+	return result;
+}
+
+enum job_result job_insights(struct job_run *run)
+{
+	struct job_env *env = run->app;
+	const char *id = json_string_value(json_object_get(run->payload, "meeting_id"));
+	enum job_result result = JOB_OK;
+	bool again = true;
+
+	if (!id || !uuid_valid(id)) {
+		snprintf(run->error, sizeof run->error, "payload has no meeting_id");
+		return JOB_FAIL;
+	}
+	for (int pass = 0; again && result == JOB_OK && pass < 3; pass++)
+		result = compute(run, env, run->job->org_id, id, pass == 2, &again);
 	return result;
 }
 

@@ -65,18 +65,31 @@ enum store_rc insights_set_progress(struct db_conn *c, const char *org_id, const
 }
 
 enum store_rc insights_finish(struct db_conn *c, const char *org_id, const char *meeting_id,
-			      int64_t transcript_version, const char *body, double seconds)
+			      int64_t transcript_version, const char *body, double seconds,
+			      bool force)
 {
 	int64_t now = time_now_ms(), changes = 0;
+	struct db_res *r;
 	int rc =
 	    db_exec(c,
 		    "UPDATE meeting_insights SET status = 'done', progress = 100, error = NULL,"
 		    " body = $3, transcript_version = $4, seconds = $5, computed_at = $6,"
-		    " updated_at = $6 WHERE meeting_id = $1 AND org_id = $2",
+		    " updated_at = $6 WHERE meeting_id = $1 AND org_id = $2 AND"
+		    " (status = 'running' OR $7 = 1)",
 		    DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id), DB_TEXT(body),
-			      DB_INT(transcript_version), DB_REAL(seconds), DB_INT(now)),
+			      DB_INT(transcript_version), DB_REAL(seconds), DB_INT(now),
+			      DB_INT(force ? 1 : 0)),
 		    &changes);
-	return changed(rc, changes);
+	if (rc || changes)
+		return changed(rc, changes);
+	/* Nothing changed: no row, or it was queued again while this ran. */
+	r = db_query(c, "SELECT 1 FROM meeting_insights WHERE meeting_id = $1 AND org_id = $2",
+		     DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(org_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	db_res_free(r);
+	return rc == 1 ? STORE_STALE : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
 }
 
 enum store_rc insights_get(struct db_conn *c, const char *org_id, const char *meeting_id,

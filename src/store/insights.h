@@ -6,6 +6,7 @@
 #ifndef IAM_STORE_INSIGHTS_H
 #define IAM_STORE_INSIGHTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -33,9 +34,14 @@ enum store_rc insights_set_status(struct db_conn *c, const char *org_id, const c
 				  const char *status, const char *error);
 enum store_rc insights_set_progress(struct db_conn *c, const char *org_id, const char *meeting_id,
 				    int progress);
-/* Store a computed body: status done, progress 100. STORE_NOT_FOUND if no row. */
+/*
+ * Store a computed body: status done, progress 100. Unless force, only
+ * while the row is running: STORE_STALE when it was queued again meanwhile
+ * (nothing stored). STORE_NOT_FOUND if no row.
+ */
 enum store_rc insights_finish(struct db_conn *c, const char *org_id, const char *meeting_id,
-			      int64_t transcript_version, const char *body, double seconds);
+			      int64_t transcript_version, const char *body, double seconds,
+			      bool force);
 /* The row (clear with insights_row_clear). STORE_NOT_FOUND when there is none. */
 enum store_rc insights_get(struct db_conn *c, const char *org_id, const char *meeting_id,
 			   struct insights_row *out);
