@@ -5,7 +5,8 @@
  * Parts: [Content_Types].xml, _rels/.rels, docProps/core.xml (the title),
  * word/document.xml, word/styles.xml (Title, Heading 1, Normal) and
  * word/_rels/document.xml.rels. Text is XML-escaped, with characters XML
- * 1.0 forbids (C0 controls but tab, line feed, carriage return) dropped and
+ * 1.0 forbids (C0 controls but tab, line feed, carriage return; U+FFFE,
+ * U+FFFF) dropped and
  * invalid UTF-8 repaired, so Word and LibreOffice open every file.
  */
 #include <stdio.h>
@@ -48,7 +49,11 @@ static int put_esc(struct buf *b, const char *s)
 			rc = buf_puts(b, " ");
 			break;
 		default:
-			if (c >= 0x20)
+			/* U+FFFE and U+FFFF are not XML characters either */
+			if (c == 0xEF && (unsigned char)p[1] == 0xBF &&
+			    ((unsigned char)p[2] == 0xBE || (unsigned char)p[2] == 0xBF))
+				p += 2;
+			else if (c >= 0x20)
 				rc = buf_append(b, p, 1);
 		}
 	}

@@ -129,6 +129,26 @@ static void test_docx(void **state)
 	free(names);
 	free(d);
 	/* Through export_render (no insights) and an empty transcript. */
+	/* Characters XML forbids are left out; the document stays well-formed. */
+	{
+		struct transcript g = {0};
+		assert_int_equal(transcript_add_segment(&g, 0, 1, 1,
+							"a\x01"
+							"b\xef\xbf\xbf c\x1f"),
+				 0);
+		d = export_render(&g, EXPORT_DOCX, "t\x02", &len);
+		assert_non_null(d);
+		save(path, d, len);
+		snprintf(cmd, sizeof cmd, "unzip -p %s word/document.xml | xmllint --noout -",
+			 path);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof cmd, "unzip -p %s word/document.xml", path);
+		xml = run(cmd);
+		assert_non_null(strstr(xml, ">ab c<"));
+		free(xml);
+		free(d);
+		transcript_free(&g);
+	}
 	d = export_render(NULL, EXPORT_DOCX, NULL, &len);
 	assert_non_null(d);
 	save(path, d, len);
