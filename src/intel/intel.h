@@ -36,11 +36,13 @@ struct intel_sentence {
 struct intel_doc {
 	struct intel_sentence *s;
 	size_t n;
+	char language[16]; /* the transcript's ("" = English): picks the Snowball stemmer */
 };
 
 /*
  * Split every segment (in order of start time) into sentences at . ? !
  * (not after a few abbreviations or inside numbers such as "3.5"). Fills d
+ * (and its language from t)
  * (caller frees with intel_doc_free). 0, or -1 when out of memory (d empty).
  */
 int intel_split(const struct transcript *t, struct intel_doc *d);

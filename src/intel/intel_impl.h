@@ -20,8 +20,12 @@
 size_t intel_word(const char **p, char out[INTEL_WORD_MAX], bool *brk);
 
 struct sb_stemmer;
-/* English Snowball stemmer; NULL when out of memory. Free with intel_stemmer_free. */
-struct sb_stemmer *intel_stemmer_new(void);
+/*
+ * The Snowball stemmer for language ("de", "fr", ... as Snowball names
+ * them; English when it has none for it); NULL when out of memory. Free
+ * with intel_stemmer_free. (The stop list and the rules are English.)
+ */
+struct sb_stemmer *intel_stemmer_new(const char *language);
 void intel_stemmer_free(struct sb_stemmer *s);
 /* The stem of w into out (INTEL_WORD_MAX); w itself when stemming fails. */
 void intel_stem(struct sb_stemmer *s, const char *w, char out[INTEL_WORD_MAX]);

@@ -68,7 +68,7 @@ static void bags_free(struct bag *b, size_t n)
 static struct bag *make_bags(const struct intel_doc *d)
 {
 	struct bag *bags = calloc(d->n ? d->n : 1, sizeof *bags);
-	struct sb_stemmer *st = intel_stemmer_new();
+	struct sb_stemmer *st = intel_stemmer_new(d->language);
 	struct intel_vocab v = {0};
 	char w[INTEL_WORD_MAX], stem[INTEL_WORD_MAX];
 

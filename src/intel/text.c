@@ -3,6 +3,7 @@
  */
 #include <libstemmer.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,9 +150,17 @@ size_t intel_word(const char **p, char out[INTEL_WORD_MAX], bool *brk)
 
 /* ---- stems ---- */
 
-struct sb_stemmer *intel_stemmer_new(void)
+struct sb_stemmer *intel_stemmer_new(const char *language)
 {
-	return sb_stemmer_new("english", NULL);
+	char code[4] = "";
+	struct sb_stemmer *s = NULL;
+
+	/* "pt-BR" -> "pt": Snowball knows ISO 639-1 codes as aliases */
+	for (size_t i = 0; language && i < 3 && language[i] >= 'a' && language[i] <= 'z'; i++)
+		code[i] = language[i];
+	if (code[0] && strcmp(code, "en"))
+		s = sb_stemmer_new(code, NULL);
+	return s ? s : sb_stemmer_new("english", NULL);
 }
 
 void intel_stemmer_free(struct sb_stemmer *s)
@@ -404,6 +413,7 @@ int intel_split(const struct transcript *t, struct intel_doc *d)
 	memset(d, 0, sizeof *d);
 	if (!t || !t->nsegments)
 		return 0;
+	snprintf(d->language, sizeof d->language, "%s", t->language);
 	o = malloc(t->nsegments * sizeof *o);
 	if (!o)
 		goto fail;

@@ -124,7 +124,7 @@ static int score_cmp(const void *x, const void *y, void *arg)
 int intel_topics(const struct intel_doc *d, size_t max, struct intel_topic **out, size_t *nout)
 {
 	struct table tb = {0};
-	struct sb_stemmer *st = intel_stemmer_new();
+	struct sb_stemmer *st = intel_stemmer_new(d->language);
 	char words[MAX_GRAM * 8][INTEL_WORD_MAX], stems[MAX_GRAM * 8][INTEL_WORD_MAX];
 	size_t *order = NULL, *chosen = NULL, nchosen = 0, min_tf = 2, nc;
 	struct intel_topic *res = NULL;

@@ -103,6 +103,27 @@ static void test_split_word_times(void **state)
 	transcript_free(&t);
 }
 
+static void test_stemmer_by_language(void **state)
+{
+	(void)state;
+	/* German text stems as German ("Häuser" and "Hauses" meet), English by default. */
+	struct transcript t = {0};
+	struct intel_doc d;
+	struct intel_topic *tp = NULL;
+	size_t n = 0;
+	snprintf(t.language, sizeof t.language, "de");
+	assert_int_equal(transcript_add_segment(&t, 0, 5, 1, "Die Häuser am Fluss sind alt."), 0);
+	assert_int_equal(transcript_add_segment(&t, 5, 9, 1, "Das Dach des Hauses leckt."), 0);
+	assert_int_equal(intel_split(&t, &d), 0);
+	assert_string_equal(d.language, "de");
+	assert_int_equal(intel_topics(&d, 3, &tp, &n), 0);
+	assert_true(n >= 1);
+	assert_int_equal(tp[0].nmentions, 2); /* one topic said in both sentences */
+	intel_topics_free(tp, n);
+	intel_doc_free(&d);
+	transcript_free(&t);
+}
+
 static void test_stopwords(void **state)
 {
 	(void)state;
@@ -455,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_split_times_and_speakers),
 	    cmocka_unit_test(test_split_word_times),
 	    cmocka_unit_test(test_stopwords),
+	    cmocka_unit_test(test_stemmer_by_language),
 	    cmocka_unit_test(test_textrank_ranks_the_central_sentence),
 	    cmocka_unit_test(test_summary_length_order_and_no_filler),
 	    cmocka_unit_test(test_action_rules),
