@@ -25,6 +25,7 @@
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
+#include "jobs/insights.h"
 #include "jobs/transcribe.h"
 #include "jobs/mail.h"
 #include "mail/mail.h"
@@ -32,6 +33,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "export/export.h"
 #include "http/http.h"
 #include "media/media.h"
 #include "store/db.h"
@@ -56,6 +58,9 @@ static const char USAGE[] =
     "  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
     "            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
     "            IAM_MODELS_DIR when it loads, else the energy detector)\n"
+    "  insights TRANSCRIPT.json\n"
+    "            offline insights (summary, action items, topics, sentiment) of a\n"
+    "            transcript file in the stored shape, as JSON on stdout\n"
     "  help      print this help\n"
     "  help config             every IAM_* setting: default, allowed values, meaning\n"
     "  help config --markdown  the same as README.md's configuration table\n"
@@ -379,8 +384,11 @@ static int run(const struct config *cfg, enum role role)
 					 .per_org = cfg->jobs_per_org,
 					 .backoff_base_ms = cfg->job_backoff_ms};
 		app.jobs = jobs_new(app.db, &jc, &env);
+		job_insights_init(cfg->models_dir);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
-		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 || jobs_start(app.jobs) < 0) {
+		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 ||
+		    jobs_register(app.jobs, "insights", job_insights) < 0 ||
+		    jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}
@@ -432,6 +440,8 @@ out:
 		    json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
 	} else {
 		asr_chain_free(app.asr);
+		job_insights_shutdown();
+		export_shutdown();
 		blob_close(app.blob);
 		db_close(app.db);
 		bus_free(app.bus);
@@ -560,6 +570,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "diarize"))
 		return cmd_diarize(argc, argv);
+	if (!strcmp(cmd, "insights"))
+		return job_insights_cli(argc, argv);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") &&
 	    strcmp(cmd, "migrate")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);

@@ -13,6 +13,7 @@
 #include "auth/authn.h"
 #include "auth/jwt.h"
 #include "core/config.h"
+#include "export/export.h"
 #include "http/http.h"
 #include "http/jsonv.h"
 #include "store/db.h"
@@ -70,6 +71,7 @@ struct session;
 void api_reply_tokens(struct http_req *r, int status, const struct user *u,
 		      const struct membership *m, const struct session *s, const char *refresh);
 enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u);
+size_t api_insights_routes(const struct route **out);
 
 /* ---- the frame (frame.c) ---- */
 
@@ -253,6 +255,16 @@ void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const js
 		    const json_t *headers);
 /* The request failed: forget the claim so a retry runs afresh. */
 void api_idem_abandon(struct db_conn *c, struct api_idem *st);
+
+/*
+ * A transcript export of meeting m (insights.c): DOCX and PDF also show the
+ * meeting's date and its stored insights (summary, action items) when there
+ * are any; other formats are export_render's. Caller frees; NULL when out
+ * of memory.
+ */
+struct transcript;
+char *api_export_render(struct app *app, const char *org_id, const struct meeting *m,
+			const struct transcript *t, enum export_format f, size_t *len);
 
 /* Shared representations (users.c). */
 struct user;

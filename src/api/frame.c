@@ -108,6 +108,7 @@ struct route *api_routes(size_t *n)
 	    api_notifications_routes,
 	    api_account_routes,
 	    api_oidc_routes,
+	    api_insights_routes,
 	};
 	// clang-format on
 	size_t total = 0;

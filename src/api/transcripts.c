@@ -167,7 +167,7 @@ static void read_check(struct api_ctx *cx, json_t **errors)
 	struct read_in *in = API_IN(cx, struct read_in);
 	const char *fmt = http_query(cx->req, "format"), *v = http_query(cx->req, "version");
 	if (fmt && !(in->format = export_parse(fmt)))
-		jv_error(errors, "format", "must be one of txt, srt, vtt, json");
+		jv_error(errors, "format", "must be one of txt, srt, vtt, json, docx, pdf");
 	if (!v || !strcmp(v, "current"))
 		return;
 	if (!strcmp(v, "original")) {
@@ -233,7 +233,7 @@ static void get_transcript(struct api_ctx *cx)
 			http_reply_json(r, 200, out);
 	} else {
 		size_t len = 0;
-		char *text = export_render(&tr, f, m.title, &len);
+		char *text = api_export_render(cx->app, m.org_id, &m, &tr, f, &len);
 		if (!text) {
 			http_problem_internal(r, "render transcript");
 		} else {

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
+#include "jobs/insights.h"
 #include "media/media.h"
 #include "store/meetings.h"
 #include "store/notifications.h"
@@ -329,6 +330,9 @@ enum job_result job_transcribe(struct job_run *run)
 				    e->model, transcript_confidence(&tr), tr.duration, steps);
 	if (rc == STORE_OK)
 		notify_transcription(c, env->bus, org, id, true);
+	/* Insights follow every transcript; failing to queue them never fails this job. */
+	if (rc == STORE_OK && job_insights_enqueue(c, org, id) != STORE_OK)
+		log_warn("insights not queued", json_pack("{s:s}", "meeting_id", id));
 	db_release(c);
 	if (rc && rc != STORE_NOT_FOUND) {
 		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);
