@@ -300,7 +300,7 @@ static const char SEARCH_PG[] =
     "SELECT meeting_id, title, created_at, mdate, kind, segment_index, speaker_id, speaker_name,"
     " start_s, end_s,"
     " ts_headline('english', body, q, 'StartSel=' || chr(1) || ', StopSel=' || chr(2) ||"
-    " ', MaxWords=24, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'),"
+    " ', MaxWords=24, MinWords=12'),"
     " -rank FROM (SELECT d.id, d.meeting_id, m.title, m.created_at,"
     " COALESCE(m.meeting_date, 0) AS mdate, d.kind, d.segment_index, d.speaker_id,"
     " d.speaker_name, d.start_s, d.end_s, d.body, q, ts_rank(d.tsv, q) AS rank"
