@@ -1,0 +1,62 @@
+// The search benchmark's client (bench/search.sh): sequential GET
+// /api/v1/search requests over loopback HTTP (keep-alive), one query type at
+// a time, and the latency percentiles of each.
+//
+//   node bench/search-load.mjs BASE TOKEN MEETINGS WORDS_PER_MEETING [REQUESTS]
+//
+// Queries come from the corpus itself (same seed): one-word and two-word
+// queries use words of Zipf ranks 20..3000 (content words: neither "the"-like
+// words found in every segment nor words found nowhere); phrases are two
+// adjacent words of a sampled segment, so every phrase has at least one hit.
+import { generate, vocabulary, rng, SEED } from './search-corpus.mjs';
+
+const [, , BASE, TOKEN, MEETINGS, WORDS, REQUESTS = '300'] = process.argv;
+const N = Number(REQUESTS);
+const rand = rng(SEED + 7);
+const { vocab } = vocabulary();
+const word = () => vocab[20 + Math.floor(rand() * 2980)];
+
+const phrases = [];
+const every = Math.max(1, Math.floor(Number(MEETINGS) / (N * 2)));
+generate(Number(MEETINGS), Number(WORDS), (i, title, created, segments) => {
+	if (i % every) return;
+	const s = segments[Math.floor(rand() * segments.length)].text.split(' ');
+	if (s.length < 2) return;
+	const k = Math.floor(rand() * (s.length - 1));
+	phrases.push(`"${s[k]} ${s[k + 1]}"`);
+});
+
+async function one(q) {
+	const t0 = performance.now();
+	const res = await fetch(`${BASE}/api/v1/search?q=${encodeURIComponent(q)}&limit=20`, {
+		headers: { Authorization: `Bearer ${TOKEN}` },
+	});
+	const body = await res.json();
+	const ms = performance.now() - t0;
+	if (res.status !== 200) throw new Error(`${q}: ${res.status} ${JSON.stringify(body)}`);
+	return { ms, hits: body.data.length };
+}
+
+const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+async function kind(name, make) {
+	const times = [];
+	let empty = 0;
+	for (let i = 0; i < N; i++) {
+		const r = await one(make(i));
+		times.push(r.ms);
+		if (!r.hits) empty++;
+	}
+	times.sort((a, b) => a - b);
+	const f = (x) => x.toFixed(1).padStart(8);
+	console.log(`${name.padEnd(10)} ${String(N).padStart(6)} ${f(pct(times, 50))} ${f(pct(times, 95))} ${f(times.at(-1))} ${String(empty).padStart(9)}`);
+	return pct(times, 95);
+}
+
+for (let i = 0; i < 20; i++) await one(word()); // warm-up (caches, prepared statements)
+console.log(`${'query'.padEnd(10)} ${'n'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'no hits'.padStart(9)}`);
+const p95 = [];
+p95.push(await kind('one-word', () => word()));
+p95.push(await kind('two-word', () => `${word()} ${word()}`));
+p95.push(await kind('phrase', (i) => phrases[i % phrases.length]));
+console.log(`p95 target < 50 ms: ${p95.every((x) => x < 50) ? 'met' : 'NOT met'}`);
