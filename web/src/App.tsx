@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { IconClose, IconMenu, IconWave } from './components/icons';
 import { ErrorBoundary } from './components/ErrorBoundary';
+import { SearchBox } from './components/SearchBox';
 import { Toasts } from './components/ui';
 import { Link, match, navigate, useLocation } from './lib/router';
 import * as session from './lib/session';
@@ -13,6 +14,7 @@ import { Login, Signup } from './pages/Auth';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
 import { Record } from './pages/Record';
+import { Search } from './pages/Search';
 import { Upload } from './pages/Upload';
 
 function useSession(): session.SessionState {
@@ -60,6 +62,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 						IAM
 					</span>
 				</Link>
+				<SearchBox />
 				<UploadIndicator className="upload-indicator--bar" />
 				<button type="button" className="btn btn--icon btn--quiet nav-toggle" aria-expanded={open} aria-controls="main-nav" onClick={() => setOpen((o) => !o)}>
 					{open ? <IconClose /> : <IconMenu />}
@@ -119,6 +122,7 @@ function Routes({ path }: { path: string }) {
 	if (m) return <MeetingPage key={m.id} id={m.id} />;
 	if (path === '/upload') return <Upload />;
 	if (path === '/record') return <Record />;
+	if (path === '/search') return <Search />;
 	if (path === '/api-keys') return <ApiKeys />;
 	if (path === '/account') return <Account />;
 	return <NotFound />;
