@@ -273,41 +273,55 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * MAY_READ: where a "may this caller read this meeting" condition goes
  * (roles, collections) once it exists; today every member of the
  * organization reads every meeting of it, so it is empty. It sees the
- * meeting as m and the hit as d.
+ * meeting as m.
  */
 #define MAY_READ ""
 
-/* Conditions shared by both dialects: $2 org, $3 meeting, $4 from, $5 to, $6 speaker. */
-#define FILTERS                                                                                    \
-	" AND d.org_id = $2 AND ($3 = '' OR d.meeting_id = $3)"                                    \
-	" AND COALESCE(m.meeting_date, m.created_at) >= $4"                                        \
-	" AND COALESCE(m.meeting_date, m.created_at) < $5"                                         \
-	" AND ($6 = '' OR d.speaker_id = $6 OR lower(d.speaker_name) = lower($6))" MAY_READ
-
+/*
+ * Statements are assembled from the filters actually given, so that the
+ * planner never sees "($3 = '' OR ...)" (PostgreSQL estimated such date
+ * conditions so low that it walked every meeting instead of the GIN index:
+ * 0.8 s instead of 20 ms). Placeholders are numbered in order of use.
+ */
 #define HIT_COLS                                                                                   \
 	"d.meeting_id, m.title, m.created_at, COALESCE(m.meeting_date, 0), d.kind,"                \
 	" d.segment_index, d.speaker_id, d.speaker_name, d.start_s, d.end_s"
 
-static const char SEARCH_SQLITE[] =
-    "SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24),"
-    " bm25(search_fts) AS rank"
-    " FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid"
-    " JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"
-    " WHERE search_fts MATCH $1" FILTERS " ORDER BY rank, d.id LIMIT $7 OFFSET $8";
+/* %s doc conditions, %s meeting conditions, %3$d limit, %4$d offset placeholders. */
+#define SEARCH_SQLITE_FMT                                                                          \
+	"SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24),"                \
+	" bm25(search_fts) AS rank"                                                                \
+	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid"                           \
+	" JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"                          \
+	" WHERE search_fts MATCH $1 AND d.org_id = $2%s%s" MAY_READ                                \
+	" ORDER BY rank, d.id LIMIT $%d OFFSET $%d"
 
-/* The headline is made for the page's rows only (it re-parses the text). */
-static const char SEARCH_PG[] =
-    "SELECT meeting_id, title, created_at, mdate, kind, segment_index, speaker_id, speaker_name,"
-    " start_s, end_s,"
-    " ts_headline('english', body, q, 'StartSel=' || chr(1) || ', StopSel=' || chr(2) ||"
-    " ', MaxWords=24, MinWords=12'),"
-    " -rank FROM (SELECT d.id, d.meeting_id, m.title, m.created_at,"
-    " COALESCE(m.meeting_date, 0) AS mdate, d.kind, d.segment_index, d.speaker_id,"
-    " d.speaker_name, d.start_s, d.end_s, d.body, q, ts_rank(d.tsv, q) AS rank"
-    " FROM search_docs d JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id,"
-    " websearch_to_tsquery('english', $1) q"
-    " WHERE d.tsv @@ q" FILTERS " ORDER BY rank DESC, d.id LIMIT $7 OFFSET $8) h"
-    " ORDER BY rank DESC, id";
+/*
+ * PostgreSQL: the matches come from the GIN index first (a materialized CTE,
+ * whatever the planner thinks of the other conditions), are ranked, the
+ * page is cut, and only the page's rows get a headline (ts_headline parses
+ * the text again).
+ */
+#define SEARCH_PG_FMT                                                                              \
+	"WITH hits AS MATERIALIZED (SELECT d.id, d.meeting_id, ts_rank(d.tsv, q) AS rank"          \
+	" FROM search_docs d, websearch_to_tsquery('english', $1) q"                               \
+	" WHERE d.tsv @@ q AND d.org_id = $2%s),"                                                  \
+	" page AS (SELECT h.id, h.rank FROM hits h"                                                \
+	" JOIN meetings m ON m.id = h.meeting_id AND m.org_id = $2"                                \
+	" WHERE TRUE%s" MAY_READ " ORDER BY h.rank DESC, h.id LIMIT $%d OFFSET $%d)"               \
+	" SELECT " HIT_COLS ", ts_headline('english', d.body, q, 'StartSel=' || chr(1) ||"         \
+	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank"                     \
+	" FROM page JOIN search_docs d ON d.id = page.id"                                          \
+	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q"           \
+	" ORDER BY page.rank DESC, page.id"
+
+/* Append " AND ..." to conds (a char array) with its parameter v as the next placeholder. */
+#define ADD_COND(conds, v, ...)                                                                    \
+	do {                                                                                       \
+		size_t used_ = strlen(conds);                                                      \
+		params[np++] = (v);                                                                \
+		snprintf((conds) + used_, sizeof(conds) - used_, __VA_ARGS__);                     \
+	} while (0)
 
 void search_hits_free(struct search_hit *hits, size_t n)
 {
@@ -333,19 +347,39 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 		return STORE_ERROR;
 	if (limit < 1)
 		limit = 1;
-	struct search_hit *hits = calloc((size_t)limit, sizeof *hits);
+	struct db_param params[8];
+	size_t np = 0;
+	params[np++] = DB_TEXT(match);
+	params[np++] = DB_TEXT(f->org_id);
+	char doc[256] = "", mtg[256] = "";
+	if (f->meeting_id && *f->meeting_id)
+		ADD_COND(doc, DB_TEXT(f->meeting_id), " AND d.meeting_id = $%zu", np);
+	if (f->speaker && *f->speaker)
+		ADD_COND(doc, DB_TEXT(f->speaker),
+			 " AND (d.speaker_id = $%zu OR lower(d.speaker_name) = lower($%zu))", np,
+			 np);
+	if (f->from_ms > 0)
+		ADD_COND(mtg, DB_INT(f->from_ms),
+			 " AND COALESCE(m.meeting_date, m.created_at) >= $%zu", np);
+	if (f->to_ms > 0)
+		ADD_COND(mtg, DB_INT(f->to_ms),
+			 " AND COALESCE(m.meeting_date, m.created_at) < $%zu", np);
+	params[np++] = DB_INT(limit);
+	params[np++] = DB_INT(offset);
+	char sql[4096];
+	int len;
+	if (pg)
+		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, doc, mtg, (int)np - 1, (int)np);
+	else
+		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, doc, mtg, (int)np - 1, (int)np);
+	struct search_hit *hits =
+	    len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
 	if (!hits) {
 		free(match);
 		return STORE_ERROR;
 	}
 	int rc;
-	struct db_res *r = db_query(
-	    c, pg ? SEARCH_PG : SEARCH_SQLITE,
-	    DB_PARAMS(DB_TEXT(match), DB_TEXT(f->org_id),
-		      DB_TEXT(f->meeting_id ? f->meeting_id : ""), DB_INT(f->from_ms),
-		      DB_INT(f->to_ms > 0 ? f->to_ms : INT64_MAX),
-		      DB_TEXT(f->speaker ? f->speaker : ""), DB_INT(limit), DB_INT(offset)),
-	    &rc);
+	struct db_res *r = db_query(c, sql, params, np, &rc);
 	free(match);
 	if (!r) {
 		free(hits);
