@@ -82,7 +82,12 @@ for engine in $ENGINES; do
 	t1=$(date +%s)
 	echo
 	echo "== $engine: loaded in $((t1 - t0)) s; index size $((size / 1048576)) MiB ($what)"
-	node bench/search-load.mjs "$BASE" "$TOKEN" "$MEETINGS" "$WORDS" "$REQUESTS"
+	PIDS=$PID
+	if [ -n "$PGDIR" ]; then
+		PGHOME=$(cat "$PGDIR/home" 2>/dev/null || echo "$PGDIR")
+		PIDS="$PID,$(head -1 "$PGHOME/data/postmaster.pid")"
+	fi
+	node bench/search-load.mjs "$BASE" "$TOKEN" "$MEETINGS" "$WORDS" "$REQUESTS" "$PIDS"
 	stop_iamd
 	if [ -n "$PGDIR" ]; then
 		scripts/pg-test-cluster stop "$PGDIR" >/dev/null
