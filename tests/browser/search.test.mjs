@@ -123,4 +123,21 @@ describe('search box', () => {
 		assert.deepEqual(unexpectedErrors(b.errors, ALLOWED), [], failed.join(', '));
 		assert.deepEqual(failed.filter((f) => !/^404 GET \/favicon\.ico$/.test(f) && !/^400 GET \/api\/v1\/search$/.test(f)), []);
 	});
+
+	test('on a phone the list of hits stays on the screen', T, async () => {
+		const phone = await launch({ viewport: { width: 375, height: 812 } });
+		try {
+			const acc = await registerApi({ tag: 'searchphone' });
+			await apiJson('POST', '/api/v1/meetings', { token: acc.access, json: { title: 'Okapi feeding plan with a rather long title that wraps' } });
+			await openLoggedIn(phone.page, acc, '/meetings');
+			await phone.page.getByRole('combobox', { name: 'Search all meetings' }).fill('okapi');
+			await phone.page.getByRole('option').first().waitFor();
+			const box = await phone.page.locator('.searchbox__popup').boundingBox();
+			assert.ok(box.x >= 0 && box.x + box.width <= 375, JSON.stringify(box));
+			assert.equal(await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 0);
+			await screenshot(phone.page, 'search-box-phone', { fullPage: false });
+		} finally {
+			await phone.close();
+		}
+	});
 });
