@@ -72,6 +72,7 @@ void api_reply_tokens(struct http_req *r, int status, const struct user *u,
 		      const struct membership *m, const struct session *s, const char *refresh);
 enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u);
 size_t api_insights_routes(const struct route **out);
+size_t api_search_routes(const struct route **out);
 
 /* ---- the frame (frame.c) ---- */
 

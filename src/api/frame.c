@@ -109,6 +109,7 @@ struct route *api_routes(size_t *n)
 	    api_account_routes,
 	    api_oidc_routes,
 	    api_insights_routes,
+	    api_search_routes,
 	};
 	// clang-format on
 	size_t total = 0;

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } fro
 import { IconClose, IconMenu, IconWave } from './components/icons';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { InboxNavLabel, NotificationBell } from './components/NotificationBell';
+import { SearchBox } from './components/SearchBox';
 import { Toasts } from './components/ui';
 import { Link, match, navigate, useLocation } from './lib/router';
 import * as session from './lib/session';
@@ -18,6 +19,7 @@ import { Inbox } from './pages/Inbox';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
 import { Record } from './pages/Record';
+import { Search } from './pages/Search';
 import { Upload } from './pages/Upload';
 
 function useSession(): session.SessionState {
@@ -66,6 +68,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 						IAM
 					</span>
 				</Link>
+				<SearchBox />
 				<UploadIndicator className="upload-indicator--bar" />
 				<button type="button" className="btn btn--icon btn--quiet nav-toggle" aria-expanded={open} aria-controls="main-nav" onClick={() => setOpen((o) => !o)}>
 					{open ? <IconClose /> : <IconMenu />}
@@ -126,6 +129,7 @@ function Routes({ path, me }: { path: string; me: string }) {
 	if (m) return <MeetingPage key={m.id} id={m.id} />;
 	if (path === '/upload') return <Upload />;
 	if (path === '/record') return <Record />;
+	if (path === '/search') return <Search />;
 	if (path === '/api-keys') return <ApiKeys />;
 	if (path === '/account') return <Account />;
 	if (path === '/inbox') return <Inbox me={me} />;

@@ -656,7 +656,8 @@ function Player({ meeting, audioRef }: { meeting: Meeting; audioRef: React.RefOb
 	const [src, setSrc] = useState<string | null>(null);
 	const [error, setError] = useState<string | null>(null);
 	const retries = useRef(0);
-	const resumeAt = useRef<number | null>(null);
+	// ?t=SECONDS (a search hit): start there once the audio is ready
+	const resumeAt = useRef<number | null>(Number(new URLSearchParams(window.location.search).get('t')) || null);
 
 	const loadTicket = useCallback(async () => {
 		try {
