@@ -593,6 +593,14 @@ static const struct config_setting SETTINGS[] = {
      .def = 2000,
      .help = "how long a request waits for a hashing slot before 503 `server_busy` with "
 	     "`Retry-After`, so a login flood cannot slow the rest of the API"},
+    {.name = "IAM_AUDIT_RETENTION_DAYS",
+     .type = CONFIG_INT,
+     FIELD(audit_retention_days),
+     .min = 0,
+     .max = 36500,
+     .def = 365,
+     .help = "days the audit log (`GET /api/v1/audit-events`) keeps an event; older ones are "
+	     "deleted by the minutely clean-up (`0` = keep for ever)"},
 };
 
 const struct config_setting *config_settings(size_t *n)

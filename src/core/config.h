@@ -58,7 +58,8 @@ struct config {
 	int register_per_hour; /* 0 = no limit */
 	int hash_concurrency;
 	int hash_wait_ms;
-	char *web_dir; /* "" = no web app */
+	int audit_retention_days; /* 0 = keep for ever */
+	char *web_dir;		  /* "" = no web app */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
+#include "store/audit.h"
 #include "store/idempotency.h"
 #include "store/meetings.h"
 #include "store/uploads.h"
@@ -130,5 +131,18 @@ void janitor_run(const struct janitor_env *env)
 	int64_t purged;
 	idem_purge(c, time_now_ms(), &purged);
 	hash_pending(env, c);
+	if (env->audit_retention_days > 0) {
+		/* In bounded batches, so one round never holds the database for long. */
+		int64_t before = time_now_ms() - (int64_t)env->audit_retention_days * 86400000;
+		int64_t n_audit = 0, total = 0;
+		for (int i = 0; i < 10; i++) {
+			if (audit_purge(c, before, 1000, &n_audit) != STORE_OK || n_audit == 0)
+				break;
+			total += n_audit;
+		}
+		if (total > 0)
+			log_info("old audit events removed",
+				 json_pack("{s:I}", "count", (json_int_t)total));
+	}
 	db_release(c);
 }
