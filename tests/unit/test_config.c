@@ -690,6 +690,7 @@ static void test_table_well_formed(void **state)
 	    "IAM_REGISTER_PER_HOUR",
 	    "IAM_HASH_CONCURRENCY",
 	    "IAM_HASH_WAIT_MS",
+	    "IAM_AUDIT_RETENTION_DAYS",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		setting(names[i]);
