@@ -9,10 +9,13 @@ import * as session from './lib/session';
 import * as uploads from './lib/uploads';
 import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
+import { Audit } from './pages/Audit';
 import { Login, Signup } from './pages/Auth';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
+import { Invite } from './pages/Invite';
 import { Record } from './pages/Record';
+import { OrgSwitcher, Team } from './pages/Team';
 import { Upload } from './pages/Upload';
 
 function useSession(): session.SessionState {
@@ -23,6 +26,8 @@ const NAV = [
 	{ to: '/meetings', label: 'Meetings', match: (p: string) => p === '/meetings' || p.startsWith('/meetings/') },
 	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
 	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
+	{ to: '/team', label: 'Team', match: (p: string) => p === '/team' },
+	{ to: '/audit', label: 'Audit log', match: (p: string) => p === '/audit', admins: true },
 	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];
@@ -49,6 +54,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 	const [open, setOpen] = useState(false);
 	useEffect(() => setOpen(false), [path]);
 	const name = user ? [user.first_name, user.last_name].filter(Boolean).join(' ') || user.email : '';
+	const isAdmin = user?.organization?.role === 'owner' || user?.organization?.role === 'admin';
 	return (
 		<header className="header">
 			<div className="header__inner">
@@ -67,7 +73,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 				</button>
 				<nav id="main-nav" className={`nav${open ? ' nav--open' : ''}`} aria-label="Main">
 					<ul>
-						{NAV.map((n) => (
+						{NAV.filter((n) => !('admins' in n) || isAdmin).map((n) => (
 							<li key={n.to}>
 								<Link to={n.to} className="nav__link" aria-current={n.match(path) ? 'page' : undefined}>
 									{n.label}
@@ -77,6 +83,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 					</ul>
 					<div className="nav__user">
 						<UploadIndicator className="upload-indicator--nav" />
+						{user ? <OrgSwitcher key={user.organization?.id || ''} /> : null}
 						<span className="nav__name" title={user?.email}>
 							{name}
 						</span>
@@ -120,11 +127,15 @@ function Routes({ path }: { path: string }) {
 	if (path === '/upload') return <Upload />;
 	if (path === '/record') return <Record />;
 	if (path === '/api-keys') return <ApiKeys />;
+	if (path === '/team') return <Team />;
+	if (path === '/audit') return <Audit />;
 	if (path === '/account') return <Account />;
 	return <NotFound />;
 }
 
 const PUBLIC = new Set(['/login', '/signup']);
+/** Pages for everyone, logged in or not (accepting an invitation). */
+const isOpen = (p: string) => p === '/invite' || p.startsWith('/invite/');
 
 export function App() {
 	const s = useSession();
@@ -139,6 +150,7 @@ export function App() {
 
 	// the guard
 	useEffect(() => {
+		if (isOpen(path)) return;
 		if (s.status === 'anonymous' && !isPublic) {
 			const next = path === '/' || path === '/meetings' ? '' : `?next=${encodeURIComponent(path + loc.search)}`;
 			navigate(`/login${next}`, { replace: true });
@@ -161,6 +173,17 @@ export function App() {
 		}, 0);
 		return () => clearTimeout(t);
 	}, [path]);
+
+	if (isOpen(path)) {
+		return (
+			<>
+				<main id="main" className="main main--auth">
+					<Invite />
+				</main>
+				<Toasts />
+			</>
+		);
+	}
 
 	if (isPublic) {
 		if (s.status === 'authenticated') return null;
