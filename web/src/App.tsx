@@ -27,7 +27,7 @@ const NAV = [
 	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
 	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
 	{ to: '/team', label: 'Team', match: (p: string) => p === '/team' },
-	{ to: '/audit', label: 'Audit log', match: (p: string) => p === '/audit', admins: true },
+	{ to: '/audit', label: 'Audit', match: (p: string) => p === '/audit', admins: true },
 	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];

@@ -151,7 +151,7 @@ export function Invite() {
 		);
 	}
 	const intro = (
-		<p data-invite-intro>
+		<p data-invite-intro style={{ overflowWrap: 'anywhere' }}>
 			{inv.invited_by ? `${inv.invited_by.email} invited ` : 'You are invited '}
 			<strong>{inv.email}</strong> to join <strong>{inv.organization.name}</strong> as <strong>{inv.role}</strong>.
 		</p>

@@ -101,6 +101,7 @@ export function OrgSwitcher() {
 			<span className="visually-hidden">Organization</span>
 			<select
 				className="select select--small"
+				style={{ maxWidth: '14rem' }}
 				value={active?.id || ''}
 				disabled={busy}
 				data-org-switcher
@@ -303,14 +304,14 @@ export function Team() {
 			{shown ? <InviteLink inv={shown} onDone={() => setShown(null)} /> : null}
 
 			{manages ? (
-				<form className="card inline-form" onSubmit={invite} noValidate aria-label="Invite someone">
+				<form className="card inline-form" onSubmit={invite} noValidate aria-label="Invite someone" aria-describedby="role-help">
 					<Field label="Invite by e-mail" name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} placeholder="colleague@example.com" data-invite-email />
 					<label className="field">
 						<span>Role</span>
 						<select className="select" value={role} onChange={(e) => setRole(e.target.value as Role)} data-invite-role>
 							{ROLES.filter((r) => RANK[r] <= RANK[myRole]).map((r) => (
-								<option key={r} value={r}>
-									{r} — {ROLE_HELP[r]}
+								<option key={r} value={r} title={ROLE_HELP[r]}>
+									{r}
 								</option>
 							))}
 						</select>
@@ -318,6 +319,11 @@ export function Team() {
 					<button type="submit" className="btn btn--primary" disabled={busy}>
 						{busy ? 'Inviting…' : 'Invite'}
 					</button>
+					<p id="role-help" className="field__hint" style={{ flexBasis: '100%' }}>
+						{ROLES.filter((r) => RANK[r] <= RANK[myRole])
+							.map((r) => `${r}: ${ROLE_HELP[r]}`)
+							.join(' · ')}
+					</p>
 				</form>
 			) : null}
 
