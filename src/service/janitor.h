@@ -2,8 +2,9 @@
  * janitor.h — periodic clean-up, run about once a minute by one thread:
  * tus uploads that expired (rows and spool files), orphan spool files
  * (older than orphan_age_s and named by no active upload), expired
- * Idempotency-Key records, the SHA-256 of stored audio that lacks it, and
- * audit events older than audit_retention_days.
+ * Idempotency-Key records, the SHA-256 of stored audio that lacks it,
+ * meetings older than their organization's retention_days (with their
+ * audio), and audit events older than audit_retention_days.
  */
 #ifndef IAM_SERVICE_JANITOR_H
 #define IAM_SERVICE_JANITOR_H

@@ -226,6 +226,29 @@ enum store_rc org_delete(struct db_conn *c, const char *org_id, char ***keys, in
 	return STORE_OK;
 }
 
+enum store_rc org_retention_due(struct db_conn *c, int64_t now, int max, struct org_expired *out,
+				int *n)
+{
+	*n = 0;
+	int rc;
+	struct db_res *r = db_query(
+	    c,
+	    "SELECT m.org_id, m.id FROM meetings m JOIN organizations o ON o.id = m.org_id"
+	    " WHERE o.retention_days IS NOT NULL"
+	    " AND m.created_at < CAST($1 AS BIGINT) - CAST(o.retention_days AS BIGINT) * 86400000"
+	    " AND m.status NOT IN ('queued', 'processing') ORDER BY m.created_at LIMIT $2",
+	    DB_PARAMS(DB_INT(now), DB_INT(max)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	while (*n < max && (rc = db_next(r)) == 1) {
+		store_copy(out[*n].org_id, sizeof out[*n].org_id, r, 0);
+		store_copy(out[*n].id, sizeof out[*n].id, r, 1);
+		(*n)++;
+	}
+	db_res_free(r);
+	return rc < 0 ? store_rc_of(rc) : STORE_OK;
+}
+
 enum store_rc org_member_role(struct db_conn *c, const char *org_id, const char *user_id,
 			      char role[16])
 {

@@ -63,6 +63,19 @@ enum store_rc org_update(struct db_conn *c, const struct org *o);
 enum store_rc org_delete(struct db_conn *c, const char *org_id, char ***keys, int *nkeys);
 void org_keys_free(char **keys, int n);
 
+/* A meeting past its organization's retention period. */
+struct org_expired {
+	char org_id[UUID_STR_LEN];
+	char id[UUID_STR_LEN];
+};
+/*
+ * Up to max meetings older than their organization's retention_days at now
+ * (none of organizations that keep meetings for ever; none queued or being
+ * transcribed: they wait for the next round), oldest first, into out.
+ */
+enum store_rc org_retention_due(struct db_conn *c, int64_t now, int max, struct org_expired *out,
+				int *n);
+
 /* The role of user_id in org_id into role (STORE_NOT_FOUND when not a member). */
 enum store_rc org_member_role(struct db_conn *c, const char *org_id, const char *user_id,
 			      char role[16]);

@@ -256,6 +256,57 @@ static void test_org_delete(void **state)
 	assert_int_equal(org_get(fx->c, fx->org2, fx->user, &o), STORE_NOT_FOUND);
 }
 
+static void test_retention_due(void **state)
+{
+	FX(state);
+	int64_t now = time_now_ms(), day = 86400000;
+	assert_int_equal(db_exec(fx->c,
+				 "UPDATE organizations SET retention_days = 30 WHERE id = $1",
+				 DB_PARAMS(DB_TEXT(fx->org)), NULL),
+			 DB_OK);
+	char old[UUID_STR_LEN], fresh[UUID_STR_LEN], busy[UUID_STR_LEN], other[UUID_STR_LEN];
+	uuid_v7(old);
+	uuid_v7(fresh);
+	uuid_v7(busy);
+	uuid_v7(other);
+	const char *sql = "INSERT INTO meetings (id, org_id, title, status, created_at, updated_at)"
+			  " VALUES ($1, $2, 't', $3, $4, $4)";
+	assert_int_equal(db_exec(fx->c, sql,
+				 DB_PARAMS(DB_TEXT(old), DB_TEXT(fx->org), DB_TEXT("completed"),
+					   DB_INT(now - 31 * day)),
+				 NULL),
+			 DB_OK);
+	assert_int_equal(db_exec(fx->c, sql,
+				 DB_PARAMS(DB_TEXT(fresh), DB_TEXT(fx->org), DB_TEXT("completed"),
+					   DB_INT(now - 29 * day)),
+				 NULL),
+			 DB_OK);
+	assert_int_equal(db_exec(fx->c, sql,
+				 DB_PARAMS(DB_TEXT(busy), DB_TEXT(fx->org), DB_TEXT("processing"),
+					   DB_INT(now - 40 * day)),
+				 NULL),
+			 DB_OK);
+	/* An organization that keeps meetings for ever. */
+	assert_int_equal(db_exec(fx->c, sql,
+				 DB_PARAMS(DB_TEXT(other), DB_TEXT(fx->org2), DB_TEXT("completed"),
+					   DB_INT(now - 4000 * day)),
+				 NULL),
+			 DB_OK);
+	struct org_expired due[8];
+	int n;
+	assert_int_equal(org_retention_due(fx->c, now, 8, due, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(due[0].id, old);
+	assert_string_equal(due[0].org_id, fx->org);
+	/* Long retention periods do not overflow. */
+	assert_int_equal(db_exec(fx->c,
+				 "UPDATE organizations SET retention_days = 36500 WHERE id = $1",
+				 DB_PARAMS(DB_TEXT(fx->org)), NULL),
+			 DB_OK);
+	assert_int_equal(org_retention_due(fx->c, now, 8, due, &n), STORE_OK);
+	assert_int_equal(n, 0);
+}
+
 static void test_audit(void **state)
 {
 	FX(state);
@@ -320,12 +371,14 @@ int main(void)
 		ST(test_invitations, KIND_SQLITE),
 		ST(test_org_delete, KIND_SQLITE),
 		ST(test_audit, KIND_SQLITE),
+		ST(test_retention_due, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		ST(test_last_owner, KIND_PG),
 		ST(test_invitations, KIND_PG),
 		ST(test_org_delete, KIND_PG),
 		ST(test_audit, KIND_PG),
+		ST(test_retention_due, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("authz", pure_tests, NULL, NULL);
