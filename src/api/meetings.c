@@ -19,6 +19,7 @@
 #include "core/utf8.h"
 #include "export/export.h"
 #include "store/meetings.h"
+#include "store/orgs.h"
 #include "store/uploads.h"
 
 static const char *const STATUSES[] = {"pending",    "uploaded",  "queued",
@@ -164,6 +165,10 @@ static void create_meeting(struct api_ctx *cx)
 	json_t *errors = NULL;
 	struct meeting m;
 	meeting_init(&m);
+	/* The organization's default language, unless the request names one. */
+	struct org o;
+	if (org_get(c, p.org_id, p.user_id, &o) == STORE_OK && o.default_language[0])
+		snprintf(m.language, sizeof m.language, "%s", o.default_language);
 	apply_details(cx->body, &m, &errors); /* checked by create_meeting_check */
 	json_decref(errors);
 	struct api_idem idem = {0};

@@ -101,6 +101,9 @@ describe('organizations', () => {
 		assert.equal(up.name, 'After');
 		assert.equal(up.default_language, 'fr');
 		assert.equal(up.retention_days, 90);
+		// New meetings take the organization's default language unless they name one.
+		assert.equal((await createMeeting(sw.access, { title: 'in French' })).language, 'fr');
+		assert.equal((await createMeeting(sw.access, { title: 'in English', language: 'en' })).language, 'en');
 		const cleared = assertJson(await patch(`${ORGS}/${org.id}`, { token: sw.access, json: { retention_days: null } }), 200);
 		assert.equal(cleared.retention_days, null);
 		assert.equal(cleared.name, 'After');
