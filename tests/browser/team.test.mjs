@@ -66,8 +66,12 @@ test('owner invites a second user, who signs up through the link and sees the me
 	const sel = g.locator('[data-org-switcher]');
 	await sel.waitFor();
 	assert.match(await sel.locator('option:checked').innerText(), /Northwind Research \(member\)/);
-	// Members see no audit log in the menu.
-	assert.equal(await g.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit', exact: true }).count(), 0);
+	// Members see no audit log and no API keys in the menu, but upload and the team.
+	const nav = g.getByRole('navigation', { name: 'Main' });
+	await nav.getByRole('link', { name: 'Upload' }).waitFor();
+	await nav.getByRole('link', { name: 'Team' }).waitFor();
+	assert.equal(await nav.getByRole('link', { name: 'Audit', exact: true }).count(), 0);
+	assert.equal(await nav.getByRole('link', { name: 'API keys' }).count(), 0);
 	await screenshot(g, 'team-guest-meetings');
 
 	// The link works once.

@@ -22,13 +22,16 @@ function useSession(): session.SessionState {
 	return useSyncExternalStore(session.subscribe, session.getState);
 }
 
-const NAV = [
+// `roles`: only shown to these roles in the active organization (README's permission matrix).
+const WRITERS = ['owner', 'admin', 'member'];
+const ADMINS = ['owner', 'admin'];
+const NAV: { to: string; label: string; match: (p: string) => boolean; roles?: string[] }[] = [
 	{ to: '/meetings', label: 'Meetings', match: (p: string) => p === '/meetings' || p.startsWith('/meetings/') },
-	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
-	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
+	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload', roles: WRITERS },
+	{ to: '/record', label: 'Record', match: (p: string) => p === '/record', roles: WRITERS },
 	{ to: '/team', label: 'Team', match: (p: string) => p === '/team' },
-	{ to: '/audit', label: 'Audit', match: (p: string) => p === '/audit', admins: true },
-	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
+	{ to: '/audit', label: 'Audit', match: (p: string) => p === '/audit', roles: ADMINS },
+	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys', roles: ADMINS },
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];
 
@@ -54,7 +57,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 	const [open, setOpen] = useState(false);
 	useEffect(() => setOpen(false), [path]);
 	const name = user ? [user.first_name, user.last_name].filter(Boolean).join(' ') || user.email : '';
-	const isAdmin = user?.organization?.role === 'owner' || user?.organization?.role === 'admin';
+	const role = user?.organization?.role;
 	return (
 		<header className="header">
 			<div className="header__inner">
@@ -73,7 +76,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 				</button>
 				<nav id="main-nav" className={`nav${open ? ' nav--open' : ''}`} aria-label="Main">
 					<ul>
-						{NAV.filter((n) => !('admins' in n) || isAdmin).map((n) => (
+						{NAV.filter((n) => !n.roles || !role || n.roles.includes(role)).map((n) => (
 							<li key={n.to}>
 								<Link to={n.to} className="nav__link" aria-current={n.match(path) ? 'page' : undefined}>
 									{n.label}

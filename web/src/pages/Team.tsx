@@ -2,7 +2,7 @@
 // with a role, pending ones with resend and revoke, the link to copy), and
 // the organization switcher shown in the header.
 
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { Alert, ConfirmDialog, Field, PageHeader, toast, useDocumentTitle } from '../components/ui';
 import { IconCopy, IconTrash } from '../components/icons';
 import { api, del, get, post } from '../lib/api';
@@ -175,7 +175,7 @@ function InviteLink({ inv, onDone }: { inv: Invitation; onDone: () => void }) {
 
 export function Team() {
 	useDocumentTitle('Team');
-	const me = session.getState().user;
+	const me = useSyncExternalStore(session.subscribe, session.getState).user;
 	const [org, setOrg] = useState<OrgInfo | null>(null);
 	const [members, setMembers] = useState<Member[] | null>(null);
 	const [invites, setInvites] = useState<Invitation[] | null>(null);
