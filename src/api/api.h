@@ -170,6 +170,13 @@ void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx);
  */
 void api_audit(struct api_ctx *cx, const char *action, const char *target_type,
 	       const char *target_id, json_t *details);
+/*
+ * api_audit for reads: the same caller reading the same target again
+ * within API_AUDIT_READ_WINDOW_MS is not recorded again (polling, seeking).
+ */
+#define API_AUDIT_READ_WINDOW_MS (10 * 60 * 1000)
+void api_audit_read(struct api_ctx *cx, const char *action, const char *target_type,
+		    const char *target_id);
 
 /* ---- audio intake (intake.c) ---- */
 

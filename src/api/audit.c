@@ -32,6 +32,20 @@ void api_audit(struct api_ctx *cx, const char *action, const char *target_type,
 			    details);
 }
 
+void api_audit_read(struct api_ctx *cx, const char *action, const char *target_type,
+		    const char *target_id)
+{
+	const struct principal *p = cx->principal;
+	struct db_conn *c = api_conn(cx);
+	if (!c || !p)
+		return;
+	struct audit_ctx ctx;
+	api_audit_ctx(cx->req, &ctx);
+	audit_record_once(c, p->org_id, p->user_id, action, target_type, target_id,
+			  API_AUDIT_READ_WINDOW_MS, &ctx,
+			  p->via_api_key ? json_pack("{s:s}", "api_key_id", p->api_key_id) : NULL);
+}
+
 struct audit_in {
 	struct api_page_in page;
 	int64_t since, until;

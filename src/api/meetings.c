@@ -269,7 +269,7 @@ static void get_meeting(struct api_ctx *cx)
 	struct meeting m;
 	if (!load(cx, &m))
 		return;
-	api_audit(cx, "meeting.read", "meeting", m.id, NULL);
+	api_audit_read(cx, "meeting.read", "meeting", m.id);
 	http_reply_json(cx->req, 200, api_meeting_json(&m));
 	meeting_clear(&m);
 }
@@ -448,10 +448,8 @@ static void get_audio(struct api_ctx *cx)
 	struct meeting m;
 	if (!load(cx, &m))
 		return;
-	/* Once per playback, not for every seek: a range from the start counts. */
-	const char *range = http_header(r, "Range");
-	if (m.audio_key[0] && (!range || !strncmp(range, "bytes=0-", 8)))
-		api_audit(cx, "meeting.audio.download", "meeting", m.id, NULL);
+	if (m.audio_key[0]) /* once per playback, not for every seek */
+		api_audit_read(cx, "meeting.audio.download", "meeting", m.id);
 	api_conn_release(cx); /* not needed while the file is sent */
 	if (!m.audio_key[0]) {
 		http_problem(r, 404, "no_audio", "This meeting has no audio yet.");

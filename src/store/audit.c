@@ -42,6 +42,32 @@ enum store_rc audit_record(struct db_conn *c, const char *org_id, const char *us
 	return audit_record_target(c, org_id, user_id, action, NULL, NULL, ctx, details);
 }
 
+enum store_rc audit_record_once(struct db_conn *c, const char *org_id, const char *user_id,
+				const char *action, const char *target_type, const char *target_id,
+				int64_t window_ms, const struct audit_ctx *ctx, json_t *details)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT 1 FROM audit_events WHERE org_id = $1 AND created_at > $2"
+		     " AND user_id = $3 AND action = $4 AND target_id = $5 LIMIT 1",
+		     DB_PARAMS(DB_TEXT(org_id), DB_INT(time_now_ms() - window_ms), DB_TEXT(user_id),
+			       DB_TEXT(action), DB_TEXT(target_id ? target_id : "")),
+		     &rc);
+	if (!r) {
+		json_decref(details);
+		return store_rc_of(rc);
+	}
+	rc = db_next(r);
+	db_res_free(r);
+	if (rc != 0) {
+		json_decref(details);
+		return rc == 1 ? STORE_OK : store_rc_of(rc);
+	}
+	return audit_record_target(c, org_id, user_id, action, target_type, target_id, ctx,
+				   details);
+}
+
 void audit_events_free(struct audit_event *ev, int n)
 {
 	if (!ev)

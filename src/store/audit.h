@@ -32,6 +32,15 @@ enum store_rc audit_record_target(struct db_conn *c, const char *org_id, const c
 				  const char *target_id, const struct audit_ctx *ctx,
 				  json_t *details);
 
+/*
+ * Like audit_record_target, unless the same actor already has the same
+ * action on the same target in org_id recorded within window_ms: repeated
+ * reads (a page polling a meeting, a player seeking) make one event.
+ */
+enum store_rc audit_record_once(struct db_conn *c, const char *org_id, const char *user_id,
+				const char *action, const char *target_type, const char *target_id,
+				int64_t window_ms, const struct audit_ctx *ctx, json_t *details);
+
 struct audit_filter {
 	const char *action;   /* exact, or a prefix ending in '.' ("auth."); NULL = any */
 	const char *actor_id; /* NULL = any */

@@ -218,6 +218,10 @@ describe('audit log', () => {
 		const actions = all.data.map((e) => e.action);
 		for (const a of ['meeting.read', 'member.role_change', 'invitation.create', 'invitation.accept', 'api_key.create', 'auth.switch_org'])
 			assert.ok(actions.includes(a), `audit log lacks ${a}: ${actions.join(', ')}`);
+		// Reading it again soon (a page polling) is not recorded again.
+		assertJson(await get(`${MEETINGS}/${m.id}`, { token: members.member.access }), 200);
+		const reads = assertJson(await get(`/api/v1/audit-events?action=meeting.read&actor=${members.member.userId}`, { token: owner.access }), 200);
+		assert.equal(reads.data.length, 1);
 		const read = all.data.find((e) => e.action === 'meeting.read');
 		assert.deepEqual(read.target, { type: 'meeting', id: m.id });
 		assert.equal(read.actor.id, members.member.userId);
