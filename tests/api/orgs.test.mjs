@@ -3,8 +3,12 @@
 // removal cuts tokens and keys at once, leaving, the last owner stays), the
 // audit log.
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { silence } from './audio.mjs';
 import {
 	MEETINGS,
 	assertJson,
@@ -15,8 +19,13 @@ import {
 	get,
 	login,
 	post,
+	randomSecret,
 	register,
+	registerAt,
 	request,
+	requestAt,
+	startIamd,
+	uploadRaw,
 } from './helpers.mjs';
 import { ORGS, createOrg, makeTeam, orgOf, switchOrg } from './team_helpers.mjs';
 
@@ -136,6 +145,56 @@ describe('organizations', () => {
 		const mine = await orgOf(relog.access);
 		assert.equal(mine.personal, true);
 		assertProblem(await del(`${ORGS}/${mine.id}`, { token: relog.access }), 409, 'personal_organization');
+	});
+});
+
+/** Every object file under a blob store (not the spool). */
+function objects(dataDir) {
+	const out = [];
+	const walk = (d) => {
+		for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+			const p = path.join(d, e.name);
+			if (e.isDirectory()) walk(p);
+			else if (!e.name.startsWith('.')) out.push(p);
+		}
+	};
+	walk(path.join(dataDir, 'blobs', 'objects'));
+	return out;
+}
+
+describe('deleting an organization removes its audio files', () => {
+	const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-orgs-'));
+	let srv;
+	after(async () => {
+		await srv?.stop();
+		fs.rmSync(tmpRoot, { recursive: true, force: true });
+	});
+
+	test('the audio of every meeting in it is gone from the blob store; other tenants keep theirs', T, async () => {
+		const db = process.env.IAM_ENGINE === 'postgres' && process.env.IAM_TEST_DATABASE_URL ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
+		srv = await startIamd(fs.mkdtempSync(path.join(tmpRoot, 'srv-')), { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', ...db });
+		const base = srv.base;
+		const a = await registerAt(base, 'orgs-blobs');
+		const org = assertJson(await requestAt(base, 'POST', ORGS, { token: a.access, json: { name: 'Doomed' } }), 201);
+		const sw = assertJson(await requestAt(base, 'POST', '/api/v1/auth/switch-org', { token: a.access, json: { organization_id: org.id } }), 200);
+		const wav = silence(1, 'wav');
+		const other = await registerAt(base, 'orgs-blobs-other');
+		const theirs = await createMeeting(other.access, { title: 'theirs' }, base);
+		assert.equal((await uploadRaw(other.access, theirs.id, wav, { base, filename: 'b.wav', transcribe: false })).status, 200);
+		const before = objects(srv.dataDir).length;
+		for (const title of ['one', 'two']) {
+			const m = await createMeeting(sw.access_token, { title }, base);
+			const up = await uploadRaw(sw.access_token, m.id, wav, { base, filename: 'a.wav', transcribe: false });
+			assert.equal(up.status, 200, up.text);
+		}
+		assert.equal(objects(srv.dataDir).length, before + 2);
+		const res = await requestAt(base, 'DELETE', `${ORGS}/${org.id}`, { token: sw.access_token });
+		assert.equal(res.status, 204, res.text);
+		assert.equal(objects(srv.dataDir).length, before);
+		// The other tenant's audio is still served.
+		const audio = await requestAt(base, 'GET', `${MEETINGS}/${theirs.id}/audio`, { token: other.access });
+		assert.equal(audio.status, 200);
+		assert.equal(audio.bytes.length, wav.length);
 	});
 });
 
