@@ -17,6 +17,7 @@ struct audit_ctx {
 	const char *ip;
 	const char *user_agent;
 	const char *request_id;
+	char ip_buf[64]; /* where ip may point (the client behind trusted proxies) */
 };
 
 /*

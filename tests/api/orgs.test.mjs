@@ -327,6 +327,25 @@ describe('audit log', () => {
 		assert.ok(!theirs.data.some((e) => e.action === 'meeting.read'));
 	});
 
+	test('behind a trusted proxy the client address is recorded, not the proxy', T, async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-audit-proxy-'));
+		const db = process.env.IAM_ENGINE === 'postgres' && process.env.IAM_TEST_DATABASE_URL ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
+		const srv = await startIamd(dir, { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', IAM_TRUSTED_PROXIES: '127.0.0.1', ...db });
+		try {
+			const a = await registerAt(srv.base, 'audit-proxy');
+			const res = await requestAt(srv.base, 'POST', '/api/v1/auth/login', {
+				json: { email: a.email, password: 'Correct-horse-battery-9' },
+				headers: { 'x-forwarded-for': '203.0.113.9' },
+			});
+			assert.equal(res.status, 200, res.text);
+			const list = assertJson(await requestAt(srv.base, 'GET', '/api/v1/audit-events?action=auth.login.success', { token: a.access }), 200);
+			assert.equal(list.data[0].ip, '203.0.113.9');
+		} finally {
+			await srv.stop();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	test('logins are recorded', T, async () => {
 		const a = await register({ tag: 'audit-login' });
 		await login(a.email);

@@ -115,7 +115,7 @@ export function Audit() {
 									<th scope="row" className="table__name">
 										<code className="mono">{e.action}</code>
 									</th>
-									<td data-label="Target">{e.target ? `${e.target.type} ${e.target.id.slice(0, 8)}…` : '—'}</td>
+									<td data-label="Target"><span title={e.target?.id}>{e.target ? `${e.target.type} …${e.target.id.slice(-8)}` : '—'}</span></td>
 									<td data-label="From" title={`${e.user_agent}\nrequest ${e.request_id}`}>
 										{e.ip}
 									</td>
