@@ -256,7 +256,9 @@ static void *janitor_main(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		struct janitor_env env = {.db = j->app->db,
 					  .blob = j->app->blob,
-					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
+					  .orphan_age_s = j->app->cfg->spool_orphan_age_s,
+					  .audit_retention_days =
+					      j->app->cfg->audit_retention_days};
 		janitor_run(&env);
 		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day.
 		 */

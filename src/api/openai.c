@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -558,7 +559,8 @@ static const struct route ROUTES[] = {
      .pattern = "/v1/models",
      .auth = AUTH_OPENAI,
      .db = DB_CONN_HELD,
-     .run = list_models},
+     .run = list_models,
+     .perm = PERM_READ},
     {.method = M_POST,
      .pattern = "/v1/audio/transcriptions",
      .body = BODY_STREAM,
@@ -566,7 +568,8 @@ static const struct route ROUTES[] = {
      .db = DB_CONN_HELD,
      .open = oai_open,
      .chunk = oai_chunk,
-     .run = oai_done},
+     .run = oai_done,
+     .perm = PERM_UPLOAD},
 };
 
 size_t api_openai_routes(const struct route **out)

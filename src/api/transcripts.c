@@ -200,6 +200,8 @@ static void get_transcript(struct api_ctx *cx)
 	int rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &row);
 	if (rc == STORE_OK && want > 0)
 		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
+	if (rc == STORE_OK && f)
+		api_audit_read(cx, "meeting.export", "meeting", m.id);
 	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",
@@ -705,6 +707,7 @@ static const struct route ROUTES[] = {
      .pattern = "/api/v1/meetings/{id}/transcript",
      .check = read_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_READ,
      .run = get_transcript},
     {.method = M_PATCH,
      .pattern = "/api/v1/meetings/{id}/transcript/segments/{index}",
@@ -712,6 +715,7 @@ static const struct route ROUTES[] = {
      .json = &SEGMENT_SPEC,
      .check = patch_segment_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = patch_segment},
     {.method = M_PUT,
      .pattern = "/api/v1/meetings/{id}/transcript/speakers/{speaker}",
@@ -719,27 +723,32 @@ static const struct route ROUTES[] = {
      .json = &SPEAKER_SPEC,
      .check = put_speaker_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = put_speaker},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/transcript/speakers/{speaker}/merge",
      .body = BODY_JSON,
      .json = &MERGE_SPEC,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = post_merge},
     {.method = M_GET,
      .pattern = "/api/v1/meetings/{id}/transcript/revisions",
      .check = list_revisions_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_READ,
      .run = list_revisions},
     {.method = M_GET,
      .pattern = "/api/v1/meetings/{id}/transcript/revisions/{version}",
      .check = revision_path_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_READ,
      .run = get_revision},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/transcript/revisions/{version}/restore",
      .check = revision_path_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = post_restore},
 };
 

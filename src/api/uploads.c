@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "blob/blob.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -1493,7 +1494,8 @@ static const struct route ROUTES[] = {
      UPLOAD_AUTH,
      .open = direct_open,
      .chunk = direct_chunk,
-     .run = direct_done},
+     .run = direct_done,
+     .perm = PERM_UPLOAD},
     {.method = M_OPTIONS, .pattern = "/api/v1/uploads", .run = tus_options},
     {.method = M_POST,
      .pattern = "/api/v1/uploads",
@@ -1502,12 +1504,14 @@ static const struct route ROUTES[] = {
      UPLOAD_AUTH,
      .open = tus_post_open,
      .chunk = tus_chunk,
-     .run = tus_post_done},
+     .run = tus_post_done,
+     .perm = PERM_UPLOAD},
     {.method = M_HEAD,
      .pattern = "/api/v1/uploads/{id}",
      .check = tus_check,
      UPLOAD_AUTH,
-     .run = tus_head},
+     .run = tus_head,
+     .perm = PERM_UPLOAD},
     {.method = M_PATCH,
      .pattern = "/api/v1/uploads/{id}",
      .body = BODY_STREAM,
@@ -1515,12 +1519,14 @@ static const struct route ROUTES[] = {
      UPLOAD_AUTH,
      .open = tus_patch_open,
      .chunk = tus_chunk,
-     .run = tus_patch_done},
+     .run = tus_patch_done,
+     .perm = PERM_UPLOAD},
     {.method = M_DELETE,
      .pattern = "/api/v1/uploads/{id}",
      .check = tus_check,
      UPLOAD_AUTH,
-     .run = tus_delete},
+     .run = tus_delete,
+     .perm = PERM_UPLOAD},
 };
 
 size_t api_uploads_routes(const struct route **out)

@@ -682,6 +682,14 @@ static const struct config_setting SETTINGS[] = {
      .def = 5000,
      .help = "a failed job (a mail the server refused, a speech API that was down) is tried "
 	     "again after this long, doubling each time up to 10 minutes"},
+    {.name = "IAM_AUDIT_RETENTION_DAYS",
+     .type = CONFIG_INT,
+     FIELD(audit_retention_days),
+     .min = 0,
+     .max = 36500,
+     .def = 365,
+     .help = "days the audit log (`GET /api/v1/audit-events`) keeps an event; older ones are "
+	     "deleted by the minutely clean-up (`0` = keep for ever)"},
 };
 
 const struct config_setting *config_settings(size_t *n)

@@ -63,6 +63,7 @@ struct config {
 	char *mail_from;    /* the From address of mail IAM sends */
 	char *public_url;   /* where people reach the web app (links in mail, OIDC redirects) */
 	int job_backoff_ms; /* first retry delay of a failed job (doubles each time) */
+	int audit_retention_days; /* 0 = keep for ever */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

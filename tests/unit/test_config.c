@@ -694,6 +694,7 @@ static void test_table_well_formed(void **state)
 	    "IAM_MAIL_FROM",
 	    "IAM_PUBLIC_URL",
 	    "IAM_JOB_BACKOFF_MS",
+	    "IAM_AUDIT_RETENTION_DAYS",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		setting(names[i]);
