@@ -1,0 +1,184 @@
+#include "service/quota.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+
+#define HOUR_MS 3600000LL
+
+static _Atomic int64_t grace_s = 7 * 86400;
+
+void quota_set_grace_s(int64_t seconds)
+{
+	atomic_store(&grace_s, seconds);
+}
+
+int64_t quota_grace_s(void)
+{
+	return atomic_load(&grace_s);
+}
+
+const char *quota_kind_name(enum quota_kind k)
+{
+	switch (k) {
+	case QUOTA_MINUTES:
+		return "minutes";
+	case QUOTA_STORAGE:
+		return "storage";
+	case QUOTA_CHAT:
+		return "chat_messages";
+	}
+	return "unknown";
+}
+
+bool quota_exceeds(int64_t limit, int64_t used, int64_t requested)
+{
+	if (limit < 0)
+		return false;
+	if (requested < 0)
+		requested = 0;
+	/* used + requested > limit, without overflow */
+	return used > limit || requested > limit - used;
+}
+
+int quota_threshold(int64_t limit, int64_t used)
+{
+	if (limit < 0)
+		return 0;
+	if (used >= limit)
+		return 100;
+	/* used * 100 >= limit * 80, in a form that cannot overflow for byte counts */
+	if (used >= limit - limit / 5)
+		return 80;
+	return 0;
+}
+
+enum store_rc quota_effective(struct db_conn *c, const char *org_id, int64_t now_ms,
+			      struct subscription *sub, struct plan *plan)
+{
+	enum store_rc rc = billing_subscription_get(c, org_id, now_ms, sub);
+	if (rc)
+		return rc;
+	const char *code = sub->plan_code;
+	if (!strcmp(sub->state, "canceled"))
+		code = "free";
+	else if (!strcmp(sub->state, "past_due") && sub->past_due_since &&
+		 now_ms - sub->past_due_since > quota_grace_s() * 1000)
+		code = "free";
+	rc = billing_plan_get(c, code, plan);
+	if (rc == STORE_NOT_FOUND && strcmp(code, "free"))
+		rc = billing_plan_get(c, "free", plan); /* a plan removed from the catalogue */
+	return rc;
+}
+
+static enum quota_rc fill(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			  struct quota_usage *u)
+{
+	struct subscription sub;
+	struct plan plan;
+	int64_t now = time_now_ms();
+	memset(u, 0, sizeof *u);
+	u->kind = kind;
+	if (quota_effective(c, org_id, now, &sub, &plan))
+		return QUOTA_ERROR;
+	snprintf(u->plan, sizeof u->plan, "%s", plan.code);
+	u->period_start = sub.period_start;
+	u->resets_at = sub.period_end;
+	enum store_rc rc = STORE_OK;
+	int64_t a = 0, b = 0;
+	switch (kind) {
+	case QUOTA_MINUTES:
+		u->limit = plan.minutes_per_month < 0 ? -1 : plan.minutes_per_month * 60;
+		u->overage = plan.overage_allowed;
+		rc = billing_usage_sum(c, org_id, USAGE_SECONDS, sub.period_start, sub.period_end,
+				       &a);
+		if (!rc)
+			rc = billing_pending_seconds(c, org_id, &b);
+		u->used = a + b;
+		break;
+	case QUOTA_STORAGE:
+		u->limit = plan.storage_bytes;
+		rc = billing_stored_bytes(c, org_id, &u->used);
+		break;
+	case QUOTA_CHAT:
+		u->limit = plan.chat_messages_per_month;
+		rc = billing_usage_sum(c, org_id, USAGE_CHAT, sub.period_start, sub.period_end,
+				       &u->used);
+		break;
+	}
+	return rc ? QUOTA_ERROR : QUOTA_OK;
+}
+
+enum quota_rc quota_usage(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			  struct quota_usage *u)
+{
+	return fill(c, org_id, kind, u);
+}
+
+enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			  int64_t amount, struct quota_usage *u)
+{
+	if (fill(c, org_id, kind, u) != QUOTA_OK)
+		return QUOTA_ERROR;
+	u->requested = amount;
+	if (kind == QUOTA_MINUTES && u->overage)
+		return QUOTA_OK; /* billed per minute past the quota instead */
+	return quota_exceeds(u->limit, u->used, amount) ? QUOTA_EXCEEDED : QUOTA_OK;
+}
+
+enum quota_rc quota_api_hit(struct db_conn *c, const char *org_id, int64_t now_ms,
+			    struct quota_rate *out)
+{
+	struct subscription sub;
+	struct plan plan;
+	int64_t window = now_ms - now_ms % HOUR_MS;
+	memset(out, 0, sizeof *out);
+	out->reset_ms = window + HOUR_MS;
+	if (quota_effective(c, org_id, now_ms, &sub, &plan))
+		return QUOTA_ERROR;
+	out->limit = plan.api_requests_per_hour;
+	if (billing_api_hit(c, org_id, window, &out->count))
+		return QUOTA_ERROR;
+	return out->limit >= 0 && out->count > out->limit ? QUOTA_EXCEEDED : QUOTA_OK;
+}
+
+void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quota_kind kind)
+{
+	struct quota_usage u;
+	if (fill(c, org_id, kind, &u) != QUOTA_OK)
+		return;
+	int reached = quota_threshold(u.limit, u.used);
+	static const int THRESHOLDS[] = {80, 100};
+	for (size_t i = 0; i < sizeof THRESHOLDS / sizeof *THRESHOLDS; i++) {
+		int t = THRESHOLDS[i];
+		bool first = false;
+		if (reached < t ||
+		    billing_warning_claim(c, org_id, quota_kind_name(kind), u.period_start, t,
+					  &first) ||
+		    !first)
+			continue;
+		char resets[40], msg[200];
+		time_rfc3339(u.resets_at, resets, sizeof resets);
+		snprintf(msg, sizeof msg,
+			 t >= 100 ? "Your organization has used all of its %s for this period."
+				  : "Your organization has used 80%% of its %s for this period.",
+			 kind == QUOTA_STORAGE ? "storage" : quota_kind_name(kind));
+		json_t *data = json_pack(
+		    "{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:s,s:s}", "kind", "usage_warning", "title",
+		    t >= 100 ? "Quota reached" : "Quota almost used", "resource",
+		    quota_kind_name(kind), "threshold", t, "limit",
+		    (json_int_t)(kind == QUOTA_MINUTES ? u.limit / 60 : u.limit), "used",
+		    (json_int_t)(kind == QUOTA_MINUTES ? u.used / 60 : u.used), "resets_at",
+		    resets, "message", msg, "upgrade_url", "/billing");
+		if (bus && data)
+			bus_publish(bus, BUS_ORG, org_id, "notification", data);
+		log_info("usage warning", json_pack("{s:s,s:s,s:i}", "org_id", org_id, "resource",
+						    quota_kind_name(kind), "threshold", t));
+		json_decref(data);
+	}
+}

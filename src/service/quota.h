@@ -1,0 +1,97 @@
+/*
+ * quota.h — the one place that decides whether an organization may start
+ * work: upload (storage), transcribe (minutes), chat (messages) and the
+ * per-hour API request limit. Checked before work starts; api/ turns a
+ * refusal into 402 quota_exceeded (429 for the request rate).
+ *
+ * Which plan applies: the subscription's, except that a canceled
+ * subscription, or one past due for longer than the grace period
+ * (quota_set_grace_s), falls back to Free. Nothing stored is ever deleted
+ * when a plan shrinks: only new work is refused.
+ *
+ * The race rule (by design, see README "Plans and quotas"): a check reads
+ * committed usage and holds no lock while an upload streams or a job runs.
+ * Minutes: audio queued or being transcribed counts as used, so a file is
+ * admitted only if its whole duration fits the remaining minutes. Storage:
+ * an upload is refused up front when its declared size does not fit, and
+ * again when it lands if the stored bytes have already reached the limit;
+ * so of uploads racing for the last bytes, those that land once the limit
+ * is reached are refused and at most one lands past it (the one that
+ * crosses it). Two checks that run at the very same moment on PostgreSQL
+ * can each see the other's state as it was before: the overshoot is then
+ * bounded by the requests in flight at that instant, never unbounded.
+ */
+#ifndef IAM_SERVICE_QUOTA_H
+#define IAM_SERVICE_QUOTA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/billing.h"
+
+struct bus;
+
+enum quota_kind { QUOTA_MINUTES = 0, QUOTA_STORAGE, QUOTA_CHAT };
+
+enum quota_rc { QUOTA_OK = 0, QUOTA_EXCEEDED = 1, QUOTA_ERROR = -1 };
+
+/* Where an organization stands for one kind, in its unit (seconds, bytes, messages). */
+struct quota_usage {
+	enum quota_kind kind;
+	int64_t limit; /* -1 = unlimited */
+	int64_t used;
+	int64_t requested; /* what the refused work would have added */
+	int64_t period_start, resets_at; /* Unix ms */
+	char plan[PLAN_CODE_MAX];
+	bool overage; /* the plan bills minutes past the limit instead of refusing */
+};
+
+/* How long a past-due subscription keeps its plan before Free applies (set once at start). */
+void quota_set_grace_s(int64_t seconds);
+int64_t quota_grace_s(void);
+
+/* "minutes", "storage", "chat_messages". */
+const char *quota_kind_name(enum quota_kind k);
+
+/* Pure arithmetic: would requested more on top of used pass limit (-1 = unlimited)? */
+bool quota_exceeds(int64_t limit, int64_t used, int64_t requested);
+/* The highest warning threshold (100, 80) used has reached of limit, else 0. */
+int quota_threshold(int64_t limit, int64_t used);
+
+/*
+ * The subscription and the plan that apply at now_ms (see above): a past
+ * due subscription beyond its grace period, or a canceled one, is Free.
+ */
+enum store_rc quota_effective(struct db_conn *c, const char *org_id, int64_t now_ms,
+			      struct subscription *sub, struct plan *plan);
+
+/* Fill *u with limit and use of kind for org now (requested = 0). */
+enum quota_rc quota_usage(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			  struct quota_usage *u);
+
+/*
+ * THE check: may org add amount (seconds, bytes, messages) of kind now?
+ * QUOTA_OK, QUOTA_EXCEEDED (with *u filled for the 402), QUOTA_ERROR (the
+ * database failed: callers answer 503, they do not let work through).
+ */
+enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			  int64_t amount, struct quota_usage *u);
+
+/* The per-hour API request limit. */
+struct quota_rate {
+	int64_t limit;	   /* -1 = unlimited */
+	int64_t count;	   /* requests in this window, this one included */
+	int64_t reset_ms;  /* when the window ends (Unix ms) */
+};
+/* Count one API request of org; QUOTA_EXCEEDED when it is past the plan's limit. */
+enum quota_rc quota_api_hit(struct db_conn *c, const char *org_id, int64_t now_ms,
+			    struct quota_rate *out);
+
+/*
+ * After usage grew: record the 80 % and 100 % warnings of kind once per
+ * period and publish each as a "notification" event to the organization
+ * (bus may be NULL: recorded only).
+ */
+void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quota_kind kind);
+
+#endif
