@@ -21,6 +21,7 @@
 #include "asr/vad.h"
 #include "auth/clientaddr.h"
 #include "auth/password.h"
+#include "billing/admin.h"
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
@@ -52,6 +53,8 @@ static const char USAGE[] =
     "  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
     "            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
     "            IAM_MODELS_DIR when it loads, else the energy detector)\n"
+    "  plans list|set|assign   the plan catalogue and who is on which plan\n"
+    "            (iamd plans, without arguments, for the options)\n"
     "  help      print this help\n"
     "  help config             every IAM_* setting: default, allowed values, meaning\n"
     "  help config --markdown  the same as README.md's configuration table\n"
@@ -227,6 +230,20 @@ static int cmd_migrate(const struct config *cfg)
 	printf("database at version %d\n", migrate_current(db));
 	db_close(db);
 	return 0;
+}
+
+/* `iamd plans ...` (billing/admin.c) on the configured, migrated database. */
+static int cmd_plans(const struct config *cfg, int argc, char **argv)
+{
+	char err[512];
+	struct db *db;
+	if (open_store(cfg, &db, err, sizeof err) < 0) {
+		fprintf(stderr, "iamd: %s\n", err);
+		return 1;
+	}
+	int rc = billing_plans_command(db, argc, argv, stdout, stderr);
+	db_close(db);
+	return rc;
 }
 
 /* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool
@@ -536,7 +553,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "diarize"))
 		return cmd_diarize(argc, argv);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") &&
-	    strcmp(cmd, "migrate")) {
+	    strcmp(cmd, "migrate") && strcmp(cmd, "plans")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
 		return 2;
 	}
@@ -552,10 +569,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	int rc = !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
-					 : run(&cfg, !strcmp(cmd, "api")      ? ROLE_API
-						     : !strcmp(cmd, "worker") ? ROLE_WORKER
-									      : ROLE_SERVE);
+	int rc = !strcmp(cmd, "plans")	   ? cmd_plans(&cfg, argc - 2, argv + 2)
+		 : !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
+					   : run(&cfg, !strcmp(cmd, "api")	? ROLE_API
+						       : !strcmp(cmd, "worker") ? ROLE_WORKER
+										: ROLE_SERVE);
 	config_free(&cfg);
 	return rc;
 }

@@ -168,13 +168,13 @@ void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quo
 			 t >= 100 ? "Your organization has used all of its %s for this period."
 				  : "Your organization has used 80%% of its %s for this period.",
 			 kind == QUOTA_STORAGE ? "storage" : quota_kind_name(kind));
-		json_t *data = json_pack(
-		    "{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:s,s:s}", "kind", "usage_warning", "title",
-		    t >= 100 ? "Quota reached" : "Quota almost used", "resource",
-		    quota_kind_name(kind), "threshold", t, "limit",
-		    (json_int_t)(kind == QUOTA_MINUTES ? u.limit / 60 : u.limit), "used",
-		    (json_int_t)(kind == QUOTA_MINUTES ? u.used / 60 : u.used), "resets_at",
-		    resets, "message", msg, "upgrade_url", "/billing");
+		json_t *data =
+		    json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:s,s:s}", "kind", "usage_warning",
+			      "title", t >= 100 ? "Quota reached" : "Quota almost used", "resource",
+			      quota_kind_name(kind), "threshold", t, "limit",
+			      (json_int_t)(kind == QUOTA_MINUTES ? u.limit / 60 : u.limit), "used",
+			      (json_int_t)(kind == QUOTA_MINUTES ? u.used / 60 : u.used),
+			      "resets_at", resets, "message", msg, "upgrade_url", "/billing");
 		if (bus && data)
 			bus_publish(bus, BUS_ORG, org_id, "notification", data);
 		log_info("usage warning", json_pack("{s:s,s:s,s:i}", "org_id", org_id, "resource",

@@ -40,7 +40,7 @@ struct quota_usage {
 	enum quota_kind kind;
 	int64_t limit; /* -1 = unlimited */
 	int64_t used;
-	int64_t requested; /* what the refused work would have added */
+	int64_t requested;		 /* what the refused work would have added */
 	int64_t period_start, resets_at; /* Unix ms */
 	char plan[PLAN_CODE_MAX];
 	bool overage; /* the plan bills minutes past the limit instead of refusing */
@@ -79,9 +79,9 @@ enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind
 
 /* The per-hour API request limit. */
 struct quota_rate {
-	int64_t limit;	   /* -1 = unlimited */
-	int64_t count;	   /* requests in this window, this one included */
-	int64_t reset_ms;  /* when the window ends (Unix ms) */
+	int64_t limit;	  /* -1 = unlimited */
+	int64_t count;	  /* requests in this window, this one included */
+	int64_t reset_ms; /* when the window ends (Unix ms) */
 };
 /* Count one API request of org; QUOTA_EXCEEDED when it is past the plan's limit. */
 enum quota_rc quota_api_hit(struct db_conn *c, const char *org_id, int64_t now_ms,

@@ -37,8 +37,7 @@ static void plan_read(const struct db_res *r, struct plan *p)
 	store_copy(p->stripe_price_id, sizeof p->stripe_price_id, r, 10);
 }
 
-static enum store_rc plan_one(struct db_conn *c, const char *sql, const char *arg,
-			      struct plan *out)
+static enum store_rc plan_one(struct db_conn *c, const char *sql, const char *arg, struct plan *out)
 {
 	int rc;
 	struct db_res *r = db_query(c, sql, DB_PARAMS(DB_TEXT(arg)), &rc);
@@ -69,8 +68,8 @@ enum store_rc billing_plan_list(struct db_conn *c, struct plan **out, size_t *n)
 	int rc;
 	*out = NULL;
 	*n = 0;
-	struct db_res *r =
-	    db_query(c, "SELECT " PLAN_COLS " FROM plans p ORDER BY p.position, p.code", NULL, 0, &rc);
+	struct db_res *r = db_query(
+	    c, "SELECT " PLAN_COLS " FROM plans p ORDER BY p.position, p.code", NULL, 0, &rc);
 	if (!r)
 		return store_rc_of(rc);
 	struct plan *list = NULL;
@@ -350,12 +349,13 @@ enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t win
 	int rc;
 	*count = 0;
 	/* One atomic upsert: racing requests of several processes all count. */
-	struct db_res *r = db_query(c,
-				    "INSERT INTO api_request_windows (org_id, window_start, requests)"
-				    " VALUES ($1, $2, 1) ON CONFLICT (org_id, window_start)"
-				    " DO UPDATE SET requests = api_request_windows.requests + 1"
-				    " RETURNING requests",
-				    DB_PARAMS(DB_TEXT(org_id), DB_INT(window_ms)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "INSERT INTO api_request_windows (org_id, window_start, requests)"
+		     " VALUES ($1, $2, 1) ON CONFLICT (org_id, window_start)"
+		     " DO UPDATE SET requests = api_request_windows.requests + 1"
+		     " RETURNING requests",
+		     DB_PARAMS(DB_TEXT(org_id), DB_INT(window_ms)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	rc = db_next(r);
@@ -394,14 +394,14 @@ enum store_rc billing_event_claim(struct db_conn *c, const char *provider, const
 				  bool *first)
 {
 	int64_t changes = 0;
-	int rc = db_exec(c,
-			 "INSERT INTO billing_events (provider, event_id, type, org_id, outcome,"
-			 " received_at) VALUES ($1, $2, $3, $4, $5, $6)"
-			 " ON CONFLICT (provider, event_id) DO NOTHING",
-			 DB_PARAMS(DB_TEXT(provider), DB_TEXT(event_id), DB_TEXT(type),
-				   DB_TEXT(org_id), DB_TEXT(outcome ? outcome : ""),
-				   DB_INT(time_now_ms())),
-			 &changes);
+	int rc =
+	    db_exec(c,
+		    "INSERT INTO billing_events (provider, event_id, type, org_id, outcome,"
+		    " received_at) VALUES ($1, $2, $3, $4, $5, $6)"
+		    " ON CONFLICT (provider, event_id) DO NOTHING",
+		    DB_PARAMS(DB_TEXT(provider), DB_TEXT(event_id), DB_TEXT(type), DB_TEXT(org_id),
+			      DB_TEXT(outcome ? outcome : ""), DB_INT(time_now_ms())),
+		    &changes);
 	*first = rc == DB_OK && changes > 0;
 	return store_rc_of(rc);
 }
@@ -418,9 +418,9 @@ enum store_rc billing_member_role(struct db_conn *c, const char *org_id, const c
 {
 	int rc;
 	role[0] = '\0';
-	struct db_res *r = db_query(c,
-				    "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2",
-				    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id)), &rc);
+	struct db_res *r =
+	    db_query(c, "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2",
+		     DB_PARAMS(DB_TEXT(org_id), DB_TEXT(user_id)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	rc = db_next(r);

@@ -13,8 +13,8 @@
 
 #include "store/store.h"
 
-#define PLAN_CODE_MAX	 32
-#define BILLING_ID_MAX	 128
+#define PLAN_CODE_MAX	  32
+#define BILLING_ID_MAX	  128
 #define BILLING_UNLIMITED (-1)
 
 struct plan {
