@@ -67,7 +67,8 @@ static bool frame_auth(struct api_ctx *cx, const struct route *rt, struct princi
 		break;
 	}
 	cx->principal = p;
-	return true;
+	/* The plan's API requests per hour (usage.c). */
+	return api_rate_limit(cx->req, cx->conn, p);
 }
 
 void api_frame(struct http_req *r, const struct route *rt, enum http_phase phase)
@@ -96,6 +97,7 @@ struct route *api_routes(size_t *n)
 	size_t (*const tables[])(const struct route **) = {
 	    api_health_routes,	 api_auth_routes,    api_users_routes,	api_api_keys_routes,
 	    api_meetings_routes, api_uploads_routes, api_openai_routes, api_transcripts_routes,
+	    api_usage_routes,	 api_billing_routes,
 	};
 	size_t total = 0;
 	for (size_t t = 0; t < ARRAY_LEN(tables); t++) {

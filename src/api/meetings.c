@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "billing/meter.h"
+#include "service/quota.h"
 #include "asr/asr.h"
 #include "asr/diarize.h"
 #include "blob/blob.h"
@@ -414,6 +416,10 @@ static void transcribe(struct api_ctx *cx)
 		snprintf(m.language, sizeof m.language, "%s", lang);
 		meeting_update_details(c, &m);
 	}
+	/* The whole file must fit the minutes left; unknown length: some minutes must be left. */
+	if (!api_quota_allow(r, c, m.org_id, QUOTA_MINUTES,
+			     m.duration > 0 ? meter_seconds(m.duration) : 1))
+		goto out;
 	struct ingest_speakers spk = {.expected = (int)in->speakers_expected,
 				      .min = (int)in->min_speakers,
 				      .max = (int)in->max_speakers};

@@ -1,4 +1,5 @@
 #include "jobs/transcribe.h"
+#include "billing/meter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,9 @@ enum job_result job_transcribe(struct job_run *run)
 	 * meanwhile). */
 	rc = meeting_complete_audio(c, org, id, m.audio_key, tr.language, text, body_text, e->name,
 				    e->model, transcript_confidence(&tr), tr.duration, steps);
+	if (rc == STORE_OK) /* usage, once per job (billing/meter.h) */
+		meter_transcription(c, env->bus, org, run->job->id, id, tr.duration, e->name,
+				    e->model);
 	db_release(c);
 	if (rc && rc != STORE_NOT_FOUND) {
 		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);

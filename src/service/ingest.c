@@ -3,6 +3,9 @@
  */
 #include "service/ingest.h"
 
+#include "billing/meter.h"
+#include "service/quota.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +125,27 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 	if (rc != MEDIA_OK) {
 		snprintf(detail, detaillen, "The file could not be examined. Try again.");
 		result = INGEST_PROBE_FAILED;
+		goto fail;
+	}
+	/*
+	 * Quotas, before anything is stored or queued (service/quota.h has the
+	 * race rule): storage refuses only when the limit is already reached
+	 * (the open check refused files that would not fit), minutes refuse a
+	 * file whose whole duration does not fit what is left.
+	 */
+	struct quota_usage qu, *q = f->quota ? f->quota : &qu;
+	enum quota_rc qrc = quota_check(c, m->org_id, QUOTA_STORAGE, 1, q);
+	if (qrc == QUOTA_OK && queue == INGEST_AND_QUEUE)
+		qrc = quota_check(c, m->org_id, QUOTA_MINUTES, meter_seconds(info.duration), q);
+	if (qrc != QUOTA_OK) {
+		if (qrc == QUOTA_ERROR) {
+			snprintf(detail, detaillen, "The database is busy. Try again.");
+			result = INGEST_DB_FAILED;
+		} else {
+			snprintf(detail, detaillen, "Over the plan's %s.",
+				 quota_kind_name(q->kind));
+			result = INGEST_QUOTA;
+		}
 		goto fail;
 	}
 	blob_key_new("audio", key);
