@@ -29,7 +29,9 @@ static json_t *shown(enum quota_kind k, int64_t v)
 {
 	if (v < 0)
 		return json_null();
-	return k == QUOTA_MINUTES ? json_real(minutes_of(v)) : json_integer(v);
+	if (k == QUOTA_MINUTES)
+		return v % 60 ? json_real(minutes_of(v)) : json_integer(v / 60);
+	return json_integer(v);
 }
 
 static const char *unit_of(enum quota_kind k)

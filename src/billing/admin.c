@@ -119,12 +119,17 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 	struct plan p;
 	enum store_rc rc = billing_plan_get(c, argv[1], &p);
 	if (rc == STORE_NOT_FOUND) {
-		memset(&p, 0, sizeof p);
+		/* A new plan starts with Free's limits (never unlimited by accident), no prices. */
+		if (billing_plan_get(c, "free", &p) != STORE_OK) {
+			memset(&p, 0, sizeof p);
+			p.minutes_per_month = p.storage_bytes = p.chat_messages_per_month =
+			    p.api_requests_per_hour = 0;
+		}
 		snprintf(p.code, sizeof p.code, "%s", argv[1]);
 		snprintf(p.name, sizeof p.name, "%s", argv[1]);
 		p.position = 100;
-		p.minutes_per_month = p.storage_bytes = p.chat_messages_per_month =
-		    p.api_requests_per_hour = 0;
+		p.usd_minor = p.zar_minor = -1;
+		p.stripe_price_id[0] = '\0';
 	} else if (rc) {
 		fprintf(err, "iamd plans set: cannot read plan %s (%s)\n", argv[1],
 			store_rc_name(rc));
