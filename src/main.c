@@ -22,6 +22,7 @@
 #include "auth/clientaddr.h"
 #include "auth/password.h"
 #include "billing/admin.h"
+#include "service/quota.h"
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
@@ -284,6 +285,7 @@ static int run(const struct config *cfg, enum role role)
 	int64_t t0 = time_mono_us();
 	char err[512] = "";
 	struct app app = {.cfg = cfg, .started_ms = time_now_ms()};
+	quota_set_grace_s((int64_t)cfg->billing_grace_days * 86400);
 	struct job_env env = {0};
 	struct http_server *srv = NULL;
 	struct route *routes = NULL; /* outlives the server */

@@ -279,6 +279,35 @@ static int parse_redis_url(struct config *c, const char *v, char *err, size_t er
 	return c->redis_url ? 0 : fail(err, errlen, "IAM_REDIS_URL: out of memory");
 }
 
+/* An http(s) URL without a trailing slash, into *dst. */
+static int http_url(char **dst, const char *name, const char *v, char *err, size_t errlen)
+{
+	if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || strlen(v) > 512 ||
+	    strpbrk(v, " \t\r\n?#"))
+		return fail(err, errlen, "%s: expected an http(s):// URL without query, got '%.64s'",
+			    name, v);
+	size_t n = strlen(v);
+	while (n > 8 && v[n - 1] == '/')
+		n--;
+	*dst = strndup(v, n);
+	return *dst ? 0 : fail(err, errlen, "%s: out of memory", name);
+}
+
+static int parse_stripe_api_base(struct config *c, const char *v, char *err, size_t errlen)
+{
+	return http_url(&c->stripe_api_base, "IAM_STRIPE_API_BASE", v, err, errlen);
+}
+
+static int parse_paygate_base(struct config *c, const char *v, char *err, size_t errlen)
+{
+	return http_url(&c->paygate_base, "IAM_PAYGATE_BASE", v, err, errlen);
+}
+
+static int parse_billing_public_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	return http_url(&c->billing_public_url, "IAM_BILLING_PUBLIC_URL", v, err, errlen);
+}
+
 /* ---------- the table ---------- */
 
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
@@ -593,6 +622,70 @@ static const struct config_setting SETTINGS[] = {
      .def = 2000,
      .help = "how long a request waits for a hashing slot before 503 `server_busy` with "
 	     "`Retry-After`, so a login flood cannot slow the rest of the API"},
+    {.name = "IAM_STRIPE_SECRET_KEY",
+     .type = CONFIG_SECRET,
+     FIELD(stripe_secret_key),
+     .secret = true,
+     .doc_allowed = "`sk_live_...`, `sk_test_...`",
+     .help = "Stripe API key for USD subscriptions (Checkout, Customer Portal); without it "
+	     "Stripe checkout answers 503 `billing_unavailable`"},
+    {.name = "IAM_STRIPE_WEBHOOK_SECRET",
+     .type = CONFIG_SECRET,
+     FIELD(stripe_webhook_secret),
+     .secret = true,
+     .doc_allowed = "`whsec_...`, comma-separated",
+     .help = "signing secret(s) of the Stripe webhook endpoint `/api/v1/billing/stripe/webhook`; "
+	     "give the old and the new one, comma-separated, while rolling it"},
+    {.name = "IAM_STRIPE_API_BASE",
+     .type = CONFIG_URL,
+     FIELD(stripe_api_base),
+     .def_str = "https://api.stripe.com",
+     .parse = parse_stripe_api_base,
+     .doc_allowed = "`http(s)://host`",
+     .help = "where Stripe's API is (tests point it at a local stand-in)"},
+    {.name = "IAM_PAYGATE_ID",
+     .type = CONFIG_TEXT,
+     FIELD(paygate_id),
+     .doc_allowed = "text",
+     .help = "PayGate PayWeb3 merchant id for ZAR payments; without it PayGate answers 503 "
+	     "`billing_unavailable`"},
+    {.name = "IAM_PAYGATE_KEY",
+     .type = CONFIG_SECRET,
+     FIELD(paygate_key),
+     .secret = true,
+     .doc_allowed = "text",
+     .help = "PayGate encryption key (the MD5 checksum's secret)"},
+    {.name = "IAM_PAYGATE_BASE",
+     .type = CONFIG_URL,
+     FIELD(paygate_base),
+     .def_str = "https://secure.paygate.co.za/payweb3",
+     .parse = parse_paygate_base,
+     .doc_allowed = "`http(s)://host/payweb3`",
+     .help = "where PayWeb3 is (`initiate.trans`, `process.trans`, `query.trans`)"},
+    {.name = "IAM_BILLING_PUBLIC_URL",
+     .type = CONFIG_URL,
+     FIELD(billing_public_url),
+     .def_str = "http://127.0.0.1:8080",
+     .parse = parse_billing_public_url,
+     .doc_allowed = "`http(s)://host`",
+     .help = "this service as payment providers and browsers reach it: checkout returns to "
+	     "`/billing` there, PayGate notifies `/api/v1/billing/paygate/notify`"},
+    {.name = "IAM_BILLING_GRACE_DAYS",
+     .type = CONFIG_INT,
+     FIELD(billing_grace_days),
+     .min = 0,
+     .max = 90,
+     .def = 7,
+     .help = "days a past-due subscription keeps its plan before the organization falls back to "
+	     "Free (nothing is deleted)"},
+    {.name = "IAM_VAT_PERCENT",
+     .type = CONFIG_INT,
+     FIELD(vat_percent),
+     .min = 0,
+     .max = 100,
+     .def = 0,
+     .help = "VAT included in prices, shown as a line on invoices (`15` in South Africa); `0` = "
+	     "no VAT line"},
 };
 
 const struct config_setting *config_settings(size_t *n)

@@ -59,6 +59,15 @@ struct config {
 	int hash_concurrency;
 	int hash_wait_ms;
 	char *web_dir; /* "" = no web app */
+	char *stripe_secret_key;     /* NULL = Stripe off */
+	char *stripe_webhook_secret; /* comma-separated; NULL = webhooks refused */
+	char *stripe_api_base;
+	char *paygate_id; /* NULL = PayGate off */
+	char *paygate_key;
+	char *paygate_base;
+	char *billing_public_url;
+	int billing_grace_days;
+	int vat_percent;
 };
 
 /* Where values come from: getenv in production, a table in tests. */

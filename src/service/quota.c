@@ -11,16 +11,16 @@
 
 #define HOUR_MS 3600000LL
 
-static _Atomic int64_t grace_s = 7 * 86400;
+static _Atomic int64_t grace_seconds = 7 * 86400;
 
 void quota_set_grace_s(int64_t seconds)
 {
-	atomic_store(&grace_s, seconds);
+	atomic_store(&grace_seconds, seconds);
 }
 
 int64_t quota_grace_s(void)
 {
-	return atomic_load(&grace_s);
+	return atomic_load(&grace_seconds);
 }
 
 const char *quota_kind_name(enum quota_kind k)
@@ -58,18 +58,22 @@ int quota_threshold(int64_t limit, int64_t used)
 	return 0;
 }
 
+const char *quota_plan_code(const struct subscription *sub, int64_t now_ms, int64_t grace_s)
+{
+	if (!strcmp(sub->state, "canceled"))
+		return "free";
+	if (!strcmp(sub->state, "past_due") && now_ms - sub->past_due_since >= grace_s * 1000)
+		return "free";
+	return sub->plan_code;
+}
+
 enum store_rc quota_effective(struct db_conn *c, const char *org_id, int64_t now_ms,
 			      struct subscription *sub, struct plan *plan)
 {
 	enum store_rc rc = billing_subscription_get(c, org_id, now_ms, sub);
 	if (rc)
 		return rc;
-	const char *code = sub->plan_code;
-	if (!strcmp(sub->state, "canceled"))
-		code = "free";
-	else if (!strcmp(sub->state, "past_due") && sub->past_due_since &&
-		 now_ms - sub->past_due_since > quota_grace_s() * 1000)
-		code = "free";
+	const char *code = quota_plan_code(sub, now_ms, quota_grace_s());
 	rc = billing_plan_get(c, code, plan);
 	if (rc == STORE_NOT_FOUND && strcmp(code, "free"))
 		rc = billing_plan_get(c, "free", plan); /* a plan removed from the catalogue */

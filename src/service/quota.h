@@ -59,6 +59,12 @@ bool quota_exceeds(int64_t limit, int64_t used, int64_t requested);
 int quota_threshold(int64_t limit, int64_t used);
 
 /*
+ * Pure: the plan code that applies to sub at now_ms — Free once canceled,
+ * or once past due for grace_s seconds or more; else its own plan.
+ */
+const char *quota_plan_code(const struct subscription *sub, int64_t now_ms, int64_t grace_s);
+
+/*
  * The subscription and the plan that apply at now_ms (see above): a past
  * due subscription beyond its grace period, or a canceled one, is Free.
  */
