@@ -429,3 +429,11 @@ enum store_rc billing_member_role(struct db_conn *c, const char *org_id, const c
 	db_res_free(r);
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
 }
+
+enum store_rc billing_org_exists(struct db_conn *c, const char *org_id)
+{
+	int64_t n = 0;
+	enum store_rc rc = one_int(c, "SELECT COUNT(*) FROM organizations WHERE id = $1",
+				   DB_PARAMS(DB_TEXT(org_id)), &n);
+	return rc ? rc : n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}

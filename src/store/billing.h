@@ -119,6 +119,9 @@ enum store_rc billing_event_claim(struct db_conn *c, const char *provider, const
 /* Forget a claim (processing failed and will be retried by the provider). */
 enum store_rc billing_event_forget(struct db_conn *c, const char *provider, const char *event_id);
 
+/* STORE_OK when the organization exists, else STORE_NOT_FOUND. */
+enum store_rc billing_org_exists(struct db_conn *c, const char *org_id);
+
 /*
  * The caller's role in org ("owner", "admin", "member", "viewer") into role[16];
  * STORE_NOT_FOUND when not a member. TEMPORARY: the teams work brings a
