@@ -1,8 +1,10 @@
 #include "billing/events.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/timeutil.h"
 #include "core/uuid.h"
 
 #define MONTH_MS (31LL * 86400000)
@@ -186,4 +188,36 @@ enum store_rc billing_stripe_event(struct db_conn *c, const char *type, int64_t 
 		set_state(&s, "past_due", now_ms);
 	}
 	return billing_subscription_put(c, &s);
+}
+
+enum store_rc billing_stripe_invoice(struct db_conn *c, const char *org_id, json_t *obj,
+				     int vat_percent)
+{
+	const char *id = str(obj, "id");
+	const char *cur = str(obj, "currency");
+	json_t *paid = json_object_get(obj, "amount_paid");
+	if (!id || !cur || strlen(cur) != 3 || !json_is_integer(paid) ||
+	    json_integer_value(paid) <= 0)
+		return STORE_OK; /* nothing was paid: no invoice */
+	struct subscription s;
+	enum store_rc rc = billing_subscription_get(c, org_id, time_now_ms(), &s);
+	if (rc)
+		return rc;
+	struct invoice inv = {.total_minor = json_integer_value(paid), .vat_percent = vat_percent};
+	json_t *line = json_array_get(json_object_get(json_object_get(obj, "lines"), "data"), 0);
+	json_t *period = json_object_get(line, "period");
+	inv.period_start = secs_ms(period, "start");
+	inv.period_end = secs_ms(period, "end");
+	if (!inv.period_start || !inv.period_end) {
+		inv.period_start = s.period_start;
+		inv.period_end = s.period_end;
+	}
+	snprintf(inv.org_id, sizeof inv.org_id, "%s", org_id);
+	snprintf(inv.plan_code, sizeof inv.plan_code, "%s", s.plan_code);
+	for (int i = 0; i < 3; i++)
+		inv.currency[i] = (char)toupper((unsigned char)cur[i]);
+	snprintf(inv.provider, sizeof inv.provider, "stripe");
+	snprintf(inv.provider_ref, sizeof inv.provider_ref, "%s", id);
+	bool created;
+	return billing_invoice_add(c, &inv, &created);
 }

@@ -33,4 +33,11 @@ enum store_rc billing_stripe_event(struct db_conn *c, const char *type, int64_t 
 				   json_t *obj, int64_t now_ms, const char **outcome,
 				   char org_id[40]);
 
+/*
+ * Our invoice for a paid Stripe invoice object (amount_paid, currency,
+ * the line's period), once per Stripe invoice id.
+ */
+enum store_rc billing_stripe_invoice(struct db_conn *c, const char *org_id, json_t *obj,
+				     int vat_percent);
+
 #endif

@@ -98,4 +98,34 @@ enum gateway_rc stripe_portal(const struct config *cfg, const char *customer_id,
  */
 void paygate_checksum(const char *const *values, size_t n, const char *key, char out[33]);
 
+#define PAYGATE_FORM_MAX 32
+
+/* A form-encoded PayWeb3 message, its fields in the order received (decoded). */
+struct paygate_form {
+	size_t n;
+	char *key[PAYGATE_FORM_MAX];
+	char *value[PAYGATE_FORM_MAX];
+};
+/* Parse text (at most PAYGATE_FORM_MAX fields); -1 when malformed. Free with paygate_form_free. */
+int paygate_form_parse(const char *text, size_t len, struct paygate_form *f);
+void paygate_form_free(struct paygate_form *f);
+/* The value of key, NULL when absent. */
+const char *paygate_form_get(const struct paygate_form *f, const char *key);
+/*
+ * True when CHECKSUM is the MD5 of every other value in order plus key
+ * (notify callbacks, query and initiate answers), compared in constant time.
+ */
+bool paygate_form_verify(const struct paygate_form *f, const char *key);
+
+/* What query.trans says of a payment (verified). */
+struct paygate_status {
+	int transaction_status; /* 1 approved, 2 declined, 4 cancelled by the user, ... */
+	int64_t amount_minor;
+	char currency[4];
+	char reference[64];
+};
+enum gateway_rc paygate_query(const struct config *cfg, const char *pay_request_id,
+			      const char *reference, struct paygate_status *out, char *err,
+			      size_t errlen);
+
 #endif

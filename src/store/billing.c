@@ -437,3 +437,193 @@ enum store_rc billing_org_exists(struct db_conn *c, const char *org_id)
 				   DB_PARAMS(DB_TEXT(org_id)), &n);
 	return rc ? rc : n > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
+
+enum store_rc billing_paygate_create(struct db_conn *c, const struct paygate_payment *p)
+{
+	int64_t now = time_now_ms();
+	return store_rc_of(db_exec(
+	    c,
+	    "INSERT INTO paygate_payments (reference, org_id, plan_code, amount_minor, currency,"
+	    " state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'initiated', $6, $6)",
+	    DB_PARAMS(DB_TEXT(p->reference), DB_TEXT(p->org_id), DB_TEXT(p->plan_code),
+		      DB_INT(p->amount_minor), DB_TEXT(p->currency), DB_INT(now)),
+	    NULL));
+}
+
+enum store_rc billing_paygate_set_request(struct db_conn *c, const char *reference,
+					  const char *pay_request_id)
+{
+	return store_rc_of(db_exec(
+	    c,
+	    "UPDATE paygate_payments SET pay_request_id = $2, updated_at = $3"
+	    " WHERE reference = $1",
+	    DB_PARAMS(DB_TEXT(reference), DB_TEXT(pay_request_id), DB_INT(time_now_ms())), NULL));
+}
+
+enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
+				  struct paygate_payment *out)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "SELECT reference, org_id, plan_code, amount_minor, currency,"
+				    " COALESCE(pay_request_id, ''), state FROM paygate_payments"
+				    " WHERE reference = $1",
+				    DB_PARAMS(DB_TEXT(reference)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1) {
+		memset(out, 0, sizeof *out);
+		store_copy(out->reference, sizeof out->reference, r, 0);
+		store_copy(out->org_id, sizeof out->org_id, r, 1);
+		store_copy(out->plan_code, sizeof out->plan_code, r, 2);
+		out->amount_minor = db_int(r, 3);
+		store_copy(out->currency, sizeof out->currency, r, 4);
+		store_copy(out->pay_request_id, sizeof out->pay_request_id, r, 5);
+		store_copy(out->state, sizeof out->state, r, 6);
+	}
+	db_res_free(r);
+	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+}
+
+enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference, const char *state)
+{
+	return store_rc_of(db_exec(
+	    c, "UPDATE paygate_payments SET state = $2, updated_at = $3 WHERE reference = $1",
+	    DB_PARAMS(DB_TEXT(reference), DB_TEXT(state), DB_INT(time_now_ms())), NULL));
+}
+
+#define INV_COLS                                                                                   \
+	"id, org_id, seq, number, plan_code, currency, subtotal_minor, vat_percent, vat_minor,"    \
+	" total_minor, provider, provider_ref, period_start, period_end, issued_at"
+
+static void inv_read(const struct db_res *r, struct invoice *v)
+{
+	memset(v, 0, sizeof *v);
+	store_copy(v->id, sizeof v->id, r, 0);
+	store_copy(v->org_id, sizeof v->org_id, r, 1);
+	v->seq = db_int(r, 2);
+	store_copy(v->number, sizeof v->number, r, 3);
+	store_copy(v->plan_code, sizeof v->plan_code, r, 4);
+	store_copy(v->currency, sizeof v->currency, r, 5);
+	v->subtotal_minor = db_int(r, 6);
+	v->vat_percent = (int)db_int(r, 7);
+	v->vat_minor = db_int(r, 8);
+	v->total_minor = db_int(r, 9);
+	store_copy(v->provider, sizeof v->provider, r, 10);
+	store_copy(v->provider_ref, sizeof v->provider_ref, r, 11);
+	v->period_start = db_int(r, 12);
+	v->period_end = db_int(r, 13);
+	v->issued_at = db_int(r, 14);
+}
+
+static enum store_rc inv_one(struct db_conn *c, const char *sql, const struct db_param *p,
+			     size_t np, struct invoice *out)
+{
+	int rc;
+	struct db_res *r = db_query(c, sql, p, np, &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1)
+		inv_read(r, out);
+	db_res_free(r);
+	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+}
+
+enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created)
+{
+	*created = false;
+	struct invoice old;
+	enum store_rc rc =
+	    inv_one(c,
+		    "SELECT " INV_COLS " FROM invoices WHERE provider = $1"
+		    " AND provider_ref = $2",
+		    DB_PARAMS(DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref)), &old);
+	if (rc == STORE_OK) {
+		*inv = old;
+		return STORE_OK;
+	}
+	if (rc != STORE_NOT_FOUND)
+		return rc;
+	int64_t seq = 0;
+	rc = one_int(c, "SELECT COALESCE(MAX(seq), 0) + 1 FROM invoices WHERE org_id = $1",
+		     DB_PARAMS(DB_TEXT(inv->org_id)), &seq);
+	if (rc)
+		return rc;
+	/* VAT is included in the price: vat = total * p / (100 + p), rounded. */
+	int p = inv->vat_percent;
+	inv->vat_minor = p > 0 ? (inv->total_minor * p + (100 + p) / 2) / (100 + p) : 0;
+	inv->subtotal_minor = inv->total_minor - inv->vat_minor;
+	inv->seq = seq;
+	snprintf(inv->number, sizeof inv->number, "INV-%06lld", (long long)seq);
+	uuid_v7(inv->id);
+	inv->issued_at = time_now_ms();
+	rc = store_rc_of(db_exec(
+	    c,
+	    "INSERT INTO invoices (" INV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+	    " $11, $12, $13, $14, $15)",
+	    DB_PARAMS(DB_TEXT(inv->id), DB_TEXT(inv->org_id), DB_INT(seq), DB_TEXT(inv->number),
+		      DB_TEXT(inv->plan_code), DB_TEXT(inv->currency), DB_INT(inv->subtotal_minor),
+		      DB_INT(p), DB_INT(inv->vat_minor), DB_INT(inv->total_minor),
+		      DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref), DB_INT(inv->period_start),
+		      DB_INT(inv->period_end), DB_INT(inv->issued_at)),
+	    NULL));
+	*created = rc == STORE_OK;
+	return rc;
+}
+
+enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int limit,
+				   struct invoice **out, size_t *n)
+{
+	int rc;
+	*out = NULL;
+	*n = 0;
+	struct db_res *r = db_query(c,
+				    "SELECT " INV_COLS " FROM invoices WHERE org_id = $1"
+				    " ORDER BY seq DESC LIMIT $2",
+				    DB_PARAMS(DB_TEXT(org_id), DB_INT(limit)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	struct invoice *list = NULL;
+	size_t count = 0;
+	while ((rc = db_next(r)) == 1) {
+		struct invoice *grown = realloc(list, (count + 1) * sizeof *list);
+		if (!grown) {
+			rc = DB_ERR;
+			break;
+		}
+		list = grown;
+		inv_read(r, &list[count++]);
+	}
+	db_res_free(r);
+	if (rc < 0) {
+		free(list);
+		return store_rc_of(rc);
+	}
+	*out = list;
+	*n = count;
+	return STORE_OK;
+}
+
+enum store_rc billing_invoice_get(struct db_conn *c, const char *org_id, const char *id,
+				  struct invoice *out)
+{
+	return inv_one(c, "SELECT " INV_COLS " FROM invoices WHERE org_id = $1 AND id = $2",
+		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(id)), out);
+}
+
+enum store_rc billing_org_name(struct db_conn *c, const char *org_id, char *out, size_t outlen)
+{
+	int rc;
+	out[0] = '\0';
+	struct db_res *r = db_query(c, "SELECT name FROM organizations WHERE id = $1",
+				    DB_PARAMS(DB_TEXT(org_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1)
+		store_copy(out, outlen, r, 0);
+	db_res_free(r);
+	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+}

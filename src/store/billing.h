@@ -119,6 +119,56 @@ enum store_rc billing_event_claim(struct db_conn *c, const char *provider, const
 /* Forget a claim (processing failed and will be retried by the provider). */
 enum store_rc billing_event_forget(struct db_conn *c, const char *provider, const char *event_id);
 
+/* ---- PayGate payments we initiated ---- */
+
+struct paygate_payment {
+	char reference[40];
+	char org_id[40];
+	char plan_code[PLAN_CODE_MAX];
+	int64_t amount_minor;
+	char currency[4];
+	char pay_request_id[BILLING_ID_MAX];
+	char state[16]; /* initiated, paid, failed */
+};
+enum store_rc billing_paygate_create(struct db_conn *c, const struct paygate_payment *p);
+enum store_rc billing_paygate_set_request(struct db_conn *c, const char *reference,
+					  const char *pay_request_id);
+/* By our reference (any organization: the provider names it). */
+enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
+				  struct paygate_payment *out);
+enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference,
+					const char *state);
+
+/* ---- our invoices ---- */
+
+struct invoice {
+	char id[40];
+	char org_id[40];
+	int64_t seq;
+	char number[40];
+	char plan_code[PLAN_CODE_MAX];
+	char currency[4];
+	int64_t subtotal_minor, vat_minor, total_minor;
+	int vat_percent;
+	char provider[16];
+	char provider_ref[BILLING_ID_MAX];
+	int64_t period_start, period_end, issued_at;
+};
+/*
+ * Record an invoice for a payment of total_minor (VAT of vat_percent
+ * included): the next number of the organization. Once per
+ * (provider, provider_ref): *created false when it exists (out filled).
+ */
+enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created);
+/* The organization's invoices, newest first, at most limit; caller frees *out. */
+enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int limit,
+				   struct invoice **out, size_t *n);
+enum store_rc billing_invoice_get(struct db_conn *c, const char *org_id, const char *id,
+				  struct invoice *out);
+
+/* The organization's name into out (STORE_NOT_FOUND when there is none). */
+enum store_rc billing_org_name(struct db_conn *c, const char *org_id, char *out, size_t outlen);
+
 /* STORE_OK when the organization exists, else STORE_NOT_FOUND. */
 enum store_rc billing_org_exists(struct db_conn *c, const char *org_id);
 
