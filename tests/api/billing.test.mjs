@@ -14,6 +14,8 @@ import path from 'node:path';
 import Stripe from 'stripe';
 import { assertProblem, randomSecret, registerAt, requestAt, show, startIamd } from './helpers.mjs';
 import { startStripeStandin } from './stripe-standin.mjs';
+import { checksumOf, md5, startPaygateStandin } from './paygate-standin.mjs';
+import { spawnSync } from 'node:child_process';
 import { plans } from './plans-admin.mjs';
 
 const T = { timeout: 120000 };
@@ -22,12 +24,16 @@ const WHSEC = `whsec_${crypto.randomBytes(16).toString('hex')}`;
 const WHSEC_OLD = `whsec_${crypto.randomBytes(16).toString('hex')}`;
 const stripe = new Stripe(SK);
 
-let sx; // the stand-in
+let sx; // the Stripe stand-in
+let pg; // the PayGate stand-in
+const PG_ID = '10011072130';
+const PG_KEY = 'secret';
 let srv; // our iamd
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-billing-'));
 
 before(async () => {
 	sx = await startStripeStandin({ secretKey: SK });
+	pg = await startPaygateStandin({ paygateId: PG_ID, key: PG_KEY });
 	srv = await startIamd(dir, {
 		IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL,
 		IAM_JWT_SECRET: randomSecret(),
@@ -39,12 +45,17 @@ before(async () => {
 		IAM_STRIPE_API_BASE: sx.base,
 		IAM_BILLING_PUBLIC_URL: 'https://iam.example.com',
 		IAM_BILLING_GRACE_DAYS: '0',
+		IAM_PAYGATE_ID: PG_ID,
+		IAM_PAYGATE_KEY: PG_KEY,
+		IAM_PAYGATE_BASE: pg.base,
+		IAM_VAT_PERCENT: '15',
 	});
 });
 
 after(async () => {
 	await srv?.stop();
 	await sx?.close();
+	await pg?.close();
 	fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -298,5 +309,141 @@ describe('subscription state machine', () => {
 		res = await deliver(sx.event('customer.subscription.updated', pastDue, now + 9));
 		u = await usage(a.access);
 		assert.equal(u.subscription.state, 'past_due');
+	});
+});
+
+/** Text of a PDF, through Debian's pdftotext. */
+function pdfText(bytes) {
+	const f = path.join(dir, `inv-${crypto.randomBytes(4).toString('hex')}.pdf`);
+	fs.writeFileSync(f, bytes);
+	const r = spawnSync('pdftotext', ['-layout', f, '-'], { encoding: 'utf8' });
+	assert.equal(r.status, 0, r.stderr);
+	return r.stdout;
+}
+
+const NOTIFY = '/api/v1/billing/paygate/notify';
+const notify = (body) => api('POST', NOTIFY, { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+
+describe('PayGate (ZAR)', () => {
+	async function started(plan = 'pro') {
+		const a = await registerAt(srv.base, 'paygate');
+		const res = await api('POST', '/api/v1/billing/checkout', { token: a.access, json: { plan, currency: 'ZAR' } });
+		assert.equal(res.status, 201, show(res));
+		return { ...a, checkout: res.body };
+	}
+
+	test('initiate: the documented fields in order, checksummed; the hosted page accepts the redirect', T, async () => {
+		const before = pg.requests.length;
+		const a = await started();
+		const c = a.checkout;
+		assert.equal(c.gateway, 'paygate');
+		assert.equal(c.currency, 'ZAR');
+		assert.equal(c.amount_minor, 36000);
+		const init = pg.requests.slice(before).find((r) => r.path === '/payweb3/initiate.trans');
+		assert.deepEqual(init.pairs.map(([k]) => k), ['PAYGATE_ID', 'REFERENCE', 'AMOUNT', 'CURRENCY', 'RETURN_URL', 'TRANSACTION_DATE', 'LOCALE', 'COUNTRY', 'EMAIL', 'NOTIFY_URL', 'CHECKSUM']);
+		const f = init.fields;
+		assert.deepEqual([f.PAYGATE_ID, f.AMOUNT, f.CURRENCY, f.LOCALE, f.COUNTRY, f.EMAIL], [PG_ID, '36000', 'ZAR', 'en-za', 'ZAF', a.email]);
+		assert.match(f.TRANSACTION_DATE, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+		assert.equal(f.NOTIFY_URL, 'https://iam.example.com/api/v1/billing/paygate/notify');
+		assert.equal(f.CHECKSUM, checksumOf(init.pairs, PG_KEY));
+		assert.equal(c.form.action, `${pg.base}/process.trans`);
+		assert.equal(c.form.method, 'POST');
+		assert.equal(c.session_id, c.form.fields.PAY_REQUEST_ID);
+		assert.equal(c.form.fields.CHECKSUM, md5(PG_ID + c.session_id + f.REFERENCE + PG_KEY));
+		// The browser's form post to the hosted page (and the URL form of it) is accepted there.
+		const page = await requestAt(pg.base, 'POST', `${pg.base}/process.trans`, { body: new URLSearchParams(c.form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+		assert.equal(page.status, 200, show(page));
+		assert.match(page.text, /R 360\.00/);
+		assert.equal((await requestAt(pg.base, 'GET', c.url)).status, 200);
+		// Coming back from PayGate: to the billing page.
+		const back = await api('POST', '/api/v1/billing/paygate/return', { body: 'PAY_REQUEST_ID=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+		assert.equal(back.status, 303);
+		assert.equal(back.headers.get('location'), '/billing?payment=return');
+	});
+
+	test('a notify with a wrong checksum, amount, currency or merchant is refused and nothing is paid', T, async () => {
+		const a = await started();
+		const id = a.checkout.session_id;
+		const set = (k, v) => (pairs) => pairs.map(([pk, pv]) => [pk, pk === k ? v : pv]);
+		for (const [what, body] of [
+			['checksum of other values', pg.pay(id, { tamper: set('AMOUNT', '100'), sign: false })],
+			['amount (signed)', pg.pay(id, { tamper: set('AMOUNT', '100') })],
+			['currency (signed)', pg.pay(id, { tamper: set('CURRENCY', 'USD') })],
+			['merchant (signed)', pg.pay(id, { tamper: set('PAYGATE_ID', '10011099999') })],
+			['request id (signed)', pg.pay(id, { tamper: set('PAY_REQUEST_ID', crypto.randomUUID()) })],
+			['garbage', 'PAYGATE_ID=%zz&&=='],
+			['no checksum', 'PAYGATE_ID=1&REFERENCE=2'],
+		]) {
+			const res = await notify(body);
+			assert.equal(res.status, 400, `${what}: ${show(res)}`);
+			assert.equal(res.text, 'ERROR');
+		}
+		const u = await usage(a.access);
+		assert.equal(u.plan.code, 'free');
+		const inv = await api('GET', '/api/v1/invoices', { token: a.access });
+		assert.deepEqual(inv.body.data, []);
+	});
+
+	test('paid: confirmed with query.trans, Pro in rand, an invoice with VAT; the callback again changes nothing', T, async () => {
+		const a = await started();
+		const id = a.checkout.session_id;
+		const before = pg.requests.length;
+		let res = await notify(pg.pay(id, { status: 1 }));
+		assert.equal(res.status, 200, show(res));
+		assert.equal(res.text, 'OK');
+		const q = pg.requests.slice(before).find((r) => r.path === '/payweb3/query.trans');
+		assert.ok(q, 'confirmed with query.trans');
+		assert.deepEqual(q.pairs.map(([k]) => k), ['PAYGATE_ID', 'PAY_REQUEST_ID', 'REFERENCE', 'CHECKSUM']);
+		let u = await usage(a.access);
+		assert.equal(u.plan.code, 'pro');
+		assert.equal(u.subscription.currency, 'ZAR');
+		const end = new Date(u.period.end).getTime();
+		assert.ok(end - Date.now() > 27 * 86400000 && end - Date.now() < 32 * 86400000, u.period.end);
+		res = await notify(pg.pay(id, { status: 1 }));
+		assert.equal(res.status, 200);
+		assert.equal(res.text, 'OK');
+		const list = await api('GET', '/api/v1/invoices', { token: a.access });
+		assert.equal(list.status, 200, show(list));
+		assert.equal(list.body.data.length, 1, 'one invoice, whatever the retries');
+		const inv = list.body.data[0];
+		assert.deepEqual([inv.number, inv.currency, inv.total_minor, inv.vat_percent, inv.vat_minor, inv.subtotal_minor, inv.provider], ['INV-000001', 'ZAR', 36000, 15, 4696, 31304, 'paygate']);
+		// The PDF says the same, read back with pdftotext.
+		const pdf = await api('GET', inv.pdf_url, { token: a.access });
+		assert.equal(pdf.status, 200, show(pdf));
+		assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+		assert.ok(pdf.bytes.subarray(0, 5).toString() === '%PDF-');
+		const text = pdfText(pdf.bytes);
+		for (const want of ['Invoice INV-000001', 'Pro plan', 'VAT 15%', 'ZAR 46.96', 'ZAR 313.04', 'ZAR 360.00', 'PayGate']) assert.ok(text.includes(want), `${want} in:\n${text}`);
+		// Another organization cannot see it.
+		const b = await registerAt(srv.base, 'other');
+		assertProblem(await api('GET', inv.pdf_url, { token: b.access }), 404, 'not_found');
+		assertProblem(await api('GET', `/api/v1/invoices/${inv.id}`, { token: b.access }), 404, 'not_found');
+		assertProblem(await api('GET', '/api/v1/invoices/not-an-id.pdf', { token: a.access }), 404, 'not_found');
+	});
+
+	test('declined: nothing paid, OK to PayGate', T, async () => {
+		const a = await started();
+		const res = await notify(pg.pay(a.checkout.session_id, { status: 2 }));
+		assert.equal(res.status, 200, show(res));
+		assert.equal(res.text, 'OK');
+		assert.equal((await usage(a.access)).plan.code, 'free');
+	});
+});
+
+describe('invoices for Stripe payments', () => {
+	test('each paid Stripe invoice is one of ours, numbered per organization, in USD with VAT', T, async () => {
+		const a = await subscribed('pro');
+		let list = await api('GET', '/api/v1/invoices', { token: a.access });
+		assert.equal(list.body.data.length, 1, show(list));
+		let inv = list.body.data[0];
+		assert.deepEqual([inv.number, inv.currency, inv.total_minor, inv.vat_minor, inv.subtotal_minor, inv.provider], ['INV-000001', 'USD', 2900, 378, 2522, 'stripe']);
+		// Next month's invoice: the next number. Its re-delivery: no new invoice.
+		const next = sx.event('invoice.paid', { ...a.invoice, id: 'in_test_next_' + crypto.randomBytes(4).toString('hex') });
+		assert.equal((await deliver(next)).status, 200);
+		assert.equal((await deliver({ ...next, id: next.id + '_again' })).status, 200);
+		list = await api('GET', '/api/v1/invoices', { token: a.access });
+		assert.deepEqual(list.body.data.map((i) => i.number), ['INV-000002', 'INV-000001']);
+		const text = pdfText((await api('GET', list.body.data[0].pdf_url, { token: a.access })).bytes);
+		assert.ok(text.includes('USD 29.00') && text.includes('Stripe'), text);
 	});
 });
