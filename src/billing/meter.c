@@ -58,3 +58,18 @@ enum store_rc meter_transcription(struct db_conn *c, struct bus *bus, const char
 		quota_warn(c, bus, org_id, QUOTA_MINUTES);
 	return STORE_OK;
 }
+
+enum store_rc meter_chat_message(struct db_conn *c, struct bus *bus, const char *org_id,
+				 const char *message_id)
+{
+	struct usage_record u = {.org_id = org_id,
+				 .kind = USAGE_CHAT,
+				 .source_key = message_id,
+				 .quantity = 1,
+				 .at_ms = time_now_ms()};
+	bool inserted = false;
+	enum store_rc rc = billing_usage_add(c, &u, &inserted);
+	if (!rc && inserted)
+		quota_warn(c, bus, org_id, QUOTA_CHAT);
+	return rc;
+}

@@ -26,4 +26,13 @@ enum store_rc meter_transcription(struct db_conn *c, struct bus *bus, const char
 				  const char *job_id, const char *meeting_id, double seconds,
 				  const char *engine, const char *model);
 
+/*
+ * Record one chat message of org (message_id: once), then the warnings.
+ * For the chat/inbox code: check quota_check(c, org, QUOTA_CHAT, 1, &u)
+ * before accepting a message (api_quota_allow replies the 402), call this
+ * after storing it.
+ */
+enum store_rc meter_chat_message(struct db_conn *c, struct bus *bus, const char *org_id,
+				 const char *message_id);
+
 #endif

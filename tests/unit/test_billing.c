@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "billing/events.h"
+#include "bus/bus.h"
 #include "billing/gateway.h"
 #include "billing/meter.h"
 #include "core/crypto.h"
@@ -269,6 +270,59 @@ static void test_usage_idempotent(void **state)
 	assert_false(first);
 }
 
+struct seen {
+	int n;
+	char type[32];
+	char data[512];
+};
+
+static void on_event(void *ctx, const struct bus_event *ev)
+{
+	struct seen *s = ctx;
+	s->n++;
+	snprintf(s->type, sizeof s->type, "%s", ev->type);
+	snprintf(s->data, sizeof s->data, "%s", ev->data);
+}
+
+static void test_warnings_once(void **state)
+{
+	FX(state);
+	struct bus *bus = bus_new();
+	struct seen seen = {0};
+	int h = bus_subscribe(bus, on_event, &seen);
+	/* Free: 50 chat messages. 39 -> nothing; 40 (80 %) -> one warning; 41..49 -> none. */
+	char id[32];
+	for (int i = 1; i <= 39; i++) {
+		snprintf(id, sizeof id, "msg-%d", i);
+		assert_int_equal(meter_chat_message(fx->c, bus, fx->org, id), STORE_OK);
+	}
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(meter_chat_message(fx->c, bus, fx->org, "msg-40"), STORE_OK);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.type, "notification");
+	assert_non_null(strstr(seen.data, "\"threshold\":80"));
+	assert_non_null(strstr(seen.data, "\"resource\":\"chat_messages\""));
+	assert_int_equal(meter_chat_message(fx->c, bus, fx->org, "msg-40"), STORE_OK); /* again */
+	for (int i = 41; i <= 49; i++) {
+		snprintf(id, sizeof id, "msg-%d", i);
+		assert_int_equal(meter_chat_message(fx->c, bus, fx->org, id), STORE_OK);
+	}
+	assert_int_equal(seen.n, 1);
+	struct quota_usage u;
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(meter_chat_message(fx->c, bus, fx->org, "msg-50"), STORE_OK);
+	assert_int_equal(seen.n, 2); /* 100 % */
+	assert_non_null(strstr(seen.data, "\"threshold\":100"));
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_EXCEEDED);
+	assert_int_equal(u.limit, 50);
+	assert_int_equal(u.used, 50);
+	/* the other organization is untouched */
+	assert_int_equal(quota_check(fx->c, fx->org2, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(u.used, 0);
+	bus_unsubscribe(bus, h);
+	bus_free(bus);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -278,6 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_quota_arithmetic),   cmocka_unit_test(test_effective_plan),
 	    ST(test_state_machine_order, KIND_SQLITE), ST(test_state_machine_order, KIND_PG),
 	    ST(test_usage_idempotent, KIND_SQLITE),    ST(test_usage_idempotent, KIND_PG),
+	    ST(test_warnings_once, KIND_SQLITE),       ST(test_warnings_once, KIND_PG),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
