@@ -9,6 +9,7 @@ import * as session from './lib/session';
 import * as uploads from './lib/uploads';
 import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
+import { Billing } from './pages/Billing';
 import { Login, Signup } from './pages/Auth';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
@@ -24,6 +25,7 @@ const NAV = [
 	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
 	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
 	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
+	{ to: '/billing', label: 'Billing', match: (p: string) => p === '/billing' },
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];
 
@@ -121,6 +123,7 @@ function Routes({ path }: { path: string }) {
 	if (path === '/record') return <Record />;
 	if (path === '/api-keys') return <ApiKeys />;
 	if (path === '/account') return <Account />;
+	if (path === '/billing') return <Billing />;
 	return <NotFound />;
 }
 
