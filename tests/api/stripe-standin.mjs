@@ -45,7 +45,7 @@ function send(res, obj) {
  * customers, subscriptions, failNext(status, error), completeCheckout(id),
  * event(type, object, created), subscriptionObject(id), close() }.
  */
-export async function startStripeStandin({ secretKey }) {
+export async function startStripeStandin({ secretKey, webhook = null }) {
 	const requests = [];
 	const sessions = new Map();
 	const customers = new Map();
@@ -60,6 +60,28 @@ export async function startStripeStandin({ secretKey }) {
 		req.on('end', () => {
 			const form = parseForm(body);
 			requests.push({ method: req.method, path: req.url, headers: req.headers, body, form });
+			// The hosted Checkout page a browser is sent to (webhook: {url, secret} to deliver events).
+			const pay = /^\/c\/pay\/(cs_test_[0-9a-f]+)(\/confirm)?$/.exec(req.url);
+			if (pay && sessions.has(pay[1])) {
+				const s = sessions.get(pay[1]);
+				if (!pay[2]) {
+					res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+					return res.end(`<!doctype html><title>Checkout</title><h1>Pay ${(s.amount_total / 100).toFixed(2)} ${s.currency.toUpperCase()}</h1><form method="post" action="/c/pay/${s.id}/confirm"><button>Subscribe</button></form>`);
+				}
+				return void (async () => {
+					const done = completeCheckout(s.id);
+					if (webhook) {
+						for (const ev of done.events) {
+							const payload = JSON.stringify(ev);
+							const Stripe = (await import('stripe')).default;
+							const header = new Stripe(secretKey).webhooks.generateTestHeaderString({ payload, secret: webhook.secret });
+							await fetch(webhook.url, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
+						}
+					}
+					res.writeHead(303, { location: s.success_url.replace('{CHECKOUT_SESSION_ID}', s.id) });
+					res.end();
+				})();
+			}
 			const auth = req.headers.authorization || '';
 			if (auth !== `Bearer ${secretKey}`) {
 				return stripeError(res, 401, 'invalid_request_error', `Invalid API Key provided: ${auth.slice(7, 15)}***`);

@@ -172,7 +172,7 @@ export function Billing() {
 			) : null}
 			{usage.subscription.state === 'canceled' ? <Alert kind="info" title="Your subscription was canceled.">You are on Free. Nothing you stored was deleted.</Alert> : null}
 
-			<section className="card stack" aria-labelledby="usage-title">
+			<section className="card stack billing-section" aria-labelledby="usage-title">
 				<h2 id="usage-title">This period</h2>
 				<Meter label="Transcription minutes" r={usage.minutes} fmt={(n) => `${Math.round(n * 10) / 10} min`} />
 				<Meter label="Storage" r={usage.storage} fmt={formatBytes} />
@@ -192,7 +192,7 @@ export function Billing() {
 				) : null}
 			</section>
 
-			<section className="card stack" aria-labelledby="plans-title">
+			<section className="card stack billing-section" aria-labelledby="plans-title">
 				<div className="usage-meter__head">
 					<h2 id="plans-title">Plans</h2>
 					<label>
@@ -235,7 +235,7 @@ export function Billing() {
 				) : null}
 			</section>
 
-			<section className="card stack" aria-labelledby="invoices-title">
+			<section className="card stack billing-section" aria-labelledby="invoices-title">
 				<h2 id="invoices-title">Invoices</h2>
 				{!invoices || invoices.length === 0 ? (
 					<p className="muted">No invoices yet.</p>
