@@ -39,6 +39,22 @@ static const char *unit_of(enum quota_kind k)
 	return k == QUOTA_MINUTES ? "minutes" : k == QUOTA_STORAGE ? "bytes" : "messages";
 }
 
+/* "1.5 GB" style size for people (powers of 1024, as the limits are set). */
+static void human_bytes(int64_t n, char *out, size_t len)
+{
+	static const char *const UNITS[] = {"bytes", "KB", "MB", "GB", "TB"};
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof UNITS / sizeof *UNITS) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%lld bytes", (long long)n);
+	else
+		snprintf(out, len, "%.1f %s", v, UNITS[u]);
+}
+
 void api_quota_detail(const struct quota_usage *u, char *detail, size_t len)
 {
 	char resets[40];
@@ -49,22 +65,27 @@ void api_quota_detail(const struct quota_usage *u, char *detail, size_t len)
 			snprintf(detail, len,
 				 "Your organization has used all %lld transcription minutes of its "
 				 "%s plan for this period. Upgrade at %s or wait until %s.",
-				 (long long)(u->limit / 60), u->plan, UPGRADE_URL, resets);
+				 (long long)(u->limit / 60), u->plan_name, UPGRADE_URL, resets);
 		else
 			snprintf(detail, len,
 				 "This audio is %.2f minutes long but only %.2f of your %lld "
 				 "transcription minutes are left this period (%s plan); it was not "
 				 "transcribed. Upgrade at %s or wait until %s.",
 				 (double)u->requested / 60.0, (double)(u->limit - u->used) / 60.0,
-				 (long long)(u->limit / 60), u->plan, UPGRADE_URL, resets);
+				 (long long)(u->limit / 60), u->plan_name, UPGRADE_URL, resets);
 		break;
-	case QUOTA_STORAGE:
-		snprintf(detail, len,
-			 "This upload would take your organization past its %lld bytes of storage "
-			 "(%lld used, %s plan). Delete audio you no longer need or upgrade at %s; "
-			 "nothing already stored is touched.",
-			 (long long)u->limit, (long long)u->used, u->plan, UPGRADE_URL);
+	case QUOTA_STORAGE: {
+		char lim[32], used[32];
+		human_bytes(u->limit, lim, sizeof lim);
+		human_bytes(u->used, used, sizeof used);
+		snprintf(
+		    detail, len,
+		    "This upload would take your organization past its %s of storage (%s used, "
+		    "%s plan). Delete audio you no longer need or upgrade at %s; nothing already "
+		    "stored is touched.",
+		    lim, used, u->plan_name, UPGRADE_URL);
 		break;
+	}
 	case QUOTA_CHAT:
 		snprintf(
 		    detail, len,

@@ -91,6 +91,7 @@ static enum quota_rc fill(struct db_conn *c, const char *org_id, enum quota_kind
 	if (quota_effective(c, org_id, now, &sub, &plan))
 		return QUOTA_ERROR;
 	snprintf(u->plan, sizeof u->plan, "%s", plan.code);
+	snprintf(u->plan_name, sizeof u->plan_name, "%s", plan.name);
 	u->period_start = sub.period_start;
 	u->resets_at = sub.period_end;
 	enum store_rc rc = STORE_OK;

@@ -43,6 +43,7 @@ struct quota_usage {
 	int64_t requested;		 /* what the refused work would have added */
 	int64_t period_start, resets_at; /* Unix ms */
 	char plan[PLAN_CODE_MAX];
+	char plan_name[64];
 	bool overage; /* the plan bills minutes past the limit instead of refusing */
 };
 
