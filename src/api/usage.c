@@ -91,7 +91,7 @@ void api_quota_detail(const struct quota_usage *u, char *detail, size_t len)
 		    detail, len,
 		    "Your organization has used all %lld chat messages of its %s plan for this "
 		    "period. Upgrade at %s or wait until %s.",
-		    (long long)u->limit, u->plan, UPGRADE_URL, resets);
+		    (long long)u->limit, u->plan_name, UPGRADE_URL, resets);
 		break;
 	}
 }
