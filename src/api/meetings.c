@@ -423,7 +423,13 @@ static void transcribe(struct api_ctx *cx)
 	struct ingest_speakers spk = {.expected = (int)in->speakers_expected,
 				      .min = (int)in->min_speakers,
 				      .max = (int)in->max_speakers};
-	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider, &spk);
+	struct quota_usage q;
+	bool over = false;
+	enum store_rc rc = ingest_queue_within_quota(c, &m, lang, provider, &spk, &q, &over);
+	if (over) {
+		api_quota_problem(r, &q);
+		goto out;
+	}
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_processing",
 			     "This meeting is already being transcribed.");

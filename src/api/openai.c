@@ -569,7 +569,18 @@ static void oai_done(struct api_ctx *cx)
 			blob_delete(app->blob, key);
 		goto out;
 	}
-	rc = ingest_queue_transcription(c, &m, o->language[0] ? o->language : NULL, provider, NULL);
+	struct quota_usage q;
+	bool over = false;
+	rc = ingest_queue_within_quota(c, &m, o->language[0] ? o->language : NULL, provider, NULL,
+				       &q, &over);
+	if (over) {
+		char key[96] = "", qd[512];
+		api_quota_detail(&q, qd, sizeof qd);
+		if (meeting_delete(c, o->p.org_id, m.id, key) == STORE_OK && key[0])
+			blob_delete(app->blob, key);
+		oai_error(r, 402, "insufficient_quota", NULL, "quota_exceeded", "%s", qd);
+		goto out;
+	}
 	if (rc) {
 		oai_error(r, 503, "server_error", NULL, NULL,
 			  "Transcription could not be queued. Try again.");

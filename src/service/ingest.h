@@ -86,4 +86,15 @@ enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, c
 					 const char *provider,
 					 const struct ingest_speakers *speakers);
 
+/*
+ * ingest_queue_transcription, only when the meeting's whole duration fits
+ * the organization's minutes left, checked in the queueing transaction
+ * (one decision per organization at a time; queued audio counts as used).
+ * When it does not: nothing is queued, *over is true, *quota says why.
+ */
+enum store_rc ingest_queue_within_quota(struct db_conn *c, struct meeting *m, const char *language,
+					const char *provider,
+					const struct ingest_speakers *speakers,
+					struct quota_usage *quota, bool *over);
+
 #endif

@@ -1,6 +1,7 @@
 #include "service/quota.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,27 @@
 #define HOUR_MS 3600000LL
 
 static _Atomic int64_t grace_seconds = 7 * 86400;
+
+static pthread_mutex_t sqlite_quota_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum store_rc quota_hold(struct db_conn *c, const char *org_id)
+{
+	if (db_conn_dialect(c) != DB_PG) {
+		pthread_mutex_lock(&sqlite_quota_lock);
+		return STORE_OK;
+	}
+	return billing_org_lock(c, org_id);
+}
+
+void quota_release(struct db_conn *c, const char *org_id)
+{
+	if (db_conn_dialect(c) != DB_PG) {
+		pthread_mutex_unlock(&sqlite_quota_lock);
+		return;
+	}
+	if (billing_org_unlock(c, org_id) != STORE_OK)
+		log_error("quota lock not released", json_pack("{s:s}", "org_id", org_id));
+}
 
 void quota_set_grace_s(int64_t seconds)
 {

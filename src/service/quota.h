@@ -9,17 +9,16 @@
  * (quota_set_grace_s), falls back to Free. Nothing stored is ever deleted
  * when a plan shrinks: only new work is refused.
  *
- * The race rule (by design, see README "Plans and quotas"): a check reads
- * committed usage and holds no lock while an upload streams or a job runs.
- * Minutes: audio queued or being transcribed counts as used, so a file is
- * admitted only if its whole duration fits the remaining minutes. Storage:
- * an upload is refused up front when its declared size does not fit, and
- * again when it lands if the stored bytes have already reached the limit;
- * so of uploads racing for the last bytes, those that land once the limit
- * is reached are refused and at most one lands past it (the one that
- * crosses it). Two checks that run at the very same moment on PostgreSQL
- * can each see the other's state as it was before: the overshoot is then
- * bounded by the requests in flight at that instant, never unbounded.
+ * The race rule (by design, see README "Plans, quotas and billing"): a
+ * check holds no lock while an upload streams or a job runs; the decisive
+ * checks are serialized per organization instead. Minutes: the check and
+ * the queueing are one transaction under the organization's lock, and
+ * queued audio counts as used, so transcriptions started together never
+ * pass the limit. Storage: an upload is refused up front when its
+ * declared size does not fit, and when it lands (check and attach under
+ * the organization's lock, quota_hold) only if the stored bytes have
+ * already reached the limit; so of uploads racing for the last bytes at
+ * most one lands past the limit (the one that crosses it), never more.
  */
 #ifndef IAM_SERVICE_QUOTA_H
 #define IAM_SERVICE_QUOTA_H
@@ -83,6 +82,16 @@ enum quota_rc quota_usage(struct db_conn *c, const char *org_id, enum quota_kind
  */
 enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind kind,
 			  int64_t amount, struct quota_usage *u);
+
+/*
+ * Hold the organization's quota lock across a check and the write it
+ * allows (the last storage check and attaching the file): at most one
+ * such decision of an organization at a time, across processes on
+ * PostgreSQL (a session advisory lock on c), in this process on SQLite
+ * (one lock: SQLite installs run one process). Always release on c.
+ */
+enum store_rc quota_hold(struct db_conn *c, const char *org_id);
+void quota_release(struct db_conn *c, const char *org_id);
 
 /* The per-hour API request limit. */
 struct quota_rate {

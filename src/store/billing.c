@@ -627,3 +627,44 @@ enum store_rc billing_org_name(struct db_conn *c, const char *org_id, char *out,
 	db_res_free(r);
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
 }
+
+/* A 64-bit advisory-lock key for an organization: FNV-1a of its id, in a namespace of our own. */
+static int64_t org_key(const char *org_id)
+{
+	uint64_t h = 1469598103934665603ULL ^ 0x1a4b11f0ULL;
+	for (const unsigned char *p = (const unsigned char *)org_id; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return (int64_t)(h >> 1);
+}
+
+static enum store_rc pg_lock(struct db_conn *c, const char *fn, const char *org_id)
+{
+	if (db_conn_dialect(c) != DB_PG)
+		return STORE_OK;
+	char sql[80];
+	snprintf(sql, sizeof sql, "SELECT %s($1)", fn);
+	int rc;
+	struct db_res *r = db_query(c, sql, DB_PARAMS(DB_INT(org_key(org_id))), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	db_res_free(r);
+	return rc < 0 ? store_rc_of(rc) : STORE_OK;
+}
+
+enum store_rc billing_org_lock_xact(struct db_conn *c, const char *org_id)
+{
+	return pg_lock(c, "pg_advisory_xact_lock", org_id);
+}
+
+enum store_rc billing_org_lock(struct db_conn *c, const char *org_id)
+{
+	return pg_lock(c, "pg_advisory_lock", org_id);
+}
+
+enum store_rc billing_org_unlock(struct db_conn *c, const char *org_id)
+{
+	return pg_lock(c, "pg_advisory_unlock", org_id);
+}

@@ -166,6 +166,17 @@ enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int li
 enum store_rc billing_invoice_get(struct db_conn *c, const char *org_id, const char *id,
 				  struct invoice *out);
 
+/*
+ * Serialize quota decisions of one organization across processes
+ * (PostgreSQL advisory locks keyed by the org id): billing_org_lock_xact
+ * until the end of the current transaction; billing_org_lock until
+ * billing_org_unlock on the same connection. No-ops on SQLite (callers
+ * serialize there: BEGIN IMMEDIATE, or a process lock).
+ */
+enum store_rc billing_org_lock_xact(struct db_conn *c, const char *org_id);
+enum store_rc billing_org_lock(struct db_conn *c, const char *org_id);
+enum store_rc billing_org_unlock(struct db_conn *c, const char *org_id);
+
 /* The organization's name into out (STORE_NOT_FOUND when there is none). */
 enum store_rc billing_org_name(struct db_conn *c, const char *org_id, char *out, size_t outlen);
 

@@ -168,6 +168,24 @@ describe('minutes at the edge', () => {
 		assert.equal(res.body.error.type, 'insufficient_quota');
 	});
 
+	test('transcriptions racing for the last minutes never pass the limit together', T, async () => {
+		const a = await accountOnPlan(['--minutes', '1']);
+		const ms = [];
+		for (let i = 0; i < 3; i++) {
+			const m = await createMeeting(a.access);
+			const res = await uploadRaw(a.access, m.id, silence(30), { filename: `r${i}.wav`, transcribe: false });
+			assert.equal(res.status, 200, show(res));
+			ms.push(m);
+		}
+		// Three 30 s files at once against 60 s: exactly two fit.
+		const results = await Promise.all(ms.map((m) => post(`${MEETINGS}/${m.id}/transcribe`, { token: a.access, json: {} })));
+		const accepted = results.filter((r) => r.status === 202).length;
+		for (const r of results) if (r.status !== 202) assertQuota(r, 'minutes', { limit: 1 });
+		assert.equal(accepted, 2, results.map((r) => r.status).join(','));
+		const u = await usage(a.access);
+		assert.ok(u.minutes.used_seconds <= 60, `used ${u.minutes.used_seconds} s of 60`);
+	});
+
 	test('an unlimited plan never refuses minutes', T, async () => {
 		const a = await accountOnPlan(['--minutes', 'unlimited']);
 		const m = await createMeeting(a.access);
