@@ -14,7 +14,8 @@ int64_t meter_seconds(double seconds)
 		return 0;
 	if (seconds > 1e9)
 		seconds = 1e9;
-	/* Probed and decoded lengths differ by a few milliseconds: 60.004 s is one minute. */
+	/* Probed and decoded lengths differ by a few milliseconds: 60.004 s is one minute.
+	 * (store/billing.c billing_pending_seconds rounds the same way.) */
 	return (int64_t)ceil(seconds - 0.01);
 }
 

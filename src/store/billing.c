@@ -1,5 +1,6 @@
 #include "store/billing.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,12 +284,29 @@ enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const cha
 
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum)
 {
-	/* CEIL is not in SQLite 3.40 without the math extension: round up by adding 0.999. */
-	return one_int(c,
-		       "SELECT COALESCE(SUM(CAST(duration_seconds + 0.999 AS BIGINT)), 0)"
-		       " FROM meetings WHERE org_id = $1 AND status IN ('queued', 'processing')"
-		       " AND duration_seconds > 0",
-		       DB_PARAMS(DB_TEXT(org_id)), sum);
+	/* Rounded up per file in C, as metering does: SQL's CAST rounds in PostgreSQL and
+	 * truncates in SQLite. Few rows: the organization's queued or running jobs. */
+	int rc;
+	*sum = 0;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT duration_seconds FROM meetings WHERE org_id = $1"
+		     " AND status IN ('queued', 'processing') AND duration_seconds > 0",
+		     DB_PARAMS(DB_TEXT(org_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	int64_t total = 0;
+	while ((rc = db_next(r)) == 1) {
+		double d = db_double(r, 0);
+		if (d > 1e9)
+			d = 1e9;
+		total += (int64_t)ceil(d - 0.01);
+	}
+	db_res_free(r);
+	if (rc < 0)
+		return store_rc_of(rc);
+	*sum = total;
+	return STORE_OK;
 }
 
 enum store_rc billing_stored_bytes(struct db_conn *c, const char *org_id, int64_t *sum)

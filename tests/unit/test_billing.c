@@ -255,6 +255,24 @@ static void test_usage_idempotent(void **state)
 	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3556, &q), QUOTA_EXCEEDED);
 	assert_int_equal(q.limit, 3600);
 	assert_int_equal(q.used, 45);
+	/* queued audio counts, rounded up per file the same way on both databases */
+	const double durations[] = {30.0, 30.004, 0.2};
+	for (size_t i = 0; i < 3; i++) {
+		char mid[UUID_STR_LEN];
+		uuid_v7(mid);
+		assert_int_equal(
+		    db_exec(fx->c,
+			    "INSERT INTO meetings (id, org_id, title, status, duration_seconds,"
+			    " created_at, updated_at) VALUES ($1, $2, 't', 'queued', $3, 1, 1)",
+			    DB_PARAMS(DB_TEXT(mid), DB_TEXT(fx->org), DB_REAL(durations[i])), NULL),
+		    DB_OK);
+	}
+	int64_t pending = 0;
+	assert_int_equal(billing_pending_seconds(fx->c, fx->org, &pending), STORE_OK);
+	assert_int_equal(pending, 30 + 30 + 1);
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3600 - 45 - 61, &q), QUOTA_OK);
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3600 - 45 - 60, &q),
+			 QUOTA_EXCEEDED);
 	/* the 80 % warning is recorded once per period */
 	bool first = false;
 	assert_int_equal(billing_warning_claim(fx->c, fx->org, "minutes", 0, 80, &first), STORE_OK);
