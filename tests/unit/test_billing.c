@@ -107,6 +107,52 @@ static void test_paygate_checksum(void **state)
 	assert_string_not_equal(out, "59229d9c6cb336ae4bd287c87e6f0220");
 }
 
+static void test_paygate_form(void **state)
+{
+	(void)state;
+	struct paygate_form f;
+	/* a notify body: fields in order, CHECKSUM over every other value plus the key */
+	const char *vals[] = {"10011072130", "ABC-1", "ref 1", "1", "ZAR", "36000"};
+	char sum[33], body[512];
+	paygate_checksum(vals, 6, "secret", sum);
+	snprintf(body, sizeof body,
+		 "PAYGATE_ID=10011072130&PAY_REQUEST_ID=ABC-1&REFERENCE=ref+1&TRANSACTION_STATUS=1"
+		 "&CURRENCY=ZAR&AMOUNT=36000&CHECKSUM=%s",
+		 sum);
+	assert_int_equal(paygate_form_parse(body, strlen(body), &f), 0);
+	assert_int_equal(f.n, 7);
+	assert_string_equal(paygate_form_get(&f, "REFERENCE"), "ref 1");
+	assert_null(paygate_form_get(&f, "USER1"));
+	assert_true(paygate_form_verify(&f, "secret"));
+	assert_false(paygate_form_verify(&f, "other key"));
+	paygate_form_free(&f);
+	/* one value changed: refused */
+	char *amt = strstr(body, "36000");
+	amt[0] = '4';
+	assert_int_equal(paygate_form_parse(body, strlen(body), &f), 0);
+	assert_false(paygate_form_verify(&f, "secret"));
+	paygate_form_free(&f);
+	/* malformed: bad escapes, encoded NUL, no '=', empty key, too many fields */
+	const char *bad[] = {"A=%zz", "A=%4", "A=%00b", "A", "=x", "A=1&B"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(paygate_form_parse(bad[i], strlen(bad[i]), &f), -1);
+	char many[2048] = "";
+	for (int i = 0; i < PAYGATE_FORM_MAX + 1; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), "K%d=v&", i);
+	assert_int_equal(paygate_form_parse(many, strlen(many), &f), -1);
+	/* no CHECKSUM, or one of the wrong length */
+	assert_int_equal(paygate_form_parse("A=1&B=2", 7, &f), 0);
+	assert_false(paygate_form_verify(&f, "secret"));
+	paygate_form_free(&f);
+	assert_int_equal(paygate_form_parse("A=1&CHECKSUM=abc", 16, &f), 0);
+	assert_false(paygate_form_verify(&f, "secret"));
+	paygate_form_free(&f);
+	/* empty pairs are skipped */
+	assert_int_equal(paygate_form_parse("&&A=1&&", 7, &f), 0);
+	assert_int_equal(f.n, 1);
+	paygate_form_free(&f);
+}
+
 static void test_quota_arithmetic(void **state)
 {
 	(void)state;
@@ -346,11 +392,12 @@ int main(void)
 	log_set_level(LOG_ERROR);
 	crypto_init();
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_stripe_signature),   cmocka_unit_test(test_paygate_checksum),
-	    cmocka_unit_test(test_quota_arithmetic),   cmocka_unit_test(test_effective_plan),
-	    ST(test_state_machine_order, KIND_SQLITE), ST(test_state_machine_order, KIND_PG),
-	    ST(test_usage_idempotent, KIND_SQLITE),    ST(test_usage_idempotent, KIND_PG),
-	    ST(test_warnings_once, KIND_SQLITE),       ST(test_warnings_once, KIND_PG),
+	    cmocka_unit_test(test_stripe_signature), cmocka_unit_test(test_paygate_checksum),
+	    cmocka_unit_test(test_paygate_form),     cmocka_unit_test(test_quota_arithmetic),
+	    cmocka_unit_test(test_effective_plan),   ST(test_state_machine_order, KIND_SQLITE),
+	    ST(test_state_machine_order, KIND_PG),   ST(test_usage_idempotent, KIND_SQLITE),
+	    ST(test_usage_idempotent, KIND_PG),	     ST(test_warnings_once, KIND_SQLITE),
+	    ST(test_warnings_once, KIND_PG),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
