@@ -284,8 +284,8 @@ static int http_url(char **dst, const char *name, const char *v, char *err, size
 {
 	if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || strlen(v) > 512 ||
 	    strpbrk(v, " \t\r\n?#"))
-		return fail(err, errlen, "%s: expected an http(s):// URL without query, got '%.64s'",
-			    name, v);
+		return fail(err, errlen,
+			    "%s: expected an http(s):// URL without query, got '%.64s'", name, v);
 	size_t n = strlen(v);
 	while (n > 8 && v[n - 1] == '/')
 		n--;

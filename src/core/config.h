@@ -58,7 +58,7 @@ struct config {
 	int register_per_hour; /* 0 = no limit */
 	int hash_concurrency;
 	int hash_wait_ms;
-	char *web_dir; /* "" = no web app */
+	char *web_dir;		     /* "" = no web app */
 	char *stripe_secret_key;     /* NULL = Stripe off */
 	char *stripe_webhook_secret; /* comma-separated; NULL = webhooks refused */
 	char *stripe_api_base;
