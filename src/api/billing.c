@@ -32,12 +32,18 @@ static json_t *plan_json(const struct plan *p)
 		json_object_set_new(prices, "USD", json_integer(p->usd_minor));
 	if (p->zar_minor >= 0)
 		json_object_set_new(prices, "ZAR", json_integer(p->zar_minor));
-	return json_pack("{s:s,s:s,s:{s:o,s:o,s:o,s:o},s:b,s:o}", "code", p->code, "name", p->name,
-			 "limits", "minutes_per_month", limit_json(p->minutes_per_month),
+	json_t *over = json_object();
+	if (p->overage_allowed && p->usd_minor >= 0)
+		json_object_set_new(over, "USD", json_integer(p->usd_overage_minor));
+	if (p->overage_allowed && p->zar_minor >= 0)
+		json_object_set_new(over, "ZAR", json_integer(p->zar_overage_minor));
+	return json_pack("{s:s,s:s,s:{s:o,s:o,s:o,s:o},s:b,s:o,s:o}", "code", p->code, "name",
+			 p->name, "limits", "minutes_per_month", limit_json(p->minutes_per_month),
 			 "storage_bytes", limit_json(p->storage_bytes), "chat_messages_per_month",
 			 limit_json(p->chat_messages_per_month), "api_requests_per_hour",
 			 limit_json(p->api_requests_per_hour), "overage_allowed",
-			 p->overage_allowed, "prices_minor", prices);
+			 p->overage_allowed, "prices_minor", prices, "overage_minor_per_minute",
+			 over);
 }
 
 static void list_plans(struct api_ctx *cx)

@@ -179,6 +179,9 @@ static json_t *resource_json(enum quota_kind k, const struct quota_usage *u)
 	if (k == QUOTA_MINUTES) {
 		json_object_set_new(o, "used_seconds", json_integer(u->used));
 		json_object_set_new(o, "overage_allowed", json_boolean(u->overage));
+		/* Minutes past the quota on a plan that bills them instead of refusing. */
+		int64_t past = u->limit >= 0 && u->used > u->limit ? u->used - u->limit : 0;
+		json_object_set_new(o, "overage_minutes", json_real(minutes_of(past)));
 	}
 	return o;
 }

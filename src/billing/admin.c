@@ -15,6 +15,7 @@ const char BILLING_PLANS_USAGE[] =
     "  plans set CODE [--name NAME] [--position N] [--minutes N] [--storage-bytes N]\n"
     "            [--storage-gb N] [--chat N] [--api-per-hour N] [--overage on|off]\n"
     "            [--price-usd CENTS] [--price-zar CENTS] [--stripe-price ID]\n"
+    "            [--overage-usd CENTS] [--overage-zar CENTS] (per minute past the quota)\n"
     "            create or change a plan; a limit of 'unlimited' removes it\n"
     "  plans assign ORG_ID CODE  put an organization on a plan by hand\n";
 
@@ -47,16 +48,19 @@ static int cmd_list(struct db_conn *c, bool as_json, FILE *out, FILE *err)
 			json_array_append_new(
 			    arr,
 			    json_pack(
-				"{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o}", "code", p->code,
-				"name", p->name, "position", p->position, "minutes_per_month",
-				limit_json(p->minutes_per_month), "storage_bytes",
-				limit_json(p->storage_bytes), "chat_messages_per_month",
-				limit_json(p->chat_messages_per_month), "api_requests_per_hour",
-				limit_json(p->api_requests_per_hour), "overage_allowed",
-				p->overage_allowed, "usd_cents", limit_json(p->usd_minor),
-				"zar_cents", limit_json(p->zar_minor), "stripe_price_id",
+				"{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:I,s:I}", "code",
+				p->code, "name", p->name, "position", p->position,
+				"minutes_per_month", limit_json(p->minutes_per_month),
+				"storage_bytes", limit_json(p->storage_bytes),
+				"chat_messages_per_month", limit_json(p->chat_messages_per_month),
+				"api_requests_per_hour", limit_json(p->api_requests_per_hour),
+				"overage_allowed", p->overage_allowed, "usd_cents",
+				limit_json(p->usd_minor), "zar_cents", limit_json(p->zar_minor),
+				"stripe_price_id",
 				p->stripe_price_id[0] ? json_string(p->stripe_price_id)
-						      : json_null()));
+						      : json_null(),
+				"usd_overage_cents_per_minute", (json_int_t)p->usd_overage_minor,
+				"zar_overage_cents_per_minute", (json_int_t)p->zar_overage_minor));
 		}
 		json_dumpf(arr, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
@@ -135,7 +139,7 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 			store_rc_name(rc));
 		return 1;
 	}
-	int64_t usd = -2, zar = -2;
+	int64_t usd = -2, zar = -2, over_usd = -2, over_zar = -2;
 	const char *price_id = NULL;
 	for (int i = 2; i < argc; i++) {
 		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -165,8 +169,8 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 			price_id = v;
 			continue;
 		}
-		bool unl = strcmp(opt, "--position") && strcmp(opt, "--price-usd") &&
-			   strcmp(opt, "--price-zar");
+		bool unl = strcmp(opt, "--position") && strncmp(opt, "--price-", 8) &&
+			   strncmp(opt, "--overage-", 10);
 		n = parse_limit(v, unl);
 		if (n == -2 || (!strcmp(opt, "--storage-gb") && n > (INT64_MAX >> 30))) {
 			fprintf(err, "iamd plans set: %s takes a whole number%s, got '%s'\n", opt,
@@ -189,6 +193,10 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 			usd = n;
 		else if (!strcmp(opt, "--price-zar"))
 			zar = n;
+		else if (!strcmp(opt, "--overage-usd"))
+			over_usd = n;
+		else if (!strcmp(opt, "--overage-zar"))
+			over_zar = n;
 		else {
 			fprintf(err, "iamd plans set: unknown option %s\n", opt);
 			return 2;
@@ -206,6 +214,16 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 				       price_id);
 	if (!rc && zar >= 0)
 		rc = billing_price_put(c, p.code, "ZAR", zar, NULL);
+	if (!rc && over_usd >= 0)
+		rc = billing_overage_put(c, p.code, "USD", over_usd);
+	if (!rc && over_zar >= 0)
+		rc = billing_overage_put(c, p.code, "ZAR", over_zar);
+	if (rc == STORE_NOT_FOUND) {
+		db_rollback(c);
+		fprintf(err, "iamd plans set: an overage price needs a price in that currency "
+			     "(--price-usd / --price-zar)\n");
+		return 2;
+	}
 	if (rc || db_commit(c) != DB_OK) {
 		db_rollback(c);
 		fprintf(err, "iamd plans set: could not save plan %s (%s)\n", p.code,

@@ -15,7 +15,11 @@
 	" (SELECT amount_minor FROM plan_prices WHERE plan_code = p.code AND currency = 'USD'),"   \
 	" (SELECT amount_minor FROM plan_prices WHERE plan_code = p.code AND currency = 'ZAR'),"   \
 	" (SELECT provider_price_id FROM plan_prices WHERE plan_code = p.code AND currency = "     \
-	"'USD')"
+	"'USD'),"                                                                                  \
+	" (SELECT overage_minor_per_minute FROM plan_prices WHERE plan_code = p.code AND"          \
+	" currency = 'USD'),"                                                                      \
+	" (SELECT overage_minor_per_minute FROM plan_prices WHERE plan_code = p.code AND"          \
+	" currency = 'ZAR')"
 
 static int64_t int_or_unlimited(const struct db_res *r, int col)
 {
@@ -36,6 +40,8 @@ static void plan_read(const struct db_res *r, struct plan *p)
 	p->usd_minor = db_is_null(r, 8) ? -1 : db_int(r, 8);
 	p->zar_minor = db_is_null(r, 9) ? -1 : db_int(r, 9);
 	store_copy(p->stripe_price_id, sizeof p->stripe_price_id, r, 10);
+	p->usd_overage_minor = db_int(r, 11);
+	p->zar_overage_minor = db_int(r, 12);
 }
 
 static enum store_rc plan_one(struct db_conn *c, const char *sql, const char *arg, struct plan *out)
@@ -133,6 +139,20 @@ enum store_rc billing_price_put(struct db_conn *c, const char *code, const char 
 	    " provider_price_id = COALESCE($4, plan_prices.provider_price_id)",
 	    DB_PARAMS(DB_TEXT(code), DB_TEXT(currency), DB_INT(amount_minor), DB_TEXT(price_id)),
 	    NULL));
+}
+
+enum store_rc billing_overage_put(struct db_conn *c, const char *code, const char *currency,
+				  int64_t per_minute_minor)
+{
+	int64_t changes = 0;
+	int rc = db_exec(c,
+			 "UPDATE plan_prices SET overage_minor_per_minute = $3 WHERE plan_code = $1"
+			 " AND currency = $2",
+			 DB_PARAMS(DB_TEXT(code), DB_TEXT(currency), DB_INT(per_minute_minor)),
+			 &changes);
+	if (rc)
+		return store_rc_of(rc);
+	return changes ? STORE_OK : STORE_NOT_FOUND;
 }
 
 /* The calendar month (UTC) containing ms. */

@@ -28,6 +28,8 @@ struct plan {
 	bool overage_allowed;
 	int64_t usd_minor; /* -1 = no price in that currency */
 	int64_t zar_minor;
+	/* Overage (overage_allowed): the price of a minute past the quota, per currency. */
+	int64_t usd_overage_minor, zar_overage_minor;
 	char stripe_price_id[BILLING_ID_MAX]; /* of the USD price; "" = none */
 };
 
@@ -40,6 +42,9 @@ enum store_rc billing_plan_put(struct db_conn *c, const struct plan *p);
 /* Set a price (amount < 0 removes it). price_id may be NULL (kept as is when updating). */
 enum store_rc billing_price_put(struct db_conn *c, const char *code, const char *currency,
 				int64_t amount_minor, const char *price_id);
+/* Set the per-minute overage price in currency; STORE_NOT_FOUND without a price there. */
+enum store_rc billing_overage_put(struct db_conn *c, const char *code, const char *currency,
+				  int64_t per_minute_minor);
 /* The plan whose USD price has this Stripe price id. */
 enum store_rc billing_plan_by_price(struct db_conn *c, const char *price_id, struct plan *out);
 

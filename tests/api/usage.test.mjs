@@ -186,6 +186,22 @@ describe('minutes at the edge', () => {
 		assert.ok(u.minutes.used_seconds <= 60, `used ${u.minutes.used_seconds} s of 60`);
 	});
 
+	test('a plan with overage transcribes past its minutes and shows what is billed per minute', T, async () => {
+		const a = await accountOnPlan(['--minutes', '1', '--overage', 'on', '--price-usd', '1000', '--overage-usd', '5']);
+		const m = await createMeeting(a.access);
+		const res = await uploadRaw(a.access, m.id, silence(61), { filename: 'over.wav' });
+		assert.equal(res.status, 200, show(res));
+		await waitCompleted(a.access, m.id);
+		const u = await usage(a.access);
+		assert.equal(u.minutes.overage_allowed, true);
+		assert.equal(u.minutes.used_seconds, 61);
+		assert.equal(u.minutes.overage_minutes, 0.02);
+		assert.equal(u.minutes.remaining, 0);
+		const p = (await get('/api/v1/billing/plans', { token: a.access })).body.data.find((x) => x.code === a.code);
+		assert.deepEqual(p.overage_minor_per_minute, { USD: 5 });
+		assert.equal(plans('set', a.code, '--overage-zar', '50').status, 2, 'no ZAR price: no ZAR overage');
+	});
+
 	test('an unlimited plan never refuses minutes', T, async () => {
 		const a = await accountOnPlan(['--minutes', 'unlimited']);
 		const m = await createMeeting(a.access);
