@@ -387,6 +387,34 @@ static void test_warnings_once(void **state)
 	bus_free(bus);
 }
 
+/* The interim role check billing_may_manage relies on (until the teams permission function). */
+static void test_member_role(void **state)
+{
+	FX(state);
+	char role[16];
+	assert_int_equal(billing_member_role(fx->c, fx->org, fx->user, role), STORE_NOT_FOUND);
+	const char *roles[] = {"owner", "admin", "member", "viewer"};
+	assert_int_equal(db_exec(fx->c,
+				 "INSERT INTO memberships (org_id, user_id, role, created_at)"
+				 " VALUES ($1, $2, 'member', 1)",
+				 DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(fx->user)), NULL),
+			 DB_OK);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(
+		    db_exec(fx->c,
+			    "UPDATE memberships SET role = $3 WHERE org_id = $1 AND"
+			    " user_id = $2",
+			    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(fx->user), DB_TEXT(roles[i])),
+			    NULL),
+		    DB_OK);
+		assert_int_equal(billing_member_role(fx->c, fx->org, fx->user, role), STORE_OK);
+		assert_string_equal(role, roles[i]);
+	}
+	/* another organization's member is nobody here */
+	assert_int_equal(billing_member_role(fx->c, fx->org, fx->user2, role), STORE_NOT_FOUND);
+	assert_int_equal(billing_member_role(fx->c, fx->org2, fx->user, role), STORE_NOT_FOUND);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -396,7 +424,8 @@ int main(void)
 	    cmocka_unit_test(test_paygate_form),     cmocka_unit_test(test_quota_arithmetic),
 	    cmocka_unit_test(test_effective_plan),   ST(test_state_machine_order, KIND_SQLITE),
 	    ST(test_state_machine_order, KIND_PG),   ST(test_usage_idempotent, KIND_SQLITE),
-	    ST(test_usage_idempotent, KIND_PG),	     ST(test_warnings_once, KIND_SQLITE),
+	    ST(test_usage_idempotent, KIND_PG),	     ST(test_member_role, KIND_SQLITE),
+	    ST(test_member_role, KIND_PG),	     ST(test_warnings_once, KIND_SQLITE),
 	    ST(test_warnings_once, KIND_PG),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
