@@ -204,6 +204,7 @@ static void get_usage(struct api_ctx *cx)
 	int64_t window = now - now % 3600000LL, requests = 0;
 	if (!rc)
 		rc = billing_api_count(c, org, window, &requests);
+	requests = quota_api_used(org, window, requests);
 	int64_t from = sub.period_start;
 	if (now - from > HISTORY_DAYS * DAY_MS)
 		from = now - HISTORY_DAYS * DAY_MS;

@@ -158,20 +158,167 @@ enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind
 	return quota_exceeds(u->limit, u->used, amount) ? QUOTA_EXCEEDED : QUOTA_OK;
 }
 
+/*
+ * The API request counter, kept cheap: each process counts an organization's
+ * requests in memory and adds them to the shared row (api_request_windows)
+ * at most once a second or every RATE_BATCH requests; the decision is the
+ * shared total last read plus what this process has not written yet. The
+ * plan's limit is cached for RATE_LIMIT_TTL_MS. So with several processes
+ * an organization may pass its hourly limit by at most about a second's
+ * (or RATE_BATCH) requests per process; with one process it is exact.
+ */
+#define RATE_SLOTS	  512
+#define RATE_BATCH	  16
+#define RATE_FLUSH_MS	  1000
+#define RATE_LIMIT_TTL_MS 30000
+
+struct rate_slot {
+	char org[40];
+	int64_t window;	     /* hour start this slot counts */
+	int64_t shared;	     /* the shared total as last read */
+	int64_t pending;     /* counted here, not written yet */
+	int64_t last_flush;  /* ms */
+	int64_t limit;	     /* cached plan limit (-1 unlimited) */
+	int64_t limit_until; /* ms; 0 = not known */
+	int64_t used_at;     /* ms: for eviction */
+};
+
+static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rate_slot rate_slots[RATE_SLOTS];
+
+static uint32_t rate_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The slot of org (rate_lock held): found, a free one, or NULL when the probe is full. */
+static struct rate_slot *rate_find(const char *org, int64_t now)
+{
+	uint32_t h = rate_hash(org);
+	struct rate_slot *oldest = NULL;
+	for (uint32_t i = 0; i < 8; i++) {
+		struct rate_slot *s = &rate_slots[(h + i) % RATE_SLOTS];
+		if (!strcmp(s->org, org))
+			return s;
+		if (!s->org[0] || (!s->pending && now - s->used_at > HOUR_MS)) {
+			memset(s, 0, sizeof *s);
+			snprintf(s->org, sizeof s->org, "%s", org);
+			return s;
+		}
+		if (!s->pending && (!oldest || s->used_at < oldest->used_at))
+			oldest = s;
+	}
+	if (oldest) { /* nothing unwritten in it: safe to reuse */
+		memset(oldest, 0, sizeof *oldest);
+		snprintf(oldest->org, sizeof oldest->org, "%s", org);
+	}
+	return oldest;
+}
+
 enum quota_rc quota_api_hit(struct db_conn *c, const char *org_id, int64_t now_ms,
 			    struct quota_rate *out)
 {
-	struct subscription sub;
-	struct plan plan;
 	int64_t window = now_ms - now_ms % HOUR_MS;
 	memset(out, 0, sizeof *out);
 	out->reset_ms = window + HOUR_MS;
-	if (quota_effective(c, org_id, now_ms, &sub, &plan))
+	if (strlen(org_id) >= 40)
 		return QUOTA_ERROR;
-	out->limit = plan.api_requests_per_hour;
-	if (billing_api_hit(c, org_id, window, &out->count))
-		return QUOTA_ERROR;
-	return out->limit >= 0 && out->count > out->limit ? QUOTA_EXCEEDED : QUOTA_OK;
+	int64_t old_window = 0, old_pending = 0, flush = 0, limit = -1;
+	bool need_limit;
+	pthread_mutex_lock(&rate_lock);
+	struct rate_slot *s = rate_find(org_id, now_ms);
+	if (!s) {
+		pthread_mutex_unlock(&rate_lock);
+		/* Every slot near it is busy: count straight in the database. */
+		struct subscription sub;
+		struct plan plan;
+		if (quota_effective(c, org_id, now_ms, &sub, &plan))
+			return QUOTA_ERROR;
+		out->limit = plan.api_requests_per_hour;
+		if (billing_api_hit(c, org_id, window, 1, &out->count))
+			return QUOTA_ERROR;
+		return out->limit >= 0 && out->count > out->limit ? QUOTA_EXCEEDED : QUOTA_OK;
+	}
+	if (s->window != window) {
+		old_window = s->window;
+		old_pending = s->pending;
+		s->window = window;
+		s->shared = s->pending = s->last_flush = 0;
+	}
+	s->used_at = now_ms;
+	s->pending++;
+	out->count = s->shared + s->pending;
+	if (now_ms - s->last_flush >= RATE_FLUSH_MS || s->pending >= RATE_BATCH) {
+		flush = s->pending;
+		s->pending = 0;
+		s->last_flush = now_ms;
+	}
+	need_limit = now_ms >= s->limit_until;
+	limit = s->limit;
+	pthread_mutex_unlock(&rate_lock);
+
+	if (old_pending > 0 && old_window > 0) {
+		int64_t ignored;
+		billing_api_hit(c, org_id, old_window, old_pending, &ignored);
+	}
+	enum quota_rc rc = QUOTA_OK;
+	if (need_limit) {
+		struct subscription sub;
+		struct plan plan;
+		if (quota_effective(c, org_id, now_ms, &sub, &plan)) {
+			rc = QUOTA_ERROR;
+		} else {
+			limit = plan.api_requests_per_hour;
+			pthread_mutex_lock(&rate_lock);
+			if (!strcmp(s->org, org_id)) {
+				s->limit = limit;
+				s->limit_until = now_ms + RATE_LIMIT_TTL_MS;
+			}
+			pthread_mutex_unlock(&rate_lock);
+		}
+	}
+	if (flush > 0) {
+		int64_t total;
+		enum store_rc src = billing_api_hit(c, org_id, window, flush, &total);
+		pthread_mutex_lock(&rate_lock);
+		if (!strcmp(s->org, org_id) && s->window == window) {
+			if (src) {
+				s->pending += flush; /* written next time */
+				s->last_flush = 0;
+			} else {
+				s->shared = total;
+				if (total + s->pending > out->count)
+					out->count = total + s->pending;
+			}
+		}
+		pthread_mutex_unlock(&rate_lock);
+		if (src)
+			rc = QUOTA_ERROR;
+	}
+	out->limit = limit;
+	if (rc == QUOTA_ERROR)
+		return rc;
+	return limit >= 0 && out->count > limit ? QUOTA_EXCEEDED : QUOTA_OK;
+}
+
+int64_t quota_api_used(const char *org_id, int64_t window_ms, int64_t shared)
+{
+	int64_t used = shared;
+	pthread_mutex_lock(&rate_lock);
+	uint32_t h = rate_hash(org_id);
+	for (uint32_t i = 0; i < 8; i++) {
+		struct rate_slot *s = &rate_slots[(h + i) % RATE_SLOTS];
+		if (!strcmp(s->org, org_id)) {
+			if (s->window == window_ms && s->shared + s->pending > used)
+				used = s->shared + s->pending;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rate_lock);
+	return used;
 }
 
 void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quota_kind kind)

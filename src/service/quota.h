@@ -104,6 +104,13 @@ enum quota_rc quota_api_hit(struct db_conn *c, const char *org_id, int64_t now_m
 			    struct quota_rate *out);
 
 /*
+ * This process's view of org's API requests in the window starting
+ * window_ms: the shared count read from the database (shared) plus what
+ * this process counted and has not written yet.
+ */
+int64_t quota_api_used(const char *org_id, int64_t window_ms, int64_t shared);
+
+/*
  * After usage grew: record the 80 % and 100 % warnings of kind once per
  * period and publish each as a "notification" event to the organization
  * (bus may be NULL: recorded only).

@@ -381,7 +381,7 @@ enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_
 	return STORE_OK;
 }
 
-enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t window_ms,
+enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t window_ms, int64_t n,
 			      int64_t *count)
 {
 	int rc;
@@ -390,10 +390,10 @@ enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t win
 	struct db_res *r =
 	    db_query(c,
 		     "INSERT INTO api_request_windows (org_id, window_start, requests)"
-		     " VALUES ($1, $2, 1) ON CONFLICT (org_id, window_start)"
-		     " DO UPDATE SET requests = api_request_windows.requests + 1"
+		     " VALUES ($1, $2, $3) ON CONFLICT (org_id, window_start)"
+		     " DO UPDATE SET requests = api_request_windows.requests + $3"
 		     " RETURNING requests",
-		     DB_PARAMS(DB_TEXT(org_id), DB_INT(window_ms)), &rc);
+		     DB_PARAMS(DB_TEXT(org_id), DB_INT(window_ms), DB_INT(n)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	rc = db_next(r);

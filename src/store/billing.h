@@ -103,8 +103,8 @@ struct usage_day {
 enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_t from_ms,
 				   int64_t to_ms, struct usage_day **out, size_t *n);
 
-/* Count one API request in the hour window starting window_ms; *count gets the new count. */
-enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t window_ms,
+/* Count n API requests in the hour window starting window_ms; *count gets the new total. */
+enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t window_ms, int64_t n,
 			      int64_t *count);
 /* Requests counted in that window (0 when none). */
 enum store_rc billing_api_count(struct db_conn *c, const char *org_id, int64_t window_ms,

@@ -387,6 +387,36 @@ static void test_warnings_once(void **state)
 	bus_free(bus);
 }
 
+static void test_api_rate(void **state)
+{
+	FX(state);
+	/* Free: 100 requests an hour, counted in memory and written in batches. */
+	int64_t now = time_now_ms(), window = now - now % 3600000;
+	struct quota_rate q;
+	for (int i = 1; i <= 100; i++) {
+		assert_int_equal(quota_api_hit(fx->c, fx->org, now, &q), QUOTA_OK);
+		assert_int_equal(q.count, i);
+		assert_int_equal(q.limit, 100);
+	}
+	assert_int_equal(quota_api_hit(fx->c, fx->org, now, &q), QUOTA_EXCEEDED);
+	assert_int_equal(q.count, 101);
+	assert_int_equal(q.reset_ms, window + 3600000);
+	int64_t shared = 0;
+	assert_int_equal(billing_api_count(fx->c, fx->org, window, &shared), STORE_OK);
+	assert_true(shared >= 100 - 16 && shared <= 101); /* written in batches */
+	assert_int_equal(quota_api_used(fx->org, window, shared), 101);
+	/* a second later the batch is written */
+	assert_int_equal(quota_api_hit(fx->c, fx->org, now + 1000, &q), QUOTA_EXCEEDED);
+	assert_int_equal(billing_api_count(fx->c, fx->org, window, &shared), STORE_OK);
+	assert_int_equal(shared, 102);
+	/* the next hour starts from zero; the last hour's rest is kept */
+	assert_int_equal(quota_api_hit(fx->c, fx->org, window + 3600000, &q), QUOTA_OK);
+	assert_int_equal(q.count, 1);
+	/* another organization has its own count */
+	assert_int_equal(quota_api_hit(fx->c, fx->org2, now, &q), QUOTA_OK);
+	assert_int_equal(q.count, 1);
+}
+
 /* The interim role check billing_may_manage relies on (until the teams permission function). */
 static void test_member_role(void **state)
 {
@@ -420,12 +450,20 @@ int main(void)
 	log_set_level(LOG_ERROR);
 	crypto_init();
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_stripe_signature), cmocka_unit_test(test_paygate_checksum),
-	    cmocka_unit_test(test_paygate_form),     cmocka_unit_test(test_quota_arithmetic),
-	    cmocka_unit_test(test_effective_plan),   ST(test_state_machine_order, KIND_SQLITE),
-	    ST(test_state_machine_order, KIND_PG),   ST(test_usage_idempotent, KIND_SQLITE),
-	    ST(test_usage_idempotent, KIND_PG),	     ST(test_member_role, KIND_SQLITE),
-	    ST(test_member_role, KIND_PG),	     ST(test_warnings_once, KIND_SQLITE),
+	    cmocka_unit_test(test_stripe_signature),
+	    cmocka_unit_test(test_paygate_checksum),
+	    cmocka_unit_test(test_paygate_form),
+	    cmocka_unit_test(test_quota_arithmetic),
+	    cmocka_unit_test(test_effective_plan),
+	    ST(test_state_machine_order, KIND_SQLITE),
+	    ST(test_state_machine_order, KIND_PG),
+	    ST(test_usage_idempotent, KIND_SQLITE),
+	    ST(test_usage_idempotent, KIND_PG),
+	    ST(test_api_rate, KIND_SQLITE),
+	    ST(test_api_rate, KIND_PG),
+	    ST(test_member_role, KIND_SQLITE),
+	    ST(test_member_role, KIND_PG),
+	    ST(test_warnings_once, KIND_SQLITE),
 	    ST(test_warnings_once, KIND_PG),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
