@@ -22,6 +22,8 @@
 #include "auth/clientaddr.h"
 #include "auth/oidc.h"
 #include "auth/password.h"
+#include "billing/admin.h"
+#include "service/quota.h"
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
@@ -61,6 +63,8 @@ static const char USAGE[] =
     "  insights TRANSCRIPT.json\n"
     "            offline insights (summary, action items, topics, sentiment) of a\n"
     "            transcript file in the stored shape, as JSON on stdout\n"
+    "  plans list|set|assign   the plan catalogue and who is on which plan\n"
+    "            (iamd plans, without arguments, for the options)\n"
     "  help      print this help\n"
     "  help config             every IAM_* setting: default, allowed values, meaning\n"
     "  help config --markdown  the same as README.md's configuration table\n"
@@ -238,6 +242,20 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
+/* `iamd plans ...` (billing/admin.c) on the configured, migrated database. */
+static int cmd_plans(const struct config *cfg, int argc, char **argv)
+{
+	char err[512];
+	struct db *db;
+	if (open_store(cfg, &db, err, sizeof err) < 0) {
+		fprintf(stderr, "iamd: %s\n", err);
+		return 1;
+	}
+	int rc = billing_plans_command(db, argc, argv, stdout, stderr);
+	db_close(db);
+	return rc;
+}
+
 /* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool
  * files). */
 struct janitor {
@@ -285,6 +303,7 @@ static int run(const struct config *cfg, enum role role)
 	int64_t t0 = time_mono_us();
 	char err[512] = "";
 	struct app app = {.cfg = cfg, .started_ms = time_now_ms()};
+	quota_set_grace_s((int64_t)cfg->billing_grace_days * 86400);
 	struct job_env env = {0};
 	struct http_server *srv = NULL;
 	struct route *routes = NULL; /* outlives the server */
@@ -575,7 +594,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "insights"))
 		return job_insights_cli(argc, argv);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") &&
-	    strcmp(cmd, "migrate")) {
+	    strcmp(cmd, "migrate") && strcmp(cmd, "plans")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
 		return 2;
 	}
@@ -591,10 +610,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	int rc = !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
-					 : run(&cfg, !strcmp(cmd, "api")      ? ROLE_API
-						     : !strcmp(cmd, "worker") ? ROLE_WORKER
-									      : ROLE_SERVE);
+	int rc = !strcmp(cmd, "plans")	   ? cmd_plans(&cfg, argc - 2, argv + 2)
+		 : !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
+					   : run(&cfg, !strcmp(cmd, "api")	? ROLE_API
+						       : !strcmp(cmd, "worker") ? ROLE_WORKER
+										: ROLE_SERVE);
 	config_free(&cfg);
 	return rc;
 }

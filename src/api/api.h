@@ -76,6 +76,30 @@ size_t api_search_routes(const struct route **out);
 size_t api_orgs_routes(const struct route **out);
 size_t api_invitations_routes(const struct route **out);
 size_t api_audit_routes(const struct route **out);
+size_t api_usage_routes(const struct route **out);
+size_t api_billing_routes(const struct route **out);
+
+/* ---- quotas (usage.c over service/quota.h) ---- */
+
+struct quota_usage;
+/* The sentence a 402 gives: what ran out, what is left, where to upgrade. */
+void api_quota_detail(const struct quota_usage *u, char *detail, size_t len);
+/* Reply 402 quota_exceeded with limit, used, requested, unit, resets_at and upgrade_url. */
+void api_quota_problem(struct http_req *r, const struct quota_usage *u);
+/*
+ * The quota check before work starts: true when org may add amount of kind
+ * (an int enum quota_kind); else replies 402 (or 503) and returns false.
+ */
+bool api_quota_allow(struct http_req *r, struct db_conn *c, const char *org_id, int kind,
+		     int64_t amount);
+/*
+ * Count a request made with an API key against the plan's requests per
+ * hour: sets RateLimit-Limit/-Remaining/-Reset; past the limit replies 429
+ * rate_limited with Retry-After and returns false.
+ */
+bool api_rate_limit(struct http_req *r, struct db_conn *c, const struct principal *p);
+/* After usage of kind (int enum quota_kind) grew: the 80 %/100 % warnings. */
+void api_usage_after(struct app *app, struct db_conn *c, const char *org_id, int kind);
 
 /* ---- the frame (frame.c) ---- */
 

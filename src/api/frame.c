@@ -69,7 +69,8 @@ static bool frame_auth(struct api_ctx *cx, const struct route *rt, struct princi
 		break;
 	}
 	cx->principal = p;
-	return true;
+	/* The plan's API requests per hour (usage.c). */
+	return api_rate_limit(cx->req, cx->conn, p);
 }
 
 /* 403 for a role that lacks the route's permission, in the route's error shape. */
@@ -180,6 +181,8 @@ struct route *api_routes(size_t *n)
 	    api_orgs_routes,
 	    api_invitations_routes,
 	    api_audit_routes,
+	    api_usage_routes,
+	    api_billing_routes,
 	};
 	// clang-format on
 	size_t total = 0;

@@ -10,6 +10,8 @@
 
 #include "api/api.h"
 #include "auth/authz.h"
+#include "billing/meter.h"
+#include "service/quota.h"
 #include "asr/asr.h"
 #include "asr/diarize.h"
 #include "blob/blob.h"
@@ -421,10 +423,20 @@ static void transcribe(struct api_ctx *cx)
 		snprintf(m.language, sizeof m.language, "%s", lang);
 		meeting_update_details(c, &m);
 	}
+	/* The whole file must fit the minutes left; unknown length: some minutes must be left. */
+	if (!api_quota_allow(r, c, m.org_id, QUOTA_MINUTES,
+			     m.duration > 0 ? meter_seconds(m.duration) : 1))
+		goto out;
 	struct ingest_speakers spk = {.expected = (int)in->speakers_expected,
 				      .min = (int)in->min_speakers,
 				      .max = (int)in->max_speakers};
-	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider, &spk);
+	struct quota_usage q;
+	bool over = false;
+	enum store_rc rc = ingest_queue_within_quota(c, &m, lang, provider, &spk, &q, &over);
+	if (over) {
+		api_quota_problem(r, &q);
+		goto out;
+	}
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_processing",
 			     "This meeting is already being transcribed.");

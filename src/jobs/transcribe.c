@@ -1,4 +1,5 @@
 #include "jobs/transcribe.h"
+#include "billing/meter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +334,9 @@ enum job_result job_transcribe(struct job_run *run)
 	/* Insights follow every transcript; failing to queue them never fails this job. */
 	if (rc == STORE_OK && job_insights_enqueue(c, org, id) != STORE_OK)
 		log_warn("insights not queued", json_pack("{s:s}", "meeting_id", id));
+	if (rc == STORE_OK) /* usage, once per job (billing/meter.h) */
+		meter_transcription(c, env->bus, org, run->job->id, id, tr.duration, e->name,
+				    e->model);
 	db_release(c);
 	if (rc && rc != STORE_NOT_FOUND) {
 		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);

@@ -12,6 +12,7 @@ import * as uploads from './lib/uploads';
 import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
 import { Audit } from './pages/Audit';
+import { Billing } from './pages/Billing';
 import { Login, Signup } from './pages/Auth';
 import { Forgot } from './pages/Forgot';
 import { Reset } from './pages/Reset';
@@ -40,6 +41,7 @@ const NAV: { to: string; label: ReactNode; match: (p: string) => boolean; roles?
 	{ to: '/team', label: 'Team', match: (p: string) => p === '/team' },
 	{ to: '/audit', label: 'Audit', match: (p: string) => p === '/audit', roles: ADMINS },
 	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys', roles: ADMINS },
+	{ to: '/billing', label: 'Billing', match: (p: string) => p === '/billing', roles: ADMINS },
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];
 
@@ -145,6 +147,7 @@ function Routes({ path, me }: { path: string; me: string }) {
 	if (path === '/audit') return <Audit />;
 	if (path === '/account') return <Account />;
 	if (path === '/inbox') return <Inbox me={me} />;
+	if (path === '/billing') return <Billing />;
 	return <NotFound />;
 }
 
