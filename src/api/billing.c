@@ -1,7 +1,7 @@
 /*
  * billing.c — /api/v1/billing/...: plans, checkout and portal (Stripe),
  * PayGate, provider webhooks, invoices. Only owners and admins of an
- * organization manage its billing (billing_may_manage).
+ * organization manage its billing (.perm = PERM_SEE_BILLING on those routes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,19 +63,6 @@ static void list_plans(struct api_ctx *cx)
 	http_reply_json(cx->req, 200, json_pack("{s:o}", "data", data));
 }
 
-/*
- * Who may manage billing: README's permission matrix (see_billing: owners
- * and admins). Replies 403 and returns false for anyone else.
- */
-static bool billing_may_manage(struct api_ctx *cx)
-{
-	if (authz_may(cx->principal->role, PERM_SEE_BILLING))
-		return true;
-	http_problem(cx->req, 403, "forbidden",
-		     "Only an owner or admin of the organization can see and manage its billing.");
-	return false;
-}
-
 static void gateway_problem(struct http_req *r, enum gateway_rc grc, const char *err)
 {
 	if (grc == GATEWAY_OFF)
@@ -122,8 +109,6 @@ static void checkout(struct api_ctx *cx)
 	const struct checkout_in *in = API_IN(cx, struct checkout_in);
 	struct http_req *r = cx->req;
 	const struct principal *p = cx->principal;
-	if (!billing_may_manage(cx))
-		return;
 	struct plan plan;
 	enum store_rc rc = billing_plan_get(cx->conn, in->plan, &plan);
 	if (rc == STORE_NOT_FOUND) {
@@ -211,8 +196,6 @@ static void checkout(struct api_ctx *cx)
 static void portal(struct api_ctx *cx)
 {
 	struct http_req *r = cx->req;
-	if (!billing_may_manage(cx))
-		return;
 	struct subscription sub;
 	enum store_rc rc =
 	    billing_subscription_get(cx->conn, cx->principal->org_id, time_now_ms(), &sub);
@@ -564,8 +547,6 @@ static json_t *invoice_json(const struct invoice *v)
 
 static void list_invoices(struct api_ctx *cx)
 {
-	if (!billing_may_manage(cx))
-		return;
 	struct invoice *list = NULL;
 	size_t n = 0;
 	enum store_rc rc = billing_invoice_list(cx->conn, cx->principal->org_id, 100, &list, &n);
@@ -592,8 +573,6 @@ static void get_invoice(struct api_ctx *cx)
 		http_problem(r, 404, "not_found", "There is no invoice %s.", file);
 		return;
 	}
-	if (!billing_may_manage(cx))
-		return;
 	struct invoice v;
 	enum store_rc rc = billing_invoice_get(cx->conn, cx->principal->org_id, id, &v);
 	if (rc == STORE_NOT_FOUND) {
@@ -640,11 +619,13 @@ static const struct route ROUTES[] = {
      .check = checkout_check,
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
+     .perm = PERM_SEE_BILLING,
      .run = checkout},
     {.method = M_POST,
      .pattern = "/api/v1/billing/portal",
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
+     .perm = PERM_SEE_BILLING,
      .run = portal},
     {.method = M_POST,
      .pattern = "/api/v1/billing/stripe/webhook",
@@ -661,11 +642,13 @@ static const struct route ROUTES[] = {
      .pattern = "/api/v1/invoices",
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
+     .perm = PERM_SEE_BILLING,
      .run = list_invoices},
     {.method = M_GET,
      .pattern = "/api/v1/invoices/{file}",
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
+     .perm = PERM_SEE_BILLING,
      .run = get_invoice},
 };
 

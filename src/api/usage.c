@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "bus/bus.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -249,6 +250,7 @@ static const struct route ROUTES[] = {
      .pattern = "/api/v1/usage",
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
+     .perm = PERM_SEE_BILLING,
      .run = get_usage},
 };
 

@@ -18,8 +18,9 @@ import {
 	show,
 	uniqueEmail,
 	uploadRaw,
+	waitCompleted,
 } from './helpers.mjs';
-import { silence } from './audio.mjs';
+import { SENTENCES, silence, speech } from './audio.mjs';
 import { ORGS, invite, makeTeam, signupByInvite } from './team_helpers.mjs';
 
 const T = { timeout: 120000 };
@@ -31,6 +32,7 @@ const patch = (path, opts) => request('PATCH', path, opts);
 
 let team; // { org, members: {owner, admin, member, viewer} }
 let wav; // one second of silence
+let spoken; // a meeting of the owner's with a transcript (made once)
 
 // What the owner prepares for one attempt (a fresh meeting, invitation, ...).
 async function meeting() {
@@ -52,6 +54,7 @@ async function extraMember() {
 }
 
 const url = (p) => `${ORGS}/${team.org.id}${p}`;
+const tr = (p = '') => `${MEETINGS}/${spoken.id}/transcript${p}`;
 
 /*
  * Each action: the permission it needs (README's name), the roles allowed,
@@ -98,6 +101,13 @@ const ACTIONS = [
 	{ perm: 'manage_members', what: 'revoke an invitation', allowed: ADMINS, ok: 204, prep: invitation, run: (t, i) => del(url(`/invitations/${i.id}`), { token: t }) },
 	{ perm: 'manage_members', what: 'change a role', allowed: ADMINS, ok: 200, prep: extraMember, run: (t, u) => patch(url(`/members/${u.userId}`), { token: t, json: { role: 'member' } }) },
 	{ perm: 'manage_members', what: 'remove a member', allowed: ADMINS, ok: 204, prep: extraMember, run: (t, u) => del(url(`/members/${u.userId}`), { token: t }) },
+	{ perm: 'read', what: 'read a transcript', allowed: ALL, ok: 200, run: (t) => get(tr(), { token: t }) },
+	{ perm: 'read', what: 'export a transcript', allowed: ALL, ok: 200, run: (t) => requestBytes('GET', tr('?format=srt'), { token: t }) },
+	{ perm: 'read', what: 'list transcript revisions', allowed: ALL, ok: 200, run: (t) => get(tr('/revisions'), { token: t }) },
+	{ perm: 'edit_transcript', what: 'edit a segment', allowed: WRITERS, ok: 200, run: (t) => patch(tr('/segments/0'), { token: t, json: { text: 'the meeting starts now' } }) },
+	{ perm: 'edit_transcript', what: 'name a speaker', allowed: WRITERS, ok: 200, run: (t) => put(tr('/speakers/S1'), { token: t, json: { name: 'Thandi' } }) },
+	{ perm: 'see_billing', what: 'read usage', allowed: ADMINS, ok: 200, run: (t) => get('/api/v1/usage', { token: t }) },
+	{ perm: 'see_billing', what: 'list invoices', allowed: ADMINS, ok: 200, run: (t) => get('/api/v1/invoices', { token: t }) },
 	{ perm: 'read_audit', what: 'read the audit log', allowed: ADMINS, ok: 200, run: (t) => get('/api/v1/audit-events', { token: t }) },
 	{ perm: 'manage_org', what: 'change the organization', allowed: ADMINS, ok: 200, run: (t) => patch(url(''), { token: t, json: { default_language: 'en' } }) },
 	// Last: the owner's attempt deletes the organization.
@@ -108,6 +118,10 @@ describe('permission matrix: each role x each action', () => {
 	before(async () => {
 		wav = silence(1, 'wav');
 		team = await makeTeam(['admin', 'member', 'viewer'], 'perm');
+		spoken = await createMeeting(team.members.owner.access, { title: 'perm transcript' });
+		const up = await uploadRaw(team.members.owner.access, spoken.id, speech(SENTENCES.meeting, 'wav'), { filename: 's.wav' });
+		assert.equal(up.status, 200, show(up));
+		await waitCompleted(team.members.owner.access, spoken.id);
 	});
 
 	for (const a of ACTIONS) {
