@@ -61,8 +61,9 @@
 #define CHANGE_KL   40.0 /* divergence over which a local maximum is a change */
 #define MIN_SEG	    100	 /* frames: shorter pieces are not clustered, only resegmented */
 #define MAX_SEGS    2000 /* pieces clustered at most (bounds the pair matrix) */
-#define SEPARATION  40.0 /* closest clusters' weighted distance that stops merging */
-#define SEP_POWER   0.25 /* the weight: (harmonic window count)^SEP_POWER */
+#define SEPARATION  53.0 /* closest clusters' weighted distance that stops merging */
+#define SEP_POWER   0.25 /* the weight: (harmonic window count)^SEP_POWER ... */
+#define SEP_WINS    16.0 /* ... counting at most this many windows */
 #define MIN_WINS    2	 /* windows a cluster needs to count as a speaker */
 #define WIN_FRAMES  100	 /* window embeddings: means over 1 s */
 #define REG	    1e-3 /* added to covariance diagonals (normalised units) */
@@ -556,12 +557,14 @@ static int cluster_items(size_t n, const double *emb, const size_t *wfirst, int 
 			/*
 			 * Stop when even the closest pair are different voices: their
 			 * squared centroid distance, weighted by a fourth root of the
-			 * windows behind it (more speech, surer means), passes SEPARATION.
+			 * windows behind it (more speech, surer means; up to SEP_WINS,
+			 * so hours of speech do not split one voice), passes SEPARATION.
 			 */
 			double q = 0;
 			if (k > 1) {
 				CD2(bi, bj, q);
-				q *= pow(cnt[bi] * cnt[bj] / (cnt[bi] + cnt[bj]), SEP_POWER);
+				q *= pow(fmin(cnt[bi] * cnt[bj] / (cnt[bi] + cnt[bj]), SEP_WINS),
+					 SEP_POWER);
 			}
 			if (k <= (size_t)min_k || k <= 1 || (!small && q >= SEPARATION))
 				chosen = k;
