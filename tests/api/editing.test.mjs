@@ -23,7 +23,7 @@ import {
 	uploadRaw,
 	waitCompleted,
 } from './helpers.mjs';
-import { VOICES, conversationFile, words } from './audio.mjs';
+import { LONG_TEXT, VOICES, conversationFile, silence, speech, words } from './audio.mjs';
 
 const T = { timeout: 240000 };
 
@@ -63,6 +63,24 @@ async function transcript(token, id, query = '') {
 }
 
 describe('speakers from diarization', () => {
+	test('one person talking comes out as one speaker; silence as none, without an error', T, async () => {
+		const { a } = await conversation();
+		const one = await createMeeting(a.access, { title: 'monologue' });
+		await uploadOk(a.access, one.id, speech(LONG_TEXT, 'wav'), { filename: 'monologue.wav', contentType: 'audio/wav' });
+		const quiet = await createMeeting(a.access, { title: 'silence' });
+		await uploadOk(a.access, quiet.id, silence(6, 'wav'), { filename: 'quiet.wav', contentType: 'audio/wav' });
+		await waitCompleted(a.access, one.id);
+		const t = (await transcript(a.access, one.id)).body;
+		assert.ok(t.segments.length >= 2, `several segments: ${t.segments.length}`);
+		assert.deepEqual(t.speakers.map((s) => s.id), ['S1'], JSON.stringify(t.speakers));
+		assert.ok(t.segments.every((s) => s.speaker === 'S1'));
+		const m = await waitCompleted(a.access, quiet.id);
+		assert.equal(m.processing_error, null);
+		const q = (await transcript(a.access, quiet.id)).body;
+		assert.deepEqual(q.speakers, []);
+		assert.deepEqual(q.segments, []);
+	});
+
 	test('a two-voice conversation comes out as two speakers taking turns at the right times', T, async () => {
 		const { a, conv } = await conversation();
 		const m = await freshMeeting(a, conv);
