@@ -299,6 +299,8 @@ static int run(const struct config *cfg, enum role role)
 		snprintf(err, sizeof err, "out of memory");
 		goto out;
 	}
+	if (cfg->redis_url && bus_redis_attach(app.bus, cfg->redis_url, err, sizeof err) < 0)
+		goto out;
 	char berr[256];
 	app.blob = blob_open(cfg->blob_url, berr, sizeof berr);
 	if (!app.blob) {
