@@ -330,7 +330,14 @@ static int run(const struct config *cfg, enum role role)
 		    .sse_per_meeting = cfg->sse_per_meeting,
 		    .sse_max = cfg->sse_max,
 		    .session_live = api_session_live,
-		    .frame = api_frame};
+		    .frame = api_frame,
+		    .bus = app.bus,
+		    .ws_max = cfg->ws_max,
+		    .ws_per_user = cfg->ws_per_user,
+		    .ws_ping_s = cfg->ws_ping_s,
+		    .ws_idle_s = cfg->ws_idle_s,
+		    .ws_max_message = (size_t)cfg->ws_max_message,
+		    .ws_queue_bytes = (size_t)cfg->ws_queue_bytes};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;

@@ -54,6 +54,7 @@ size_t api_meetings_routes(const struct route **out);
 size_t api_uploads_routes(const struct route **out);
 size_t api_openai_routes(const struct route **out);
 size_t api_transcripts_routes(const struct route **out);
+size_t api_realtime_routes(const struct route **out);
 
 /* ---- the frame (frame.c) ---- */
 

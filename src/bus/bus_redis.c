@@ -121,7 +121,8 @@ int bus_wire_decode(char *msg, size_t len, char origin[33], struct bus_event *ev
 static int parse_url(struct bus_redis *r, const char *url, char *err, size_t errlen)
 {
 	if (strncasecmp(url, "rediss://", 9) == 0) {
-		snprintf(err, errlen, "IAM_REDIS_URL: rediss:// (TLS) is not supported by this build");
+		snprintf(err, errlen,
+			 "IAM_REDIS_URL: rediss:// (TLS) is not supported by this build");
 		return -1;
 	}
 	if (strncasecmp(url, "redis://", 8) != 0)
@@ -235,9 +236,8 @@ static void *pub_main(void *arg)
 		pthread_mutex_unlock(&r->lock);
 		if (!c)
 			c = connect_redis(r);
-		redisReply *rep = c ? redisCommand(c, "PUBLISH %s %b", BUS_REDIS_CHANNEL, m->data,
-						   m->len)
-				    : NULL;
+		redisReply *rep =
+		    c ? redisCommand(c, "PUBLISH %s %b", BUS_REDIS_CHANNEL, m->data, m->len) : NULL;
 		bool ok = rep && rep->type == REDIS_REPLY_INTEGER;
 		freeReplyObject(rep);
 		free(m);
@@ -289,9 +289,10 @@ static void *sub_main(void *arg)
 		if (!ok) {
 			redisFree(c);
 			if (!warned)
-				log_warn("redis unreachable; events stay in this process until it is "
-					 "back",
-					 json_pack("{s:s,s:i}", "host", r->host, "port", r->port));
+				log_warn(
+				    "redis unreachable; events stay in this process until it is "
+				    "back",
+				    json_pack("{s:s,s:i}", "host", r->host, "port", r->port));
 			warned = true;
 			if (nap(r, backoff))
 				return NULL;
