@@ -40,6 +40,8 @@
 #define TICK_MS	      250
 #define CLOSE_WAIT_MS 10000
 #define CHECK_MS      3000 /* session re-check per socket */
+#define LINGER_MS     2000
+#define LINGER_BYTES  (32u << 20)
 /* Client messages: JSON pings 10/s (burst 20), typing 2/s (burst 5), control pings 10/s. */
 #define PING_RATE  10.0
 #define PING_BURST 20.0
@@ -205,7 +207,8 @@ struct conn {
 	struct ws_queue q;
 	int64_t last_rx_ms, next_ping_ms, next_check_ms, close_deadline_ms;
 	uint32_t evmask;
-	bool closing, dead, dirty, io_error;
+	bool closing, dead, dirty, io_error, lingering;
+	size_t lingered;
 	struct ws_bucket ping_b, typing_b, ctrl_b;
 	int drops;
 	struct conn *prev, *next; /* hub->conns */
@@ -744,10 +747,52 @@ static void conn_flush(struct ws_hub *h, struct conn *c)
 		c->io_error = true;
 }
 
+/*
+ * Lingering close: our close frame is out but the client may still be
+ * sending (a 10 MB message). Closing now would reset the connection and
+ * the client could lose the close frame; so send FIN, read and discard
+ * until it closes too, LINGER_MS or LINGER_BYTES at most.
+ */
+static void conn_linger_read(struct conn *c)
+{
+	static char scratch[65536]; /* hub thread only */
+	for (;;) {
+		ssize_t n = recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+		if (n > 0) {
+			c->lingered += (size_t)n;
+			if (c->lingered > LINGER_BYTES) {
+				c->io_error = true;
+				return;
+			}
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		c->io_error = true; /* the client closed too (or failed): done */
+		return;
+	}
+}
+
 static void conn_settle(struct ws_hub *h, struct conn *c)
 {
-	conn_flush(h, c);
+	if (!c->lingering)
+		conn_flush(h, c);
 	bool want_read = wslay_event_want_read(c->ctx), want_write = wslay_event_want_write(c->ctx);
+	if (!c->io_error && !c->lingering && !want_read && !want_write &&
+	    wslay_event_get_close_sent(c->ctx) && !wslay_event_get_close_received(c->ctx)) {
+		c->lingering = true;
+		shutdown(c->fd, SHUT_WR);
+		if (!c->closing || c->close_deadline_ms > time_now_ms() + LINGER_MS)
+			c->close_deadline_ms = time_now_ms() + LINGER_MS;
+		c->closing = true;
+		conn_linger_read(c);
+	}
+	if (c->lingering) {
+		want_read = true;
+		want_write = false;
+	}
 	if (c->io_error || (!want_read && !want_write)) {
 		conn_destroy(h, c, false);
 		return;
@@ -906,11 +951,13 @@ static void *hub_main(void *arg)
 			struct conn *c = evs[i].data.ptr;
 			if (c->dead)
 				continue;
-			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+			if (c->lingering) {
+				conn_linger_read(c);
+			} else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
 				if (wslay_event_recv(c->ctx) != 0)
 					c->io_error = true;
 			}
-			if (evs[i].events & EPOLLOUT) {
+			if (!c->lingering && (evs[i].events & EPOLLOUT)) {
 				if (wslay_event_send(c->ctx) != 0)
 					c->io_error = true;
 			}
