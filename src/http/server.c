@@ -1262,7 +1262,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 struct ws_up {
 	struct http_server *s;
 	struct ws_accept a;
-	bool adopted;
 };
 
 /* The upgrade did not happen (the client left first): give its slot back. */
@@ -1272,8 +1271,7 @@ static void ws_up_free(struct http_req *r)
 	if (!u)
 		return;
 	r->ws_up = NULL;
-	if (!u->adopted)
-		ws_hub_unreserve(u->s->ws, u->a.user_id);
+	ws_hub_unreserve(u->s->ws, u->a.user_id);
 	free(u);
 }
 
@@ -1291,8 +1289,10 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		return;
 	}
-	u->adopted = true; /* the hub owns the slot now */
+	/* The hub owns the slot and a copy of a now: free ours at once (10,000 sockets add up). */
+	r->ws_up = NULL;
 	ws_hub_adopt(u->s->ws, sock, extra, extra_len, ws_close_upgraded, urh, &u->a);
+	free(u);
 }
 
 static bool header_has_token(const char *v, const char *token)
