@@ -73,3 +73,55 @@ export function redisPublish(r, msg) {
 export function wireEvent(scope, id, type, data, origin = 'test0000') {
 	return `iam1 ${origin} ${scope} ${id} ${type} ${Date.now()}\n${JSON.stringify(data)}`;
 }
+
+/** SUBSCRIBE to the bus channel: { events (decoded {origin, scope, id, type, data}), ready, close() }. */
+export function redisSubscribe(r) {
+	const c = net.connect(r.port, '127.0.0.1');
+	const events = [];
+	let buf = Buffer.alloc(0);
+	let readyResolve;
+	const ready = new Promise((res) => (readyResolve = res));
+	c.on('connect', () => c.write(encode(['SUBSCRIBE', CHANNEL])));
+	c.on('data', (d) => {
+		buf = Buffer.concat([buf, d]);
+		for (;;) {
+			const m = parseArray(buf);
+			if (!m) break;
+			buf = buf.subarray(m.used);
+			if (m.items[0] === 'subscribe') readyResolve();
+			if (m.items[0] === 'message') {
+				const msg = m.items[2];
+				const nl = msg.indexOf('\n');
+				const [, origin, scope, id, type] = msg.slice(0, nl).split(' ');
+				events.push({ origin, scope: Number(scope), id, type, data: JSON.parse(msg.slice(nl + 1)) });
+			}
+		}
+	});
+	c.on('error', () => {});
+	return { events, ready, close: () => c.destroy() };
+}
+
+function parseArray(b) {
+	const line = (off) => {
+		const i = b.indexOf('\r\n', off);
+		return i < 0 ? null : { text: b.toString('latin1', off, i), next: i + 2 };
+	};
+	const h = line(0);
+	if (!h || h.text[0] !== '*') return null;
+	let off = h.next;
+	const items = [];
+	for (let i = 0; i < Number(h.text.slice(1)); i++) {
+		const l = line(off);
+		if (!l) return null;
+		if (l.text[0] === ':') {
+			items.push(Number(l.text.slice(1)));
+			off = l.next;
+			continue;
+		}
+		const len = Number(l.text.slice(1));
+		if (b.length < l.next + len + 2) return null;
+		items.push(b.toString('utf8', l.next, l.next + len));
+		off = l.next + len + 2;
+	}
+	return { items, used: off };
+}

@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 
 import { PASSWORD, randomSecret, requestAt, sleep, startIamd, uniqueEmail, uploadOk } from './helpers.mjs';
 import { silence } from './audio.mjs';
-import { redisPublish, redisStart, redisStop, wireEvent } from './redis.mjs';
+import { redisPublish, redisStart, redisStop, redisSubscribe, wireEvent } from './redis.mjs';
 
 const T = { timeout: 120000 };
 const SECRET = randomSecret();
@@ -360,6 +360,59 @@ describe('WebSocket', () => {
 		// A ticket of the ended session opens nothing.
 		const e = await refused(wsUrl(a.user, t));
 		assert.equal(e.status, 401);
+	});
+
+	test('presence: the first socket of a user announces online to their organizations, the last one offline', T, async () => {
+		const sub = redisSubscribe(redis);
+		await sub.ready;
+		const a = await account();
+		const mine = (status) => sub.events.filter((e) => e.type === 'presence' && e.id === a.org && e.data.user_id === a.user && e.data.status === status);
+		const s1 = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		const s2 = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		const deadline = Date.now() + 5000;
+		while (mine('online').length < 1 && Date.now() < deadline) await sleep(50);
+		assert.equal(mine('online').length, 1, 'online once, for the first socket');
+		assert.equal(mine('online')[0].scope, 2, 'addressed to the organization');
+		s1.ws.close(1000);
+		await s1.closed;
+		await sleep(500);
+		assert.equal(mine('offline').length, 0, 'a socket is still open');
+		assert.equal(s2.messages.filter((m) => m.type === 'presence').length, 0, "one's own presence is not echoed");
+		s2.ws.close(1000);
+		await s2.closed;
+		const d2 = Date.now() + 5000;
+		while (mine('offline').length < 1 && Date.now() < d2) await sleep(50);
+		assert.equal(mine('offline').length, 1);
+		sub.close();
+	});
+
+	test('typing: sent on the bus to the recipient, delivered only when they share an organization', T, async () => {
+		const sub = redisSubscribe(redis);
+		await sub.ready;
+		const a = await account();
+		const b = await account();
+		const sa = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		const sb = await openSocket(wsUrl(b.user, await ticketFor(b)));
+		// a types to b: published for b with a's organizations, which b does not share: not shown.
+		sa.ws.send(JSON.stringify({ type: 'typing', to: b.user }));
+		const d = Date.now() + 5000;
+		while (!sub.events.some((e) => e.type === 'typing' && e.id === b.user) && Date.now() < d) await sleep(50);
+		const ev = sub.events.find((e) => e.type === 'typing' && e.id === b.user);
+		assert.ok(ev, 'the typing event went out on the bus');
+		assert.deepEqual(ev.data, { from: a.user, orgs: [a.org] });
+		await sleep(300);
+		assert.equal(sb.messages.filter((m) => m.type === 'typing').length, 0, 'no shared organization: nothing shown');
+		// From someone in b's organization (another process, through Redis): shown, without the organizations.
+		const colleague = '0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e10';
+		await redisPublish(redis, wireEvent(1, b.user, 'typing', { from: colleague, orgs: [b.org] }));
+		const shown = await sb.next((m) => m.type === 'typing');
+		assert.deepEqual(shown, { type: 'typing', data: { from: colleague } });
+		// Typing to oneself or to no one is refused with an error message.
+		sa.ws.send(JSON.stringify({ type: 'typing', to: a.user }));
+		assert.equal((await sa.next((m) => m.type === 'error')).data.code, 'invalid_message');
+		sa.ws.close(1000);
+		sb.ws.close(1000);
+		sub.close();
 	});
 
 	test('a client that stops reading is closed 1013 and iamd memory stays bounded', T, async () => {
