@@ -523,7 +523,7 @@ static const struct config_setting SETTINGS[] = {
      .type = CONFIG_URL,
      FIELD(redis_url),
      .parse = parse_redis_url,
-     .doc_allowed = "`redis://`, `rediss://`",
+     .doc_allowed = "`redis://`",
      .help = "share live events (WebSocket, event streams) across processes through Redis "
 	     "pub/sub: `redis://[:password@]host:port[/db]`. Unset, events stay in the process; "
 	     "Redis down, local delivery goes on and the bus reconnects with backoff"},
