@@ -47,7 +47,8 @@
 #define PING_BURST 20.0
 #define TYPE_RATE  2.0
 #define TYPE_BURST 5.0
-#define DROPS_MAX  200 /* refused messages in a row before the socket is closed 1008 */
+#define DROP_RATE  50.0	 /* refused messages tolerated per second ... */
+#define DROP_BURST 300.0 /* ... and at once */
 
 /* ---------- queue and bucket (exposed for tests) ---------- */
 
@@ -209,8 +210,7 @@ struct conn {
 	uint32_t evmask;
 	bool closing, dead, dirty, io_error, lingering;
 	size_t lingered;
-	struct ws_bucket ping_b, typing_b, ctrl_b;
-	int drops;
+	struct ws_bucket ping_b, typing_b, ctrl_b, drop_b;
 	struct conn *prev, *next; /* hub->conns */
 	struct conn *next_dirty;
 };
@@ -507,10 +507,14 @@ static void conn_error(struct conn *c, const char *code, const char *detail)
 	free(text);
 }
 
-/* A refused client message: dropped, and after DROPS_MAX in a row the socket is closed. */
+/*
+ * A refused client message is dropped. Refusals have a budget of their own
+ * (DROP_BURST, refilled at DROP_RATE a second): a flood that goes on past it
+ * is closed 1008.
+ */
 static void conn_drop(struct conn *c)
 {
-	if (++c->drops >= DROPS_MAX)
+	if (!ws_bucket_take(&c->drop_b, DROP_RATE, DROP_BURST, time_now_ms()))
 		conn_close(c, 1008, "too many messages");
 }
 
@@ -599,7 +603,6 @@ static void on_typing(struct conn *c, json_t *msg, int64_t now)
 		conn_drop(c);
 		return;
 	}
-	c->drops = 0;
 	json_t *orgs = json_array();
 	for (size_t i = 0; i < c->norgs; i++)
 		json_array_append_new(orgs, json_string(c->orgs[i]));
@@ -632,7 +635,6 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 		if (!ws_bucket_take(&c->ping_b, PING_RATE, PING_BURST, now)) {
 			conn_drop(c);
 		} else {
-			c->drops = 0;
 			json_t *ts = json_object_get(msg, "timestamp");
 			bool ok = json_is_number(ts) ||
 				  (json_is_string(ts) && json_string_length(ts) <= 64);

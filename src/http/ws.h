@@ -14,7 +14,7 @@
  * From the client: {"type":"ping","timestamp":x} is answered
  * {"type":"pong","timestamp":x}; {"type":"typing","to":USER} tells USER
  * (when they share an organization) {"type":"typing","data":{"from":ME}}.
- * Both are rate-limited; a flood is dropped, a sustained one closed 1008.
+ * Both are rate-limited; a flood is dropped, one that goes on closed 1008.
  * The hub publishes "presence" {user_id, status: online|offline} to the
  * user's organizations when their first socket here opens and their last
  * one closes.
