@@ -209,6 +209,7 @@ struct conn {
 	int64_t last_rx_ms, next_ping_ms, next_check_ms, close_deadline_ms;
 	uint32_t evmask;
 	bool closing, dead, dirty, io_error, lingering;
+	bool indexed; /* in users/orgidx: gets events, counts for presence */
 	size_t lingered;
 	struct ws_bucket ping_b, typing_b, ctrl_b, drop_b;
 	struct conn *prev, *next; /* hub->conns */
@@ -710,16 +711,18 @@ static void conn_destroy(struct ws_hub *h, struct conn *c, bool stopping)
 {
 	epoll_ctl(h->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	c->dead = true;
-	index_del(h->users, c->user_id, c);
-	for (size_t i = 0; i < c->norgs; i++)
-		index_del(h->orgidx, c->orgs[i], c);
+	if (c->indexed) {
+		index_del(h->users, c->user_id, c);
+		for (size_t i = 0; i < c->norgs; i++)
+			index_del(h->orgidx, c->orgs[i], c);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		h->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (!stopping && local_count(h, c->user_id) == 0)
+	if (!stopping && c->indexed && local_count(h, c->user_id) == 0)
 		presence(h, c->user_id, c->orgs, c->norgs, "offline");
 	ws_hub_unreserve(h, c->user_id);
 	ws_queue_clear(&c->q);
@@ -856,10 +859,6 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	if (h->conns)
 		h->conns->prev = c;
 	h->conns = c;
-	bool first = local_count(h, c->user_id) == 0;
-	index_add(h->users, c->user_id, c);
-	for (size_t i = 0; i < c->norgs; i++)
-		index_add(h->orgidx, c->orgs[i], c);
 	c->evmask = EPOLLIN | EPOLLRDHUP;
 	struct epoll_event ev = {.events = c->evmask, .data.ptr = c};
 	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
@@ -868,9 +867,15 @@ static void adopt(struct ws_hub *h, struct pending *p)
 		return;
 	}
 	if (strcmp(p->a.path_user_id, p->a.user_id) != 0) {
+		/* Not indexed: it gets no events and does not count as the user being online. */
 		conn_close(c, 1008, "this socket is not yours: use your own user id in the path");
 		return;
 	}
+	bool first = local_count(h, c->user_id) == 0;
+	c->indexed = true;
+	index_add(h->users, c->user_id, c);
+	for (size_t i = 0; i < c->norgs; i++)
+		index_add(h->orgidx, c->orgs[i], c);
 	if (first)
 		presence(h, c->user_id, c->orgs, c->norgs, "online");
 	/* Bytes that came with the head may hold messages already. */

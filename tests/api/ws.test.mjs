@@ -288,9 +288,15 @@ describe('WebSocket', () => {
 	test("someone else's user id in the path: closed 1008 after the upgrade", T, async () => {
 		const a = await account();
 		const b = await account();
+		const sub = redisSubscribe(redis);
+		await sub.ready;
 		const s = await openSocket(wsUrl(b.user, await ticketFor(a)));
 		const c = await withTimeout(s.closed, 10000, 'close');
 		assert.equal(c.code, 1008);
+		await sleep(500);
+		// A refused socket never counted: no presence online/offline for it.
+		assert.deepEqual(sub.events.filter((e) => e.type === 'presence' && e.data.user_id === a.user), []);
+		sub.close();
 	});
 
 	test('meeting.status events of a real transcription arrive, and only in its organization', T, async () => {
