@@ -23,6 +23,8 @@ import { redisPublish, redisStart, redisStop, redisSubscribe, wireEvent } from '
 const T = { timeout: 120000 };
 const SECRET = randomSecret();
 const QUEUE_BYTES = 65536;
+// On the PostgreSQL run, the test's database (already migrated); else SQLite in the data dir.
+const PG = process.env.IAM_ENGINE === 'postgres' ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
 
 let srv;
 let dir;
@@ -32,6 +34,7 @@ before(async () => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-ws-'));
 	redis = redisStart(path.join(dir, 'redis'));
 	srv = await startIamd(path.join(dir, 'data'), {
+		...PG,
 		IAM_JWT_SECRET: SECRET,
 		IAM_WORKERS: '1',
 		IAM_ASR: 'sphinx',

@@ -1,4 +1,5 @@
-// The event bus across processes: two iamd processes on one SQLite file and
+// The event bus across processes: two iamd processes on one database (SQLite
+// file, or the PostgreSQL database of the run) and
 // one private redis-server. A (`serve`, with a worker) transcribes; a socket
 // held by B (`api`) gets A's meeting.status events through Redis. With Redis
 // killed, A's own sockets still get A's events, /readyz says "down" and
@@ -62,7 +63,9 @@ before(async () => {
 	redis = redisStart(path.join(dir, 'redis'));
 	const data = path.join(dir, 'data');
 	fs.mkdirSync(data);
-	const env = { IAM_JWT_SECRET: SECRET, IAM_REDIS_URL: redis.url, IAM_REGISTER_PER_HOUR: '0', IAM_ASR: 'sphinx' };
+	// Both on the test's PostgreSQL database on that run, else on one SQLite file.
+	const pg = process.env.IAM_ENGINE === 'postgres' ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
+	const env = { ...pg, IAM_JWT_SECRET: SECRET, IAM_REDIS_URL: redis.url, IAM_REGISTER_PER_HOUR: '0', IAM_ASR: 'sphinx' };
 	A = await startIamd(data, { ...env, IAM_WORKERS: '1' });
 	B = await startApi(data, env);
 });
