@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <wslay/wslay.h>
@@ -851,10 +853,12 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 	c->next_check_ms = now + CHECK_MS;
 	wslay_event_config_set_max_recv_msg_length(c->ctx, h->o.max_message);
-	/* Non-blocking from now on (sends say so too). */
+	/* Non-blocking from now on (sends say so too); no Nagle delay (MHD turned it back on). */
 	int fl = fcntl(c->fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->next = h->conns;
 	if (h->conns)
 		h->conns->prev = c;
