@@ -380,6 +380,49 @@ describe('WebSocket', () => {
 		assert.equal(e.status, 401);
 	});
 
+	test('past IAM_WS_PER_USER sockets: 429 too_many_sockets before the upgrade; a slot frees when one closes', T, async () => {
+		const a = await account();
+		const t = await ticketFor(a);
+		const open = [];
+		for (let i = 0; i < 8; i++) open.push(await openSocket(wsUrl(a.user, t)));
+		const e = await refused(wsUrl(a.user, t));
+		assert.equal(e.status, 429);
+		assert.equal(JSON.parse(e.body).code, 'too_many_sockets');
+		open[0].ws.close(1000);
+		await open[0].closed;
+		let again = null;
+		for (let i = 0; i < 40 && !again; i++) {
+			again = await openSocket(wsUrl(a.user, t)).catch(() => null);
+			if (!again) await sleep(50);
+		}
+		assert.ok(again, 'a slot came free');
+		for (const s of [...open.slice(1), again]) s.ws.close(1000);
+	});
+
+	test('a silent client is closed after IAM_WS_IDLE_S (1001), one that answers pings is not', T, async () => {
+		const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-ws-idle-'));
+		const s2 = await startIamd(d2, { ...PG, IAM_JWT_SECRET: SECRET, IAM_WORKERS: '0', IAM_WS_PING_S: '1', IAM_WS_IDLE_S: '2' });
+		const saved = srv;
+		srv = s2; // rawSocket, wsUrl and ticketFor speak to srv
+		try {
+			const a = await account();
+			const raw = await rawSocket(a.user, await ticketFor(a)); // reads, never answers the pings
+			const alive = await openSocket(wsUrl(a.user, await ticketFor(a))); // ws answers pings by itself
+			const t0 = Date.now();
+			assert.equal(await raw.closeCode(), 1001);
+			const waited = Date.now() - t0;
+			assert.ok(waited >= 1000 && waited < 8000, `closed after ${waited} ms`);
+			await sleep(1500);
+			assert.equal(alive.ws.readyState, WebSocket.OPEN, 'the socket that answers pings stays open');
+			alive.ws.close(1000);
+			raw.sock.destroy();
+		} finally {
+			srv = saved;
+			await s2.stop();
+			fs.rmSync(d2, { recursive: true, force: true });
+		}
+	});
+
 	test('presence: the first socket of a user announces online to their organizations, the last one offline', T, async () => {
 		const sub = redisSubscribe(redis);
 		await sub.ready;
