@@ -1329,7 +1329,8 @@ void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
 		return;
 	}
 	if (strcmp(r->method, "GET") != 0 || !connection ||
-	    !header_has_token(connection, "upgrade") || !version || ws_accept_key(key, accept) < 0) {
+	    !header_has_token(connection, "upgrade") || !version ||
+	    ws_accept_key(key, accept) < 0) {
 		http_problem(r, 400, "bad_websocket_handshake",
 			     "The WebSocket handshake needs Connection: Upgrade, "
 			     "Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in "
@@ -1591,7 +1592,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	}
 	return s;
 fail:
-	ws_hub_stop(s->ws);
+	ws_hub_free(s->ws);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	router_free(s->rt);
@@ -1610,8 +1611,7 @@ void http_server_stop(struct http_server *s, int grace_s)
 		close(fd);
 	/* Event streams, WebSockets and parked requests would wait forever: end them now. */
 	park_stop(s);
-	ws_hub_stop(s->ws);
-	s->ws = NULL;
+	ws_hub_stop(s->ws); /* freed once MHD is gone: an upgrade under way may still call it */
 	int64_t deadline = time_mono_us() + (int64_t)grace_s * 1000000;
 	while (s->active > 0 && time_mono_us() < deadline)
 		usleep(10000);
@@ -1619,6 +1619,7 @@ void http_server_stop(struct http_server *s, int grace_s)
 		log_warn("stopping with requests still in flight",
 			 json_pack("{s:I}", "active", (json_int_t)s->active));
 	MHD_stop_daemon(s->d);
+	ws_hub_free(s->ws);
 	router_free(s->rt);
 	free(s->static_dir);
 	for (unsigned b = 0; b < IP_BUCKETS; b++)

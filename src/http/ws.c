@@ -1077,17 +1077,31 @@ void ws_hub_stop(struct ws_hub *h)
 		return;
 	if (h->sub >= 0)
 		bus_unsubscribe(h->o.bus, h->sub);
+	h->sub = -1;
 	pthread_mutex_lock(&h->lock);
 	h->stop = true;
 	pthread_mutex_unlock(&h->lock);
 	wake(h);
 	if (h->started)
 		pthread_join(h->thread, NULL);
-	while (h->inbox_head) {
-		struct hev *e = h->inbox_head;
-		h->inbox_head = e->next;
+	h->started = false;
+	pthread_mutex_lock(&h->lock);
+	struct hev *evq = h->inbox_head;
+	h->inbox_head = h->inbox_tail = NULL;
+	h->inbox_n = 0;
+	pthread_mutex_unlock(&h->lock);
+	while (evq) {
+		struct hev *e = evq;
+		evq = e->next;
 		hev_free(e);
 	}
+}
+
+void ws_hub_free(struct ws_hub *h)
+{
+	if (!h)
+		return;
+	ws_hub_stop(h);
 	for (unsigned b = 0; b < NBUCKETS; b++)
 		while (h->counts[b]) {
 			struct ucount *u = h->counts[b];

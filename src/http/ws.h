@@ -55,8 +55,14 @@ struct ws_accept {
 
 /* Start the hub's thread and subscribe it to the bus. NULL on failure. */
 struct ws_hub *ws_hub_new(const struct ws_hub_opts *o);
-/* Close every socket (1001), stop the thread, free. NULL is a no-op. */
+/*
+ * Close every socket (1001) and stop the thread; from then on reservations
+ * are refused and sockets handed over are closed at once (an upgrade that
+ * was under way). NULL is a no-op; twice is harmless.
+ */
 void ws_hub_stop(struct ws_hub *h);
+/* Stop if needed and free: only once nothing can call the hub any more (MHD stopped). */
+void ws_hub_free(struct ws_hub *h);
 
 enum ws_reserve { WS_OK = 0, WS_FULL = 1, WS_USER_FULL = 2 };
 /* Take a slot for user_id before upgrading (caps); give it back with ws_hub_unreserve if unused. */
