@@ -20,11 +20,14 @@
 #include "asr/ort.h"
 #include "asr/vad.h"
 #include "auth/clientaddr.h"
+#include "auth/oidc.h"
 #include "auth/password.h"
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
 #include "jobs/transcribe.h"
+#include "jobs/mail.h"
+#include "mail/mail.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -33,6 +36,7 @@
 #include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/tokens.h"
 
 #ifndef IAM_VERSION
 #define IAM_VERSION "0.1.0"
@@ -249,6 +253,13 @@ static void *janitor_main(void *arg)
 					  .blob = j->app->blob,
 					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
 		janitor_run(&env);
+		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day.
+		 */
+		struct db_conn *c = db_acquire(j->app->db, 1000);
+		if (c) {
+			token_purge(c);
+			db_release(c);
+		}
 		pthread_mutex_lock(&j->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -292,6 +303,18 @@ static int run(const struct config *cfg, enum role role)
 	if (clientaddr_configure(cfg->trusted_proxies, err, sizeof err) < 0)
 		goto out;
 	password_gate_set(cfg->hash_concurrency, cfg->hash_wait_ms);
+	mail_configure(cfg->smtp_url, cfg->mail_from, cfg->public_url);
+	if (oidc_configure(environ, mail_public_url(), err, sizeof err) < 0)
+		goto out;
+	if (mail_enabled() && !(getenv("IAM_PUBLIC_URL") && *getenv("IAM_PUBLIC_URL")))
+		log_warn("IAM_PUBLIC_URL is not set: links in mail point at the listening address",
+			 json_pack("{s:s}", "public_url", mail_public_url()));
+	if (!mail_enabled())
+		log_warn(
+		    "no SMTP server is configured (IAM_SMTP_URL): e-mail addresses are not "
+		    "verified, password reset mail cannot be sent and invitation links must be "
+		    "copied by hand",
+		    NULL);
 	/* Tickets are signed with a key derived from the JWT secret, never the secret itself. */
 	crypto_hmac_sha256(app.jwt.secret, app.jwt.len, "iam-ticket-v1", 13, app.ticket_key);
 	app.bus = bus_new();
@@ -362,10 +385,11 @@ static int run(const struct config *cfg, enum role role)
 		    .db = app.db, .blob = app.blob, .asr = app.asr, .bus = app.bus};
 		struct jobs_config jc = {.threads = cfg->workers,
 					 .lease_ms = cfg->job_lease_s * 1000,
-					 .per_org = cfg->jobs_per_org};
+					 .per_org = cfg->jobs_per_org,
+					 .backoff_base_ms = cfg->job_backoff_ms};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
-		    jobs_start(app.jobs) < 0) {
+		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 || jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}
@@ -420,6 +444,7 @@ out:
 		blob_close(app.blob);
 		db_close(app.db);
 		bus_free(app.bus);
+		oidc_reset();
 	}
 	explicit_bzero(&app.jwt, sizeof app.jwt);
 	explicit_bzero(app.ticket_key, sizeof app.ticket_key);

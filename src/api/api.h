@@ -54,7 +54,23 @@ size_t api_meetings_routes(const struct route **out);
 size_t api_uploads_routes(const struct route **out);
 size_t api_openai_routes(const struct route **out);
 size_t api_transcripts_routes(const struct route **out);
+size_t api_messages_routes(const struct route **out);
+size_t api_notifications_routes(const struct route **out);
+size_t api_account_routes(const struct route **out);
+size_t api_oidc_routes(const struct route **out);
 size_t api_realtime_routes(const struct route **out);
+
+/*
+ * Queue the mail that verifies u's address (account.c), and wake the
+ * workers. A no-op (STORE_OK) without SMTP or when it is verified already.
+ */
+struct user;
+struct membership;
+struct session;
+/* Reply status with a new token pair for session s, the user and the organization (auth.c). */
+void api_reply_tokens(struct http_req *r, int status, const struct user *u,
+		      const struct membership *m, const struct session *s, const char *refresh);
+enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u);
 
 /* ---- the frame (frame.c) ---- */
 
@@ -123,6 +139,8 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p);
  * input replies 400 and returns false. cursor_id is "" for the first page.
  */
 bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN]);
+/* ?limit= alone (1..100, default 20): a field error in *errors when it is bad. */
+void api_limit(struct http_req *r, int *limit, json_t **errors);
 /* A route check (cx->in is a struct api_page_in) for list endpoints: api_page. */
 struct api_page_in {
 	int limit;

@@ -85,6 +85,12 @@ static void org_name_for(const struct user *u, char *out, size_t outlen)
 		snprintf(out, outlen, "%.*s's workspace", (int)strcspn(u->email, "@"), u->email);
 }
 
+void api_reply_tokens(struct http_req *r, int status, const struct user *u,
+		      const struct membership *m, const struct session *s, const char *refresh)
+{
+	reply_tokens(r, status, u, m, s, refresh);
+}
+
 struct register_in {
 	const char *email, *password, *first_name, *last_name, *company_name;
 };
@@ -210,6 +216,10 @@ static void do_register(struct api_ctx *cx)
 	struct audit_ctx ctx;
 	api_audit_ctx(r, &ctx);
 	audit_record(c, m.org_id, u.id, "auth.register", &ctx, NULL);
+	/* The account works at once; a mail that cannot be queued now can be asked for again. */
+	if (api_send_verification(api_app(r), c, &u) != STORE_OK)
+		log_warn("the verification mail could not be queued",
+			 json_pack("{s:s}", "user_id", u.id));
 	reply_tokens(r, 201, &u, &m, &s, refresh);
 }
 

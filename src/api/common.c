@@ -90,19 +90,24 @@ bool api_auth(struct http_req *r, struct db_conn *c, struct principal *p)
 	return false;
 }
 
-bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
+void api_limit(struct http_req *r, int *limit, json_t **errors)
 {
-	json_t *errors = NULL;
 	const char *l = http_query(r, "limit");
 	*limit = 20;
 	if (l) {
 		char *end;
 		long v = strtol(l, &end, 10);
 		if (!*l || *end || v < 1 || v > 100)
-			jv_error(&errors, "limit", "must be a whole number from 1 to 100");
+			jv_error(errors, "limit", "must be a whole number from 1 to 100");
 		else
 			*limit = (int)v;
 	}
+}
+
+bool api_page(struct http_req *r, int *limit, char cursor_id[UUID_STR_LEN])
+{
+	json_t *errors = NULL;
+	api_limit(r, limit, &errors);
 	cursor_id[0] = '\0';
 	const char *cur = http_query(r, "cursor");
 	if (cur && *cur) {

@@ -93,11 +93,24 @@ out:
 
 struct route *api_routes(size_t *n)
 {
+	/* One table per line, so that new resources merge cleanly. */
+	// clang-format off
 	size_t (*const tables[])(const struct route **) = {
-	    api_health_routes,	 api_auth_routes,	 api_users_routes,
-	    api_api_keys_routes, api_meetings_routes,	 api_uploads_routes,
-	    api_openai_routes,	 api_transcripts_routes, api_realtime_routes,
+	    api_health_routes,
+	    api_auth_routes,
+	    api_users_routes,
+	    api_api_keys_routes,
+	    api_meetings_routes,
+	    api_uploads_routes,
+	    api_openai_routes,
+	    api_transcripts_routes,
+	    api_messages_routes,
+	    api_notifications_routes,
+	    api_account_routes,
+	    api_oidc_routes,
+	    api_realtime_routes,
 	};
+	// clang-format on
 	size_t total = 0;
 	for (size_t t = 0; t < ARRAY_LEN(tables); t++) {
 		const struct route *part;

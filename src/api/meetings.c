@@ -383,17 +383,15 @@ static void transcribe_check(struct api_ctx *cx, json_t **errors)
 	/* Speaker bounds for diarization: 1..20 when given (a given 0 is refused too). */
 	static const char *const keys[] = {"speakers_expected", "min_speakers", "max_speakers"};
 	const json_int_t vals[] = {in->speakers_expected, in->min_speakers, in->max_speakers};
+	int b[3];
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
-		json_t *v = cx->body ? json_object_get(cx->body, keys[i]) : NULL;
-		if (json_is_integer(v) && (vals[i] < 1 || vals[i] > DIAR_MAX_SPEAKERS))
-			jv_error(errors, keys[i], "must be a whole number from 1 to %d",
-				 DIAR_MAX_SPEAKERS);
+		bool given = cx->body && json_is_integer(json_object_get(cx->body, keys[i]));
+		b[i] = !given ? 0 : vals[i] < 1 || vals[i] > DIAR_MAX_SPEAKERS ? -1 : (int)vals[i];
 	}
-	if (in->speakers_expected && (in->min_speakers || in->max_speakers))
-		jv_error(errors, "speakers_expected",
-			 "give either the exact count or min_speakers/max_speakers, not both");
-	if (in->min_speakers && in->max_speakers && in->min_speakers > in->max_speakers)
-		jv_error(errors, "min_speakers", "must not be more than max_speakers");
+	struct ingest_speakers spk = {.expected = b[0], .min = b[1], .max = b[2]};
+	const char *field, *why = ingest_speakers_problem(&spk, &field);
+	if (why)
+		jv_error(errors, field, "%s", why);
 }
 
 static void transcribe(struct api_ctx *cx)

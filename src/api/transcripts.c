@@ -29,30 +29,22 @@
 
 /* ---- shared steps ---- */
 
-/* Authenticate, borrow a connection and load the meeting (404 if not the caller's). */
-static struct db_conn *load(struct http_req *r, struct principal *p, struct meeting *m)
+/* Load the caller's meeting named in the path (404 if it is not in their organization). */
+static bool load(struct api_ctx *cx, struct meeting *m)
 {
 	meeting_init(m);
-	struct db_conn *c = api_db(r);
-	if (!c)
-		return NULL;
-	const char *id = http_param(r, "id");
-	if (!api_auth(r, c, p))
-		goto fail;
-	int rc = meeting_get(c, p->org_id, id, m);
+	const char *id = http_param(cx->req, "id");
+	int rc = meeting_get(cx->conn, cx->principal->org_id, id, m);
 	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.",
-			     id);
-		goto fail;
+		http_problem(cx->req, 404, "not_found",
+			     "There is no meeting %s in your organization.", id);
+		return false;
 	}
 	if (rc) {
-		api_db_fail(r, rc, "load meeting");
-		goto fail;
+		api_db_fail(cx->req, rc, "load meeting");
+		return false;
 	}
-	return c;
-fail:
-	db_release(c);
-	return NULL;
+	return true;
 }
 
 static void no_transcript(struct http_req *r, const struct meeting *m)
@@ -161,58 +153,54 @@ static void slug(const char *title, char *out, size_t outlen)
 
 /* ---- reading ---- */
 
+struct read_in {
+	enum export_format format; /* 0: JSON */
+	int64_t version;	   /* 0 current, -1 the machine original, else a revision */
+};
+
 /*
- * ?version=: absent or "current" (0), "original" (-1: the machine
- * transcript), or a revision number. false (and a 400) when it is none.
+ * ?format= and ?version= (absent or "current", "original", or a revision
+ * number), checked before the caller or the database are.
  */
-static bool parse_version(struct http_req *r, int64_t *out)
+static void read_check(struct api_ctx *cx, json_t **errors)
 {
-	const char *v = http_query(r, "version");
-	*out = 0;
+	struct read_in *in = API_IN(cx, struct read_in);
+	const char *fmt = http_query(cx->req, "format"), *v = http_query(cx->req, "version");
+	if (fmt && !(in->format = export_parse(fmt)))
+		jv_error(errors, "format", "must be one of txt, srt, vtt, json");
 	if (!v || !strcmp(v, "current"))
-		return true;
+		return;
 	if (!strcmp(v, "original")) {
-		*out = -1;
-		return true;
+		in->version = -1;
+		return;
 	}
 	char *end;
 	long long n = strtoll(v, &end, 10);
-	if (*v && !*end && n >= 1 && isdigit((unsigned char)*v)) {
-		*out = n;
-		return true;
-	}
-	json_t *errors = NULL;
-	jv_error(&errors, "version",
-		 "must be \"current\", \"original\" or a revision number from the revisions list");
-	http_problem_validation(r, errors);
-	return false;
+	if (*v && !*end && n >= 1 && isdigit((unsigned char)*v))
+		in->version = n;
+	else
+		jv_error(
+		    errors, "version",
+		    "must be \"current\", \"original\" or a revision number from the revisions "
+		    "list");
 }
 
-static void get_transcript(struct http_req *r)
+static void get_transcript(struct api_ctx *cx)
 {
-	const char *fmt = http_query(r, "format");
-	enum export_format f = 0;
-	int64_t want;
-	if (fmt && !(f = export_parse(fmt))) {
-		json_t *errors = NULL;
-		jv_error(&errors, "format", "must be one of txt, srt, vtt, json");
-		http_problem_validation(r, errors);
-		return;
-	}
-	if (!parse_version(r, &want))
-		return;
-	struct principal p;
+	const struct read_in *in = API_IN(cx, struct read_in);
+	struct http_req *r = cx->req;
+	enum export_format f = in->format;
+	int64_t want = in->version;
 	struct meeting m;
 	struct meeting_transcript row = {0};
 	struct revision rev = {0};
 	struct transcript tr = {0};
-	struct db_conn *c = load(r, &p, &m);
-	if (!c)
-		return;
-	int rc = meeting_transcript_get(c, p.org_id, m.id, &row);
+	if (!load(cx, &m))
+		goto out;
+	int rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &row);
 	if (rc == STORE_OK && want > 0)
-		rc = revision_get(c, p.org_id, m.id, want, &rev);
-	db_release(c);
+		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
+	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",
 			     "This transcript has no revision %" PRId64 " (old revisions are not "
@@ -269,26 +257,53 @@ out:
 /*
  * An edit: checks its input against t (replying 400/404 itself and
  * returning -1), or changes t and returns 0, with a JSON summary of the
- * change for the revision list in *summary.
+ * change for the revision list in *summary. in is the request body (or, for
+ * a restore, the version to restore).
  */
-typedef int (*edit_fn)(struct http_req *r, struct db_conn *c, const struct principal *p,
-		       struct transcript *t, json_t *in, json_t **summary);
+typedef int (*edit_fn)(struct api_ctx *cx, struct transcript *t, json_t *in, json_t **summary);
+
+/* Reply for a revision_save that did not land (rc is not STORE_OK). */
+static void save_failed(struct api_ctx *cx, const struct meeting *m, enum store_rc rc)
+{
+	struct http_req *r = cx->req;
+	if (rc == STORE_STALE) {
+		struct meeting_transcript now;
+		if (meeting_transcript_get(cx->conn, m->org_id, m->id, &now) == STORE_OK) {
+			precondition_failed(r, now.version);
+			meeting_transcript_clear(&now);
+		} else {
+			http_problem(
+			    r, 409, "edit_conflict",
+			    "The transcript kept changing while your edit was saved. Load it "
+			    "again and retry.");
+		}
+	} else if (rc == STORE_MEETING_BUSY) {
+		http_problem(r, 409, "meeting_busy",
+			     "The meeting is being transcribed again, which will replace this "
+			     "transcript. Wait until it is done, then edit the new one.");
+	} else if (rc == STORE_NOT_FOUND) {
+		no_transcript(r, m);
+	} else {
+		api_db_fail(r, rc, "save transcript");
+	}
+}
 
 /*
  * Load the current transcript, check If-Match, apply fn, save it as a
- * revision (action) and reply with the new transcript and ETag.
+ * revision (action) and reply with the new transcript and ETag. Without
+ * If-Match an edit that loses a race is redone on the text that won.
  */
-static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
+static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 {
-	struct principal p;
+	struct http_req *r = cx->req;
+	const struct principal *p = cx->principal;
 	struct meeting m;
 	struct meeting_transcript row = {0};
 	struct transcript tr = {0};
 	json_t *summary = NULL, *out = NULL;
 	char *body = NULL, *text = NULL, *sum = NULL;
 	int64_t match = if_match(r), version = 0;
-	struct db_conn *c = load(r, &p, &m);
-	if (!c)
+	if (!load(cx, &m))
 		goto done;
 	for (int attempt = 0;; attempt++) {
 		meeting_transcript_clear(&row);
@@ -299,7 +314,7 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 		free(text);
 		free(sum);
 		body = text = sum = NULL;
-		int rc = meeting_transcript_get(c, p.org_id, m.id, &row);
+		int rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &row);
 		if (rc == STORE_NOT_FOUND) {
 			no_transcript(r, &m);
 			goto done;
@@ -314,7 +329,7 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 		}
 		if (!parse_body(r, row.body, &tr))
 			goto done;
-		if (fn(r, c, &p, &tr, in, &summary) < 0)
+		if (fn(cx, &tr, in, &summary) < 0)
 			goto done; /* replied */
 		json_t *j = transcript_to_json(&tr);
 		body = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -325,37 +340,13 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 			http_problem_internal(r, "edit transcript");
 			goto done;
 		}
-		rc = revision_save(c, p.org_id, m.id, row.version, body, text, p.user_id, action,
-				   sum, &version);
+		rc = revision_save(cx->conn, m.org_id, m.id, row.version, body, text, p->user_id,
+				   action, sum, &version);
 		if (rc == STORE_OK)
 			break;
 		if (rc == STORE_STALE && match < 1 && attempt + 1 < EDIT_TRIES)
 			continue; /* someone else's edit landed first: redo ours on theirs */
-		if (rc == STORE_STALE) {
-			struct meeting_transcript now;
-			if (meeting_transcript_get(c, p.org_id, m.id, &now) == STORE_OK) {
-				precondition_failed(r, now.version);
-				meeting_transcript_clear(&now);
-			} else {
-				http_problem(
-				    r, 409, "edit_conflict",
-				    "The transcript kept changing while your edit was saved. "
-				    "Load it again and retry.");
-			}
-			goto done;
-		}
-		if (rc == STORE_MEETING_BUSY) {
-			http_problem(
-			    r, 409, "meeting_busy",
-			    "The meeting is being transcribed again, which will replace this "
-			    "transcript. Wait until it is done, then edit the new one.");
-			goto done;
-		}
-		if (rc == STORE_NOT_FOUND) {
-			no_transcript(r, &m);
-			goto done;
-		}
-		api_db_fail(r, rc, "save transcript");
+		save_failed(cx, &m, rc);
 		goto done;
 	}
 	row.updated_at = 0; /* now */
@@ -368,8 +359,6 @@ static void edit(struct http_req *r, json_t *in, const char *action, edit_fn fn)
 	set_etag(r, version);
 	http_reply_json(r, 200, out);
 done:
-	if (c)
-		db_release(c);
 	json_decref(summary);
 	free(body);
 	free(text);
@@ -405,9 +394,9 @@ static size_t body_speaker(const struct transcript *t, json_t *in, const char *k
 	return k;
 }
 
-static int edit_segment(struct http_req *r, struct db_conn *c, const struct principal *p,
-			struct transcript *t, json_t *in, json_t **summary)
+static int edit_segment(struct api_ctx *cx, struct transcript *t, json_t *in, json_t **summary)
 {
+	struct http_req *r = cx->req;
 	const char *idx = http_param(r, "index");
 	char *end;
 	long i = strtol(idx, &end, 10);
@@ -451,42 +440,35 @@ static int edit_segment(struct http_req *r, struct db_conn *c, const struct prin
 	return 0;
 }
 
-static void patch_segment(struct http_req *r)
+static const struct jv_field SEGMENT_FIELDS[] = {
+    {.name = "text", .type = JV_STRING, .max_len = SEGMENT_TEXT_MAX},
+    {.name = "speaker", .type = JV_STRING, .max_len = 8},
+};
+static const struct jv_spec SEGMENT_SPEC = {JV_FIELDS(SEGMENT_FIELDS)};
+
+static void patch_segment_check(struct api_ctx *cx, json_t **errors)
 {
-	static const struct jv_field fields[] = {
-	    {.name = "text", .type = JV_STRING, .max_len = SEGMENT_TEXT_MAX},
-	    {.name = "speaker", .type = JV_STRING, .max_len = 8},
-	};
-	json_t *in = http_json_object(r, false);
-	json_t *errors = NULL;
-	const char *why;
-	if (!in)
-		return;
-	if (!jv_check(in, fields, sizeof fields / sizeof *fields, &errors))
-		goto bad;
-	const char *text = jv_str(in, "text");
-	if (!json_object_get(in, "text") && !json_object_get(in, "speaker"))
-		jv_error(&errors, "text", "give the segment's new text, a speaker, or both");
+	const char *text = jv_str(cx->body, "text"), *why;
+	if (!json_object_get(cx->body, "text") && !json_object_get(cx->body, "speaker"))
+		jv_error(errors, "text", "give the segment's new text, a speaker, or both");
 	if (text) {
 		size_t n = strspn(text, " \t\r\n");
 		if (!text[n])
-			jv_error(&errors, "text",
+			jv_error(errors, "text",
 				 "must not be empty; to remove words, leave at least one");
 		else if (!utf8_text_ok(text, &why))
-			jv_error(&errors, "text", "%s", why);
+			jv_error(errors, "text", "%s", why);
 	}
-	if (errors)
-		goto bad;
-	edit(r, in, "edit_segment", edit_segment);
-	return;
-bad:
-	http_problem_validation(r, errors);
 }
 
-static int rename_speaker(struct http_req *r, struct db_conn *c, const struct principal *p,
-			  struct transcript *t, json_t *in, json_t **summary)
+static void patch_segment(struct api_ctx *cx)
 {
-	size_t k = path_speaker(r, t);
+	edit(cx, cx->body, "edit_segment", edit_segment);
+}
+
+static int rename_speaker(struct api_ctx *cx, struct transcript *t, json_t *in, json_t **summary)
+{
+	size_t k = path_speaker(cx->req, t);
 	char id[8], before[TRANSCRIPT_NAME_MAX * 4 + 16];
 	if (!k)
 		return -1;
@@ -494,7 +476,7 @@ static int rename_speaker(struct http_req *r, struct db_conn *c, const struct pr
 	transcript_speaker_id(t, k, id);
 	transcript_speaker_display(t, k, before, sizeof before);
 	if (transcript_speaker_rename(t, k, name) < 0) {
-		http_problem_internal(r, "rename speaker");
+		http_problem_internal(cx->req, "rename speaker");
 		return -1;
 	}
 	char after[sizeof before];
@@ -503,39 +485,32 @@ static int rename_speaker(struct http_req *r, struct db_conn *c, const struct pr
 	return 0;
 }
 
-static void put_speaker(struct http_req *r)
+static const struct jv_field SPEAKER_FIELDS[] = {
+    {.name = "name",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .null = JV_NULL_OK,
+     .max_len = TRANSCRIPT_NAME_MAX},
+};
+static const struct jv_spec SPEAKER_SPEC = {JV_FIELDS(SPEAKER_FIELDS)};
+
+static void put_speaker_check(struct api_ctx *cx, json_t **errors)
 {
-	static const struct jv_field fields[] = {
-	    {.name = "name",
-	     .type = JV_STRING,
-	     .presence = JV_REQUIRED,
-	     .null = JV_NULL_OK,
-	     .max_len = TRANSCRIPT_NAME_MAX},
-	};
-	json_t *in = http_json_object(r, false);
-	json_t *errors = NULL;
-	const char *why;
-	if (!in)
-		return;
-	if (jv_check(in, fields, sizeof fields / sizeof *fields, &errors)) {
-		const char *name = jv_str(in, "name");
-		if (name && *name && !utf8_text_ok(name, &why))
-			jv_error(&errors, "name", "%s", why);
-		else if (name && *name && strspn(name, " ") == strlen(name))
-			jv_error(&errors, "name",
-				 "must not be only spaces (send null to clear it)");
-	}
-	if (errors) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	edit(r, in, "rename_speaker", rename_speaker);
+	const char *name = jv_str(cx->body, "name"), *why;
+	if (name && *name && !utf8_text_ok(name, &why))
+		jv_error(errors, "name", "%s", why);
+	else if (name && *name && strspn(name, " ") == strlen(name))
+		jv_error(errors, "name", "must not be only spaces (send null to clear it)");
 }
 
-static int merge_speaker(struct http_req *r, struct db_conn *c, const struct principal *p,
-			 struct transcript *t, json_t *in, json_t **summary)
+static void put_speaker(struct api_ctx *cx)
 {
-	size_t from = path_speaker(r, t);
+	edit(cx, cx->body, "rename_speaker", rename_speaker);
+}
+
+static int merge_speaker(struct api_ctx *cx, struct transcript *t, json_t *in, json_t **summary)
+{
+	size_t from = path_speaker(cx->req, t);
 	json_t *errors = NULL;
 	char a[8], b[8];
 	if (!from)
@@ -544,33 +519,27 @@ static int merge_speaker(struct http_req *r, struct db_conn *c, const struct pri
 	if (!errors && into == from)
 		jv_error(&errors, "into", "is the same speaker: merge a speaker into another one");
 	if (errors) {
-		http_problem_validation(r, errors);
+		http_problem_validation(cx->req, errors);
 		return -1;
 	}
 	transcript_speaker_id(t, from, a);
 	transcript_speaker_id(t, into, b);
 	if (transcript_speaker_merge(t, from, into) < 0) {
-		http_problem_internal(r, "merge speakers");
+		http_problem_internal(cx->req, "merge speakers");
 		return -1;
 	}
 	*summary = json_pack("{s:s,s:s}", "speaker", a, "into", b);
 	return 0;
 }
 
-static void post_merge(struct http_req *r)
+static const struct jv_field MERGE_FIELDS[] = {
+    {.name = "into", .type = JV_STRING, .presence = JV_REQUIRED, .max_len = 8},
+};
+static const struct jv_spec MERGE_SPEC = {JV_FIELDS(MERGE_FIELDS)};
+
+static void post_merge(struct api_ctx *cx)
 {
-	static const struct jv_field fields[] = {
-	    {.name = "into", .type = JV_STRING, .presence = JV_REQUIRED, .max_len = 8},
-	};
-	json_t *in = http_json_object(r, false);
-	json_t *errors = NULL;
-	if (!in)
-		return;
-	if (!jv_check(in, fields, sizeof fields / sizeof *fields, &errors)) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	edit(r, in, "merge_speakers", merge_speaker);
+	edit(cx, cx->body, "merge_speakers", merge_speaker);
 }
 
 /* ---- revisions ---- */
@@ -586,56 +555,55 @@ static json_t *revision_json(const struct revision *v)
 			 "created_at", api_time(v->created_at));
 }
 
-/* A revision number from the path, or 0 with a 404 reply. */
-static int64_t path_version(struct http_req *r)
+/* What the revision routes parsed before running. */
+struct revision_in {
+	int limit;
+	int64_t before;	 /* list: the cursor's version (0: from the newest) */
+	int64_t version; /* one revision: the path's number */
+};
+
+/* The revision number in the path: a 404 reply when it is not one. */
+static void revision_path_check(struct api_ctx *cx, json_t **errors)
 {
-	const char *s = http_param(r, "version");
+	const char *s = http_param(cx->req, "version");
 	char *end;
 	long long v = strtoll(s, &end, 10);
-	if (!*s || *end || !isdigit((unsigned char)*s) || v < 1) {
-		http_problem(r, 404, "not_found", "There is no revision %.20s.", s);
-		return 0;
-	}
-	return v;
+	if (!*s || *end || !isdigit((unsigned char)*s) || v < 1)
+		http_problem(cx->req, 404, "not_found", "There is no revision %.20s.", s);
+	else
+		API_IN(cx, struct revision_in)->version = v;
 }
 
-static void list_revisions(struct http_req *r)
+/* ?limit= and ?cursor= ("r<version>", as next_cursor gives it). */
+static void list_revisions_check(struct api_ctx *cx, json_t **errors)
 {
-	json_t *errors = NULL;
-	int limit = 20;
-	int64_t before = 0;
-	const char *l = http_query(r, "limit"), *cur = http_query(r, "cursor");
-	if (l) {
-		char *end;
-		long v = strtol(l, &end, 10);
-		if (!*l || *end || v < 1 || v > 100)
-			jv_error(&errors, "limit", "must be a whole number from 1 to 100");
-		else
-			limit = (int)v;
-	}
+	struct revision_in *in = API_IN(cx, struct revision_in);
+	const char *cur = http_query(cx->req, "cursor");
+	api_limit(cx->req, &in->limit, errors);
 	if (cur && *cur) {
 		char *end;
 		long long v = cur[0] == 'r' ? strtoll(cur + 1, &end, 10) : 0;
 		if (v < 1 || *end)
-			jv_error(&errors, "cursor",
+			jv_error(errors, "cursor",
 				 "is not a cursor this API gave out; use next_cursor from the last "
 				 "page");
 		else
-			before = v;
+			in->before = v;
 	}
-	if (errors) {
-		http_problem_validation(r, errors);
-		return;
-	}
-	struct principal p;
+}
+
+static void list_revisions(struct api_ctx *cx)
+{
+	const struct revision_in *in = API_IN(cx, struct revision_in);
+	struct http_req *r = cx->req;
+	int limit = in->limit;
 	struct meeting m;
 	struct revision list[101];
-	struct db_conn *c = load(r, &p, &m);
-	if (!c)
-		return;
 	int n = 0;
-	enum store_rc rc = revision_list(c, p.org_id, m.id, before, list, limit + 1, &n);
-	db_release(c);
+	if (!load(cx, &m))
+		goto out;
+	enum store_rc rc = revision_list(cx->conn, m.org_id, m.id, in->before, list, limit + 1, &n);
+	api_conn_release(cx);
 	if (rc) {
 		api_db_fail(r, rc, "list revisions");
 		goto out;
@@ -657,26 +625,26 @@ out:
 	meeting_clear(&m);
 }
 
-static void get_revision(struct http_req *r)
+static void revision_gone(struct http_req *r, int64_t v)
 {
-	int64_t v = path_version(r);
-	if (!v)
-		return;
-	struct principal p;
+	http_problem(
+	    r, 404, "not_found",
+	    "This transcript has no revision %" PRId64 " (old revisions are not kept forever).", v);
+}
+
+static void get_revision(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	int64_t v = API_IN(cx, struct revision_in)->version;
 	struct meeting m;
 	struct revision rev = {0};
 	struct transcript tr = {0};
-	struct db_conn *c = load(r, &p, &m);
-	if (!c)
-		return;
-	int rc = revision_get(c, p.org_id, m.id, v, &rev);
-	db_release(c);
+	if (!load(cx, &m))
+		goto out;
+	int rc = revision_get(cx->conn, m.org_id, m.id, v, &rev);
+	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "not_found",
-			     "This transcript has no revision %" PRId64
-			     " (old revisions are not kept "
-			     "forever).",
-			     v);
+		revision_gone(r, v);
 		goto out;
 	}
 	if (rc) {
@@ -694,64 +662,89 @@ out:
 	meeting_clear(&m);
 }
 
-static int restore(struct http_req *r, struct db_conn *c, const struct principal *p,
-		   struct transcript *t, json_t *in, json_t **summary)
+static int restore(struct api_ctx *cx, struct transcript *t, json_t *in, json_t **summary)
 {
 	struct revision rev = {0};
 	struct transcript old = {0};
 	int64_t v = json_integer_value(json_object_get(in, "version"));
-	int rc = revision_get(c, p->org_id, http_param(r, "id"), v, &rev);
-
+	int rc = revision_get(cx->conn, cx->principal->org_id, http_param(cx->req, "id"), v, &rev);
 	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "not_found",
-			     "This transcript has no revision %" PRId64
-			     " (old revisions are not kept "
-			     "forever).",
-			     v);
+		revision_gone(cx->req, v);
 		return -1;
 	}
 	if (rc) {
-		api_db_fail(r, rc, "load revision");
+		api_db_fail(cx->req, rc, "load revision");
 		return -1;
 	}
-	if (!parse_body(r, rev.body, &old)) {
-		revision_clear(&rev);
-		return -1;
-	}
+	bool ok = parse_body(cx->req, rev.body, &old);
 	revision_clear(&rev);
+	if (!ok)
+		return -1;
 	transcript_free(t);
 	*t = old;
 	*summary = json_pack("{s:I}", "restored_version", (json_int_t)v);
 	return 0;
 }
 
-static void post_restore(struct http_req *r)
+static void post_restore(struct api_ctx *cx)
 {
-	int64_t v = path_version(r);
-	if (!v)
-		return;
-	json_t *in = json_pack("{s:I}", "version", (json_int_t)v);
+	json_t *in =
+	    json_pack("{s:I}", "version", (json_int_t)API_IN(cx, struct revision_in)->version);
 	if (!in) {
-		http_problem_internal(r, "restore");
+		http_problem_internal(cx->req, "restore");
 		return;
 	}
-	edit(r, in, "restore", restore);
+	edit(cx, in, "restore", restore);
 	json_decref(in);
 }
 
+#define TRANSCRIPT_ROUTE .auth = AUTH_BEARER, .db = DB_CONN_HELD
+
 static const struct route ROUTES[] = {
-    {M_GET, "/api/v1/meetings/{id}/transcript", get_transcript, BODY_NONE},
-    {M_PATCH, "/api/v1/meetings/{id}/transcript/segments/{index}", patch_segment, BODY_JSON},
-    {M_PUT, "/api/v1/meetings/{id}/transcript/speakers/{speaker}", put_speaker, BODY_JSON},
-    {M_POST, "/api/v1/meetings/{id}/transcript/speakers/{speaker}/merge", post_merge, BODY_JSON},
-    {M_GET, "/api/v1/meetings/{id}/transcript/revisions", list_revisions, BODY_NONE},
-    {M_GET, "/api/v1/meetings/{id}/transcript/revisions/{version}", get_revision, BODY_NONE},
-    {M_POST, "/api/v1/meetings/{id}/transcript/revisions/{version}/restore", post_restore,
-     BODY_NONE},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings/{id}/transcript",
+     .check = read_check,
+     TRANSCRIPT_ROUTE,
+     .run = get_transcript},
+    {.method = M_PATCH,
+     .pattern = "/api/v1/meetings/{id}/transcript/segments/{index}",
+     .body = BODY_JSON,
+     .json = &SEGMENT_SPEC,
+     .check = patch_segment_check,
+     TRANSCRIPT_ROUTE,
+     .run = patch_segment},
+    {.method = M_PUT,
+     .pattern = "/api/v1/meetings/{id}/transcript/speakers/{speaker}",
+     .body = BODY_JSON,
+     .json = &SPEAKER_SPEC,
+     .check = put_speaker_check,
+     TRANSCRIPT_ROUTE,
+     .run = put_speaker},
+    {.method = M_POST,
+     .pattern = "/api/v1/meetings/{id}/transcript/speakers/{speaker}/merge",
+     .body = BODY_JSON,
+     .json = &MERGE_SPEC,
+     TRANSCRIPT_ROUTE,
+     .run = post_merge},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings/{id}/transcript/revisions",
+     .check = list_revisions_check,
+     TRANSCRIPT_ROUTE,
+     .run = list_revisions},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings/{id}/transcript/revisions/{version}",
+     .check = revision_path_check,
+     TRANSCRIPT_ROUTE,
+     .run = get_revision},
+    {.method = M_POST,
+     .pattern = "/api/v1/meetings/{id}/transcript/revisions/{version}/restore",
+     .check = revision_path_check,
+     TRANSCRIPT_ROUTE,
+     .run = post_restore},
 };
 
 size_t api_transcripts_routes(const struct route **out)
 {
 	*out = ROUTES;
-	return sizeof ROUTES / sizeof *ROUTES;
+	return ARRAY_LEN(ROUTES);
 }

@@ -93,6 +93,7 @@ struct direct {
 	struct spool sp;
 	struct http_multipart *mp; /* multipart only */
 	bool multipart, got_file;
+	struct ingest_speakers speakers; /* ?speakers_expected= ... */
 	char part[64];
 	char filename[1024];
 	int64_t max;
@@ -167,6 +168,29 @@ static int multipart_part(void *cls, const char *key, const char *filename, cons
 	return size ? direct_write(d, data, size) : 0;
 }
 
+/*
+ * Diarization hints from text values (query parameters or tus metadata):
+ * parsed into *s, or a field error added.
+ */
+static void speakers_from(struct ingest_speakers *s, const char *expected, const char *min,
+			  const char *max, json_t **errors)
+{
+	*s = (struct ingest_speakers){.expected = ingest_speakers_parse(expected),
+				      .min = ingest_speakers_parse(min),
+				      .max = ingest_speakers_parse(max)};
+	const char *field, *why = ingest_speakers_problem(s, &field);
+	if (why)
+		jv_error(errors, field, "%s", why);
+}
+
+/* ?speakers_expected= or ?min_speakers= / ?max_speakers=, before any byte is read. */
+static void direct_check(struct api_ctx *cx, json_t **errors)
+{
+	struct http_req *r = cx->req;
+	speakers_from(API_IN(cx, struct ingest_speakers), http_query(r, "speakers_expected"),
+		      http_query(r, "min_speakers"), http_query(r, "max_speakers"), errors);
+}
+
 static void direct_open(struct api_ctx *cx)
 {
 	struct http_req *r = cx->req;
@@ -184,6 +208,7 @@ static void direct_open(struct api_ctx *cx)
 	d->app = app;
 	d->max = max_bytes(app);
 	d->p = *cx->principal;
+	d->speakers = *API_IN(cx, struct ingest_speakers);
 	int rc = meeting_get(c, d->p.org_id, http_param(r, "id"), &m);
 	if (rc == STORE_NOT_FOUND) {
 		http_problem(r, 404, "not_found", "There is no meeting %s in your organization.",
@@ -301,8 +326,11 @@ static void direct_done(struct api_ctx *cx)
 		return;
 	}
 	char detail[512];
-	struct ingest_file f = {
-	    .path = d->sp.path, .filename = d->filename, .size = d->sp.size, .sha256 = hex};
+	struct ingest_file f = {.path = d->sp.path,
+				.filename = d->filename,
+				.size = d->sp.size,
+				.sha256 = hex,
+				.speakers = &d->speakers};
 	enum ingest_rc irc =
 	    ingest_audio(d->app->blob, c, &m, &f,
 			 transcribe ? INGEST_AND_QUEUE : INGEST_ATTACH_ONLY, detail, sizeof detail);
@@ -907,8 +935,18 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 	 * as long as receiving it (and each request saw only its part). The
 	 * janitor fills it in shortly after (service/janitor.c).
 	 */
-	char detail[512];
-	struct ingest_file f = {.path = path, .filename = t->u.filename, .size = t->u.length};
+	char detail[512], v[3][8];
+	struct ingest_speakers spk;
+	json_t *errors = NULL; /* checked when the upload was created */
+	meta_get(t->u.metadata, "speakers_expected", v[0], sizeof v[0]);
+	meta_get(t->u.metadata, "min_speakers", v[1], sizeof v[1]);
+	meta_get(t->u.metadata, "max_speakers", v[2], sizeof v[2]);
+	speakers_from(&spk, v[0], v[1], v[2], &errors);
+	json_decref(errors);
+	struct ingest_file f = {.path = path,
+				.filename = t->u.filename,
+				.size = t->u.length,
+				.speakers = errors ? NULL : &spk};
 	enum ingest_rc irc =
 	    ingest_audio(t->app->blob, c, &m, &f, INGEST_AND_QUEUE, detail, sizeof detail);
 	meeting_clear(&m);
@@ -986,6 +1024,25 @@ static void tus_post_check(struct api_ctx *cx, json_t **errors)
 			    json_pack("[{s:s,s:s}]", "field", bad, "message",
 				      "is too long or holds a NUL byte"),
 			    "The Upload-Metadata value '%s' is too long or holds a NUL byte.", bad);
+			return;
+		}
+	}
+	if (meta) {
+		char v[3][8];
+		struct ingest_speakers spk;
+		json_t *spk_errors = NULL;
+		if (meta_get(meta, "speakers_expected", v[0], sizeof v[0]) < 0 ||
+		    meta_get(meta, "min_speakers", v[1], sizeof v[1]) < 0 ||
+		    meta_get(meta, "max_speakers", v[2], sizeof v[2]) < 0)
+			jv_error(&spk_errors, "speakers_expected",
+				 "speaker counts must be whole numbers from 1 to 20");
+		else
+			speakers_from(&spk, v[0], v[1], v[2], &spk_errors);
+		if (spk_errors) {
+			http_problem_fields(r, 400, "invalid_metadata", spk_errors,
+					    "The speaker counts in Upload-Metadata cannot be used: "
+					    "give speakers_expected, or min_speakers and/or "
+					    "max_speakers, each a whole number from 1 to 20.");
 			return;
 		}
 	}
@@ -1432,6 +1489,7 @@ static const struct route ROUTES[] = {
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/upload",
      .body = BODY_STREAM,
+     .check = direct_check,
      UPLOAD_AUTH,
      .open = direct_open,
      .chunk = direct_chunk,

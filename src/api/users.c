@@ -18,10 +18,10 @@
 
 json_t *api_user_json(const struct user *u)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", u->id, "email", u->email,
-			 "first_name", u->first_name, "last_name", u->last_name, "company_name",
-			 u->company_name, "created_at", api_time(u->created_at), "updated_at",
-			 api_time(u->updated_at));
+	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:o,s:o}", "id", u->id, "email", u->email,
+			 "email_verified", u->email_verified_at != 0, "first_name", u->first_name,
+			 "last_name", u->last_name, "company_name", u->company_name, "created_at",
+			 api_time(u->created_at), "updated_at", api_time(u->updated_at));
 }
 
 void api_name_rules(json_t *in, json_t **errors)

@@ -279,6 +279,61 @@ static int parse_redis_url(struct config *c, const char *v, char *err, size_t er
 	return c->redis_url ? 0 : fail(err, errlen, "IAM_REDIS_URL: out of memory");
 }
 
+static int parse_smtp_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if ((strncmp(v, "smtp://", 7) != 0 || !v[7]) && (strncmp(v, "smtps://", 8) != 0 || !v[8]))
+		return fail(
+		    err, errlen,
+		    "IAM_SMTP_URL: expected smtp://[user:password@]host[:port] or smtps://...");
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return fail(err, errlen,
+				    "IAM_SMTP_URL: spaces and control characters are "
+				    "not allowed (percent-encode them)");
+	c->smtp_url = strdup(v);
+	return c->smtp_url ? 0 : fail(err, errlen, "IAM_SMTP_URL: out of memory");
+}
+
+static int parse_mail_from(struct config *c, const char *v, char *err, size_t errlen)
+{
+	const char *at = strchr(v, '@');
+	if (!at || at == v || !at[1] || strlen(v) > 254 || strchr(at + 1, '@'))
+		return fail(err, errlen,
+			    "IAM_MAIL_FROM: expected an address such as "
+			    "iam@example.com, got '%.64s'",
+			    v);
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("<>()[]\\,;:\"", *p))
+			return fail(
+			    err, errlen,
+			    "IAM_MAIL_FROM: expected a bare address such as iam@example.com, "
+			    "got '%.64s'",
+			    v);
+	c->mail_from = strdup(v);
+	return c->mail_from ? 0 : fail(err, errlen, "IAM_MAIL_FROM: out of memory");
+}
+
+static int parse_public_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (!origin_valid(v))
+		return fail(err, errlen,
+			    "IAM_PUBLIC_URL: expected an origin such as https://iam.example.com "
+			    "(no path), got '%.64s'",
+			    v);
+	c->public_url = strdup(v);
+	return c->public_url ? 0 : fail(err, errlen, "IAM_PUBLIC_URL: out of memory");
+}
+
+static char *def_public_url(const struct config *c)
+{
+	size_t len = strlen(c->listen_host) + 32;
+	char *out = malloc(len);
+	if (out)
+		snprintf(out, len, strchr(c->listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+			 c->listen_host, c->listen_port);
+	return out;
+}
+
 /* ---------- the table ---------- */
 
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
@@ -639,6 +694,40 @@ static const struct config_setting SETTINGS[] = {
      .def = 2000,
      .help = "how long a request waits for a hashing slot before 503 `server_busy` with "
 	     "`Retry-After`, so a login flood cannot slow the rest of the API"},
+    {.name = "IAM_SMTP_URL",
+     .type = CONFIG_SECRET,
+     FIELD(smtp_url),
+     .secret = true,
+     .parse = parse_smtp_url,
+     .doc_allowed = "`smtp://`, `smtps://`",
+     .help = "the mail server, `smtp://user:password@host:587` (STARTTLS when the server offers "
+	     "it) or `smtps://` (TLS from the start). Without it no mail is sent: address "
+	     "verification is skipped (with a warning at start-up) and invitation links are shown "
+	     "to copy"},
+    {.name = "IAM_MAIL_FROM",
+     .type = CONFIG_TEXT,
+     FIELD(mail_from),
+     .def_str = "iam@localhost",
+     .parse = parse_mail_from,
+     .doc_allowed = "an address",
+     .help = "the sender of the mail IAM sends"},
+    {.name = "IAM_PUBLIC_URL",
+     .type = CONFIG_URL,
+     FIELD(public_url),
+     .def_dup = def_public_url,
+     .parse = parse_public_url,
+     .doc_default = "`http://$IAM_LISTEN`",
+     .doc_allowed = "`http(s)://host[:port]`",
+     .help = "where people reach the web app: links in mail and the OpenID Connect redirect "
+	     "address (`$IAM_PUBLIC_URL/api/v1/auth/oidc/NAME/callback`) start with it"},
+    {.name = "IAM_JOB_BACKOFF_MS",
+     .type = CONFIG_INT,
+     FIELD(job_backoff_ms),
+     .min = 100,
+     .max = 3600000,
+     .def = 5000,
+     .help = "a failed job (a mail the server refused, a speech API that was down) is tried "
+	     "again after this long, doubling each time up to 10 minutes"},
 };
 
 const struct config_setting *config_settings(size_t *n)

@@ -64,7 +64,11 @@ struct config {
 	int register_per_hour; /* 0 = no limit */
 	int hash_concurrency;
 	int hash_wait_ms;
-	char *web_dir; /* "" = no web app */
+	char *web_dir;	    /* "" = no web app */
+	char *smtp_url;	    /* smtp:// or smtps://, may carry user:password; NULL = no e-mail */
+	char *mail_from;    /* the From address of mail IAM sends */
+	char *public_url;   /* where people reach the web app (links in mail, OIDC redirects) */
+	int job_backoff_ms; /* first retry delay of a failed job (doubles each time) */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -13,6 +13,7 @@
 #include "core/transcript.h"
 #include "media/media.h"
 #include "store/meetings.h"
+#include "store/notifications.h"
 
 /*
  * Tell the organization's live sockets (bus "meeting.status") that the
@@ -118,8 +119,8 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 	if (c) {
 		if (retry && !last)
 			meeting_set_status(c, org, id, "queued", NULL);
-		else
-			meeting_fail(c, org, id, error, steps ? steps : "[]");
+		else if (meeting_fail(c, org, id, error, steps ? steps : "[]") == STORE_OK)
+			notify_transcription(c, env->bus, org, id, false);
 		db_release(c);
 		announce(env, org, id, retry && !last ? "queued" : "failed", 0,
 			 retry && !last ? NULL : error);
@@ -350,6 +351,8 @@ enum job_result job_transcribe(struct job_run *run)
 	 * meanwhile). */
 	rc = meeting_complete_audio(c, org, id, m.audio_key, tr.language, text, body_text, e->name,
 				    e->model, transcript_confidence(&tr), tr.duration, steps);
+	if (rc == STORE_OK)
+		notify_transcription(c, env->bus, org, id, true);
 	db_release(c);
 	if (rc == STORE_OK)
 		announce(env, org, id, "completed", 100, NULL);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asr/diarize.h"
 #include "blob/blob.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -32,6 +33,40 @@ static int queue_tx(struct db_conn *c, void *arg)
 	if (rc == STORE_OK)
 		rc = meeting_set_status(c, q->m->org_id, q->m->id, "queued", NULL);
 	return rc;
+}
+
+int ingest_speakers_parse(const char *text)
+{
+	if (!text || !*text)
+		return 0;
+	char *end;
+	long v = strtol(text, &end, 10);
+	if (*end || v < 1 || v > DIAR_MAX_SPEAKERS || !(*text >= '0' && *text <= '9'))
+		return -1;
+	return (int)v;
+}
+
+const char *ingest_speakers_problem(const struct ingest_speakers *s, const char **field)
+{
+	static const char range[] = "must be a whole number from 1 to 20";
+	_Static_assert(DIAR_MAX_SPEAKERS == 20, "the sentence above names the limit");
+	const int vals[] = {s->expected, s->min, s->max};
+	static const char *const keys[] = {"speakers_expected", "min_speakers", "max_speakers"};
+	for (size_t i = 0; i < 3; i++)
+		if (vals[i] < 0 || vals[i] > DIAR_MAX_SPEAKERS) {
+			*field = keys[i];
+			return range;
+		}
+	if (s->expected && (s->min || s->max)) {
+		*field = "speakers_expected";
+		return "give either the exact count or min_speakers/max_speakers, not both";
+	}
+	if (s->min && s->max && s->min > s->max) {
+		*field = "min_speakers";
+		return "must not be more than max_speakers";
+	}
+	*field = NULL;
+	return NULL;
 }
 
 enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
@@ -129,7 +164,7 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(blob, old);
 	if (queue == INGEST_AND_QUEUE) {
-		src = ingest_queue_transcription(c, m, NULL, NULL, NULL);
+		src = ingest_queue_transcription(c, m, NULL, NULL, f->speakers);
 		if (src == STORE_CONFLICT) {
 			/* A live job for this meeting exists and has not started: it reads the new
 			 * audio. */

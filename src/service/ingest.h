@@ -31,12 +31,34 @@ enum ingest_rc {
 	INGEST_RELOAD_FAILED,  /* stored and attached, but the meeting could not be read back */
 };
 
+/* Speaker bounds for diarization: 0 = not given; expected is an exact count. */
+struct ingest_speakers {
+	int expected, min, max;
+};
+
+/*
+ * One bound as text ("3"): 0 when absent or empty, the number when it is a
+ * whole number, else -1 (which ingest_speakers_problem refuses).
+ */
+int ingest_speakers_parse(const char *text);
+
+/*
+ * NULL when the bounds can be used, else a sentence (static) saying what
+ * is wrong, and in *field which of "speakers_expected", "min_speakers",
+ * "max_speakers" it is about. Given values must be 1..DIAR_MAX_SPEAKERS (a
+ * negative value stands for one that was given but is not a number); an
+ * exact count excludes min/max; min must not exceed max.
+ */
+const char *ingest_speakers_problem(const struct ingest_speakers *s, const char **field);
+
 /* A received file: spooled at path, size bytes, SHA-256 hex (NULL: computed later). */
 struct ingest_file {
 	const char *path;
 	const char *filename; /* as the client named it; NULL for none */
 	int64_t size;
 	const char *sha256;
+	/* Diarization hints sent with the file, used when it is queued (NULL: none). */
+	const struct ingest_speakers *speakers;
 };
 
 /* Queue a transcription of meeting m as well (the next step after attaching). */
@@ -56,11 +78,6 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
  * with the job). language/provider may be NULL. STORE_CONFLICT when a job
  * for it is already queued or running.
  */
-/* Speaker bounds for diarization: 0 = not given; expected is an exact count. */
-struct ingest_speakers {
-	int expected, min, max;
-};
-
 enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
 					 const char *provider,
 					 const struct ingest_speakers *speakers);

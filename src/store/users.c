@@ -7,7 +7,7 @@
 
 #define USER_COLS                                                                                  \
 	"id, email, first_name, last_name, company_name, password_hash, created_at, updated_at, "  \
-	"password_changed_at"
+	"password_changed_at, email_verified_at"
 
 static void user_read(const struct db_res *r, struct user *u)
 {
@@ -20,6 +20,7 @@ static void user_read(const struct db_res *r, struct user *u)
 	u->created_at = db_int(r, 6);
 	u->updated_at = db_int(r, 7);
 	u->password_changed_at = db_int(r, 8);
+	u->email_verified_at = db_is_null(r, 9) ? 0 : db_int(r, 9);
 }
 
 static int user_query_one(struct db_conn *c, const char *sql, const char *arg, struct user *u)
@@ -107,7 +108,10 @@ enum store_rc user_update(struct db_conn *c, const struct user *u)
 	int rc = db_exec(
 	    c,
 	    "UPDATE users SET email = $2, first_name = $3, last_name = $4, company_name = $5,"
-	    " password_hash = $6, updated_at = $7, password_changed_at = $8 WHERE id = $1",
+	    " password_hash = $6, updated_at = $7, password_changed_at = $8,"
+	    /* a new address is not verified (the old value on the right-hand side) */
+	    " email_verified_at = CASE WHEN email = $2 THEN email_verified_at ELSE NULL END"
+	    " WHERE id = $1",
 	    DB_PARAMS(DB_TEXT(u->id), DB_TEXT(u->email), DB_TEXT(u->first_name),
 		      DB_TEXT(u->last_name), DB_TEXT(u->company_name), DB_TEXT(u->password_hash),
 		      DB_INT(u->updated_at), DB_INT(u->password_changed_at)),
@@ -115,6 +119,18 @@ enum store_rc user_update(struct db_conn *c, const struct user *u)
 	if (rc)
 		return store_rc_of(rc);
 	return store_rc_of(changes ? DB_OK : STORE_NOT_FOUND);
+}
+
+enum store_rc user_mark_verified(struct db_conn *c, const char *user_id)
+{
+	int64_t changes = 0;
+	int rc = db_exec(c,
+			 "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2)"
+			 " WHERE id = $1",
+			 DB_PARAMS(DB_TEXT(user_id), DB_INT(time_now_ms())), &changes);
+	if (rc)
+		return store_rc_of(rc);
+	return changes ? STORE_OK : STORE_NOT_FOUND;
 }
 
 static int membership_query(struct db_conn *c, const char *sql, const char *a, const char *b,

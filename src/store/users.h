@@ -22,6 +22,7 @@ struct user {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t password_changed_at;
+	int64_t email_verified_at; /* 0 = not verified */
 };
 
 struct membership {
@@ -42,6 +43,9 @@ enum store_rc user_find(struct db_conn *c, const char *id, struct user *u);
 enum store_rc user_find_by_email(struct db_conn *c, const char *email, struct user *u);
 /* Save names, email, password hash and times. STORE_CONFLICT if the email is taken. */
 enum store_rc user_update(struct db_conn *c, const struct user *u);
+/* Record that the user's address is verified now (kept if it already was). */
+enum store_rc user_mark_verified(struct db_conn *c, const char *user_id);
+
 /* The user's membership in org_id (STORE_NOT_FOUND when not a member). */
 enum store_rc user_membership(struct db_conn *c, const char *user_id, const char *org_id,
 			      struct membership *m);

@@ -6,7 +6,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import * as tus from 'tus-js-client';
 import {
+	BASE,
 	MEETINGS,
 	assertJson,
 	assertProblem,
@@ -18,6 +20,7 @@ import {
 	register,
 	request,
 	uploadOk,
+	uploadRaw,
 	waitCompleted,
 } from './helpers.mjs';
 import { VOICES, conversationFile, words } from './audio.mjs';
@@ -106,6 +109,68 @@ describe('speaker options on transcribe', () => {
 		const step = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body.processing_steps.find((s) => s.step === 'diarize');
 		assert.equal(step.ok, true);
 		assert.equal(step.speakers, 1);
+	});
+});
+
+// The speaker hints also come with the audio: query parameters on the plain
+// upload, Upload-Metadata on tus (sent here by the real tus-js-client).
+describe('speaker options on upload', () => {
+	test('plain upload: ?speakers_expected=1 gives one speaker; bad values are refused before any byte is kept', T, async () => {
+		const { a, conv } = await conversation();
+		const buf = fs.readFileSync(conv.file);
+		const m = await createMeeting(a.access, { title: 'upload hints' });
+		const up = (q) => uploadRaw(a.access, m.id, buf, { contentType: 'audio/wav', query: q });
+		for (const [q, field] of [
+			['speakers_expected=0', 'speakers_expected'],
+			['speakers_expected=21', 'speakers_expected'],
+			['speakers_expected=two', 'speakers_expected'],
+			['min_speakers=3&max_speakers=2', 'min_speakers'],
+			['speakers_expected=2&min_speakers=1', 'speakers_expected'],
+		]) {
+			assertValidation(await up(q), [field]);
+		}
+		const before = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body;
+		assert.equal(before.status, 'pending', 'a refused upload leaves the meeting as it was');
+		assert.equal(before.file_size, null);
+		assertJson(await up('speakers_expected=1'), 200);
+		await waitCompleted(a.access, m.id);
+		const t = (await transcript(a.access, m.id)).body;
+		assert.equal(t.speakers.length, 1, JSON.stringify(t.speakers));
+		assert.ok(t.segments.every((s) => s.speaker === 'S1'));
+	});
+
+	test('tus: speakers_expected in Upload-Metadata reaches diarization; a bad value is refused at creation', T, async () => {
+		const { a, conv } = await conversation();
+		const buf = fs.readFileSync(conv.file);
+		const upload = (metadata) =>
+			new Promise((resolve, reject) => {
+				let meetingId = null;
+				const u = new tus.Upload(buf, {
+					endpoint: `${BASE}/api/v1/uploads`,
+					headers: { Authorization: `Bearer ${a.access}` },
+					metadata,
+					chunkSize: 256 * 1024,
+					retryDelays: null,
+					onAfterResponse: (req, res) => {
+						meetingId = res.getHeader('X-Meeting-Id') || meetingId;
+					},
+					onSuccess: () => resolve(meetingId),
+					onError: reject,
+				});
+				u.start();
+			});
+		await assert.rejects(upload({ filename: 'x.wav', speakers_expected: '25' }), (err) => {
+			assert.equal(err.originalResponse?.getStatus(), 400);
+			const p = JSON.parse(err.originalResponse.getBody());
+			assert.equal(p.code, 'invalid_metadata');
+			assert.deepEqual(p.errors.map((e) => e.field), ['speakers_expected']);
+			return true;
+		});
+		const id = await upload({ filename: 'sync.wav', title: 'tus hints', speakers_expected: '1' });
+		assert.ok(id, 'X-Meeting-Id names the meeting');
+		await waitCompleted(a.access, id);
+		const t = (await transcript(a.access, id)).body;
+		assert.equal(t.speakers.length, 1, JSON.stringify(t.speakers));
 	});
 });
 

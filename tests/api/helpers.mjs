@@ -510,6 +510,7 @@ export function uploadRaw(token, id, buf, opts = {}) {
 	const q = new URLSearchParams();
 	if (opts.filename !== undefined) q.set('filename', opts.filename);
 	if (opts.transcribe === false) q.set('transcribe', 'false');
+	for (const [k, v] of new URLSearchParams(opts.query || '')) q.set(k, v);
 	const qs = q.toString();
 	return requestAt(opts.base || BASE, 'POST', `${MEETINGS}/${id}/upload${qs ? `?${qs}` : ''}`, {
 		token,

@@ -106,7 +106,18 @@ describe('the app', T, () => {
 				}
 			}).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
 		});
+		// the number of speakers chosen here goes with the file (tus Upload-Metadata)
+		await page.selectOption('#upload-speakers', '1');
+		const creation = page.waitForRequest((req) => req.method() === 'POST' && req.url().endsWith('/api/v1/uploads'));
 		await page.setInputFiles('#file-input', mp3);
+		const meta = Object.fromEntries(
+			((await creation).headers()['upload-metadata'] || '').split(',').map((kv) => {
+				const [k, v = ''] = kv.trim().split(' ');
+				return [k, Buffer.from(v, 'base64').toString()];
+			}),
+		);
+		assert.equal(meta.speakers_expected, '1', `Upload-Metadata: ${JSON.stringify(meta)}`);
+		assert.equal(meta.filename, 'weekly-sync.mp3');
 		const row = page.locator('[data-file-name="weekly-sync.mp3"]');
 		await row.waitFor();
 		await page.locator('[data-file-name="weekly-sync.mp3"][data-upload-state="done"]').waitFor({ timeout: 30000 });

@@ -696,6 +696,10 @@ static void test_table_well_formed(void **state)
 	    "IAM_REGISTER_PER_HOUR",
 	    "IAM_HASH_CONCURRENCY",
 	    "IAM_HASH_WAIT_MS",
+	    "IAM_SMTP_URL",
+	    "IAM_MAIL_FROM",
+	    "IAM_PUBLIC_URL",
+	    "IAM_JOB_BACKOFF_MS",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		setting(names[i]);

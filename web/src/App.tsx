@@ -1,8 +1,9 @@
 // The app shell: header with navigation, routes, the session guard.
 
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { IconClose, IconMenu, IconWave } from './components/icons';
 import { ErrorBoundary } from './components/ErrorBoundary';
+import { InboxNavLabel, NotificationBell } from './components/NotificationBell';
 import { Toasts } from './components/ui';
 import { Link, match, navigate, useLocation } from './lib/router';
 import * as session from './lib/session';
@@ -10,6 +11,10 @@ import * as uploads from './lib/uploads';
 import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
 import { Login, Signup } from './pages/Auth';
+import { Forgot } from './pages/Forgot';
+import { Reset } from './pages/Reset';
+import { Verify } from './pages/Verify';
+import { Inbox } from './pages/Inbox';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
 import { Record } from './pages/Record';
@@ -19,8 +24,9 @@ function useSession(): session.SessionState {
 	return useSyncExternalStore(session.subscribe, session.getState);
 }
 
-const NAV = [
+const NAV: { to: string; label: ReactNode; match: (p: string) => boolean }[] = [
 	{ to: '/meetings', label: 'Meetings', match: (p: string) => p === '/meetings' || p.startsWith('/meetings/') },
+	{ to: '/inbox', label: <InboxNavLabel />, match: (p: string) => p === '/inbox' },
 	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
 	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
 	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
@@ -77,6 +83,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 					</ul>
 					<div className="nav__user">
 						<UploadIndicator className="upload-indicator--nav" />
+						<NotificationBell />
 						<span className="nav__name" title={user?.email}>
 							{name}
 						</span>
@@ -113,7 +120,7 @@ function NotFound() {
 	);
 }
 
-function Routes({ path }: { path: string }) {
+function Routes({ path, me }: { path: string; me: string }) {
 	if (path === '/' || path === '/meetings') return <Meetings />;
 	const m = match('/meetings/:id', path);
 	if (m) return <MeetingPage key={m.id} id={m.id} />;
@@ -121,16 +128,20 @@ function Routes({ path }: { path: string }) {
 	if (path === '/record') return <Record />;
 	if (path === '/api-keys') return <ApiKeys />;
 	if (path === '/account') return <Account />;
+	if (path === '/inbox') return <Inbox me={me} />;
 	return <NotFound />;
 }
 
-const PUBLIC = new Set(['/login', '/signup']);
+const PUBLIC = new Set(['/login', '/signup', '/forgot-password']);
+/** Pages from mail links: shown whether or not someone is logged in here. */
+const OPEN = new Set(['/verify-email', '/reset-password']);
 
 export function App() {
 	const s = useSession();
 	const loc = useLocation();
 	const path = loc.path.replace(/\/+$/, '') || '/';
 	const isPublic = PUBLIC.has(path);
+	const isOpen = OPEN.has(path);
 	const first = useRef(true);
 
 	useEffect(() => {
@@ -139,6 +150,7 @@ export function App() {
 
 	// the guard
 	useEffect(() => {
+		if (isOpen) return;
 		if (s.status === 'anonymous' && !isPublic) {
 			const next = path === '/' || path === '/meetings' ? '' : `?next=${encodeURIComponent(path + loc.search)}`;
 			navigate(`/login${next}`, { replace: true });
@@ -147,7 +159,7 @@ export function App() {
 		} else if (s.status === 'authenticated' && path === '/') {
 			navigate('/meetings', { replace: true });
 		}
-	}, [s.status, isPublic, path, loc.search]);
+	}, [s.status, isPublic, isOpen, path, loc.search]);
 
 	// move focus to the new page's heading (not on the first load)
 	useEffect(() => {
@@ -162,12 +174,23 @@ export function App() {
 		return () => clearTimeout(t);
 	}, [path]);
 
+	if (isOpen && s.status !== 'loading') {
+		return (
+			<>
+				<main id="main" className="main main--auth">
+					{path === '/verify-email' ? <Verify /> : <Reset />}
+				</main>
+				<Toasts />
+			</>
+		);
+	}
+
 	if (isPublic) {
 		if (s.status === 'authenticated') return null;
 		return (
 			<>
 				<main id="main" className="main main--auth">
-					{path === '/signup' ? <Signup /> : <Login />}
+					{path === '/signup' ? <Signup /> : path === '/forgot-password' ? <Forgot /> : <Login />}
 				</main>
 				<Toasts />
 			</>
@@ -210,7 +233,7 @@ export function App() {
 			<Header path={path} user={s.user} />
 			<main id="main" className="main" tabIndex={-1}>
 				<ErrorBoundary resetKey={path}>
-					<Routes path={path} />
+					<Routes path={path} me={s.user?.id || ''} />
 				</ErrorBoundary>
 			</main>
 			<Toasts />

@@ -9,6 +9,8 @@ export interface Organization {
 export interface User {
 	id: string;
 	email: string;
+	/** the address was confirmed (a mail link, or a provider that vouches for it) */
+	email_verified?: boolean;
 	first_name: string | null;
 	last_name: string | null;
 	company_name: string | null;

@@ -40,6 +40,8 @@ export interface UploadItem {
 	startedAt: number;
 	/** kind of source, for the wording */
 	source: 'file' | 'recording';
+	/** how many people speak, when the uploader knows (guides speaker detection) */
+	speakers: number | null;
 }
 
 export interface PreviousUpload {
@@ -116,7 +118,7 @@ export function chunkSize(): number {
 }
 
 /** Add files to upload; returns their keys. */
-export function addFiles(list: File[], opts: { title?: string; source?: 'file' | 'recording' } = {}): string[] {
+export function addFiles(list: File[], opts: { title?: string; source?: 'file' | 'recording'; speakers?: number | null } = {}): string[] {
 	const keys: string[] = [];
 	for (const f of list) {
 		const key = `u${++seq}`;
@@ -137,6 +139,7 @@ export function addFiles(list: File[], opts: { title?: string; source?: 'file' |
 				error: null,
 				startedAt: Date.now(),
 				source: opts.source || 'file',
+				speakers: opts.speakers && opts.speakers >= 1 && opts.speakers <= 20 ? Math.floor(opts.speakers) : null,
 			},
 		];
 	}
@@ -196,7 +199,7 @@ async function begin(key: string): Promise<void> {
 		endpoint: `${window.location.origin}/api/v1/uploads`,
 		chunkSize: chunkSize(),
 		retryDelays: RETRY_DELAYS,
-		metadata: { filename: file.name, title: it.title },
+		metadata: { filename: file.name, title: it.title, ...(it.speakers ? { speakers_expected: String(it.speakers) } : {}) },
 		storeFingerprintForResuming: true,
 		removeFingerprintOnSuccess: true,
 		async onBeforeRequest(req) {

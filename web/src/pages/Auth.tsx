@@ -15,7 +15,41 @@ function nextPath(search: string): string {
 	return /^\/(?!\/)[^\s]*$/.test(n) && !n.startsWith('/login') && !n.startsWith('/signup') ? n : '/meetings';
 }
 
-function AuthFrame({ title, children, footer }: { title: string; children: React.ReactNode; footer: React.ReactNode }) {
+/** One-time codes already exchanged by this page. */
+const exchanged = new Set<string>();
+
+interface OidcProvider {
+	name: string;
+	label: string;
+	start_url: string;
+}
+
+/** "Sign in with ..." buttons for the providers the server has (none: nothing shown). */
+function OidcButtons() {
+	const [providers, setProviders] = useState<OidcProvider[]>([]);
+	useEffect(() => {
+		const ctl = new AbortController();
+		api<{ data: OidcProvider[] }>('/api/v1/auth/oidc', { anonymous: true, signal: ctl.signal })
+			.then((b) => setProviders(b.data || []))
+			.catch(() => setProviders([]));
+		return () => ctl.abort();
+	}, []);
+	if (!providers.length) return null;
+	return (
+		<div className="form oidc">
+			<p className="muted" style={{ textAlign: 'center', margin: 0 }}>
+				or
+			</p>
+			{providers.map((p) => (
+				<a key={p.name} className="btn btn--block" href={p.start_url}>
+					Sign in with {p.label}
+				</a>
+			))}
+		</div>
+	);
+}
+
+export function AuthFrame({ title, children, footer }: { title: string; children: React.ReactNode; footer: React.ReactNode }) {
 	return (
 		<div className="auth">
 			<div className="auth__brand">
@@ -65,6 +99,27 @@ export function Login() {
 		session.clearNotice();
 	}, []);
 
+	// Back from a provider: exchange the one-time code for a session, or show why not.
+	const params = new URLSearchParams(loc.search);
+	const oidcCode = params.get('oidc_code');
+	const oidcError = params.get('oidc_error') ? params.get('message') || 'Signing in with that provider did not work. Try again.' : null;
+	useEffect(() => {
+		// once per code (a second exchange would only be refused)
+		if (!oidcCode || exchanged.has(oidcCode)) return;
+		exchanged.add(oidcCode);
+		setBusy(true);
+		api<TokenResponse>('/api/v1/auth/oidc/exchange', { method: 'POST', json: { code: oidcCode }, anonymous: true })
+			.then((body) => {
+				session.signedIn(body);
+				navigate('/meetings', { replace: true });
+			})
+			.catch((err) => {
+				setFormError(err instanceof ApiError ? err.problem.detail : messageOf(err));
+				setBusy(false);
+				navigate('/login', { replace: true });
+			});
+	}, [oidcCode]);
+
 	async function submit(e: FormEvent) {
 		e.preventDefault();
 		const errs: Record<string, string> = {};
@@ -103,9 +158,11 @@ export function Login() {
 			}
 		>
 			{shownNotice ? <Alert kind="info">{shownNotice}</Alert> : null}
+			{oidcError ? <Alert>{oidcError}</Alert> : null}
 			<form onSubmit={submit} noValidate className="form">
 				<Field
 					label="Email"
+					id="email"
 					name="email"
 					type="email"
 					autoComplete="username"
@@ -118,6 +175,7 @@ export function Login() {
 				/>
 				<Field
 					label="Password"
+					id="password"
 					name="password"
 					type="password"
 					autoComplete="current-password"
@@ -131,10 +189,14 @@ export function Login() {
 						{cooldown > 0 && formError.startsWith('Too many') ? `Too many failed attempts. Try again in ${waitText(cooldown)}.` : formError}
 					</Alert>
 				) : null}
-				<button className="btn btn--primary btn--block" type="submit" disabled={busy || cooldown > 0}>
+				<button id="login-button" className="btn btn--primary btn--block" type="submit" disabled={busy || cooldown > 0}>
 					{busy ? 'Logging in…' : cooldown > 0 ? `Try again in ${cooldown} s` : 'Log in'}
 				</button>
+				<p className="muted">
+					<Link to="/forgot-password">Forgot your password?</Link>
+				</p>
 			</form>
+			<OidcButtons />
 		</AuthFrame>
 	);
 }

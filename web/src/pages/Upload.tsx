@@ -148,6 +148,7 @@ export function Upload() {
 	const online = useOnline();
 	const [dragging, setDragging] = useState(false);
 	const [previous, setPrevious] = useState<PreviousUpload[]>([]);
+	const [speakers, setSpeakers] = useState(0); // 0: detect
 	const inputRef = useRef<HTMLInputElement>(null);
 	const depth = useRef(0);
 
@@ -165,7 +166,7 @@ export function Upload() {
 
 	function add(list: FileList | null) {
 		if (!list || list.length === 0) return;
-		uploads.addFiles(Array.from(list));
+		uploads.addFiles(Array.from(list), { speakers: speakers || null });
 		if (inputRef.current) inputRef.current.value = '';
 	}
 
@@ -209,6 +210,18 @@ export function Upload() {
 					Choose files
 				</label>
 				<p className="dropzone__hint muted">Each file becomes a meeting, named after the file. You can rename it later.</p>
+			</div>
+			<div className="upload-options">
+				<label htmlFor="upload-speakers">Speakers</label>
+				<select id="upload-speakers" value={speakers} onChange={(e) => setSpeakers(Number(e.target.value))}>
+					<option value={0}>Detect automatically</option>
+					{Array.from({ length: 10 }, (_, i) => i + 1).map((n) => (
+						<option key={n} value={n}>
+							{n === 1 ? '1 person' : `${n} people`}
+						</option>
+					))}
+				</select>
+				<span className="muted">Knowing the number makes speaker labels more accurate.</span>
 			</div>
 
 			{items.length > 0 ? (

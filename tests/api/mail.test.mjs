@@ -1,0 +1,312 @@
+// E-mail (issue 10 item 4): a real SMTP peer (npm smtp-server) receives what
+// iamd sends; mailparser reads it; the tests then follow the links in the
+// mail: address verification, forgot -> reset password, and a mail that
+// waits (retried with backoff) while the SMTP server is down.
+// Everything listens on 127.0.0.1; every wait is bounded.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser } from 'mailparser';
+import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail } from './helpers.mjs';
+
+const T = { timeout: 120000 };
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-mail-'));
+/*
+ * On PostgreSQL each server here gets a database of its own: the suite's
+ * shared server has no SMTP settings, and workers of every process sharing
+ * a database take mail jobs (a deployment gives all of them the same settings).
+ */
+const privateDbs = [];
+function dbEnv() {
+	const url = process.env.IAM_TEST_DATABASE_URL;
+	if (process.env.IAM_ENGINE !== 'postgres' || !url) return {};
+	const name = `iam_mail_${process.pid}_${privateDbs.length}_${crypto.randomBytes(3).toString('hex')}`;
+	const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+	assert.equal(r.status, 0, `create database ${name}: ${r.stderr}`);
+	privateDbs.push(name);
+	const u = new URL(url);
+	u.pathname = `/${name}`;
+	return { IAM_DATABASE_URL: u.href };
+}
+function dropPrivateDbs() {
+	for (const name of privateDbs.splice(0)) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${name}`]);
+}
+
+/** An SMTP peer on 127.0.0.1:port keeping every message it gets (parsed, plus the raw text). */
+async function smtpPeer(port = 0) {
+	const inbox = [];
+	const server = new SMTPServer({
+		authOptional: true,
+		hideSTARTTLS: true,
+		disableReverseLookup: true,
+		logger: false,
+		onData(stream, session, cb) {
+			const chunks = [];
+			stream.on('data', (d) => chunks.push(d));
+			stream.on('end', async () => {
+				const raw = Buffer.concat(chunks);
+				try {
+					const parsed = await simpleParser(raw);
+					inbox.push({ raw: raw.toString('latin1'), parsed, envelope: { from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address) } });
+					cb();
+				} catch (e) {
+					cb(e);
+				}
+			});
+		},
+	});
+	await new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(port, '127.0.0.1', resolve);
+	});
+	return {
+		port: server.server.address().port,
+		inbox,
+		close: () => new Promise((r) => server.close(r)),
+		/** The first message to `to` (waits up to ms). */
+		async waitFor(to, ms = 20000) {
+			const deadline = Date.now() + ms;
+			for (;;) {
+				const m = inbox.find((x) => x.envelope.to.includes(to));
+				if (m) return m;
+				if (Date.now() > deadline) assert.fail(`no mail to ${to} within ${ms} ms (inbox: ${inbox.map((x) => x.envelope.to).join(', ')})`);
+				await sleep(100);
+			}
+		},
+	};
+}
+
+function linkIn(text, pathname) {
+	const m = new RegExp(`https?://[^\\s"<>]+${pathname}\\?token=[A-Za-z0-9_-]+`).exec(text);
+	assert.ok(m, `a ${pathname} link in: ${text}`);
+	return new URL(m[0]);
+}
+
+describe('e-mail through a real SMTP peer', () => {
+	let smtp, iam, base;
+	const api = (method, p, opts) => requestAt(base, method, p, opts);
+	before(async () => {
+		smtp = await smtpPeer();
+		const port = await freePort();
+		iam = await startIamd(
+			fs.mkdtempSync(path.join(tmpRoot, 'srv-')),
+			{
+				IAM_JWT_SECRET: randomSecret(),
+				IAM_WORKERS: '1',
+				IAM_ASR: 'sphinx',
+				IAM_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+				IAM_MAIL_FROM: 'noreply@iam.test',
+				IAM_PUBLIC_URL: `http://127.0.0.1:${port}`,
+				IAM_REGISTER_PER_HOUR: '0',
+				...dbEnv(),
+			},
+			{ port },
+		);
+		base = iam.base;
+	});
+	after(async () => {
+		await iam?.stop();
+		await smtp?.close();
+	});
+
+	test('sign-up sends a verification mail (text + HTML, UTF-8, Date, Message-ID); its link verifies once', T, async () => {
+		const email = uniqueEmail('verify');
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email, password: PASSWORD, first_name: 'Zoë' } });
+		assert.equal(reg.status, 201, show(reg));
+		assert.equal(reg.body.user.email_verified, false);
+
+		const mail = await smtp.waitFor(email);
+		const m = mail.parsed;
+		assert.equal(mail.envelope.from, 'noreply@iam.test');
+		assert.equal(m.from.value[0].address, 'noreply@iam.test');
+		assert.equal(m.to.value[0].address, email);
+		assert.match(m.subject, /confirm/i);
+		assert.ok(m.date instanceof Date && Math.abs(m.date.getTime() - Date.now()) < 120000, `Date header: ${m.date}`);
+		assert.match(m.messageId, /^<[^@>]+@iam\.test>$/);
+		assert.match(mail.raw, /Content-Type: multipart\/alternative; boundary=/i);
+		assert.match(mail.raw, /Content-Transfer-Encoding: quoted-printable/i);
+		assert.ok(m.text.includes('Hello Zoë,'), `UTF-8 text part: ${m.text}`);
+		assert.ok(m.html.includes('Hello Zoë,'), 'UTF-8 HTML part');
+
+		const link = linkIn(m.text, '/verify-email');
+		assert.equal(link.origin, base, 'links start with IAM_PUBLIC_URL');
+		const htmlLink = linkIn(m.html.replaceAll('&amp;', '&'), '/verify-email');
+		assert.equal(htmlLink.href, link.href, 'the HTML part carries the same link');
+		const token = link.searchParams.get('token');
+
+		// The link opens the web app's page (when the app is built and served), which checks
+		// the token and then POSTs it, as below.
+		const home = await requestAt(base, 'GET', '/');
+		const page = await requestAt(base, 'GET', link.pathname + link.search);
+		if (home.status === 200 && /text\/html/.test(home.headers.get('content-type') || '')) {
+			assert.equal(page.status, 200, `the link opens the web app: ${show(page)}`);
+			assert.match(page.headers.get('content-type') || '', /text\/html/);
+		}
+		const check = await api('GET', `/api/v1/auth/verify-email?token=${encodeURIComponent(token)}`);
+		assert.equal(check.status, 200, show(check));
+		assert.equal(check.body.valid, true);
+		const check2 = await api('GET', `/api/v1/auth/verify-email?token=${encodeURIComponent(token)}`);
+		assert.equal(check2.status, 200, 'a GET (mail scanners) does not use the link up');
+
+		const ok = await api('POST', '/api/v1/auth/verify-email', { json: { token } });
+		assert.equal(ok.status, 200, show(ok));
+		assert.equal(ok.body.user.email, email);
+		assert.equal(ok.body.user.email_verified, true);
+		const me = await api('GET', '/api/v1/users/me', { token: reg.body.access_token });
+		assert.equal(me.status, 200);
+		assert.equal(me.body.email_verified, true);
+
+		const again = await api('POST', '/api/v1/auth/verify-email', { json: { token } });
+		assert.equal(again.status, 410, show(again));
+		assert.equal(again.body.code, 'token_expired');
+		const bogus = await api('POST', '/api/v1/auth/verify-email', { json: { token: 've_' + 'A'.repeat(43) } });
+		assert.equal(bogus.status, 404, show(bogus));
+		assert.equal(bogus.body.code, 'token_invalid');
+
+		const resend = await api('POST', '/api/v1/auth/verify-email/resend', { token: reg.body.access_token });
+		assert.equal(resend.status, 409, show(resend));
+	});
+
+	test('forgot -> reset: same 202 for any address, the link resets once, every old session ends', T, async () => {
+		const email = uniqueEmail('reset');
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email, password: PASSWORD } });
+		assert.equal(reg.status, 201, show(reg));
+		const second = await api('POST', '/api/v1/auth/login', { json: { email, password: PASSWORD } });
+		assert.equal(second.status, 200, show(second));
+		await smtp.waitFor(email); // the verification mail
+		const before = smtp.inbox.length;
+
+		const unknown = uniqueEmail('nobody');
+		const t0 = performance.now();
+		const a = await api('POST', '/api/v1/auth/forgot-password', { json: { email: unknown } });
+		const t1 = performance.now();
+		const b = await api('POST', '/api/v1/auth/forgot-password', { json: { email: email.toUpperCase() } });
+		const t2 = performance.now();
+		assert.equal(a.status, 202, show(a));
+		assert.equal(b.status, 202, show(b));
+		assert.deepEqual(a.body, b.body, 'the reply does not tell whether the address has an account');
+		assert.ok(Math.abs(t2 - t1 - (t1 - t0)) < 500, `similar timings (${(t1 - t0).toFixed(1)} vs ${(t2 - t1).toFixed(1)} ms)`);
+		const bad = await api('POST', '/api/v1/auth/forgot-password', { json: { email: 'not an address' } });
+		assert.equal(bad.status, 400, show(bad));
+
+		const deadline = Date.now() + 20000;
+		let mail;
+		while (!(mail = smtp.inbox.slice(before).find((x) => x.envelope.to.includes(email) && /reset/i.test(x.parsed.subject)))) {
+			assert.ok(Date.now() < deadline, 'a reset mail arrives');
+			await sleep(100);
+		}
+		const link = linkIn(mail.parsed.text, '/reset-password');
+		assert.equal(link.origin, base);
+		const token = link.searchParams.get('token');
+
+		const short = await api('POST', '/api/v1/auth/reset-password', { json: { token, password: 'short' } });
+		assert.equal(short.status, 400, show(short));
+		const newPassword = 'Another-horse-staple-42';
+		const ok = await api('POST', '/api/v1/auth/reset-password', { json: { token, password: newPassword } });
+		assert.equal(ok.status, 200, show(ok));
+
+		for (const tok of [reg.body.access_token, second.body.access_token]) {
+			const me = await api('GET', '/api/v1/users/me', { token: tok });
+			assert.equal(me.status, 401, `an access token of an old session stops working: ${show(me)}`);
+		}
+		const refresh = await api('POST', '/api/v1/auth/refresh', { json: { refresh_token: reg.body.refresh_token } });
+		assert.equal(refresh.status, 401, show(refresh));
+		const oldPw = await api('POST', '/api/v1/auth/login', { json: { email, password: PASSWORD } });
+		assert.equal(oldPw.status, 401, show(oldPw));
+		const newPw = await api('POST', '/api/v1/auth/login', { json: { email, password: newPassword } });
+		assert.equal(newPw.status, 200, show(newPw));
+		assert.equal(newPw.body.user.email_verified, true, 'receiving the reset mail proved the address');
+
+		const reuse = await api('POST', '/api/v1/auth/reset-password', { json: { token, password: 'Third-horse-staple-43' } });
+		assert.equal(reuse.status, 410, show(reuse));
+		assert.equal(reuse.body.code, 'token_expired');
+		const bogus = await api('POST', '/api/v1/auth/reset-password', { json: { token: 'pr_nope', password: 'Third-horse-staple-43' } });
+		assert.equal(bogus.status, 404, show(bogus));
+
+		await sleep(500);
+		assert.ok(!smtp.inbox.some((x) => x.envelope.to.includes(unknown)), 'nothing is sent to an address without an account');
+	});
+
+	test('a second reset link makes the first one worthless', T, async () => {
+		const email = uniqueEmail('twice');
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email, password: PASSWORD } });
+		assert.equal(reg.status, 201);
+		const resets = () => smtp.inbox.filter((x) => x.envelope.to.includes(email) && /reset/i.test(x.parsed.subject));
+		for (let i = 1; i <= 2; i++) {
+			assert.equal((await api('POST', '/api/v1/auth/forgot-password', { json: { email } })).status, 202);
+			const deadline = Date.now() + 20000;
+			while (resets().length < i) {
+				assert.ok(Date.now() < deadline, `reset mail ${i} arrives`);
+				await sleep(100);
+			}
+		}
+		const [first, latest] = resets().map((m) => linkIn(m.parsed.text, '/reset-password').searchParams.get('token'));
+		const r1 = await api('POST', '/api/v1/auth/reset-password', { json: { token: first, password: 'Another-horse-staple-42' } });
+		assert.equal(r1.status, 410, show(r1));
+		const r2 = await api('POST', '/api/v1/auth/reset-password', { json: { token: latest, password: 'Another-horse-staple-42' } });
+		assert.equal(r2.status, 200, show(r2));
+	});
+});
+
+describe('SMTP down', () => {
+	test('the mail job is retried with backoff and delivered once the server is back', T, async () => {
+		const smtpPort = await freePort();
+		const iam = await startIamd(fs.mkdtempSync(path.join(tmpRoot, 'down-')), {
+			IAM_JWT_SECRET: randomSecret(),
+			IAM_WORKERS: '1',
+			IAM_ASR: 'sphinx',
+			IAM_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+			IAM_JOB_BACKOFF_MS: '300',
+			IAM_REGISTER_PER_HOUR: '0',
+			...dbEnv(),
+		});
+		let smtp;
+		try {
+			const email = uniqueEmail('later');
+			const reg = await requestAt(iam.base, 'POST', '/api/v1/auth/register', { json: { email, password: PASSWORD } });
+			assert.equal(reg.status, 201, 'sign-up works while the mail server is down');
+			// Let a few attempts fail (the log says so), then bring the server up.
+			const deadline = Date.now() + 15000;
+			while (!/mail not sent yet/.test(iam.stderr())) {
+				assert.ok(Date.now() < deadline, `a failed attempt is logged: ${iam.stderr().slice(-2000)}`);
+				await sleep(100);
+			}
+			assert.ok(!iam.stderr().includes(email), 'the address is not logged');
+			smtp = await smtpPeer(smtpPort);
+			const mail = await smtp.waitFor(email, 30000);
+			assert.match(mail.parsed.subject, /confirm/i);
+		} finally {
+			await iam.stop();
+			await smtp?.close();
+		}
+	});
+
+	test('without SMTP iamd warns once at start-up and sign-up works unverified', T, async () => {
+		const iam = await startIamd(fs.mkdtempSync(path.join(tmpRoot, 'none-')), { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', ...dbEnv() });
+		try {
+			const reg = await requestAt(iam.base, 'POST', '/api/v1/auth/register', { json: { email: uniqueEmail('nosmtp'), password: PASSWORD } });
+			assert.equal(reg.status, 201);
+			assert.equal(reg.body.user.email_verified, false);
+			const warnings = iam.stderr().split('\n').filter((l) => l.includes('IAM_SMTP_URL'));
+			assert.equal(warnings.length, 1, iam.stderr());
+			const forgot = await requestAt(iam.base, 'POST', '/api/v1/auth/forgot-password', { json: { email: reg.body.user.email } });
+			assert.equal(forgot.status, 202);
+			const resend = await requestAt(iam.base, 'POST', '/api/v1/auth/verify-email/resend', { token: reg.body.access_token });
+			assert.equal(resend.status, 503, show(resend));
+			assert.equal(resend.body.code, 'mail_not_configured');
+		} finally {
+			await iam.stop();
+		}
+	});
+});
+
+after(() => {
+	dropPrivateDbs();
+	fs.rmSync(tmpRoot, { recursive: true, force: true });
+});

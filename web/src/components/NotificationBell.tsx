@@ -1,0 +1,195 @@
+// The header's live counts: the unread badge on the Inbox link and the
+// notifications bell. Both poll every 30 s while a page shows them (the
+// WebSocket replaces polling once it lands: call refreshInbox() from its
+// new_message / notification events), and refresh at once when the inbox
+// changes something (refreshInbox()).
+
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { get, post } from '../lib/api';
+import { formatAgo } from '../lib/format';
+import { navigate } from '../lib/router';
+import './NotificationBell.css';
+
+export const POLL_MS = 30_000;
+
+export interface InboxStats {
+	total: number;
+	unread: number;
+	starred: number;
+	archived: number;
+	sent: number;
+}
+
+export interface Notification {
+	id: string;
+	user_id: string;
+	message_id: string | null;
+	type: string;
+	content: string;
+	is_read: boolean;
+	created_at: string;
+}
+
+interface Counts {
+	stats: InboxStats | null;
+	notifications: number;
+}
+
+let counts: Counts = { stats: null, notifications: 0 };
+const listeners = new Set<() => void>();
+let timer: ReturnType<typeof setInterval> | null = null;
+let inflight: Promise<void> | null = null;
+
+function emit(next: Counts) {
+	counts = next;
+	for (const l of listeners) l();
+}
+
+/** Fetch the inbox stats and the unread notification count now. */
+export function refreshInbox(): Promise<void> {
+	if (inflight) return inflight;
+	inflight = (async () => {
+		try {
+			const [stats, n] = await Promise.all([
+				get<InboxStats>('/api/v2/messages/stats/summary'),
+				get<{ count: number }>('/api/v1/notifications/unread-count'),
+			]);
+			emit({ stats, notifications: n.count });
+		} catch {
+			/* keep the last counts; the next poll tries again */
+		} finally {
+			inflight = null;
+		}
+	})();
+	return inflight;
+}
+
+function subscribe(l: () => void): () => void {
+	listeners.add(l);
+	if (listeners.size === 1) {
+		void refreshInbox();
+		timer = setInterval(() => {
+			if (document.visibilityState !== 'hidden') void refreshInbox();
+		}, POLL_MS);
+	}
+	return () => {
+		listeners.delete(l);
+		if (!listeners.size && timer) {
+			clearInterval(timer);
+			timer = null;
+		}
+	};
+}
+
+export function useInboxCounts(): Counts {
+	return useSyncExternalStore(subscribe, () => counts);
+}
+
+/** "Inbox" with its unread count, for the navigation. */
+export function InboxNavLabel() {
+	const { stats } = useInboxCounts();
+	const unread = stats?.unread ?? 0;
+	return (
+		<>
+			Inbox
+			{unread > 0 ? (
+				<span className="count-badge inbox-unread" aria-label={`${unread} unread`}>
+					{unread > 99 ? '99+' : unread}
+				</span>
+			) : null}
+		</>
+	);
+}
+
+export function NotificationBell() {
+	const { notifications: unread } = useInboxCounts();
+	const [open, setOpen] = useState(false);
+	const [items, setItems] = useState<Notification[] | null>(null);
+	const [error, setError] = useState<string | null>(null);
+	const box = useRef<HTMLDivElement>(null);
+
+	useEffect(() => {
+		if (!open) return undefined;
+		let live = true;
+		setError(null);
+		get<{ data: Notification[] }>('/api/v1/notifications?limit=10')
+			.then((r) => live && setItems(r.data))
+			.catch(() => live && setError('Could not load notifications.'));
+		const onDoc = (e: MouseEvent) => {
+			if (box.current && !box.current.contains(e.target as Node)) setOpen(false);
+		};
+		const onKey = (e: KeyboardEvent) => {
+			if (e.key === 'Escape') setOpen(false);
+		};
+		document.addEventListener('mousedown', onDoc);
+		document.addEventListener('keydown', onKey);
+		return () => {
+			live = false;
+			document.removeEventListener('mousedown', onDoc);
+			document.removeEventListener('keydown', onKey);
+		};
+	}, [open]);
+
+	async function openOne(n: Notification) {
+		if (!n.is_read) {
+			await post(`/api/v1/notifications/${n.id}/read`).catch(() => undefined);
+			void refreshInbox();
+		}
+		setOpen(false);
+		if (n.message_id) navigate(`/inbox?open=${n.message_id}`);
+	}
+
+	async function readAll() {
+		await post('/api/v1/notifications/read-all').catch(() => undefined);
+		setItems((xs) => (xs ? xs.map((x) => ({ ...x, is_read: true })) : xs));
+		void refreshInbox();
+	}
+
+	return (
+		<div className="bell" ref={box}>
+			<button
+				type="button"
+				id="notification-bell"
+				className="btn btn--icon btn--quiet bell__button"
+				aria-expanded={open}
+				aria-haspopup="true"
+				aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications'}
+				onClick={() => setOpen((o) => !o)}
+			>
+				<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+					<path d="M6 8a6 6 0 1 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+					<path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+				</svg>
+				{unread > 0 ? (
+					<span className="count-badge bell__count" aria-hidden="true">
+						{unread > 99 ? '99+' : unread}
+					</span>
+				) : null}
+			</button>
+			{open ? (
+				<div className="bell__panel" role="region" aria-label="Notifications">
+					<div className="bell__head">
+						<strong>Notifications</strong>
+						<button type="button" className="btn btn--small btn--quiet" onClick={() => void readAll()} disabled={!unread}>
+							Mark all read
+						</button>
+					</div>
+					{error ? <p className="muted bell__empty">{error}</p> : null}
+					{items && !items.length ? <p className="muted bell__empty">Nothing yet.</p> : null}
+					{items && items.length ? (
+						<ul className="bell__list">
+							{items.map((n) => (
+								<li key={n.id}>
+									<button type="button" className={`bell__item${n.is_read ? '' : ' bell__item--unread'}`} onClick={() => void openOne(n)}>
+										<span className="bell__text">{n.content}</span>
+										<span className="bell__when muted">{formatAgo(n.created_at)}</span>
+									</button>
+								</li>
+							))}
+						</ul>
+					) : null}
+				</div>
+			) : null}
+		</div>
+	);
+}
