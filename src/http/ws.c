@@ -43,6 +43,7 @@
 #define CLOSE_WAIT_MS 10000
 #define CHECK_MS      3000 /* session re-check per socket */
 #define LINGER_MS     2000
+#define WS_SNDBUF     (128 * 1024)
 #define LINGER_BYTES  (32u << 20)
 /* Client messages: JSON pings 10/s (burst 20), typing 2/s (burst 5), control pings 10/s. */
 #define PING_RATE  10.0
@@ -857,8 +858,11 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	int fl = fcntl(c->fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
-	int one = 1;
+	int one = 1, sndbuf = WS_SNDBUF;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* A fixed kernel send buffer: what a client that does not read costs the kernel is
+	 * bounded too, and our queue (1013) takes over soon after it stops reading. */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 	c->next = h->conns;
 	if (h->conns)
 		h->conns->prev = c;
