@@ -8,6 +8,7 @@
 // and redis-server; all waits are bounded.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 
-import { PASSWORD, randomSecret, requestAt, sleep, startIamd, uniqueEmail, uploadOk } from './helpers.mjs';
+import { PASSWORD, UUID_RE, randomSecret, requestAt, sleep, startIamd, uniqueEmail, uploadOk } from './helpers.mjs';
 import { silence } from './audio.mjs';
 import { redisPublish, redisStart, redisStop, redisSubscribe, wireEvent } from './redis.mjs';
 
@@ -66,6 +67,15 @@ async function account() {
 	const res = await requestAt(srv.base, 'POST', '/api/v1/auth/register', { json: { email, password: PASSWORD } });
 	assert.equal(res.status, 201, res.text);
 	return { token: res.body.access_token, refresh: res.body.refresh_token, user: res.body.user.id, org: res.body.organization.id };
+}
+
+/** Make `who` a member of `owner`'s organization (no API for it yet: the row the rule reads). */
+function joinOrg(owner, who) {
+	assert.match(owner.org, UUID_RE);
+	assert.match(who.user, UUID_RE);
+	const stmt = `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ('${owner.org}', '${who.user}', 'member', 0)`;
+	if (PG.IAM_DATABASE_URL) execFileSync('psql', [PG.IAM_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-qc', stmt]);
+	else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(dir, 'data', 'iam.db'), stmt]);
 }
 
 async function ticketFor(a) {
@@ -421,6 +431,33 @@ describe('WebSocket', () => {
 			await s2.stop();
 			fs.rmSync(d2, { recursive: true, force: true });
 		}
+	});
+
+	test('the inbox over the socket: a message sent by POST arrives as new_message, presence and typing between colleagues', T, async () => {
+		const a = await account();
+		const b = await account();
+		joinOrg(a, b); // b joins a's organization before connecting (organizations load at connect)
+		const sb = await openSocket(wsUrl(b.user, await ticketFor(b)));
+		const sa = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		const online = await sb.next((m) => m.type === 'presence' && m.data.user_id === a.user);
+		assert.equal(online.data.status, 'online');
+		const sent = await requestAt(srv.base, 'POST', '/api/v2/messages/', {
+			token: a.token,
+			json: { recipient_id: b.user, subject: 'Test', body: 'Over the socket' },
+		});
+		assert.equal(sent.status, 201, sent.text);
+		const nm = await sb.next((m) => m.type === 'new_message' && m.data.id === sent.body.id);
+		assert.equal(nm.data.subject, 'Test');
+		assert.equal(nm.data.body, 'Over the socket');
+		assert.ok(nm.data.sender && typeof nm.data.created_at === 'string', JSON.stringify(nm.data));
+		await sb.next((m) => m.type === 'notification');
+		// typing from a colleague is shown, without the organizations it was checked against
+		sa.ws.send(JSON.stringify({ type: 'typing', to: b.user }));
+		assert.deepEqual(await sb.next((m) => m.type === 'typing'), { type: 'typing', data: { from: a.user } });
+		sa.ws.close(1000);
+		const off = await sb.next((m) => m.type === 'presence' && m.data.user_id === a.user && m.data.status === 'offline');
+		assert.equal(off.data.status, 'offline');
+		sb.ws.close(1000);
 	});
 
 	test('presence: the first socket of a user announces online to their organizations, the last one offline', T, async () => {
