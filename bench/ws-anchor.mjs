@@ -8,6 +8,7 @@
 //
 //   node bench/ws-anchor.mjs PORT REDIS_PORT USERS_JSON
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -26,8 +27,28 @@ const del = (m, k, ws) => {
 	}
 };
 
+// POST /messages {recipient_id, subject, body} (Bearer): published on the bus
+// channel as new_message for the recipient, like iamd's inbox (which also
+// stores the message and a notification in its database: the anchor does not).
+let pub = null;
 const server = http.createServer((req, res) => {
-	res.writeHead(404).end();
+	const auth = /^Bearer (.+)$/.exec(req.headers.authorization || '');
+	const who = auth && users[auth[1]];
+	if (req.method !== 'POST' || req.url !== '/messages' || !who) return res.writeHead(404).end();
+	let body = '';
+	req.on('data', (d) => (body += d));
+	req.on('end', () => {
+		let m;
+		try {
+			m = JSON.parse(body);
+		} catch {
+			return res.writeHead(400).end();
+		}
+		const msg = { id: crypto.randomUUID(), sender: { id: who.user }, subject: m.subject, body: m.body, created_at: new Date().toISOString() };
+		const wire = Buffer.from(`iam1 anchor0 1 ${m.recipient_id} new_message ${Date.now()}\n${JSON.stringify(msg)}`);
+		pub.write(Buffer.concat([Buffer.from(`*3\r\n$7\r\nPUBLISH\r\n$10\r\niam:events\r\n$${wire.length}\r\n`), wire, Buffer.from('\r\n')]));
+		res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(msg));
+	});
 });
 const wss = new WebSocketServer({ noServer: true, maxPayload: 65536 });
 server.on('upgrade', (req, socket, head) => {
@@ -109,5 +130,7 @@ function parseArray(b) {
 	return { items, used: off };
 }
 
+pub = net.connect(Number(redisPort), '127.0.0.1');
+pub.on('data', () => {}); // the PUBLISH replies
 server.listen(Number(port), '127.0.0.1', () => console.log('ready'));
 process.on('SIGTERM', () => process.exit(0));

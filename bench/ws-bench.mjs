@@ -7,9 +7,12 @@
 //     the delay from publish to each socket's receipt.
 //  3. Messages per second across processes: MESSAGES events published into
 //     Redis as fast as it takes them, all delivered to one socket on server B.
+//  4. With POST_URL: POSTS messages sent by POST to server A (16 at a time),
+//     each delivered as new_message to the recipient's socket on server B:
+//     messages/s and the POST-to-delivery delay.
 //
-//   node bench/ws-bench.mjs NAME WS_A WS_B PID_A REDIS_PORT USERS_JSON
-//   env SOCKETS (10000) FANOUT (1000) ROUNDS (20) MESSAGES (20000)
+//   node bench/ws-bench.mjs NAME WS_A WS_B PID_A REDIS_PORT USERS_JSON [POST_URL]
+//   env SOCKETS (10000) FANOUT (1000) ROUNDS (20) MESSAGES (20000) POSTS (2000)
 // Prints one JSON line of figures.
 
 import fs from 'node:fs';
@@ -17,12 +20,14 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
-const [name, wsA, wsB, pidA, redisPort, usersFile] = process.argv.slice(2);
+const [name, wsA, wsB, pidA, redisPort, usersFile, postUrl] = process.argv.slice(2);
 const users = JSON.parse(fs.readFileSync(usersFile, 'utf8'));
 const SOCKETS = Number(process.env.SOCKETS || 10000);
 const FANOUT = Number(process.env.FANOUT || 1000);
 const ROUNDS = Number(process.env.ROUNDS || 20);
 const MESSAGES = Number(process.env.MESSAGES || 20000);
+const POSTS = Number(process.env.POSTS || 2000);
+const POST_CONCURRENCY = 16;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -150,6 +155,52 @@ while (recv < MESSAGES && Date.now() < deadline) await sleep(5);
 fig.messages = MESSAGES;
 fig.messages_delivered = recv;
 fig.messages_per_s = Math.round(recv / ((lastAt - t0) / 1000));
+
+// 4. Messages from POST (server A) to delivery (a socket of the recipient on server B).
+if (postUrl) {
+	const sender = users[0];
+	const sent = new Map();
+	const postLat = [];
+	let done = 0;
+	let lastAt2 = 0;
+	const rs = await open(wsB, sink, (d) => {
+		const m = JSON.parse(d.toString());
+		if (m.type !== 'new_message') return;
+		const t = sent.get(m.data.subject);
+		if (t === undefined) return;
+		postLat.push(now() - t);
+		done++;
+		lastAt2 = now();
+	});
+	await sleep(300);
+	let next = 0;
+	let failed = 0;
+	const t2 = now();
+	async function worker() {
+		while (next < POSTS) {
+			const i = next++;
+			const subject = `bench ${i}`;
+			sent.set(subject, now());
+			const res = await fetch(postUrl, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
+				body: JSON.stringify({ recipient_id: sink.user, subject, body: 'hello there, this is a message of a typical size for the inbox' }),
+			});
+			await res.arrayBuffer();
+			if (res.status !== 201) failed++;
+		}
+	}
+	await Promise.all(Array.from({ length: POST_CONCURRENCY }, worker));
+	const dl = Date.now() + 30000;
+	while (done < POSTS - failed && Date.now() < dl) await sleep(5);
+	fig.posts = POSTS;
+	fig.posts_failed = failed;
+	fig.posts_delivered = done;
+	fig.posts_per_s = Math.round(done / ((lastAt2 - t2) / 1000));
+	fig.post_to_delivery_p50_ms = +pct(postLat, 50).toFixed(2);
+	fig.post_to_delivery_p99_ms = +pct(postLat, 99).toFixed(2);
+	rs.terminate();
+}
 bs.terminate();
 r.close();
 console.log(JSON.stringify(fig));

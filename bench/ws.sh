@@ -10,6 +10,10 @@
 #  3. Messages per second across two processes through Redis: events
 #     published into the bus channel, all delivered to one socket held by the
 #     second process (iamd: `iamd api` B; anchor: a second Node process).
+#  4. Messages per second from POST /api/v2/messages on A to new_message on a
+#     socket held by B, and the POST-to-delivery delay (the anchor publishes
+#     without storing anything: iamd also writes the message and a
+#     notification to its database).
 #
 #   bench/ws.sh [BUILD_DIR]    env: SOCKETS FANOUT ROUNDS MESSAGES (see
 #                              bench/ws-bench.mjs), KEEP=1 (keep the temp dir)
@@ -85,9 +89,16 @@ const m = {}; for (const x of u) m[x.token] = { user: x.user, orgs: [x.org] };
 require("fs").writeFileSync(process.argv[2], JSON.stringify(m));
 ' "$TMP/users.json" "$TMP/anchor-users.json"
 
+# The sender (first user) and the recipient (last) share an organization, as
+# the inbox requires (no API to join one yet: the membership row).
+node -e '
+const u = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+console.log(`INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (\x27${u[0].org}\x27, \x27${u[u.length - 1].user}\x27, \x27member\x27, 0);`);
+' "$TMP/users.json" | sqlite3 -cmd '.timeout 10000' "$TMP/data/iam.db"
+
 echo "== iamd (A: serve, B: api, Redis between) =="
 node bench/ws-bench.mjs iamd "ws://127.0.0.1:$PA/api/v2/messages/ws" "ws://127.0.0.1:$PB/api/v2/messages/ws" \
-	"$PID_A" "$REDIS_PORT" "$TMP/users.json" | tee "$TMP/iamd.json"
+	"$PID_A" "$REDIS_PORT" "$TMP/users.json" "http://127.0.0.1:$PA/api/v2/messages" | tee "$TMP/iamd.json"
 
 QA=$(free_port)
 QB=$(free_port)
@@ -99,7 +110,7 @@ PIDS+=($!)
 sleep 1
 echo "== Node ws anchor (two processes, Redis between) =="
 node bench/ws-bench.mjs node-ws "ws://127.0.0.1:$QA/ws" "ws://127.0.0.1:$QB/ws" \
-	"$PID_QA" "$REDIS_PORT" "$TMP/users.json" | tee "$TMP/anchor.json"
+	"$PID_QA" "$REDIS_PORT" "$TMP/users.json" "http://127.0.0.1:$QA/messages" | tee "$TMP/anchor.json"
 
 node -e '
 const fs = require("fs");
@@ -115,6 +126,10 @@ const rows = [
 	["fan-out p99 (ms)", a.fanout_p99_ms, b.fanout_p99_ms],
 	["messages/s across processes", a.messages_per_s, b.messages_per_s],
 	["messages delivered / sent", `${a.messages_delivered}/${a.messages}`, `${b.messages_delivered}/${b.messages}`],
+	["POST -> delivery on B: messages/s", a.posts_per_s, b.posts_per_s],
+	["POST -> delivery p50 (ms)", a.post_to_delivery_p50_ms, b.post_to_delivery_p50_ms],
+	["POST -> delivery p99 (ms)", a.post_to_delivery_p99_ms, b.post_to_delivery_p99_ms],
+	["POSTs delivered / sent (failed)", `${a.posts_delivered}/${a.posts} (${a.posts_failed})`, `${b.posts_delivered}/${b.posts} (${b.posts_failed})`],
 ];
 console.log("\n| figure | iamd | Node ws anchor |\n|---|---|---|");
 for (const [k, x, y] of rows) console.log(`| ${k} | ${x} | ${y} |`);
