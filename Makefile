@@ -10,7 +10,7 @@ CC      ?= gcc
 BUILD   ?= build
 PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libjwt libcurl libmagic nettle \
            libavformat libavcodec libswresample libavutil pocketsphinx sphinxbase fftw3f \
-           hiredis libzip pangocairo hogweed gmp
+           hiredis libzip pangocairo fontconfig hogweed gmp
 # -isystem: third-party headers (sphinxbase, FFmpeg) must not trip our -Werror
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -22,9 +22,12 @@
 #include "auth/clientaddr.h"
 #include "auth/oidc.h"
 #include "auth/password.h"
+#include "billing/admin.h"
+#include "service/quota.h"
 #include "blob/blob.h"
 #include "bus/bus.h"
 #include "jobs/jobs.h"
+#include "jobs/insights.h"
 #include "jobs/transcribe.h"
 #include "jobs/mail.h"
 #include "mail/mail.h"
@@ -32,6 +35,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "export/export.h"
 #include "http/http.h"
 #include "media/media.h"
 #include "store/db.h"
@@ -56,6 +60,11 @@ static const char USAGE[] =
     "  diarize FILE [--speakers N | --min N --max N] [--energy]\n"
     "            who spoke when in FILE, as JSON turns on stdout (Silero VAD from\n"
     "            IAM_MODELS_DIR when it loads, else the energy detector)\n"
+    "  insights TRANSCRIPT.json\n"
+    "            offline insights (summary, action items, topics, sentiment) of a\n"
+    "            transcript file in the stored shape, as JSON on stdout\n"
+    "  plans list|set|assign   the plan catalogue and who is on which plan\n"
+    "            (iamd plans, without arguments, for the options)\n"
     "  help      print this help\n"
     "  help config             every IAM_* setting: default, allowed values, meaning\n"
     "  help config --markdown  the same as README.md's configuration table\n"
@@ -233,6 +242,20 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
+/* `iamd plans ...` (billing/admin.c) on the configured, migrated database. */
+static int cmd_plans(const struct config *cfg, int argc, char **argv)
+{
+	char err[512];
+	struct db *db;
+	if (open_store(cfg, &db, err, sizeof err) < 0) {
+		fprintf(stderr, "iamd: %s\n", err);
+		return 1;
+	}
+	int rc = billing_plans_command(db, argc, argv, stdout, stderr);
+	db_close(db);
+	return rc;
+}
+
 /* The janitor: periodic clean-up that must not depend on requests (expired uploads, orphan spool
  * files). */
 struct janitor {
@@ -251,7 +274,9 @@ static void *janitor_main(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		struct janitor_env env = {.db = j->app->db,
 					  .blob = j->app->blob,
-					  .orphan_age_s = j->app->cfg->spool_orphan_age_s};
+					  .orphan_age_s = j->app->cfg->spool_orphan_age_s,
+					  .audit_retention_days =
+					      j->app->cfg->audit_retention_days};
 		janitor_run(&env);
 		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day.
 		 */
@@ -278,6 +303,7 @@ static int run(const struct config *cfg, enum role role)
 	int64_t t0 = time_mono_us();
 	char err[512] = "";
 	struct app app = {.cfg = cfg, .started_ms = time_now_ms()};
+	quota_set_grace_s((int64_t)cfg->billing_grace_days * 86400);
 	struct job_env env = {0};
 	struct http_server *srv = NULL;
 	struct route *routes = NULL; /* outlives the server */
@@ -388,8 +414,11 @@ static int run(const struct config *cfg, enum role role)
 					 .per_org = cfg->jobs_per_org,
 					 .backoff_base_ms = cfg->job_backoff_ms};
 		app.jobs = jobs_new(app.db, &jc, &env);
+		job_insights_init(cfg->models_dir);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
-		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 || jobs_start(app.jobs) < 0) {
+		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 ||
+		    jobs_register(app.jobs, "insights", job_insights) < 0 ||
+		    jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}
@@ -441,6 +470,8 @@ out:
 		    json_pack("{s:i,s:i}", "running", running, "grace_s", cfg->shutdown_grace_s));
 	} else {
 		asr_chain_free(app.asr);
+		job_insights_shutdown();
+		export_shutdown();
 		blob_close(app.blob);
 		db_close(app.db);
 		bus_free(app.bus);
@@ -569,8 +600,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "diarize"))
 		return cmd_diarize(argc, argv);
+	if (!strcmp(cmd, "insights"))
+		return job_insights_cli(argc, argv);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "api") && strcmp(cmd, "worker") &&
-	    strcmp(cmd, "migrate")) {
+	    strcmp(cmd, "migrate") && strcmp(cmd, "plans")) {
 		fprintf(stderr, "iamd: unknown command '%s'; run 'iamd --help'\n", cmd);
 		return 2;
 	}
@@ -586,10 +619,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	int rc = !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
-					 : run(&cfg, !strcmp(cmd, "api")      ? ROLE_API
-						     : !strcmp(cmd, "worker") ? ROLE_WORKER
-									      : ROLE_SERVE);
+	int rc = !strcmp(cmd, "plans")	   ? cmd_plans(&cfg, argc - 2, argv + 2)
+		 : !strcmp(cmd, "migrate") ? cmd_migrate(&cfg)
+					   : run(&cfg, !strcmp(cmd, "api")	? ROLE_API
+						       : !strcmp(cmd, "worker") ? ROLE_WORKER
+										: ROLE_SERVE);
 	config_free(&cfg);
 	return rc;
 }

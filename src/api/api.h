@@ -13,6 +13,7 @@
 #include "auth/authn.h"
 #include "auth/jwt.h"
 #include "core/config.h"
+#include "export/export.h"
 #include "http/http.h"
 #include "http/jsonv.h"
 #include "store/db.h"
@@ -71,6 +72,35 @@ struct session;
 void api_reply_tokens(struct http_req *r, int status, const struct user *u,
 		      const struct membership *m, const struct session *s, const char *refresh);
 enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u);
+size_t api_insights_routes(const struct route **out);
+size_t api_search_routes(const struct route **out);
+size_t api_orgs_routes(const struct route **out);
+size_t api_invitations_routes(const struct route **out);
+size_t api_audit_routes(const struct route **out);
+size_t api_usage_routes(const struct route **out);
+size_t api_billing_routes(const struct route **out);
+
+/* ---- quotas (usage.c over service/quota.h) ---- */
+
+struct quota_usage;
+/* The sentence a 402 gives: what ran out, what is left, where to upgrade. */
+void api_quota_detail(const struct quota_usage *u, char *detail, size_t len);
+/* Reply 402 quota_exceeded with limit, used, requested, unit, resets_at and upgrade_url. */
+void api_quota_problem(struct http_req *r, const struct quota_usage *u);
+/*
+ * The quota check before work starts: true when org may add amount of kind
+ * (an int enum quota_kind); else replies 402 (or 503) and returns false.
+ */
+bool api_quota_allow(struct http_req *r, struct db_conn *c, const char *org_id, int kind,
+		     int64_t amount);
+/*
+ * Count a request made with an API key against the plan's requests per
+ * hour: sets RateLimit-Limit/-Remaining/-Reset; past the limit replies 429
+ * rate_limited with Retry-After and returns false.
+ */
+bool api_rate_limit(struct http_req *r, struct db_conn *c, const struct principal *p);
+/* After usage of kind (int enum quota_kind) grew: the 80 %/100 % warnings. */
+void api_usage_after(struct app *app, struct db_conn *c, const char *org_id, int kind);
 
 /* ---- the frame (frame.c) ---- */
 
@@ -178,6 +208,21 @@ void api_too_many(struct http_req *r, int64_t wait_ms);
 /* Audit context for this request. */
 struct audit_ctx;
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx);
+/*
+ * Record an audit event for the caller (cx->principal: actor and
+ * organization) on this request's connection: action ("meeting.read"), the
+ * target's kind and id (may be NULL), details (stolen; may be NULL). A
+ * failure is logged, never fails the request (audit.c).
+ */
+void api_audit(struct api_ctx *cx, const char *action, const char *target_type,
+	       const char *target_id, json_t *details);
+/*
+ * api_audit for reads: the same caller reading the same target again
+ * within API_AUDIT_READ_WINDOW_MS is not recorded again (polling, seeking).
+ */
+#define API_AUDIT_READ_WINDOW_MS (10 * 60 * 1000)
+void api_audit_read(struct api_ctx *cx, const char *action, const char *target_type,
+		    const char *target_id);
 
 /* ---- audio intake (intake.c) ---- */
 
@@ -254,6 +299,39 @@ void api_idem_store(struct db_conn *c, struct api_idem *st, int status, const js
 		    const json_t *headers);
 /* The request failed: forget the claim so a retry runs afresh. */
 void api_idem_abandon(struct db_conn *c, struct api_idem *st);
+
+/*
+ * A transcript export of meeting m (insights.c): DOCX and PDF also show the
+ * meeting's date and its stored insights (summary, action items) when there
+ * are any; other formats are export_render's. Caller frees; NULL when out
+ * of memory.
+ */
+struct transcript;
+char *api_export_render(struct app *app, const char *org_id, const struct meeting *m,
+			const struct transcript *t, enum export_format f, size_t *len);
+/*
+ * Start a login session for u in organization m and reply status with the
+ * token pair, the user and the organization (auth.c). False after replying
+ * with a failure.
+ */
+struct user;
+struct membership;
+bool api_start_session(struct http_req *r, struct db_conn *c, const struct user *u,
+		       const struct membership *m, int status);
+/* ---- organizations (orgs.c) ---- */
+struct org;
+/* An organization with the caller's role; active says whether it is active_org. */
+json_t *api_org_full_json(const struct org *o, const char *active_org);
+/*
+ * May a caller with role mine grant role wanted? If not, replies 403
+ * role_escalation and returns false.
+ */
+bool api_role_grantable(struct http_req *r, enum org_role mine, const char *wanted);
+/* Route check: "role" in the body, when present, names a role. */
+void api_role_check(struct api_ctx *cx, json_t **errors);
+
+/* The name of a new account's personal organization (auth.c). */
+void api_org_name_for(const struct user *u, char *out, size_t outlen);
 
 /* Shared representations (users.c). */
 struct user;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "store/api_keys.h"
 #include "store/audit.h"
 
@@ -218,18 +219,21 @@ static const struct route ROUTES[] = {
      .check = create_key_check,
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
-     .run = create_key},
+     .run = create_key,
+     .perm = PERM_MANAGE_KEYS},
     {.method = M_GET,
      .pattern = "/api/v1/api-keys",
      .check = api_page_check,
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
-     .run = list_keys},
+     .run = list_keys,
+     .perm = PERM_MANAGE_KEYS},
     {.method = M_DELETE,
      .pattern = "/api/v1/api-keys/{id}",
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
-     .run = delete_key},
+     .run = delete_key,
+     .perm = PERM_MANAGE_KEYS},
 };
 
 size_t api_api_keys_routes(const struct route **out)

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/audit.h"
+#include "store/orgs.h"
 #include "store/sessions.h"
 #include "store/throttle.h"
 #include "store/users.h"
@@ -75,7 +76,24 @@ static void reply_tokens(struct http_req *r, int status, const struct user *u,
 	http_reply_json(r, status, body);
 }
 
-static void org_name_for(const struct user *u, char *out, size_t outlen)
+bool api_start_session(struct http_req *r, struct db_conn *c, const struct user *u,
+		       const struct membership *m, int status)
+{
+	char client[CLIENTADDR_BUF];
+	api_client_addr(r, client);
+	struct session s;
+	char refresh[REFRESH_TOKEN_BUF];
+	enum store_rc rc =
+	    session_start(c, u->id, m->org_id, client, http_header(r, "User-Agent"), &s, refresh);
+	if (rc) {
+		api_db_fail(r, rc, "start session");
+		return false;
+	}
+	reply_tokens(r, status, u, m, &s, refresh);
+	return true;
+}
+
+void api_org_name_for(const struct user *u, char *out, size_t outlen)
 {
 	if (u->company_name[0])
 		snprintf(out, outlen, "%s", u->company_name);
@@ -192,7 +210,7 @@ static void do_register(struct api_ctx *cx)
 	if (!c)
 		return;
 	char org_name[NAME_BUF];
-	org_name_for(&u, org_name, sizeof org_name);
+	api_org_name_for(&u, org_name, sizeof org_name);
 	struct membership m;
 	struct session s;
 	char refresh[REFRESH_TOKEN_BUF];
@@ -318,8 +336,16 @@ static void do_login(struct api_ctx *cx)
 		user_update(c, &u);
 	struct membership m;
 	rc = user_personal_org(c, u.id, &m);
+	if (rc == STORE_NOT_FOUND) /* left or lost it: the oldest organization they belong to */
+		rc = org_first_for_user(c, u.id, &m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 403, "no_organization",
+			     "Your account belongs to no organization any more. Accept an "
+			     "invitation to join one.");
+		return;
+	}
 	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "personal org");
+		api_db_fail(r, rc, "personal org");
 		return;
 	}
 	struct session s;
@@ -455,6 +481,66 @@ static void do_logout(struct api_ctx *cx)
 	http_reply_empty(r, 204);
 }
 
+struct switch_in {
+	const char *organization_id;
+};
+
+static const struct jv_field SWITCH_FIELDS[] = {
+    {.name = "organization_id",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct switch_in, organization_id)},
+};
+static const struct jv_spec SWITCH_SPEC = {JV_FIELDS(SWITCH_FIELDS)};
+
+/*
+ * A new token pair for another organization the caller belongs to: a new
+ * session in it; the calling session ends (its tokens name the old
+ * organization), so one login keeps one live session.
+ */
+static void do_switch_org(struct api_ctx *cx)
+{
+	const struct switch_in *in = API_IN(cx, struct switch_in);
+	struct http_req *r = cx->req;
+	struct db_conn *c = cx->conn;
+	const struct principal *p = cx->principal;
+	if (p->via_api_key) {
+		http_problem(r, 400, "not_a_session",
+			     "An API key belongs to one organization; create a key in the other "
+			     "organization instead.");
+		return;
+	}
+	struct user u;
+	struct membership m;
+	enum store_rc rc =
+	    uuid_valid(in->organization_id) ? user_find(c, p->user_id, &u) : STORE_NOT_FOUND;
+	if (rc == STORE_OK)
+		rc = user_membership(c, p->user_id, in->organization_id, &m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem_fields(r, 404, "organization_not_found",
+				    json_pack("[{s:s,s:s}]", "field", "organization_id", "message",
+					      "is not an organization you belong to"),
+				    "You are not a member of organization '%.36s'. List yours with "
+				    "GET /api/v1/organizations.",
+				    in->organization_id);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load membership");
+		return;
+	}
+	if ((rc = session_revoke(c, p->session_id, "switch_org"))) {
+		api_db_fail(r, rc, "end session");
+		return;
+	}
+	struct audit_ctx ctx;
+	api_audit_ctx(r, &ctx);
+	audit_record_target(c, m.org_id, u.id, "auth.switch_org", "organization", m.org_id, &ctx,
+			    json_pack("{s:s}", "from", p->org_id));
+	api_start_session(r, c, &u, &m, 200);
+}
+
 static const struct route ROUTES[] = {
     {.method = M_POST,
      .pattern = "/api/v1/auth/register",
@@ -480,6 +566,13 @@ static const struct route ROUTES[] = {
      .json = &LOGOUT_SPEC,
      .db = DB_CONN_HELD,
      .run = do_logout},
+    {.method = M_POST,
+     .pattern = "/api/v1/auth/switch-org",
+     .body = BODY_JSON,
+     .json = &SWITCH_SPEC,
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = do_switch_org},
 };
 
 size_t api_auth_routes(const struct route **out)

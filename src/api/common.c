@@ -161,7 +161,9 @@ bool api_email_normalize(const char *in, char *out, size_t outlen, const char **
 
 void api_audit_ctx(struct http_req *r, struct audit_ctx *ctx)
 {
-	ctx->ip = http_client_ip(r);
+	/* The client, not the reverse proxy in front of us (IAM_TRUSTED_PROXIES). */
+	api_client_addr(r, ctx->ip_buf);
+	ctx->ip = ctx->ip_buf;
 	ctx->user_agent = http_header(r, "User-Agent");
 	ctx->request_id = http_request_id(r);
 }

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "core/log.h"
+#include "store/orgs.h"
 
 struct db_conn *api_conn(struct api_ctx *cx)
 {
@@ -67,6 +69,70 @@ static bool frame_auth(struct api_ctx *cx, const struct route *rt, struct princi
 		break;
 	}
 	cx->principal = p;
+	/* The plan's API requests per hour (usage.c). */
+	return api_rate_limit(cx->req, cx->conn, p);
+}
+
+/* 403 for a role that lacks the route's permission, in the route's error shape. */
+static void frame_forbidden(struct api_ctx *cx, const struct route *rt, enum org_role role)
+{
+	enum perm need = (enum perm)rt->perm;
+	char msg[400];
+	snprintf(msg, sizeof msg,
+		 "Your role in this organization is '%s'; this needs the '%s' permission, which "
+		 "only %s has. Ask an owner or admin to change your role.",
+		 authz_role_name(role), authz_perm_name(need), authz_roles_with(need));
+	if (rt->auth == AUTH_OPENAI) {
+		json_t *e = json_pack("{s:s,s:s,s:n,s:s}", "message", msg, "type",
+				      "invalid_request_error", "param", "code", "forbidden");
+		http_reply_json(cx->req, 403, json_pack("{s:o}", "error", e));
+		return;
+	}
+	http_problem_fields(
+	    cx->req, 403, "forbidden",
+	    json_pack("[{s:s,s:s}]", "field", "role", "message", authz_role_name(role)), "%s", msg);
+}
+
+/*
+ * The caller's role in the active organization. Bearer credentials carry it
+ * already (read with the session or key); a ticket does not, so it is read
+ * here: a member removed since the ticket was issued is refused.
+ */
+static bool frame_role(struct api_ctx *cx, const struct route *rt)
+{
+	struct principal *p = cx->principal;
+	if (!p)
+		return true;
+	if (p->role == ROLE_NONE) {
+		char role[16];
+		enum store_rc rc = org_member_role(cx->conn, p->org_id, p->user_id, role);
+		if (rc && rc != STORE_NOT_FOUND) {
+			api_db_fail(cx->req, rc, "load role");
+			return false;
+		}
+		p->role = rc ? ROLE_NONE : authz_role_parse(role);
+		if (p->role == ROLE_NONE) {
+			http_problem(
+			    cx->req, 401, "not_a_member",
+			    "You are no longer a member of this organization. Log in again "
+			    "or switch to an organization you belong to.");
+			return false;
+		}
+	}
+	/* Routes under /organizations/{org_id} act in the active organization only. */
+	const char *org = http_param(cx->req, "org_id");
+	if (org && strcmp(org, p->org_id) != 0) {
+		http_problem(
+		    cx->req, 404, "organization_not_found",
+		    "Organization '%.36s' is not the active organization of this token. "
+		    "Switch to it first (POST /api/v1/auth/switch-org) if you belong to it.",
+		    org);
+		return false;
+	}
+	if (rt->perm && !authz_may(p->role, (enum perm)rt->perm)) {
+		frame_forbidden(cx, rt, p->role);
+		return false;
+	}
 	return true;
 }
 
@@ -84,6 +150,8 @@ void api_frame(struct http_req *r, const struct route *rt, enum http_phase phase
 		if ((rt->db == DB_CONN_HELD || rt->auth != AUTH_NONE) && !api_conn(&cx))
 			goto out;
 		if (!frame_auth(&cx, rt, &p))
+			goto out;
+		if (!frame_role(&cx, rt))
 			goto out;
 	}
 	fn(&cx);
@@ -108,6 +176,13 @@ struct route *api_routes(size_t *n)
 	    api_notifications_routes,
 	    api_account_routes,
 	    api_oidc_routes,
+	    api_insights_routes,
+	    api_search_routes,
+	    api_orgs_routes,
+	    api_invitations_routes,
+	    api_audit_routes,
+	    api_usage_routes,
+	    api_billing_routes,
 	    api_realtime_routes,
 	};
 	// clang-format on

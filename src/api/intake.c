@@ -104,6 +104,9 @@ int api_ingest_status(enum ingest_rc rc, const char **code)
 	case INGEST_DB_FAILED:
 		*code = "database_unavailable";
 		return 503;
+	case INGEST_QUOTA:
+		*code = "quota_exceeded";
+		return 402;
 	case INGEST_PROBE_FAILED:
 	case INGEST_RELOAD_FAILED:
 		break;

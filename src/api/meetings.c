@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
+#include "billing/meter.h"
+#include "service/quota.h"
 #include "asr/asr.h"
 #include "asr/diarize.h"
 #include "blob/blob.h"
@@ -21,6 +24,7 @@
 #include "core/utf8.h"
 #include "export/export.h"
 #include "store/meetings.h"
+#include "store/orgs.h"
 #include "store/uploads.h"
 
 static const char *const STATUSES[] = {"pending",    "uploaded",  "queued",
@@ -166,6 +170,10 @@ static void create_meeting(struct api_ctx *cx)
 	json_t *errors = NULL;
 	struct meeting m;
 	meeting_init(&m);
+	/* The organization's default language, unless the request names one. */
+	struct org o;
+	if (org_get(c, p.org_id, p.user_id, &o) == STORE_OK && o.default_language[0])
+		snprintf(m.language, sizeof m.language, "%s", o.default_language);
 	apply_details(cx->body, &m, &errors); /* checked by create_meeting_check */
 	json_decref(errors);
 	struct api_idem idem = {0};
@@ -266,6 +274,7 @@ static void get_meeting(struct api_ctx *cx)
 	struct meeting m;
 	if (!load(cx, &m))
 		return;
+	api_audit_read(cx, "meeting.read", "meeting", m.id);
 	http_reply_json(cx->req, 200, api_meeting_json(&m));
 	meeting_clear(&m);
 }
@@ -417,10 +426,20 @@ static void transcribe(struct api_ctx *cx)
 		snprintf(m.language, sizeof m.language, "%s", lang);
 		meeting_update_details(c, &m);
 	}
+	/* The whole file must fit the minutes left; unknown length: some minutes must be left. */
+	if (!api_quota_allow(r, c, m.org_id, QUOTA_MINUTES,
+			     m.duration > 0 ? meter_seconds(m.duration) : 1))
+		goto out;
 	struct ingest_speakers spk = {.expected = (int)in->speakers_expected,
 				      .min = (int)in->min_speakers,
 				      .max = (int)in->max_speakers};
-	enum store_rc rc = ingest_queue_transcription(c, &m, lang, provider, &spk);
+	struct quota_usage q;
+	bool over = false;
+	enum store_rc rc = ingest_queue_within_quota(c, &m, lang, provider, &spk, &q, &over);
+	if (over) {
+		api_quota_problem(r, &q);
+		goto out;
+	}
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_processing",
 			     "This meeting is already being transcribed.");
@@ -442,6 +461,8 @@ static void get_audio(struct api_ctx *cx)
 	struct meeting m;
 	if (!load(cx, &m))
 		return;
+	if (m.audio_key[0]) /* once per playback, not for every seek */
+		api_audit_read(cx, "meeting.audio.download", "meeting", m.id);
 	api_conn_release(cx); /* not needed while the file is sent */
 	if (!m.audio_key[0]) {
 		http_problem(r, 404, "no_audio", "This meeting has no audio yet.");
@@ -618,41 +639,56 @@ static const struct route ROUTES[] = {
      .json = &DETAIL_SPEC,
      .check = create_meeting_check,
      MEETING_ROUTE,
-     .run = create_meeting},
+     .run = create_meeting,
+     .perm = PERM_CREATE_MEETING},
     {.method = M_GET,
      .pattern = "/api/v1/meetings",
      .check = list_meetings_check,
      MEETING_ROUTE,
-     .run = list_meetings},
-    {.method = M_GET, .pattern = "/api/v1/meetings/{id}", MEETING_ROUTE, .run = get_meeting},
+     .run = list_meetings,
+     .perm = PERM_READ},
+    {.method = M_GET,
+     .pattern = "/api/v1/meetings/{id}",
+     MEETING_ROUTE,
+     .run = get_meeting,
+     .perm = PERM_READ},
     {.method = M_PUT,
      .pattern = "/api/v1/meetings/{id}",
      .body = BODY_JSON,
      .json = &DETAIL_SPEC,
      MEETING_ROUTE,
-     .run = put_meeting},
-    {.method = M_DELETE, .pattern = "/api/v1/meetings/{id}", MEETING_ROUTE, .run = delete_meeting},
+     .run = put_meeting,
+     .perm = PERM_CREATE_MEETING},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/meetings/{id}",
+     MEETING_ROUTE,
+     .run = delete_meeting,
+     .perm = PERM_DELETE_MEETING},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/transcribe",
      .body = BODY_JSON,
      .json = &TRANSCRIBE_SPEC,
      .check = transcribe_check,
      MEETING_ROUTE,
-     .run = transcribe},
+     .run = transcribe,
+     .perm = PERM_TRANSCRIBE},
     {.method = M_GET,
      .pattern = "/api/v1/meetings/{id}/audio",
      .auth = AUTH_TICKET,
      .db = DB_CONN_HELD,
-     .run = get_audio},
+     .run = get_audio,
+     .perm = PERM_READ},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/ticket",
      MEETING_ROUTE,
-     .run = issue_ticket},
+     .run = issue_ticket,
+     .perm = PERM_READ},
     {.method = M_GET,
      .pattern = "/api/v1/meetings/{id}/events",
      .auth = AUTH_TICKET,
      .db = DB_CONN_HELD,
-     .run = events},
+     .run = events,
+     .perm = PERM_READ},
 };
 
 size_t api_meetings_routes(const struct route **out)

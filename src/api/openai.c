@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
+#include "billing/meter.h"
+#include "blob/blob.h"
+#include "service/quota.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -40,6 +44,24 @@ static void oai_error(struct http_req *r, int status, const char *type, const ch
 			      param ? json_string(param) : json_null(), "code",
 			      code ? json_string(code) : json_null());
 	http_reply_json(r, status, json_pack("{s:o}", "error", e));
+}
+
+/* The quota check (service/quota.h) answered in OpenAI's error shape: 402 quota_exceeded. */
+static bool oai_quota(struct http_req *r, struct db_conn *c, const char *org_id,
+		      enum quota_kind kind, int64_t amount)
+{
+	struct quota_usage u;
+	enum quota_rc rc = quota_check(c, org_id, kind, amount, &u);
+	if (rc == QUOTA_OK)
+		return true;
+	if (rc == QUOTA_ERROR) {
+		oai_error(r, 503, "server_error", NULL, NULL, "The database is busy. Try again.");
+		return false;
+	}
+	char detail[512];
+	api_quota_detail(&u, detail, sizeof detail);
+	oai_error(r, 402, "insufficient_quota", NULL, "quota_exceeded", "%s", detail);
+	return false;
 }
 
 bool api_openai_auth(struct http_req *r, struct db_conn *c, struct principal *p)
@@ -245,6 +267,10 @@ static void oai_open(struct api_ctx *cx)
 			  app->cfg->max_upload_mb);
 		return;
 	}
+	/* Before any byte is read: room for the file and some minutes left. */
+	if (!oai_quota(r, cx->conn, o->p.org_id, QUOTA_STORAGE, len > 0 ? len : 0) ||
+	    !oai_quota(r, cx->conn, o->p.org_id, QUOTA_MINUTES, 1))
+		return;
 	o->mp = http_multipart_new(r, oai_part, o);
 	if (!o->mp) {
 		oai_error(
@@ -537,7 +563,25 @@ static void oai_done(struct api_ctx *cx)
 			  status >= 500 ? NULL : "file", NULL, "%s", detail);
 		goto out;
 	}
-	rc = ingest_queue_transcription(c, &m, o->language[0] ? o->language : NULL, provider, NULL);
+	/* Now that the length is known: the whole file must fit the minutes left. */
+	if (!oai_quota(r, c, o->p.org_id, QUOTA_MINUTES, meter_seconds(m.duration))) {
+		char key[96] = "";
+		if (meeting_delete(c, o->p.org_id, m.id, key) == STORE_OK && key[0])
+			blob_delete(app->blob, key);
+		goto out;
+	}
+	struct quota_usage q;
+	bool over = false;
+	rc = ingest_queue_within_quota(c, &m, o->language[0] ? o->language : NULL, provider, NULL,
+				       &q, &over);
+	if (over) {
+		char key[96] = "", qd[512];
+		api_quota_detail(&q, qd, sizeof qd);
+		if (meeting_delete(c, o->p.org_id, m.id, key) == STORE_OK && key[0])
+			blob_delete(app->blob, key);
+		oai_error(r, 402, "insufficient_quota", NULL, "quota_exceeded", "%s", qd);
+		goto out;
+	}
 	if (rc) {
 		oai_error(r, 503, "server_error", NULL, NULL,
 			  "Transcription could not be queued. Try again.");
@@ -558,7 +602,8 @@ static const struct route ROUTES[] = {
      .pattern = "/v1/models",
      .auth = AUTH_OPENAI,
      .db = DB_CONN_HELD,
-     .run = list_models},
+     .run = list_models,
+     .perm = PERM_READ},
     {.method = M_POST,
      .pattern = "/v1/audio/transcriptions",
      .body = BODY_STREAM,
@@ -566,7 +611,8 @@ static const struct route ROUTES[] = {
      .db = DB_CONN_HELD,
      .open = oai_open,
      .chunk = oai_chunk,
-     .run = oai_done},
+     .run = oai_done,
+     .perm = PERM_UPLOAD},
 };
 
 size_t api_openai_routes(const struct route **out)

@@ -167,7 +167,7 @@ static void read_check(struct api_ctx *cx, json_t **errors)
 	struct read_in *in = API_IN(cx, struct read_in);
 	const char *fmt = http_query(cx->req, "format"), *v = http_query(cx->req, "version");
 	if (fmt && !(in->format = export_parse(fmt)))
-		jv_error(errors, "format", "must be one of txt, srt, vtt, json");
+		jv_error(errors, "format", "must be one of txt, srt, vtt, json, docx, pdf");
 	if (!v || !strcmp(v, "current"))
 		return;
 	if (!strcmp(v, "original")) {
@@ -200,6 +200,8 @@ static void get_transcript(struct api_ctx *cx)
 	int rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &row);
 	if (rc == STORE_OK && want > 0)
 		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
+	if (rc == STORE_OK && f)
+		api_audit_read(cx, "meeting.export", "meeting", m.id);
 	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",
@@ -233,7 +235,7 @@ static void get_transcript(struct api_ctx *cx)
 			http_reply_json(r, 200, out);
 	} else {
 		size_t len = 0;
-		char *text = export_render(&tr, f, m.title, &len);
+		char *text = api_export_render(cx->app, m.org_id, &m, &tr, f, &len);
 		if (!text) {
 			http_problem_internal(r, "render transcript");
 		} else {
@@ -705,6 +707,7 @@ static const struct route ROUTES[] = {
      .pattern = "/api/v1/meetings/{id}/transcript",
      .check = read_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_READ,
      .run = get_transcript},
     {.method = M_PATCH,
      .pattern = "/api/v1/meetings/{id}/transcript/segments/{index}",
@@ -712,6 +715,7 @@ static const struct route ROUTES[] = {
      .json = &SEGMENT_SPEC,
      .check = patch_segment_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = patch_segment},
     {.method = M_PUT,
      .pattern = "/api/v1/meetings/{id}/transcript/speakers/{speaker}",
@@ -719,27 +723,32 @@ static const struct route ROUTES[] = {
      .json = &SPEAKER_SPEC,
      .check = put_speaker_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = put_speaker},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/transcript/speakers/{speaker}/merge",
      .body = BODY_JSON,
      .json = &MERGE_SPEC,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = post_merge},
     {.method = M_GET,
      .pattern = "/api/v1/meetings/{id}/transcript/revisions",
      .check = list_revisions_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_READ,
      .run = list_revisions},
     {.method = M_GET,
      .pattern = "/api/v1/meetings/{id}/transcript/revisions/{version}",
      .check = revision_path_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_READ,
      .run = get_revision},
     {.method = M_POST,
      .pattern = "/api/v1/meetings/{id}/transcript/revisions/{version}/restore",
      .check = revision_path_check,
      TRANSCRIPT_ROUTE,
+     .perm = PERM_EDIT_TRANSCRIPT,
      .run = post_restore},
 };
 

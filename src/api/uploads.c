@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
+#include "service/quota.h"
 #include "blob/blob.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -233,6 +235,8 @@ static void direct_open(struct api_ctx *cx)
 	}
 	if (!api_disk_room(r, len > 0 ? len : 0))
 		goto out;
+	if (!api_quota_allow(r, c, d->p.org_id, QUOTA_STORAGE, len > 0 ? len : 0))
+		goto out;
 	const char *ct = http_header(r, "Content-Type");
 	if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
 		d->multipart = true;
@@ -326,19 +330,25 @@ static void direct_done(struct api_ctx *cx)
 		return;
 	}
 	char detail[512];
+	struct quota_usage q;
 	struct ingest_file f = {.path = d->sp.path,
 				.filename = d->filename,
 				.size = d->sp.size,
 				.sha256 = hex,
-				.speakers = &d->speakers};
+				.speakers = &d->speakers,
+				.quota = &q};
 	enum ingest_rc irc =
 	    ingest_audio(d->app->blob, c, &m, &f,
 			 transcribe ? INGEST_AND_QUEUE : INGEST_ATTACH_ONLY, detail, sizeof detail);
 	d->sp.path[0] = '\0'; /* consumed */
-	if (irc)
+	if (irc == INGEST_QUOTA)
+		api_quota_problem(r, &q);
+	else if (irc)
 		api_ingest_problem(r, irc, detail);
 	else
 		http_reply_json(r, 200, api_meeting_json(&m));
+	if (!irc)
+		api_usage_after(d->app, c, d->p.org_id, QUOTA_STORAGE);
 	api_jobs_wake(d->app);
 	meeting_clear(&m);
 }
@@ -943,19 +953,25 @@ static bool tus_finalize(struct http_req *r, struct db_conn *c, struct tus *t)
 	meta_get(t->u.metadata, "max_speakers", v[2], sizeof v[2]);
 	speakers_from(&spk, v[0], v[1], v[2], &errors);
 	json_decref(errors);
+	struct quota_usage q;
 	struct ingest_file f = {.path = path,
 				.filename = t->u.filename,
 				.size = t->u.length,
-				.speakers = errors ? NULL : &spk};
+				.speakers = errors ? NULL : &spk,
+				.quota = &q};
 	enum ingest_rc irc =
 	    ingest_audio(t->app->blob, c, &m, &f, INGEST_AND_QUEUE, detail, sizeof detail);
 	meeting_clear(&m);
 	if (irc) {
 		upload_terminate(c, t->u.org_id, t->u.id);
-		api_ingest_problem(r, irc, detail);
+		if (irc == INGEST_QUOTA)
+			api_quota_problem(r, &q);
+		else
+			api_ingest_problem(r, irc, detail);
 		return false;
 	}
 	upload_complete(c, t->u.id);
+	api_usage_after(t->app, c, t->u.org_id, QUOTA_STORAGE);
 	api_jobs_wake(t->app);
 	return true;
 }
@@ -1090,6 +1106,8 @@ static void tus_post_open(struct api_ctx *cx)
 	/* The whole file must fit (it is renamed into the store, not copied). Told only to callers.
 	 */
 	if (!api_disk_room(r, length))
+		goto out;
+	if (!api_quota_allow(r, c, t->p.org_id, QUOTA_STORAGE, length))
 		goto out;
 	/* What identifies a creation request: its size, metadata and first data length. */
 	char what[UPLOAD_METADATA_MAX + 64];
@@ -1493,7 +1511,8 @@ static const struct route ROUTES[] = {
      UPLOAD_AUTH,
      .open = direct_open,
      .chunk = direct_chunk,
-     .run = direct_done},
+     .run = direct_done,
+     .perm = PERM_UPLOAD},
     {.method = M_OPTIONS, .pattern = "/api/v1/uploads", .run = tus_options},
     {.method = M_POST,
      .pattern = "/api/v1/uploads",
@@ -1502,12 +1521,14 @@ static const struct route ROUTES[] = {
      UPLOAD_AUTH,
      .open = tus_post_open,
      .chunk = tus_chunk,
-     .run = tus_post_done},
+     .run = tus_post_done,
+     .perm = PERM_UPLOAD},
     {.method = M_HEAD,
      .pattern = "/api/v1/uploads/{id}",
      .check = tus_check,
      UPLOAD_AUTH,
-     .run = tus_head},
+     .run = tus_head,
+     .perm = PERM_UPLOAD},
     {.method = M_PATCH,
      .pattern = "/api/v1/uploads/{id}",
      .body = BODY_STREAM,
@@ -1515,12 +1536,14 @@ static const struct route ROUTES[] = {
      UPLOAD_AUTH,
      .open = tus_patch_open,
      .chunk = tus_chunk,
-     .run = tus_patch_done},
+     .run = tus_patch_done,
+     .perm = PERM_UPLOAD},
     {.method = M_DELETE,
      .pattern = "/api/v1/uploads/{id}",
      .check = tus_check,
      UPLOAD_AUTH,
-     .run = tus_delete},
+     .run = tus_delete,
+     .perm = PERM_UPLOAD},
 };
 
 size_t api_uploads_routes(const struct route **out)

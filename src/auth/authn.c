@@ -7,6 +7,7 @@
 
 #include "core/timeutil.h"
 #include "store/api_keys.h"
+#include "store/orgs.h"
 #include "store/sessions.h"
 
 int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *header,
@@ -40,6 +41,17 @@ int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *heade
 				  "Create a new one.";
 			return AUTHN_INVALID;
 		}
+		char role[16];
+		rc = org_member_role(c, k.org_id, k.user_id, role);
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+			return AUTHN_ERROR;
+		if (rc == STORE_NOT_FOUND) {
+			*reason =
+			    "The API key's creator is no longer a member of its organization, so "
+			    "the key no longer works. Ask a member to create a new one.";
+			return AUTHN_INVALID;
+		}
+		p->role = authz_role_parse(role);
 		snprintf(p->user_id, sizeof p->user_id, "%s", k.user_id);
 		snprintf(p->org_id, sizeof p->org_id, "%s", k.org_id);
 		snprintf(p->api_key_id, sizeof p->api_key_id, "%s", k.id);
@@ -59,13 +71,15 @@ int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *heade
 	 * memberships, not believed: a token signed with a leaked secret still
 	 * cannot name another tenant.
 	 */
-	enum store_rc rc = session_check_member(c, cl.sid, cl.sub, cl.org);
+	char role[16];
+	enum store_rc rc = session_check_member_role(c, cl.sid, cl.sub, cl.org, role);
 	if (rc != STORE_OK && rc != STORE_NOT_FOUND)
 		return AUTHN_ERROR;
 	if (rc == STORE_NOT_FOUND) {
 		*reason =
 		    "This session has ended (logged out, password changed, or revoked), or the "
-		    "token names an organization you are not a member of. Log in again.";
+		    "token names an organization you are no longer a member of. Log in again, "
+		    "or switch to another organization.";
 		return AUTHN_INVALID;
 	}
 	snprintf(p->user_id, sizeof p->user_id, "%.36s", cl.sub);
@@ -73,6 +87,7 @@ int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *heade
 	snprintf(p->session_id, sizeof p->session_id, "%.36s", cl.sid);
 	snprintf(p->email, sizeof p->email, "%s", cl.email);
 	p->scopes = API_SCOPES_ALL;
+	p->role = authz_role_parse(role);
 	return AUTHN_OK;
 }
 

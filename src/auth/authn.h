@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "auth/authz.h"
 #include "auth/jwt.h"
 #include "core/uuid.h"
 #include "store/db.h"
@@ -23,6 +24,12 @@ struct principal {
 	char email[256];	       /* from the token; "" for API keys */
 	bool via_api_key;
 	unsigned scopes; /* enum api_scope bits: every one for a login session */
+	/*
+	 * The caller's role in org_id, read from the membership on every
+	 * request (an API key acts with its creator's current role), so a
+	 * removed member's tokens and keys stop working at once.
+	 */
+	enum org_role role;
 };
 
 enum authn_rc {
@@ -33,7 +40,8 @@ enum authn_rc {
 };
 
 /*
- * header: the Authorization header value (may be NULL). On AUTHN_INVALID,
+ * header: the Authorization header value (may be NULL). Fills p, with the
+ * role of p->user_id in p->org_id. On AUTHN_INVALID,
  * *reason is a sentence for the problem detail (static string).
  */
 int authn_bearer(struct db_conn *c, const struct jwt_key *key, const char *header,

@@ -334,6 +334,30 @@ static char *def_public_url(const struct config *c)
 	return out;
 }
 
+/* An http(s) URL without a trailing slash, into *dst. */
+static int http_url(char **dst, const char *name, const char *v, char *err, size_t errlen)
+{
+	if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || strlen(v) > 512 ||
+	    strpbrk(v, " \t\r\n?#"))
+		return fail(err, errlen,
+			    "%s: expected an http(s):// URL without query, got '%.64s'", name, v);
+	size_t n = strlen(v);
+	while (n > 8 && v[n - 1] == '/')
+		n--;
+	*dst = strndup(v, n);
+	return *dst ? 0 : fail(err, errlen, "%s: out of memory", name);
+}
+
+static int parse_stripe_api_base(struct config *c, const char *v, char *err, size_t errlen)
+{
+	return http_url(&c->stripe_api_base, "IAM_STRIPE_API_BASE", v, err, errlen);
+}
+
+static int parse_paygate_base(struct config *c, const char *v, char *err, size_t errlen)
+{
+	return http_url(&c->paygate_base, "IAM_PAYGATE_BASE", v, err, errlen);
+}
+
 /* ---------- the table ---------- */
 
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
@@ -360,7 +384,8 @@ static const struct config_setting SETTINGS[] = {
      .parse = parse_database_url,
      .doc_default = "`sqlite:$IAM_DATA_DIR/iam.db`",
      .doc_allowed = "`sqlite:PATH`, `postgres://`",
-     .help = "the database: an SQLite file, or PostgreSQL at `postgres://user:pass@host:port/db` "
+     .help = "the database: an SQLite file, or PostgreSQL at "
+	     "`postgres://user:pass@host:port/db` "
 	     "(needed to run more than one process)"},
     {.name = "IAM_JWT_SECRET",
      .type = CONFIG_SECRET,
@@ -406,7 +431,8 @@ static const struct config_setting SETTINGS[] = {
      FIELD(cors_origins),
      .parse = parse_origins,
      .doc_allowed = "up to 32 origins",
-     .help = "comma-separated origins (`https://app.example.com`) allowed to call the API from a "
+     .help = "comma-separated origins (`https://app.example.com`) allowed to call the API "
+	     "from a "
 	     "browser"},
     {.name = "IAM_LOG_LEVEL",
      .type = CONFIG_CHOICE,
@@ -436,10 +462,11 @@ static const struct config_setting SETTINGS[] = {
      .def_str = "moonshine,sphinx",
      .parse = parse_asr,
      .doc_allowed = "engine names",
-     .help =
-	 "speech engines, tried in order: `moonshine` (offline, English, the default), `sphinx` "
-	 "(offline PocketSphinx, English), `openai` (any OpenAI-compatible API, any language); an "
-	 "engine whose model is missing is skipped"},
+     .help = "speech engines, tried in order: `moonshine` (offline, English, the default), "
+	     "`sphinx` "
+	     "(offline PocketSphinx, English), `openai` (any OpenAI-compatible API, any "
+	     "language); an "
+	     "engine whose model is missing is skipped"},
     {.name = "IAM_MODELS_DIR",
      .type = CONFIG_PATH,
      FIELD(models_dir),
@@ -466,7 +493,8 @@ static const struct config_setting SETTINGS[] = {
      FIELD(openai_base_url),
      .parse = parse_openai_base_url,
      .doc_allowed = "`http(s)://host/v1`",
-     .help = "any OpenAI-compatible speech API (`https://api.openai.com/v1`, Groq, a whisper.cpp "
+     .help = "any OpenAI-compatible speech API (`https://api.openai.com/v1`, Groq, a "
+	     "whisper.cpp "
 	     "server, another IAM); needed by the `openai` engine"},
     {.name = "IAM_OPENAI_API_KEY",
      .type = CONFIG_SECRET,
@@ -507,9 +535,9 @@ static const struct config_setting SETTINGS[] = {
      .min = 1,
      .max = 525600,
      .def = 600,
-     .help =
-	 "longest audio accepted: a longer upload gets 422 `audio_too_long`, and decoding stops "
-	 "there whatever the file claims"},
+     .help = "longest audio accepted: a longer upload gets 422 `audio_too_long`, and "
+	     "decoding stops "
+	     "there whatever the file claims"},
     {.name = "IAM_JOBS_PER_ORG",
      .type = CONFIG_INT,
      FIELD(jobs_per_org),
@@ -517,39 +545,41 @@ static const struct config_setting SETTINGS[] = {
      .max = 1024,
      .def_int = def_jobs_per_org,
      .doc_default = "half of `IAM_WORKERS`, at least 1",
-     .help =
-	 "most jobs one organization runs at once, counted over all processes (`0` = no limit); "
-	 "waiting jobs are claimed from the organization running the fewest first. A "
-	 "single-organization install may set it to `IAM_WORKERS`"},
+     .help = "most jobs one organization runs at once, counted over all processes (`0` = "
+	     "no limit); "
+	     "waiting jobs are claimed from the organization running the fewest first. A "
+	     "single-organization install may set it to `IAM_WORKERS`"},
     {.name = "IAM_HEADER_TIMEOUT_S",
      .type = CONFIG_INT,
      FIELD(header_timeout_s),
      .min = 1,
      .max = 300,
      .def = 10,
-     .help =
-	 "a request head must arrive complete within this many seconds of the connection opening "
-	 "or the previous reply (else 408 and close; slow-header attacks); also how long an idle "
-	 "keep-alive connection stays open"},
+     .help = "a request head must arrive complete within this many seconds of the "
+	     "connection opening "
+	     "or the previous reply (else 408 and close; slow-header attacks); also how "
+	     "long an idle "
+	     "keep-alive connection stays open"},
     {.name = "IAM_MAX_CONNECTIONS",
      .type = CONFIG_INT,
      FIELD(max_connections),
      .min = 16,
      .max = 1000000,
      .def = 4096,
-     .help =
-	 "connections served normally; an eighth more (at least 16) are answered 503 and closed, "
-	 "the rest refused. Lowered to fit the open-file limit if needed"},
+     .help = "connections served normally; an eighth more (at least 16) are answered 503 "
+	     "and closed, "
+	     "the rest refused. Lowered to fit the open-file limit if needed"},
     {.name = "IAM_MAX_CONN_PER_IP",
      .type = CONFIG_INT,
      FIELD(max_conn_per_ip),
      .min = 0,
      .max = 1000000,
      .def = 256,
-     .help =
-	 "connections from one address served normally; as many again are answered 503, the rest "
-	 "refused. `0` = no cap: set that (or a larger value) behind a reverse proxy, where every "
-	 "client has the proxy's address"},
+     .help = "connections from one address served normally; as many again are answered "
+	     "503, the rest "
+	     "refused. `0` = no cap: set that (or a larger value) behind a reverse proxy, "
+	     "where every "
+	     "client has the proxy's address"},
     {.name = "IAM_SSE_PER_USER",
      .type = CONFIG_INT,
      FIELD(sse_per_user),
@@ -571,9 +601,9 @@ static const struct config_setting SETTINGS[] = {
      .max = 1000000,
      .def_int = def_sse_max,
      .doc_default = "`IAM_MAX_CONNECTIONS / 4`",
-     .help =
-	 "event streams open in all (429 beyond; `0` = no cap). Streams end within about 2 s of "
-	 "their session's logout"},
+     .help = "event streams open in all (429 beyond; `0` = no cap). Streams end within "
+	     "about 2 s of "
+	     "their session's logout"},
     {.name = "IAM_REDIS_URL",
      .type = CONFIG_URL,
      FIELD(redis_url),
@@ -632,16 +662,17 @@ static const struct config_setting SETTINGS[] = {
      .min = 2,
      .max = 600,
      .def = 30,
-     .help =
-	 "lease of a tus PATCH's writer lock, renewed while it writes; a lock of a process that "
-	 "died on the same machine is taken over at once"},
+     .help = "lease of a tus PATCH's writer lock, renewed while it writes; a lock of a "
+	     "process that "
+	     "died on the same machine is taken over at once"},
     {.name = "IAM_SPOOL_ORPHAN_AGE_S",
      .type = CONFIG_INT,
      FIELD(spool_orphan_age_s),
      .min = 1,
      .max = 30L * 86400,
      .def = 3600,
-     .help = "spool files (uploads in progress) not written for this long and used by no active "
+     .help = "spool files (uploads in progress) not written for this long and used by no "
+	     "active "
 	     "upload are removed, at start-up and every minute"},
     {.name = "IAM_DISK_MIN_FREE_MB",
      .type = CONFIG_INT,
@@ -649,7 +680,8 @@ static const struct config_setting SETTINGS[] = {
      .min = 0,
      .max = 1048576,
      .def = 256,
-     .help = "free space uploads always leave in the blob store; an upload that would not fit gets "
+     .help = "free space uploads always leave in the blob store; an upload that would not "
+	     "fit gets "
 	     "507"},
     {.name = "IAM_REFRESH_GRACE_S",
      .type = CONFIG_INT,
@@ -657,18 +689,20 @@ static const struct config_setting SETTINGS[] = {
      .min = 0,
      .max = 300,
      .def = 30,
-     .help =
-	 "a refresh token presented again this soon after its use (two tabs, a retried request, "
-	 "concurrent refreshes) gets the same successor instead of ending the session"},
+     .help = "a refresh token presented again this soon after its use (two tabs, a retried "
+	     "request, "
+	     "concurrent refreshes) gets the same successor instead of ending the session"},
     {.name = "IAM_TRUSTED_PROXIES",
      .type = CONFIG_LIST,
      FIELD(trusted_proxies),
      .doc_allowed = "addresses, CIDRs",
-     .help =
-	 "comma-separated addresses/CIDRs of your reverse proxies (`10.0.0.0/8, ::1`); only "
-	 "requests from them have `X-Forwarded-For` (or, without it, `Forwarded`) read, taking the "
-	 "right-most address that is not a trusted proxy as the client. Without it the headers are "
-	 "ignored"},
+     .help = "comma-separated addresses/CIDRs of your reverse proxies (`10.0.0.0/8, ::1`); "
+	     "only "
+	     "requests from them have `X-Forwarded-For` (or, without it, `Forwarded`) "
+	     "read, taking the "
+	     "right-most address that is not a trusted proxy as the client. Without it the "
+	     "headers are "
+	     "ignored"},
     {.name = "IAM_REGISTER_PER_HOUR",
      .type = CONFIG_INT,
      FIELD(register_per_hour),
@@ -684,7 +718,8 @@ static const struct config_setting SETTINGS[] = {
      .max = 256,
      .def_int = def_cores,
      .doc_default = "number of cores",
-     .help = "password hashes (login, register, password change) running at once; at most twice as "
+     .help = "password hashes (login, register, password change) running at once; at most "
+	     "twice as "
 	     "many more wait"},
     {.name = "IAM_HASH_WAIT_MS",
      .type = CONFIG_INT,
@@ -700,9 +735,11 @@ static const struct config_setting SETTINGS[] = {
      .secret = true,
      .parse = parse_smtp_url,
      .doc_allowed = "`smtp://`, `smtps://`",
-     .help = "the mail server, `smtp://user:password@host:587` (STARTTLS when the server offers "
+     .help = "the mail server, `smtp://user:password@host:587` (STARTTLS when the server "
+	     "offers "
 	     "it) or `smtps://` (TLS from the start). Without it no mail is sent: address "
-	     "verification is skipped (with a warning at start-up) and invitation links are shown "
+	     "verification is skipped (with a warning at start-up) and invitation links "
+	     "are shown "
 	     "to copy"},
     {.name = "IAM_MAIL_FROM",
      .type = CONFIG_TEXT,
@@ -728,6 +765,73 @@ static const struct config_setting SETTINGS[] = {
      .def = 5000,
      .help = "a failed job (a mail the server refused, a speech API that was down) is tried "
 	     "again after this long, doubling each time up to 10 minutes"},
+    {.name = "IAM_AUDIT_RETENTION_DAYS",
+     .type = CONFIG_INT,
+     FIELD(audit_retention_days),
+     .min = 0,
+     .max = 36500,
+     .def = 365,
+     .help = "days the audit log (`GET /api/v1/audit-events`) keeps an event; older ones are "
+	     "deleted by the minutely clean-up (`0` = keep for ever)"},
+    {.name = "IAM_STRIPE_SECRET_KEY",
+     .type = CONFIG_SECRET,
+     FIELD(stripe_secret_key),
+     .secret = true,
+     .doc_allowed = "`sk_live_...`, `sk_test_...`",
+     .help = "Stripe API key for USD subscriptions (Checkout, Customer Portal); without it "
+	     "Stripe checkout answers 503 `billing_unavailable`"},
+    {.name = "IAM_STRIPE_WEBHOOK_SECRET",
+     .type = CONFIG_SECRET,
+     FIELD(stripe_webhook_secret),
+     .secret = true,
+     .doc_allowed = "`whsec_...`, comma-separated",
+     .help = "signing secret(s) of the Stripe webhook endpoint "
+	     "`/api/v1/billing/stripe/webhook`; "
+	     "give the old and the new one, comma-separated, while rolling it"},
+    {.name = "IAM_STRIPE_API_BASE",
+     .type = CONFIG_URL,
+     FIELD(stripe_api_base),
+     .def_str = "https://api.stripe.com",
+     .parse = parse_stripe_api_base,
+     .doc_allowed = "`http(s)://host`",
+     .help = "where Stripe's API is (tests point it at a local stand-in)"},
+    {.name = "IAM_PAYGATE_ID",
+     .type = CONFIG_TEXT,
+     FIELD(paygate_id),
+     .doc_allowed = "text",
+     .help = "PayGate PayWeb3 merchant id for ZAR payments; without it PayGate answers 503 "
+	     "`billing_unavailable`"},
+    {.name = "IAM_PAYGATE_KEY",
+     .type = CONFIG_SECRET,
+     FIELD(paygate_key),
+     .secret = true,
+     .doc_allowed = "text",
+     .help = "PayGate encryption key (the MD5 checksum's secret)"},
+    {.name = "IAM_PAYGATE_BASE",
+     .type = CONFIG_URL,
+     FIELD(paygate_base),
+     .def_str = "https://secure.paygate.co.za/payweb3",
+     .parse = parse_paygate_base,
+     .doc_allowed = "`http(s)://host/payweb3`",
+     .help = "where PayWeb3 is (`initiate.trans`, `process.trans`, `query.trans`)"},
+    {.name = "IAM_BILLING_GRACE_DAYS",
+     .type = CONFIG_INT,
+     FIELD(billing_grace_days),
+     .min = 0,
+     .max = 90,
+     .def = 7,
+     .help = "days a past-due subscription keeps its plan before the organization falls "
+	     "back to "
+	     "Free (nothing is deleted)"},
+    {.name = "IAM_VAT_PERCENT",
+     .type = CONFIG_INT,
+     FIELD(vat_percent),
+     .min = 0,
+     .max = 100,
+     .def = 0,
+     .help = "VAT included in prices, shown as a line on invoices (`15` in South Africa); "
+	     "`0` = "
+	     "no VAT line"},
 };
 
 const struct config_setting *config_settings(size_t *n)
@@ -866,10 +970,11 @@ int config_describe(FILE *out, bool markdown)
 	if (markdown)
 		fputs("| variable | default | allowed | meaning |\n|---|---|---|---|\n", out);
 	else
-		fputs(
-		    "Settings are IAM_* environment variables; an unset or empty one takes its\n"
-		    "default. A bad or out-of-range value stops start-up with a line naming it.\n",
-		    out);
+		fputs("Settings are IAM_* environment variables; an unset or empty one "
+		      "takes its\n"
+		      "default. A bad or out-of-range value stops start-up with a line "
+		      "naming it.\n",
+		      out);
 	for (size_t i = 0; i < ARRAY_LEN(SETTINGS); i++) {
 		const struct config_setting *s = &SETTINGS[i];
 		default_text(s, def, sizeof def);
@@ -899,7 +1004,8 @@ void config_free(struct config *c)
 {
 	if (!c)
 		return;
-	/* Every setting kept as text owns its string (the CORS list is an array of them). */
+	/* Every setting kept as text owns its string (the CORS list is an array of them).
+	 */
 	for (size_t i = 0; i < ARRAY_LEN(SETTINGS); i++) {
 		const struct config_setting *s = &SETTINGS[i];
 		if (s->type == CONFIG_INT || s->type == CONFIG_CHOICE || s->size != sizeof(char *))

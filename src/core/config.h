@@ -69,6 +69,15 @@ struct config {
 	char *mail_from;    /* the From address of mail IAM sends */
 	char *public_url;   /* where people reach the web app (links in mail, OIDC redirects) */
 	int job_backoff_ms; /* first retry delay of a failed job (doubles each time) */
+	int audit_retention_days;    /* 0 = keep for ever */
+	char *stripe_secret_key;     /* NULL = Stripe off */
+	char *stripe_webhook_secret; /* comma-separated; NULL = webhooks refused */
+	char *stripe_api_base;
+	char *paygate_id; /* NULL = PayGate off */
+	char *paygate_key;
+	char *paygate_base;
+	int billing_grace_days;
+	int vat_percent;
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/buf.h"
 
@@ -834,7 +835,7 @@ done:
 
 enum export_format export_parse(const char *name)
 {
-	static const char *const names[] = {"txt", "srt", "vtt", "json"};
+	static const char *const names[] = {"txt", "srt", "vtt", "json", "docx", "pdf"};
 
 	if (!name)
 		return 0;
@@ -855,6 +856,10 @@ const char *export_mime(enum export_format f)
 		return "text/vtt; charset=utf-8";
 	case EXPORT_JSON:
 		return "application/json";
+	case EXPORT_DOCX:
+		return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+	case EXPORT_PDF:
+		return "application/pdf";
 	}
 	return NULL;
 }
@@ -870,6 +875,10 @@ const char *export_extension(enum export_format f)
 		return "vtt";
 	case EXPORT_JSON:
 		return "json";
+	case EXPORT_DOCX:
+		return "docx";
+	case EXPORT_PDF:
+		return "pdf";
 	}
 	return NULL;
 }
@@ -898,6 +907,11 @@ char *export_render(const struct transcript *t, enum export_format f, const char
 	case EXPORT_JSON:
 		rc = render_json(&out, t, title);
 		break;
+	case EXPORT_DOCX:
+	case EXPORT_PDF: {
+		struct export_doc doc = {.title = title};
+		return export_render_doc(t, f, &doc, len);
+	}
 	default:
 		rc = -1;
 	}
@@ -911,4 +925,66 @@ char *export_render(const struct transcript *t, enum export_format f, const char
 fail:
 	buf_free(&out);
 	return NULL;
+}
+
+/* ---- documents (docx.c, pdf.c) ---- */
+
+char *export_render_doc(const struct transcript *t, enum export_format f,
+			const struct export_doc *doc, size_t *len)
+{
+	static const struct transcript empty;
+	static const struct export_doc none;
+
+	if (len)
+		*len = 0;
+	if (!t)
+		t = &empty;
+	if (!doc)
+		doc = &none;
+	if (f == EXPORT_DOCX)
+		return export_render_docx(t, doc, len);
+	if (f == EXPORT_PDF)
+		return export_render_pdf(t, doc, len);
+	return NULL;
+}
+
+void export_clock(double seconds, char out[16])
+{
+	int64_t ms = to_ms(seconds), h = ms / 3600000;
+	snprintf(out, 16, "%02d:%02d:%02d", (int)(h > 99999 ? 99999 : h), (int)(ms / 60000 % 60),
+		 (int)(ms / 1000 % 60));
+}
+
+void export_date(long long ms, char out[40])
+{
+	static const char *const MONTHS[] = {"January",	  "February", "March",	  "April",
+					     "May",	  "June",     "July",	  "August",
+					     "September", "October",  "November", "December"};
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	out[0] = '\0';
+	if (ms <= 0 || !gmtime_r(&s, &tm))
+		return;
+	snprintf(out, 40, "%d %s %d", tm.tm_mday, MONTHS[tm.tm_mon], tm.tm_year + 1900);
+}
+
+size_t *export_segment_order(const struct transcript *t)
+{
+	struct order *o = segments_in_order(t);
+	size_t *idx;
+
+	if (!o)
+		return NULL;
+	idx = malloc(t->nsegments * sizeof *idx);
+	if (idx)
+		for (size_t i = 0; i < t->nsegments; i++)
+			idx[i] = o[i].i;
+	free(o);
+	return idx;
+}
+
+void export_speaker_name(const struct transcript *t, size_t k, char *out, size_t outlen)
+{
+	speaker_name(t, k, out, outlen);
 }

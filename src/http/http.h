@@ -109,6 +109,13 @@ struct route {
 	route_check_fn check;
 	route_fn run;
 	route_fn open;
+	/*
+	 * The permission (enum perm, auth/authz.h) the caller's role in the
+	 * active organization must have, checked by the frame right after
+	 * authentication: 403 forbidden naming the role and what is needed.
+	 * 0 = any member. Only for routes that authenticate (auth != AUTH_NONE).
+	 */
+	int perm;
 };
 
 /* Which part of a framed route the server asks the frame to run. */

@@ -1,4 +1,5 @@
 #include "jobs/transcribe.h"
+#include "billing/meter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
+#include "jobs/insights.h"
 #include "media/media.h"
 #include "store/meetings.h"
 #include "store/notifications.h"
@@ -353,6 +355,12 @@ enum job_result job_transcribe(struct job_run *run)
 				    e->model, transcript_confidence(&tr), tr.duration, steps);
 	if (rc == STORE_OK)
 		notify_transcription(c, env->bus, org, id, true);
+	/* Insights follow every transcript; failing to queue them never fails this job. */
+	if (rc == STORE_OK && job_insights_enqueue(c, org, id) != STORE_OK)
+		log_warn("insights not queued", json_pack("{s:s}", "meeting_id", id));
+	if (rc == STORE_OK) /* usage, once per job (billing/meter.h) */
+		meter_transcription(c, env->bus, org, run->job->id, id, tr.duration, e->name,
+				    e->model);
 	db_release(c);
 	if (rc == STORE_OK)
 		announce(env, org, id, "completed", 100, NULL);

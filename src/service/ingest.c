@@ -3,6 +3,9 @@
  */
 #include "service/ingest.h"
 
+#include "billing/meter.h"
+#include "service/quota.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +24,32 @@
 struct queue_tx {
 	const struct meeting *m;
 	const char *payload;
+	struct quota_usage *quota; /* NULL: no minutes check */
+	bool over;
 };
 
 /* The job and the status change together (store_tx may run this again). */
 static int queue_tx(struct db_conn *c, void *arg)
 {
-	const struct queue_tx *q = arg;
+	struct queue_tx *q = arg;
 	char job_id[UUID_STR_LEN];
+	q->over = false;
+	if (q->quota) {
+		/* Checked in the queueing transaction, one decision per organization at a time
+		 * (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock): queued audio counts as
+		 * used, so concurrent requests cannot together pass the minutes left. */
+		enum store_rc lrc = billing_org_lock_xact(c, q->m->org_id);
+		if (lrc)
+			return lrc;
+		int64_t need = q->m->duration > 0 ? meter_seconds(q->m->duration) : 1;
+		enum quota_rc qrc = quota_check(c, q->m->org_id, QUOTA_MINUTES, need, q->quota);
+		if (qrc == QUOTA_ERROR)
+			return STORE_ERROR;
+		if (qrc == QUOTA_EXCEEDED) {
+			q->over = true;
+			return STORE_CONFLICT; /* rolled back: nothing queued */
+		}
+	}
 	enum store_rc rc = job_enqueue(c, q->m->org_id, "transcribe", q->payload, q->m->id,
 				       TRANSCRIBE_ATTEMPTS, time_now_ms(), job_id);
 	if (rc == STORE_OK)
@@ -69,9 +91,9 @@ const char *ingest_speakers_problem(const struct ingest_speakers *s, const char 
 	return NULL;
 }
 
-enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
-					 const char *provider,
-					 const struct ingest_speakers *speakers)
+static enum store_rc queue(struct db_conn *c, struct meeting *m, const char *language,
+			   const char *provider, const struct ingest_speakers *speakers,
+			   struct quota_usage *quota, bool *over)
 {
 	json_t *payload = json_pack("{s:s}", "meeting_id", m->id);
 	if (speakers && speakers->expected)
@@ -88,14 +110,31 @@ enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, c
 	json_decref(payload);
 	if (!text)
 		return STORE_ERROR;
-	struct queue_tx q = {.m = m, .payload = text};
+	struct queue_tx q = {.m = m, .payload = text, .quota = quota};
 	enum store_rc rc = store_tx(c, queue_tx, &q);
 	free(text);
+	if (over)
+		*over = q.over;
 	if (rc == STORE_OK) {
 		snprintf(m->status, sizeof m->status, "queued");
 		m->processing_error[0] = '\0';
 	}
 	return rc;
+}
+
+enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
+					 const char *provider,
+					 const struct ingest_speakers *speakers)
+{
+	return queue(c, m, language, provider, speakers, NULL, NULL);
+}
+
+enum store_rc ingest_queue_within_quota(struct db_conn *c, struct meeting *m, const char *language,
+					const char *provider,
+					const struct ingest_speakers *speakers,
+					struct quota_usage *quota, bool *over)
+{
+	return queue(c, m, language, provider, speakers, quota, over);
 }
 
 enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct meeting *m,
@@ -124,6 +163,26 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 		result = INGEST_PROBE_FAILED;
 		goto fail;
 	}
+	/*
+	 * Minutes first, before anything is stored (service/quota.h has the race
+	 * rule): a file whose whole duration does not fit what is left is
+	 * refused, never cut off. The queueing below checks again, atomically.
+	 */
+	struct quota_usage qu, *q = f->quota ? f->quota : &qu;
+	enum quota_rc qrc = QUOTA_OK;
+	if (queue == INGEST_AND_QUEUE)
+		qrc = quota_check(c, m->org_id, QUOTA_MINUTES, meter_seconds(info.duration), q);
+	if (qrc != QUOTA_OK) {
+		if (qrc == QUOTA_ERROR) {
+			snprintf(detail, detaillen, "The database is busy. Try again.");
+			result = INGEST_DB_FAILED;
+		} else {
+			snprintf(detail, detaillen, "Over the plan's %s.",
+				 quota_kind_name(q->kind));
+			result = INGEST_QUOTA;
+		}
+		goto fail;
+	}
 	blob_key_new("audio", key);
 	if (blob_put_file(blob, key, f->path) < 0) {
 		log_error("blob put failed",
@@ -141,7 +200,29 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 		 f->filename ? f->filename : "");
 	m->file_size = f->size;
 	m->duration = info.duration > 0 ? info.duration : -1;
-	enum store_rc src = meeting_set_audio(c, m, old);
+	/*
+	 * Storage: the last check and attaching the file under the
+	 * organization's quota lock. It refuses only once the limit is reached
+	 * (the open check refused files that would not fit), so of uploads
+	 * racing for the last bytes at most one lands past the limit.
+	 */
+	enum store_rc src = quota_hold(c, m->org_id);
+	if (src) {
+		blob_delete(blob, key);
+		snprintf(detail, detaillen, "The database is busy. Try again.");
+		return INGEST_DB_FAILED;
+	}
+	qrc = quota_check(c, m->org_id, QUOTA_STORAGE, 1, q);
+	if (qrc != QUOTA_OK) {
+		quota_release(c, m->org_id);
+		blob_delete(blob, key);
+		snprintf(detail, detaillen,
+			 qrc == QUOTA_ERROR ? "The database is busy. Try again."
+					    : "Over the plan's storage.");
+		return qrc == QUOTA_ERROR ? INGEST_DB_FAILED : INGEST_QUOTA;
+	}
+	src = meeting_set_audio(c, m, old);
+	quota_release(c, m->org_id);
 	if (src) {
 		blob_delete(blob, key); /* no orphan: the row never pointed at it */
 		if (src == STORE_MEETING_BUSY) {
@@ -164,7 +245,13 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 	if (old[0] && strcmp(old, key) != 0)
 		blob_delete(blob, old);
 	if (queue == INGEST_AND_QUEUE) {
-		src = ingest_queue_transcription(c, m, NULL, NULL, f->speakers);
+		bool over = false;
+		src = ingest_queue_within_quota(c, m, NULL, NULL, f->speakers, q, &over);
+		if (over) {
+			/* Another request took the minutes meanwhile: stored, not transcribed. */
+			snprintf(detail, detaillen, "Over the plan's minutes.");
+			return INGEST_QUOTA;
+		}
 		if (src == STORE_CONFLICT) {
 			/* A live job for this meeting exists and has not started: it reads the new
 			 * audio. */

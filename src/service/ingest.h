@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 struct blob_store;
+struct quota_usage;
 
 enum ingest_rc {
 	INGEST_OK = 0,
@@ -29,6 +30,7 @@ enum ingest_rc {
 	INGEST_MEETING_GONE,   /* the meeting was deleted meanwhile */
 	INGEST_DB_FAILED,      /* the database did not record it */
 	INGEST_RELOAD_FAILED,  /* stored and attached, but the meeting could not be read back */
+	INGEST_QUOTA,	       /* over the plan's minutes or storage (f->quota says which) */
 };
 
 /* Speaker bounds for diarization: 0 = not given; expected is an exact count. */
@@ -59,6 +61,8 @@ struct ingest_file {
 	const char *sha256;
 	/* Diarization hints sent with the file, used when it is queued (NULL: none). */
 	const struct ingest_speakers *speakers;
+	/* Filled when the result is INGEST_QUOTA (NULL: not wanted). */
+	struct quota_usage *quota;
 };
 
 /* Queue a transcription of meeting m as well (the next step after attaching). */
@@ -81,5 +85,16 @@ enum ingest_rc ingest_audio(struct blob_store *blob, struct db_conn *c, struct m
 enum store_rc ingest_queue_transcription(struct db_conn *c, struct meeting *m, const char *language,
 					 const char *provider,
 					 const struct ingest_speakers *speakers);
+
+/*
+ * ingest_queue_transcription, only when the meeting's whole duration fits
+ * the organization's minutes left, checked in the queueing transaction
+ * (one decision per organization at a time; queued audio counts as used).
+ * When it does not: nothing is queued, *over is true, *quota says why.
+ */
+enum store_rc ingest_queue_within_quota(struct db_conn *c, struct meeting *m, const char *language,
+					const char *provider,
+					const struct ingest_speakers *speakers,
+					struct quota_usage *quota, bool *over);
 
 #endif

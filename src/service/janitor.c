@@ -19,8 +19,10 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
+#include "store/audit.h"
 #include "store/idempotency.h"
 #include "store/meetings.h"
+#include "store/orgs.h"
 #include "store/uploads.h"
 
 /*
@@ -110,6 +112,31 @@ static void hash_pending(const struct janitor_env *env, struct db_conn *c)
 	}
 }
 
+/*
+ * Meetings older than their organization's retention period go, like a
+ * deletion through the API: the rows first, then the audio (a crash in
+ * between leaves an orphan file, never a meeting without its audio).
+ */
+static void retention_sweep(const struct janitor_env *env, struct db_conn *c)
+{
+	struct org_expired due[32];
+	int n = 0;
+	if (org_retention_due(c, time_now_ms(), 32, due, &n) != STORE_OK)
+		return;
+	int removed = 0;
+	for (int i = 0; i < n; i++) {
+		char key[96];
+		if (meeting_delete(c, due[i].org_id, due[i].id, key) != STORE_OK)
+			continue;
+		removed++;
+		if (key[0] && blob_delete(env->blob, key) < 0)
+			log_warn("could not delete audio", json_pack("{s:s}", "key", key));
+	}
+	if (removed > 0)
+		log_info("meetings past their retention removed",
+			 json_pack("{s:i}", "count", removed));
+}
+
 void janitor_run(const struct janitor_env *env)
 {
 	struct db_conn *c = db_acquire(env->db, 1000);
@@ -130,5 +157,19 @@ void janitor_run(const struct janitor_env *env)
 	int64_t purged;
 	idem_purge(c, time_now_ms(), &purged);
 	hash_pending(env, c);
+	retention_sweep(env, c);
+	if (env->audit_retention_days > 0) {
+		/* In bounded batches, so one round never holds the database for long. */
+		int64_t before = time_now_ms() - (int64_t)env->audit_retention_days * 86400000;
+		int64_t n_audit = 0, total = 0;
+		for (int i = 0; i < 10; i++) {
+			if (audit_purge(c, before, 1000, &n_audit) != STORE_OK || n_audit == 0)
+				break;
+			total += n_audit;
+		}
+		if (total > 0)
+			log_info("old audit events removed",
+				 json_pack("{s:I}", "count", (json_int_t)total));
+	}
 	db_release(c);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "store/search.h"
 
 #define COLS                                                                                       \
 	"id, org_id, created_by, title, description, meeting_date, status, progress, language,"    \
@@ -69,12 +70,10 @@ static void read_row(const struct db_res *r, struct meeting *m)
 	m->updated_at = db_int(r, 25);
 }
 
-enum store_rc meeting_create(struct db_conn *c, struct meeting *m)
+static int create_tx(struct db_conn *c, void *arg)
 {
-	uuid_v7(m->id);
-	m->created_at = m->updated_at = time_now_ms();
-	snprintf(m->status, sizeof m->status, "pending");
-	return store_rc_of(db_exec(
+	const struct meeting *m = arg;
+	int rc = db_exec(
 	    c,
 	    "INSERT INTO meetings (id, org_id, created_by, title, description, meeting_date,"
 	    " status, language, created_at, updated_at)"
@@ -84,7 +83,16 @@ enum store_rc meeting_create(struct db_conn *c, struct meeting *m)
 		      DB_TEXT(m->description ? m->description : ""),
 		      m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL, DB_TEXT(m->language),
 		      DB_INT(m->created_at)),
-	    NULL));
+	    NULL);
+	return rc ? rc : search_index_details(c, m->org_id, m->id);
+}
+
+enum store_rc meeting_create(struct db_conn *c, struct meeting *m)
+{
+	uuid_v7(m->id);
+	m->created_at = m->updated_at = time_now_ms();
+	snprintf(m->status, sizeof m->status, "pending");
+	return store_tx(c, create_tx, m);
 }
 
 enum store_rc meeting_get(struct db_conn *c, const char *org_id, const char *id, struct meeting *m)
@@ -142,8 +150,9 @@ enum store_rc meeting_list(struct db_conn *c, const char *org_id, const char *st
 	return STORE_OK;
 }
 
-enum store_rc meeting_update_details(struct db_conn *c, const struct meeting *m)
+static int update_details_tx(struct db_conn *c, void *arg)
 {
+	const struct meeting *m = arg;
 	int64_t changes = 0;
 	int rc = db_exec(
 	    c,
@@ -154,7 +163,16 @@ enum store_rc meeting_update_details(struct db_conn *c, const struct meeting *m)
 		      m->meeting_date ? DB_INT(m->meeting_date) : DB_NULL, DB_TEXT(m->language),
 		      DB_INT(time_now_ms())),
 	    &changes);
-	return store_rc_of(rc ? rc : changes ? DB_OK : STORE_NOT_FOUND);
+	if (rc)
+		return rc;
+	if (!changes)
+		return STORE_NOT_FOUND;
+	return search_index_details(c, m->org_id, m->id);
+}
+
+enum store_rc meeting_update_details(struct db_conn *c, const struct meeting *m)
+{
+	return store_tx(c, update_details_tx, (void *)m);
 }
 
 /* The meeting's current audio key ("" if none): DB_OK, STORE_NOT_FOUND or an error. */
@@ -255,8 +273,9 @@ static int set_audio_tx(struct db_conn *c, void *arg)
 		return rc;
 	if (!changes) /* the row is ours and its key as read: only the status refused */
 		return STORE_MEETING_BUSY;
-	return db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1",
-		       DB_PARAMS(DB_TEXT(m->id)), NULL);
+	rc = db_exec(c, "DELETE FROM transcripts WHERE meeting_id = $1", DB_PARAMS(DB_TEXT(m->id)),
+		     NULL);
+	return rc ? rc : search_index_transcript(c, m->org_id, m->id);
 }
 
 enum store_rc meeting_set_audio(struct db_conn *c, const struct meeting *m, char old_key[96])
@@ -377,6 +396,9 @@ static int complete_tx(struct db_conn *c, void *arg)
 		     DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(rev_id), DB_TEXT(provider),
 			       DB_INT(now)),
 		     NULL);
+	if (rc)
+		return rc;
+	rc = search_index_transcript(c, org_id, id);
 	if (rc)
 		return rc;
 	return db_exec(

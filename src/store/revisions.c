@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "store/search.h"
 
 void revision_clear(struct revision *r)
 {
@@ -59,6 +60,10 @@ static int save_tx(struct db_conn *c, void *arg)
 		return rc;
 	if (!changes)
 		return why_unchanged(c, org_id, meeting_id);
+	/* The edited text is what is searched, from this commit on. */
+	rc = search_index_transcript(c, org_id, meeting_id);
+	if (rc)
+		return rc;
 	uuid_v7(id);
 	rc = db_exec(
 	    c,

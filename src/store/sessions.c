@@ -214,10 +214,18 @@ enum store_rc session_check(struct db_conn *c, const char *sid, const char *user
 enum store_rc session_check_member(struct db_conn *c, const char *sid, const char *user_id,
 				   const char *org_id)
 {
+	char role[16];
+	return session_check_member_role(c, sid, user_id, org_id, role);
+}
+
+enum store_rc session_check_member_role(struct db_conn *c, const char *sid, const char *user_id,
+					const char *org_id, char role[16])
+{
 	int rc;
+	role[0] = '\0';
 	struct db_res *r = db_query(
 	    c,
-	    "SELECT 1 FROM sessions s JOIN memberships m"
+	    "SELECT m.role FROM sessions s JOIN memberships m"
 	    " ON m.org_id = s.org_id AND m.user_id = s.user_id"
 	    " WHERE s.id = $1 AND s.user_id = $2 AND s.org_id = $3"
 	    " AND s.revoked_at IS NULL AND s.expires_at > $4",
@@ -225,8 +233,21 @@ enum store_rc session_check_member(struct db_conn *c, const char *sid, const cha
 	if (!r)
 		return store_rc_of(rc);
 	rc = db_next(r);
+	if (rc == 1)
+		store_copy(role, 16, r, 0);
 	db_res_free(r);
 	return store_rc_of(rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc);
+}
+
+enum store_rc session_revoke_org(struct db_conn *c, const char *user_id, const char *org_id,
+				 const char *reason)
+{
+	return store_rc_of(db_exec(
+	    c,
+	    "UPDATE sessions SET revoked_at = $3, revoke_reason = $4"
+	    " WHERE user_id = $1 AND org_id = $2 AND revoked_at IS NULL",
+	    DB_PARAMS(DB_TEXT(user_id), DB_TEXT(org_id), DB_INT(time_now_ms()), DB_TEXT(reason)),
+	    NULL));
 }
 
 enum store_rc session_revoke(struct db_conn *c, const char *sid, const char *reason)

@@ -47,6 +47,12 @@ enum store_rc session_check(struct db_conn *c, const char *sid, const char *user
  */
 enum store_rc session_check_member(struct db_conn *c, const char *sid, const char *user_id,
 				   const char *org_id);
+/* The same, and the user's role in org_id into role ("owner", ...). */
+enum store_rc session_check_member_role(struct db_conn *c, const char *sid, const char *user_id,
+					const char *org_id, char role[16]);
+/* Revoke every live session of the user in org_id (removed from it). */
+enum store_rc session_revoke_org(struct db_conn *c, const char *user_id, const char *org_id,
+				 const char *reason);
 
 enum store_rc session_revoke(struct db_conn *c, const char *sid, const char *reason);
 /*

@@ -700,6 +700,15 @@ static void test_table_well_formed(void **state)
 	    "IAM_MAIL_FROM",
 	    "IAM_PUBLIC_URL",
 	    "IAM_JOB_BACKOFF_MS",
+	    "IAM_AUDIT_RETENTION_DAYS",
+	    "IAM_STRIPE_SECRET_KEY",
+	    "IAM_STRIPE_WEBHOOK_SECRET",
+	    "IAM_STRIPE_API_BASE",
+	    "IAM_PAYGATE_ID",
+	    "IAM_PAYGATE_KEY",
+	    "IAM_PAYGATE_BASE",
+	    "IAM_BILLING_GRACE_DAYS",
+	    "IAM_VAT_PERCENT",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		setting(names[i]);

@@ -377,7 +377,8 @@ static void test_names(void **state)
 	assert_int_equal(export_parse("srt"), EXPORT_SRT);
 	assert_int_equal(export_parse("VTT"), EXPORT_VTT);
 	assert_int_equal(export_parse("json"), EXPORT_JSON);
-	assert_int_equal(export_parse("pdf"), 0);
+	assert_int_equal(export_parse("pdf"), EXPORT_PDF);
+	assert_int_equal(export_parse("rtf"), 0);
 	assert_int_equal(export_parse("srt "), 0);
 	assert_int_equal(export_parse(""), 0);
 	assert_int_equal(export_parse(NULL), 0);

@@ -4,12 +4,15 @@ import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } fro
 import { IconClose, IconMenu, IconWave } from './components/icons';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { InboxNavLabel, NotificationBell } from './components/NotificationBell';
+import { SearchBox } from './components/SearchBox';
 import { Toasts } from './components/ui';
 import { Link, match, navigate, useLocation } from './lib/router';
 import * as session from './lib/session';
 import * as uploads from './lib/uploads';
 import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
+import { Audit } from './pages/Audit';
+import { Billing } from './pages/Billing';
 import { Login, Signup } from './pages/Auth';
 import { Forgot } from './pages/Forgot';
 import { Reset } from './pages/Reset';
@@ -17,19 +20,28 @@ import { Verify } from './pages/Verify';
 import { Inbox } from './pages/Inbox';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
+import { Invite } from './pages/Invite';
 import { Record } from './pages/Record';
+import { Search } from './pages/Search';
+import { OrgSwitcher, Team } from './pages/Team';
 import { Upload } from './pages/Upload';
 
 function useSession(): session.SessionState {
 	return useSyncExternalStore(session.subscribe, session.getState);
 }
 
-const NAV: { to: string; label: ReactNode; match: (p: string) => boolean }[] = [
+// `roles`: only shown to these roles in the active organization (README's permission matrix).
+const WRITERS = ['owner', 'admin', 'member'];
+const ADMINS = ['owner', 'admin'];
+const NAV: { to: string; label: ReactNode; match: (p: string) => boolean; roles?: string[] }[] = [
 	{ to: '/meetings', label: 'Meetings', match: (p: string) => p === '/meetings' || p.startsWith('/meetings/') },
 	{ to: '/inbox', label: <InboxNavLabel />, match: (p: string) => p === '/inbox' },
-	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload' },
-	{ to: '/record', label: 'Record', match: (p: string) => p === '/record' },
-	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys' },
+	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload', roles: WRITERS },
+	{ to: '/record', label: 'Record', match: (p: string) => p === '/record', roles: WRITERS },
+	{ to: '/team', label: 'Team', match: (p: string) => p === '/team' },
+	{ to: '/audit', label: 'Audit', match: (p: string) => p === '/audit', roles: ADMINS },
+	{ to: '/api-keys', label: 'API keys', match: (p: string) => p === '/api-keys', roles: ADMINS },
+	{ to: '/billing', label: 'Billing', match: (p: string) => p === '/billing', roles: ADMINS },
 	{ to: '/account', label: 'Account', match: (p: string) => p === '/account' },
 ];
 
@@ -55,6 +67,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 	const [open, setOpen] = useState(false);
 	useEffect(() => setOpen(false), [path]);
 	const name = user ? [user.first_name, user.last_name].filter(Boolean).join(' ') || user.email : '';
+	const role = user?.organization?.role;
 	return (
 		<header className="header">
 			<div className="header__inner">
@@ -66,6 +79,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 						IAM
 					</span>
 				</Link>
+				<SearchBox />
 				<UploadIndicator className="upload-indicator--bar" />
 				<button type="button" className="btn btn--icon btn--quiet nav-toggle" aria-expanded={open} aria-controls="main-nav" onClick={() => setOpen((o) => !o)}>
 					{open ? <IconClose /> : <IconMenu />}
@@ -73,7 +87,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 				</button>
 				<nav id="main-nav" className={`nav${open ? ' nav--open' : ''}`} aria-label="Main">
 					<ul>
-						{NAV.map((n) => (
+						{NAV.filter((n) => !n.roles || !role || n.roles.includes(role)).map((n) => (
 							<li key={n.to}>
 								<Link to={n.to} className="nav__link" aria-current={n.match(path) ? 'page' : undefined}>
 									{n.label}
@@ -84,6 +98,7 @@ function Header({ path, user }: { path: string; user: session.SessionState['user
 					<div className="nav__user">
 						<UploadIndicator className="upload-indicator--nav" />
 						<NotificationBell />
+						{user ? <OrgSwitcher key={user.organization?.id || ''} /> : null}
 						<span className="nav__name" title={user?.email}>
 							{name}
 						</span>
@@ -126,22 +141,27 @@ function Routes({ path, me }: { path: string; me: string }) {
 	if (m) return <MeetingPage key={m.id} id={m.id} />;
 	if (path === '/upload') return <Upload />;
 	if (path === '/record') return <Record />;
+	if (path === '/search') return <Search />;
 	if (path === '/api-keys') return <ApiKeys />;
+	if (path === '/team') return <Team />;
+	if (path === '/audit') return <Audit />;
 	if (path === '/account') return <Account />;
 	if (path === '/inbox') return <Inbox me={me} />;
+	if (path === '/billing') return <Billing />;
 	return <NotFound />;
 }
 
 const PUBLIC = new Set(['/login', '/signup', '/forgot-password']);
-/** Pages from mail links: shown whether or not someone is logged in here. */
+/** Pages shown whether or not someone is logged in here: mail links, accepting an invitation. */
 const OPEN = new Set(['/verify-email', '/reset-password']);
+const isInvite = (p: string) => p === '/invite' || p.startsWith('/invite/');
 
 export function App() {
 	const s = useSession();
 	const loc = useLocation();
 	const path = loc.path.replace(/\/+$/, '') || '/';
 	const isPublic = PUBLIC.has(path);
-	const isOpen = OPEN.has(path);
+	const isOpen = OPEN.has(path) || isInvite(path);
 	const first = useRef(true);
 
 	useEffect(() => {
@@ -174,11 +194,11 @@ export function App() {
 		return () => clearTimeout(t);
 	}, [path]);
 
-	if (isOpen && s.status !== 'loading') {
+	if (isOpen && (isInvite(path) || s.status !== 'loading')) {
 		return (
 			<>
 				<main id="main" className="main main--auth">
-					{path === '/verify-email' ? <Verify /> : <Reset />}
+					{isInvite(path) ? <Invite /> : path === '/verify-email' ? <Verify /> : <Reset />}
 				</main>
 				<Toasts />
 			</>

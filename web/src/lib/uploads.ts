@@ -37,6 +37,8 @@ export interface UploadItem {
 	resumedFrom: number;
 	meetingId: string | null;
 	error: string | null;
+	/** refused with 402 quota_exceeded: the page offers the upgrade */
+	quota?: boolean;
 	startedAt: number;
 	/** kind of source, for the wording */
 	source: 'file' | 'recording';
@@ -295,8 +297,8 @@ async function failed(key: string, err: unknown): Promise<void> {
 		session.end();
 		return;
 	}
-	const refused = status === 400 || status === 413 || status === 415 || status === 422;
-	update(key, { state: refused ? 'rejected' : 'failed', error: detail });
+	const refused = status === 400 || status === 402 || status === 413 || status === 415 || status === 422;
+	update(key, { state: refused ? 'rejected' : 'failed', error: detail, quota: status === 402 });
 	const up = uploads.get(key);
 	if (refused) {
 		uploads.delete(key);

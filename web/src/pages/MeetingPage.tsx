@@ -8,6 +8,7 @@
 // said, with what the person typed kept.
 
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
+import { InsightsTabs } from '../components/InsightsTabs';
 import { Alert, ConfirmDialog, PageHeader, Progress, StatusBadge, Spinner, toast, useDocumentTitle } from '../components/ui';
 import { IconDown, IconDownload, IconHistory, IconPencil, IconRetry, IconSearch, IconTrash, IconUp } from '../components/icons';
 import { del, download, post, put } from '../lib/api';
@@ -656,7 +657,8 @@ function Player({ meeting, audioRef }: { meeting: Meeting; audioRef: React.RefOb
 	const [src, setSrc] = useState<string | null>(null);
 	const [error, setError] = useState<string | null>(null);
 	const retries = useRef(0);
-	const resumeAt = useRef<number | null>(null);
+	// ?t=SECONDS (a search hit): start there once the audio is ready
+	const resumeAt = useRef<number | null>(Number(new URLSearchParams(window.location.search).get('t')) || null);
 
 	const loadTicket = useCallback(async () => {
 		try {
@@ -821,6 +823,8 @@ const FORMATS = [
 	{ f: 'srt', label: 'SRT', hint: 'Subtitles (SubRip)' },
 	{ f: 'vtt', label: 'VTT', hint: 'Subtitles (WebVTT)' },
 	{ f: 'json', label: 'JSON', hint: 'Segments and words with times' },
+	{ f: 'docx', label: 'DOCX', hint: 'Word document with the summary and action items' },
+	{ f: 'pdf', label: 'PDF', hint: 'PDF document with the summary and action items' },
 ] as const;
 
 /** Download buttons: the current text, or an older one (`version`: "original" or a revision number). */
@@ -1196,30 +1200,32 @@ export function MeetingPage({ id }: { id: string }) {
 			{restoreViewed.dialog}
 
 			{meeting.status === 'completed' ? (
-				transcript ? (
-					viewing ? (
-						<TranscriptView key={`view-${viewing.kind}-${viewing.version}`} meeting={meeting} transcript={viewing.transcript} audioRef={audioRef} playerRef={playerRef} />
+				<InsightsTabs meeting={meeting} audioRef={audioRef} transcriptVersion={transcript?.version ?? null}>
+					{transcript ? (
+						viewing ? (
+							<TranscriptView key={`view-${viewing.kind}-${viewing.version}`} meeting={meeting} transcript={viewing.transcript} audioRef={audioRef} playerRef={playerRef} />
+						) : (
+							<TranscriptView key="current" meeting={meeting} transcript={transcript} audioRef={audioRef} playerRef={playerRef} onEdit={runEdit} />
+						)
+					) : transcriptError ? (
+						<Alert
+							title="The transcript could not be loaded."
+							action={
+								<button type="button" className="btn" onClick={() => void loadTranscript()}>
+									Try again
+								</button>
+							}
+						>
+							{transcriptError}
+						</Alert>
 					) : (
-						<TranscriptView key="current" meeting={meeting} transcript={transcript} audioRef={audioRef} playerRef={playerRef} onEdit={runEdit} />
-					)
-				) : transcriptError ? (
-					<Alert
-						title="The transcript could not be loaded."
-						action={
-							<button type="button" className="btn" onClick={() => void loadTranscript()}>
-								Try again
-							</button>
-						}
-					>
-						{transcriptError}
-					</Alert>
-				) : (
-					<div className="transcript-skeleton" aria-busy="true" aria-label="Loading transcript">
-						{Array.from({ length: 6 }, (_, i) => (
-							<span key={i} className="skeleton skeleton--line" />
-						))}
-					</div>
-				)
+						<div className="transcript-skeleton" aria-busy="true" aria-label="Loading transcript">
+							{Array.from({ length: 6 }, (_, i) => (
+								<span key={i} className="skeleton skeleton--line" />
+							))}
+						</div>
+					)}
+				</InsightsTabs>
 			) : null}
 
 			{meeting.status === 'completed' && meeting.provider_used ? (

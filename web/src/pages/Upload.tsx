@@ -106,7 +106,13 @@ export function UploadRow({ it }: { it: UploadItem }) {
 			{it.error ? (
 				<p className={`upload__error${it.state === 'offline' ? ' upload__error--info' : ''}`} id={errorId} data-upload-error role={it.state === 'offline' ? 'status' : 'alert'}>
 					{it.error}
-					{it.state === 'rejected' ? ' Nothing was saved — choose another file.' : null}
+					{it.state === 'rejected' && !it.quota ? ' Nothing was saved — choose another file.' : null}
+					{it.quota ? (
+						<>
+							{' '}
+							<Link to="/billing">See plans and upgrade</Link>
+						</>
+					) : null}
 				</p>
 			) : null}
 		</li>

@@ -1,0 +1,507 @@
+/*
+ * invitations.c — inviting people into the active organization by e-mail
+ * address (owners and admins: manage_members), and the invitee's side:
+ * look the invitation up, accept it while logged in, or sign up through it.
+ *
+ * The token travels only in request bodies and in the fragment of the
+ * accept link (/invite#inv_...), never in a request path: paths are
+ * written to the access log. Mail is not sent here yet: the reply carries
+ * the link for the inviter to pass on, and "mail": "not_sent".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/authz.h"
+#include "auth/password.h"
+#include "core/timeutil.h"
+#include "store/audit.h"
+#include "store/invitations.h"
+#include "store/orgs.h"
+#include "store/users.h"
+
+#define INVITES_MAX 500
+
+/* The link the invitee opens: the web app's accept page, the token in the fragment. */
+static json_t *accept_url(const char *token)
+{
+	char url[INVITE_TOKEN_BUF + 16];
+	snprintf(url, sizeof url, "/invite#%s", token);
+	return json_string(url);
+}
+
+static const char *inv_status(const struct invitation *inv)
+{
+	switch (invitation_state(inv, time_now_ms())) {
+	case INVITE_ACCEPTED:
+		return "accepted";
+	case INVITE_REVOKED:
+		return "revoked";
+	case INVITE_EXPIRED:
+		return "expired";
+	default:
+		return "pending";
+	}
+}
+
+static json_t *inv_json(const struct invitation *inv, const char *token)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", inv->id, "email", inv->email,
+			      "role", inv->role, "status", inv_status(inv), "invited_by",
+			      inv->invited_by[0] ? json_pack("{s:s,s:s}", "id", inv->invited_by,
+							     "email", inv->inviter_email)
+						 : json_null(),
+			      "created_at", api_time(inv->created_at), "expires_at",
+			      api_time(inv->expires_at));
+	if (token) {
+		json_object_set_new(o, "token", json_string(token));
+		json_object_set_new(o, "accept_url", accept_url(token));
+		json_object_set_new(o, "mail", json_string("not_sent"));
+	}
+	return o;
+}
+
+struct invite_in {
+	const char *email, *role;
+};
+
+static const struct jv_field INVITE_FIELDS[] = {
+    {.name = "email",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct invite_in, email)},
+    {.name = "role",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .dest = JV_DEST(struct invite_in, role)},
+};
+static const struct jv_spec INVITE_SPEC = {JV_FIELDS(INVITE_FIELDS)};
+
+static void invite_check(struct api_ctx *cx, json_t **errors)
+{
+	const struct invite_in *in = API_IN(cx, struct invite_in);
+	char email[EMAIL_BUF];
+	const char *why;
+	if (in->email && !api_email_normalize(in->email, email, sizeof email, &why))
+		jv_error(errors, "email", "%s", why);
+	api_role_check(cx, errors);
+}
+
+static void create_invite(struct api_ctx *cx)
+{
+	const struct invite_in *in = API_IN(cx, struct invite_in);
+	struct http_req *r = cx->req;
+	const struct principal *p = cx->principal;
+	char email[EMAIL_BUF];
+	const char *why;
+	if (!api_email_normalize(in->email, email, sizeof email, &why))
+		return; /* refused by invite_check */
+	if (!api_role_grantable(r, p->role, in->role))
+		return;
+	struct invitation inv;
+	char token[INVITE_TOKEN_BUF];
+	enum store_rc rc =
+	    invitation_create(cx->conn, p->org_id, email, in->role, p->user_id, &inv, token);
+	if (rc == STORE_CONFLICT) {
+		http_problem_fields(
+		    r, 409, "already_member",
+		    json_pack("[{s:s,s:s}]", "field", "email", "message", "is already a member"),
+		    "%s is already a member of this organization. Change their role "
+		    "on the member list instead.",
+		    email);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "create invitation");
+		return;
+	}
+	api_audit(cx, "invitation.create", "invitation", inv.id,
+		  json_pack("{s:s,s:s}", "email", inv.email, "role", inv.role));
+	http_reply_json(r, 201, inv_json(&inv, token));
+}
+
+static void list_invites(struct api_ctx *cx)
+{
+	struct invitation *list;
+	int n;
+	enum store_rc rc =
+	    invitation_list_pending(cx->conn, cx->principal->org_id, INVITES_MAX, &list, &n);
+	if (rc) {
+		api_db_fail(cx->req, rc, "list invitations");
+		return;
+	}
+	json_t *data = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(data, inv_json(&list[i], NULL));
+	free(list);
+	http_reply_json(cx->req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
+}
+
+static void no_invitation(struct http_req *r)
+{
+	http_problem(r, 404, "invitation_not_found",
+		     "No pending invitation with this id in this organization (it may have been "
+		     "accepted or revoked).");
+}
+
+static void resend_invite(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	const struct principal *p = cx->principal;
+	struct invitation old;
+	enum store_rc rc = invitation_get(cx->conn, p->org_id, http_param(r, "id"), &old);
+	if (rc == STORE_OK && (old.accepted_at || old.revoked_at))
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND) {
+		no_invitation(r);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load invitation");
+		return;
+	}
+	/* Resending must not let an admin re-issue an owner invitation made by an owner. */
+	if (!api_role_grantable(r, p->role, old.role))
+		return;
+	struct invitation inv;
+	char token[INVITE_TOKEN_BUF];
+	rc = invitation_resend(cx->conn, p->org_id, old.id, p->user_id, &inv, token);
+	if (rc == STORE_NOT_FOUND) {
+		no_invitation(r);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "resend invitation");
+		return;
+	}
+	api_audit(
+	    cx, "invitation.resend", "invitation", inv.id,
+	    json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", inv.role, "replaces", old.id));
+	http_reply_json(r, 200, inv_json(&inv, token));
+}
+
+static void revoke_invite(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	const struct principal *p = cx->principal;
+	const char *id = http_param(r, "id");
+	enum store_rc rc = invitation_revoke(cx->conn, p->org_id, id);
+	if (rc == STORE_NOT_FOUND) {
+		no_invitation(r);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "revoke invitation");
+		return;
+	}
+	api_audit(cx, "invitation.revoke", "invitation", id, NULL);
+	http_reply_empty(r, 204);
+}
+
+/* ---- the invitee's side: the token in the body ---- */
+
+struct token_in {
+	const char *token, *password, *first_name, *last_name;
+};
+
+static const struct jv_field TOKEN_FIELDS[] = {
+    {.name = "token",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct token_in, token)},
+};
+static const struct jv_spec TOKEN_SPEC = {JV_FIELDS(TOKEN_FIELDS)};
+
+static const struct jv_field SIGNUP_FIELDS[] = {
+    {.name = "token",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .dest = JV_DEST(struct token_in, token)},
+    {.name = "password",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .dest = JV_DEST(struct token_in, password)},
+    {.name = "first_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct token_in, first_name)},
+    {.name = "last_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct token_in, last_name)},
+};
+static const struct jv_spec SIGNUP_SPEC = {JV_FIELDS(SIGNUP_FIELDS)};
+
+/*
+ * The invitation the body's token names, pending; else reply 404 (unknown)
+ * or 410 (used, revoked, expired) and return false.
+ */
+static bool load_by_token(struct api_ctx *cx, struct invitation *inv)
+{
+	struct http_req *r = cx->req;
+	const char *token = API_IN(cx, struct token_in)->token;
+	enum store_rc rc = strlen(token) < INVITE_TOKEN_BUF
+			       ? invitation_find_by_token(cx->conn, token, inv)
+			       : STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, "invitation_not_found",
+			     "This invitation link is not valid. Check that the whole link was "
+			     "copied, or ask for a new invitation.");
+		return false;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load invitation");
+		return false;
+	}
+	switch (invitation_state(inv, time_now_ms())) {
+	case INVITE_ACCEPTED:
+		http_problem(r, 410, "invitation_used",
+			     "This invitation has already been used. Log in, or ask for a new "
+			     "invitation.");
+		return false;
+	case INVITE_REVOKED:
+		http_problem(r, 410, "invitation_revoked",
+			     "This invitation was revoked or replaced by a newer one. Use the "
+			     "latest link, or ask for a new invitation.");
+		return false;
+	case INVITE_EXPIRED:
+		http_problem(r, 410, "invitation_expired",
+			     "This invitation expired (invitations last 7 days). Ask for a new "
+			     "one.");
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void lookup(struct api_ctx *cx)
+{
+	struct invitation inv;
+	if (!load_by_token(cx, &inv))
+		return;
+	struct user u;
+	enum store_rc rc = user_find_by_email(cx->conn, inv.email, &u);
+	if (rc && rc != STORE_NOT_FOUND) {
+		api_db_fail(cx->req, rc, "find user");
+		return;
+	}
+	json_t *body = inv_json(&inv, NULL);
+	json_object_set_new(body, "organization",
+			    json_pack("{s:s,s:s}", "id", inv.org_id, "name", inv.org_name));
+	json_object_set_new(body, "account_exists", json_boolean(rc == STORE_OK));
+	http_reply_json(cx->req, 200, body);
+}
+
+static void audit_accept(struct api_ctx *cx, const struct invitation *inv, const char *user_id,
+			 const char *how)
+{
+	struct audit_ctx ctx;
+	api_audit_ctx(cx->req, &ctx);
+	audit_record_target(
+	    cx->conn, inv->org_id, user_id, "invitation.accept", "invitation", inv->id, &ctx,
+	    json_pack("{s:s,s:s,s:s}", "email", inv->email, "role", inv->role, "via", how));
+}
+
+/* After joining: a session in the organization joined. */
+static void reply_joined(struct api_ctx *cx, const struct user *u, const struct invitation *inv,
+			 int status)
+{
+	struct membership m;
+	enum store_rc rc = user_membership(cx->conn, u->id, inv->org_id, &m);
+	if (rc) {
+		api_db_fail(cx->req, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load membership");
+		return;
+	}
+	api_start_session(cx->req, cx->conn, u, &m, status);
+}
+
+static bool accept_failed(struct http_req *r, enum store_rc rc)
+{
+	if (rc == STORE_STALE) {
+		http_problem(r, 410, "invitation_used",
+			     "This invitation was used, revoked or expired a moment ago. Ask for a "
+			     "new invitation.");
+		return true;
+	}
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, "already_member",
+			     "You are already a member of this organization. Switch to it from the "
+			     "organization menu.");
+		return true;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "accept invitation");
+		return true;
+	}
+	return false;
+}
+
+static void accept(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	const struct principal *p = cx->principal;
+	if (p->via_api_key) {
+		http_problem(
+		    r, 400, "not_a_session",
+		    "Accept an invitation while logged in as its addressee, not with an API "
+		    "key.");
+		return;
+	}
+	struct invitation inv;
+	if (!load_by_token(cx, &inv))
+		return;
+	struct user u;
+	enum store_rc rc = user_find(cx->conn, p->user_id, &u);
+	if (rc) {
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+		return;
+	}
+	if (strcmp(u.email, inv.email) != 0) {
+		http_problem_fields(
+		    r, 403, "invitation_email_mismatch",
+		    json_pack("[{s:s,s:s}]", "field", "email", "message", "does not match"),
+		    "This invitation is for %s, but you are logged in as %s. Log in as %s (or "
+		    "sign up with that address) to accept it.",
+		    inv.email, u.email, inv.email);
+		return;
+	}
+	if (accept_failed(r, invitation_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "login");
+	reply_joined(cx, &u, &inv, 200);
+}
+
+static void signup_check(struct api_ctx *cx, json_t **errors)
+{
+	const struct token_in *in = API_IN(cx, struct token_in);
+	if (in->password)
+		api_password_rules(in->password, NULL, "password", errors);
+	api_name_rules(cx->body, errors);
+}
+
+/*
+ * Sign up through an invitation: the account gets the invited address,
+ * proven by holding the link, and joins the organization (it also gets its
+ * own personal organization, like every account).
+ */
+static void signup(struct api_ctx *cx)
+{
+	const struct token_in *in = API_IN(cx, struct token_in);
+	struct http_req *r = cx->req;
+	struct invitation inv;
+	if (!api_conn(cx) || !load_by_token(cx, &inv))
+		return;
+	struct user u;
+	memset(&u, 0, sizeof u);
+	snprintf(u.email, sizeof u.email, "%s", inv.email);
+	enum store_rc rc = user_find_by_email(cx->conn, inv.email, &u);
+	if (rc == STORE_OK) {
+		http_problem(r, 409, "email_taken",
+			     "An account with %s already exists. Log in and accept the invitation.",
+			     inv.email);
+		return;
+	}
+	if (rc != STORE_NOT_FOUND) {
+		api_db_fail(r, rc, "find user");
+		return;
+	}
+	json_t *pw_errors = NULL;
+	api_password_rules(in->password, inv.email, "password", &pw_errors);
+	if (pw_errors) {
+		http_problem_validation(r, pw_errors);
+		return;
+	}
+	snprintf(u.first_name, sizeof u.first_name, "%s", in->first_name ? in->first_name : "");
+	snprintf(u.last_name, sizeof u.last_name, "%s", in->last_name ? in->last_name : "");
+	/* Hash without holding a connection: the pool is not held during the slow part. */
+	api_conn_release(cx);
+	if (password_gate_enter() < 0) {
+		api_hash_busy(r);
+		return;
+	}
+	int hrc = password_hash(in->password, u.password_hash);
+	password_gate_leave();
+	if (hrc < 0) {
+		http_problem_internal(r, "password hash");
+		return;
+	}
+	if (!api_conn(cx))
+		return;
+	char org_name[NAME_BUF];
+	api_org_name_for(&u, org_name, sizeof org_name);
+	struct membership personal;
+	rc = user_create(cx->conn, &u, org_name, &personal);
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, "email_taken",
+			     "An account with %s already exists. Log in and accept the invitation.",
+			     inv.email);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "create user");
+		return;
+	}
+	struct audit_ctx ctx;
+	api_audit_ctx(r, &ctx);
+	audit_record(cx->conn, personal.org_id, u.id, "auth.register", &ctx,
+		     json_pack("{s:s}", "via", "invitation"));
+	if (accept_failed(r, invitation_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "signup");
+	reply_joined(cx, &u, &inv, 201);
+}
+
+#define MANAGE .auth = AUTH_BEARER, .db = DB_CONN_HELD, .perm = PERM_MANAGE_MEMBERS
+
+static const struct route ROUTES[] = {
+    {.method = M_POST,
+     .pattern = "/api/v1/organizations/{org_id}/invitations",
+     .body = BODY_JSON,
+     .json = &INVITE_SPEC,
+     .check = invite_check,
+     MANAGE,
+     .run = create_invite},
+    {.method = M_GET,
+     .pattern = "/api/v1/organizations/{org_id}/invitations",
+     MANAGE,
+     .run = list_invites},
+    {.method = M_POST,
+     .pattern = "/api/v1/organizations/{org_id}/invitations/{id}/resend",
+     MANAGE,
+     .run = resend_invite},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/organizations/{org_id}/invitations/{id}",
+     MANAGE,
+     .run = revoke_invite},
+    {.method = M_POST,
+     .pattern = "/api/v1/invitations/lookup",
+     .body = BODY_JSON,
+     .json = &TOKEN_SPEC,
+     .db = DB_CONN_HELD,
+     .run = lookup},
+    {.method = M_POST,
+     .pattern = "/api/v1/invitations/accept",
+     .body = BODY_JSON,
+     .json = &TOKEN_SPEC,
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = accept},
+    {.method = M_POST,
+     .pattern = "/api/v1/invitations/signup",
+     .body = BODY_JSON,
+     .json = &SIGNUP_SPEC,
+     .check = signup_check,
+     .run = signup},
+};
+
+size_t api_invitations_routes(const struct route **out)
+{
+	*out = ROUTES;
+	return ARRAY_LEN(ROUTES);
+}

@@ -1,0 +1,54 @@
+/*
+ * authz.h — what a role may do in an organization: the one permission table.
+ *
+ * Every route that needs more than "a member of the active organization"
+ * names a permission (struct route .perm); the frame answers 403 forbidden
+ * when the caller's role lacks it. README's permission matrix is generated
+ * from the same table (authz_matrix_markdown; test_authz checks README).
+ */
+#ifndef IAM_AUTHZ_H
+#define IAM_AUTHZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Ordered: a higher role may do all a lower one may. ROLE_NONE is no member. */
+enum org_role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_MEMBER, ROLE_ADMIN, ROLE_OWNER };
+
+enum perm {
+	PERM_NONE = 0,	      /* no check beyond authentication */
+	PERM_READ,	      /* read meetings, transcripts, audio, exports, the member list */
+	PERM_CREATE_MEETING,  /* create meetings, change their title and description */
+	PERM_UPLOAD,	      /* upload audio */
+	PERM_TRANSCRIBE,      /* start transcription */
+	PERM_EDIT_TRANSCRIPT, /* correct segments, name and merge speakers, restore revisions */
+	PERM_DELETE_MEETING,  /* delete meetings with their audio and transcript */
+	PERM_MANAGE_MEMBERS,  /* invite, change roles, remove members */
+	PERM_SEE_BILLING,     /* plan, usage and invoices */
+	PERM_MANAGE_KEYS,     /* create, list and delete API keys */
+	PERM_MANAGE_WEBHOOKS, /* create, list and delete webhooks */
+	PERM_READ_AUDIT,      /* read the audit log */
+	PERM_MANAGE_ORG,      /* rename, default language, retention */
+	PERM_DELETE_ORG,      /* delete the organization and everything in it */
+	PERM_COUNT
+};
+
+/* May role do p? PERM_NONE: any member. ROLE_NONE may do nothing. */
+bool authz_may(enum org_role role, enum perm p);
+
+/* "owner", ... ; "none" for ROLE_NONE. */
+const char *authz_role_name(enum org_role role);
+/* The role named s, or ROLE_NONE when s names none (NULL too). */
+enum org_role authz_role_parse(const char *s);
+/* "upload", ... (the names README uses). */
+const char *authz_perm_name(enum perm p);
+/* A sentence part naming the roles that have p: "owner or admin". Static. */
+const char *authz_roles_with(enum perm p);
+
+/*
+ * README's permission matrix as Markdown (a header, one row per permission,
+ * one column per role). Returns a malloc'd string; the caller frees it.
+ */
+char *authz_matrix_markdown(void);
+
+#endif

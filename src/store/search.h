@@ -1,0 +1,127 @@
+/*
+ * search.h — search across meetings: one interface over SQLite FTS5 (bm25,
+ * Porter stemming) and PostgreSQL full-text search (tsvector + GIN,
+ * websearch_to_tsquery, ts_rank, ts_headline). See sql/0009_search.*.sql.
+ *
+ * The index unit is a row of search_docs: a meeting's title, its
+ * description, or one transcript segment (with its index, speaker and
+ * times). The index functions below rewrite a meeting's rows from what is
+ * stored; callers run them inside the transaction of the change they
+ * mirror, so the index never disagrees with a committed meeting. A deleted
+ * meeting's rows go with it (ON DELETE CASCADE), and every search joins the
+ * live meetings table as well.
+ *
+ * Queries people type never reach MATCH or websearch_to_tsquery as they
+ * are: search_parse() reduces them to words, "phrases" and -exclusions, and
+ * the dialect's query text is rebuilt from those with every term quoted, so
+ * FTS syntax (NEAR, *, ^, parentheses, column filters, OR) has no effect.
+ * Every function that touches rows takes the caller's org_id.
+ */
+#ifndef IAM_SEARCH_H
+#define IAM_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/uuid.h"
+#include "store/store.h"
+
+/* Limits of a query (documented in README): bytes of q, and words in it. */
+#define SEARCH_Q_MAX_BYTES 1024
+#define SEARCH_MAX_TERMS   32
+/* Deepest result a cursor may reach (offset paging over a ranked list). */
+#define SEARCH_MAX_OFFSET 1000
+
+enum search_parse_rc {
+	SEARCH_Q_OK = 0,
+	SEARCH_Q_EMPTY,		/* no word at all (blank, or punctuation only) */
+	SEARCH_Q_TOO_LONG,	/* more than SEARCH_Q_MAX_BYTES */
+	SEARCH_Q_TOO_MANY,	/* more than SEARCH_MAX_TERMS words */
+	SEARCH_Q_ONLY_EXCLUDED, /* every term is an -exclusion */
+};
+
+/* One term: a word or a phrase (words joined by single spaces), maybe excluded. */
+struct search_term {
+	bool exclude;
+	char *words; /* malloc'd; only word characters and single spaces */
+	int nwords;
+};
+
+struct search_parsed {
+	struct search_term terms[SEARCH_MAX_TERMS];
+	int nterms;
+	int nwords; /* over all terms */
+};
+
+/*
+ * Parse what a person typed: "an exact phrase", -word or -"a phrase" to
+ * exclude, other words all required. A word is a run of ASCII letters and
+ * digits and non-ASCII characters; everything else separates words (a
+ * plain term that splits into several words, such as don't, becomes a
+ * phrase). Fills *out (free with search_parsed_free, also after a failure).
+ */
+enum search_parse_rc search_parse(const char *q, struct search_parsed *out);
+void search_parsed_free(struct search_parsed *p);
+
+/*
+ * The query as SQLite FTS5 MATCH text ("a" AND "b c" NOT "d") and as
+ * PostgreSQL websearch_to_tsquery text ("a" "b c" -"d"). Caller frees;
+ * NULL when out of memory or when p has no included term.
+ */
+char *search_fts5_query(const struct search_parsed *p);
+char *search_websearch_query(const struct search_parsed *p);
+
+/*
+ * A snippet as the database marked it (\x01 before and \x02 after a match)
+ * as HTML: everything escaped, the matches in <mark>...</mark> (always
+ * balanced). Caller frees; NULL when out of memory.
+ */
+char *search_snippet_html(const char *raw);
+
+struct search_filter {
+	/*
+	 * The tenant: every hit is a meeting of this organization. (When roles
+	 * and collections restrict what a member may read, the "may read"
+	 * condition joins here: see MAY_READ in search.c.)
+	 */
+	const char *org_id;
+	const char *meeting_id; /* NULL or "" = every meeting */
+	int64_t from_ms;	/* meeting date (else created) >= from_ms; 0 = open */
+	int64_t to_ms;		/* meeting date (else created) < to_ms; 0 = open */
+	const char *speaker;	/* "S<n>" or a speaker's name (any case); NULL or "" = any */
+};
+
+struct search_hit {
+	char meeting_id[UUID_STR_LEN];
+	char *title; /* malloc'd */
+	int64_t created_at;
+	int64_t meeting_date; /* 0 = none */
+	char kind[16];	      /* "segment", "title", "description" */
+	int segment_index;    /* -1 unless a segment */
+	char speaker_id[8];   /* "" = not known */
+	char *speaker_name;   /* malloc'd; "" = not known */
+	double start, end;    /* seconds; -1 unless a segment */
+	char *snippet;	      /* malloc'd, marked with \x01 / \x02 (see search_snippet_html) */
+	double rank;	      /* lower is better (bm25; minus ts_rank on PostgreSQL) */
+};
+void search_hits_free(struct search_hit *hits, size_t n);
+
+/*
+ * Hits for p under filter f, best first, skipping offset and returning at
+ * most limit. *out malloc'd (free with search_hits_free), *n of them.
+ */
+enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
+			 const struct search_filter *f, int offset, int limit,
+			 struct search_hit **out, size_t *n);
+
+/*
+ * Rewrite a meeting's title and description rows / its segment rows from
+ * what is stored now (no transcript: no segment rows). Run inside the
+ * transaction of the change. Returns a db_rc (DB_OK) so store_tx bodies
+ * can return it as it is.
+ */
+int search_index_details(struct db_conn *c, const char *org_id, const char *meeting_id);
+int search_index_transcript(struct db_conn *c, const char *org_id, const char *meeting_id);
+
+#endif

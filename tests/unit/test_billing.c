@@ -1,0 +1,440 @@
+/*
+ * Unit tests for billing: the Stripe-Signature check (rotation, secret
+ * lists, tolerance, forgery, malformed headers; reference values made with
+ * the official `stripe` npm package), the PayWeb3 checksum (PayGate's
+ * documented initiate example), quota arithmetic and the effective plan,
+ * metering rounding, and the subscription state machine under events in
+ * and out of order (on the SQLite fixture, PostgreSQL with IAM_TEST_PG_URL).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing/events.h"
+#include "bus/bus.h"
+#include "billing/gateway.h"
+#include "billing/meter.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "service/quota.h"
+#include "store/billing.h"
+
+#include "db_fixture.h"
+
+/* stripe.webhooks.generateTestHeaderString({payload: P, secret, timestamp: 1700000000}) */
+static const char P[] = "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}";
+#define T0	  1700000000
+#define SIG_TEST  "46dc069361a7691082640523fa33fe5d6c8c88d5f5e257cdf8cf11539d166595"
+#define SIG_OTHER "05074d0afb23c996d440f69b158e2062e80029a9afc33bb81c16b20d636a2063"
+#define SEC_TEST  "whsec_test_secret"
+#define SEC_OTHER "whsec_other"
+
+static enum stripe_sig verify(const char *header, const char *secrets, int64_t now)
+{
+	return stripe_verify(header, P, strlen(P), secrets, now, 300);
+}
+
+static void test_stripe_signature(void **state)
+{
+	(void)state;
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, SEC_TEST, T0), STRIPE_SIG_OK);
+	/* rotation: Stripe signs with the new and the expiring secret */
+	assert_int_equal(verify("t=1700000000,v1=" SIG_OTHER ",v1=" SIG_TEST, SEC_TEST, T0),
+			 STRIPE_SIG_OK);
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST ",v1=" SIG_OTHER, SEC_TEST, T0),
+			 STRIPE_SIG_OK);
+	/* v0 and unknown schemes are ignored, spaces tolerated */
+	assert_int_equal(verify("t=1700000000, v0=abc, v1=" SIG_TEST, SEC_TEST, T0), STRIPE_SIG_OK);
+	/* our own list: the old and the new secret while rolling */
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, SEC_OTHER "," SEC_TEST, T0),
+			 STRIPE_SIG_OK);
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, " " SEC_TEST " , x", T0),
+			 STRIPE_SIG_OK);
+	/* forged: another secret, or the signature of another timestamp */
+	assert_int_equal(verify("t=1700000000,v1=" SIG_OTHER, SEC_TEST, T0), STRIPE_SIG_MISMATCH);
+	assert_int_equal(verify("t=1700000001,v1=" SIG_TEST, SEC_TEST, T0), STRIPE_SIG_MISMATCH);
+	/* tampered payload */
+	assert_int_equal(
+	    stripe_verify("t=1700000000,v1=" SIG_TEST, "{\"id\":\"evt_2\"}", 14, SEC_TEST, T0, 300),
+	    STRIPE_SIG_MISMATCH);
+	/* tolerance: 300 s either side is fine, 301 is stale */
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, SEC_TEST, T0 + 300), STRIPE_SIG_OK);
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, SEC_TEST, T0 - 300), STRIPE_SIG_OK);
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, SEC_TEST, T0 + 301), STRIPE_SIG_STALE);
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, SEC_TEST, T0 - 301), STRIPE_SIG_STALE);
+	/* malformed */
+	assert_int_equal(verify(NULL, SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("", SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("v1=" SIG_TEST, SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("t=1700000000", SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("t=17x0000000,v1=" SIG_TEST, SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("t=1700000000,v1=abc", SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("t=1700000000,v1=" SIG_TEST, "", T0), STRIPE_SIG_MALFORMED);
+	assert_int_equal(verify("t=99999999999999999999,v1=" SIG_TEST, SEC_TEST, T0),
+			 STRIPE_SIG_MALFORMED);
+	char big[5000];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(verify(big, SEC_TEST, T0), STRIPE_SIG_MALFORMED);
+}
+
+static void test_paygate_checksum(void **state)
+{
+	(void)state;
+	/* PayGate's documented initiate.trans example (key "secret"). */
+	const char *v[] = {"10011072130",
+			   "pgtest_123456789",
+			   "3299",
+			   "ZAR",
+			   "https://my.return.url/page",
+			   "2018-01-01 12:00:00",
+			   "en-za",
+			   "ZAF",
+			   "customer@paygate.co.za"};
+	char out[33];
+	paygate_checksum(v, sizeof v / sizeof *v, "secret", out);
+	assert_string_equal(out, "59229d9c6cb336ae4bd287c87e6f0220");
+	/* any value changed: another checksum */
+	v[2] = "3300";
+	paygate_checksum(v, sizeof v / sizeof *v, "secret", out);
+	assert_string_not_equal(out, "59229d9c6cb336ae4bd287c87e6f0220");
+}
+
+static void test_paygate_form(void **state)
+{
+	(void)state;
+	struct paygate_form f;
+	/* a notify body: fields in order, CHECKSUM over every other value plus the key */
+	const char *vals[] = {"10011072130", "ABC-1", "ref 1", "1", "ZAR", "36000"};
+	char sum[33], body[512];
+	paygate_checksum(vals, 6, "secret", sum);
+	snprintf(body, sizeof body,
+		 "PAYGATE_ID=10011072130&PAY_REQUEST_ID=ABC-1&REFERENCE=ref+1&TRANSACTION_STATUS=1"
+		 "&CURRENCY=ZAR&AMOUNT=36000&CHECKSUM=%s",
+		 sum);
+	assert_int_equal(paygate_form_parse(body, strlen(body), &f), 0);
+	assert_int_equal(f.n, 7);
+	assert_string_equal(paygate_form_get(&f, "REFERENCE"), "ref 1");
+	assert_null(paygate_form_get(&f, "USER1"));
+	assert_true(paygate_form_verify(&f, "secret"));
+	assert_false(paygate_form_verify(&f, "other key"));
+	paygate_form_free(&f);
+	/* one value changed: refused */
+	char *amt = strstr(body, "36000");
+	amt[0] = '4';
+	assert_int_equal(paygate_form_parse(body, strlen(body), &f), 0);
+	assert_false(paygate_form_verify(&f, "secret"));
+	paygate_form_free(&f);
+	/* malformed: bad escapes, encoded NUL, no '=', empty key, too many fields */
+	const char *bad[] = {"A=%zz", "A=%4", "A=%00b", "A", "=x", "A=1&B"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(paygate_form_parse(bad[i], strlen(bad[i]), &f), -1);
+	char many[2048] = "";
+	for (int i = 0; i < PAYGATE_FORM_MAX + 1; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), "K%d=v&", i);
+	assert_int_equal(paygate_form_parse(many, strlen(many), &f), -1);
+	/* no CHECKSUM, or one of the wrong length */
+	assert_int_equal(paygate_form_parse("A=1&B=2", 7, &f), 0);
+	assert_false(paygate_form_verify(&f, "secret"));
+	paygate_form_free(&f);
+	assert_int_equal(paygate_form_parse("A=1&CHECKSUM=abc", 16, &f), 0);
+	assert_false(paygate_form_verify(&f, "secret"));
+	paygate_form_free(&f);
+	/* empty pairs are skipped */
+	assert_int_equal(paygate_form_parse("&&A=1&&", 7, &f), 0);
+	assert_int_equal(f.n, 1);
+	paygate_form_free(&f);
+}
+
+static void test_quota_arithmetic(void **state)
+{
+	(void)state;
+	assert_false(quota_exceeds(-1, INT64_MAX, INT64_MAX)); /* unlimited */
+	assert_false(quota_exceeds(3600, 0, 3600));	       /* exactly the limit */
+	assert_true(quota_exceeds(3600, 0, 3601));
+	assert_false(quota_exceeds(3600, 3599, 1));
+	assert_true(quota_exceeds(3600, 3600, 1));
+	assert_false(quota_exceeds(3600, 3600, 0));
+	assert_true(quota_exceeds(3600, 3601, 0)); /* already past (a downgrade) */
+	assert_true(quota_exceeds(0, 0, 1));
+	assert_true(quota_exceeds(INT64_MAX - 1, 10, INT64_MAX)); /* no overflow */
+	assert_false(quota_exceeds(10, 5, -3));
+	assert_int_equal(quota_threshold(-1, 100), 0);
+	assert_int_equal(quota_threshold(100, 79), 0);
+	assert_int_equal(quota_threshold(100, 80), 80);
+	assert_int_equal(quota_threshold(100, 99), 80);
+	assert_int_equal(quota_threshold(100, 100), 100);
+	assert_int_equal(quota_threshold(0, 0), 100);
+	assert_int_equal(quota_threshold(INT64_MAX, INT64_MAX / 5 * 4 + 1), 0); /* 79.99... % */
+	assert_int_equal(quota_threshold(INT64_MAX, INT64_MAX / 5 * 4 + 2), 80);
+	assert_int_equal(meter_seconds(45.0), 45);
+	assert_int_equal(meter_seconds(60.004), 60);
+	assert_int_equal(meter_seconds(60.2), 61);
+	assert_int_equal(meter_seconds(0.2), 1);
+	assert_int_equal(meter_seconds(0), 0);
+	assert_int_equal(meter_seconds(-3), 0);
+	assert_int_equal(meter_seconds(NAN), 0);
+	assert_int_equal(meter_cost_per_minute("openai"), 6000);
+	assert_int_equal(meter_cost_per_minute("sphinx"), 0);
+	assert_int_equal(meter_cost_per_minute(NULL), 0);
+}
+
+static void test_effective_plan(void **state)
+{
+	(void)state;
+	struct subscription s = {.plan_code = "pro", .state = "active"};
+	int64_t day = 86400000;
+	assert_string_equal(quota_plan_code(&s, 10 * day, 7 * 86400), "pro");
+	snprintf(s.state, sizeof s.state, "past_due");
+	s.past_due_since = 10 * day;
+	assert_string_equal(quota_plan_code(&s, 16 * day, 7 * 86400), "pro"); /* in grace */
+	assert_string_equal(quota_plan_code(&s, 17 * day - 1, 7 * 86400), "pro");
+	assert_string_equal(quota_plan_code(&s, 17 * day, 7 * 86400), "free");
+	assert_string_equal(quota_plan_code(&s, 10 * day, 0), "free");
+	snprintf(s.state, sizeof s.state, "canceled");
+	assert_string_equal(quota_plan_code(&s, 10 * day, 7 * 86400), "free");
+	assert_string_equal(billing_stripe_state("trialing"), "active");
+	assert_string_equal(billing_stripe_state("unpaid"), "past_due");
+	assert_string_equal(billing_stripe_state("incomplete_expired"), "canceled");
+	assert_string_equal(billing_stripe_state("incomplete"), "");
+	assert_string_equal(billing_stripe_state(NULL), "");
+}
+
+/* A subscription object as Stripe sends it, for org with plan in metadata. */
+static json_t *sub_obj(const char *org, const char *status, const char *plan, int64_t start)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:I,s:I,s:{s:[]}}", "id", "sub_1", "object",
+			 "subscription", "customer", "cus_1", "status", status, "metadata",
+			 "org_id", org, "plan", plan, "current_period_start", (json_int_t)start,
+			 "current_period_end", (json_int_t)(start + 2592000), "items", "data");
+}
+
+static const char *apply(struct fx *fx, const char *type, int64_t created_s, json_t *obj)
+{
+	const char *outcome = NULL;
+	char org[40];
+	assert_int_equal(
+	    billing_stripe_event(fx->c, type, created_s * 1000, obj, time_now_ms(), &outcome, org),
+	    STORE_OK);
+	json_decref(obj);
+	return outcome;
+}
+
+static void test_state_machine_order(void **state)
+{
+	FX(state);
+	struct subscription s;
+	/* updated (newer) before created (older): the newer state stays */
+	assert_string_equal(apply(fx, "customer.subscription.updated", 2000,
+				  sub_obj(fx->org, "active", "enterprise", 1990)),
+			    EVENT_APPLIED);
+	assert_string_equal(apply(fx, "customer.subscription.created", 1000,
+				  sub_obj(fx->org, "active", "pro", 990)),
+			    EVENT_OUT_OF_ORDER);
+	assert_int_equal(billing_subscription_get(fx->c, fx->org, time_now_ms(), &s), STORE_OK);
+	assert_string_equal(s.plan_code, "enterprise");
+	assert_string_equal(s.state, "active");
+	assert_string_equal(s.customer_id, "cus_1");
+	assert_int_equal(s.period_start, 1990000);
+	/* found by customer id from now on (no metadata) */
+	json_t *failed = json_pack("{s:s,s:s}", "id", "in_1", "customer", "cus_1");
+	assert_string_equal(apply(fx, "invoice.payment_failed", 3000, failed), EVENT_APPLIED);
+	assert_int_equal(billing_subscription_get(fx->c, fx->org, time_now_ms(), &s), STORE_OK);
+	assert_string_equal(s.state, "past_due");
+	int64_t since = s.past_due_since;
+	assert_true(since > 0);
+	/* a second failure does not restart the grace period */
+	failed = json_pack("{s:s,s:s}", "id", "in_2", "customer", "cus_1");
+	assert_string_equal(apply(fx, "invoice.payment_failed", 3100, failed), EVENT_APPLIED);
+	assert_int_equal(billing_subscription_get(fx->c, fx->org, time_now_ms(), &s), STORE_OK);
+	assert_int_equal(s.past_due_since, since);
+	/* deleted, then a late paid invoice from before: stays canceled */
+	assert_string_equal(apply(fx, "customer.subscription.deleted", 4000,
+				  sub_obj(fx->org, "canceled", "enterprise", 1990)),
+			    EVENT_APPLIED);
+	json_t *paid = json_pack("{s:s,s:s}", "id", "in_3", "customer", "cus_1");
+	assert_string_equal(apply(fx, "invoice.paid", 3500, paid), EVENT_OUT_OF_ORDER);
+	assert_int_equal(billing_subscription_get(fx->c, fx->org, time_now_ms(), &s), STORE_OK);
+	assert_string_equal(s.state, "canceled");
+	assert_int_equal(s.past_due_since, 0);
+	/* unknown customer and unknown types change nothing */
+	json_t *stranger = json_pack("{s:s,s:s}", "id", "sub_x", "customer", "cus_nobody");
+	assert_string_equal(apply(fx, "customer.subscription.updated", 5000, stranger),
+			    EVENT_UNKNOWN_CUSTOMER);
+	assert_string_equal(apply(fx, "charge.refunded", 5000, json_object()), EVENT_IGNORED_TYPE);
+	/* the other organization was never touched */
+	assert_int_equal(billing_subscription_get(fx->c, fx->org2, time_now_ms(), &s), STORE_OK);
+	assert_false(s.stored);
+	assert_string_equal(s.plan_code, "free");
+}
+
+static void test_usage_idempotent(void **state)
+{
+	FX(state);
+	struct usage_record u = {.org_id = fx->org,
+				 .kind = USAGE_SECONDS,
+				 .source_key = "job-1",
+				 .quantity = 45,
+				 .at_ms = time_now_ms()};
+	bool inserted = false;
+	assert_int_equal(billing_usage_add(fx->c, &u, &inserted), STORE_OK);
+	assert_true(inserted);
+	/* the retried job: counted once */
+	assert_int_equal(billing_usage_add(fx->c, &u, &inserted), STORE_OK);
+	assert_false(inserted);
+	assert_int_equal(
+	    meter_transcription(fx->c, NULL, fx->org, "job-1", NULL, 45.0, "sphinx", "m"),
+	    STORE_OK);
+	int64_t sum = 0;
+	assert_int_equal(billing_usage_sum(fx->c, fx->org, USAGE_SECONDS, 0, INT64_MAX, &sum),
+			 STORE_OK);
+	assert_int_equal(sum, 45);
+	struct quota_usage q;
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3555, &q), QUOTA_OK);
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3556, &q), QUOTA_EXCEEDED);
+	assert_int_equal(q.limit, 3600);
+	assert_int_equal(q.used, 45);
+	/* queued audio counts, rounded up per file the same way on both databases */
+	const double durations[] = {30.0, 30.004, 0.2};
+	for (size_t i = 0; i < 3; i++) {
+		char mid[UUID_STR_LEN];
+		uuid_v7(mid);
+		assert_int_equal(
+		    db_exec(fx->c,
+			    "INSERT INTO meetings (id, org_id, title, status, duration_seconds,"
+			    " created_at, updated_at) VALUES ($1, $2, 't', 'queued', $3, 1, 1)",
+			    DB_PARAMS(DB_TEXT(mid), DB_TEXT(fx->org), DB_REAL(durations[i])), NULL),
+		    DB_OK);
+	}
+	int64_t pending = 0;
+	assert_int_equal(billing_pending_seconds(fx->c, fx->org, &pending), STORE_OK);
+	assert_int_equal(pending, 30 + 30 + 1);
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3600 - 45 - 61, &q), QUOTA_OK);
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_MINUTES, 3600 - 45 - 60, &q),
+			 QUOTA_EXCEEDED);
+	/* the 80 % warning is recorded once per period */
+	bool first = false;
+	assert_int_equal(billing_warning_claim(fx->c, fx->org, "minutes", 0, 80, &first), STORE_OK);
+	assert_true(first);
+	assert_int_equal(billing_warning_claim(fx->c, fx->org, "minutes", 0, 80, &first), STORE_OK);
+	assert_false(first);
+	/* events: once */
+	assert_int_equal(billing_event_claim(fx->c, "stripe", "evt_1", "x", NULL, NULL, &first),
+			 STORE_OK);
+	assert_true(first);
+	assert_int_equal(billing_event_claim(fx->c, "stripe", "evt_1", "x", NULL, NULL, &first),
+			 STORE_OK);
+	assert_false(first);
+}
+
+struct seen {
+	int n;
+	char type[32];
+	char data[512];
+};
+
+static void on_event(void *ctx, const struct bus_event *ev)
+{
+	struct seen *s = ctx;
+	s->n++;
+	snprintf(s->type, sizeof s->type, "%s", ev->type);
+	snprintf(s->data, sizeof s->data, "%s", ev->data);
+}
+
+static void test_warnings_once(void **state)
+{
+	FX(state);
+	struct bus *bus = bus_new();
+	struct seen seen = {0};
+	int h = bus_subscribe(bus, on_event, &seen);
+	/* Free: 50 chat messages. 39 -> nothing; 40 (80 %) -> one warning; 41..49 -> none. */
+	char id[32];
+	for (int i = 1; i <= 39; i++) {
+		snprintf(id, sizeof id, "msg-%d", i);
+		assert_int_equal(meter_chat_message(fx->c, bus, fx->org, id), STORE_OK);
+	}
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(meter_chat_message(fx->c, bus, fx->org, "msg-40"), STORE_OK);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.type, "notification");
+	assert_non_null(strstr(seen.data, "\"threshold\":80"));
+	assert_non_null(strstr(seen.data, "\"resource\":\"chat_messages\""));
+	assert_int_equal(meter_chat_message(fx->c, bus, fx->org, "msg-40"), STORE_OK); /* again */
+	for (int i = 41; i <= 49; i++) {
+		snprintf(id, sizeof id, "msg-%d", i);
+		assert_int_equal(meter_chat_message(fx->c, bus, fx->org, id), STORE_OK);
+	}
+	assert_int_equal(seen.n, 1);
+	struct quota_usage u;
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(meter_chat_message(fx->c, bus, fx->org, "msg-50"), STORE_OK);
+	assert_int_equal(seen.n, 2); /* 100 % */
+	assert_non_null(strstr(seen.data, "\"threshold\":100"));
+	assert_int_equal(quota_check(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_EXCEEDED);
+	assert_int_equal(u.limit, 50);
+	assert_int_equal(u.used, 50);
+	/* the other organization is untouched */
+	assert_int_equal(quota_check(fx->c, fx->org2, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(u.used, 0);
+	bus_unsubscribe(bus, h);
+	bus_free(bus);
+}
+
+static void test_api_rate(void **state)
+{
+	FX(state);
+	/* Free: 100 requests an hour, counted in memory and written in batches. */
+	int64_t now = time_now_ms(), window = now - now % 3600000;
+	struct quota_rate q;
+	for (int i = 1; i <= 100; i++) {
+		assert_int_equal(quota_api_hit(fx->c, fx->org, now, &q), QUOTA_OK);
+		assert_int_equal(q.count, i);
+		assert_int_equal(q.limit, 100);
+	}
+	assert_int_equal(quota_api_hit(fx->c, fx->org, now, &q), QUOTA_EXCEEDED);
+	assert_int_equal(q.count, 101);
+	assert_int_equal(q.reset_ms, window + 3600000);
+	int64_t shared = 0;
+	assert_int_equal(billing_api_count(fx->c, fx->org, window, &shared), STORE_OK);
+	assert_true(shared >= 100 - 16 && shared <= 101); /* written in batches */
+	assert_int_equal(quota_api_used(fx->org, window, shared), 101);
+	/* a second later the batch is written */
+	assert_int_equal(quota_api_hit(fx->c, fx->org, now + 1000, &q), QUOTA_EXCEEDED);
+	assert_int_equal(billing_api_count(fx->c, fx->org, window, &shared), STORE_OK);
+	assert_int_equal(shared, 102);
+	/* the next hour starts from zero; the last hour's rest is kept */
+	assert_int_equal(quota_api_hit(fx->c, fx->org, window + 3600000, &q), QUOTA_OK);
+	assert_int_equal(q.count, 1);
+	/* another organization has its own count */
+	assert_int_equal(quota_api_hit(fx->c, fx->org2, now, &q), QUOTA_OK);
+	assert_int_equal(q.count, 1);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERROR);
+	crypto_init();
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_stripe_signature),
+	    cmocka_unit_test(test_paygate_checksum),
+	    cmocka_unit_test(test_paygate_form),
+	    cmocka_unit_test(test_quota_arithmetic),
+	    cmocka_unit_test(test_effective_plan),
+	    ST(test_state_machine_order, KIND_SQLITE),
+	    ST(test_state_machine_order, KIND_PG),
+	    ST(test_usage_idempotent, KIND_SQLITE),
+	    ST(test_usage_idempotent, KIND_PG),
+	    ST(test_api_rate, KIND_SQLITE),
+	    ST(test_api_rate, KIND_PG),
+	    ST(test_warnings_once, KIND_SQLITE),
+	    ST(test_warnings_once, KIND_PG),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

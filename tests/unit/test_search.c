@@ -1,0 +1,420 @@
+/*
+ * Unit tests for store/search: what people type becomes safe FTS text
+ * (every term quoted, operators and FTS syntax reduced to word
+ * separators, limits enforced), snippets become safe HTML, and, on SQLite
+ * and PostgreSQL (IAM_TEST_PG_URL), ranking, filters, tenant isolation,
+ * the index following transcripts, edits and deletion, and hostile queries
+ * running without a database error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/macros.h"
+#include "store/meetings.h"
+#include "store/revisions.h"
+#include "store/search.h"
+
+#include "db_fixture.h"
+
+/* Queries people might type that are FTS syntax in one dialect or the other. */
+static const char *const HOSTILE[] = {
+    "NEAR(budget review)",
+    "budget*",
+    "\"budget",
+    "budget\"",
+    "(budget",
+    "budget)",
+    "((((",
+    "body:budget",
+    "budget OR review",
+    "budget AND",
+    "AND",
+    "NOT budget",
+    "^budget",
+    "budget^2",
+    "'; DROP TABLE meetings; --",
+    "budget -",
+    "- -",
+    "\"\"\"",
+    "budget <-> review",
+    "budget & review | x",
+    "budget:*",
+    "!budget",
+    "\\",
+    "{body}: budget",
+    "budget + review",
+    "NEAR",
+    "\"NEAR\" \"OR\" \"AND\" \"NOT\"",
+    "ça marche",
+    "\xe4\xbc\x9a\xe8\xae\xae budget",
+    "\xf0\x9f\xa6\x92",
+    "a'b",
+    "budget\treview\nteam",
+};
+
+/*
+ * True when s is made only of quoted terms (no quote inside) joined by the
+ * given operator words, parentheses and spaces: nothing the user wrote can
+ * act as syntax.
+ */
+static bool only_quoted_terms(const char *s, bool fts5)
+{
+	while (*s) {
+		if (*s == '"') {
+			s++;
+			while (*s && *s != '"') {
+				unsigned char ch = (unsigned char)*s;
+				if (!(ch == ' ' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+				      (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+					return false;
+				s++;
+			}
+			if (*s != '"')
+				return false;
+			s++;
+		} else if (*s == ' ' || (fts5 && (*s == '(' || *s == ')')) ||
+			   (!fts5 && *s == '-')) {
+			s++;
+		} else if (fts5 && strncmp(s, "AND ", 4) == 0) {
+			s += 4;
+		} else if (fts5 && strncmp(s, "NOT ", 4) == 0) {
+			s += 4;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void expect_query(const char *q, const char *fts5, const char *web)
+{
+	struct search_parsed p;
+	assert_int_equal(search_parse(q, &p), SEARCH_Q_OK);
+	char *a = search_fts5_query(&p), *b = search_websearch_query(&p);
+	assert_string_equal(a, fts5);
+	assert_string_equal(b, web);
+	free(a);
+	free(b);
+	search_parsed_free(&p);
+}
+
+static void expect_rc(const char *q, enum search_parse_rc rc)
+{
+	struct search_parsed p;
+	assert_int_equal(search_parse(q, &p), rc);
+	search_parsed_free(&p);
+}
+
+static void test_parse_syntax(void **state)
+{
+	(void)state;
+	expect_query("budget", "(\"budget\")", "\"budget\"");
+	expect_query("  budget   review ", "(\"budget\" AND \"review\")", "\"budget\" \"review\"");
+	expect_query("\"budget review\" team", "(\"budget review\" AND \"team\")",
+		     "\"budget review\" \"team\"");
+	expect_query("budget -travel -\"last year\"",
+		     "(\"budget\") NOT \"travel\" NOT \"last year\"",
+		     "\"budget\" -\"travel\" -\"last year\"");
+	/* Operators are words; a plain term with inner punctuation is a phrase. */
+	expect_query("budget OR review", "(\"budget\" AND \"OR\" AND \"review\")",
+		     "\"budget\" \"OR\" \"review\"");
+	expect_query("don't", "(\"don t\")", "\"don t\"");
+	expect_query("NEAR(a b)", "(\"NEAR a\" AND \"b\")", "\"NEAR a\" \"b\"");
+	/* An unbalanced quote runs to the end. */
+	expect_query("team \"budget review", "(\"team\" AND \"budget review\")",
+		     "\"team\" \"budget review\"");
+	expect_query("caf\xc3\xa9", "(\"caf\xc3\xa9\")", "\"caf\xc3\xa9\"");
+}
+
+static void test_parse_refuses(void **state)
+{
+	(void)state;
+	expect_rc(NULL, SEARCH_Q_EMPTY);
+	expect_rc("", SEARCH_Q_EMPTY);
+	expect_rc("   \t", SEARCH_Q_EMPTY);
+	expect_rc("*** () \"\" -", SEARCH_Q_EMPTY);
+	expect_rc("-budget", SEARCH_Q_ONLY_EXCLUDED);
+	expect_rc("-budget -\"a b\"", SEARCH_Q_ONLY_EXCLUDED);
+	char q[2048];
+	memset(q, 'a', SEARCH_Q_MAX_BYTES);
+	q[SEARCH_Q_MAX_BYTES] = '\0';
+	expect_rc(q, SEARCH_Q_OK);
+	q[SEARCH_Q_MAX_BYTES] = 'a';
+	q[SEARCH_Q_MAX_BYTES + 1] = '\0';
+	expect_rc(q, SEARCH_Q_TOO_LONG);
+	/* 32 words fit, 33 do not, however they are grouped. */
+	q[0] = '\0';
+	for (int i = 0; i < 32; i++)
+		snprintf(q + strlen(q), sizeof q - strlen(q), "w%d ", i);
+	expect_rc(q, SEARCH_Q_OK);
+	snprintf(q + strlen(q), sizeof q - strlen(q), "extra");
+	expect_rc(q, SEARCH_Q_TOO_MANY);
+	snprintf(q, sizeof q, "\"");
+	for (int i = 0; i < 33; i++)
+		snprintf(q + strlen(q), sizeof q - strlen(q), "w%d ", i);
+	expect_rc(q, SEARCH_Q_TOO_MANY);
+}
+
+static void test_hostile_queries_are_quoted(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(HOSTILE); i++) {
+		struct search_parsed p;
+		enum search_parse_rc rc = search_parse(HOSTILE[i], &p);
+		if (rc == SEARCH_Q_OK) {
+			char *a = search_fts5_query(&p), *b = search_websearch_query(&p);
+			assert_non_null(a);
+			assert_non_null(b);
+			if (!only_quoted_terms(a, true) || !only_quoted_terms(b, false))
+				fail_msg("%s -> %s / %s", HOSTILE[i], a, b);
+			free(a);
+			free(b);
+		} else {
+			assert_true(rc == SEARCH_Q_EMPTY || rc == SEARCH_Q_ONLY_EXCLUDED);
+		}
+		search_parsed_free(&p);
+	}
+}
+
+static void expect_html(const char *raw, const char *html)
+{
+	char *s = search_snippet_html(raw);
+	assert_string_equal(s, html);
+	free(s);
+}
+
+static void test_snippet_html(void **state)
+{
+	(void)state;
+	expect_html("the \x01"
+		    "budget\x02 review",
+		    "the <mark>budget</mark> review");
+	expect_html("<img src=x onerror=\"a('1')\"> & \x01<b>\x02",
+		    "&lt;img src=x onerror=&quot;a(&#39;1&#39;)&quot;&gt; &amp; "
+		    "<mark>&lt;b&gt;</mark>");
+	/* Markers are balanced whatever the text held. */
+	expect_html("\x02"
+		    "a\x01\x01"
+		    "b",
+		    "a<mark>b</mark>");
+	expect_html("", "");
+	expect_html(NULL, "");
+}
+
+/* ---- with a database ---- */
+
+/* A meeting of org with a transcript of the given segments (speaker S1 Ann, S2 unnamed). */
+static void make_meeting(struct fx *fx, const char *org, const char *user, const char *title,
+			 const char *const *segments, size_t n, char id[UUID_STR_LEN])
+{
+	struct meeting m;
+	meeting_init(&m);
+	snprintf(m.org_id, sizeof m.org_id, "%s", org);
+	snprintf(m.created_by, sizeof m.created_by, "%s", user);
+	snprintf(m.title, sizeof m.title, "%s", title);
+	assert_int_equal(meeting_create(fx->c, &m), STORE_OK);
+	snprintf(id, UUID_STR_LEN, "%s", m.id);
+	meeting_clear(&m);
+	json_t *segs = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(segs,
+				      json_pack("{s:f,s:f,s:s,s:f,s:s}", "start", 10.0 * i, "end",
+						10.0 * i + 5, "text", segments[i], "confidence",
+						0.9, "speaker", i % 2 ? "S2" : "S1"));
+	json_t *body = json_pack("{s:s,s:f,s:[{s:s,s:s},{s:s,s:n}],s:o}", "language", "en",
+				 "duration", 10.0 * n, "speakers", "id", "S1", "name", "Ann", "id",
+				 "S2", "name", "segments", segs);
+	char *text = json_dumps(body, JSON_COMPACT);
+	assert_int_equal(
+	    meeting_complete(fx->c, org, id, "en", "", text, "test", "test", 0.9, 10.0 * n, "[]"),
+	    STORE_OK);
+	free(text);
+	json_decref(body);
+}
+
+static size_t run(struct fx *fx, const char *org, const char *q, const char *speaker,
+		  struct search_hit **hits)
+{
+	struct search_parsed p;
+	assert_int_equal(search_parse(q, &p), SEARCH_Q_OK);
+	struct search_filter f = {.org_id = org, .speaker = speaker};
+	size_t n = 0;
+	assert_int_equal(search_run(fx->c, &p, &f, 0, 50, hits, &n), STORE_OK);
+	search_parsed_free(&p);
+	return n;
+}
+
+static void test_ranking_and_hits(void **state)
+{
+	FX(state);
+	static const char *const segs[] = {
+	    "we talked about the weather and lunch",
+	    "the budget, the budget and again the budget review",
+	    "one mention of budget among many other words about travel plans and hotels",
+	};
+	char id[UUID_STR_LEN];
+	make_meeting(fx, fx->org, fx->user, "Quarterly", segs, 3, id);
+	struct search_hit *h = NULL;
+	size_t n = run(fx, fx->org, "budgets", NULL, &h); /* stemmed */
+	assert_int_equal(n, 2);
+	/* More occurrences in a shorter text rank first. */
+	assert_int_equal(h[0].segment_index, 1);
+	assert_int_equal(h[1].segment_index, 2);
+	assert_true(h[0].rank <= h[1].rank);
+	assert_string_equal(h[0].meeting_id, id);
+	assert_string_equal(h[0].title, "Quarterly");
+	assert_string_equal(h[0].kind, "segment");
+	assert_string_equal(h[0].speaker_id, "S2");
+	assert_string_equal(h[0].speaker_name, "Speaker 2");
+	assert_true(h[0].start == 10.0 && h[0].end == 15.0);
+	assert_non_null(strstr(h[0].snippet, "\x01"));
+	assert_string_equal(h[1].speaker_name, "Ann");
+	search_hits_free(h, n);
+	/* Speaker filter by id and by name (any case). */
+	n = run(fx, fx->org, "budget", "ann", &h);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].segment_index, 2);
+	search_hits_free(h, n);
+	n = run(fx, fx->org, "budget", "S2", &h);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].segment_index, 1);
+	search_hits_free(h, n);
+	/* Title rows. */
+	n = run(fx, fx->org, "quarterly", NULL, &h);
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].kind, "title");
+	assert_int_equal(h[0].segment_index, -1);
+	assert_true(h[0].start < 0);
+	search_hits_free(h, n);
+}
+
+static void test_tenants_edits_delete(void **state)
+{
+	FX(state);
+	static const char *const segs[] = {"the giraffe budget", "the giraffe enclosure"};
+	char a[UUID_STR_LEN], b[UUID_STR_LEN];
+	make_meeting(fx, fx->org, fx->user, "Zoo", segs, 2, a);
+	make_meeting(fx, fx->org2, fx->user2, "Zoo", segs, 2, b);
+	struct search_hit *h = NULL;
+	size_t n = run(fx, fx->org, "giraffe", NULL, &h);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(h[i].meeting_id, a);
+	search_hits_free(h, n);
+	n = run(fx, fx->org2, "giraffe", NULL, &h);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(h[i].meeting_id, b);
+	search_hits_free(h, n);
+	/* An edit replaces the searched text in the same transaction. */
+	struct meeting_transcript t;
+	assert_int_equal(meeting_transcript_get(fx->c, fx->org, a, &t), STORE_OK);
+	json_t *body = json_loads(t.body, 0, NULL);
+	json_object_set_new(json_array_get(json_object_get(body, "segments"), 0), "text",
+			    json_string("the okapi budget"));
+	char *text = json_dumps(body, JSON_COMPACT);
+	assert_int_equal(
+	    revision_save(fx->c, fx->org, a, t.version, text, "", fx->user, "edit", NULL, NULL),
+	    STORE_OK);
+	free(text);
+	json_decref(body);
+	meeting_transcript_clear(&t);
+	n = run(fx, fx->org, "giraffe", NULL, &h);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].segment_index, 1);
+	search_hits_free(h, n);
+	n = run(fx, fx->org, "okapi", NULL, &h);
+	assert_int_equal(n, 1);
+	search_hits_free(h, n);
+	/* Deleting the meeting removes its rows and (SQLite) its full-text entries. */
+	char key[96];
+	assert_int_equal(meeting_delete(fx->c, fx->org, a, key), STORE_OK);
+	n = run(fx, fx->org, "okapi", NULL, &h);
+	assert_int_equal(n, 0);
+	search_hits_free(h, n);
+	int rc;
+	struct db_res *r = db_query(fx->c, "SELECT count(*) FROM search_docs WHERE meeting_id = $1",
+				    DB_PARAMS(DB_TEXT(a)), &rc);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	assert_int_equal(db_int(r, 0), 0);
+	db_res_free(r);
+	if (fx->kind == DB_SQLITE) {
+		r = db_query(fx->c,
+			     "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'okapi'", NULL,
+			     0, &rc);
+		assert_non_null(r);
+		assert_int_equal(db_next(r), 1);
+		assert_int_equal(db_int(r, 0), 0);
+		db_res_free(r);
+	}
+	/* The other tenant's meeting is untouched. */
+	n = run(fx, fx->org2, "giraffe", NULL, &h);
+	assert_int_equal(n, 2);
+	search_hits_free(h, n);
+}
+
+static void test_hostile_queries_run(void **state)
+{
+	FX(state);
+	static const char *const segs[] = {"budget review with the team", "NEAR the OR gate"};
+	char id[UUID_STR_LEN];
+	make_meeting(fx, fx->org, fx->user, "Budget", segs, 2, id);
+	for (size_t i = 0; i < ARRAY_LEN(HOSTILE); i++) {
+		struct search_parsed p;
+		if (search_parse(HOSTILE[i], &p) == SEARCH_Q_OK) {
+			struct search_filter f = {.org_id = fx->org};
+			struct search_hit *h = NULL;
+			size_t n = 0;
+			int rc = search_run(fx->c, &p, &f, 0, 20, &h, &n);
+			if (rc != STORE_OK)
+				fail_msg("%s: %s", HOSTILE[i], db_conn_error(fx->c));
+			search_hits_free(h, n);
+		}
+		search_parsed_free(&p);
+	}
+	/* Operator words are searched as words. */
+	struct search_hit *h = NULL;
+	size_t n = run(fx, fx->org, "NEAR OR", NULL, &h);
+	assert_int_equal(n, 1); /* ("or" is a stop word on PostgreSQL, "near" is not) */
+	search_hits_free(h, n);
+	n = run(fx, fx->org, "gate OR", NULL, &h);
+	assert_int_equal(n, 1);
+	search_hits_free(h, n);
+}
+
+int main(void)
+{
+	if (!getenv("IAM_TEST_LOG"))
+		log_set_level(LOG_ERROR + 1);
+	// clang-format off
+	const struct CMUnitTest pure_tests[] = {
+		cmocka_unit_test(test_parse_syntax),
+		cmocka_unit_test(test_parse_refuses),
+		cmocka_unit_test(test_hostile_queries_are_quoted),
+		cmocka_unit_test(test_snippet_html),
+	};
+	const struct CMUnitTest sqlite_tests[] = {
+		ST(test_ranking_and_hits, KIND_SQLITE),
+		ST(test_tenants_edits_delete, KIND_SQLITE),
+		ST(test_hostile_queries_run, KIND_SQLITE),
+	};
+	const struct CMUnitTest pg_tests[] = {
+		ST(test_ranking_and_hits, KIND_PG),
+		ST(test_tenants_edits_delete, KIND_PG),
+		ST(test_hostile_queries_run, KIND_PG),
+	};
+	// clang-format on
+	int failed = cmocka_run_group_tests_name("search", pure_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("search_sqlite", sqlite_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("search_postgres", pg_tests, NULL, NULL);
+	return failed ? 1 : 0;
+}
