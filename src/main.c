@@ -386,7 +386,8 @@ static int run(const struct config *cfg, enum role role)
 		    .ws_ping_s = cfg->ws_ping_s,
 		    .ws_idle_s = cfg->ws_idle_s,
 		    .ws_max_message = (size_t)cfg->ws_max_message,
-		    .ws_queue_bytes = (size_t)cfg->ws_queue_bytes};
+		    .ws_queue_bytes = (size_t)cfg->ws_queue_bytes,
+		    .ws_user_orgs = api_user_orgs};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;

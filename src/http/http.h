@@ -166,6 +166,8 @@ struct http_server_opts {
 	struct bus *bus;
 	int ws_max, ws_per_user, ws_ping_s, ws_idle_s;
 	size_t ws_max_message, ws_queue_bytes;
+	/* The user's organizations now (http/ws.h ws_hub_opts.user_orgs); NULL = as at connect. */
+	int (*ws_user_orgs)(void *app, const char *user_id, char (*out)[37], size_t max, size_t *n);
 };
 
 /*

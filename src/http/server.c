@@ -1565,7 +1565,8 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 				 .queue_bytes = o->ws_queue_bytes,
 				 .bus = o->bus,
 				 .app = o->app,
-				 .session_live = o->session_live};
+				 .session_live = o->session_live,
+				 .user_orgs = o->ws_user_orgs};
 	s->ws = ws_hub_new(&wo);
 	if (!s->ws) {
 		snprintf(err, errlen, "could not start the WebSocket thread");

@@ -209,7 +209,7 @@ struct conn {
 	char (*orgs)[UUID_STR_LEN];
 	size_t norgs;
 	struct ws_queue q;
-	int64_t last_rx_ms, next_ping_ms, next_check_ms, close_deadline_ms;
+	int64_t last_rx_ms, next_ping_ms, next_check_ms, next_orgs_ms, close_deadline_ms;
 	uint32_t evmask;
 	bool closing, dead, dirty, io_error, lingering;
 	bool indexed; /* in users/orgidx: gets events, counts for presence */
@@ -853,6 +853,7 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	c->last_rx_ms = now;
 	c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 	c->next_check_ms = now + CHECK_MS;
+	c->next_orgs_ms = now + 2 * (int64_t)h->o.ping_s * 1000;
 	wslay_event_config_set_max_recv_msg_length(c->ctx, h->o.max_message);
 	/* Non-blocking from now on (sends say so too); no Nagle delay (MHD turned it back on). */
 	int fl = fcntl(c->fd, F_GETFL);
@@ -921,6 +922,31 @@ static int session_cached(struct ws_hub *h, const struct conn *c, int64_t now)
 	return live;
 }
 
+/* Re-read the organizations of c's user; re-index c when they changed. */
+static void refresh_orgs(struct ws_hub *h, struct conn *c)
+{
+	char(*now_orgs)[UUID_STR_LEN] = calloc(WS_MAX_ORGS, sizeof *now_orgs);
+	size_t n = 0;
+	if (!now_orgs || h->o.user_orgs(h->o.app, c->user_id, now_orgs, WS_MAX_ORGS, &n) < 0) {
+		free(now_orgs);
+		return; /* cannot tell now: next time */
+	}
+	bool same = n == c->norgs;
+	for (size_t i = 0; same && i < n; i++)
+		same = strcmp(now_orgs[i], c->orgs[i]) == 0;
+	if (same) {
+		free(now_orgs);
+		return;
+	}
+	for (size_t i = 0; i < c->norgs; i++)
+		index_del(h->orgidx, c->orgs[i], c);
+	free(c->orgs);
+	c->orgs = now_orgs;
+	c->norgs = n;
+	for (size_t i = 0; i < c->norgs; i++)
+		index_add(h->orgidx, c->orgs[i], c);
+}
+
 static void timers(struct ws_hub *h, int64_t now)
 {
 	for (struct conn *c = h->conns; c; c = c->next) {
@@ -940,6 +966,10 @@ static void timers(struct ws_hub *h, int64_t now)
 			wslay_event_queue_msg(c->ctx, &wm);
 			c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 			mark(c);
+		}
+		if (c->indexed && h->o.user_orgs && now >= c->next_orgs_ms) {
+			c->next_orgs_ms = now + 2 * (int64_t)h->o.ping_s * 1000;
+			refresh_orgs(h, c);
 		}
 		if (c->session_id[0] && h->o.session_live && now >= c->next_check_ms) {
 			c->next_check_ms = now + CHECK_MS;

@@ -42,6 +42,14 @@ struct ws_hub_opts {
 	void *app;	 /* for session_live */
 	/* 1 live, 0 ended, -1 cannot tell now; must not block (see http_server_opts). */
 	int (*session_live)(void *app, const char *user_id, const char *session_id);
+	/*
+	 * The user's organizations now (at most max into out, their number in
+	 * *n): 0, or -1 when that cannot be told now. Must not block. Each
+	 * socket's organizations are re-read every two ping intervals, so a
+	 * member who leaves (or joins) one stops (or starts) getting its events.
+	 */
+	int (*user_orgs)(void *app, const char *user_id, char (*out)[UUID_STR_LEN], size_t max,
+			 size_t *n);
 };
 
 /* Who a socket is for, decided before the upgrade. */

@@ -69,13 +69,17 @@ async function account() {
 	return { token: res.body.access_token, refresh: res.body.refresh_token, user: res.body.user.id, org: res.body.organization.id };
 }
 
-/** Make `who` a member of `owner`'s organization (no API for it yet: the row the rule reads). */
+/** One SQL statement on the test server's database. */
+function sql(stmt) {
+	if (PG.IAM_DATABASE_URL) execFileSync('psql', [PG.IAM_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-qc', stmt]);
+	else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(dir, 'data', 'iam.db'), stmt]);
+}
+
+/** Make `who` a member of `owner`'s organization (the row the rules read). */
 function joinOrg(owner, who) {
 	assert.match(owner.org, UUID_RE);
 	assert.match(who.user, UUID_RE);
-	const stmt = `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ('${owner.org}', '${who.user}', 'member', 0)`;
-	if (PG.IAM_DATABASE_URL) execFileSync('psql', [PG.IAM_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-qc', stmt]);
-	else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(dir, 'data', 'iam.db'), stmt]);
+	sql(`INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ('${owner.org}', '${who.user}', 'member', 0)`);
 }
 
 async function ticketFor(a) {
@@ -458,6 +462,27 @@ describe('WebSocket', () => {
 		const off = await sb.next((m) => m.type === 'presence' && m.data.user_id === a.user && m.data.status === 'offline');
 		assert.equal(off.data.status, 'offline');
 		sb.ws.close(1000);
+	});
+
+	test("a member who leaves an organization stops getting its events on an open socket (and one who joins starts)", T, async () => {
+		const a = await account();
+		const b = await account();
+		const c = await account();
+		joinOrg(a, b);
+		const sa = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		const sb = await openSocket(wsUrl(b.user, await ticketFor(b)));
+		const sc = await openSocket(wsUrl(c.user, await ticketFor(c)));
+		await redisPublish(redis, wireEvent(2, a.org, 'org.probe', { n: 1 }));
+		await sb.next((m) => m.type === 'org.probe' && m.data.n === 1);
+		sql(`DELETE FROM memberships WHERE org_id = '${a.org}' AND user_id = '${b.user}'`);
+		joinOrg(a, c);
+		await sleep(3500); // organizations are re-read every two ping intervals (2 s here)
+		await redisPublish(redis, wireEvent(2, a.org, 'org.probe', { n: 2 }));
+		await sa.next((m) => m.type === 'org.probe' && m.data.n === 2);
+		await sc.next((m) => m.type === 'org.probe' && m.data.n === 2);
+		await sleep(300);
+		assert.equal(sb.messages.filter((m) => m.type === 'org.probe' && m.data.n === 2).length, 0, 'b left: nothing more');
+		for (const s of [sa, sb, sc]) s.ws.close(1000);
 	});
 
 	test('presence: the first socket of a user announces online to their organizations, the last one offline', T, async () => {
