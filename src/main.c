@@ -348,6 +348,8 @@ static int run(const struct config *cfg, enum role role)
 		snprintf(err, sizeof err, "out of memory");
 		goto out;
 	}
+	if (cfg->redis_url && bus_redis_attach(app.bus, cfg->redis_url, err, sizeof err) < 0)
+		goto out;
 	char berr[256];
 	app.blob = blob_open(cfg->blob_url, berr, sizeof berr);
 	if (!app.blob) {
@@ -377,7 +379,15 @@ static int run(const struct config *cfg, enum role role)
 		    .sse_per_meeting = cfg->sse_per_meeting,
 		    .sse_max = cfg->sse_max,
 		    .session_live = api_session_live,
-		    .frame = api_frame};
+		    .frame = api_frame,
+		    .bus = app.bus,
+		    .ws_max = cfg->ws_max,
+		    .ws_per_user = cfg->ws_per_user,
+		    .ws_ping_s = cfg->ws_ping_s,
+		    .ws_idle_s = cfg->ws_idle_s,
+		    .ws_max_message = (size_t)cfg->ws_max_message,
+		    .ws_queue_bytes = (size_t)cfg->ws_queue_bytes,
+		    .ws_user_orgs = api_user_orgs};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;

@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "asr/asr.h"
+#include "bus/bus.h"
 #include "core/buf.h"
 #include "core/metrics.h"
 #include "core/timeutil.h"
@@ -32,6 +33,8 @@ static void readyz(struct api_ctx *cx)
 	/* Low upload storage is reported, not fatal: reads and transcription still work. */
 	json_t *body = json_pack("{s:s,s:s}", "status", "ready", "database", "ok");
 	json_object_set_new(body, "disk", api_disk_status(api_app(r)));
+	/* The bus across processes: reported, never fatal (local delivery goes on without it). */
+	json_object_set_new(body, "redis", json_string(bus_redis_state(api_app(r)->bus)));
 	/* Each speech engine's state where this process runs workers ("ready" or why not). */
 	struct asr_chain *chain = __atomic_load_n(&api_app(r)->asr, __ATOMIC_ACQUIRE);
 	if (chain) /* set once the workers have loaded their engines */

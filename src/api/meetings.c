@@ -3,6 +3,8 @@
  * audio, transcription, transcript and exports, and its live events.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "asr/asr.h"
 #include "asr/diarize.h"
 #include "blob/blob.h"
+#include "bus/bus.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
@@ -504,21 +507,70 @@ static void issue_ticket(struct api_ctx *cx)
 
 /* ---- live events ---- */
 
+/*
+ * A stream reads the meeting from the database when the bus says it changed
+ * ("meeting.status" for its organization, from this process or, through
+ * Redis, another) and, as a fallback for changes nobody announced (and a
+ * bus without Redis across processes), every WATCH_FALLBACK_MS anyway.
+ */
+#define WATCH_FALLBACK_MS 5000
+
 struct watch {
+	struct watch *next; /* watches, under watch_lock */
 	struct app *app;
 	char org_id[UUID_STR_LEN];
 	char id[UUID_STR_LEN];
 	char status[16];
 	int progress;
 	bool sent;
+	_Atomic bool dirty;
+	int64_t checked_ms;
 };
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch *watches;
+static struct bus *watch_bus; /* the bus we subscribed to (once) */
+
+static void watch_on_bus(void *ctx, const struct bus_event *ev)
+{
+	if (ev->scope != BUS_ORG || strcmp(ev->type, "meeting.status") != 0)
+		return;
+	json_t *d = json_loads(ev->data, 0, NULL);
+	const char *id = json_string_value(json_object_get(d, "id"));
+	pthread_mutex_lock(&watch_lock);
+	for (struct watch *w = watches; id && w; w = w->next)
+		if (strcmp(w->id, id) == 0 && strcmp(w->org_id, ev->id) == 0)
+			atomic_store(&w->dirty, true);
+	pthread_mutex_unlock(&watch_lock);
+	json_decref(d);
+}
+
+static void watch_free(void *p)
+{
+	struct watch *w = p;
+	pthread_mutex_lock(&watch_lock);
+	for (struct watch **pp = &watches; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&watch_lock);
+	free(w);
+}
 
 static bool watch_tick(void *ctx, struct buf *out)
 {
 	struct watch *w = ctx;
+	int64_t now = time_now_ms();
+	if (w->sent && !atomic_exchange(&w->dirty, false) &&
+	    now - w->checked_ms < WATCH_FALLBACK_MS)
+		return true; /* nothing announced: the database is not asked */
 	struct db_conn *c = db_acquire(w->app->db, 0); /* never wait on the timer thread */
-	if (!c)
+	if (!c) {
+		atomic_store(&w->dirty, true);
 		return true; /* busy: try again next tick */
+	}
+	w->checked_ms = now;
 	struct meeting m;
 	int rc = meeting_get(c, w->org_id, w->id, &m);
 	db_release(c);
@@ -526,8 +578,10 @@ static bool watch_tick(void *ctx, struct buf *out)
 		buf_printf(out, "event: deleted\ndata: {\"id\":\"%s\"}\n\n", w->id);
 		return false;
 	}
-	if (rc)
+	if (rc) {
+		atomic_store(&w->dirty, true);
 		return true;
+	}
 	bool terminal = !strcmp(m.status, "completed") || !strcmp(m.status, "failed");
 	if (!w->sent || strcmp(m.status, w->status) != 0 || m.progress != w->progress) {
 		json_t *ev =
@@ -566,7 +620,14 @@ static void events(struct api_ctx *cx)
 	snprintf(w->org_id, sizeof w->org_id, "%s", p.org_id);
 	snprintf(w->id, sizeof w->id, "%s", m.id);
 	meeting_clear(&m);
-	http_reply_sse(r, 500, watch_tick, w, free);
+	pthread_mutex_lock(&watch_lock);
+	/* Without the bus (or a free subscriber slot) streams still work on the fallback. */
+	if (!watch_bus && w->app->bus && bus_subscribe(w->app->bus, watch_on_bus, NULL) >= 0)
+		watch_bus = w->app->bus;
+	w->next = watches;
+	watches = w;
+	pthread_mutex_unlock(&watch_lock);
+	http_reply_sse(r, 500, watch_tick, w, watch_free);
 }
 
 #define MEETING_ROUTE .auth = AUTH_BEARER, .db = DB_CONN_HELD

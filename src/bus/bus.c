@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/internal.h"
 #include "core/timeutil.h"
 
 struct bus_sub {
@@ -20,7 +21,18 @@ struct bus_sub {
 struct bus {
 	pthread_rwlock_t lock;
 	struct bus_sub subs[BUS_MAX_SUBSCRIBERS];
+	struct bus_redis *redis; /* NULL: this process only */
 };
+
+void bus_set_redis(struct bus *b, struct bus_redis *r)
+{
+	b->redis = r;
+}
+
+struct bus_redis *bus_get_redis(struct bus *b)
+{
+	return b ? b->redis : NULL;
+}
 
 struct bus *bus_new(void)
 {
@@ -38,6 +50,8 @@ void bus_free(struct bus *b)
 {
 	if (!b)
 		return;
+	bus_redis_stop(b->redis);
+	b->redis = NULL;
 	pthread_rwlock_destroy(&b->lock);
 	free(b);
 }
@@ -85,7 +99,7 @@ int bus_deliver_local(struct bus *b, const struct bus_event *ev)
 int bus_publish(struct bus *b, enum bus_scope scope, const char *id, const char *type,
 		const json_t *data)
 {
-	if (!b || !id || !*id || !type || !*type || (scope != BUS_USER && scope != BUS_ORG))
+	if (!b || !bus_word_ok(id) || !bus_word_ok(type) || (scope != BUS_USER && scope != BUS_ORG))
 		return -1;
 	char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
 	if (!text)
@@ -93,6 +107,8 @@ int bus_publish(struct bus *b, enum bus_scope scope, const char *id, const char 
 	struct bus_event ev = {
 	    .scope = scope, .id = id, .type = type, .data = text, .ts_ms = time_now_ms()};
 	int n = bus_deliver_local(b, &ev);
+	if (b->redis)
+		bus_redis_send(b->redis, &ev);
 	free(text);
 	return n;
 }

@@ -54,4 +54,30 @@ int bus_publish(struct bus *b, enum bus_scope scope, const char *id, const char 
 /* Deliver an event that arrived from another process to local subscribers only. */
 int bus_deliver_local(struct bus *b, const struct bus_event *ev);
 
+/*
+ * The Redis transport (bus_redis.c). Attach once, before publishing starts:
+ * url is redis://[:password@]host[:port][/db]. Two threads: one publishes
+ * what bus_publish hands it (a bounded queue: past BUS_REDIS_QUEUE_MAX
+ * waiting events the oldest are dropped and counted), one is subscribed to
+ * the channel and calls bus_deliver_local for events of other processes
+ * (each process tags what it sends with a random origin, so nothing is
+ * delivered twice here). Either reconnects with backoff (0.1 s doubling to
+ * 5 s) when Redis is down; publishing never waits for it. 0, or -1 with a
+ * reason in err (a bad URL).
+ */
+#define BUS_REDIS_QUEUE_MAX 10000
+#define BUS_REDIS_CHANNEL   "iam:events"
+int bus_redis_attach(struct bus *b, const char *url, char *err, size_t errlen);
+/* "off" (no Redis configured), "up" (subscribed), "down" (reconnecting). */
+const char *bus_redis_state(struct bus *b);
+
+/*
+ * The wire form of one event on the channel: "iam1 ORIGIN SCOPE ID TYPE TS\n"
+ * then the data object. Exposed for tests. bus_wire_encode returns a
+ * malloc'd string (caller frees) or NULL; bus_wire_decode parses msg in
+ * place (ev points into it) and returns 0, or -1 when it is malformed.
+ */
+char *bus_wire_encode(const char *origin, const struct bus_event *ev, size_t *len);
+int bus_wire_decode(char *msg, size_t len, char origin[33], struct bus_event *ev);
+
 #endif

@@ -51,6 +51,12 @@ struct config {
 	int sse_per_user;    /* 0 = no cap */
 	int sse_per_meeting; /* 0 = no cap */
 	int sse_max;	     /* 0 = no cap */
+	int ws_max;	     /* WebSockets in all */
+	int ws_per_user;
+	int ws_ping_s;
+	int ws_idle_s;
+	long ws_max_message; /* bytes */
+	long ws_queue_bytes; /* per socket */
 	int tus_lock_s;
 	long spool_orphan_age_s;
 	long disk_min_free_mb;

@@ -159,6 +159,15 @@ struct http_server_opts {
 	int (*session_live)(void *app, const char *user_id, const char *session_id);
 	/* Runs framed routes (those with run/open set); see struct route. */
 	void (*frame)(struct http_req *r, const struct route *route, enum http_phase phase);
+	/*
+	 * WebSockets (http/ws.h): events from bus, caps and timers (0 = the
+	 * hub's defaults). session_live above re-checks their sessions too.
+	 */
+	struct bus *bus;
+	int ws_max, ws_per_user, ws_ping_s, ws_idle_s;
+	size_t ws_max_message, ws_queue_bytes;
+	/* The user's organizations now (http/ws.h ws_hub_opts.user_orgs); NULL = as at connect. */
+	int (*ws_user_orgs)(void *app, const char *user_id, char (*out)[37], size_t max, size_t *n);
 };
 
 /*
@@ -281,5 +290,15 @@ void http_park(struct http_req *r, int interval_ms, bool (*check)(void *ctx),
  */
 void http_reply_sse(struct http_req *r, int interval_ms, bool (*tick)(void *ctx, struct buf *out),
 		    void *ctx, void (*free_fn)(void *));
+
+/*
+ * Upgrade the request to a WebSocket (RFC 6455) for a (http/ws.h): checks
+ * the handshake (400 bad_websocket_handshake; 426 with
+ * Sec-WebSocket-Version: 13 for another version or a plain GET) and the
+ * caps (429 too_many_sockets per user, 503 server_busy in all), then
+ * answers 101 and hands the socket to the server's WebSocket hub.
+ */
+struct ws_accept;
+void http_reply_websocket(struct http_req *r, const struct ws_accept *a);
 
 #endif

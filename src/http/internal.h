@@ -17,6 +17,8 @@
 #define DISCARD_MAX (8 * HTTP_JSON_MAX)
 
 struct park;
+struct ws_hub;
+struct ws_up;
 struct conn_info;
 struct ip_count;
 
@@ -50,6 +52,7 @@ struct http_server {
 	int nconns;
 	int max_conns, max_per_ip;
 	int64_t head_timeout_us;
+	struct ws_hub *ws; /* WebSockets (http/ws.h) */
 };
 
 struct extra_header {
@@ -103,6 +106,7 @@ struct http_req {
 	size_t linger;	      /* body bytes discarded after a direct reply */
 	char user_id[40];     /* who the request acts for (http_set_principal), "" if unknown */
 	char session_id[40];
+	struct ws_up *ws_up; /* a WebSocket upgrade under way (server.c) */
 };
 
 enum { TARGET_OK = 0, TARGET_TOO_LONG, TARGET_TOO_MANY_PARAMS, TARGET_NUL };

@@ -35,6 +35,7 @@
 #include "core/uuid.h"
 #include "http/internal.h"
 #include "http/jsonv.h"
+#include "http/ws.h"
 
 /* ---------- accessors ---------- */
 
@@ -587,7 +588,7 @@ json_t *http_json_object(struct http_req *r, bool empty_ok)
 
 /* ---------- connections: head deadline, per-address and global caps ---------- */
 
-enum { CONN_WAIT_HEAD = 0, CONN_IN_REQUEST, CONN_KILLED };
+enum { CONN_WAIT_HEAD = 0, CONN_IN_REQUEST, CONN_KILLED, CONN_UPGRADED };
 enum { OVER_NONE = 0, OVER_PER_IP, OVER_GLOBAL };
 
 /* A connection over a cap gets this long to send its head before it is closed. */
@@ -1256,6 +1257,122 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return MHD_YES;
 }
 
+/* ---------- WebSocket upgrade ---------- */
+
+struct ws_up {
+	struct http_server *s;
+	struct ws_accept a;
+};
+
+/* The upgrade did not happen (the client left first): give its slot back. */
+static void ws_up_free(struct http_req *r)
+{
+	struct ws_up *u = r->ws_up;
+	if (!u)
+		return;
+	r->ws_up = NULL;
+	ws_hub_unreserve(u->s->ws, u->a.user_id);
+	free(u);
+}
+
+static void ws_close_upgraded(void *urh)
+{
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra,
+		       size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct http_req *r = req_cls;
+	struct ws_up *u = r ? r->ws_up : NULL;
+	if (!u) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	/* The hub owns the slot and a copy of a now: free ours at once (10,000 sockets add up). */
+	r->ws_up = NULL;
+	ws_hub_adopt(u->s->ws, sock, extra, extra_len, ws_close_upgraded, urh, &u->a);
+	free(u);
+}
+
+static bool header_has_token(const char *v, const char *token)
+{
+	size_t n = strlen(token);
+	for (const char *p = v; p && *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		const char *e = p + strcspn(p, ",");
+		const char *end = e;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if ((size_t)(end - p) == n && strncasecmp(p, token, n) == 0)
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
+{
+	struct http_server *s = r->srv;
+	const char *upgrade = http_header(r, "Upgrade"), *connection = http_header(r, "Connection");
+	const char *version = http_header(r, "Sec-WebSocket-Version");
+	const char *key = http_header(r, "Sec-WebSocket-Key");
+	char accept[29];
+	if (!upgrade || !header_has_token(upgrade, "websocket") ||
+	    (version && strcmp(version, "13") != 0)) {
+		http_add_header(r, "Upgrade", "websocket");
+		http_add_header(r, "Sec-WebSocket-Version", "13");
+		http_problem(r, 426, "upgrade_required",
+			     "This endpoint speaks WebSocket (RFC 6455, version 13) only: open it "
+			     "with a WebSocket client.");
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0 || !connection ||
+	    !header_has_token(connection, "upgrade") || !version ||
+	    ws_accept_key(key, accept) < 0) {
+		http_problem(r, 400, "bad_websocket_handshake",
+			     "The WebSocket handshake needs Connection: Upgrade, "
+			     "Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in "
+			     "base64.");
+		return;
+	}
+	if (!s->ws) {
+		http_problem(r, 503, "server_busy", "WebSockets are not available right now.");
+		return;
+	}
+	enum ws_reserve rc = ws_hub_reserve(s->ws, a->user_id);
+	if (rc == WS_USER_FULL) {
+		http_problem(r, 429, "too_many_sockets",
+			     "You have as many WebSockets open as allowed. Close one and retry.");
+		return;
+	}
+	if (rc != WS_OK) {
+		http_add_header(r, "Retry-After", "5");
+		http_problem(r, 503, "server_busy",
+			     "The server holds as many WebSockets as it can. Retry soon.");
+		return;
+	}
+	struct ws_up *u = calloc(1, sizeof *u);
+	struct MHD_Response *resp = u ? MHD_create_response_for_upgrade(on_upgrade, NULL) : NULL;
+	if (!resp) {
+		free(u);
+		ws_hub_unreserve(s->ws, a->user_id);
+		http_problem_internal(r, "websocket upgrade");
+		return;
+	}
+	u->s = s;
+	u->a = *a;
+	r->ws_up = u;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	/* The head reaper must leave this connection alone from now on. */
+	if (r->ci)
+		atomic_store(&r->ci->state, CONN_UPGRADED);
+	http_req_queue_response(r, 101, resp);
+	MHD_destroy_response(resp);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -1286,6 +1403,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 				   "status", status, "ms", secs * 1000.0, "ip", r->client_ip));
 	if (r->ctx && r->ctx_free)
 		r->ctx_free(r->ctx);
+	ws_up_free(r);
 	if (r->held.set) {
 		free(r->held.body);
 		free(r->held.ctype);
@@ -1438,7 +1556,22 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	if (s->listen_fd < 0)
 		goto fail;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+			 MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	struct ws_hub_opts wo = {.max = o->ws_max,
+				 .per_user = o->ws_per_user,
+				 .ping_s = o->ws_ping_s,
+				 .idle_s = o->ws_idle_s,
+				 .max_message = o->ws_max_message,
+				 .queue_bytes = o->ws_queue_bytes,
+				 .bus = o->bus,
+				 .app = o->app,
+				 .session_live = o->session_live,
+				 .user_orgs = o->ws_user_orgs};
+	s->ws = ws_hub_new(&wo);
+	if (!s->ws) {
+		snprintf(err, errlen, "could not start the WebSocket thread");
+		goto fail;
+	}
 	s->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
@@ -1460,6 +1593,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	}
 	return s;
 fail:
+	ws_hub_free(s->ws);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	router_free(s->rt);
@@ -1476,8 +1610,9 @@ void http_server_stop(struct http_server *s, int grace_s)
 	MHD_socket fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	/* Event streams and parked requests would wait forever: end them now. */
+	/* Event streams, WebSockets and parked requests would wait forever: end them now. */
 	park_stop(s);
+	ws_hub_stop(s->ws); /* freed once MHD is gone: an upgrade under way may still call it */
 	int64_t deadline = time_mono_us() + (int64_t)grace_s * 1000000;
 	while (s->active > 0 && time_mono_us() < deadline)
 		usleep(10000);
@@ -1485,6 +1620,7 @@ void http_server_stop(struct http_server *s, int grace_s)
 		log_warn("stopping with requests still in flight",
 			 json_pack("{s:I}", "active", (json_int_t)s->active));
 	MHD_stop_daemon(s->d);
+	ws_hub_free(s->ws);
 	router_free(s->rt);
 	free(s->static_dir);
 	for (unsigned b = 0; b < IP_BUCKETS; b++)

@@ -8,6 +8,7 @@
 #include "asr/asr.h"
 #include "asr/diarize.h"
 #include "blob/blob.h"
+#include "bus/bus.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
@@ -15,6 +16,21 @@
 #include "media/media.h"
 #include "store/meetings.h"
 #include "store/notifications.h"
+
+/*
+ * Tell the organization's live sockets (bus "meeting.status") that the
+ * meeting's status or progress changed. The database stays the truth: a
+ * missed event is caught up by reading the meeting.
+ */
+static void announce(struct job_env *env, const char *org, const char *id, const char *status,
+		     int progress, const char *error)
+{
+	json_t *d = json_pack("{s:s,s:s,s:i,s:s?}", "id", id, "status", status, "progress",
+			      progress, "processing_error", error);
+	if (d)
+		bus_publish(env->bus, BUS_ORG, org, "meeting.status", d);
+	json_decref(d);
+}
 
 struct progress {
 	struct job_env *env;
@@ -43,11 +59,14 @@ static void on_progress(void *ctx, double fraction)
 	struct db_conn *c = db_acquire(p->env->db, 500);
 	if (!c)
 		return;
-	if (meeting_set_progress(c, p->org_id, p->meeting_id, pct) == STORE_OK) {
+	bool set = meeting_set_progress(c, p->org_id, p->meeting_id, pct) == STORE_OK;
+	if (set) {
 		p->last = pct;
 		p->last_us = now;
 	}
 	db_release(c);
+	if (set)
+		announce(p->env, p->org_id, p->meeting_id, "processing", pct, NULL);
 }
 
 static long src_read(void *ctx, int16_t *buf, size_t max)
@@ -105,6 +124,8 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 		else if (meeting_fail(c, org, id, error, steps ? steps : "[]") == STORE_OK)
 			notify_transcription(c, env->bus, org, id, false);
 		db_release(c);
+		announce(env, org, id, retry && !last ? "queued" : "failed", 0,
+			 retry && !last ? NULL : error);
 	}
 	snprintf(run->error, sizeof run->error, "%s", error);
 	return retry && !last ? JOB_RETRY : JOB_FAIL;
@@ -221,8 +242,11 @@ enum job_result job_transcribe(struct job_run *run)
 		return JOB_RETRY;
 	}
 	int rc = meeting_get(c, org, id, &m);
-	if (rc == STORE_OK && m.audio_key[0])
+	if (rc == STORE_OK && m.audio_key[0]) {
 		rc = meeting_start_processing(c, org, id);
+		if (rc == STORE_OK)
+			announce(env, org, id, "processing", 0, NULL);
+	}
 	db_release(c);
 	if (rc == STORE_NOT_FOUND) {
 		log_info("meeting gone; nothing to transcribe",
@@ -338,6 +362,8 @@ enum job_result job_transcribe(struct job_run *run)
 		meter_transcription(c, env->bus, org, run->job->id, id, tr.duration, e->name,
 				    e->model);
 	db_release(c);
+	if (rc == STORE_OK)
+		announce(env, org, id, "completed", 100, NULL);
 	if (rc && rc != STORE_NOT_FOUND) {
 		snprintf(run->error, sizeof run->error, "could not store transcript (%d)", rc);
 		result = JOB_RETRY;

@@ -13,7 +13,8 @@ import { Alert, ConfirmDialog, PageHeader, Progress, StatusBadge, Spinner, toast
 import { IconDown, IconDownload, IconHistory, IconPencil, IconRetry, IconSearch, IconTrash, IconUp } from '../components/icons';
 import { del, download, post, put } from '../lib/api';
 import { formatBytes, formatClock, formatDate, formatDuration } from '../lib/format';
-import { fetchMeeting, forgetMeeting, putMeeting, useMeeting, useWatch } from '../lib/meetings';
+import { useLive } from '../lib/live';
+import { fetchMeeting, forgetMeeting, isTerminal, patchMeeting, putMeeting, useMeeting, useWatch } from '../lib/meetings';
 import { ApiError, messageOf } from '../lib/problem';
 import { Link, navigate } from '../lib/router';
 import { fetchTranscript, isStale, sendEdit, type Edit, type Loaded } from '../lib/transcripts';
@@ -959,7 +960,17 @@ export function MeetingPage({ id }: { id: string }) {
 	const audioRef = useRef<HTMLAudioElement | null>(null);
 	const playerRef = useRef<HTMLDivElement>(null);
 	useDocumentTitle(meeting?.title || 'Meeting');
-	useWatch([id]);
+	// Status updates over the app's WebSocket; the event stream and polling (useWatch) only while it is down.
+	const live = useLive('meeting.status', (d: { id?: string; status?: Meeting['status']; progress?: number; processing_error?: string | null }) => {
+		if (!d || d.id !== id || !d.status) return;
+		patchMeeting(id, { status: d.status, progress: d.progress ?? 0, processing_error: d.processing_error ?? null });
+		if (isTerminal(d.status)) void fetchMeeting(id).catch(() => undefined);
+	});
+	useWatch(live ? [] : [id]);
+	useEffect(() => {
+		// (re)connected: catch up on what happened while the socket was away
+		if (live) void fetchMeeting(id).catch(() => undefined);
+	}, [live, id]);
 
 	const load = useCallback(() => {
 		setLoadError(null);
