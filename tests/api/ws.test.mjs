@@ -492,7 +492,7 @@ describe('WebSocket', () => {
 		const mine = (status) => sub.events.filter((e) => e.type === 'presence' && e.id === a.org && e.data.user_id === a.user && e.data.status === status);
 		const s1 = await openSocket(wsUrl(a.user, await ticketFor(a)));
 		const s2 = await openSocket(wsUrl(a.user, await ticketFor(a)));
-		const deadline = Date.now() + 5000;
+		const deadline = Date.now() + 15000;
 		while (mine('online').length < 1 && Date.now() < deadline) await sleep(50);
 		assert.equal(mine('online').length, 1, 'online once, for the first socket');
 		assert.equal(mine('online')[0].scope, 2, 'addressed to the organization');
@@ -503,7 +503,7 @@ describe('WebSocket', () => {
 		assert.equal(s2.messages.filter((m) => m.type === 'presence').length, 0, "one's own presence is not echoed");
 		s2.ws.close(1000);
 		await s2.closed;
-		const d2 = Date.now() + 5000;
+		const d2 = Date.now() + 15000;
 		while (mine('offline').length < 1 && Date.now() < d2) await sleep(50);
 		assert.equal(mine('offline').length, 1);
 		sub.close();
@@ -518,7 +518,7 @@ describe('WebSocket', () => {
 		const sb = await openSocket(wsUrl(b.user, await ticketFor(b)));
 		// a types to b: published for b with a's organizations, which b does not share: not shown.
 		sa.ws.send(JSON.stringify({ type: 'typing', to: b.user }));
-		const d = Date.now() + 5000;
+		const d = Date.now() + 15000;
 		while (!sub.events.some((e) => e.type === 'typing' && e.id === b.user) && Date.now() < d) await sleep(50);
 		const ev = sub.events.find((e) => e.type === 'typing' && e.id === b.user);
 		assert.ok(ev, 'the typing event went out on the bus');
