@@ -86,7 +86,7 @@ test: deps
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT="-O1 -g" all unit
-	scripts/test-all build-asan
+	IAM_TEST_BROWSER=0 scripts/test-all build-asan
 
 bench: deps
 	@$(MAKE) --no-print-directory all
