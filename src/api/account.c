@@ -39,63 +39,15 @@ static void greeting(const struct user *u, char *out, size_t outlen)
 		snprintf(out, outlen, "Hello,");
 }
 
-/* Minimal HTML escaping for the few values put in a mail's HTML part. */
-static int html_put(struct buf *b, const char *s)
-{
-	int bad = 0;
-	for (; *s && !bad; s++) {
-		switch (*s) {
-		case '<':
-			bad = buf_puts(b, "&lt;");
-			break;
-		case '>':
-			bad = buf_puts(b, "&gt;");
-			break;
-		case '&':
-			bad = buf_puts(b, "&amp;");
-			break;
-		case '"':
-			bad = buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			bad = buf_puts(b, "&#39;");
-			break;
-		default:
-			bad = buf_append(b, s, 1);
-		}
-	}
-	return bad;
-}
-
-/*
- * Queue a mail with one call to action: text and HTML from the same words.
- * Returns the mail_queue result (STORE_ERROR when building failed).
- */
+/* A mail with one call to action, to u (mail_queue_action). */
 static enum store_rc queue_action_mail(struct db_conn *c, const struct user *u, const char *subject,
 				       const char *intro, const char *action, const char *link,
 				       const char *outro)
 {
 	char hello[256];
 	greeting(u, hello, sizeof hello);
-	struct buf text = {0}, html = {0};
-	int bad = buf_printf(&text, "%s\n\n%s\n\n%s:\n%s\n\n%s\n\n-- \nIAM\n", hello, intro, action,
-			     link, outro);
-	bad |= buf_puts(&html, "<!doctype html><html><body style=\"font-family:sans-serif\"><p>");
-	bad |= html_put(&html, hello);
-	bad |= buf_puts(&html, "</p><p>");
-	bad |= html_put(&html, intro);
-	bad |= buf_puts(&html, "</p><p><a href=\"");
-	bad |= html_put(&html, link);
-	bad |= buf_puts(&html, "\">");
-	bad |= html_put(&html, action);
-	bad |= buf_puts(&html, "</a></p><p>");
-	bad |= html_put(&html, outro);
-	bad |= buf_puts(&html, "</p><p>IAM</p></body></html>");
-	enum store_rc rc =
-	    bad ? STORE_ERROR : mail_queue(c, NULL, u->email, subject, text.data, html.data);
-	buf_free(&text);
-	buf_free(&html);
-	return rc;
+	return mail_queue_action(c, NULL, u->email, subject, hello, intro, action, link, outro,
+				 NULL);
 }
 
 enum store_rc api_send_verification(struct app *app, struct db_conn *c, const struct user *u)

@@ -5,8 +5,10 @@
  *
  * The token travels only in request bodies and in the fragment of the
  * accept link (/invite#inv_...), never in a request path: paths are
- * written to the access log. Mail is not sent here yet: the reply carries
- * the link for the inviter to pass on, and "mail": "not_sent".
+ * written to the access log. The invitee gets the link by mail (a job, with
+ * retries) when SMTP is configured; the reply always carries the link for
+ * the inviter to pass on, and "mail": "queued" or, without SMTP (or when
+ * the mail could not be queued), "not_sent".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,9 @@
 #include "api/api.h"
 #include "auth/authz.h"
 #include "auth/password.h"
+#include "core/log.h"
 #include "core/timeutil.h"
+#include "mail/mail.h"
 #include "store/audit.h"
 #include "store/invitations.h"
 #include "store/orgs.h"
@@ -45,7 +49,40 @@ static const char *inv_status(const struct invitation *inv)
 	}
 }
 
-static json_t *inv_json(const struct invitation *inv, const char *token)
+/*
+ * Mail the invitation to its address: "queued", or "not_sent" without SMTP
+ * or when it could not be queued (the inviter copies the link instead).
+ */
+static const char *mail_invitation(struct api_ctx *cx, const struct invitation *inv,
+				   const char *token)
+{
+	if (!mail_enabled())
+		return "not_sent";
+	struct org o;
+	const struct principal *p = cx->principal;
+	if (org_get(cx->conn, p->org_id, p->user_id, &o) != STORE_OK)
+		snprintf(o.name, sizeof o.name, "an organization");
+	char link[1024], subject[512], intro[1024];
+	snprintf(link, sizeof link, "%s/invite#%s", mail_public_url(), token);
+	snprintf(subject, sizeof subject, "You are invited to %.200s on IAM", o.name);
+	snprintf(
+	    intro, sizeof intro,
+	    "%.254s invited you to join %.200s on IAM as %s: its meetings, transcripts and "
+	    "people. The link works once, for this address (%.254s), until it expires in 7 days.",
+	    p->email[0] ? p->email : "Someone", o.name, inv->role, inv->email);
+	enum store_rc rc = mail_queue_action(cx->conn, p->org_id, inv->email, subject, "Hello,",
+					     intro, "Accept the invitation", link,
+					     "If you did not expect this, ignore this mail.", NULL);
+	if (rc) {
+		log_warn("invitation mail not queued",
+			 json_pack("{s:s,s:s}", "invitation_id", inv->id, "rc", store_rc_name(rc)));
+		return "not_sent";
+	}
+	api_jobs_wake(cx->app);
+	return "queued";
+}
+
+static json_t *inv_json(const struct invitation *inv, const char *token, const char *mail)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", inv->id, "email", inv->email,
 			      "role", inv->role, "status", inv_status(inv), "invited_by",
@@ -57,7 +94,7 @@ static json_t *inv_json(const struct invitation *inv, const char *token)
 	if (token) {
 		json_object_set_new(o, "token", json_string(token));
 		json_object_set_new(o, "accept_url", accept_url(token));
-		json_object_set_new(o, "mail", json_string("not_sent"));
+		json_object_set_new(o, "mail", json_string(mail ? mail : "not_sent"));
 	}
 	return o;
 }
@@ -119,7 +156,7 @@ static void create_invite(struct api_ctx *cx)
 	}
 	api_audit(cx, "invitation.create", "invitation", inv.id,
 		  json_pack("{s:s,s:s}", "email", inv.email, "role", inv.role));
-	http_reply_json(r, 201, inv_json(&inv, token));
+	http_reply_json(r, 201, inv_json(&inv, token, mail_invitation(cx, &inv, token)));
 }
 
 static void list_invites(struct api_ctx *cx)
@@ -134,7 +171,7 @@ static void list_invites(struct api_ctx *cx)
 	}
 	json_t *data = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(data, inv_json(&list[i], NULL));
+		json_array_append_new(data, inv_json(&list[i], NULL, NULL));
 	free(list);
 	http_reply_json(cx->req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
 }
@@ -179,7 +216,7 @@ static void resend_invite(struct api_ctx *cx)
 	api_audit(
 	    cx, "invitation.resend", "invitation", inv.id,
 	    json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", inv.role, "replaces", old.id));
-	http_reply_json(r, 200, inv_json(&inv, token));
+	http_reply_json(r, 200, inv_json(&inv, token, mail_invitation(cx, &inv, token)));
 }
 
 static void revoke_invite(struct api_ctx *cx)
@@ -291,7 +328,7 @@ static void lookup(struct api_ctx *cx)
 		api_db_fail(cx->req, rc, "find user");
 		return;
 	}
-	json_t *body = inv_json(&inv, NULL);
+	json_t *body = inv_json(&inv, NULL, NULL);
 	json_object_set_new(body, "organization",
 			    json_pack("{s:s,s:s}", "id", inv.org_id, "name", inv.org_name));
 	json_object_set_new(body, "account_exists", json_boolean(rc == STORE_OK));

@@ -442,3 +442,44 @@ out:
 	json_decref(p);
 	return rc;
 }
+
+/* Minimal HTML escaping for the few values put in a mail's HTML part. */
+static int html_put(struct buf *b, const char *s)
+{
+	static const char *const esc[256] = {
+	    ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&#39;"};
+	int bad = 0;
+	for (; *s && !bad; s++) {
+		const char *e = esc[(unsigned char)*s];
+		bad = e ? buf_puts(b, e) : buf_append(b, s, 1);
+	}
+	return bad;
+}
+
+enum store_rc mail_queue_action(struct db_conn *c, const char *org_id_or_null, const char *to,
+				const char *subject, const char *greeting, const char *intro,
+				const char *action, const char *link, const char *outro,
+				char job_id[UUID_STR_LEN])
+{
+	char none[UUID_STR_LEN];
+	struct buf text = {0}, html = {0};
+	int bad = buf_printf(&text, "%s\n\n%s\n\n%s:\n%s\n\n%s\n\n-- \nIAM\n", greeting, intro,
+			     action, link, outro);
+	bad |= buf_puts(&html, "<!doctype html><html><body style=\"font-family:sans-serif\"><p>");
+	bad |= html_put(&html, greeting);
+	bad |= buf_puts(&html, "</p><p>");
+	bad |= html_put(&html, intro);
+	bad |= buf_puts(&html, "</p><p><a href=\"");
+	bad |= html_put(&html, link);
+	bad |= buf_puts(&html, "\">");
+	bad |= html_put(&html, action);
+	bad |= buf_puts(&html, "</a></p><p>");
+	bad |= html_put(&html, outro);
+	bad |= buf_puts(&html, "</p><p>IAM</p></body></html>");
+	enum store_rc rc = bad ? STORE_ERROR
+			       : mail_queue_job(c, org_id_or_null, to, subject, text.data,
+						html.data, job_id ? job_id : none);
+	buf_free(&text);
+	buf_free(&html);
+	return rc;
+}

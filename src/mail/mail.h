@@ -113,4 +113,15 @@ enum store_rc mail_queue_job(struct db_conn *c, const char *org_id_or_null, cons
 			     const char *subject, const char *text, const char *html,
 			     char job_id[UUID_STR_LEN]);
 
+/*
+ * Queue a mail with one call to action, its text and HTML parts made from
+ * the same words: greeting, intro, then action (the link's label) and link,
+ * then outro. Values are escaped for the HTML part. job_id as for
+ * mail_queue_job (may be NULL). STORE_ERROR when building failed.
+ */
+enum store_rc mail_queue_action(struct db_conn *c, const char *org_id_or_null, const char *to,
+				const char *subject, const char *greeting, const char *intro,
+				const char *action, const char *link, const char *outro,
+				char job_id[UUID_STR_LEN]);
+
 #endif

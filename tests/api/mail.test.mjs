@@ -115,6 +115,36 @@ describe('e-mail through a real SMTP peer', () => {
 		await smtp?.close();
 	});
 
+	test('an invitation is mailed to its address; the link in it signs the invitee up into the organization', T, async () => {
+		const owner = uniqueEmail('inv-owner');
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email: owner, password: PASSWORD } });
+		assert.equal(reg.status, 201, show(reg));
+		const org = await api('POST', '/api/v1/organizations', { token: reg.body.access_token, json: { name: 'Mailed Team' } });
+		assert.equal(org.status, 201, show(org));
+		const sw = await api('POST', '/api/v1/auth/switch-org', { token: reg.body.access_token, json: { organization_id: org.body.id } });
+		assert.equal(sw.status, 200, show(sw));
+		const invitee = uniqueEmail('invitee');
+		const inv = await api('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee, role: 'member' } });
+		assert.equal(inv.status, 201, show(inv));
+		assert.equal(inv.body.mail, 'queued');
+
+		const mail = await smtp.waitFor(invitee);
+		assert.match(mail.parsed.subject, /Mailed Team/);
+		assert.ok(mail.parsed.text.includes(owner), 'the mail says who invited');
+		const m = /https?:\/\/[^\s"<>]+\/invite#(inv_[A-Za-z0-9_-]+)/.exec(mail.parsed.text);
+		assert.ok(m, `an invitation link in: ${mail.parsed.text}`);
+		assert.equal(new URL(m[0]).origin, base, 'the link starts with IAM_PUBLIC_URL');
+		assert.equal(m[1], inv.body.token, 'the mailed token is the invitation');
+		assert.ok(mail.parsed.html.includes(`/invite#${m[1]}`), 'the HTML part carries the same link');
+
+		const join = await api('POST', '/api/v1/invitations/signup', { json: { token: m[1], password: PASSWORD } });
+		assert.equal(join.status, 201, show(join));
+		assert.equal(join.body.organization.id, org.body.id);
+		assert.equal(join.body.organization.role, 'member');
+		const again = await api('POST', '/api/v1/invitations/signup', { json: { token: m[1], password: PASSWORD } });
+		assert.equal(again.status, 410, show(again));
+	});
+
 	test('sign-up sends a verification mail (text + HTML, UTF-8, Date, Message-ID); its link verifies once', T, async () => {
 		const email = uniqueEmail('verify');
 		const reg = await api('POST', '/api/v1/auth/register', { json: { email, password: PASSWORD, first_name: 'Zoë' } });

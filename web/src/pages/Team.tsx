@@ -148,7 +148,15 @@ function InviteLink({ inv, onDone }: { inv: Invitation; onDone: () => void }) {
 		<div className="card new-key" role="region" aria-labelledby="invite-link-title">
 			<h2 id="invite-link-title">Invitation for {inv.email}</h2>
 			<p className="new-key__warn">
-				<strong>IAM does not send invitation e-mails yet.</strong> Copy this link and send it to {inv.email} yourself. It works once, until {formatDate(inv.expires_at)}.
+				{inv.mail === 'queued' ? (
+					<>
+						<strong>An e-mail with this link is on its way to {inv.email}.</strong> You can also copy it and send it yourself. It works once, until {formatDate(inv.expires_at)}.
+					</>
+				) : (
+					<>
+						<strong>This server sends no e-mail.</strong> Copy this link and send it to {inv.email} yourself. It works once, until {formatDate(inv.expires_at)}.
+					</>
+				)}
 			</p>
 			<div className="copy-row">
 				<label htmlFor="invite-link" className="visually-hidden">
