@@ -113,3 +113,21 @@ async function freshToken(acc) {
 	assert.equal(res.status, 200, res.text);
 	return res.body.access_token;
 }
+
+test('live: a message sent while the page is open raises the badge and the bell at once, with a toast (WebSocket, not the 30 s poll)', T, async () => {
+	const { page } = b;
+	const acc = await registerApi({ tag: 'inboxlive' });
+	await openLoggedIn(page, acc, '/meetings');
+	const nav = page.getByRole('navigation', { name: 'Main' });
+	// the socket is up once the app has asked for a realtime ticket and the page has settled
+	await page.waitForFunction(() => !document.querySelector('.inbox-unread'));
+	await page.waitForTimeout(1500);
+	const t0 = Date.now();
+	await sendApi(acc, acc, 'Live one');
+	await nav.locator('.inbox-unread').waitFor({ timeout: 10000 });
+	const took = Date.now() - t0;
+	assert.ok(took < 10000, `badge after ${took} ms`);
+	assert.equal((await nav.locator('.inbox-unread').textContent()).trim(), '1');
+	await page.getByText(/New message from .*Live one/).first().waitFor({ timeout: 5000 });
+	await page.waitForFunction(() => document.querySelector('#notification-bell')?.getAttribute('aria-label') === 'Notifications, 1 unread');
+});

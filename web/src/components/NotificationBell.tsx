@@ -1,11 +1,14 @@
 // The header's live counts: the unread badge on the Inbox link and the
-// notifications bell. Both poll every 30 s while a page shows them (the
-// WebSocket replaces polling once it lands: call refreshInbox() from its
-// new_message / notification events), and refresh at once when the inbox
-// changes something (refreshInbox()).
+// notifications bell. They follow the app's WebSocket (lib/live): a
+// new_message, message_updated or notification event refreshes them at once
+// (a new message also shows a toast), and so does every reconnect, to catch
+// up on what was missed while the socket was down. A slow poll (30 s) stays
+// as the fallback; the inbox refreshes them when it changes something.
 
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { get, post } from '../lib/api';
+import * as live from '../lib/live';
+import { toast } from './ui';
 import { formatAgo } from '../lib/format';
 import { navigate } from '../lib/router';
 import './NotificationBell.css';
@@ -38,6 +41,7 @@ interface Counts {
 let counts: Counts = { stats: null, notifications: 0 };
 const listeners = new Set<() => void>();
 let timer: ReturnType<typeof setInterval> | null = null;
+let unlive: (() => void)[] = [];
 let inflight: Promise<void> | null = null;
 
 function emit(next: Counts) {
@@ -71,12 +75,26 @@ function subscribe(l: () => void): () => void {
 		timer = setInterval(() => {
 			if (document.visibilityState !== 'hidden') void refreshInbox();
 		}, POLL_MS);
+		const refresh = () => void refreshInbox();
+		unlive = [
+			live.subscribe('new_message', (d: { subject?: string; sender?: { email?: string; name?: string }; folder?: string }) => {
+				refresh();
+				if (d && d.folder !== 'sent') toast(`New message from ${d.sender?.name || d.sender?.email || 'someone'}: ${d.subject || ''}`);
+			}),
+			live.subscribe('message_updated', refresh),
+			live.subscribe('notification', refresh),
+			live.onConnected((up) => {
+				if (up) refresh();
+			}),
+		];
 	}
 	return () => {
 		listeners.delete(l);
-		if (!listeners.size && timer) {
-			clearInterval(timer);
+		if (!listeners.size) {
+			if (timer) clearInterval(timer);
 			timer = null;
+			for (const off of unlive) off();
+			unlive = [];
 		}
 	};
 }
