@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 export const BASE = (process.env.IAM_BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 export const SECRET = process.env.IAM_TEST_JWT_SECRET || '';
@@ -884,4 +885,28 @@ export async function startIamd(dataDir, env = {}, { port, readyMs = 30000 } = {
 /** A random JWT secret for a server the test starts. */
 export function randomSecret() {
 	return crypto.randomBytes(24).toString('hex');
+}
+
+/*
+ * For a test's own iamd on the PostgreSQL run: a database of its own (on
+ * SQLite: nothing, the server keeps its file in its data dir). Workers of
+ * every process sharing a database take its jobs, so a server with settings
+ * the suite's shared server lacks (SMTP, Redis) must not share one.
+ * Returns the environment to add ({} on SQLite); dropPrivateDatabases()
+ * removes them.
+ */
+const privateDbs = [];
+export function privateDatabaseEnv(tag = 'own') {
+	const url = process.env.IAM_TEST_DATABASE_URL;
+	if (ENGINE !== 'postgres' || !url) return {};
+	const name = `iam_${tag}_${process.pid}_${privateDbs.length}_${crypto.randomBytes(3).toString('hex')}`;
+	const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+	assert.equal(r.status, 0, `create database ${name}: ${r.stderr}`);
+	privateDbs.push(name);
+	const u = new URL(url);
+	u.pathname = `/${name}`;
+	return { IAM_DATABASE_URL: u.href };
+}
+export function dropPrivateDatabases() {
+	for (const name of privateDbs.splice(0)) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${name}`]);
 }

@@ -6,14 +6,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
-import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail } from './helpers.mjs';
+import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail, dropPrivateDatabases, privateDatabaseEnv } from './helpers.mjs';
 
 const T = { timeout: 120000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-mail-'));
@@ -22,21 +20,6 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-mail-'));
  * shared server has no SMTP settings, and workers of every process sharing
  * a database take mail jobs (a deployment gives all of them the same settings).
  */
-const privateDbs = [];
-function dbEnv() {
-	const url = process.env.IAM_TEST_DATABASE_URL;
-	if (process.env.IAM_ENGINE !== 'postgres' || !url) return {};
-	const name = `iam_mail_${process.pid}_${privateDbs.length}_${crypto.randomBytes(3).toString('hex')}`;
-	const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
-	assert.equal(r.status, 0, `create database ${name}: ${r.stderr}`);
-	privateDbs.push(name);
-	const u = new URL(url);
-	u.pathname = `/${name}`;
-	return { IAM_DATABASE_URL: u.href };
-}
-function dropPrivateDbs() {
-	for (const name of privateDbs.splice(0)) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${name}`]);
-}
 
 /** An SMTP peer on 127.0.0.1:port keeping every message it gets (parsed, plus the raw text). */
 async function smtpPeer(port = 0) {
@@ -104,7 +87,7 @@ describe('e-mail through a real SMTP peer', () => {
 				IAM_MAIL_FROM: 'noreply@iam.test',
 				IAM_PUBLIC_URL: `http://127.0.0.1:${port}`,
 				IAM_REGISTER_PER_HOUR: '0',
-				...dbEnv(),
+				...privateDatabaseEnv('mail'),
 			},
 			{ port },
 		);
@@ -294,7 +277,7 @@ describe('SMTP down', () => {
 			IAM_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
 			IAM_JOB_BACKOFF_MS: '300',
 			IAM_REGISTER_PER_HOUR: '0',
-			...dbEnv(),
+			...privateDatabaseEnv('mail'),
 		});
 		let smtp;
 		try {
@@ -318,7 +301,7 @@ describe('SMTP down', () => {
 	});
 
 	test('without SMTP iamd warns once at start-up and sign-up works unverified', T, async () => {
-		const iam = await startIamd(fs.mkdtempSync(path.join(tmpRoot, 'none-')), { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', ...dbEnv() });
+		const iam = await startIamd(fs.mkdtempSync(path.join(tmpRoot, 'none-')), { IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '0', ...privateDatabaseEnv('mail') });
 		try {
 			const reg = await requestAt(iam.base, 'POST', '/api/v1/auth/register', { json: { email: uniqueEmail('nosmtp'), password: PASSWORD } });
 			assert.equal(reg.status, 201);
@@ -337,6 +320,6 @@ describe('SMTP down', () => {
 });
 
 after(() => {
-	dropPrivateDbs();
+	dropPrivateDatabases();
 	fs.rmSync(tmpRoot, { recursive: true, force: true });
 });

@@ -8,14 +8,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Provider from 'oidc-provider';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
-import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail } from './helpers.mjs';
+import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail, dropPrivateDatabases, privateDatabaseEnv } from './helpers.mjs';
 
 const T = { timeout: 120000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-oidc-'));
@@ -24,21 +23,6 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-oidc-'));
  * shared server has no SMTP settings, and workers of every process sharing
  * a database take mail jobs (a deployment gives all of them the same settings).
  */
-const privateDbs = [];
-function dbEnv() {
-	const url = process.env.IAM_TEST_DATABASE_URL;
-	if (process.env.IAM_ENGINE !== 'postgres' || !url) return {};
-	const name = `iam_mail_${process.pid}_${privateDbs.length}_${crypto.randomBytes(3).toString('hex')}`;
-	const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
-	assert.equal(r.status, 0, `create database ${name}: ${r.stderr}`);
-	privateDbs.push(name);
-	const u = new URL(url);
-	u.pathname = `/${name}`;
-	return { IAM_DATABASE_URL: u.href };
-}
-function dropPrivateDbs() {
-	for (const name of privateDbs.splice(0)) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${name}`]);
-}
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 const rsaKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -152,7 +136,7 @@ describe('sign in with OpenID Connect through a real provider', () => {
 				IAM_OIDC_TEST_EC_ISSUER: issuer,
 				IAM_OIDC_TEST_EC_CLIENT_ID: 'iam-es',
 				IAM_OIDC_TEST_EC_CLIENT_SECRET: 'es-secret-0123456789abcdef',
-				...dbEnv(),
+				...privateDatabaseEnv('oidc'),
 			},
 			{ port: iamPort },
 		);
@@ -162,7 +146,7 @@ describe('sign in with OpenID Connect through a real provider', () => {
 		await iam?.stop();
 		await new Promise((r) => (opServer ? opServer.close(r) : r()));
 		await new Promise((r) => (smtp ? smtp.close(r) : r()));
-		dropPrivateDbs();
+		dropPrivateDatabases();
 		fs.rmSync(tmpRoot, { recursive: true, force: true });
 	});
 

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 
-import { PASSWORD, freePort, iamEnv, randomSecret, requestAt, sleep, startIamd, uniqueEmail, uploadOk } from './helpers.mjs';
+import { PASSWORD, freePort, iamEnv, randomSecret, requestAt, sleep, startIamd, uniqueEmail, uploadOk, dropPrivateDatabases, privateDatabaseEnv } from './helpers.mjs';
 import { silence } from './audio.mjs';
 import { redisKill, redisStart, redisStop } from './redis.mjs';
 
@@ -63,8 +63,9 @@ before(async () => {
 	redis = redisStart(path.join(dir, 'redis'));
 	const data = path.join(dir, 'data');
 	fs.mkdirSync(data);
-	// Both on the test's PostgreSQL database on that run, else on one SQLite file.
-	const pg = process.env.IAM_ENGINE === 'postgres' ? { IAM_DATABASE_URL: process.env.IAM_TEST_DATABASE_URL } : {};
+	// Both on one database of their own on the PostgreSQL run (the suite's shared server,
+	// which has no Redis, would otherwise claim their jobs), else on one SQLite file.
+	const pg = privateDatabaseEnv('wsr');
 	const env = { ...pg, IAM_JWT_SECRET: SECRET, IAM_REDIS_URL: redis.url, IAM_REGISTER_PER_HOUR: '0', IAM_ASR: 'sphinx' };
 	A = await startIamd(data, { ...env, IAM_WORKERS: '1' });
 	B = await startApi(data, env);
@@ -74,6 +75,7 @@ after(async () => {
 	if (B) await B.stop();
 	if (A) await A.stop();
 	if (redis) redisStop(redis);
+	dropPrivateDatabases();
 	fs.rmSync(dir, { recursive: true, force: true });
 });
 
