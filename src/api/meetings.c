@@ -269,10 +269,38 @@ static bool load(struct api_ctx *cx, struct meeting *m)
 	return true;
 }
 
+bool api_meeting_load(struct api_ctx *cx, struct meeting *m, enum meeting_access need)
+{
+	meeting_init(m);
+	const char *id = http_param(cx->req, "id");
+	enum meeting_access a;
+	char org[UUID_STR_LEN];
+	int rc = authz_meeting_access(cx->conn, cx->principal, id, &a, org);
+	if (!rc)
+		rc = a == ACCESS_NONE ? STORE_NOT_FOUND : meeting_get(cx->conn, org, id, m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(cx->req, 404, "not_found", "There is no meeting %s that you can see.",
+			     id);
+		return false;
+	}
+	if (rc) {
+		api_db_fail(cx->req, rc, "load meeting");
+		return false;
+	}
+	if (a < need) {
+		http_problem(cx->req, 403, "forbidden",
+			     "You may read this meeting but not change it. Ask an owner of the "
+			     "collection it is shared in for the editor role.");
+		meeting_clear(m);
+		return false;
+	}
+	return true;
+}
+
 static void get_meeting(struct api_ctx *cx)
 {
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	api_audit_read(cx, "meeting.read", "meeting", m.id);
 	http_reply_json(cx->req, 200, api_meeting_json(&m));
@@ -459,7 +487,7 @@ static void get_audio(struct api_ctx *cx)
 {
 	struct http_req *r = cx->req;
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	if (m.audio_key[0]) /* once per playback, not for every seek */
 		api_audit_read(cx, "meeting.audio.download", "meeting", m.id);
@@ -490,7 +518,7 @@ static void issue_ticket(struct api_ctx *cx)
 	struct http_req *r = cx->req;
 	struct principal p = *cx->principal;
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	if (p.via_api_key)
 		snprintf(p.session_id, sizeof p.session_id, "-");
@@ -606,7 +634,7 @@ static void events(struct api_ctx *cx)
 	struct http_req *r = cx->req;
 	const struct principal p = *cx->principal;
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	api_conn_release(cx);
 	http_set_principal(r, p.user_id, p.session_id); /* stream caps and logout (tickets too) */
@@ -617,7 +645,7 @@ static void events(struct api_ctx *cx)
 		return;
 	}
 	w->app = api_app(r);
-	snprintf(w->org_id, sizeof w->org_id, "%s", p.org_id);
+	snprintf(w->org_id, sizeof w->org_id, "%s", m.org_id);
 	snprintf(w->id, sizeof w->id, "%s", m.id);
 	meeting_clear(&m);
 	pthread_mutex_lock(&watch_lock);
