@@ -9,6 +9,8 @@
 
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { InsightsTabs } from '../components/InsightsTabs';
+import { ShareDialog } from '../components/ShareDialog';
+import '../components/ShareDialog.css';
 import { Alert, ConfirmDialog, PageHeader, Progress, StatusBadge, Spinner, toast, useDocumentTitle } from '../components/ui';
 import { IconDown, IconDownload, IconHistory, IconPencil, IconRetry, IconSearch, IconTrash, IconUp } from '../components/icons';
 import { del, download, post, put } from '../lib/api';
@@ -955,6 +957,7 @@ export function MeetingPage({ id }: { id: string }) {
 	const [viewing, setViewing] = useState<Viewing | null>(null);
 	const historyButtonRef = useRef<HTMLButtonElement>(null);
 	const [confirmDelete, setConfirmDelete] = useState(false);
+	const [sharing, setSharing] = useState(false);
 	const [deleting, setDeleting] = useState(false);
 	const [deleteError, setDeleteError] = useState<string | null>(null);
 	const audioRef = useRef<HTMLAudioElement | null>(null);
@@ -1111,6 +1114,10 @@ export function MeetingPage({ id }: { id: string }) {
 				}
 			>
 				<StatusBadge status={meeting.status} progress={meeting.progress} />
+				<button type="button" className="btn" onClick={() => setSharing(true)} data-share-meeting>
+					Share
+				</button>
+				<ShareDialog open={sharing} title={`Share “${meeting.title}”`} meetingId={meeting.id} onClose={() => setSharing(false)} />
 				<button type="button" className="btn btn--quiet btn--danger-text" onClick={() => setConfirmDelete(true)}>
 					<IconTrash /> Delete
 				</button>
