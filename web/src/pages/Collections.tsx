@@ -58,7 +58,7 @@ export function Collections() {
 		<>
 			<PageHeader title="Collections" sub="Folders of meetings, shared with people inside or outside your organization." />
 			{canCreate ? (
-				<form className="card inline-form" onSubmit={create} noValidate aria-label="New collection">
+				<form className="card inline-form" onSubmit={create} noValidate aria-label="Create a collection">
 					<Field label="New collection" name="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} maxLength={200} placeholder="Board meetings" data-new-collection />
 					<button type="submit" className="btn btn--primary" disabled={busy || !name.trim()}>
 						{busy ? 'Creating…' : 'Create'}
