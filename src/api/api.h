@@ -264,6 +264,11 @@ json_t *api_meeting_json(const struct meeting *m);
  * False after replying; on true the caller clears m (meetings.c).
  */
 bool api_meeting_load(struct api_ctx *cx, struct meeting *m, enum meeting_access need);
+/*
+ * api_audit_read of meeting m, recorded in m's organization (a collection
+ * guest reads in another organization than their active one).
+ */
+void api_meeting_audit_read(struct api_ctx *cx, const struct meeting *m, const char *action);
 
 /*
  * Authenticate by header, or by ?ticket= for meeting_id. Replies 401 and

@@ -23,6 +23,7 @@
 #include "core/transcript.h"
 #include "core/utf8.h"
 #include "export/export.h"
+#include "store/audit.h"
 #include "store/meetings.h"
 #include "store/orgs.h"
 #include "store/uploads.h"
@@ -297,12 +298,29 @@ bool api_meeting_load(struct api_ctx *cx, struct meeting *m, enum meeting_access
 	return true;
 }
 
+void api_meeting_audit_read(struct api_ctx *cx, const struct meeting *m, const char *action)
+{
+	const struct principal *p = cx->principal;
+	if (!p || strcmp(m->org_id, p->org_id) == 0) {
+		api_audit_read(cx, action, "meeting", m->id);
+		return;
+	}
+	/* A collection guest: the read belongs in the meeting's organization's log. */
+	struct db_conn *c = api_conn(cx);
+	if (!c)
+		return;
+	struct audit_ctx ctx;
+	api_audit_ctx(cx->req, &ctx);
+	audit_record_once(c, m->org_id, p->user_id, action, "meeting", m->id,
+			  API_AUDIT_READ_WINDOW_MS, &ctx, json_pack("{s:s}", "via", "collection"));
+}
+
 static void get_meeting(struct api_ctx *cx)
 {
 	struct meeting m;
 	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
-	api_audit_read(cx, "meeting.read", "meeting", m.id);
+	api_meeting_audit_read(cx, &m, "meeting.read");
 	http_reply_json(cx->req, 200, api_meeting_json(&m));
 	meeting_clear(&m);
 }
@@ -490,7 +508,7 @@ static void get_audio(struct api_ctx *cx)
 	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	if (m.audio_key[0]) /* once per playback, not for every seek */
-		api_audit_read(cx, "meeting.audio.download", "meeting", m.id);
+		api_meeting_audit_read(cx, &m, "meeting.audio.download");
 	api_conn_release(cx); /* not needed while the file is sent */
 	if (!m.audio_key[0]) {
 		http_problem(r, 404, "no_audio", "This meeting has no audio yet.");

@@ -190,7 +190,7 @@ static void get_transcript(struct api_ctx *cx)
 	if (rc == STORE_OK && want > 0)
 		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
 	if (rc == STORE_OK && f)
-		api_audit_read(cx, "meeting.export", "meeting", m.id);
+		api_meeting_audit_read(cx, &m, "meeting.export");
 	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",

@@ -131,10 +131,10 @@ enum store_rc collection_list(struct db_conn *c, const char *org_id, const char 
 	struct db_res *r = db_query(
 	    c,
 	    "SELECT " COLL_COLS " WHERE (k.org_id = $1 OR EXISTS (SELECT 1 FROM collection_grants g"
-	    " WHERE g.collection_id = k.id AND g.user_id = $2)) AND k.id < $3"
+	    " WHERE g.collection_id = k.id AND g.user_id = $2)) AND ($3 = '' OR k.id < $3)"
 	    " ORDER BY k.id DESC LIMIT $4",
 	    DB_PARAMS(DB_TEXT(org_id ? org_id : ""), DB_TEXT(user_id ? user_id : ""),
-		      DB_TEXT(before_id && *before_id ? before_id : "~"), DB_INT(limit)),
+		      DB_TEXT(before_id ? before_id : ""), DB_INT(limit)),
 	    &rc);
 	if (!r)
 		return store_rc_of(rc);
@@ -230,14 +230,13 @@ enum store_rc collection_meeting_ids(struct db_conn *c, const char *collection_i
 {
 	*n = 0;
 	int rc;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT meeting_id FROM collection_meetings WHERE"
-		     " collection_id = $1 AND meeting_id < $2"
-		     " ORDER BY meeting_id DESC LIMIT $3",
-		     DB_PARAMS(DB_TEXT(collection_id),
-			       DB_TEXT(before_id && *before_id ? before_id : "~"), DB_INT(limit)),
-		     &rc);
+	struct db_res *r = db_query(
+	    c,
+	    "SELECT meeting_id FROM collection_meetings WHERE"
+	    " collection_id = $1 AND ($2 = '' OR meeting_id < $2)"
+	    " ORDER BY meeting_id DESC LIMIT $3",
+	    DB_PARAMS(DB_TEXT(collection_id), DB_TEXT(before_id ? before_id : ""), DB_INT(limit)),
+	    &rc);
 	if (!r)
 		return store_rc_of(rc);
 	while (*n < (size_t)limit && (rc = db_next(r)) == 1)

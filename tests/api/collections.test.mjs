@@ -158,6 +158,10 @@ describe('collections', () => {
 		const audio = await fetch(`${process.env.IAM_BASE_URL || 'http://127.0.0.1:8080'}${MEETINGS}/${a.id}/audio?ticket=${encodeURIComponent(ticket.ticket)}`);
 		assert.equal(audio.status, 200);
 		assert.ok((await audio.arrayBuffer()).byteLength > 1000);
+		// The reads are in the team's audit log, not only in the guest's own.
+		const reads = assertJson(await get(`/api/v1/audit-events?action=meeting.&actor=${g.userId}`, { token: team.owner.access }), 200);
+		const seenActions = new Set(reads.data.filter((e) => e.target && e.target.id === a.id).map((e) => e.action));
+		for (const act of ['meeting.read', 'meeting.audio.download', 'meeting.export']) assert.ok(seenActions.has(act), `${act} in ${[...seenActions]}`);
 		// Viewers do not edit, rename, delete, share.
 		assertProblem(await patch(`${MEETINGS}/${a.id}/transcript/segments/0`, { token: g.access, json: { text: 'changed' } }), 403);
 		assertProblem(await put(`${MEETINGS}/${a.id}`, { token: g.access, json: { title: 'x' } }), 404);
