@@ -270,10 +270,13 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
 /* ---- searching ---- */
 
 /*
- * MAY_READ: where a "may this caller read this meeting" condition goes
- * (roles, collections) once it exists; today every member of the
- * organization reads every meeting of it, so it is empty. It sees the
- * meeting as m.
+ * MAY_READ: where a "may this caller read this meeting" condition goes. It
+ * sees the meeting as m. It is empty because no hit can need one: every
+ * hit is a meeting of the caller's active organization, and there every
+ * role reads every meeting (auth/authz.h authz_access_of: a collection
+ * grant only adds access, it never takes any away). A collection guest
+ * searches their own active organization, so the organization that shared
+ * a collection with them stays out of their results.
  */
 #define MAY_READ ""
 
