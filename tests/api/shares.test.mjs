@@ -5,6 +5,9 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
 	BASE,
 	MEETINGS,
@@ -16,9 +19,13 @@ import {
 	del,
 	get,
 	post,
+	randomSecret,
 	register,
+	registerAt,
+	requestAt,
 	show,
 	sleep,
+	startIamd,
 	uploadOk,
 	waitCompleted,
 } from './helpers.mjs';
@@ -187,5 +194,27 @@ describe('share links', () => {
 		assert.match(res.headers.get('x-robots-tag') || '', /noindex/);
 		// The page itself adds <meta name="robots" content="noindex">: see tests/browser/collections.test.mjs.
 		assert.match(await res.text(), /<div id="root">/);
+	});
+
+	test("the token never reaches the server's log", T, async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-share-log-'));
+		const srv = await startIamd(dir, { IAM_LOG_LEVEL: 'info', IAM_JWT_SECRET: randomSecret() });
+		try {
+			const a = await registerAt(srv.base, 'share-log');
+			const m = await requestAt(srv.base, 'POST', MEETINGS, { token: a.access, json: { title: 'Logged' } });
+			assert.equal(m.status, 201, show(m));
+			const link = await requestAt(srv.base, 'POST', `${MEETINGS}/${m.body.id}/shares`, { token: a.access, json: {} });
+			assert.equal(link.status, 201, show(link));
+			assert.equal((await requestAt(srv.base, 'GET', `/api/v1/shares/${link.body.token}`)).status, 200);
+			assert.equal((await requestAt(srv.base, 'GET', `/api/v1/shares/${link.body.token}/audio`)).status, 403);
+			await fetch(`${srv.base}/s/${link.body.token}`).then((r) => r.text());
+			await sleep(300);
+			const log = srv.stderr();
+			assert.ok(log.includes('/api/v1/shares/[token]'), 'the request is logged, without its token');
+			assert.ok(!log.includes(link.body.token.slice(4)), 'the token is not in the log');
+		} finally {
+			await srv.stop();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
