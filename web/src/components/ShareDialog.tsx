@@ -209,11 +209,14 @@ function PublicLinks({ meetingId }: { meetingId: string }) {
 	const [busy, setBusy] = useState(false);
 	const base = `/api/v1/meetings/${meetingId}/shares`;
 
+	const [allowed, setAllowed] = useState(true);
 	async function load() {
 		try {
 			setLinks((await get<Page<ShareLink>>(base)).data);
 		} catch (e) {
-			setError(messageOf(e));
+			// A meeting shared with me through a collection (404), or a role without `share` (403).
+			if (e instanceof ApiError && (e.problem.status === 404 || e.problem.status === 403)) setAllowed(false);
+			else setError(messageOf(e));
 		}
 	}
 	useEffect(() => {
@@ -247,6 +250,14 @@ function PublicLinks({ meetingId }: { meetingId: string }) {
 		}
 	}
 
+	if (!allowed) {
+		return (
+			<section aria-label="Public link" data-share-public>
+				<h3 className="share__heading">Public link</h3>
+				<p className="muted">Only members of this meeting's organization who may share make public links to it.</p>
+			</section>
+		);
+	}
 	return (
 		<section aria-label="Public link" data-share-public>
 			<h3 className="share__heading">Public link</h3>
