@@ -256,4 +256,59 @@ describe('collections', () => {
 		const actions = new Set(ev.data.map((e) => e.action));
 		for (const a of ['collection.create', 'collection.share', 'collection.invitation.accept']) assert.ok(actions.has(a), `${a} in ${[...actions]}`);
 	});
+
+	test('who may do what: every organization role and every collection role, table-driven', T, async () => {
+		const { team, a, b } = await setup();
+		const coll = await createColl(team.owner.access, 'Matrix');
+		await addMeeting(team.owner.access, coll.id, a.id);
+		const who = {
+			owner: team.owner.access,
+			admin: team.members.admin.access,
+			member: team.members.member.access,
+			viewer: team.members.viewer.access,
+			stranger: (await register({ tag: 'coll-matrix-stranger' })).access,
+		};
+		for (const role of ['viewer', 'editor', 'owner']) {
+			const email = uniqueEmail(`coll-matrix-${role}`);
+			who[`guest_${role}`] = (await signupGuest((await shareWith(team.owner.access, coll.id, email, role)).token, email)).access;
+		}
+		// action -> [owner, admin, member, viewer, guest_viewer, guest_editor, guest_owner, stranger]
+		const order = ['owner', 'admin', 'member', 'viewer', 'guest_viewer', 'guest_editor', 'guest_owner', 'stranger'];
+		const actions = {
+			read: { want: [200, 200, 200, 200, 200, 200, 200, 404], run: (t) => get(`${COLLS}/${coll.id}`, { token: t }) },
+			list_meetings: { want: [200, 200, 200, 200, 200, 200, 200, 404], run: (t) => get(`${COLLS}/${coll.id}/meetings`, { token: t }) },
+			read_transcript: { want: [200, 200, 200, 200, 200, 200, 200, 404], run: (t) => get(`${MEETINGS}/${a.id}/transcript`, { token: t }) },
+			edit_transcript: {
+				want: [200, 200, 200, 403, 403, 200, 200, 404],
+				run: (t) => patch(`${MEETINGS}/${a.id}/transcript/segments/0`, { token: t, json: { text: 'Matrix line' } }),
+			},
+			// B is the organization's, not in the collection: guests cannot read it, so cannot add it.
+			add_other_meeting: {
+				want: [204, 204, 204, 403, 403, 404, 404, 404],
+				run: async (t) => {
+					const res = await put(`${COLLS}/${coll.id}/meetings/${b.id}`, { token: t });
+					if (res.status === 204) await del(`${COLLS}/${coll.id}/meetings/${b.id}`, { token: team.owner.access });
+					return res;
+				},
+			},
+			rename: { want: [200, 200, 403, 403, 403, 403, 200, 404], run: (t) => patch(`${COLLS}/${coll.id}`, { token: t, json: { name: 'Matrix' } }) },
+			invite: {
+				want: [201, 201, 403, 403, 403, 403, 201, 404],
+				run: (t) => post(`${COLLS}/${coll.id}/invitations`, { token: t, json: { email: uniqueEmail('coll-matrix-x'), role: 'viewer' } }),
+			},
+			people: { want: [200, 200, 200, 200, 200, 200, 200, 404], run: (t) => get(`${COLLS}/${coll.id}/people`, { token: t }) },
+		};
+		const wrong = [];
+		for (const [name, act] of Object.entries(actions))
+			for (let i = 0; i < order.length; i++) {
+				const res = await act.run(who[order[i]]);
+				if (res.status !== act.want[i]) wrong.push(`${name} as ${order[i]}: ${res.status}, want ${act.want[i]} (${res.body && res.body.code})`);
+			}
+		assert.deepEqual(wrong, []);
+		// Delete: only owners (of the collection, or of / admins in the organization).
+		for (const r of ['member', 'viewer', 'guest_viewer', 'guest_editor']) assertProblem(await del(`${COLLS}/${coll.id}`, { token: who[r] }), 403, 'collection_forbidden');
+		assertProblem(await del(`${COLLS}/${coll.id}`, { token: who.stranger }), 404, 'collection_not_found');
+		assert.equal((await del(`${COLLS}/${coll.id}`, { token: who.guest_owner })).status, 204);
+		assertProblem(await get(`${MEETINGS}/${a.id}`, { token: who.guest_owner }), 404, 'not_found');
+	});
 });
