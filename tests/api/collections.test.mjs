@@ -4,6 +4,13 @@
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser } from 'mailparser';
 import {
 	MEETINGS,
 	PASSWORD,
@@ -12,13 +19,18 @@ import {
 	assertValidation,
 	createMeeting,
 	del,
+	freePort,
 	get,
 	login,
 	post,
 	put,
+	randomSecret,
 	register,
 	request,
+	requestAt,
 	show,
+	sleep,
+	startIamd,
 	uniqueEmail,
 	uploadOk,
 	waitCompleted,
@@ -310,5 +322,87 @@ describe('collections', () => {
 		assertProblem(await del(`${COLLS}/${coll.id}`, { token: who.stranger }), 404, 'collection_not_found');
 		assert.equal((await del(`${COLLS}/${coll.id}`, { token: who.guest_owner })).status, 204);
 		assertProblem(await get(`${MEETINGS}/${a.id}`, { token: who.guest_owner }), 404, 'not_found');
+	});
+});
+
+// A collection invitation through a real SMTP peer: the link in the mail signs the invitee up.
+describe('collection invitations by mail', () => {
+	test('the mailed link opens the collection for an outsider', T, async () => {
+		const inbox = [];
+		const smtp = new SMTPServer({
+			authOptional: true,
+			hideSTARTTLS: true,
+			disableReverseLookup: true,
+			logger: false,
+			onData(stream, session, cb) {
+				const chunks = [];
+				stream.on('data', (d) => chunks.push(d));
+				stream.on('end', async () => {
+					inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), parsed: await simpleParser(Buffer.concat(chunks)) });
+					cb();
+				});
+			},
+		});
+		await new Promise((resolve, reject) => {
+			smtp.once('error', reject);
+			smtp.listen(0, '127.0.0.1', resolve);
+		});
+		const env = {
+			IAM_JWT_SECRET: randomSecret(),
+			IAM_WORKERS: '1',
+			IAM_SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
+			IAM_MAIL_FROM: 'noreply@iam.test',
+			IAM_REGISTER_PER_HOUR: '0',
+		};
+		// On PostgreSQL this server gets a database of its own (workers of every process sharing one take mail jobs).
+		let db = null;
+		if (process.env.IAM_ENGINE === 'postgres' && process.env.IAM_TEST_DATABASE_URL) {
+			db = `iam_collmail_${process.pid}_${crypto.randomBytes(3).toString('hex')}`;
+			const r = spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${db}`], { encoding: 'utf8' });
+			assert.equal(r.status, 0, r.stderr);
+			const u = new URL(process.env.IAM_TEST_DATABASE_URL);
+			u.pathname = `/${db}`;
+			env.IAM_DATABASE_URL = u.href;
+		}
+		const port = await freePort();
+		env.IAM_PUBLIC_URL = `http://127.0.0.1:${port}`;
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-collmail-'));
+		const iam = await startIamd(dir, env, { port });
+		const api = (method, p, opts) => requestAt(iam.base, method, p, opts);
+		try {
+			const owner = uniqueEmail('collmail-owner');
+			const reg = await api('POST', '/api/v1/auth/register', { json: { email: owner, password: PASSWORD } });
+			assert.equal(reg.status, 201, show(reg));
+			const tok = reg.body.access_token;
+			const m = await api('POST', MEETINGS, { token: tok, json: { title: 'Mailed meeting' } });
+			const c = await api('POST', COLLS, { token: tok, json: { name: 'Mailed collection' } });
+			assert.equal(c.status, 201, show(c));
+			assert.equal((await api('PUT', `${COLLS}/${c.body.id}/meetings/${m.body.id}`, { token: tok })).status, 204);
+			const guest = uniqueEmail('collmail-guest');
+			const inv = await api('POST', `${COLLS}/${c.body.id}/invitations`, { token: tok, json: { email: guest, role: 'viewer' } });
+			assert.equal(inv.status, 201, show(inv));
+			assert.equal(inv.body.mail, 'queued');
+			const deadline = Date.now() + 20000;
+			let mail;
+			while (!(mail = inbox.find((x) => x.to.includes(guest)))) {
+				assert.ok(Date.now() < deadline, 'the invitation mail arrives within 20 s');
+				await sleep(100);
+			}
+			assert.match(mail.parsed.subject, /Mailed collection/);
+			assert.ok(mail.parsed.text.includes(owner), 'the mail says who shared it');
+			const link = /https?:\/\/[^\s"<>]+\/collection-invite#(cin_[A-Za-z0-9_-]+)/.exec(mail.parsed.text);
+			assert.ok(link, `a link in: ${mail.parsed.text}`);
+			assert.equal(new URL(link[0]).origin, iam.base);
+			assert.ok(mail.parsed.html.includes(`/collection-invite#${link[1]}`), 'the HTML part has the same link');
+			const join = await api('POST', '/api/v1/collection-invitations/signup', { json: { token: link[1], password: PASSWORD } });
+			assert.equal(join.status, 201, show(join));
+			const seen = await api('GET', `${COLLS}/${c.body.id}/meetings`, { token: join.body.access_token });
+			assert.deepEqual(seen.body.data.map((x) => x.title), ['Mailed meeting']);
+		} finally {
+			await iam.stop();
+			await new Promise((r) => smtp.close(r));
+			fs.rmSync(dir, { recursive: true, force: true });
+			if (db) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${db}`]);
+		}
 	});
 });
