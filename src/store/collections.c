@@ -29,6 +29,16 @@ enum coll_role coll_role_parse(const char *s)
 #define ROLE_NUM(col)                                                                              \
 	"CASE " col " WHEN 'owner' THEN 3 WHEN 'editor' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END"
 
+/*
+ * Is grant g alive? A collection's creator holds an owner grant they gave
+ * themselves (granted_by = user_id): it lasts only while they are a member
+ * of the organization, so removing a member ends it with the membership.
+ * Grants from an invitation last until they are taken away.
+ */
+#define GRANT_LIVE(g)                                                                              \
+	"(COALESCE(" g ".granted_by, '') <> " g ".user_id OR EXISTS (SELECT 1 FROM memberships mb" \
+	" WHERE mb.org_id = " g ".org_id AND mb.user_id = " g ".user_id))"
+
 #define COLL_COLS                                                                                  \
 	"k.id, k.org_id, o.name, k.name, k.created_by, k.created_at, k.updated_at,"                \
 	" (SELECT COUNT(*) FROM collection_meetings cm WHERE cm.collection_id = k.id)"             \
@@ -131,8 +141,9 @@ enum store_rc collection_list(struct db_conn *c, const char *org_id, const char 
 	struct db_res *r = db_query(
 	    c,
 	    "SELECT " COLL_COLS " WHERE (k.org_id = $1 OR EXISTS (SELECT 1 FROM collection_grants g"
-	    " WHERE g.collection_id = k.id AND g.user_id = $2)) AND ($3 = '' OR k.id < $3)"
-	    " ORDER BY k.id DESC LIMIT $4",
+	    " WHERE g.collection_id = k.id AND g.user_id = $2 AND " GRANT_LIVE(
+		"g") ")) AND ($3 = '' OR k.id < $3)"
+		     " ORDER BY k.id DESC LIMIT $4",
 	    DB_PARAMS(DB_TEXT(org_id ? org_id : ""), DB_TEXT(user_id ? user_id : ""),
 		      DB_TEXT(before_id ? before_id : ""), DB_INT(limit)),
 	    &rc);
@@ -162,7 +173,9 @@ enum store_rc collection_grant_of(struct db_conn *c, const char *collection_id, 
 	*out = COLL_NONE;
 	int rc;
 	struct db_res *r = db_query(
-	    c, "SELECT role FROM collection_grants WHERE collection_id = $1 AND user_id = $2",
+	    c,
+	    "SELECT g.role FROM collection_grants g WHERE g.collection_id = $1 AND g.user_id = $2"
+	    " AND " GRANT_LIVE("g"),
 	    DB_PARAMS(DB_TEXT(collection_id), DB_TEXT(user_id ? user_id : "")), &rc);
 	if (!r)
 		return store_rc_of(rc);
@@ -185,8 +198,9 @@ enum store_rc collection_meeting_grant(struct db_conn *c, const char *meeting_id
 		     "SELECT m.org_id, (SELECT MAX(" ROLE_NUM(
 			 "g.role") ") FROM collection_meetings cm"
 				   " JOIN collection_grants g ON g.collection_id = cm.collection_id"
-				   " WHERE cm.meeting_id = m.id AND g.user_id = $2) FROM meetings "
-				   "m WHERE m.id = $1",
+				   " WHERE cm.meeting_id = m.id AND g.user_id = $2 AND " GRANT_LIVE(
+				       "g") ") FROM meetings "
+					    "m WHERE m.id = $1",
 		     DB_PARAMS(DB_TEXT(meeting_id), DB_TEXT(user_id ? user_id : "")), &rc);
 	if (!r)
 		return store_rc_of(rc);
@@ -251,12 +265,13 @@ enum store_rc collection_members(struct db_conn *c, const char *collection_id, i
 	*out = NULL;
 	*n = 0;
 	int rc;
-	struct db_res *r = db_query(
-	    c,
-	    "SELECT g.user_id, u.email, g.role, g.created_at"
-	    " FROM collection_grants g JOIN users u ON u.id = g.user_id"
-	    " WHERE g.collection_id = $1 ORDER BY " ROLE_NUM("g.role") " DESC, u.email LIMIT $2",
-	    DB_PARAMS(DB_TEXT(collection_id), DB_INT(max)), &rc);
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT g.user_id, u.email, g.role, g.created_at"
+		     " FROM collection_grants g JOIN users u ON u.id = g.user_id"
+		     " WHERE " GRANT_LIVE("g") " AND g.collection_id = $1 ORDER BY " ROLE_NUM(
+			 "g.role") " DESC, u.email LIMIT $2",
+		     DB_PARAMS(DB_TEXT(collection_id), DB_INT(max)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	struct collection_member *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);

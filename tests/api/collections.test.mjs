@@ -325,6 +325,31 @@ describe('collections', () => {
 	});
 });
 
+describe('collections and membership', () => {
+	test("a removed member loses the collections they made; an outsider's invitation grant stays", T, async () => {
+		const team = await makeTeam(['member'], 'coll-rm');
+		const m = team.members.member;
+		const meeting = await createMeeting(team.owner.access, { title: 'Kept inside' });
+		const coll = await createColl(m.access, 'Made by a member');
+		await addMeeting(m.access, coll.id, meeting.id);
+		const email = uniqueEmail('coll-rm-guest');
+		const g = await signupGuest((await shareWith(m.access, coll.id, email, 'viewer')).token, email);
+		assertJson(await get(`${MEETINGS}/${meeting.id}`, { token: g.access }), 200);
+		// The member is removed: with a token of their own organization they see nothing of it.
+		assert.equal((await del(`/api/v1/organizations/${team.org.id}/members/${m.userId}`, { token: team.owner.access })).status, 204);
+		const again = await login(m.email);
+		assert.notEqual(again.body.organization.id, team.org.id);
+		assertProblem(await get(`${COLLS}/${coll.id}`, { token: again.access }), 404, 'collection_not_found');
+		assertProblem(await get(`${MEETINGS}/${meeting.id}`, { token: again.access }), 404, 'not_found');
+		assert.ok(!assertJson(await get(COLLS, { token: again.access }), 200).data.some((c) => c.id === coll.id));
+		// The collection stays the organization's; the guest the member invited keeps their access.
+		assert.equal(assertJson(await get(`${COLLS}/${coll.id}`, { token: team.owner.access }), 200).my_role, 'owner');
+		assertJson(await get(`${MEETINGS}/${meeting.id}`, { token: g.access }), 200);
+		const people = assertJson(await get(`${COLLS}/${coll.id}/people`, { token: team.owner.access }), 200);
+		assert.ok(!people.members.some((p) => p.email === m.email), 'the removed member is not listed');
+	});
+});
+
 // A collection invitation through a real SMTP peer: the link in the mail signs the invitee up.
 describe('collection invitations by mail', () => {
 	test('the mailed link opens the collection for an outsider', T, async () => {

@@ -72,6 +72,15 @@ static void new_meeting(struct fx *fx, const char *org, const char *user, char i
 	meeting_clear(&m);
 }
 
+static void member_of(struct fx *fx, const char *org, const char *user, const char *role)
+{
+	assert_int_equal(db_exec(fx->c,
+				 "INSERT INTO memberships (org_id, user_id, role, created_at)"
+				 " VALUES ($1, $2, $3, 1)",
+				 DB_PARAMS(DB_TEXT(org), DB_TEXT(user), DB_TEXT(role)), NULL),
+			 DB_OK);
+}
+
 static struct principal who(const char *user, const char *org, enum org_role role, bool key)
 {
 	struct principal p;
@@ -97,6 +106,7 @@ static void test_meeting_access(void **state)
 	FX(state);
 	/* fx->org with fx->user; fx->org2 is user2's: user2 is the outsider. */
 	char shared[UUID_STR_LEN], other[UUID_STR_LEN];
+	member_of(fx, fx->org, fx->user, "member");
 	new_meeting(fx, fx->org, fx->user, shared);
 	new_meeting(fx, fx->org, fx->user, other);
 	struct collection k;
@@ -148,6 +158,17 @@ static void test_meeting_access(void **state)
 	struct principal elsewhere = who(fx->user, fx->org2, ROLE_OWNER, false);
 	assert_int_equal(access(fx, &elsewhere, other), ACCESS_NONE);
 	assert_int_equal(access(fx, &elsewhere, shared), ACCESS_EDIT); /* the creator owns it */
+	/* ... while a member: removed from the organization, their own grant ends too. */
+	assert_int_equal(db_exec(fx->c,
+				 "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2",
+				 DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(fx->user)), NULL),
+			 DB_OK);
+	assert_int_equal(access(fx, &elsewhere, shared), ACCESS_NONE);
+	assert_int_equal(authz_collection_role(fx->c, &elsewhere, k.id, &cr), 0);
+	assert_int_equal(cr, COLL_NONE);
+	/* A grant from an invitation outlives a membership (it was given to the person). */
+	assert_int_equal(access(fx, &out, shared), ACCESS_EDIT);
+	member_of(fx, fx->org, fx->user, "member");
 
 	/* Out of the collection: the grant no longer reaches the meeting. */
 	assert_int_equal(collection_remove_meeting(fx->c, k.id, shared), STORE_OK);
@@ -178,6 +199,7 @@ static void test_invitations(void **state)
 {
 	FX(state);
 	struct collection k;
+	member_of(fx, fx->org, fx->user, "owner");
 	assert_int_equal(collection_create(fx->c, fx->org, "Sales", fx->user, &k), STORE_OK);
 	struct coll_invitation inv, again, got;
 	char token[COLL_TOKEN_BUF], token2[COLL_TOKEN_BUF];
