@@ -35,9 +35,7 @@ enum coll_role coll_role_parse(const char *s)
  * of the organization, so removing a member ends it with the membership.
  * Grants from an invitation last until they are taken away.
  */
-#define GRANT_LIVE(g)                                                                              \
-	"(COALESCE(" g ".granted_by, '') <> " g ".user_id OR EXISTS (SELECT 1 FROM memberships mb" \
-	" WHERE mb.org_id = " g ".org_id AND mb.user_id = " g ".user_id))"
+#define GRANT_LIVE(g) COLLECTION_GRANT_LIVE(g)
 
 #define COLL_COLS                                                                                  \
 	"k.id, k.org_id, o.name, k.name, k.created_by, k.created_at, k.updated_at,"                \

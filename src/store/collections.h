@@ -61,6 +61,19 @@ enum store_rc collection_delete(struct db_conn *c, const char *org_id, const cha
 enum store_rc collection_list(struct db_conn *c, const char *org_id, const char *user_id,
 			      const char *before_id, int limit, struct collection **out, size_t *n);
 
+/*
+ * SQL for the ids of the meetings user $<n> reaches through live collection
+ * grants (for other modules' queries, e.g. search): "SELECT ..." with the
+ * placeholder written by the caller, as in COLLECTION_GRANTED_MEETINGS("$5").
+ */
+#define COLLECTION_GRANT_LIVE(g)                                                                   \
+	"(COALESCE(" g ".granted_by, '') <> " g ".user_id OR EXISTS (SELECT 1 FROM memberships mb" \
+	" WHERE mb.org_id = " g ".org_id AND mb.user_id = " g ".user_id))"
+#define COLLECTION_GRANTED_MEETINGS(ph)                                                            \
+	"SELECT cm.meeting_id FROM collection_meetings cm JOIN collection_grants g"                \
+	" ON g.collection_id = cm.collection_id WHERE g.user_id = " ph                             \
+	" AND " COLLECTION_GRANT_LIVE("g")
+
 /* The role granted to user_id on collection_id; COLL_NONE when none. */
 enum store_rc collection_grant_of(struct db_conn *c, const char *collection_id, const char *user_id,
 				  enum coll_role *out);

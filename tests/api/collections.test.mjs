@@ -188,9 +188,14 @@ describe('collections', () => {
 		assertProblem(await get(`${MEETINGS}/${b.id}/transcript`, { token: g.access }), 404, 'not_found');
 		const list = assertJson(await get(MEETINGS, { token: g.access }), 200);
 		assert.ok(!list.data.some((m) => m.id === a.id || m.id === b.id), 'the guest lists only their own meetings');
+		// Search: the shared meeting is found, the organization's other one never.
 		const found = assertJson(await get('/api/v1/search?q=zebra', { token: g.access }), 200);
+		assert.ok(found.data.some((h) => h.meeting.id === a.id), `guest search: ${JSON.stringify(found)}`);
 		assert.equal(JSON.stringify(found).includes(b.id), false);
 		assert.equal(JSON.stringify(found).includes('Secret'), false);
+		const budget = assertJson(await get('/api/v1/search?q=budget', { token: g.access }), 200);
+		assert.equal(budget.data.length, 0, JSON.stringify(budget));
+		assertJson(await get(`/api/v1/search?q=zebra&meeting_id=${b.id}`, { token: g.access }), 200).data.forEach((h) => assert.notEqual(h.meeting.id, b.id));
 		const ownerFound = assertJson(await get('/api/v1/search?q=zebra', { token: team.owner.access }), 200);
 		assert.ok(JSON.stringify(ownerFound).includes(b.id), `owner search: ${JSON.stringify(ownerFound)}`);
 		assertProblem(await get(`/api/v1/organizations/${team.org.id}/members`, { token: g.access }), 404);
@@ -201,6 +206,8 @@ describe('collections', () => {
 		assert.equal((await del(`${COLLS}/${coll.id}/people/${g.userId}`, { token: team.owner.access })).status, 204);
 		assertProblem(await get(`${MEETINGS}/${a.id}`, { token: g.access }), 404, 'not_found');
 		assertProblem(await get(`${COLLS}/${coll.id}`, { token: g.access }), 404, 'collection_not_found');
+		const after = assertJson(await get('/api/v1/search?q=zebra', { token: g.access }), 200);
+		assert.equal(after.data.length, 0, JSON.stringify(after));
 	});
 
 	test('editors edit transcripts and add meetings; an org viewer with an editor grant too', T, async () => {
