@@ -82,6 +82,8 @@ size_t api_invitations_routes(const struct route **out);
 size_t api_audit_routes(const struct route **out);
 size_t api_usage_routes(const struct route **out);
 size_t api_billing_routes(const struct route **out);
+size_t api_collections_routes(const struct route **out);
+size_t api_shares_routes(const struct route **out);
 
 /* ---- quotas (usage.c over service/quota.h) ---- */
 
@@ -255,6 +257,18 @@ void api_ingest_problem(struct http_req *r, enum ingest_rc rc, const char *detai
 
 /* Meeting JSON (meetings.c). */
 json_t *api_meeting_json(const struct meeting *m);
+/*
+ * Load the meeting in the path ({id}) when the caller may see it: as a
+ * member of its organization or through a shared collection
+ * (authz_meeting_access); 404 when not, 403 when the access is below need.
+ * False after replying; on true the caller clears m (meetings.c).
+ */
+bool api_meeting_load(struct api_ctx *cx, struct meeting *m, enum meeting_access need);
+/*
+ * api_audit_read of meeting m, recorded in m's organization (a collection
+ * guest reads in another organization than their active one).
+ */
+void api_meeting_audit_read(struct api_ctx *cx, const struct meeting *m, const char *action);
 
 /*
  * Authenticate by header, or by ?ticket= for meeting_id. Replies 401 and

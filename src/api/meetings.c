@@ -23,6 +23,7 @@
 #include "core/transcript.h"
 #include "core/utf8.h"
 #include "export/export.h"
+#include "store/audit.h"
 #include "store/meetings.h"
 #include "store/orgs.h"
 #include "store/uploads.h"
@@ -269,12 +270,57 @@ static bool load(struct api_ctx *cx, struct meeting *m)
 	return true;
 }
 
+bool api_meeting_load(struct api_ctx *cx, struct meeting *m, enum meeting_access need)
+{
+	meeting_init(m);
+	const char *id = http_param(cx->req, "id");
+	enum meeting_access a;
+	char org[UUID_STR_LEN];
+	int rc = authz_meeting_access(cx->conn, cx->principal, id, &a, org);
+	if (!rc)
+		rc = a == ACCESS_NONE ? STORE_NOT_FOUND : meeting_get(cx->conn, org, id, m);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(cx->req, 404, "not_found", "There is no meeting %s that you can see.",
+			     id);
+		return false;
+	}
+	if (rc) {
+		api_db_fail(cx->req, rc, "load meeting");
+		return false;
+	}
+	if (a < need) {
+		http_problem(cx->req, 403, "forbidden",
+			     "You may read this meeting but not change it. Ask an owner of the "
+			     "collection it is shared in for the editor role.");
+		meeting_clear(m);
+		return false;
+	}
+	return true;
+}
+
+void api_meeting_audit_read(struct api_ctx *cx, const struct meeting *m, const char *action)
+{
+	const struct principal *p = cx->principal;
+	if (!p || strcmp(m->org_id, p->org_id) == 0) {
+		api_audit_read(cx, action, "meeting", m->id);
+		return;
+	}
+	/* A collection guest: the read belongs in the meeting's organization's log. */
+	struct db_conn *c = api_conn(cx);
+	if (!c)
+		return;
+	struct audit_ctx ctx;
+	api_audit_ctx(cx->req, &ctx);
+	audit_record_once(c, m->org_id, p->user_id, action, "meeting", m->id,
+			  API_AUDIT_READ_WINDOW_MS, &ctx, json_pack("{s:s}", "via", "collection"));
+}
+
 static void get_meeting(struct api_ctx *cx)
 {
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
-	api_audit_read(cx, "meeting.read", "meeting", m.id);
+	api_meeting_audit_read(cx, &m, "meeting.read");
 	http_reply_json(cx->req, 200, api_meeting_json(&m));
 	meeting_clear(&m);
 }
@@ -459,10 +505,10 @@ static void get_audio(struct api_ctx *cx)
 {
 	struct http_req *r = cx->req;
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	if (m.audio_key[0]) /* once per playback, not for every seek */
-		api_audit_read(cx, "meeting.audio.download", "meeting", m.id);
+		api_meeting_audit_read(cx, &m, "meeting.audio.download");
 	api_conn_release(cx); /* not needed while the file is sent */
 	if (!m.audio_key[0]) {
 		http_problem(r, 404, "no_audio", "This meeting has no audio yet.");
@@ -490,7 +536,7 @@ static void issue_ticket(struct api_ctx *cx)
 	struct http_req *r = cx->req;
 	struct principal p = *cx->principal;
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	if (p.via_api_key)
 		snprintf(p.session_id, sizeof p.session_id, "-");
@@ -606,7 +652,7 @@ static void events(struct api_ctx *cx)
 	struct http_req *r = cx->req;
 	const struct principal p = *cx->principal;
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	api_conn_release(cx);
 	http_set_principal(r, p.user_id, p.session_id); /* stream caps and logout (tickets too) */
@@ -617,7 +663,7 @@ static void events(struct api_ctx *cx)
 		return;
 	}
 	w->app = api_app(r);
-	snprintf(w->org_id, sizeof w->org_id, "%s", p.org_id);
+	snprintf(w->org_id, sizeof w->org_id, "%s", m.org_id);
 	snprintf(w->id, sizeof w->id, "%s", m.id);
 	meeting_clear(&m);
 	pthread_mutex_lock(&watch_lock);

@@ -184,6 +184,8 @@ static void search(struct api_ctx *cx)
 		goto out;
 	}
 	struct search_filter f = {.org_id = cx->principal->org_id,
+				  .grantee =
+				      cx->principal->via_api_key ? NULL : cx->principal->user_id,
 				  .meeting_id = http_query(r, "meeting_id"),
 				  .from_ms = in->from_ms,
 				  .to_ms = in->to_ms,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
 #include "core/utf8.h"
@@ -29,22 +30,10 @@
 
 /* ---- shared steps ---- */
 
-/* Load the caller's meeting named in the path (404 if it is not in their organization). */
-static bool load(struct api_ctx *cx, struct meeting *m)
+/* The meeting named in the path, if the caller may read it (edit: change it). */
+static bool load(struct api_ctx *cx, struct meeting *m, bool edit)
 {
-	meeting_init(m);
-	const char *id = http_param(cx->req, "id");
-	int rc = meeting_get(cx->conn, cx->principal->org_id, id, m);
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(cx->req, 404, "not_found",
-			     "There is no meeting %s in your organization.", id);
-		return false;
-	}
-	if (rc) {
-		api_db_fail(cx->req, rc, "load meeting");
-		return false;
-	}
-	return true;
+	return api_meeting_load(cx, m, edit ? ACCESS_EDIT : ACCESS_READ);
 }
 
 static void no_transcript(struct http_req *r, const struct meeting *m)
@@ -195,13 +184,13 @@ static void get_transcript(struct api_ctx *cx)
 	struct meeting_transcript row = {0};
 	struct revision rev = {0};
 	struct transcript tr = {0};
-	if (!load(cx, &m))
+	if (!load(cx, &m, false))
 		goto out;
 	int rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &row);
 	if (rc == STORE_OK && want > 0)
 		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
 	if (rc == STORE_OK && f)
-		api_audit_read(cx, "meeting.export", "meeting", m.id);
+		api_meeting_audit_read(cx, &m, "meeting.export");
 	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",
@@ -305,7 +294,7 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 	json_t *summary = NULL, *out = NULL;
 	char *body = NULL, *text = NULL, *sum = NULL;
 	int64_t match = if_match(r), version = 0;
-	if (!load(cx, &m))
+	if (!load(cx, &m, true))
 		goto done;
 	for (int attempt = 0;; attempt++) {
 		meeting_transcript_clear(&row);
@@ -602,7 +591,7 @@ static void list_revisions(struct api_ctx *cx)
 	struct meeting m;
 	struct revision list[101];
 	int n = 0;
-	if (!load(cx, &m))
+	if (!load(cx, &m, false))
 		goto out;
 	enum store_rc rc = revision_list(cx->conn, m.org_id, m.id, in->before, list, limit + 1, &n);
 	api_conn_release(cx);
@@ -641,7 +630,7 @@ static void get_revision(struct api_ctx *cx)
 	struct meeting m;
 	struct revision rev = {0};
 	struct transcript tr = {0};
-	if (!load(cx, &m))
+	if (!load(cx, &m, false))
 		goto out;
 	int rc = revision_get(cx->conn, m.org_id, m.id, v, &rev);
 	api_conn_release(cx);
@@ -669,7 +658,13 @@ static int restore(struct api_ctx *cx, struct transcript *t, json_t *in, json_t 
 	struct revision rev = {0};
 	struct transcript old = {0};
 	int64_t v = json_integer_value(json_object_get(in, "version"));
-	int rc = revision_get(cx->conn, cx->principal->org_id, http_param(cx->req, "id"), v, &rev);
+	const char *id = http_param(cx->req, "id");
+	enum meeting_access a;
+	char org[UUID_STR_LEN];
+	/* The meeting's organization (a collection guest's active one is another). */
+	int rc = authz_meeting_access(cx->conn, cx->principal, id, &a, org);
+	if (!rc)
+		rc = a == ACCESS_EDIT ? revision_get(cx->conn, org, id, v, &rev) : STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND) {
 		revision_gone(cx->req, v);
 		return -1;

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/authn.h"
 #include "core/buf.h"
+#include "store/collections.h"
 
 #define O (1u << ROLE_OWNER)
 #define A (1u << ROLE_ADMIN)
@@ -30,6 +32,8 @@ static const struct {
 			 "start or restart transcription"},
     [PERM_EDIT_TRANSCRIPT] = {"edit_transcript", O | A | M, "owner, admin or member",
 			      "correct segments, name and merge speakers, restore revisions"},
+    [PERM_SHARE] = {"share", O | A | M, "owner, admin or member",
+		    "create, list and revoke public read-only links to a meeting"},
     [PERM_DELETE_MEETING] = {"delete_meeting", O | A, "owner or admin",
 			     "delete meetings with their audio and transcript"},
     [PERM_MANAGE_MEMBERS] = {"manage_members", O | A, "owner or admin",
@@ -92,4 +96,63 @@ char *authz_matrix_markdown(void)
 		buf_printf(&b, "\n");
 	}
 	return buf_steal(&b);
+}
+
+enum meeting_access authz_access_of(enum org_role org_role, enum coll_role grant)
+{
+	enum meeting_access a = ACCESS_NONE;
+	if (authz_may(org_role, PERM_EDIT_TRANSCRIPT))
+		a = ACCESS_EDIT;
+	else if (authz_may(org_role, PERM_READ))
+		a = ACCESS_READ;
+	enum meeting_access g = grant >= COLL_EDITOR   ? ACCESS_EDIT
+				: grant == COLL_VIEWER ? ACCESS_READ
+						       : ACCESS_NONE;
+	return g > a ? g : a;
+}
+
+enum coll_role authz_collection_role_of(enum org_role org_role, enum coll_role grant)
+{
+	enum coll_role r = COLL_NONE;
+	if (authz_may(org_role, PERM_DELETE_MEETING))
+		r = COLL_OWNER;
+	else if (authz_may(org_role, PERM_EDIT_TRANSCRIPT))
+		r = COLL_EDITOR;
+	else if (authz_may(org_role, PERM_READ))
+		r = COLL_VIEWER;
+	return grant > r ? grant : r;
+}
+
+int authz_meeting_access(struct db_conn *c, const struct principal *p, const char *meeting_id,
+			 enum meeting_access *out, char org_out[37])
+{
+	*out = ACCESS_NONE;
+	enum coll_role grant = COLL_NONE;
+	enum store_rc rc = collection_meeting_grant(
+	    c, meeting_id ? meeting_id : "", p->via_api_key ? NULL : p->user_id, org_out, &grant);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (rc)
+		return rc;
+	enum org_role role = strcmp(org_out, p->org_id) == 0 ? p->role : ROLE_NONE;
+	*out = authz_access_of(role, grant);
+	return STORE_OK;
+}
+
+int authz_collection_role(struct db_conn *c, const struct principal *p, const char *collection_id,
+			  enum coll_role *out)
+{
+	*out = COLL_NONE;
+	struct collection k;
+	enum store_rc rc = collection_get(c, collection_id ? collection_id : "", &k);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (rc)
+		return rc;
+	enum coll_role grant = COLL_NONE;
+	if (!p->via_api_key && (rc = collection_grant_of(c, k.id, p->user_id, &grant)))
+		return rc;
+	enum org_role role = strcmp(k.org_id, p->org_id) == 0 ? p->role : ROLE_NONE;
+	*out = authz_collection_role_of(role, grant);
+	return STORE_OK;
 }

@@ -22,6 +22,7 @@ enum perm {
 	PERM_UPLOAD,	      /* upload audio */
 	PERM_TRANSCRIBE,      /* start transcription */
 	PERM_EDIT_TRANSCRIPT, /* correct segments, name and merge speakers, restore revisions */
+	PERM_SHARE,	      /* create, list and revoke public links to a meeting */
 	PERM_DELETE_MEETING,  /* delete meetings with their audio and transcript */
 	PERM_MANAGE_MEMBERS,  /* invite, change roles, remove members */
 	PERM_SEE_BILLING,     /* plan, usage and invoices */
@@ -50,5 +51,49 @@ const char *authz_roles_with(enum perm p);
  * one column per role). Returns a malloc'd string; the caller frees it.
  */
 char *authz_matrix_markdown(void);
+
+/* ---- meetings reached through collections ---- */
+
+/*
+ * What a caller may do with one meeting. A meeting is reached in one of two
+ * ways: as a member of its organization (that organization active in the
+ * caller's token), by the role's read / edit_transcript permissions; or
+ * through a collection that holds it and is shared with the caller
+ * (viewer: read; editor, owner: edit). The better of the two counts.
+ */
+enum meeting_access { ACCESS_NONE = 0, ACCESS_READ, ACCESS_EDIT };
+
+/* A role on a collection (store/collections.h), ordered like org_role. */
+enum coll_role { COLL_NONE = 0, COLL_VIEWER, COLL_EDITOR, COLL_OWNER };
+/*
+ * The decision itself, without the database: org_role is the caller's role
+ * in the meeting's organization (ROLE_NONE when it is not their active
+ * organization), grant the best collection role they hold on it.
+ */
+enum meeting_access authz_access_of(enum org_role org_role, enum coll_role grant);
+/*
+ * The caller's role on a collection: org_role is their role in its
+ * organization (ROLE_NONE when it is not their active one): owners and
+ * admins own every collection of it, members edit, viewers view; grant is
+ * what the collection grants them. The better of the two.
+ */
+enum coll_role authz_collection_role_of(enum org_role org_role, enum coll_role grant);
+
+struct db_conn;
+struct principal;
+/*
+ * What principal p may do with meeting meeting_id (*out), and the meeting's
+ * organization (org_out, "" when there is no such meeting: ACCESS_NONE).
+ * API keys act in their organization only: collection grants are people's.
+ * Returns a store_rc (int): 0 or a database failure.
+ */
+int authz_meeting_access(struct db_conn *c, const struct principal *p, const char *meeting_id,
+			 enum meeting_access *out, char org_out[37]);
+/*
+ * p's role on collection_id (*out; COLL_NONE when none or no such
+ * collection). Returns a store_rc (int): 0 or a database failure.
+ */
+int authz_collection_role(struct db_conn *c, const struct principal *p, const char *collection_id,
+			  enum coll_role *out);
 
 #endif

@@ -417,10 +417,24 @@ void http_problem_validation(struct http_req *r, json_t *errors)
 	}
 }
 
+/*
+ * The path as logs show it: the token of a share link (/s/{token},
+ * /api/v1/shares/{token}) is a secret that opens a meeting, so it is left out.
+ */
+static const char *path_for_log(const struct http_req *r)
+{
+	if (!strncmp(r->path, "/s/", 3))
+		return "/s/[token]";
+	if (!strncmp(r->path, "/api/v1/shares/", 15))
+		return strstr(r->path + 15, "/audio") ? "/api/v1/shares/[token]/audio"
+						      : "/api/v1/shares/[token]";
+	return r->path;
+}
+
 void http_problem_internal(struct http_req *r, const char *what)
 {
 	log_error("internal error", json_pack("{s:s,s:s,s:s}", "request_id", r->request_id, "what",
-					      what, "path", r->path));
+					      what, "path", path_for_log(r)));
 	http_problem(r, 500, "internal_error",
 		     "Something went wrong on our side. Try again; if it keeps failing, contact "
 		     "support with the request id.");
@@ -1397,10 +1411,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = r->replied ? r->status : 499; /* client went away before a reply */
 	metrics_http_done(r->route_label, r->mbit ? r->method : "OTHER", status, secs);
 	if (log_get_level() <= LOG_INFO)
-		log_info("http",
-			 json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
-				   "method", r->method, "path", r->path, "route", r->route_label,
-				   "status", status, "ms", secs * 1000.0, "ip", r->client_ip));
+		log_info("http", json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id",
+					   r->request_id, "method", r->method, "path",
+					   path_for_log(r), "route", r->route_label, "status",
+					   status, "ms", secs * 1000.0, "ip", r->client_ip));
 	if (r->ctx && r->ctx_free)
 		r->ctx_free(r->ctx);
 	ws_up_free(r);

@@ -115,5 +115,8 @@ bool http_static(struct http_req *r)
 			return false;
 	}
 	snprintf(full, sizeof full, "%s/index.html", dir);
+	/* A shared meeting's public page (/s/{token}) is kept out of search engines. */
+	if (!strncmp(p, "/s/", 3))
+		http_add_header(r, "X-Robots-Tag", "noindex, nofollow");
 	return send_file(r, full, false);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "store/collections.h"
 
 /* ---- query parsing (no database) ---- */
 
@@ -270,10 +271,12 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
 /* ---- searching ---- */
 
 /*
- * MAY_READ: where a "may this caller read this meeting" condition goes
- * (roles, collections) once it exists; today every member of the
- * organization reads every meeting of it, so it is empty. It sees the
- * meeting as m.
+ * MAY_READ: where a "may this caller read this meeting" condition goes. It
+ * sees the meeting as m. It stays empty: a hit is a meeting of the caller's
+ * active organization, where every role reads every meeting, or one that
+ * a live collection grant shares with them (search_filter.grantee): the
+ * two ways auth/authz.h authz_meeting_access gives read access. Nothing
+ * else of another organization is ever a hit.
  */
 #define MAY_READ ""
 
@@ -287,13 +290,16 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
 	"d.meeting_id, m.title, m.created_at, COALESCE(m.meeting_date, 0), d.kind,"                \
 	" d.segment_index, d.speaker_id, d.speaker_name, d.start_s, d.end_s"
 
-/* %s doc conditions, %s meeting conditions, %3$d limit, %4$d offset placeholders. */
+/*
+ * %s shared meetings (" OR d.meeting_id IN (...)", or ""), %s doc conditions,
+ * %s meeting conditions, then the limit and offset placeholders.
+ */
 #define SEARCH_SQLITE_FMT                                                                          \
 	"SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24),"                \
 	" bm25(search_fts) AS rank"                                                                \
 	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid"                           \
 	" JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"                          \
-	" WHERE search_fts MATCH $1 AND d.org_id = $2%s%s" MAY_READ                                \
+	" WHERE search_fts MATCH $1 AND (d.org_id = $2%s)%s%s" MAY_READ                            \
 	" ORDER BY rank, d.id LIMIT $%d OFFSET $%d"
 
 /*
@@ -303,11 +309,12 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * the text again).
  */
 #define SEARCH_PG_FMT                                                                              \
-	"WITH hits AS MATERIALIZED (SELECT d.id, d.meeting_id, ts_rank(d.tsv, q) AS rank"          \
+	"WITH hits AS MATERIALIZED (SELECT d.id, d.meeting_id, d.org_id,"                          \
+	" ts_rank(d.tsv, q) AS rank"                                                               \
 	" FROM search_docs d, websearch_to_tsquery('english', $1) q"                               \
-	" WHERE d.tsv @@ q AND d.org_id = $2%s),"                                                  \
+	" WHERE d.tsv @@ q AND (d.org_id = $2%s)%s),"                                              \
 	" page AS (SELECT h.id, h.rank FROM hits h"                                                \
-	" JOIN meetings m ON m.id = h.meeting_id AND m.org_id = $2"                                \
+	" JOIN meetings m ON m.id = h.meeting_id AND m.org_id = h.org_id"                          \
 	" WHERE TRUE%s" MAY_READ " ORDER BY h.rank DESC, h.id LIMIT $%d OFFSET $%d)"               \
 	" SELECT " HIT_COLS ", ts_headline('english', d.body, q, 'StartSel=' || chr(1) ||"         \
 	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank"                     \
@@ -347,11 +354,15 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 		return STORE_ERROR;
 	if (limit < 1)
 		limit = 1;
-	struct db_param params[8];
+	struct db_param params[10];
 	size_t np = 0;
 	params[np++] = DB_TEXT(match);
 	params[np++] = DB_TEXT(f->org_id);
-	char doc[256] = "", mtg[256] = "";
+	char shared[512] = "", doc[256] = "", mtg[256] = "";
+	/* Meetings of other organizations shared with the caller (collections). */
+	if (f->grantee && *f->grantee)
+		ADD_COND(shared, DB_TEXT(f->grantee),
+			 " OR d.meeting_id IN (" COLLECTION_GRANTED_MEETINGS("$%zu") ")", np);
 	if (f->meeting_id && *f->meeting_id)
 		ADD_COND(doc, DB_TEXT(f->meeting_id), " AND d.meeting_id = $%zu", np);
 	if (f->speaker && *f->speaker)
@@ -369,9 +380,11 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	char sql[4096];
 	int len;
 	if (pg)
-		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, doc, mtg, (int)np - 1, (int)np);
+		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, shared, doc, mtg, (int)np - 1,
+			       (int)np);
 	else
-		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, doc, mtg, (int)np - 1, (int)np);
+		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, shared, doc, mtg, (int)np - 1,
+			       (int)np);
 	struct search_hit *hits =
 	    len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
 	if (!hits) {

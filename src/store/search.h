@@ -81,11 +81,12 @@ char *search_snippet_html(const char *raw);
 
 struct search_filter {
 	/*
-	 * The tenant: every hit is a meeting of this organization. (When roles
-	 * and collections restrict what a member may read, the "may read"
-	 * condition joins here: see MAY_READ in search.c.)
+	 * The tenant: every hit is a meeting of this organization, or one
+	 * shared with grantee through a collection (see MAY_READ in search.c).
 	 */
 	const char *org_id;
+	/* A user whose collection grants add meetings; NULL or "" = none (API keys). */
+	const char *grantee;
 	const char *meeting_id; /* NULL or "" = every meeting */
 	int64_t from_ms;	/* meeting date (else created) >= from_ms; 0 = open */
 	int64_t to_ms;		/* meeting date (else created) < to_ms; 0 = open */

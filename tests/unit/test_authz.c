@@ -31,12 +31,14 @@ static void test_matrix(void **state)
 		enum perm p;
 		bool owner, admin, member, viewer;
 	} WANT[] = {
+	    // clang-format off
 	    {PERM_NONE, 1, 1, 1, 1},
 	    {PERM_READ, 1, 1, 1, 1},
 	    {PERM_CREATE_MEETING, 1, 1, 1, 0},
 	    {PERM_UPLOAD, 1, 1, 1, 0},
 	    {PERM_TRANSCRIBE, 1, 1, 1, 0},
 	    {PERM_EDIT_TRANSCRIPT, 1, 1, 1, 0},
+	    {PERM_SHARE, 1, 1, 1, 0},
 	    {PERM_DELETE_MEETING, 1, 1, 0, 0},
 	    {PERM_MANAGE_MEMBERS, 1, 1, 0, 0},
 	    {PERM_SEE_BILLING, 1, 1, 0, 0},
@@ -45,6 +47,7 @@ static void test_matrix(void **state)
 	    {PERM_READ_AUDIT, 1, 1, 0, 0},
 	    {PERM_MANAGE_ORG, 1, 1, 0, 0},
 	    {PERM_DELETE_ORG, 1, 0, 0, 0},
+	    // clang-format on
 	};
 	assert_int_equal(sizeof WANT / sizeof *WANT, PERM_COUNT);
 	for (size_t i = 0; i < sizeof WANT / sizeof *WANT; i++) {

@@ -13,6 +13,8 @@ import { Account } from './pages/Account';
 import { ApiKeys } from './pages/ApiKeys';
 import { Audit } from './pages/Audit';
 import { Billing } from './pages/Billing';
+import { Collection } from './pages/Collection';
+import { CollectionInvite, Collections } from './pages/Collections';
 import { Login, Signup } from './pages/Auth';
 import { Forgot } from './pages/Forgot';
 import { Reset } from './pages/Reset';
@@ -23,6 +25,7 @@ import { Meetings, SkeletonRows } from './pages/Meetings';
 import { Invite } from './pages/Invite';
 import { Record } from './pages/Record';
 import { Search } from './pages/Search';
+import { SharePage } from './pages/SharePage';
 import { OrgSwitcher, Team } from './pages/Team';
 import { Upload } from './pages/Upload';
 
@@ -35,6 +38,7 @@ const WRITERS = ['owner', 'admin', 'member'];
 const ADMINS = ['owner', 'admin'];
 const NAV: { to: string; label: ReactNode; match: (p: string) => boolean; roles?: string[] }[] = [
 	{ to: '/meetings', label: 'Meetings', match: (p: string) => p === '/meetings' || p.startsWith('/meetings/') },
+	{ to: '/collections', label: 'Collections', match: (p: string) => p === '/collections' || p.startsWith('/collections/') },
 	{ to: '/inbox', label: <InboxNavLabel />, match: (p: string) => p === '/inbox' },
 	{ to: '/upload', label: 'Upload', match: (p: string) => p === '/upload', roles: WRITERS },
 	{ to: '/record', label: 'Record', match: (p: string) => p === '/record', roles: WRITERS },
@@ -139,6 +143,9 @@ function Routes({ path, me }: { path: string; me: string }) {
 	if (path === '/' || path === '/meetings') return <Meetings />;
 	const m = match('/meetings/:id', path);
 	if (m) return <MeetingPage key={m.id} id={m.id} />;
+	if (path === '/collections') return <Collections />;
+	const c = match('/collections/:id', path);
+	if (c) return <Collection key={c.id} id={c.id} />;
 	if (path === '/upload') return <Upload />;
 	if (path === '/record') return <Record />;
 	if (path === '/search') return <Search />;
@@ -155,13 +162,16 @@ const PUBLIC = new Set(['/login', '/signup', '/forgot-password']);
 /** Pages shown whether or not someone is logged in here: mail links, accepting an invitation. */
 const OPEN = new Set(['/verify-email', '/reset-password']);
 const isInvite = (p: string) => p === '/invite' || p.startsWith('/invite/');
+const isCollectionInvite = (p: string) => p === '/collection-invite';
+/** The public page of a shared meeting: no session at all. */
+const shareToken = (p: string) => match('/s/:token', p)?.token || null;
 
 export function App() {
 	const s = useSession();
 	const loc = useLocation();
 	const path = loc.path.replace(/\/+$/, '') || '/';
 	const isPublic = PUBLIC.has(path);
-	const isOpen = OPEN.has(path) || isInvite(path);
+	const isOpen = OPEN.has(path) || isInvite(path) || isCollectionInvite(path) || !!shareToken(path);
 	const first = useRef(true);
 
 	useEffect(() => {
@@ -194,11 +204,23 @@ export function App() {
 		return () => clearTimeout(t);
 	}, [path]);
 
-	if (isOpen && (isInvite(path) || s.status !== 'loading')) {
+	const share = shareToken(path);
+	if (share) {
+		return (
+			<>
+				<main id="main" className="main">
+					<SharePage token={share} />
+				</main>
+				<Toasts />
+			</>
+		);
+	}
+
+	if (isOpen && (isInvite(path) || isCollectionInvite(path) || s.status !== 'loading')) {
 		return (
 			<>
 				<main id="main" className="main main--auth">
-					{isInvite(path) ? <Invite /> : path === '/verify-email' ? <Verify /> : <Reset />}
+					{isInvite(path) ? <Invite /> : isCollectionInvite(path) ? <CollectionInvite /> : path === '/verify-email' ? <Verify /> : <Reset />}
 				</main>
 				<Toasts />
 			</>

@@ -7,8 +7,10 @@
 // (If-Match), and a change made meanwhile by someone else is loaded and
 // said, with what the person typed kept.
 
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { InsightsTabs } from '../components/InsightsTabs';
+import { ShareDialog } from '../components/ShareDialog';
+import '../components/ShareDialog.css';
 import { Alert, ConfirmDialog, PageHeader, Progress, StatusBadge, Spinner, toast, useDocumentTitle } from '../components/ui';
 import { IconDown, IconDownload, IconHistory, IconPencil, IconRetry, IconSearch, IconTrash, IconUp } from '../components/icons';
 import { del, download, post, put } from '../lib/api';
@@ -17,6 +19,7 @@ import { useLive } from '../lib/live';
 import { fetchMeeting, forgetMeeting, isTerminal, patchMeeting, putMeeting, useMeeting, useWatch } from '../lib/meetings';
 import { ApiError, messageOf } from '../lib/problem';
 import { Link, navigate } from '../lib/router';
+import * as session from '../lib/session';
 import { fetchTranscript, isStale, sendEdit, type Edit, type Loaded } from '../lib/transcripts';
 import type { Meeting, Segment, Speaker, Transcript } from '../lib/types';
 import { HistoryPanel, useRestore, type Viewing } from './TranscriptHistory';
@@ -955,6 +958,9 @@ export function MeetingPage({ id }: { id: string }) {
 	const [viewing, setViewing] = useState<Viewing | null>(null);
 	const historyButtonRef = useRef<HTMLButtonElement>(null);
 	const [confirmDelete, setConfirmDelete] = useState(false);
+	const [sharing, setSharing] = useState(false);
+	// Viewers make no public links (README's permission matrix: share).
+	const canShare = useSyncExternalStore(session.subscribe, session.getState).user?.organization?.role !== 'viewer';
 	const [deleting, setDeleting] = useState(false);
 	const [deleteError, setDeleteError] = useState<string | null>(null);
 	const audioRef = useRef<HTMLAudioElement | null>(null);
@@ -1111,6 +1117,14 @@ export function MeetingPage({ id }: { id: string }) {
 				}
 			>
 				<StatusBadge status={meeting.status} progress={meeting.progress} />
+				{canShare ? (
+					<>
+						<button type="button" className="btn" onClick={() => setSharing(true)} data-share-meeting>
+							Share
+						</button>
+						<ShareDialog open={sharing} title={`Share “${meeting.title}”`} meetingId={meeting.id} onClose={() => setSharing(false)} />
+					</>
+				) : null}
 				<button type="button" className="btn btn--quiet btn--danger-text" onClick={() => setConfirmDelete(true)}>
 					<IconTrash /> Delete
 				</button>

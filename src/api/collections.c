@@ -1,0 +1,786 @@
+/*
+ * collections.c — /api/v1/collections: folders of meetings in an
+ * organization, shared with people as owner / editor / viewer by e-mail
+ * invitation (also people outside the organization: they reach the
+ * collection's meetings, nothing else of it).
+ *
+ * Who may do what is auth/authz.h's authz_collection_role: owners and
+ * admins of the organization own every collection of it, members edit,
+ * viewers view; a grant can only add to that. Viewers list the meetings
+ * (and read them, their transcripts and audio: meetings.c and
+ * transcripts.c ask authz_meeting_access); editors also add and remove
+ * meetings and edit transcripts; owners rename, delete, invite and remove
+ * people. A collection the caller has no role on is 404, like a meeting of
+ * another organization.
+ *
+ * Invitation tokens travel only in request bodies and in the fragment of
+ * the link (/collection-invite#cin_...), never in a path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/authz.h"
+#include "auth/password.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/utf8.h"
+#include "mail/mail.h"
+#include "store/audit.h"
+#include "store/collections.h"
+#include "store/meetings.h"
+#include "store/users.h"
+
+#define MEMBERS_MAX 500
+
+static json_t *coll_json(const struct collection *k, enum coll_role mine)
+{
+	return json_pack("{s:s,s:s,s:{s:s,s:s},s:I,s:s,s:o,s:o}", "id", k->id, "name", k->name,
+			 "organization", "id", k->org_id, "name", k->org_name, "meeting_count",
+			 (json_int_t)k->meeting_count, "my_role", coll_role_name(mine),
+			 "created_at", api_time(k->created_at), "updated_at",
+			 api_time(k->updated_at));
+}
+
+/* An audit event in the collection's organization (a guest acts in it too). */
+static void audit_coll(struct api_ctx *cx, const char *org_id, const char *action,
+		       const char *target_type, const char *target_id, json_t *details)
+{
+	struct audit_ctx ctx;
+	api_audit_ctx(cx->req, &ctx);
+	if (audit_record_target(cx->conn, org_id, cx->principal ? cx->principal->user_id : NULL,
+				action, target_type, target_id, &ctx, details))
+		log_warn("audit event not recorded", json_pack("{s:s}", "action", action));
+}
+
+/*
+ * The collection in the path with the caller's role, which must be at
+ * least need: 404 when the caller has none, 403 when it is too low.
+ */
+static bool load(struct api_ctx *cx, struct collection *k, enum coll_role need,
+		 enum coll_role *mine)
+{
+	const char *id = http_param(cx->req, "id");
+	enum coll_role role;
+	int rc = authz_collection_role(cx->conn, cx->principal, id, &role);
+	if (rc) {
+		api_db_fail(cx->req, rc, "load collection");
+		return false;
+	}
+	if (role == COLL_NONE || (rc = collection_get(cx->conn, id, k)) == STORE_NOT_FOUND) {
+		http_problem(cx->req, 404, "collection_not_found",
+			     "There is no collection %.36s that you can see.", id);
+		return false;
+	}
+	if (rc) {
+		api_db_fail(cx->req, rc, "load collection");
+		return false;
+	}
+	if (role < need) {
+		http_problem_fields(
+		    cx->req, 403, "collection_forbidden",
+		    json_pack("[{s:s,s:s}]", "field", "role", "message", coll_role_name(role)),
+		    "Your role on this collection is '%s'; this needs '%s' or "
+		    "higher. Ask an owner of the collection.",
+		    coll_role_name(role), coll_role_name(need));
+		return false;
+	}
+	if (mine)
+		*mine = role;
+	return true;
+}
+
+/* ---- the collection ---- */
+
+struct name_in {
+	const char *name;
+};
+static const struct jv_field NAME_FIELDS[] = {
+    {.name = "name",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .max_len = COLLECTION_NAME_MAX,
+     .dest = JV_DEST(struct name_in, name)},
+};
+static const struct jv_spec NAME_SPEC = {JV_FIELDS(NAME_FIELDS)};
+
+static void name_check(struct api_ctx *cx, json_t **errors)
+{
+	const char *name = API_IN(cx, struct name_in)->name, *why;
+	if (!name)
+		return;
+	const char *p = name;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		jv_error(errors, "name", "must not be blank");
+	else if (!utf8_text_ok(name, &why))
+		jv_error(errors, "name", "%s", why);
+}
+
+static void create_coll(struct api_ctx *cx)
+{
+	const struct principal *p = cx->principal;
+	struct collection k;
+	enum store_rc rc = collection_create(cx->conn, p->org_id, API_IN(cx, struct name_in)->name,
+					     p->user_id, &k);
+	if (rc) {
+		api_db_fail(cx->req, rc, "create collection");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.create", "collection", k.id,
+		   json_pack("{s:s}", "name", k.name));
+	char loc[80];
+	snprintf(loc, sizeof loc, "/api/v1/collections/%s", k.id);
+	http_add_header(cx->req, "Location", loc);
+	http_reply_json(cx->req, 201, coll_json(&k, COLL_OWNER));
+}
+
+static void list_colls(struct api_ctx *cx)
+{
+	const struct api_page_in *in = API_IN(cx, struct api_page_in);
+	const struct principal *p = cx->principal;
+	struct collection *list = NULL;
+	size_t n = 0;
+	/* The active organization's collections if the caller may read it; and every grant. */
+	enum store_rc rc = collection_list(
+	    cx->conn, authz_may(p->role, PERM_READ) ? p->org_id : NULL,
+	    p->via_api_key ? NULL : p->user_id, in->cursor, in->limit + 1, &list, &n);
+	if (rc) {
+		api_db_fail(cx->req, rc, "list collections");
+		return;
+	}
+	size_t shown = n > (size_t)in->limit ? (size_t)in->limit : n;
+	json_t *data = json_array();
+	for (size_t i = 0; i < shown; i++) {
+		enum coll_role mine = COLL_NONE;
+		if (authz_collection_role(cx->conn, p, list[i].id, &mine) == STORE_OK &&
+		    mine != COLL_NONE)
+			json_array_append_new(data, coll_json(&list[i], mine));
+	}
+	json_t *next = n > shown ? api_cursor(list[shown - 1].id) : json_null();
+	free(list);
+	http_reply_json(cx->req, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
+}
+
+static void get_coll(struct api_ctx *cx)
+{
+	struct collection k;
+	enum coll_role mine;
+	if (!load(cx, &k, COLL_VIEWER, &mine))
+		return;
+	http_reply_json(cx->req, 200, coll_json(&k, mine));
+}
+
+static void rename_coll(struct api_ctx *cx)
+{
+	struct collection k;
+	enum coll_role mine;
+	if (!load(cx, &k, COLL_OWNER, &mine))
+		return;
+	const char *name = API_IN(cx, struct name_in)->name;
+	enum store_rc rc = collection_rename(cx->conn, k.org_id, k.id, name);
+	if (!rc)
+		rc = collection_get(cx->conn, k.id, &k);
+	if (rc) {
+		api_db_fail(cx->req, rc, "rename collection");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.rename", "collection", k.id,
+		   json_pack("{s:s}", "name", k.name));
+	http_reply_json(cx->req, 200, coll_json(&k, mine));
+}
+
+static void delete_coll(struct api_ctx *cx)
+{
+	struct collection k;
+	if (!load(cx, &k, COLL_OWNER, NULL))
+		return;
+	enum store_rc rc = collection_delete(cx->conn, k.org_id, k.id);
+	if (rc && rc != STORE_NOT_FOUND) {
+		api_db_fail(cx->req, rc, "delete collection");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.delete", "collection", k.id,
+		   json_pack("{s:s}", "name", k.name));
+	http_reply_empty(cx->req, 204);
+}
+
+/* ---- its meetings ---- */
+
+static void list_meetings(struct api_ctx *cx)
+{
+	const struct api_page_in *in = API_IN(cx, struct api_page_in);
+	struct collection k;
+	if (!load(cx, &k, COLL_VIEWER, NULL))
+		return;
+	char(*ids)[UUID_STR_LEN] = calloc((size_t)in->limit + 1, UUID_STR_LEN);
+	size_t n = 0;
+	enum store_rc rc =
+	    ids ? collection_meeting_ids(cx->conn, k.id, in->cursor, in->limit + 1, ids, &n)
+		: STORE_ERROR;
+	if (rc) {
+		free(ids);
+		api_db_fail(cx->req, rc, "list collection meetings");
+		return;
+	}
+	size_t shown = n > (size_t)in->limit ? (size_t)in->limit : n;
+	json_t *data = json_array();
+	for (size_t i = 0; i < shown; i++) {
+		struct meeting m;
+		meeting_init(&m);
+		if (meeting_get(cx->conn, k.org_id, ids[i], &m) == STORE_OK)
+			json_array_append_new(data, api_meeting_json(&m));
+		meeting_clear(&m);
+	}
+	json_t *next = n > shown ? api_cursor(ids[shown - 1]) : json_null();
+	free(ids);
+	http_reply_json(cx->req, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
+}
+
+static void add_meeting(struct api_ctx *cx)
+{
+	struct collection k;
+	if (!load(cx, &k, COLL_EDITOR, NULL))
+		return;
+	const char *mid = http_param(cx->req, "meeting_id");
+	enum meeting_access a;
+	char org[UUID_STR_LEN];
+	int rc = authz_meeting_access(cx->conn, cx->principal, mid, &a, org);
+	if (rc) {
+		api_db_fail(cx->req, rc, "meeting access");
+		return;
+	}
+	/* Only meetings of the collection's organization that the caller can read. */
+	if (a == ACCESS_NONE || strcmp(org, k.org_id) != 0) {
+		http_problem(cx->req, 404, "not_found",
+			     "There is no meeting %.36s in this collection's organization that you "
+			     "can read.",
+			     mid);
+		return;
+	}
+	rc = collection_add_meeting(cx->conn, k.org_id, k.id, mid, cx->principal->user_id);
+	if (rc) {
+		api_db_fail(cx->req, rc, "add meeting");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.meeting.add", "collection", k.id,
+		   json_pack("{s:s}", "meeting_id", mid));
+	http_reply_empty(cx->req, 204);
+}
+
+static void remove_meeting(struct api_ctx *cx)
+{
+	struct collection k;
+	if (!load(cx, &k, COLL_EDITOR, NULL))
+		return;
+	const char *mid = http_param(cx->req, "meeting_id");
+	enum store_rc rc = collection_remove_meeting(cx->conn, k.id, mid);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(cx->req, 404, "not_found", "Meeting %.36s is not in this collection.",
+			     mid);
+		return;
+	}
+	if (rc) {
+		api_db_fail(cx->req, rc, "remove meeting");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.meeting.remove", "collection", k.id,
+		   json_pack("{s:s}", "meeting_id", mid));
+	http_reply_empty(cx->req, 204);
+}
+
+/* ---- people ---- */
+
+static json_t *cinv_json(const struct coll_invitation *inv, const char *token, const char *mail)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", inv->id, "email", inv->email, "role",
+			      coll_role_name(inv->role), "created_at", api_time(inv->created_at),
+			      "expires_at", api_time(inv->expires_at));
+	if (token) {
+		char url[COLL_TOKEN_BUF + 32];
+		snprintf(url, sizeof url, "/collection-invite#%s", token);
+		json_object_set_new(o, "token", json_string(token));
+		json_object_set_new(o, "accept_url", json_string(url));
+		json_object_set_new(o, "mail", json_string(mail ? mail : "not_sent"));
+	}
+	return o;
+}
+
+static void list_people(struct api_ctx *cx)
+{
+	struct collection k;
+	enum coll_role mine;
+	if (!load(cx, &k, COLL_VIEWER, &mine))
+		return;
+	struct collection_member *mem = NULL;
+	struct coll_invitation *inv = NULL;
+	size_t nm = 0, ni = 0;
+	enum store_rc rc = collection_members(cx->conn, k.id, MEMBERS_MAX, &mem, &nm);
+	if (!rc && mine == COLL_OWNER) /* pending invitations: owners only */
+		rc = coll_invite_list(cx->conn, k.id, MEMBERS_MAX, &inv, &ni);
+	if (rc) {
+		free(mem);
+		api_db_fail(cx->req, rc, "list people");
+		return;
+	}
+	json_t *people = json_array(), *pending = json_array();
+	for (size_t i = 0; i < nm; i++)
+		json_array_append_new(people, json_pack("{s:s,s:s,s:s,s:o}", "user_id",
+							mem[i].user_id, "email", mem[i].email,
+							"role", coll_role_name(mem[i].role),
+							"since", api_time(mem[i].created_at)));
+	for (size_t i = 0; i < ni; i++)
+		json_array_append_new(pending, cinv_json(&inv[i], NULL, NULL));
+	free(mem);
+	free(inv);
+	http_reply_json(cx->req, 200,
+			json_pack("{s:o,s:o}", "members", people, "invitations", pending));
+}
+
+struct invite_in {
+	const char *email, *role;
+};
+static const struct jv_field INVITE_FIELDS[] = {
+    {.name = "email",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .max_len = EMAIL_BUF - 1,
+     .dest = JV_DEST(struct invite_in, email)},
+    {.name = "role",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .max_len = 16,
+     .dest = JV_DEST(struct invite_in, role)},
+};
+static const struct jv_spec INVITE_SPEC = {JV_FIELDS(INVITE_FIELDS)};
+
+static void invite_check(struct api_ctx *cx, json_t **errors)
+{
+	const struct invite_in *in = API_IN(cx, struct invite_in);
+	char email[EMAIL_BUF];
+	const char *why;
+	if (in->email && !api_email_normalize(in->email, email, sizeof email, &why))
+		jv_error(errors, "email", "%s", why);
+	if (in->role && coll_role_parse(in->role) == COLL_NONE)
+		jv_error(errors, "role", "must be one of owner, editor, viewer");
+}
+
+static const char *mail_invite(struct api_ctx *cx, const struct coll_invitation *inv,
+			       const char *token)
+{
+	if (!mail_enabled())
+		return "not_sent";
+	const struct principal *p = cx->principal;
+	char link[1024], subject[512], intro[1200];
+	snprintf(link, sizeof link, "%s/collection-invite#%s", mail_public_url(), token);
+	snprintf(subject, sizeof subject, "%.200s shared with you on IAM", inv->collection_name);
+	snprintf(intro, sizeof intro,
+		 "%.254s shared the collection \"%.200s\" with you on IAM as %s: its meetings, "
+		 "transcripts and audio. The link works once, for this address (%.254s), until "
+		 "it expires in 7 days.",
+		 p->email[0] ? p->email : "Someone", inv->collection_name,
+		 coll_role_name(inv->role), inv->email);
+	enum store_rc rc = mail_queue_action(cx->conn, inv->org_id, inv->email, subject, "Hello,",
+					     intro, "Open the collection", link,
+					     "If you did not expect this, ignore this mail.", NULL);
+	if (rc) {
+		log_warn("collection invitation mail not queued",
+			 json_pack("{s:s,s:s}", "invitation_id", inv->id, "rc", store_rc_name(rc)));
+		return "not_sent";
+	}
+	api_jobs_wake(cx->app);
+	return "queued";
+}
+
+static void create_invite(struct api_ctx *cx)
+{
+	const struct invite_in *in = API_IN(cx, struct invite_in);
+	struct collection k;
+	if (!load(cx, &k, COLL_OWNER, NULL))
+		return;
+	char email[EMAIL_BUF];
+	const char *why;
+	if (!api_email_normalize(in->email, email, sizeof email, &why))
+		return; /* refused by invite_check */
+	struct coll_invitation inv;
+	char token[COLL_TOKEN_BUF];
+	enum store_rc rc = coll_invite_create(cx->conn, &k, email, coll_role_parse(in->role),
+					      cx->principal->user_id, &inv, token);
+	if (rc) {
+		api_db_fail(cx->req, rc, "create invitation");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.share", "collection", k.id,
+		   json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", coll_role_name(inv.role),
+			     "invitation_id", inv.id));
+	http_reply_json(cx->req, 201, cinv_json(&inv, token, mail_invite(cx, &inv, token)));
+}
+
+static void revoke_invite(struct api_ctx *cx)
+{
+	struct collection k;
+	if (!load(cx, &k, COLL_OWNER, NULL))
+		return;
+	const char *iid = http_param(cx->req, "invitation_id");
+	enum store_rc rc = coll_invite_revoke(cx->conn, k.id, iid);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(cx->req, 404, "invitation_not_found",
+			     "There is no pending invitation %.36s to this collection.", iid);
+		return;
+	}
+	if (rc) {
+		api_db_fail(cx->req, rc, "revoke invitation");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.invitation.revoke", "collection", k.id,
+		   json_pack("{s:s}", "invitation_id", iid));
+	http_reply_empty(cx->req, 204);
+}
+
+static void remove_person(struct api_ctx *cx)
+{
+	struct collection k;
+	const char *uid = http_param(cx->req, "user_id");
+	/* Owners remove anyone; anyone may leave. */
+	bool self = strcmp(uid, cx->principal->user_id) == 0;
+	if (!load(cx, &k, self ? COLL_VIEWER : COLL_OWNER, NULL))
+		return;
+	enum store_rc rc = collection_member_remove(cx->conn, k.id, uid);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(cx->req, 404, "member_not_found",
+			     "User %.36s has no role on this collection.", uid);
+		return;
+	}
+	if (rc) {
+		api_db_fail(cx->req, rc, "remove person");
+		return;
+	}
+	audit_coll(cx, k.org_id, "collection.unshare", "collection", k.id,
+		   json_pack("{s:s}", "user_id", uid));
+	http_reply_empty(cx->req, 204);
+}
+
+/* ---- the invitee's side ---- */
+
+struct token_in {
+	const char *token, *password, *first_name, *last_name;
+};
+static const struct jv_field TOKEN_FIELDS[] = {
+    {.name = "token",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .max_len = 200,
+     .dest = JV_DEST(struct token_in, token)},
+};
+static const struct jv_spec TOKEN_SPEC = {JV_FIELDS(TOKEN_FIELDS)};
+static const struct jv_field SIGNUP_FIELDS[] = {
+    {.name = "token",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .min_len = 1,
+     .max_len = 200,
+     .dest = JV_DEST(struct token_in, token)},
+    {.name = "password",
+     .type = JV_STRING,
+     .presence = JV_REQUIRED,
+     .dest = JV_DEST(struct token_in, password)},
+    {.name = "first_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct token_in, first_name)},
+    {.name = "last_name",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = NAME_MAX_CHARS,
+     .dest = JV_DEST(struct token_in, last_name)},
+};
+static const struct jv_spec SIGNUP_SPEC = {JV_FIELDS(SIGNUP_FIELDS)};
+
+/* The pending invitation the body's token names; else 404 (unknown) or 410. */
+static bool load_token(struct api_ctx *cx, struct coll_invitation *inv)
+{
+	struct http_req *r = cx->req;
+	const char *token = API_IN(cx, struct token_in)->token;
+	enum store_rc rc = coll_invite_find(cx->conn, token, inv);
+	if (rc == STORE_NOT_FOUND) {
+		http_problem(r, 404, "invitation_not_found",
+			     "This invitation link is not valid. Check that the whole link was "
+			     "copied, or ask for a new invitation.");
+		return false;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "load invitation");
+		return false;
+	}
+	switch (coll_invite_state(inv, time_now_ms())) {
+	case CINV_ACCEPTED:
+		http_problem(r, 410, "invitation_used",
+			     "This invitation has already been used. Log in to see the "
+			     "collection, or ask for a new invitation.");
+		return false;
+	case CINV_REVOKED:
+		http_problem(r, 410, "invitation_revoked",
+			     "This invitation was revoked or replaced by a newer one. Ask for a "
+			     "new invitation.");
+		return false;
+	case CINV_EXPIRED:
+		http_problem(r, 410, "invitation_expired",
+			     "This invitation expired (invitations last 7 days). Ask for a new "
+			     "one.");
+		return false;
+	default:
+		return true;
+	}
+}
+
+static json_t *invitee_json(const struct coll_invitation *inv)
+{
+	json_t *o = cinv_json(inv, NULL, NULL);
+	json_object_set_new(
+	    o, "collection",
+	    json_pack("{s:s,s:s}", "id", inv->collection_id, "name", inv->collection_name));
+	json_object_set_new(o, "invited_by", json_string(inv->inviter_email));
+	return o;
+}
+
+static void lookup(struct api_ctx *cx)
+{
+	struct coll_invitation inv;
+	if (!load_token(cx, &inv))
+		return;
+	struct user u;
+	enum store_rc rc = user_find_by_email(cx->conn, inv.email, &u);
+	if (rc && rc != STORE_NOT_FOUND) {
+		api_db_fail(cx->req, rc, "find user");
+		return;
+	}
+	json_t *body = invitee_json(&inv);
+	json_object_set_new(body, "account_exists", json_boolean(rc == STORE_OK));
+	http_reply_json(cx->req, 200, body);
+}
+
+static bool accept_failed(struct http_req *r, enum store_rc rc)
+{
+	if (rc == STORE_STALE) {
+		http_problem(r, 410, "invitation_used",
+			     "This invitation was used, revoked or expired a moment ago. Ask for a "
+			     "new invitation.");
+		return true;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "accept invitation");
+		return true;
+	}
+	return false;
+}
+
+static void audit_accept(struct api_ctx *cx, const struct coll_invitation *inv, const char *user_id,
+			 const char *how)
+{
+	struct audit_ctx ctx;
+	api_audit_ctx(cx->req, &ctx);
+	audit_record_target(cx->conn, inv->org_id, user_id, "collection.invitation.accept",
+			    "collection", inv->collection_id, &ctx,
+			    json_pack("{s:s,s:s,s:s}", "email", inv->email, "role",
+				      coll_role_name(inv->role), "via", how));
+}
+
+static void accept(struct api_ctx *cx)
+{
+	struct http_req *r = cx->req;
+	const struct principal *p = cx->principal;
+	if (p->via_api_key) {
+		http_problem(r, 400, "not_a_session",
+			     "Accept an invitation while logged in as its addressee, not with an "
+			     "API key.");
+		return;
+	}
+	struct coll_invitation inv;
+	if (!load_token(cx, &inv))
+		return;
+	struct user u;
+	enum store_rc rc = user_find(cx->conn, p->user_id, &u);
+	if (rc) {
+		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+		return;
+	}
+	if (strcmp(u.email, inv.email) != 0) {
+		http_problem_fields(
+		    r, 403, "invitation_email_mismatch",
+		    json_pack("[{s:s,s:s}]", "field", "email", "message", "does not match"),
+		    "This invitation is for %s, but you are logged in as %s. Log in as %s (or "
+		    "sign up with that address) to accept it.",
+		    inv.email, u.email, inv.email);
+		return;
+	}
+	if (accept_failed(r, coll_invite_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "login");
+	http_reply_json(r, 200, invitee_json(&inv));
+}
+
+static void signup_check(struct api_ctx *cx, json_t **errors)
+{
+	const struct token_in *in = API_IN(cx, struct token_in);
+	if (in->password)
+		api_password_rules(in->password, NULL, "password", errors);
+	api_name_rules(cx->body, errors);
+}
+
+/*
+ * Sign up through a collection invitation: the account gets the invited
+ * address (proven by holding the link) and its own personal organization,
+ * like every account, plus the grant on the collection: nothing else of
+ * the collection's organization.
+ */
+static void signup(struct api_ctx *cx)
+{
+	const struct token_in *in = API_IN(cx, struct token_in);
+	struct http_req *r = cx->req;
+	struct coll_invitation inv;
+	if (!api_conn(cx) || !load_token(cx, &inv))
+		return;
+	struct user u;
+	memset(&u, 0, sizeof u);
+	enum store_rc rc = user_find_by_email(cx->conn, inv.email, &u);
+	if (rc == STORE_OK) {
+		http_problem(r, 409, "email_taken",
+			     "An account with %s already exists. Log in and accept the invitation.",
+			     inv.email);
+		return;
+	}
+	if (rc != STORE_NOT_FOUND) {
+		api_db_fail(r, rc, "find user");
+		return;
+	}
+	snprintf(u.email, sizeof u.email, "%s", inv.email);
+	json_t *pw_errors = NULL;
+	api_password_rules(in->password, inv.email, "password", &pw_errors);
+	if (pw_errors) {
+		http_problem_validation(r, pw_errors);
+		return;
+	}
+	snprintf(u.first_name, sizeof u.first_name, "%s", in->first_name ? in->first_name : "");
+	snprintf(u.last_name, sizeof u.last_name, "%s", in->last_name ? in->last_name : "");
+	api_conn_release(cx); /* not held while hashing */
+	if (password_gate_enter() < 0) {
+		api_hash_busy(r);
+		return;
+	}
+	int hrc = password_hash(in->password, u.password_hash);
+	password_gate_leave();
+	if (hrc < 0) {
+		http_problem_internal(r, "password hash");
+		return;
+	}
+	if (!api_conn(cx))
+		return;
+	char org_name[NAME_BUF];
+	api_org_name_for(&u, org_name, sizeof org_name);
+	struct membership personal;
+	rc = user_create(cx->conn, &u, org_name, &personal);
+	if (rc == STORE_CONFLICT) {
+		http_problem(r, 409, "email_taken",
+			     "An account with %s already exists. Log in and accept the invitation.",
+			     inv.email);
+		return;
+	}
+	if (rc) {
+		api_db_fail(r, rc, "create user");
+		return;
+	}
+	struct audit_ctx ctx;
+	api_audit_ctx(r, &ctx);
+	audit_record(cx->conn, personal.org_id, u.id, "auth.register", &ctx,
+		     json_pack("{s:s}", "via", "collection_invitation"));
+	if (accept_failed(r, coll_invite_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "signup");
+	api_start_session(r, cx->conn, &u, &personal, 201);
+}
+
+#define COLL .auth = AUTH_BEARER, .db = DB_CONN_HELD
+
+static const struct route ROUTES[] = {
+    {.method = M_POST,
+     .pattern = "/api/v1/collections",
+     .body = BODY_JSON,
+     .json = &NAME_SPEC,
+     .check = name_check,
+     COLL,
+     .perm = PERM_CREATE_MEETING,
+     .run = create_coll},
+    {.method = M_GET,
+     .pattern = "/api/v1/collections",
+     .check = api_page_check,
+     COLL,
+     .run = list_colls},
+    {.method = M_GET, .pattern = "/api/v1/collections/{id}", COLL, .run = get_coll},
+    {.method = M_PATCH,
+     .pattern = "/api/v1/collections/{id}",
+     .body = BODY_JSON,
+     .json = &NAME_SPEC,
+     .check = name_check,
+     COLL,
+     .run = rename_coll},
+    {.method = M_DELETE, .pattern = "/api/v1/collections/{id}", COLL, .run = delete_coll},
+    {.method = M_GET,
+     .pattern = "/api/v1/collections/{id}/meetings",
+     .check = api_page_check,
+     COLL,
+     .run = list_meetings},
+    {.method = M_PUT,
+     .pattern = "/api/v1/collections/{id}/meetings/{meeting_id}",
+     COLL,
+     .run = add_meeting},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/collections/{id}/meetings/{meeting_id}",
+     COLL,
+     .run = remove_meeting},
+    {.method = M_GET, .pattern = "/api/v1/collections/{id}/people", COLL, .run = list_people},
+    {.method = M_POST,
+     .pattern = "/api/v1/collections/{id}/invitations",
+     .body = BODY_JSON,
+     .json = &INVITE_SPEC,
+     .check = invite_check,
+     COLL,
+     .run = create_invite},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/collections/{id}/invitations/{invitation_id}",
+     COLL,
+     .run = revoke_invite},
+    {.method = M_DELETE,
+     .pattern = "/api/v1/collections/{id}/people/{user_id}",
+     COLL,
+     .run = remove_person},
+    {.method = M_POST,
+     .pattern = "/api/v1/collection-invitations/lookup",
+     .body = BODY_JSON,
+     .json = &TOKEN_SPEC,
+     .db = DB_CONN_HELD,
+     .run = lookup},
+    {.method = M_POST,
+     .pattern = "/api/v1/collection-invitations/accept",
+     .body = BODY_JSON,
+     .json = &TOKEN_SPEC,
+     COLL,
+     .run = accept},
+    {.method = M_POST,
+     .pattern = "/api/v1/collection-invitations/signup",
+     .body = BODY_JSON,
+     .json = &SIGNUP_SPEC,
+     .check = signup_check,
+     .run = signup},
+};
+
+size_t api_collections_routes(const struct route **out)
+{
+	*out = ROUTES;
+	return ARRAY_LEN(ROUTES);
+}
