@@ -82,6 +82,7 @@ size_t api_invitations_routes(const struct route **out);
 size_t api_audit_routes(const struct route **out);
 size_t api_usage_routes(const struct route **out);
 size_t api_billing_routes(const struct route **out);
+size_t api_chats_routes(const struct route **out);
 
 /* ---- quotas (usage.c over service/quota.h) ---- */
 
