@@ -674,9 +674,12 @@ static char *grounded_prompt(const struct stream *s, size_t budget)
 		char at[32];
 		clock_text(p->start, at, sizeof at);
 		size_t before = b.len;
-		buf_printf(&b, "[%zu] (%s%s%s, %s at %s) %s\n", i + 1, s->all ? "meeting \"" : "",
-			   s->all && p->meeting_title ? p->meeting_title : "", s->all ? "\"" : "",
-			   p->speaker, at, p->text);
+		if (s->all)
+			buf_printf(&b, "[%zu] (meeting \"%s\", %s at %s) %s\n", i + 1,
+				   p->meeting_title ? p->meeting_title : "", p->speaker, at,
+				   p->text);
+		else
+			buf_printf(&b, "[%zu] (%s at %s) %s\n", i + 1, p->speaker, at, p->text);
 		if (b.len > budget && i > 0) { /* keep to the context budget */
 			b.len = before;
 			break;
