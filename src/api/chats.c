@@ -56,7 +56,7 @@
 #define CANDIDATES_MAX	  64
 #define HISTORY_MAX	  6
 #define STREAM_TICK_MS	  20
-#define OFFLINE_WORDS	  6 /* words per token event when an excerpt answer streams */
+#define OFFLINE_WORDS	  16 /* words per token event when an excerpt answer streams */
 #define ANSWER_MAX_BYTES  (64 * 1024)
 #define PASSAGE_MAX_BYTES 1200
 
