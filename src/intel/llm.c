@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/config.h"
 #include "core/timeutil.h"
 #include "intel/llm.h"
 
@@ -600,4 +601,28 @@ enum llm_rc llm_chat(const struct llm_opts *o, const struct llm_msg *msgs, size_
 	}
 	buf_free(&b);
 	return rc;
+}
+
+static const struct config *g_cfg; /* set once at start, read-only after */
+
+void llm_configure(const struct config *cfg)
+{
+	llm_global_init();
+	g_cfg = cfg;
+}
+
+bool llm_configured(struct llm_opts *o, int *context_tokens)
+{
+	const struct config *c = g_cfg;
+	if (!c || !c->llm_base_url)
+		return false;
+	memset(o, 0, sizeof *o);
+	o->base_url = c->llm_base_url;
+	o->api_key = c->llm_api_key;
+	o->model = c->llm_model;
+	o->timeout_s = c->llm_timeout_s;
+	o->temperature = -1;
+	if (context_tokens)
+		*context_tokens = c->llm_context_tokens;
+	return true;
 }

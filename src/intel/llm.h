@@ -150,4 +150,15 @@ enum llm_rc llm_chat(const struct llm_opts *o, const struct llm_msg *msgs, size_
 /* Call once before threads start (curl_global_init is not thread-safe); idempotent. */
 void llm_global_init(void);
 
+/*
+ * The process's language model, from the IAM_LLM_* settings (main.c calls
+ * llm_configure once at start, before threads; cfg must outlive its use).
+ * llm_configured fills *o (base_url, api_key, model, timeout_s) and
+ * returns true when IAM_LLM_BASE_URL is set; *context_tokens gets the
+ * context budget (may be NULL).
+ */
+struct config;
+void llm_configure(const struct config *cfg);
+bool llm_configured(struct llm_opts *o, int *context_tokens);
+
 #endif

@@ -133,18 +133,19 @@ async function messagesOf(base, token, chatId) {
 	return res.body.messages;
 }
 
-let url, secret, off, llm, standin, A, B, mA, segs;
+let url, secret, off, llm, standin, A, B, mA, segs, insightsA;
 
 before(async () => {
 	url = dbUrl();
 	secret = randomSecret();
 	const common = { IAM_DATABASE_URL: url, IAM_JWT_SECRET: secret, IAM_REGISTER_PER_HOUR: '0' };
 	const dataDir = path.join(tmpRoot, 'data');
-	off = await startIamd(dataDir, { ...common, IAM_WORKERS: '1' });
+	// The jobs (transcription, then insights with the model's summary) run on the model's server.
+	off = await startIamd(dataDir, { ...common, IAM_WORKERS: '0' });
 	standin = await startLlmStandin();
 	llm = await startIamd(dataDir, {
 		...common,
-		IAM_WORKERS: '0',
+		IAM_WORKERS: '1',
 		IAM_LLM_BASE_URL: standin.base,
 		IAM_LLM_API_KEY: 'sk-standin',
 		IAM_LLM_MODEL: standin.model,
@@ -154,8 +155,19 @@ before(async () => {
 	B = await registerAt(off.base, 'chatb');
 	mA = await createMeeting(A.access, { title: 'Zoo planning' }, off.base);
 	const conv = conversationFile(CONVERSATION);
-	await uploadOk(A.access, mA.id, fs.readFileSync(conv.file), { filename: 'sync.wav', contentType: 'audio/wav', base: off.base });
+	await uploadOk(A.access, mA.id, fs.readFileSync(conv.file), { filename: 'sync.wav', contentType: 'audio/wav', base: llm.base });
 	await waitCompleted(A.access, mA.id, { base: off.base });
+	const deadline = Date.now() + 60000;
+	for (;;) {
+		const r = await requestAt(off.base, 'GET', `${MEETINGS}/${mA.id}/insights`, { token: A.access });
+		assert.equal(r.status, 200, show(r));
+		if (r.body.status === 'done' || r.body.status === 'failed') {
+			insightsA = r.body;
+			break;
+		}
+		assert.ok(Date.now() < deadline, `insights not done: ${show(r)}`);
+		await new Promise((res) => setTimeout(res, 250));
+	}
 	for (const [i, text, speaker] of [[0, SEG0, 'S1'], [1, SEG1, 'S2']]) {
 		const res = await requestAt(off.base, 'PATCH', `${MEETINGS}/${mA.id}/transcript/segments/${i}`, { token: A.access, json: { text, speaker } });
 		assert.equal(res.status, 200, show(res));
@@ -350,4 +362,22 @@ describe('chat with a language model (stand-in)', () => {
 			assert.deepEqual(await messagesOf(llm.base, A.access, chat.id), [], 'nothing half-saved');
 		});
 	}
+});
+
+describe('insights with a language model (stand-in)', () => {
+	test('the summary is the model\'s, each sentence tied to the moment it names; ungrounded lines dropped', T, async () => {
+		assert.equal(insightsA.status, 'done', JSON.stringify(insightsA));
+		const sum = insightsA.summary;
+		assert.equal(sum.source, standin.model);
+		assert.deepEqual(sum.sentences.map((x) => x.text), ['The giraffe budget was approved by the board.', 'The enclosure near the river came up.']);
+		const nearest = (t) => segs.reduce((best, sg) => (Math.abs(sg.start - t) < Math.abs(best.start - t) ? sg : best));
+		assert.equal(sum.sentences[0].start, nearest(0).start);
+		assert.equal(sum.sentences[1].start, nearest(4).start);
+		assert.equal(sum.sentences[0].speaker, 'S1');
+		// The other fields stay offline.
+		assert.equal(insightsA.topics.source, 'offline');
+		const req = standin.requests.find((r) => /summar/i.test(r.body.messages[0].content));
+		assert.ok(req, 'the model was asked for a summary');
+		assert.match(req.body.messages[1].content, /^\[0:00\] Speaker 1: /);
+	});
 });

@@ -12,7 +12,8 @@
 //
 // Tests script what the next requests get (standin.script = ['429', 'ok'])
 // and read what was asked (standin.requests).
-//   ok       the answer (standin.answer) streamed token by token
+//   ok       the answer (standin.answer, or standin.summary when the system
+//            prompt asks for a summary) streamed token by token
 //   429      rate limited, Retry-After: 1
 //   503      server error
 //   garbage  200 text/event-stream whose data lines are not JSON
@@ -29,6 +30,8 @@ export async function startLlmStandin({ apiKey = 'sk-standin', model = 'standin-
 		script: [],
 		requests: [],
 		answer: 'The giraffe budget was approved by the board on Monday [1].',
+		// The answer to a request whose system prompt asks for a summary.
+		summary: 'The giraffe budget was approved by the board. [0:00]\nA line that names no time.\n- The enclosure near the river came up. [0:04]',
 		tokenDelayMs: 40,
 		slowMs: 4000,
 		model,
@@ -76,7 +79,9 @@ export async function startLlmStandin({ apiKey = 'sk-standin', model = 'standin-
 		const id = `chatcmpl-${crypto.randomBytes(12).toString('base64url')}`;
 		const created = Math.floor(Date.now() / 1000);
 		res.write(chunk(id, created, { role: 'assistant', content: '' }));
-		const tokens = st.answer.match(/\S+\s*/g) || [];
+		const system = (json.messages || []).find((m) => m.role === 'system')?.content || '';
+		const answer = /summar/i.test(system) ? st.summary : st.answer;
+		const tokens = answer.match(/\S+\s*/g) || [];
 		for (let i = 0; i < tokens.length; i++) {
 			if (what === 'cutoff' && i === 2) {
 				res.socket.destroy();
