@@ -458,6 +458,7 @@ out:
 	free(routes);
 	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
 	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
+	running += api_chats_drain(5000); /* chat answers still being written */
 	if (jan_started) {
 		pthread_mutex_lock(&jan.lock);
 		jan.stop = true;

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "auth/authz.h"
@@ -644,6 +645,38 @@ static char *citations_text(const struct passage *ps, size_t n, const char *answ
 
 /* ---- the model's thread ---- */
 
+/* Model threads running, so that shutdown can wait for them (api_chats_drain). */
+static pthread_mutex_t g_threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_threads_cond = PTHREAD_COND_INITIALIZER;
+static int g_threads;
+
+static void threads_add(int d)
+{
+	pthread_mutex_lock(&g_threads_lock);
+	g_threads += d;
+	pthread_cond_broadcast(&g_threads_cond);
+	pthread_mutex_unlock(&g_threads_lock);
+}
+
+int api_chats_drain(int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&g_threads_lock);
+	while (g_threads > 0 &&
+	       pthread_cond_timedwait(&g_threads_cond, &g_threads_lock, &until) == 0)
+		;
+	int left = g_threads;
+	pthread_mutex_unlock(&g_threads_lock);
+	return left;
+}
+
 static bool is_gone(void *ctx)
 {
 	struct stream *s = ctx;
@@ -790,6 +823,7 @@ static void *model_thread(void *arg)
 	free(a.content);
 	free(a.citations);
 	stream_unref(s);
+	threads_add(-1);
 	return NULL;
 }
 
@@ -908,6 +942,7 @@ static void post_message(struct api_ctx *cx)
 		}
 	} else {
 		s->refs = 2;
+		threads_add(1);
 		pthread_attr_t attr;
 		pthread_t th;
 		pthread_attr_init(&attr);
@@ -915,6 +950,7 @@ static void post_message(struct api_ctx *cx)
 		int err = pthread_create(&th, &attr, model_thread, s);
 		pthread_attr_destroy(&attr);
 		if (err) {
+			threads_add(-1);
 			s->refs = 1;
 			stream_unref(s);
 			http_add_header(r, "Retry-After", "5");
