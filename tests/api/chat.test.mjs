@@ -344,6 +344,31 @@ describe('chat with a language model (stand-in)', () => {
 		assert.equal(r.tokens.join(''), r.done.content);
 	});
 
+	test('the client goes away mid-answer: the model request is dropped and nothing is stored', T, async () => {
+		standin.script = ['ok'];
+		standin.tokenDelayMs = 300;
+		try {
+			const chat = await newChat(llm.base, A.access, { meeting_id: mA.id });
+			const ctl = new AbortController();
+			const res = await fetch(`${llm.base}${CHATS}/${chat.id}/messages`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${A.access}`, 'content-type': 'application/json' },
+				body: JSON.stringify({ content: 'When was the giraffe budget approved?' }),
+				signal: ctl.signal,
+			});
+			assert.equal(res.status, 200);
+			const reader = res.body.getReader();
+			let got = '';
+			while (!got.includes('event: token')) got += new TextDecoder().decode((await reader.read()).value);
+			ctl.abort();
+			// Longer than the whole answer would have taken.
+			await new Promise((r) => setTimeout(r, standin.answer.split(' ').length * 300 + 1500));
+			assert.deepEqual(await messagesOf(llm.base, A.access, chat.id), []);
+		} finally {
+			standin.tokenDelayMs = 40;
+		}
+	});
+
 	for (const [what, code, streamedFirst] of [
 		['garbage', 'llm_bad_reply', false],
 		['cutoff', 'llm_cut_off', true],
