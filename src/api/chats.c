@@ -776,8 +776,9 @@ static void *model_thread(void *arg)
 			snprintf(a.status, sizeof a.status, "excerpt");
 			snprintf(a.source, sizeof a.source, "offline");
 			log_write(LOG_WARN, "chat: language model unavailable, excerpt answer",
-				  json_pack("{s:s,s:i,s:I}", "detail", res.detail, "attempts",
-					    res.attempts, "status", (json_int_t)res.status));
+				  json_pack("{s:s,s:s,s:i,s:I}", "detail", res.detail, "provider",
+					    res.provider, "attempts", res.attempts, "status",
+					    (json_int_t)res.status));
 		}
 		a.citations = a.content ? citations_text(s->passages, s->npassages,
 							 rc == LLM_OK ? a.content : NULL)
@@ -815,8 +816,9 @@ static void *model_thread(void *arg)
 			 res.detail);
 		detail[0] = (char)toupper((unsigned char)detail[0]);
 		log_write(LOG_WARN, "chat: language model failed",
-			  json_pack("{s:s,s:s,s:I}", "rc", llm_rc_name(rc), "detail", res.detail,
-				    "tokens", (json_int_t)res.tokens));
+			  json_pack("{s:s,s:s,s:s,s:I}", "rc", llm_rc_name(rc), "detail",
+				    res.detail, "provider", res.provider, "tokens",
+				    (json_int_t)res.tokens));
 		queue_event(s, "error",
 			    error_problem(s, 502, code, "The language model failed", detail), true);
 	}

@@ -393,7 +393,7 @@ static void error_message(const struct buf *b, char *out, size_t outlen)
 	if (!m)
 		m = json_string_value(e);
 	if (m)
-		snprintf(out, outlen, ": %.160s", m);
+		snprintf(out, outlen, "%.180s", m);
 	json_decref(j);
 }
 
@@ -508,7 +508,6 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 		if (cc == CURLE_OK && a.status == 200)
 			end = sse_eof(&a.sse, fn, ctx);
 		res->tokens = a.sse.tokens;
-		char msg[200];
 		long retry_status = -1;
 		if (a.cancelled || end == LLM_SSE_STOPPED) {
 			rc = finish(res, LLM_CANCELLED, "stopped by the caller");
@@ -526,7 +525,10 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 				    "the language model's reply was not understood (%s)",
 				    a.sse.error);
 		} else if (end == LLM_SSE_ERROR) {
-			rc = finish(res, LLM_PROVIDER_ERROR, "%s", a.sse.error);
+			snprintf(res->provider, sizeof res->provider, "%s", a.sse.error);
+			rc = finish(
+			    res, LLM_PROVIDER_ERROR,
+			    "the language model reported an error in the middle of its answer");
 		} else if (cc != CURLE_OK && a.status == 200) {
 			rc =
 			    finish(res, LLM_CUT_OFF, "the language model's answer was cut off (%s)",
@@ -539,9 +541,11 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 				    curl_easy_strerror(cc));
 			retry_status = 0;
 		} else if (a.status != 200) {
-			error_message(&a.errbody, msg, sizeof msg);
-			rc = finish(res, LLM_UNAVAILABLE, "the language model answered HTTP %ld%s",
-				    a.status, msg);
+			/* Its message stays in the logs: it can name the key (masked) or the
+			 * account. */
+			error_message(&a.errbody, res->provider, sizeof res->provider);
+			rc = finish(res, LLM_UNAVAILABLE, "the language model answered HTTP %ld",
+				    a.status);
 			retry_status = a.status;
 		} else if (end == LLM_SSE_DONE) {
 			rc = finish(res, LLM_OK, "ok");

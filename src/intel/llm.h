@@ -126,8 +126,9 @@ struct llm_result {
 	enum llm_rc rc;
 	long status; /* the last HTTP status (0 = none) */
 	int attempts;
-	size_t tokens;	  /* pieces streamed to the callback */
-	char detail[256]; /* a sentence for logs and for people (never the key) */
+	size_t tokens;	    /* pieces streamed to the callback */
+	char detail[256];   /* what happened, a sentence that may be shown to people */
+	char provider[256]; /* the provider's own error message, for logs only ("" = none) */
 };
 
 /* "unavailable", "garbage", ... */

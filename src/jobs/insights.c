@@ -277,7 +277,8 @@ out:
 		log_write(LOG_WARN,
 			  "insights: the language model's summary was not used; the offline "
 			  "one stays",
-			  json_pack("{s:s,s:s}", "rc", llm_rc_name(res.rc), "detail", res.detail));
+			  json_pack("{s:s,s:s,s:s}", "rc", llm_rc_name(res.rc), "detail",
+				    res.detail, "provider", res.provider));
 	free(answer);
 	buf_free(&merged);
 	llm_parts_free(parts, nparts);

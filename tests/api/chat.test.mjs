@@ -340,6 +340,7 @@ describe('chat with a language model (stand-in)', () => {
 		assert.ok(r.done, JSON.stringify(r.events));
 		assert.equal(r.done.status, 'excerpt');
 		assert.match(r.done.content, /^This is an excerpt answer \(the language model could not answer: .*HTTP 503/);
+		assert.ok(!r.done.content.includes('overloaded'), 'the provider\'s own message stays in the logs');
 		assertSeg0Citation(r.done.citations[0]);
 		assert.equal(r.tokens.join(''), r.done.content);
 	});
