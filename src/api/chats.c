@@ -52,6 +52,7 @@
 #include "store/search.h"
 
 #define PASSAGES_MAX	  6
+#define RERANK_POOL	  16 /* passages re-ranked by meaning when embeddings are on */
 #define KEYWORDS_MAX	  8
 #define HITS_PER_WORD	  25
 #define CANDIDATES_MAX	  64
@@ -307,12 +308,12 @@ struct tcache {
 };
 
 static struct transcript *transcript_for(struct db_conn *c, const char *org_id, const char *mid,
-					 struct tcache *cache, size_t *ncache)
+					 struct tcache *cache, size_t *ncache, size_t max)
 {
 	for (size_t i = 0; i < *ncache; i++)
 		if (strcmp(cache[i].meeting_id, mid) == 0)
 			return cache[i].ok ? &cache[i].t : NULL;
-	if (*ncache >= PASSAGES_MAX)
+	if (*ncache >= max)
 		return NULL;
 	struct tcache *e = &cache[(*ncache)++];
 	memset(e, 0, sizeof *e);
@@ -329,9 +330,9 @@ static struct transcript *transcript_for(struct db_conn *c, const char *org_id, 
 
 /* Fill a passage's text, speaker and times from its meeting's transcript. False to drop it. */
 static bool passage_fill(struct db_conn *c, const char *org_id, struct passage *p,
-			 struct tcache *cache, size_t *ncache)
+			 struct tcache *cache, size_t *ncache, size_t max)
 {
-	struct transcript *t = transcript_for(c, org_id, p->meeting_id, cache, ncache);
+	struct transcript *t = transcript_for(c, org_id, p->meeting_id, cache, ncache, max);
 	if (!t || p->segment_index < 0 || (size_t)p->segment_index >= t->nsegments)
 		return false;
 	const struct transcript_segment *s = &t->segments[p->segment_index];
@@ -355,7 +356,7 @@ static bool passage_fill(struct db_conn *c, const char *org_id, struct passage *
  * segments, so "what was this about?" still has something to stand on.
  */
 static enum store_rc retrieve(struct db_conn *c, const char *org_id, const char *meeting_id,
-			      const char *q, struct passage **out, size_t *n)
+			      const char *q, size_t want, struct passage **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -411,16 +412,18 @@ static enum store_rc retrieve(struct db_conn *c, const char *org_id, const char 
 		nc = 4;
 	}
 	qsort(cand, nc, sizeof *cand, by_score);
-	struct tcache cache[PASSAGES_MAX];
+	struct tcache cache[RERANK_POOL];
 	size_t ncache = 0;
-	struct passage *best = calloc(PASSAGES_MAX, sizeof *best);
+	if (want > RERANK_POOL)
+		want = RERANK_POOL;
+	struct passage *best = calloc(want, sizeof *best);
 	if (!best) {
 		rc = STORE_ERROR;
 		goto fail;
 	}
 	size_t nb = 0;
-	for (size_t i = 0; i < nc && nb < PASSAGES_MAX; i++) {
-		if (!passage_fill(c, org_id, &cand[i], cache, &ncache))
+	for (size_t i = 0; i < nc && nb < want; i++) {
+		if (!passage_fill(c, org_id, &cand[i], cache, &ncache, want))
 			continue;
 		best[nb++] = cand[i];
 		memset(&cand[i], 0, sizeof cand[i]); /* moved */
@@ -734,10 +737,56 @@ static const char SYSTEM_PROMPT[] =
     "If the passages do not contain the answer, say so plainly; never invent facts, names or "
     "numbers. Be brief, and answer in the language of the question.";
 
+/*
+ * With an embeddings model: re-rank the passages found by words by how
+ * close their meaning is to the question (0.3 words, 0.7 meaning), and keep
+ * the best PASSAGES_MAX. Without one, or when it fails, the order by words
+ * stays. Either way at most PASSAGES_MAX remain.
+ */
+static void rerank(struct stream *s, const struct llm_opts *base)
+{
+	const struct config *cfg = s->app->cfg;
+	size_t n = s->npassages;
+	if (cfg->llm_embedding_model && *cfg->llm_embedding_model && n > 1) {
+		const char *texts[RERANK_POOL + 1];
+		texts[0] = s->question;
+		for (size_t i = 0; i < n; i++)
+			texts[i + 1] = s->passages[i].text;
+		float *v = NULL;
+		size_t dim = 0;
+		struct llm_result res;
+		if (llm_embed(base, cfg->llm_embedding_model, texts, n + 1, &v, &dim, &res) ==
+		    LLM_OK) {
+			double top = s->passages[0].score > 0 ? s->passages[0].score : 1;
+			for (size_t i = 0; i < n; i++)
+				s->passages[i].score = 0.3 * s->passages[i].score / top +
+						       0.7 * llm_cosine(v, v + (i + 1) * dim, dim);
+			qsort(s->passages, n, sizeof *s->passages, by_score);
+		} else {
+			log_write(
+			    LOG_WARN, "chat: embeddings unavailable, passages ranked by words",
+			    json_pack("{s:s,s:s}", "detail", res.detail, "provider", res.provider));
+		}
+		free(v);
+	}
+	for (size_t i = PASSAGES_MAX; i < n; i++) {
+		free(s->passages[i].meeting_title);
+		free(s->passages[i].text);
+	}
+	if (n > PASSAGES_MAX)
+		s->npassages = PASSAGES_MAX;
+}
+
 static void *model_thread(void *arg)
 {
 	struct stream *s = arg;
 	const struct config *cfg = s->app->cfg;
+	struct llm_opts eo = {.base_url = cfg->llm_base_url,
+			      .api_key = cfg->llm_api_key,
+			      .timeout_s = cfg->llm_timeout_s,
+			      .cancelled = is_gone,
+			      .cancel_ctx = s};
+	rerank(s, &eo);
 	size_t budget = (size_t)cfg->llm_context_tokens * 4 / 2; /* half the window for passages */
 	char *prompt = grounded_prompt(s, budget);
 	struct llm_msg msgs[2 + HISTORY_MAX];
@@ -897,7 +946,10 @@ static void post_message(struct api_ctx *cx)
 	snprintf(s->chat_id, sizeof s->chat_id, "%s", ch.id);
 	snprintf(s->request_id, sizeof s->request_id, "%s", http_request_id(r));
 	s->question = strdup(in->content);
-	int rc = s->question ? retrieve(cx->conn, ch.org_id, ch.meeting_id, in->content,
+	/* With an embeddings model more passages are fetched: the model's thread re-ranks them. */
+	const struct config *cfg = app->cfg;
+	size_t want = cfg->llm_base_url && cfg->llm_embedding_model ? RERANK_POOL : PASSAGES_MAX;
+	int rc = s->question ? retrieve(cx->conn, ch.org_id, ch.meeting_id, in->content, want,
 					&s->passages, &s->npassages)
 			     : STORE_ERROR;
 	if (!rc && app->cfg->llm_base_url)

@@ -559,6 +559,13 @@ static const struct config_setting SETTINGS[] = {
      .max = 2000000,
      .def = 8192,
      .help = "its context window; longer inputs are split to fit and the parts merged"},
+    {.name = "IAM_LLM_EMBEDDING_MODEL",
+     .type = CONFIG_TEXT,
+     FIELD(llm_embedding_model),
+     .doc_allowed = "text",
+     .help = "an embeddings model of the same provider (`/embeddings`, such as "
+	     "`text-embedding-3-small`): chat passages found by words are re-ranked by "
+	     "meaning; unset, by words alone"},
     {.name = "IAM_JOB_LEASE_S",
      .type = CONFIG_INT,
      FIELD(job_lease_s),

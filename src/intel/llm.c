@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,6 +584,209 @@ nomem:
 		curl_easy_cleanup(h);
 	free(body);
 	return finish(res, LLM_NOMEM, "out of memory");
+}
+
+/* ---- embeddings ---- */
+
+int llm_embeddings_parse(const char *json, size_t len, size_t n, float **vecs, size_t *dim)
+{
+	*vecs = NULL;
+	*dim = 0;
+	json_t *j = json_loadb(json, len, 0, NULL);
+	json_t *data = json_object_get(j, "data");
+	float *out = NULL;
+	bool *seen = n ? calloc(n, sizeof *seen) : NULL;
+	size_t d = 0, i;
+	json_t *item;
+	if (!json_is_array(data) || json_array_size(data) != n || !n || !seen)
+		goto fail;
+	json_array_foreach(data, i, item)
+	{
+		json_t *idx = json_object_get(item, "index");
+		json_t *emb = json_object_get(item, "embedding");
+		size_t k = json_is_integer(idx) ? (size_t)json_integer_value(idx) : i;
+		if (!json_is_array(emb) || k >= n || seen[k] || json_array_size(emb) == 0 ||
+		    json_array_size(emb) > 65536)
+			goto fail;
+		if (!out) {
+			d = json_array_size(emb);
+			out = calloc(n * d, sizeof *out);
+			if (!out)
+				goto fail;
+		}
+		if (json_array_size(emb) != d)
+			goto fail;
+		seen[k] = true;
+		size_t e;
+		json_t *v;
+		json_array_foreach(emb, e, v)
+		{
+			if (!json_is_number(v))
+				goto fail;
+			out[k * d + e] = (float)json_number_value(v);
+		}
+	}
+	free(seen);
+	json_decref(j);
+	*vecs = out;
+	*dim = d;
+	return 0;
+fail:
+	free(seen);
+	free(out);
+	json_decref(j);
+	return -1;
+}
+
+double llm_cosine(const float *a, const float *b, size_t dim)
+{
+	double ab = 0, aa = 0, bb = 0;
+	for (size_t i = 0; i < dim; i++) {
+		ab += (double)a[i] * b[i];
+		aa += (double)a[i] * a[i];
+		bb += (double)b[i] * b[i];
+	}
+	return aa > 0 && bb > 0 ? ab / (sqrt(aa) * sqrt(bb)) : 0;
+}
+
+#define EMBED_REPLY_MAX (32 * 1024 * 1024)
+
+static size_t on_embed_body(char *b, size_t size, size_t nmemb, void *ud)
+{
+	return buf_append(ud, b, size * nmemb) < 0 ? 0 : size * nmemb;
+}
+
+struct embed_hdr {
+	char retry_after[32];
+};
+
+static size_t on_embed_header(char *b, size_t size, size_t nitems, void *ud)
+{
+	struct embed_hdr *h = ud;
+	size_t len = size * nitems;
+	static const char RA[] = "retry-after:";
+	if (len > sizeof RA - 1 && strncasecmp(b, RA, sizeof RA - 1) == 0) {
+		size_t v = len - (sizeof RA - 1);
+		if (v >= sizeof h->retry_after)
+			v = sizeof h->retry_after - 1;
+		memcpy(h->retry_after, b + sizeof RA - 1, v);
+		h->retry_after[v] = '\0';
+	}
+	return len;
+}
+
+static int embed_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		      curl_off_t ulnow)
+{
+	const struct llm_opts *o = ud;
+	return o->cancelled && o->cancelled(o->cancel_ctx) ? 1 : 0;
+}
+
+enum llm_rc llm_embed(const struct llm_opts *o, const char *model, const char *const *texts,
+		      size_t n, float **vecs, size_t *dim, struct llm_result *res)
+{
+	memset(res, 0, sizeof *res);
+	*vecs = NULL;
+	*dim = 0;
+	llm_global_init();
+	if (!curl_ok || !o->base_url || !model || !*model || !n)
+		return finish(res, LLM_UNAVAILABLE, "no embeddings model is configured");
+	char url[1024];
+	size_t bl = strlen(o->base_url);
+	while (bl && o->base_url[bl - 1] == '/')
+		bl--;
+	if (bl > 900)
+		return finish(res, LLM_UNAVAILABLE, "the language model's URL is too long");
+	snprintf(url, sizeof url, "%.*s/embeddings", (int)bl, o->base_url);
+	json_t *in = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(in, json_string(texts[i] ? texts[i] : ""));
+	json_t *req = json_pack("{s:s,s:o}", "model", model, "input", in);
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	char *auth = NULL;
+	struct curl_slist *hdr = NULL;
+	CURL *h = curl_easy_init();
+	struct buf reply = {.limit = EMBED_REPLY_MAX};
+	enum llm_rc rc = LLM_NOMEM;
+	if (!body || !h)
+		goto out;
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	if (o->api_key && *o->api_key) {
+		if (asprintf(&auth, "Authorization: Bearer %s", o->api_key) < 0) {
+			auth = NULL;
+			goto out;
+		}
+		hdr = curl_slist_append(hdr, auth);
+	}
+	int timeout = o->timeout_s > 0 ? o->timeout_s : 30;
+	int max = o->max_attempts > 0 ? o->max_attempts : LLM_MAX_ATTEMPTS;
+	for (int attempt = 1;; attempt++) {
+		struct embed_hdr eh = {{0}};
+		buf_clear(&reply);
+		curl_easy_reset(h);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)timeout);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, 2L * timeout);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_USERAGENT, "iam-llm/1");
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_embed_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, &eh);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_embed_body);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, embed_xfer);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)o);
+		CURLcode cc = curl_easy_perform(h);
+		long status = 0;
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		res->attempts = attempt;
+		res->status = status;
+		long retry_status = -1;
+		if (o->cancelled && o->cancelled(o->cancel_ctx)) {
+			rc = finish(res, LLM_CANCELLED, "stopped by the caller");
+		} else if (cc != CURLE_OK) {
+			rc = finish(res, LLM_UNAVAILABLE, "the embeddings request failed (%s)",
+				    curl_easy_strerror(cc));
+			retry_status = 0;
+		} else if (status != 200) {
+			error_message(&reply, res->provider, sizeof res->provider);
+			rc = finish(res, LLM_UNAVAILABLE,
+				    "the embeddings request answered HTTP %ld", status);
+			retry_status = status;
+		} else if (llm_embeddings_parse(reply.data ? reply.data : "", reply.len, n, vecs,
+						dim) < 0) {
+			rc = finish(res, LLM_GARBAGE, "the embeddings reply was not understood");
+		} else {
+			rc = finish(res, LLM_OK, "ok");
+		}
+		if (retry_status < 0 || attempt >= max)
+			break;
+		int64_t wait = llm_retry_delay_ms(attempt, retry_status,
+						  eh.retry_after[0] ? eh.retry_after : NULL, false);
+		if (wait < 0)
+			break;
+		if (pause_ms(o, wait)) {
+			rc = finish(res, LLM_CANCELLED, "stopped by the caller");
+			break;
+		}
+	}
+out:
+	if (rc == LLM_NOMEM)
+		finish(res, LLM_NOMEM, "out of memory");
+	buf_free(&reply);
+	curl_slist_free_all(hdr);
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	if (h)
+		curl_easy_cleanup(h);
+	free(body);
+	return rc;
 }
 
 static int collect(void *ctx, const char *text, size_t len)

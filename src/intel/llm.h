@@ -148,6 +148,26 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 enum llm_rc llm_chat(const struct llm_opts *o, const struct llm_msg *msgs, size_t n, char **out,
 		     struct llm_result *res);
 
+/* ---- embeddings ---- */
+
+/*
+ * Parse an OpenAI embeddings reply ({"data":[{"index":i,"embedding":[...]}]})
+ * for n inputs: *vecs gets n vectors of *dim floats each, row i at
+ * (*vecs)[i * *dim] (malloc'd; caller frees). -1 when the reply is not
+ * that (missing or repeated indexes, vectors of different lengths, not
+ * numbers).
+ */
+int llm_embeddings_parse(const char *json, size_t len, size_t n, float **vecs, size_t *dim);
+/* Cosine similarity of two vectors of dim floats (0 when one is all zero). */
+double llm_cosine(const float *a, const float *b, size_t dim);
+/*
+ * POST {base}/embeddings {model, input: texts[0..n)} (retried like a chat
+ * request; timeout_s bounds connecting and twice that the whole request).
+ * On LLM_OK *vecs and *dim as llm_embeddings_parse gives them.
+ */
+enum llm_rc llm_embed(const struct llm_opts *o, const char *model, const char *const *texts,
+		      size_t n, float **vecs, size_t *dim, struct llm_result *res);
+
 /* Call once before threads start (curl_global_init is not thread-safe); idempotent. */
 void llm_global_init(void);
 

@@ -33,7 +33,7 @@ import {
 	waitCompleted,
 } from './helpers.mjs';
 import { VOICES, conversationFile } from './audio.mjs';
-import { startLlmStandin } from './llm-standin.mjs';
+import { bagOfWords, startLlmStandin } from './llm-standin.mjs';
 
 const T = { timeout: 240000 };
 const CHATS = '/api/v1/chats';
@@ -150,6 +150,7 @@ before(async () => {
 		IAM_LLM_API_KEY: 'sk-standin',
 		IAM_LLM_MODEL: standin.model,
 		IAM_LLM_TIMEOUT_S: '1',
+		IAM_LLM_EMBEDDING_MODEL: 'standin-embed-1',
 	});
 	A = await registerAt(off.base, 'chata');
 	B = await registerAt(off.base, 'chatb');
@@ -343,6 +344,33 @@ describe('chat with a language model (stand-in)', () => {
 		assert.ok(!r.done.content.includes('overloaded'), 'the provider\'s own message stays in the logs');
 		assertSeg0Citation(r.done.citations[0]);
 		assert.equal(r.tokens.join(''), r.done.content);
+	});
+
+	test('embeddings re-rank the passages found by words by meaning before the model sees them', T, async () => {
+		standin.script = ['ok'];
+		const before = standin.embedRequests.length;
+		// The question's meaning is the river passage's (and nothing else's).
+		standin.embed = (t) => (/river|live/i.test(t) ? [1, 0, 0] : [0, 1, 0]);
+		const Q = 'Where will the giraffe budget live?';
+		try {
+			// By words alone (the offline server) the budget passage comes first...
+			const offChat = await newChat(off.base, A.access, { meeting_id: mA.id });
+			const o = await ask(off.base, A.access, offChat.id, Q);
+			assert.deepEqual(o.done.citations.map((c) => c.segment_index).slice(0, 2), [0, 1]);
+			// ...by meaning, the river one.
+			const chat = await newChat(llm.base, A.access, { meeting_id: mA.id });
+			const r = await ask(llm.base, A.access, chat.id, Q);
+			assert.ok(r.done, JSON.stringify(r.events));
+			const er = standin.embedRequests.slice(before);
+			assert.equal(er.length, 1);
+			assert.equal(er[0].body.model, 'standin-embed-1');
+			assert.equal(er[0].body.input[0], Q);
+			assert.ok(er[0].body.input.includes(SEG0) && er[0].body.input.includes(SEG1));
+			const user = standin.requests.at(-1).body.messages.at(-1).content;
+			assert.ok(user.includes(`[1] (Speaker 2 at`) && user.indexOf(SEG1) < user.indexOf(SEG0), user);
+		} finally {
+			standin.embed = bagOfWords;
+		}
 	});
 
 	test('the client goes away mid-answer: the model request is dropped and nothing is stored', T, async () => {

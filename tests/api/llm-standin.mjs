@@ -8,7 +8,9 @@
 // then one chunk per token, a last chunk with "finish_reason":"stop", and
 // "data: [DONE]"; errors are OpenAI's JSON error object
 //   {"error":{"message":…,"type":…,"param":null,"code":…}}
-// (429 with Retry-After, 5xx).
+// (429 with Retry-After, 5xx). POST /v1/embeddings answers OpenAI's
+// embeddings list ({object: 'list', data: [{object: 'embedding', index,
+// embedding}], model, usage}) with standin.embed(text) for each input.
 //
 // Tests script what the next requests get (standin.script = ['429', 'ok'])
 // and read what was asked (standin.requests).
@@ -25,6 +27,17 @@ import crypto from 'node:crypto';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A 64-dimensional hashed bag of words (lower-case words of 3+ letters). */
+export function bagOfWords(text) {
+	const v = new Array(64).fill(0);
+	for (const w of text.toLowerCase().match(/[a-z]{3,}/g) || []) {
+		let h = 0;
+		for (const ch of w) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+		v[h % 64] += 1;
+	}
+	return v;
+}
+
 export async function startLlmStandin({ apiKey = 'sk-standin', model = 'standin-model-1' } = {}) {
 	const st = {
 		script: [],
@@ -33,6 +46,9 @@ export async function startLlmStandin({ apiKey = 'sk-standin', model = 'standin-
 		// The answer to a request whose system prompt asks for a summary.
 		summary: 'The giraffe budget was approved by the board. [0:00]\nA line that names no time.\n- The enclosure near the river came up. [0:04]',
 		tokenDelayMs: 40,
+		// POST /v1/embeddings: what each input becomes (default: hashed bag of words).
+		embed: bagOfWords,
+		embedRequests: [],
 		slowMs: 4000,
 		model,
 		base: '',
@@ -55,6 +71,27 @@ export async function startLlmStandin({ apiKey = 'sk-standin', model = 'standin-
 	const server = http.createServer(async (req, res) => {
 		let body = '';
 		for await (const c of req) body += c;
+		if (req.method === 'POST' && req.url === '/v1/embeddings') {
+			let ej;
+			try {
+				ej = JSON.parse(body);
+			} catch {
+				return err(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+			}
+			st.embedRequests.push({ at: Date.now(), headers: req.headers, body: ej });
+			if (req.headers.authorization !== `Bearer ${apiKey}`)
+				return err(res, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
+			const inputs = Array.isArray(ej.input) ? ej.input : [ej.input];
+			res.writeHead(200, { 'content-type': 'application/json' });
+			return res.end(
+				JSON.stringify({
+					object: 'list',
+					data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: st.embed(String(t)) })),
+					model: ej.model,
+					usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+				}),
+			);
+		}
 		if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
 			return err(res, 404, `Unknown request URL: ${req.method} ${req.url}`, 'invalid_request_error', 'unknown_url');
 		let json = null;

@@ -676,6 +676,7 @@ static void test_table_well_formed(void **state)
 	    "IAM_LLM_MODEL",
 	    "IAM_LLM_TIMEOUT_S",
 	    "IAM_LLM_CONTEXT_TOKENS",
+	    "IAM_LLM_EMBEDDING_MODEL",
 	    "IAM_JOB_LEASE_S",
 	    "IAM_SYNC_TIMEOUT_S",
 	    "IAM_MAX_AUDIO_MINUTES",

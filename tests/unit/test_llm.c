@@ -260,6 +260,48 @@ static void test_unconfigured(void **state)
 	assert_string_equal(llm_rc_name(LLM_CUT_OFF), "cut_off");
 }
 
+static void test_embeddings_parse(void **state)
+{
+	float *v;
+	size_t dim;
+	/* Out of order, as some providers send them: placed by index. */
+	static const char OK[] =
+	    "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":1,\"embedding\":"
+	    "[0,1,0]},{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.5,0,-0.5]}],"
+	    "\"model\":\"m\",\"usage\":{\"prompt_tokens\":3,\"total_tokens\":3}}";
+	assert_int_equal(llm_embeddings_parse(OK, strlen(OK), 2, &v, &dim), 0);
+	assert_int_equal(dim, 3);
+	assert_true(v[0] == 0.5f && v[2] == -0.5f && v[4] == 1.0f);
+	free(v);
+	/* One of two; twice the same index; different lengths; not a number; empty;
+	 * an index out of range; an error object; not JSON. */
+	static const char *const BAD[] = {
+	    "{\"data\":[{\"index\":0,\"embedding\":[1,2]}]}",
+	    "{\"data\":[{\"index\":0,\"embedding\":[1]},{\"index\":0,\"embedding\":[1]}]}",
+	    "{\"data\":[{\"index\":0,\"embedding\":[1,2]},{\"index\":1,\"embedding\":[1]}]}",
+	    "{\"data\":[{\"index\":0,\"embedding\":[\"x\"]},{\"index\":1,\"embedding\":[1]}]}",
+	    "{\"data\":[{\"index\":0,\"embedding\":[]},{\"index\":1,\"embedding\":[]}]}",
+	    "{\"data\":[{\"index\":5,\"embedding\":[1]},{\"index\":1,\"embedding\":[1]}]}",
+	    "{\"error\":{\"message\":\"no\"}}",
+	    "not json",
+	};
+	for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+		v = (float *)1;
+		assert_int_equal(llm_embeddings_parse(BAD[i], strlen(BAD[i]), 2, &v, &dim), -1);
+		assert_null(v);
+	}
+}
+
+static void test_cosine(void **state)
+{
+	const float a[] = {1, 0, 0}, b[] = {2, 0, 0}, c[] = {0, 3, 0}, z[] = {0, 0, 0},
+		    d[] = {-1, 0, 0};
+	assert_true(llm_cosine(a, b, 3) > 0.999);
+	assert_true(llm_cosine(a, c, 3) == 0);
+	assert_true(llm_cosine(a, d, 3) < -0.999);
+	assert_true(llm_cosine(a, z, 3) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +317,8 @@ int main(void)
 	    cmocka_unit_test(test_retry_decisions),
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_unconfigured),
+	    cmocka_unit_test(test_embeddings_parse),
+	    cmocka_unit_test(test_cosine),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
