@@ -9,8 +9,11 @@
 // (SQLite, a private data dir); questions are made of words the recognizer
 // heard, so retrieval finds passages. The organization is put on the
 // Enterprise plan (no chat quota) so that the runs are not refused.
+// Then (CORPUS meetings > 0) the search benchmark's generated corpus is
+// added to the organization and a chat over all its meetings is timed:
+// retrieval then searches CORPUS x CORPUS_WORDS words.
 //
-//   IAM_BIN=build/iamd node bench/chat-bench.mjs [RUNS]
+//   IAM_BIN=build/iamd node bench/chat-bench.mjs [RUNS] [CORPUS] [CORPUS_WORDS]
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,8 +22,11 @@ import path from 'node:path';
 import { iamEnv, randomSecret, registerAt, requestAt, startIamd, uploadOk, waitCompleted, createMeeting } from '../tests/api/helpers.mjs';
 import { LONG_TEXT, speechFile } from '../tests/api/audio.mjs';
 import { startLlmStandin } from '../tests/api/llm-standin.mjs';
+import { vocabulary } from './search-corpus.mjs';
 
 const RUNS = Number(process.argv[2] || 20);
+const CORPUS = Number(process.argv[3] ?? 2000);
+const CORPUS_WORDS = Number(process.argv[4] || 500);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-chat-bench-'));
 const db = `sqlite:${path.join(tmp, 'bench.db')}`;
 const secret = randomSecret();
@@ -99,8 +105,34 @@ try {
 	console.log(`chat bench: ${RUNS} questions each; transcript of ${tr.body.segments.length} segments, ${heard.length} words; ${os.cpus().length} cores`);
 	const offFirst = await series('offline (excerpt)', off.base, A.access, chat.body.id, questions);
 	await series('stand-in model', llm.base, A.access, chat.body.id, questions);
-	const p95 = pct(offFirst, 95);
-	console.log(`target: offline first token < 300 ms: ${p95 < 300 ? 'met' : 'NOT met'} (p95 ${fmt(p95)})`);
+	let p95 = pct(offFirst, 95);
+	if (CORPUS > 0) {
+		const t0 = Date.now();
+		const gen = spawnSync('sh', ['-c', `node bench/search-corpus.mjs sql sqlite ${A.organization.id} ${A.user.id} ${CORPUS} ${CORPUS_WORDS} | sqlite3 -bail ${path.join(tmp, 'bench.db')} >/dev/null`], { encoding: 'utf8' });
+		if (gen.status !== 0) throw new Error(`corpus: ${gen.stderr}`);
+		// The server closed the keep-alive connections that idled through the load
+		// (IAM_HEADER_TIMEOUT_S): let the client find out on a request that does not count.
+		for (let i = 0; i < 3; i++) {
+			try {
+				await (await fetch(`${off.base}/readyz`)).text();
+				break;
+			} catch {
+				/* a closed connection: the next try opens a new one */
+			}
+		}
+		const { vocab } = vocabulary();
+		const qs = [];
+		for (let i = 0; i < 10; i++) qs.push(`What did they decide about ${vocab[200 + i * 37]} and ${vocab[1500 + i * 53]} ${vocab[40 + i]}?`);
+		const all = await requestAt(off.base, 'POST', '/api/v1/chats', { token: A.access, json: {} });
+		console.log(`corpus: ${CORPUS} more meetings x ${CORPUS_WORDS} words loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s; a chat over all meetings:`);
+		const allFirst = await series('offline, all meetings', off.base, A.access, all.body.id, qs);
+		p95 = Math.max(p95, pct(allFirst, 95));
+	}
+	console.log(`target: offline first token < 300 ms: ${p95 < 300 ? 'met' : 'NOT met'} (worst p95 ${fmt(p95)})`);
+} catch (e) {
+	console.error(`chat bench failed: ${e.message}`);
+	if (off) console.error(`offline iamd (exit ${off.proc.exitCode ?? off.proc.signalCode ?? 'running'}): ${off.stderr().slice(-3000)}`);
+	process.exitCode = 1;
 } finally {
 	await off?.stop();
 	await llm?.stop();
