@@ -28,6 +28,7 @@
 #include "bus/bus.h"
 #include "jobs/jobs.h"
 #include "jobs/insights.h"
+#include "intel/llm.h"
 #include "jobs/transcribe.h"
 #include "jobs/mail.h"
 #include "mail/mail.h"
@@ -416,6 +417,7 @@ static int run(const struct config *cfg, enum role role)
 					 .backoff_base_ms = cfg->job_backoff_ms};
 		app.jobs = jobs_new(app.db, &jc, &env);
 		job_insights_init(cfg->models_dir);
+		llm_configure(cfg); /* the insights job's model, when IAM_LLM_BASE_URL is set */
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 ||
 		    jobs_register(app.jobs, "insights", job_insights) < 0 ||
@@ -456,6 +458,7 @@ out:
 	free(routes);
 	int64_t left_s = cfg->shutdown_grace_s - (time_mono_us() - stop_us) / 1000000;
 	int running = jobs_stop(app.jobs, left_s > 0 ? (int)left_s : 0);
+	running += api_chats_drain(5000); /* chat answers still being written */
 	if (jan_started) {
 		pthread_mutex_lock(&jan.lock);
 		jan.stop = true;

@@ -84,6 +84,13 @@ size_t api_usage_routes(const struct route **out);
 size_t api_billing_routes(const struct route **out);
 size_t api_collections_routes(const struct route **out);
 size_t api_shares_routes(const struct route **out);
+size_t api_chats_routes(const struct route **out);
+/*
+ * At shutdown, after the HTTP server stopped (its streams are gone, so the
+ * model threads are told to stop): wait up to timeout_ms for them to end.
+ * Returns how many still run (then the database must not be closed).
+ */
+int api_chats_drain(int timeout_ms);
 
 /* ---- quotas (usage.c over service/quota.h) ---- */
 

@@ -198,6 +198,7 @@ struct route *api_routes(size_t *n)
 	    api_audit_routes,
 	    api_usage_routes,
 	    api_billing_routes,
+	    api_chats_routes,
 	    api_realtime_routes,
 	    api_collections_routes,
 	    api_shares_routes,

@@ -271,6 +271,15 @@ static int parse_openai_base_url(struct config *c, const char *v, char *err, siz
 	return c->openai_base_url ? 0 : fail(err, errlen, "IAM_OPENAI_BASE_URL: out of memory");
 }
 
+static int parse_llm_base_url(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return fail(err, errlen,
+			    "IAM_LLM_BASE_URL: expected http(s)://host/v1, got '%.64s'", v);
+	c->llm_base_url = strdup(v);
+	return c->llm_base_url ? 0 : fail(err, errlen, "IAM_LLM_BASE_URL: out of memory");
+}
+
 static int parse_redis_url(struct config *c, const char *v, char *err, size_t errlen)
 {
 	if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "rediss://", 9) != 0)
@@ -515,6 +524,48 @@ static const struct config_setting SETTINGS[] = {
      .max = 3600,
      .def = 300,
      .help = "per request to it; timeouts, 429 and 5xx count as retryable"},
+    {.name = "IAM_LLM_BASE_URL",
+     .type = CONFIG_URL,
+     FIELD(llm_base_url),
+     .parse = parse_llm_base_url,
+     .doc_allowed = "`http(s)://host/v1`",
+     .help = "any OpenAI-compatible chat completions API (OpenAI, Groq, llama.cpp, Ollama) "
+	     "for chat answers and summaries; unset, they are built offline from the "
+	     "transcript"},
+    {.name = "IAM_LLM_API_KEY",
+     .type = CONFIG_SECRET,
+     FIELD(llm_api_key),
+     .secret = true,
+     .doc_allowed = "text",
+     .help = "its key"},
+    {.name = "IAM_LLM_MODEL",
+     .type = CONFIG_TEXT,
+     FIELD(llm_model),
+     .def_str = "gpt-4o-mini",
+     .doc_allowed = "text",
+     .help = "its model"},
+    {.name = "IAM_LLM_TIMEOUT_S",
+     .type = CONFIG_INT,
+     FIELD(llm_timeout_s),
+     .min = 1,
+     .max = 600,
+     .def = 30,
+     .help = "longest wait for it to connect, to send the first byte, and between two "
+	     "streamed chunks"},
+    {.name = "IAM_LLM_CONTEXT_TOKENS",
+     .type = CONFIG_INT,
+     FIELD(llm_context_tokens),
+     .min = 1024,
+     .max = 2000000,
+     .def = 8192,
+     .help = "its context window; longer inputs are split to fit and the parts merged"},
+    {.name = "IAM_LLM_EMBEDDING_MODEL",
+     .type = CONFIG_TEXT,
+     FIELD(llm_embedding_model),
+     .doc_allowed = "text",
+     .help = "an embeddings model of the same provider (`/embeddings`, such as "
+	     "`text-embedding-3-small`): chat passages found by words are re-ranked by "
+	     "meaning; unset, by words alone"},
     {.name = "IAM_JOB_LEASE_S",
      .type = CONFIG_INT,
      FIELD(job_lease_s),

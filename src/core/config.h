@@ -40,6 +40,12 @@ struct config {
 	char *openai_api_key;  /* NULL = none */
 	char *openai_model;
 	int openai_timeout_s;
+	char *llm_base_url; /* NULL = none: chat and insights answer offline */
+	char *llm_api_key;  /* NULL = none */
+	char *llm_model;
+	int llm_timeout_s;	   /* connect, first byte, and silence between streamed chunks */
+	int llm_context_tokens;	   /* the model's context budget (inputs are split to fit) */
+	char *llm_embedding_model; /* NULL = no embeddings: passages ranked by bm25 alone */
 	int job_lease_s;
 	int max_audio_minutes;
 	int jobs_per_org; /* 0 = no limit */

@@ -10,6 +10,8 @@
  */
 #include "jobs/insights.h"
 
+#include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "core/transcript.h"
 #include "core/uuid.h"
 #include "intel/intel.h"
+#include "intel/llm.h"
 #include "jobs/transcribe.h"
 #include "store/insights.h"
 #include "store/jobs.h"
@@ -91,17 +94,195 @@ static void on_progress(void *ctx, double fraction)
 	set_progress(ctx, 5 + (int)(fraction * 90));
 }
 
-/*
- * Where a language model plugs in (issue 13 item 3): given the offline
- * document, replace what the model does better (an abstractive summary,
- * action items, decisions) and set that field's "source" to the model's
- * name; on any failure leave the offline field as it is. Offline only for
- * now: nothing to do.
- */
-static void refine_with_model(json_t *doc, const struct transcript *t)
+/* ---- the language model's summary (issue 13 item 3) ---- */
+
+#define REFINE_MAX_SENTENCES 10
+#define REFINE_LINE_MAX	     600
+
+static const char REFINE_PART[] =
+    "You summarize meeting transcripts. Each transcript line starts with its time in square "
+    "brackets and the speaker. Write a summary of 4 to 8 sentences, one sentence per line, "
+    "each ending with the time in square brackets of the transcript line it mainly comes "
+    "from, such as [1:23]. Use only what the transcript says: no names, numbers or "
+    "decisions that are not in it. No headings, no bullets, no other text.";
+static const char REFINE_MERGE[] =
+    "You combine partial summaries of one meeting, given in order, into one summary of 5 to "
+    "8 sentences. Keep the time in square brackets at the end of each sentence, such as "
+    "[1:23]. One sentence per line; no headings, no bullets, nothing that is not in the "
+    "partial summaries.";
+
+/* "[m:ss]" or "[h:mm:ss]" at the end of line (len bytes) as seconds, and where it starts; -1. */
+static double trailing_time(const char *line, size_t len, size_t *at)
 {
-	(void)doc;
-	(void)t;
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '.'))
+		len--;
+	if (len < 5 || line[len - 1] != ']')
+		return -1;
+	size_t open = len - 1;
+	while (open && line[open] != '[')
+		open--;
+	if (line[open] != '[' || len - open > 12)
+		return -1;
+	unsigned a = 0, b = 0, c = 0;
+	char tail;
+	int n = sscanf(line + open, "[%u:%u:%u%c", &a, &b, &c, &tail);
+	double t;
+	if (n == 4 && tail == ']' && b < 60 && c < 60)
+		t = a * 3600.0 + b * 60.0 + c;
+	else if (sscanf(line + open, "[%u:%u%c", &a, &b, &tail) == 3 && tail == ']' && b < 60)
+		t = a * 60.0 + b;
+	else
+		return -1;
+	*at = open;
+	return t;
+}
+
+/* The transcript as "[m:ss] Speaker: text" lines. Caller frees; NULL when out of memory. */
+static char *timed_text(const struct transcript *t)
+{
+	struct buf b = {0};
+	for (size_t i = 0; i < t->nsegments; i++) {
+		const struct transcript_segment *sg = &t->segments[i];
+		char who[TRANSCRIPT_NAME_MAX * 4 + 1] = "Unknown speaker";
+		if (sg->speaker)
+			transcript_speaker_display(t, sg->speaker, who, sizeof who);
+		long s = sg->start > 0 ? (long)sg->start : 0;
+		if (buf_printf(&b, "[%ld:%02ld] %s: %s\n", s / 60, s % 60, who, sg->text) < 0) {
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	if (buf_append(&b, "", 1) < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/*
+ * The model's summary lines as the document's summary section, each
+ * sentence tied to the segment nearest the time it names (lines naming no
+ * time are dropped: not grounded). NULL when fewer than two remain.
+ */
+static json_t *summary_section(const char *text, const struct transcript *t, const char *model)
+{
+	json_t *arr = json_array();
+	for (const char *p = text; *p && json_array_size(arr) < REFINE_MAX_SENTENCES;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		const char *line = p;
+		p += len + (nl ? 1 : 0);
+		while (len && (*line == ' ' || *line == '-' || *line == '*' || *line == '\t')) {
+			line++;
+			len--;
+		}
+		size_t at = 0;
+		double when = len && len < REFINE_LINE_MAX ? trailing_time(line, len, &at) : -1;
+		if (when < 0)
+			continue;
+		size_t tl = at;
+		while (tl && line[tl - 1] == ' ')
+			tl--;
+		if (tl < 3 || !t->nsegments)
+			continue;
+		size_t best = 0;
+		for (size_t i = 1; i < t->nsegments; i++)
+			if (fabs(t->segments[i].start - when) <
+			    fabs(t->segments[best].start - when))
+				best = i;
+		const struct transcript_segment *sg = &t->segments[best];
+		char id[8];
+		char name[TRANSCRIPT_NAME_MAX * 4 + 1];
+		transcript_speaker_id(t, sg->speaker, id);
+		if (sg->speaker)
+			transcript_speaker_display(t, sg->speaker, name, sizeof name);
+		json_t *sent =
+		    json_pack("{s:s%,s:f,s:f,s:o,s:o}", "text", line, tl, "start",
+			      round(sg->start * 1000) / 1000, "end", round(sg->end * 1000) / 1000,
+			      "speaker", id[0] ? json_string(id) : json_null(), "speaker_name",
+			      sg->speaker ? json_string(name) : json_null());
+		if (sent)
+			json_array_append_new(arr, sent);
+	}
+	if (json_array_size(arr) < 2) {
+		json_decref(arr);
+		return NULL;
+	}
+	return json_pack("{s:s,s:o}", "source", model, "sentences", arr);
+}
+
+static bool refine_cancelled(void *ctx)
+{
+	return atomic_load((atomic_bool *)ctx);
+}
+
+/*
+ * Where a language model plugs in (issue 13 item 3): with IAM_LLM_BASE_URL
+ * set, the summary becomes the model's abstractive summary grounded in the
+ * transcript (each sentence tied to the moment it names), its "source" the
+ * model's name. A transcript longer than the context budget is split at
+ * line ends, each part summarized, and the parts merged by one more call.
+ * On any failure (provider down, garbage, no grounded sentence) the
+ * offline summary stays, and the log says why.
+ */
+static void refine_with_model(json_t *doc, const struct transcript *t, atomic_bool *cancel)
+{
+	struct llm_opts o;
+	int ctx_tokens = 0;
+	if (!t->nsegments || !llm_configured(&o, &ctx_tokens))
+		return;
+	o.max_tokens = 600;
+	o.temperature = 0.2;
+	o.cancelled = refine_cancelled;
+	o.cancel_ctx = cancel;
+	char *text = timed_text(t);
+	char **parts = NULL;
+	size_t nparts = 0;
+	struct buf merged = {0};
+	char *answer = NULL;
+	struct llm_result res = {0};
+	bool used = false;
+	/* Input gets about half the window (4 bytes a token), the rest is prompt and answer. */
+	size_t budget = (size_t)ctx_tokens * 4 / 2;
+	if (!text || llm_split(text, budget, &parts, &nparts) < 0 || nparts == 0)
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		struct llm_msg m[2] = {{"system", REFINE_PART}, {"user", parts[i]}};
+		if (llm_chat(&o, m, 2, &answer, &res) != LLM_OK)
+			goto out;
+		if (buf_puts(&merged, answer) < 0 || buf_puts(&merged, "\n") < 0)
+			goto out;
+		free(answer);
+		answer = NULL;
+	}
+	if (nparts > 1) {
+		buf_append(&merged, "", 1);
+		struct llm_msg m[2] = {{"system", REFINE_MERGE}, {"user", merged.data}};
+		if (llm_chat(&o, m, 2, &answer, &res) != LLM_OK)
+			goto out;
+	} else {
+		buf_append(&merged, "", 1);
+		answer = buf_steal(&merged);
+	}
+	json_t *section = summary_section(answer, t, o.model);
+	if (!section) {
+		snprintf(res.detail, sizeof res.detail,
+			 "the model's summary named no transcript times");
+		goto out;
+	}
+	json_object_set_new(doc, "summary", section);
+	used = true;
+out:
+	if (!used)
+		log_write(LOG_WARN,
+			  "insights: the language model's summary was not used; the offline "
+			  "one stays",
+			  json_pack("{s:s,s:s,s:s}", "rc", llm_rc_name(res.rc), "detail",
+				    res.detail, "provider", res.provider));
+	free(answer);
+	buf_free(&merged);
+	llm_parts_free(parts, nparts);
+	free(text);
 }
 
 static void publish(struct job_env *env, const char *org, const char *id, const char *status)
@@ -201,7 +382,7 @@ static enum job_result compute(struct job_run *run, struct job_env *env, const c
 		result = failed(run, env, org, id, "out of memory");
 		goto out;
 	}
-	refine_with_model(doc, &tr);
+	refine_with_model(doc, &tr, &run->cancel);
 	if (atomic_load(&run->cancel)) {
 		snprintf(run->error, sizeof run->error, "cancelled");
 		result = JOB_RETRY;

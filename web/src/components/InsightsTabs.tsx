@@ -12,6 +12,7 @@ import { get, post } from '../lib/api';
 import { formatClock } from '../lib/format';
 import { messageOf } from '../lib/problem';
 import type { Meeting } from '../lib/types';
+import ChatPanel from './ChatPanel';
 import { Alert, Progress } from './ui';
 import './Insights.css';
 
@@ -409,6 +410,10 @@ export function InsightsTabs({
 					</button>
 				))}
 			</div>
+			<details className="card chat-details" data-chat-panel>
+				<summary>Chat with this meeting</summary>
+				<ChatPanel meeting={meeting} onSeek={onSeek} />
+			</details>
 			<div role="tabpanel" id="panel-transcript" aria-labelledby="tab-transcript" hidden={tab !== 'transcript'}>
 				{children}
 			</div>
