@@ -96,6 +96,16 @@ const wsUrl = (userId, ticket) => `${srv.base.replace('http', 'ws')}/api/v2/mess
  * Open a socket; resolves once open with { ws, messages, next(pred, ms), closed }
  * or rejects with the HTTP status when the upgrade is refused.
  */
+// 'open' fires on the 101; the hub thread adopts the socket a moment later. A pong proves
+// a socket is adopted (indexed for events, counted for presence).
+async function adopted(...sockets) {
+	for (const s of sockets) {
+		const n = s.messages.filter((m) => m.type === 'pong').length;
+		s.ws.send(JSON.stringify({ type: 'ping', timestamp: 'adopted' }));
+		await s.next((m) => m.type === 'pong' && s.messages.filter((x) => x.type === 'pong').length > n);
+	}
+}
+
 function openSocket(url, opts = {}) {
 	return new Promise((resolve, reject) => {
 		const ws = new WebSocket(url, { maxPayload: 64 * 1024 * 1024, ...opts });
@@ -321,6 +331,7 @@ describe('WebSocket', () => {
 		const other = await account();
 		const s = await openSocket(wsUrl(a.user, await ticketFor(a)));
 		const o = await openSocket(wsUrl(other.user, await ticketFor(other)));
+		await adopted(s, o);
 		const m = await requestAt(srv.base, 'POST', '/api/v1/meetings', { token: a.token, json: { title: 'live' } });
 		assert.equal(m.status, 201, m.text);
 		await uploadOk(a.token, m.body.id, silence(2, 'wav'), { base: srv.base, filename: 's.wav', contentType: 'audio/wav' });
@@ -472,6 +483,7 @@ describe('WebSocket', () => {
 		const sa = await openSocket(wsUrl(a.user, await ticketFor(a)));
 		const sb = await openSocket(wsUrl(b.user, await ticketFor(b)));
 		const sc = await openSocket(wsUrl(c.user, await ticketFor(c)));
+		await adopted(sa, sb, sc);
 		await redisPublish(redis, wireEvent(2, a.org, 'org.probe', { n: 1 }));
 		await sb.next((m) => m.type === 'org.probe' && m.data.n === 1);
 		sql(`DELETE FROM memberships WHERE org_id = '${a.org}' AND user_id = '${b.user}'`);
@@ -492,6 +504,7 @@ describe('WebSocket', () => {
 		const mine = (status) => sub.events.filter((e) => e.type === 'presence' && e.id === a.org && e.data.user_id === a.user && e.data.status === status);
 		const s1 = await openSocket(wsUrl(a.user, await ticketFor(a)));
 		const s2 = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		await adopted(s1, s2); // both counted before the first one closes
 		const deadline = Date.now() + 15000;
 		while (mine('online').length < 1 && Date.now() < deadline) await sleep(50);
 		assert.equal(mine('online').length, 1, 'online once, for the first socket');
@@ -516,6 +529,7 @@ describe('WebSocket', () => {
 		const b = await account();
 		const sa = await openSocket(wsUrl(a.user, await ticketFor(a)));
 		const sb = await openSocket(wsUrl(b.user, await ticketFor(b)));
+		await adopted(sa, sb);
 		// a types to b: published for b with a's organizations, which b does not share: not shown.
 		sa.ws.send(JSON.stringify({ type: 'typing', to: b.user }));
 		const d = Date.now() + 15000;
@@ -542,6 +556,7 @@ describe('WebSocket', () => {
 		const a = await account();
 		const s = await openSocket(wsUrl(a.user, await ticketFor(a)));
 		const live = await openSocket(wsUrl(a.user, await ticketFor(a))); // a reading socket of the same user
+		await adopted(s, live);
 		// Make sure the Redis path is up end to end before pushing.
 		await redisPublish(redis, wireEvent(1, a.user, 'probe', { n: 0 }));
 		await s.next((m) => m.type === 'probe', 10000);
