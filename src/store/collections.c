@@ -338,8 +338,9 @@ enum coll_invite_state coll_invite_state(const struct coll_invitation *inv, int6
 
 #define CINV_COLS                                                                                  \
 	"i.id, i.collection_id, k.name, i.org_id, i.email, i.role, u.email, i.created_at,"         \
-	" i.expires_at, i.accepted_at, i.revoked_at FROM collection_invitations i"                 \
-	" JOIN collections k ON k.id = i.collection_id LEFT JOIN users u ON u.id = i.invited_by"
+	" i.expires_at, i.accepted_at, i.revoked_at, j.state FROM collection_invitations i"        \
+	" JOIN collections k ON k.id = i.collection_id LEFT JOIN users u ON u.id = i.invited_by"   \
+	" LEFT JOIN jobs j ON j.id = i.mail_job_id"
 
 static void cinv_read(const struct db_res *r, struct coll_invitation *inv)
 {
@@ -354,6 +355,7 @@ static void cinv_read(const struct db_res *r, struct coll_invitation *inv)
 	inv->expires_at = db_int(r, 8);
 	inv->accepted_at = db_is_null(r, 9) ? 0 : db_int(r, 9);
 	inv->revoked_at = db_is_null(r, 10) ? 0 : db_int(r, 10);
+	store_copy(inv->mail_job_state, sizeof inv->mail_job_state, r, 11);
 }
 
 static enum store_rc cinv_one(struct db_conn *c, const char *where, const char *a,
@@ -445,6 +447,13 @@ enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int
 	*out = list;
 	*n = k;
 	return STORE_OK;
+}
+
+enum store_rc coll_invite_set_mail_job(struct db_conn *c, const char *id, const char *job_id)
+{
+	return store_rc_of(
+	    db_exec(c, "UPDATE collection_invitations SET mail_job_id = $2 WHERE id = $1",
+		    DB_PARAMS(DB_TEXT(id), DB_TEXT(job_id)), NULL));
 }
 
 enum store_rc coll_invite_revoke(struct db_conn *c, const char *collection_id, const char *id)

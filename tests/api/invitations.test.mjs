@@ -170,4 +170,26 @@ describe('invitations', () => {
 		assertProblem(await lookup(a.token), 410, 'invitation_revoked');
 		assert.equal(assertJson(await lookup(b.token), 200).role, 'admin');
 	});
+
+	test('the pending list is paged, newest first, and says the mail was not sent without SMTP', T, async () => {
+		const o = await ownerWithOrg('inv-pages');
+		const made = [];
+		for (let i = 0; i < 5; i++) made.push(await invite(o.access, o.org.id, uniqueEmail(`inv-p${i}`), 'viewer'));
+		const seen = [];
+		let cursor = null;
+		let pages = 0;
+		do {
+			const q = `${ORGS}/${o.org.id}/invitations?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+			const page = assertJson(await get(q, { token: o.access }), 200);
+			assert.ok(page.data.length <= 2);
+			for (const x of page.data) assert.equal(x.mail, 'not_sent');
+			seen.push(...page.data.map((x) => x.id));
+			cursor = page.next_cursor;
+			pages++;
+		} while (cursor && pages < 10);
+		assert.equal(pages, 3);
+		assert.deepEqual(seen, made.map((x) => x.id).reverse(), 'every invitation once, newest first');
+		assertValidation(await get(`${ORGS}/${o.org.id}/invitations?limit=0`, { token: o.access }), 'limit');
+		assertValidation(await get(`${ORGS}/${o.org.id}/invitations?cursor=not-a-cursor`, { token: o.access }), 'cursor');
+	});
 });

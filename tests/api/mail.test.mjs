@@ -126,6 +126,29 @@ describe('e-mail through a real SMTP peer', () => {
 		assert.equal(join.body.organization.role, 'member');
 		const again = await api('POST', '/api/v1/invitations/signup', { json: { token: m[1], password: PASSWORD } });
 		assert.equal(again.status, 410, show(again));
+		// Accepted: no longer pending.
+		const list = await api('GET', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token });
+		assert.equal(list.status, 200, show(list));
+		assert.equal(list.body.data.length, 0);
+	});
+
+	test('the pending list says when an invitation mail has gone out', T, async () => {
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email: uniqueEmail('sent-owner'), password: PASSWORD } });
+		const org = await api('POST', '/api/v1/organizations', { token: reg.body.access_token, json: { name: 'Sent Team' } });
+		const sw = await api('POST', '/api/v1/auth/switch-org', { token: reg.body.access_token, json: { organization_id: org.body.id } });
+		const invitee = uniqueEmail('sent-invitee');
+		const inv = await api('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee, role: 'viewer' } });
+		assert.equal(inv.status, 201, show(inv));
+		await smtp.waitFor(invitee);
+		const deadline = Date.now() + 10000;
+		let mine;
+		for (;;) {
+			const list = await api('GET', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token });
+			mine = list.body.data.find((x) => x.id === inv.body.id);
+			if (mine.mail === 'sent' || Date.now() > deadline) break;
+			await sleep(100);
+		}
+		assert.equal(mine.mail, 'sent');
 	});
 
 	test('sign-up sends a verification mail (text + HTML, UTF-8, Date, Message-ID); its link verifies once', T, async () => {
@@ -291,9 +314,41 @@ describe('SMTP down', () => {
 				await sleep(100);
 			}
 			assert.ok(!iam.stderr().includes(email), 'the address is not logged');
+			// An invitation made now is created, and its list says the mail is not sent yet.
+			const api = (method, p, opts) => requestAt(iam.base, method, p, opts);
+			const org = await api('POST', '/api/v1/organizations', { token: reg.body.access_token, json: { name: 'Down Team' } });
+			assert.equal(org.status, 201, show(org));
+			const sw = await api('POST', '/api/v1/auth/switch-org', { token: reg.body.access_token, json: { organization_id: org.body.id } });
+			const invitee = uniqueEmail('down-invitee');
+			const inv = await api('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee, role: 'member' } });
+			assert.equal(inv.status, 201, show(inv));
+			assert.equal(inv.body.mail, 'queued');
+			const coll = await api('POST', '/api/v1/collections', { token: sw.body.access_token, json: { name: 'Down shelf' } });
+			assert.equal(coll.status, 201, show(coll));
+			const guest = uniqueEmail('down-guest');
+			const cinv = await api('POST', `/api/v1/collections/${coll.body.id}/invitations`, { token: sw.body.access_token, json: { email: guest, role: 'viewer' } });
+			assert.equal(cinv.status, 201, show(cinv));
+			const mailOf = async () => {
+				const l = await api('GET', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token });
+				const p = await api('GET', `/api/v1/collections/${coll.body.id}/people`, { token: sw.body.access_token });
+				return [l.body.data.find((x) => x.id === inv.body.id).mail, p.body.invitations.find((x) => x.id === cinv.body.id).mail];
+			};
+			const d2 = Date.now() + 15000;
+			let states;
+			while ((states = await mailOf()).some((s) => s !== 'retrying')) {
+				assert.ok(Date.now() < d2, `an attempt failed and is retried: ${states}`);
+				await sleep(100);
+			}
 			smtp = await smtpPeer(smtpPort);
 			const mail = await smtp.waitFor(email, 30000);
 			assert.match(mail.parsed.subject, /confirm/i);
+			await smtp.waitFor(invitee, 30000);
+			await smtp.waitFor(guest, 30000);
+			const d3 = Date.now() + 15000;
+			while ((states = await mailOf()).some((s) => s !== 'sent')) {
+				assert.ok(Date.now() < d3, `sent once delivered: ${states}`);
+				await sleep(100);
+			}
 		} finally {
 			await iam.stop();
 			await smtp?.close();

@@ -50,6 +50,8 @@ test('owner invites a second user, who signs up through the link and sees the me
 	const link = await linkBox.inputValue();
 	assert.match(link, /\/invite#inv_[A-Za-z0-9_-]{43,}$/);
 	await page.locator(`[data-invitation="${email}"]`).waitFor();
+	// No mail server in this suite: the row says the invitee gets the link from us.
+	assert.equal((await page.locator(`[data-invitation="${email}"] [data-mail-state]`).textContent()).trim(), 'Not mailed');
 	await screenshot(page, 'team-invited');
 
 	// The invitee, in another browser, opens the link and signs up.

@@ -1,0 +1,7 @@
+-- Which mail job carries an invitation's link (issue 10: "SMTP down ->
+-- invitation still created, mail retried, the inviter sees 'not sent
+-- yet'"). NULL when no mail was queued (no SMTP configured, or queueing
+-- failed): the inviter passes the link on by hand. The job's state says
+-- whether the mail is sent, still being tried, or given up.
+ALTER TABLE invitations ADD COLUMN mail_job_id TEXT;
+ALTER TABLE collection_invitations ADD COLUMN mail_job_id TEXT;
