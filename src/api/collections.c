@@ -411,7 +411,13 @@ static void create_invite(struct api_ctx *cx)
 	audit_coll(cx, k.org_id, "collection.share", "collection", k.id,
 		   json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", coll_role_name(inv.role),
 			     "invitation_id", inv.id));
-	http_reply_json(cx->req, 201, cinv_json(&inv, token, mail_invite(cx, &inv, token)));
+	const char *mail = mail_invite(cx, &inv, token);
+	char text[700];
+	snprintf(text, sizeof text, "%.254s shared the collection \"%.200s\" with you as %s.",
+		 cx->principal->email[0] ? cx->principal->email : "Someone", inv.collection_name,
+		 coll_role_name(inv.role));
+	invitee_notify(cx, inv.email, text);
+	http_reply_json(cx->req, 201, cinv_json(&inv, token, mail));
 }
 
 static void revoke_invite(struct api_ctx *cx)
@@ -460,28 +466,27 @@ static void remove_person(struct api_ctx *cx)
 
 /* ---- the invitee's side ---- */
 
+static enum invitee_state state_of(const struct coll_invitation *inv)
+{
+	switch (coll_invite_state(inv, time_now_ms())) {
+	case CINV_ACCEPTED:
+		return INVITEE_ACCEPTED;
+	case CINV_REVOKED:
+		return INVITEE_REVOKED;
+	case CINV_EXPIRED:
+		return INVITEE_EXPIRED;
+	default:
+		return INVITEE_PENDING;
+	}
+}
+
 /* The pending invitation the body's token names; else 404 (unknown) or 410. */
 static bool load_token(struct api_ctx *cx, struct coll_invitation *inv)
 {
 	const char *token = API_IN(cx, struct invitee_in)->token;
 	enum store_rc rc = strlen(token) < COLL_TOKEN_BUF ? coll_invite_find(cx->conn, token, inv)
 							  : STORE_NOT_FOUND;
-	enum invitee_state st = INVITEE_PENDING;
-	if (!rc)
-		switch (coll_invite_state(inv, time_now_ms())) {
-		case CINV_ACCEPTED:
-			st = INVITEE_ACCEPTED;
-			break;
-		case CINV_REVOKED:
-			st = INVITEE_REVOKED;
-			break;
-		case CINV_EXPIRED:
-			st = INVITEE_EXPIRED;
-			break;
-		default:
-			break;
-		}
-	return invitee_pending(cx->req, rc, st,
+	return invitee_pending(cx->req, rc, rc ? INVITEE_PENDING : state_of(inv),
 			       "Log in to see the collection, or ask for a new invitation.");
 }
 
@@ -554,6 +559,51 @@ static void signup(struct api_ctx *cx)
 	api_start_session(cx->req, cx->conn, &u, &personal, 201);
 }
 
+/* ---- the invitee's own list, accepted in the app ---- */
+
+#define MINE_MAX 100
+
+static void list_mine(struct api_ctx *cx)
+{
+	struct user u;
+	if (!invitee_self(cx, &u))
+		return;
+	struct coll_invitation *list;
+	size_t n;
+	enum store_rc rc = coll_invite_list_for_email(cx->conn, u.email, MINE_MAX, &list, &n);
+	if (rc) {
+		api_db_fail(cx->req, rc, "list invitations");
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = invitee_json(&list[i]);
+		json_object_del(o, "mail"); /* the inviter's concern */
+		json_array_append_new(data, o);
+	}
+	free(list);
+	http_reply_json(
+	    cx->req, 200,
+	    json_pack("{s:o,s:b}", "data", data, "can_accept", u.email_verified_at != 0));
+}
+
+static void accept_mine(struct api_ctx *cx)
+{
+	struct user u;
+	struct coll_invitation inv;
+	if (!invitee_self(cx, &u))
+		return;
+	enum store_rc rc = coll_invite_find_by_id(cx->conn, http_param(cx->req, "id"), &inv);
+	if (!invitee_mine_pending(cx, &u, rc, rc ? "" : inv.email,
+				  rc ? INVITEE_PENDING : state_of(&inv),
+				  "Open the collection from the Collections page."))
+		return;
+	if (invitee_accept_failed(cx->req, coll_invite_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "app");
+	http_reply_json(cx->req, 200, invitee_json(&inv));
+}
+
 #define COLL .auth = AUTH_BEARER, .db = DB_CONN_HELD
 
 static const struct route ROUTES[] = {
@@ -620,6 +670,11 @@ static const struct route ROUTES[] = {
      .json = &INVITEE_TOKEN_SPEC,
      COLL,
      .run = accept},
+    {.method = M_GET, .pattern = "/api/v1/collection-invitations/mine", COLL, .run = list_mine},
+    {.method = M_POST,
+     .pattern = "/api/v1/collection-invitations/mine/{id}/accept",
+     COLL,
+     .run = accept_mine},
     {.method = M_POST,
      .pattern = "/api/v1/collection-invitations/signup",
      .body = BODY_JSON,

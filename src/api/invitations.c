@@ -75,6 +75,16 @@ static const char *mail_invitation(struct api_ctx *cx, const struct invitation *
 	return how;
 }
 
+/* An invitee who has an account hears of it in the app too (accepted at /invitations). */
+static void notify_invitee(struct api_ctx *cx, const struct invitation *inv)
+{
+	const struct principal *p = cx->principal;
+	char text[700];
+	snprintf(text, sizeof text, "%.254s invited you to join %.200s as %s.",
+		 p->email[0] ? p->email : "Someone", inv->org_name, inv->role);
+	invitee_notify(cx, inv->email, text);
+}
+
 static json_t *inv_json(const struct invitation *inv, const char *token, const char *mail)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", inv->id, "email", inv->email,
@@ -150,7 +160,9 @@ static void create_invite(struct api_ctx *cx)
 	}
 	api_audit(cx, "invitation.create", "invitation", inv.id,
 		  json_pack("{s:s,s:s}", "email", inv.email, "role", inv.role));
-	http_reply_json(r, 201, inv_json(&inv, token, mail_invitation(cx, &inv, token)));
+	const char *mail = mail_invitation(cx, &inv, token);
+	notify_invitee(cx, &inv);
+	http_reply_json(r, 201, inv_json(&inv, token, mail));
 }
 
 static void list_invites(struct api_ctx *cx)
@@ -213,7 +225,9 @@ static void resend_invite(struct api_ctx *cx)
 	api_audit(
 	    cx, "invitation.resend", "invitation", inv.id,
 	    json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", inv.role, "replaces", old.id));
-	http_reply_json(r, 200, inv_json(&inv, token, mail_invitation(cx, &inv, token)));
+	const char *mail = mail_invitation(cx, &inv, token);
+	notify_invitee(cx, &inv);
+	http_reply_json(r, 200, inv_json(&inv, token, mail));
 }
 
 static void revoke_invite(struct api_ctx *cx)
@@ -347,6 +361,55 @@ static void signup(struct api_ctx *cx)
 	reply_joined(cx, &u, &inv, 201);
 }
 
+/* ---- the invitee's own list, accepted in the app ---- */
+
+#define MINE_MAX 100
+
+static void list_mine(struct api_ctx *cx)
+{
+	struct user u;
+	if (!invitee_self(cx, &u))
+		return;
+	struct invitation *list;
+	int n;
+	enum store_rc rc = invitation_list_for_email(cx->conn, u.email, MINE_MAX, &list, &n);
+	if (rc) {
+		api_db_fail(cx->req, rc, "list invitations");
+		return;
+	}
+	json_t *data = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = inv_json(&list[i], NULL, NULL);
+		json_object_del(o, "mail"); /* the inviter's concern */
+		json_object_set_new(
+		    o, "organization",
+		    json_pack("{s:s,s:s}", "id", list[i].org_id, "name", list[i].org_name));
+		json_array_append_new(data, o);
+	}
+	free(list);
+	http_reply_json(
+	    cx->req, 200,
+	    json_pack("{s:o,s:b}", "data", data, "can_accept", u.email_verified_at != 0));
+}
+
+static void accept_mine(struct api_ctx *cx)
+{
+	struct user u;
+	struct invitation inv;
+	if (!invitee_self(cx, &u))
+		return;
+	const char *id = http_param(cx->req, "id");
+	enum store_rc rc = invitation_find_by_id(cx->conn, id, &inv);
+	if (!invitee_mine_pending(cx, &u, rc, rc ? "" : inv.email,
+				  rc ? INVITEE_PENDING : state_of(&inv),
+				  "Switch to the organization from the organization menu."))
+		return;
+	if (accept_failed(cx->req, invitation_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "app");
+	reply_joined(cx, &u, &inv, 200);
+}
+
 #define MANAGE .auth = AUTH_BEARER, .db = DB_CONN_HELD, .perm = PERM_MANAGE_MEMBERS
 
 static const struct route ROUTES[] = {
@@ -383,6 +446,16 @@ static const struct route ROUTES[] = {
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
      .run = accept},
+    {.method = M_GET,
+     .pattern = "/api/v1/invitations/mine",
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = list_mine},
+    {.method = M_POST,
+     .pattern = "/api/v1/invitations/mine/{id}/accept",
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = accept_mine},
     {.method = M_POST,
      .pattern = "/api/v1/invitations/signup",
      .body = BODY_JSON,

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "mail/mail.h"
 #include "store/audit.h"
+#include "store/notifications.h"
 
 /* No length limit of their own (the body's bounds it): a token that is too long is unknown (404).
  */
@@ -209,4 +210,47 @@ const char *invitee_mail(struct api_ctx *cx, const char *org_id, const char *ema
 	}
 	api_jobs_wake(cx->app);
 	return "queued";
+}
+
+void invitee_notify(struct api_ctx *cx, const char *email, const char *content)
+{
+	struct user u;
+	enum store_rc rc = user_find_by_email(cx->conn, email, &u);
+	if (rc == STORE_OK)
+		rc = notify_link(cx->conn, cx->app->bus, u.id, "invitation", content, NULL,
+				 "/invitations");
+	if (rc && rc != STORE_NOT_FOUND)
+		log_warn("invitation notification not stored",
+			 json_pack("{s:s}", "rc", store_rc_name(rc)));
+}
+
+bool invitee_self(struct api_ctx *cx, struct user *u)
+{
+	if (cx->principal->via_api_key) {
+		http_problem(cx->req, 400, "not_a_session",
+			     "Invitations are listed and accepted by the person they are for, "
+			     "logged in, not with an API key.");
+		return false;
+	}
+	enum store_rc rc = user_find(cx->conn, cx->principal->user_id, u);
+	if (rc) {
+		api_db_fail(cx->req, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+		return false;
+	}
+	return true;
+}
+
+bool invitee_mine_pending(struct api_ctx *cx, const struct user *u, enum store_rc rc,
+			  const char *invited_email, enum invitee_state state,
+			  const char *used_hint)
+{
+	if (rc == STORE_OK && strcmp(invited_email, u->email) != 0)
+		rc = STORE_NOT_FOUND; /* someone else's: not even its existence is told */
+	if (rc == STORE_OK && !u->email_verified_at) {
+		http_problem(cx->req, 403, "email_not_verified",
+			     "Verify your e-mail address first (use the link we mailed you), or "
+			     "open the invitation link you were sent: it proves the address.");
+		return false;
+	}
+	return invitee_pending(cx->req, rc, state, used_hint);
 }

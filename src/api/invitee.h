@@ -65,4 +65,28 @@ const char *invitee_mail(struct api_ctx *cx, const char *org_id, const char *ema
 			 const char *subject, const char *intro, const char *button,
 			 const char *link, char job_id[UUID_STR_LEN]);
 
+/*
+ * Tell the holder of email, if they have an account, that they are
+ * invited (a notification of type "invitation" leading to /invitations,
+ * where they accept it in the app). Failures are logged, never fatal.
+ */
+void invitee_notify(struct api_ctx *cx, const char *email, const char *content);
+
+/*
+ * The caller for their own invitations (GET .../mine): a session, not an
+ * API key (400 not_a_session). Fills u; false after replying.
+ */
+bool invitee_self(struct api_ctx *cx, struct user *u);
+
+/*
+ * Accepting in the app by id (POST .../mine/{id}/accept), after the
+ * invitation was found (rc): one addressed to someone else is 404 like an
+ * unknown one; the caller's address must be verified (403
+ * email_not_verified: holding the address is what the link proves
+ * otherwise); then as invitee_pending. True when it may be accepted.
+ */
+bool invitee_mine_pending(struct api_ctx *cx, const struct user *u, enum store_rc rc,
+			  const char *invited_email, enum invitee_state state,
+			  const char *used_hint);
+
 #endif

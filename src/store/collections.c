@@ -418,17 +418,12 @@ enum store_rc coll_invite_create(struct db_conn *c, const struct collection *col
 	return rc ? rc : cinv_one(c, "i.id = $1", t.id, inv);
 }
 
-enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,
-			       struct coll_invitation **out, size_t *n)
+/* Rows of a query over CINV_COLS into a malloc'd list of at most max. */
+static enum store_rc cinv_list(struct db_res *r, int rc, int max, struct coll_invitation **out,
+			       size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	int rc;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT " CINV_COLS " WHERE i.collection_id = $1 AND i.accepted_at IS NULL"
-		     " AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.id DESC LIMIT $3",
-		     DB_PARAMS(DB_TEXT(collection_id), DB_INT(time_now_ms()), DB_INT(max)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	struct coll_invitation *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
@@ -447,6 +442,36 @@ enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int
 	*out = list;
 	*n = k;
 	return STORE_OK;
+}
+
+enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,
+			       struct coll_invitation **out, size_t *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " CINV_COLS " WHERE i.collection_id = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(collection_id), DB_INT(time_now_ms()), DB_INT(max)), &rc);
+	return cinv_list(r, rc, max, out, n);
+}
+
+enum store_rc coll_invite_list_for_email(struct db_conn *c, const char *email, int max,
+					 struct coll_invitation **out, size_t *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " CINV_COLS " WHERE i.email = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2"
+		     " ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(email), DB_INT(time_now_ms()), DB_INT(max)), &rc);
+	return cinv_list(r, rc, max, out, n);
+}
+
+enum store_rc coll_invite_find_by_id(struct db_conn *c, const char *id, struct coll_invitation *inv)
+{
+	return cinv_one(c, "i.id = $1", id, inv);
 }
 
 enum store_rc coll_invite_set_mail_job(struct db_conn *c, const char *id, const char *job_id)

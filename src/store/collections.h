@@ -138,6 +138,12 @@ enum store_rc coll_invite_create(struct db_conn *c, const struct collection *col
 /* Pending invitations of collection_id (at most max). *out malloc'd; caller frees. */
 enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,
 			       struct coll_invitation **out, size_t *n);
+/* Pending invitations to address email (normalised), newest first (at most max); caller frees. */
+enum store_rc coll_invite_list_for_email(struct db_conn *c, const char *email, int max,
+					 struct coll_invitation **out, size_t *n);
+/* Invitation id (any collection, any state). */
+enum store_rc coll_invite_find_by_id(struct db_conn *c, const char *id,
+				     struct coll_invitation *inv);
 /* Remember the mail job that carries invitation id's link (mail_job_state comes from it). */
 enum store_rc coll_invite_set_mail_job(struct db_conn *c, const char *id, const char *job_id);
 /* Revoke a pending invitation of collection_id. STORE_NOT_FOUND: none pending. */

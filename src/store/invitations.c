@@ -126,20 +126,11 @@ enum store_rc invitation_create(struct db_conn *c, const char *org_id, const cha
 	return invitation_get(c, org_id, t.id, inv);
 }
 
-enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, const char *before,
-				      int max, struct invitation **out, int *n)
+/* Rows of a query over INV_COLS into a malloc'd list of at most max. */
+static enum store_rc inv_list(struct db_res *r, int rc, int max, struct invitation **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int rc;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT " INV_COLS " WHERE i.org_id = $1 AND i.accepted_at IS NULL"
-		     " AND i.revoked_at IS NULL AND i.expires_at > $2 AND ($4 = '' OR i.id < $4)"
-		     " ORDER BY i.id DESC LIMIT $3",
-		     DB_PARAMS(DB_TEXT(org_id), DB_INT(time_now_ms()), DB_INT(max),
-			       DB_TEXT(before ? before : "")),
-		     &rc);
 	if (!r)
 		return store_rc_of(rc);
 	struct invitation *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
@@ -148,7 +139,7 @@ enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, con
 		return STORE_ERROR;
 	}
 	int k = 0;
-	while ((rc = db_next(r)) == 1 && k < max)
+	while (k < max && (rc = db_next(r)) == 1)
 		inv_read(r, &list[k++]);
 	db_res_free(r);
 	if (rc < 0) {
@@ -158,6 +149,39 @@ enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, con
 	*out = list;
 	*n = k;
 	return STORE_OK;
+}
+
+enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, const char *before,
+				      int max, struct invitation **out, int *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " INV_COLS " WHERE i.org_id = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2 AND ($4 = '' OR i.id < $4)"
+		     " ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(org_id), DB_INT(time_now_ms()), DB_INT(max),
+			       DB_TEXT(before ? before : "")),
+		     &rc);
+	return inv_list(r, rc, max, out, n);
+}
+
+enum store_rc invitation_list_for_email(struct db_conn *c, const char *email, int max,
+					struct invitation **out, int *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " INV_COLS " WHERE i.email = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2"
+		     " ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(email), DB_INT(time_now_ms()), DB_INT(max)), &rc);
+	return inv_list(r, rc, max, out, n);
+}
+
+enum store_rc invitation_find_by_id(struct db_conn *c, const char *id, struct invitation *inv)
+{
+	return store_rc_of(inv_one(c, "i.id = $1", id, NULL, inv));
 }
 
 enum store_rc invitation_set_mail_job(struct db_conn *c, const char *id, const char *job_id)

@@ -51,6 +51,11 @@ enum store_rc invitation_create(struct db_conn *c, const char *org_id, const cha
  */
 enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, const char *before,
 				      int max, struct invitation **out, int *n);
+/* Pending invitations to address email (normalised), newest first (at most max); caller frees. */
+enum store_rc invitation_list_for_email(struct db_conn *c, const char *email, int max,
+					struct invitation **out, int *n);
+/* Invitation id (any organization, any state). */
+enum store_rc invitation_find_by_id(struct db_conn *c, const char *id, struct invitation *inv);
 /* Remember the mail job that carries invitation id's link (mail_job_state comes from it). */
 enum store_rc invitation_set_mail_job(struct db_conn *c, const char *id, const char *job_id);
 /* Invitation id of org_id (any state). */
