@@ -1,3 +1,5 @@
+-- Invitations and notifications (issue 10 and 11 follow-ups).
+--
 -- Which mail job carries an invitation's link (issue 10: "SMTP down ->
 -- invitation still created, mail retried, the inviter sees 'not sent
 -- yet'"). NULL when no mail was queued (no SMTP configured, or queueing
