@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/invitee.h"
 #include "auth/authz.h"
-#include "auth/password.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -299,12 +299,12 @@ static json_t *cinv_json(const struct coll_invitation *inv, const char *token, c
 	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", inv->id, "email", inv->email, "role",
 			      coll_role_name(inv->role), "created_at", api_time(inv->created_at),
 			      "expires_at", api_time(inv->expires_at));
+	json_object_set_new(o, "mail", json_string(mail ? mail : mail_state(inv->mail_job_state)));
 	if (token) {
 		char url[COLL_TOKEN_BUF + 32];
 		snprintf(url, sizeof url, "/collection-invite#%s", token);
 		json_object_set_new(o, "token", json_string(token));
 		json_object_set_new(o, "accept_url", json_string(url));
-		json_object_set_new(o, "mail", json_string(mail ? mail : "not_sent"));
 	}
 	return o;
 }
@@ -372,10 +372,8 @@ static void invite_check(struct api_ctx *cx, json_t **errors)
 static const char *mail_invite(struct api_ctx *cx, const struct coll_invitation *inv,
 			       const char *token)
 {
-	if (!mail_enabled())
-		return "not_sent";
 	const struct principal *p = cx->principal;
-	char link[1024], subject[512], intro[1200];
+	char link[1024], subject[512], intro[1200], job[UUID_STR_LEN];
 	snprintf(link, sizeof link, "%s/collection-invite#%s", mail_public_url(), token);
 	snprintf(subject, sizeof subject, "%.200s shared with you on IAM", inv->collection_name);
 	snprintf(intro, sizeof intro,
@@ -384,16 +382,12 @@ static const char *mail_invite(struct api_ctx *cx, const struct coll_invitation 
 		 "it expires in 7 days.",
 		 p->email[0] ? p->email : "Someone", inv->collection_name,
 		 coll_role_name(inv->role), inv->email);
-	enum store_rc rc = mail_queue_action(cx->conn, inv->org_id, inv->email, subject, "Hello,",
-					     intro, "Open the collection", link,
-					     "If you did not expect this, ignore this mail.", NULL);
-	if (rc) {
-		log_warn("collection invitation mail not queued",
-			 json_pack("{s:s,s:s}", "invitation_id", inv->id, "rc", store_rc_name(rc)));
-		return "not_sent";
-	}
-	api_jobs_wake(cx->app);
-	return "queued";
+	const char *how = invitee_mail(cx, inv->org_id, inv->email, subject, intro,
+				       "Open the collection", link, job);
+	if (job[0] && coll_invite_set_mail_job(cx->conn, inv->id, job) != STORE_OK)
+		log_warn("collection invitation mail job not remembered",
+			 json_pack("{s:s,s:s}", "invitation_id", inv->id, "job_id", job));
+	return how;
 }
 
 static void create_invite(struct api_ctx *cx)
@@ -417,7 +411,13 @@ static void create_invite(struct api_ctx *cx)
 	audit_coll(cx, k.org_id, "collection.share", "collection", k.id,
 		   json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", coll_role_name(inv.role),
 			     "invitation_id", inv.id));
-	http_reply_json(cx->req, 201, cinv_json(&inv, token, mail_invite(cx, &inv, token)));
+	const char *mail = mail_invite(cx, &inv, token);
+	char text[700];
+	snprintf(text, sizeof text, "%.254s shared the collection \"%.200s\" with you as %s.",
+		 cx->principal->email[0] ? cx->principal->email : "Someone", inv.collection_name,
+		 coll_role_name(inv.role));
+	invitee_notify(cx, inv.email, text);
+	http_reply_json(cx->req, 201, cinv_json(&inv, token, mail));
 }
 
 static void revoke_invite(struct api_ctx *cx)
@@ -466,77 +466,28 @@ static void remove_person(struct api_ctx *cx)
 
 /* ---- the invitee's side ---- */
 
-struct token_in {
-	const char *token, *password, *first_name, *last_name;
-};
-static const struct jv_field TOKEN_FIELDS[] = {
-    {.name = "token",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .min_len = 1,
-     .max_len = 200,
-     .dest = JV_DEST(struct token_in, token)},
-};
-static const struct jv_spec TOKEN_SPEC = {JV_FIELDS(TOKEN_FIELDS)};
-static const struct jv_field SIGNUP_FIELDS[] = {
-    {.name = "token",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .min_len = 1,
-     .max_len = 200,
-     .dest = JV_DEST(struct token_in, token)},
-    {.name = "password",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .dest = JV_DEST(struct token_in, password)},
-    {.name = "first_name",
-     .type = JV_STRING,
-     .null = JV_NULL_OK,
-     .max_len = NAME_MAX_CHARS,
-     .dest = JV_DEST(struct token_in, first_name)},
-    {.name = "last_name",
-     .type = JV_STRING,
-     .null = JV_NULL_OK,
-     .max_len = NAME_MAX_CHARS,
-     .dest = JV_DEST(struct token_in, last_name)},
-};
-static const struct jv_spec SIGNUP_SPEC = {JV_FIELDS(SIGNUP_FIELDS)};
+static enum invitee_state state_of(const struct coll_invitation *inv)
+{
+	switch (coll_invite_state(inv, time_now_ms())) {
+	case CINV_ACCEPTED:
+		return INVITEE_ACCEPTED;
+	case CINV_REVOKED:
+		return INVITEE_REVOKED;
+	case CINV_EXPIRED:
+		return INVITEE_EXPIRED;
+	default:
+		return INVITEE_PENDING;
+	}
+}
 
 /* The pending invitation the body's token names; else 404 (unknown) or 410. */
 static bool load_token(struct api_ctx *cx, struct coll_invitation *inv)
 {
-	struct http_req *r = cx->req;
-	const char *token = API_IN(cx, struct token_in)->token;
-	enum store_rc rc = coll_invite_find(cx->conn, token, inv);
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "invitation_not_found",
-			     "This invitation link is not valid. Check that the whole link was "
-			     "copied, or ask for a new invitation.");
-		return false;
-	}
-	if (rc) {
-		api_db_fail(r, rc, "load invitation");
-		return false;
-	}
-	switch (coll_invite_state(inv, time_now_ms())) {
-	case CINV_ACCEPTED:
-		http_problem(r, 410, "invitation_used",
-			     "This invitation has already been used. Log in to see the "
-			     "collection, or ask for a new invitation.");
-		return false;
-	case CINV_REVOKED:
-		http_problem(r, 410, "invitation_revoked",
-			     "This invitation was revoked or replaced by a newer one. Ask for a "
-			     "new invitation.");
-		return false;
-	case CINV_EXPIRED:
-		http_problem(r, 410, "invitation_expired",
-			     "This invitation expired (invitations last 7 days). Ask for a new "
-			     "one.");
-		return false;
-	default:
-		return true;
-	}
+	const char *token = API_IN(cx, struct invitee_in)->token;
+	enum store_rc rc = strlen(token) < COLL_TOKEN_BUF ? coll_invite_find(cx->conn, token, inv)
+							  : STORE_NOT_FOUND;
+	return invitee_pending(cx->req, rc, rc ? INVITEE_PENDING : state_of(inv),
+			       "Log in to see the collection, or ask for a new invitation.");
 }
 
 static json_t *invitee_json(const struct coll_invitation *inv)
@@ -565,21 +516,6 @@ static void lookup(struct api_ctx *cx)
 	http_reply_json(cx->req, 200, body);
 }
 
-static bool accept_failed(struct http_req *r, enum store_rc rc)
-{
-	if (rc == STORE_STALE) {
-		http_problem(r, 410, "invitation_used",
-			     "This invitation was used, revoked or expired a moment ago. Ask for a "
-			     "new invitation.");
-		return true;
-	}
-	if (rc) {
-		api_db_fail(r, rc, "accept invitation");
-		return true;
-	}
-	return false;
-}
-
 static void audit_accept(struct api_ctx *cx, const struct coll_invitation *inv, const char *user_id,
 			 const char *how)
 {
@@ -593,44 +529,14 @@ static void audit_accept(struct api_ctx *cx, const struct coll_invitation *inv, 
 
 static void accept(struct api_ctx *cx)
 {
-	struct http_req *r = cx->req;
-	const struct principal *p = cx->principal;
-	if (p->via_api_key) {
-		http_problem(r, 400, "not_a_session",
-			     "Accept an invitation while logged in as its addressee, not with an "
-			     "API key.");
-		return;
-	}
 	struct coll_invitation inv;
-	if (!load_token(cx, &inv))
-		return;
 	struct user u;
-	enum store_rc rc = user_find(cx->conn, p->user_id, &u);
-	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+	if (!load_token(cx, &inv) || !invitee_is_addressee(cx, inv.email, &u))
 		return;
-	}
-	if (strcmp(u.email, inv.email) != 0) {
-		http_problem_fields(
-		    r, 403, "invitation_email_mismatch",
-		    json_pack("[{s:s,s:s}]", "field", "email", "message", "does not match"),
-		    "This invitation is for %s, but you are logged in as %s. Log in as %s (or "
-		    "sign up with that address) to accept it.",
-		    inv.email, u.email, inv.email);
-		return;
-	}
-	if (accept_failed(r, coll_invite_accept(cx->conn, inv.id, u.id)))
+	if (invitee_accept_failed(cx->req, coll_invite_accept(cx->conn, inv.id, u.id)))
 		return;
 	audit_accept(cx, &inv, u.id, "login");
-	http_reply_json(r, 200, invitee_json(&inv));
-}
-
-static void signup_check(struct api_ctx *cx, json_t **errors)
-{
-	const struct token_in *in = API_IN(cx, struct token_in);
-	if (in->password)
-		api_password_rules(in->password, NULL, "password", errors);
-	api_name_rules(cx->body, errors);
+	http_reply_json(cx->req, 200, invitee_json(&inv));
 }
 
 /*
@@ -641,68 +547,61 @@ static void signup_check(struct api_ctx *cx, json_t **errors)
  */
 static void signup(struct api_ctx *cx)
 {
-	const struct token_in *in = API_IN(cx, struct token_in);
-	struct http_req *r = cx->req;
 	struct coll_invitation inv;
-	if (!api_conn(cx) || !load_token(cx, &inv))
-		return;
 	struct user u;
-	memset(&u, 0, sizeof u);
-	enum store_rc rc = user_find_by_email(cx->conn, inv.email, &u);
-	if (rc == STORE_OK) {
-		http_problem(r, 409, "email_taken",
-			     "An account with %s already exists. Log in and accept the invitation.",
-			     inv.email);
-		return;
-	}
-	if (rc != STORE_NOT_FOUND) {
-		api_db_fail(r, rc, "find user");
-		return;
-	}
-	snprintf(u.email, sizeof u.email, "%s", inv.email);
-	json_t *pw_errors = NULL;
-	api_password_rules(in->password, inv.email, "password", &pw_errors);
-	if (pw_errors) {
-		http_problem_validation(r, pw_errors);
-		return;
-	}
-	snprintf(u.first_name, sizeof u.first_name, "%s", in->first_name ? in->first_name : "");
-	snprintf(u.last_name, sizeof u.last_name, "%s", in->last_name ? in->last_name : "");
-	api_conn_release(cx); /* not held while hashing */
-	if (password_gate_enter() < 0) {
-		api_hash_busy(r);
-		return;
-	}
-	int hrc = password_hash(in->password, u.password_hash);
-	password_gate_leave();
-	if (hrc < 0) {
-		http_problem_internal(r, "password hash");
-		return;
-	}
-	if (!api_conn(cx))
-		return;
-	char org_name[NAME_BUF];
-	api_org_name_for(&u, org_name, sizeof org_name);
 	struct membership personal;
-	rc = user_create(cx->conn, &u, org_name, &personal);
-	if (rc == STORE_CONFLICT) {
-		http_problem(r, 409, "email_taken",
-			     "An account with %s already exists. Log in and accept the invitation.",
-			     inv.email);
+	if (!api_conn(cx) || !load_token(cx, &inv) ||
+	    !invitee_create_account(cx, inv.email, "collection_invitation", &u, &personal))
 		return;
-	}
-	if (rc) {
-		api_db_fail(r, rc, "create user");
-		return;
-	}
-	struct audit_ctx ctx;
-	api_audit_ctx(r, &ctx);
-	audit_record(cx->conn, personal.org_id, u.id, "auth.register", &ctx,
-		     json_pack("{s:s}", "via", "collection_invitation"));
-	if (accept_failed(r, coll_invite_accept(cx->conn, inv.id, u.id)))
+	if (invitee_accept_failed(cx->req, coll_invite_accept(cx->conn, inv.id, u.id)))
 		return;
 	audit_accept(cx, &inv, u.id, "signup");
-	api_start_session(r, cx->conn, &u, &personal, 201);
+	api_start_session(cx->req, cx->conn, &u, &personal, 201);
+}
+
+/* ---- the invitee's own list, accepted in the app ---- */
+
+#define MINE_MAX 100
+
+static void list_mine(struct api_ctx *cx)
+{
+	struct user u;
+	if (!invitee_self(cx, &u))
+		return;
+	struct coll_invitation *list;
+	size_t n;
+	enum store_rc rc = coll_invite_list_for_email(cx->conn, u.email, MINE_MAX, &list, &n);
+	if (rc) {
+		api_db_fail(cx->req, rc, "list invitations");
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = invitee_json(&list[i]);
+		json_object_del(o, "mail"); /* the inviter's concern */
+		json_array_append_new(data, o);
+	}
+	free(list);
+	http_reply_json(
+	    cx->req, 200,
+	    json_pack("{s:o,s:b}", "data", data, "can_accept", u.email_verified_at != 0));
+}
+
+static void accept_mine(struct api_ctx *cx)
+{
+	struct user u;
+	struct coll_invitation inv;
+	if (!invitee_self(cx, &u))
+		return;
+	enum store_rc rc = coll_invite_find_by_id(cx->conn, http_param(cx->req, "id"), &inv);
+	if (!invitee_mine_pending(cx, &u, rc, rc ? "" : inv.email,
+				  rc ? INVITEE_PENDING : state_of(&inv),
+				  "Open the collection from the Collections page."))
+		return;
+	if (invitee_accept_failed(cx->req, coll_invite_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "app");
+	http_reply_json(cx->req, 200, invitee_json(&inv));
 }
 
 #define COLL .auth = AUTH_BEARER, .db = DB_CONN_HELD
@@ -762,20 +661,25 @@ static const struct route ROUTES[] = {
     {.method = M_POST,
      .pattern = "/api/v1/collection-invitations/lookup",
      .body = BODY_JSON,
-     .json = &TOKEN_SPEC,
+     .json = &INVITEE_TOKEN_SPEC,
      .db = DB_CONN_HELD,
      .run = lookup},
     {.method = M_POST,
      .pattern = "/api/v1/collection-invitations/accept",
      .body = BODY_JSON,
-     .json = &TOKEN_SPEC,
+     .json = &INVITEE_TOKEN_SPEC,
      COLL,
      .run = accept},
+    {.method = M_GET, .pattern = "/api/v1/collection-invitations/mine", COLL, .run = list_mine},
+    {.method = M_POST,
+     .pattern = "/api/v1/collection-invitations/mine/{id}/accept",
+     COLL,
+     .run = accept_mine},
     {.method = M_POST,
      .pattern = "/api/v1/collection-invitations/signup",
      .body = BODY_JSON,
-     .json = &SIGNUP_SPEC,
-     .check = signup_check,
+     .json = &INVITEE_SIGNUP_SPEC,
+     .check = invitee_signup_check,
      .run = signup},
 };
 

@@ -10,8 +10,10 @@
  *   POST /api/v1/meetings/{id}/insights   compute them again from the
  *        current transcript (after edits): 202 with the same shape.
  *
- * Another organization's meeting is 404; a meeting without a transcript
- * cannot have insights computed (409 transcript_not_ready).
+ * Whoever may read the meeting reads its insights (collection guests too);
+ * recomputing takes the right to edit it (403 otherwise). A meeting the
+ * caller cannot see is 404; one without a transcript cannot have insights
+ * computed (409 transcript_not_ready).
  *
  * Also the document exports (DOCX, PDF) that show the insights with the
  * transcript: api_export_render.
@@ -26,25 +28,6 @@
 #include "store/meetings.h"
 
 static const char *const FIELDS[] = {"summary", "action_items", "decisions", "topics", "sentiment"};
-
-static bool load(struct api_ctx *cx, struct meeting *m)
-{
-	const char *id = http_param(cx->req, "id");
-	int rc;
-
-	meeting_init(m);
-	rc = meeting_get(cx->conn, cx->principal->org_id, id, m);
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(cx->req, 404, "not_found",
-			     "There is no meeting %s in your organization.", id);
-		return false;
-	}
-	if (rc) {
-		api_db_fail(cx->req, rc, "load meeting");
-		return false;
-	}
-	return true;
-}
 
 /* The reply for meeting m: its insights row (if any) and the transcript's current version. */
 static void reply(struct api_ctx *cx, const struct meeting *m, int status)
@@ -99,7 +82,7 @@ done:
 static void get_insights(struct api_ctx *cx)
 {
 	struct meeting m;
-	if (!load(cx, &m))
+	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	reply(cx, &m, 200);
 	meeting_clear(&m);
@@ -111,7 +94,8 @@ static void post_insights(struct api_ctx *cx)
 	struct meeting m;
 	int rc;
 
-	if (!load(cx, &m))
+	/* Recomputing may call the language model: editors of the meeting only. */
+	if (!api_meeting_load(cx, &m, ACCESS_EDIT))
 		return;
 	rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &tr);
 	meeting_transcript_clear(&tr);

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/invitee.h"
 #include "auth/authz.h"
-#include "auth/password.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "mail/mail.h"
@@ -24,8 +24,6 @@
 #include "store/invitations.h"
 #include "store/orgs.h"
 #include "store/users.h"
-
-#define INVITES_MAX 500
 
 /* The link the invitee opens: the web app's accept page, the token in the fragment. */
 static json_t *accept_url(const char *token)
@@ -50,19 +48,18 @@ static const char *inv_status(const struct invitation *inv)
 }
 
 /*
- * Mail the invitation to its address: "queued", or "not_sent" without SMTP
- * or when it could not be queued (the inviter copies the link instead).
+ * Mail the invitation to its address: "queued" (the job is remembered on
+ * the invitation, so its list says when it went), or "not_sent" without
+ * SMTP or when it could not be queued (the inviter copies the link).
  */
 static const char *mail_invitation(struct api_ctx *cx, const struct invitation *inv,
 				   const char *token)
 {
-	if (!mail_enabled())
-		return "not_sent";
 	struct org o;
 	const struct principal *p = cx->principal;
 	if (org_get(cx->conn, p->org_id, p->user_id, &o) != STORE_OK)
 		snprintf(o.name, sizeof o.name, "an organization");
-	char link[1024], subject[512], intro[1024];
+	char link[1024], subject[512], intro[1024], job[UUID_STR_LEN];
 	snprintf(link, sizeof link, "%s/invite#%s", mail_public_url(), token);
 	snprintf(subject, sizeof subject, "You are invited to %.200s on IAM", o.name);
 	snprintf(
@@ -70,16 +67,22 @@ static const char *mail_invitation(struct api_ctx *cx, const struct invitation *
 	    "%.254s invited you to join %.200s on IAM as %s: its meetings, transcripts and "
 	    "people. The link works once, for this address (%.254s), until it expires in 7 days.",
 	    p->email[0] ? p->email : "Someone", o.name, inv->role, inv->email);
-	enum store_rc rc = mail_queue_action(cx->conn, p->org_id, inv->email, subject, "Hello,",
-					     intro, "Accept the invitation", link,
-					     "If you did not expect this, ignore this mail.", NULL);
-	if (rc) {
-		log_warn("invitation mail not queued",
-			 json_pack("{s:s,s:s}", "invitation_id", inv->id, "rc", store_rc_name(rc)));
-		return "not_sent";
-	}
-	api_jobs_wake(cx->app);
-	return "queued";
+	const char *how = invitee_mail(cx, p->org_id, inv->email, subject, intro,
+				       "Accept the invitation", link, job);
+	if (job[0] && invitation_set_mail_job(cx->conn, inv->id, job) != STORE_OK)
+		log_warn("invitation mail job not remembered",
+			 json_pack("{s:s,s:s}", "invitation_id", inv->id, "job_id", job));
+	return how;
+}
+
+/* An invitee who has an account hears of it in the app too (accepted at /invitations). */
+static void notify_invitee(struct api_ctx *cx, const struct invitation *inv)
+{
+	const struct principal *p = cx->principal;
+	char text[700];
+	snprintf(text, sizeof text, "%.254s invited you to join %.200s as %s.",
+		 p->email[0] ? p->email : "Someone", inv->org_name, inv->role);
+	invitee_notify(cx, inv->email, text);
 }
 
 static json_t *inv_json(const struct invitation *inv, const char *token, const char *mail)
@@ -91,10 +94,11 @@ static json_t *inv_json(const struct invitation *inv, const char *token, const c
 						 : json_null(),
 			      "created_at", api_time(inv->created_at), "expires_at",
 			      api_time(inv->expires_at));
+	/* Just queued (the reply to create/resend), else what the mail job did since. */
+	json_object_set_new(o, "mail", json_string(mail ? mail : mail_state(inv->mail_job_state)));
 	if (token) {
 		json_object_set_new(o, "token", json_string(token));
 		json_object_set_new(o, "accept_url", accept_url(token));
-		json_object_set_new(o, "mail", json_string(mail ? mail : "not_sent"));
 	}
 	return o;
 }
@@ -156,24 +160,29 @@ static void create_invite(struct api_ctx *cx)
 	}
 	api_audit(cx, "invitation.create", "invitation", inv.id,
 		  json_pack("{s:s,s:s}", "email", inv.email, "role", inv.role));
-	http_reply_json(r, 201, inv_json(&inv, token, mail_invitation(cx, &inv, token)));
+	const char *mail = mail_invitation(cx, &inv, token);
+	notify_invitee(cx, &inv);
+	http_reply_json(r, 201, inv_json(&inv, token, mail));
 }
 
 static void list_invites(struct api_ctx *cx)
 {
+	const struct api_page_in *in = API_IN(cx, struct api_page_in);
 	struct invitation *list;
 	int n;
-	enum store_rc rc =
-	    invitation_list_pending(cx->conn, cx->principal->org_id, INVITES_MAX, &list, &n);
+	enum store_rc rc = invitation_list_pending(cx->conn, cx->principal->org_id, in->cursor,
+						   in->limit + 1, &list, &n);
 	if (rc) {
 		api_db_fail(cx->req, rc, "list invitations");
 		return;
 	}
+	int shown = n > in->limit ? in->limit : n;
 	json_t *data = json_array();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < shown; i++)
 		json_array_append_new(data, inv_json(&list[i], NULL, NULL));
+	json_t *next = n > shown ? api_cursor(list[shown - 1].id) : json_null();
 	free(list);
-	http_reply_json(cx->req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
+	http_reply_json(cx->req, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", next));
 }
 
 static void no_invitation(struct http_req *r)
@@ -216,7 +225,9 @@ static void resend_invite(struct api_ctx *cx)
 	api_audit(
 	    cx, "invitation.resend", "invitation", inv.id,
 	    json_pack("{s:s,s:s,s:s}", "email", inv.email, "role", inv.role, "replaces", old.id));
-	http_reply_json(r, 200, inv_json(&inv, token, mail_invitation(cx, &inv, token)));
+	const char *mail = mail_invitation(cx, &inv, token);
+	notify_invitee(cx, &inv);
+	http_reply_json(r, 200, inv_json(&inv, token, mail));
 }
 
 static void revoke_invite(struct api_ctx *cx)
@@ -239,41 +250,19 @@ static void revoke_invite(struct api_ctx *cx)
 
 /* ---- the invitee's side: the token in the body ---- */
 
-struct token_in {
-	const char *token, *password, *first_name, *last_name;
-};
-
-static const struct jv_field TOKEN_FIELDS[] = {
-    {.name = "token",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .min_len = 1,
-     .dest = JV_DEST(struct token_in, token)},
-};
-static const struct jv_spec TOKEN_SPEC = {JV_FIELDS(TOKEN_FIELDS)};
-
-static const struct jv_field SIGNUP_FIELDS[] = {
-    {.name = "token",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .min_len = 1,
-     .dest = JV_DEST(struct token_in, token)},
-    {.name = "password",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .dest = JV_DEST(struct token_in, password)},
-    {.name = "first_name",
-     .type = JV_STRING,
-     .null = JV_NULL_OK,
-     .max_len = NAME_MAX_CHARS,
-     .dest = JV_DEST(struct token_in, first_name)},
-    {.name = "last_name",
-     .type = JV_STRING,
-     .null = JV_NULL_OK,
-     .max_len = NAME_MAX_CHARS,
-     .dest = JV_DEST(struct token_in, last_name)},
-};
-static const struct jv_spec SIGNUP_SPEC = {JV_FIELDS(SIGNUP_FIELDS)};
+static enum invitee_state state_of(const struct invitation *inv)
+{
+	switch (invitation_state(inv, time_now_ms())) {
+	case INVITE_ACCEPTED:
+		return INVITEE_ACCEPTED;
+	case INVITE_REVOKED:
+		return INVITEE_REVOKED;
+	case INVITE_EXPIRED:
+		return INVITEE_EXPIRED;
+	default:
+		return INVITEE_PENDING;
+	}
+}
 
 /*
  * The invitation the body's token names, pending; else reply 404 (unknown)
@@ -281,40 +270,12 @@ static const struct jv_spec SIGNUP_SPEC = {JV_FIELDS(SIGNUP_FIELDS)};
  */
 static bool load_by_token(struct api_ctx *cx, struct invitation *inv)
 {
-	struct http_req *r = cx->req;
-	const char *token = API_IN(cx, struct token_in)->token;
+	const char *token = API_IN(cx, struct invitee_in)->token;
 	enum store_rc rc = strlen(token) < INVITE_TOKEN_BUF
 			       ? invitation_find_by_token(cx->conn, token, inv)
 			       : STORE_NOT_FOUND;
-	if (rc == STORE_NOT_FOUND) {
-		http_problem(r, 404, "invitation_not_found",
-			     "This invitation link is not valid. Check that the whole link was "
-			     "copied, or ask for a new invitation.");
-		return false;
-	}
-	if (rc) {
-		api_db_fail(r, rc, "load invitation");
-		return false;
-	}
-	switch (invitation_state(inv, time_now_ms())) {
-	case INVITE_ACCEPTED:
-		http_problem(r, 410, "invitation_used",
-			     "This invitation has already been used. Log in, or ask for a new "
-			     "invitation.");
-		return false;
-	case INVITE_REVOKED:
-		http_problem(r, 410, "invitation_revoked",
-			     "This invitation was revoked or replaced by a newer one. Use the "
-			     "latest link, or ask for a new invitation.");
-		return false;
-	case INVITE_EXPIRED:
-		http_problem(r, 410, "invitation_expired",
-			     "This invitation expired (invitations last 7 days). Ask for a new "
-			     "one.");
-		return false;
-	default:
-		return true;
-	}
+	return invitee_pending(cx->req, rc, rc ? INVITEE_PENDING : state_of(inv),
+			       "Log in, or ask for a new invitation.");
 }
 
 static void lookup(struct api_ctx *cx)
@@ -360,66 +321,25 @@ static void reply_joined(struct api_ctx *cx, const struct user *u, const struct 
 
 static bool accept_failed(struct http_req *r, enum store_rc rc)
 {
-	if (rc == STORE_STALE) {
-		http_problem(r, 410, "invitation_used",
-			     "This invitation was used, revoked or expired a moment ago. Ask for a "
-			     "new invitation.");
-		return true;
-	}
 	if (rc == STORE_CONFLICT) {
 		http_problem(r, 409, "already_member",
 			     "You are already a member of this organization. Switch to it from the "
 			     "organization menu.");
 		return true;
 	}
-	if (rc) {
-		api_db_fail(r, rc, "accept invitation");
-		return true;
-	}
-	return false;
+	return invitee_accept_failed(r, rc);
 }
 
 static void accept(struct api_ctx *cx)
 {
-	struct http_req *r = cx->req;
-	const struct principal *p = cx->principal;
-	if (p->via_api_key) {
-		http_problem(
-		    r, 400, "not_a_session",
-		    "Accept an invitation while logged in as its addressee, not with an API "
-		    "key.");
-		return;
-	}
 	struct invitation inv;
-	if (!load_by_token(cx, &inv))
-		return;
 	struct user u;
-	enum store_rc rc = user_find(cx->conn, p->user_id, &u);
-	if (rc) {
-		api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load user");
+	if (!load_by_token(cx, &inv) || !invitee_is_addressee(cx, inv.email, &u))
 		return;
-	}
-	if (strcmp(u.email, inv.email) != 0) {
-		http_problem_fields(
-		    r, 403, "invitation_email_mismatch",
-		    json_pack("[{s:s,s:s}]", "field", "email", "message", "does not match"),
-		    "This invitation is for %s, but you are logged in as %s. Log in as %s (or "
-		    "sign up with that address) to accept it.",
-		    inv.email, u.email, inv.email);
-		return;
-	}
-	if (accept_failed(r, invitation_accept(cx->conn, inv.id, u.id)))
+	if (accept_failed(cx->req, invitation_accept(cx->conn, inv.id, u.id)))
 		return;
 	audit_accept(cx, &inv, u.id, "login");
 	reply_joined(cx, &u, &inv, 200);
-}
-
-static void signup_check(struct api_ctx *cx, json_t **errors)
-{
-	const struct token_in *in = API_IN(cx, struct token_in);
-	if (in->password)
-		api_password_rules(in->password, NULL, "password", errors);
-	api_name_rules(cx->body, errors);
 }
 
 /*
@@ -429,69 +349,65 @@ static void signup_check(struct api_ctx *cx, json_t **errors)
  */
 static void signup(struct api_ctx *cx)
 {
-	const struct token_in *in = API_IN(cx, struct token_in);
-	struct http_req *r = cx->req;
 	struct invitation inv;
-	if (!api_conn(cx) || !load_by_token(cx, &inv))
-		return;
 	struct user u;
-	memset(&u, 0, sizeof u);
-	snprintf(u.email, sizeof u.email, "%s", inv.email);
-	enum store_rc rc = user_find_by_email(cx->conn, inv.email, &u);
-	if (rc == STORE_OK) {
-		http_problem(r, 409, "email_taken",
-			     "An account with %s already exists. Log in and accept the invitation.",
-			     inv.email);
-		return;
-	}
-	if (rc != STORE_NOT_FOUND) {
-		api_db_fail(r, rc, "find user");
-		return;
-	}
-	json_t *pw_errors = NULL;
-	api_password_rules(in->password, inv.email, "password", &pw_errors);
-	if (pw_errors) {
-		http_problem_validation(r, pw_errors);
-		return;
-	}
-	snprintf(u.first_name, sizeof u.first_name, "%s", in->first_name ? in->first_name : "");
-	snprintf(u.last_name, sizeof u.last_name, "%s", in->last_name ? in->last_name : "");
-	/* Hash without holding a connection: the pool is not held during the slow part. */
-	api_conn_release(cx);
-	if (password_gate_enter() < 0) {
-		api_hash_busy(r);
-		return;
-	}
-	int hrc = password_hash(in->password, u.password_hash);
-	password_gate_leave();
-	if (hrc < 0) {
-		http_problem_internal(r, "password hash");
-		return;
-	}
-	if (!api_conn(cx))
-		return;
-	char org_name[NAME_BUF];
-	api_org_name_for(&u, org_name, sizeof org_name);
 	struct membership personal;
-	rc = user_create(cx->conn, &u, org_name, &personal);
-	if (rc == STORE_CONFLICT) {
-		http_problem(r, 409, "email_taken",
-			     "An account with %s already exists. Log in and accept the invitation.",
-			     inv.email);
+	if (!api_conn(cx) || !load_by_token(cx, &inv) ||
+	    !invitee_create_account(cx, inv.email, "invitation", &u, &personal))
 		return;
-	}
-	if (rc) {
-		api_db_fail(r, rc, "create user");
-		return;
-	}
-	struct audit_ctx ctx;
-	api_audit_ctx(r, &ctx);
-	audit_record(cx->conn, personal.org_id, u.id, "auth.register", &ctx,
-		     json_pack("{s:s}", "via", "invitation"));
-	if (accept_failed(r, invitation_accept(cx->conn, inv.id, u.id)))
+	if (accept_failed(cx->req, invitation_accept(cx->conn, inv.id, u.id)))
 		return;
 	audit_accept(cx, &inv, u.id, "signup");
 	reply_joined(cx, &u, &inv, 201);
+}
+
+/* ---- the invitee's own list, accepted in the app ---- */
+
+#define MINE_MAX 100
+
+static void list_mine(struct api_ctx *cx)
+{
+	struct user u;
+	if (!invitee_self(cx, &u))
+		return;
+	struct invitation *list;
+	int n;
+	enum store_rc rc = invitation_list_for_email(cx->conn, u.email, MINE_MAX, &list, &n);
+	if (rc) {
+		api_db_fail(cx->req, rc, "list invitations");
+		return;
+	}
+	json_t *data = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = inv_json(&list[i], NULL, NULL);
+		json_object_del(o, "mail"); /* the inviter's concern */
+		json_object_set_new(
+		    o, "organization",
+		    json_pack("{s:s,s:s}", "id", list[i].org_id, "name", list[i].org_name));
+		json_array_append_new(data, o);
+	}
+	free(list);
+	http_reply_json(
+	    cx->req, 200,
+	    json_pack("{s:o,s:b}", "data", data, "can_accept", u.email_verified_at != 0));
+}
+
+static void accept_mine(struct api_ctx *cx)
+{
+	struct user u;
+	struct invitation inv;
+	if (!invitee_self(cx, &u))
+		return;
+	const char *id = http_param(cx->req, "id");
+	enum store_rc rc = invitation_find_by_id(cx->conn, id, &inv);
+	if (!invitee_mine_pending(cx, &u, rc, rc ? "" : inv.email,
+				  rc ? INVITEE_PENDING : state_of(&inv),
+				  "Switch to the organization from the organization menu."))
+		return;
+	if (accept_failed(cx->req, invitation_accept(cx->conn, inv.id, u.id)))
+		return;
+	audit_accept(cx, &inv, u.id, "app");
+	reply_joined(cx, &u, &inv, 200);
 }
 
 #define MANAGE .auth = AUTH_BEARER, .db = DB_CONN_HELD, .perm = PERM_MANAGE_MEMBERS
@@ -506,6 +422,7 @@ static const struct route ROUTES[] = {
      .run = create_invite},
     {.method = M_GET,
      .pattern = "/api/v1/organizations/{org_id}/invitations",
+     .check = api_page_check,
      MANAGE,
      .run = list_invites},
     {.method = M_POST,
@@ -519,21 +436,31 @@ static const struct route ROUTES[] = {
     {.method = M_POST,
      .pattern = "/api/v1/invitations/lookup",
      .body = BODY_JSON,
-     .json = &TOKEN_SPEC,
+     .json = &INVITEE_TOKEN_SPEC,
      .db = DB_CONN_HELD,
      .run = lookup},
     {.method = M_POST,
      .pattern = "/api/v1/invitations/accept",
      .body = BODY_JSON,
-     .json = &TOKEN_SPEC,
+     .json = &INVITEE_TOKEN_SPEC,
      .auth = AUTH_BEARER,
      .db = DB_CONN_HELD,
      .run = accept},
+    {.method = M_GET,
+     .pattern = "/api/v1/invitations/mine",
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = list_mine},
+    {.method = M_POST,
+     .pattern = "/api/v1/invitations/mine/{id}/accept",
+     .auth = AUTH_BEARER,
+     .db = DB_CONN_HELD,
+     .run = accept_mine},
     {.method = M_POST,
      .pattern = "/api/v1/invitations/signup",
      .body = BODY_JSON,
-     .json = &SIGNUP_SPEC,
-     .check = signup_check,
+     .json = &INVITEE_SIGNUP_SPEC,
+     .check = invitee_signup_check,
      .run = signup},
 };
 

@@ -333,18 +333,24 @@ struct attempt {
 	bool timed_out, cancelled;
 };
 
+/* Keep a Retry-After header's value (b is one header line of len bytes) in dst. */
+static void keep_retry_after(const char *b, size_t len, char *dst, size_t dstlen)
+{
+	static const char RA[] = "retry-after:";
+	if (len > sizeof RA - 1 && strncasecmp(b, RA, sizeof RA - 1) == 0) {
+		size_t v = len - (sizeof RA - 1);
+		if (v >= dstlen)
+			v = dstlen - 1;
+		memcpy(dst, b + sizeof RA - 1, v);
+		dst[v] = '\0';
+	}
+}
+
 static size_t on_header(char *b, size_t size, size_t nitems, void *ud)
 {
 	struct attempt *a = ud;
 	size_t len = size * nitems;
-	static const char RA[] = "retry-after:";
-	if (len > sizeof RA - 1 && strncasecmp(b, RA, sizeof RA - 1) == 0) {
-		size_t v = len - (sizeof RA - 1);
-		if (v >= sizeof a->retry_after)
-			v = sizeof a->retry_after - 1;
-		memcpy(a->retry_after, b + sizeof RA - 1, v);
-		a->retry_after[v] = '\0';
-	}
+	keep_retry_after(b, len, a->retry_after, sizeof a->retry_after);
 	a->last_us = time_mono_us();
 	return len;
 }
@@ -443,6 +449,91 @@ static enum llm_rc finish(struct llm_result *res, enum llm_rc rc, const char *fm
 	return rc;
 }
 
+/* base_url + path into url[1024]; false (res filled) when the URL is too long. */
+static bool endpoint(const struct llm_opts *o, const char *path, char url[1024],
+		     struct llm_result *res)
+{
+	size_t bl = strlen(o->base_url);
+	while (bl && o->base_url[bl - 1] == '/')
+		bl--;
+	if (bl > 900) {
+		finish(res, LLM_UNAVAILABLE, "the language model's URL is too long");
+		return false;
+	}
+	snprintf(url, 1024, "%.*s%s", (int)bl, o->base_url, path);
+	return true;
+}
+
+/*
+ * The request headers: JSON, accept (may be NULL), the key as a bearer
+ * token. *auth holds the Authorization line (wiped and freed by
+ * free_headers). False when out of memory.
+ */
+static bool make_headers(const struct llm_opts *o, const char *accept, struct curl_slist **hdr,
+			 char **auth)
+{
+	*auth = NULL;
+	*hdr = curl_slist_append(*hdr, "Content-Type: application/json");
+	if (accept)
+		*hdr = curl_slist_append(*hdr, accept);
+	if (o->api_key && *o->api_key) {
+		if (asprintf(auth, "Authorization: Bearer %s", o->api_key) < 0) {
+			*auth = NULL;
+			return false;
+		}
+		*hdr = curl_slist_append(*hdr, *auth);
+	}
+	return *hdr != NULL;
+}
+
+/* Reset h for one POST of body to url; the caller sets its callbacks. */
+static void prepare(CURL *h, const char *url, const char *body, struct curl_slist *hdr,
+		    int connect_s, int total_s)
+{
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)connect_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)total_s);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "iam-llm/1");
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L); /* the transfer callback watches */
+}
+
+static void free_headers(struct curl_slist *hdr, char *auth)
+{
+	curl_slist_free_all(hdr);
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+}
+
+/*
+ * After attempt of max ended with *rc: wait before the next one when
+ * retry_status says it may be retried (>= 0: 0 for no answer, else the
+ * HTTP status) and llm_retry_delay_ms agrees. True to try again; false to
+ * stop (*rc becomes LLM_CANCELLED when the caller stopped the wait).
+ */
+static bool retry_after_wait(const struct llm_opts *o, int attempt, int max, long retry_status,
+			     const char *retry_after, bool streamed, struct llm_result *res,
+			     enum llm_rc *rc)
+{
+	if (retry_status < 0 || attempt >= max)
+		return false;
+	int64_t wait = llm_retry_delay_ms(attempt, retry_status,
+					  retry_after[0] ? retry_after : NULL, streamed);
+	if (wait < 0)
+		return false;
+	if (pause_ms(o, wait)) {
+		*rc = finish(res, LLM_CANCELLED, "stopped by the caller");
+		return false;
+	}
+	return true;
+}
+
 enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs, size_t n,
 			    llm_token_fn fn, void *ctx, struct llm_result *res)
 {
@@ -453,27 +544,14 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 	if (!o->base_url || !*o->base_url)
 		return finish(res, LLM_UNAVAILABLE, "no language model is configured");
 	char url[1024];
-	size_t bl = strlen(o->base_url);
-	while (bl && o->base_url[bl - 1] == '/')
-		bl--;
-	if (bl > 900)
-		return finish(res, LLM_UNAVAILABLE, "the language model's URL is too long");
-	snprintf(url, sizeof url, "%.*s/chat/completions", (int)bl, o->base_url);
+	if (!endpoint(o, "/chat/completions", url, res))
+		return res->rc;
 	char *body = request_body(o, msgs, n);
 	char *auth = NULL;
 	struct curl_slist *hdr = NULL;
 	CURL *h = curl_easy_init();
-	if (!body || !h)
+	if (!body || !h || !make_headers(o, "Accept: text/event-stream", &hdr, &auth))
 		goto nomem;
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	hdr = curl_slist_append(hdr, "Accept: text/event-stream");
-	if (o->api_key && *o->api_key) {
-		if (asprintf(&auth, "Authorization: Bearer %s", o->api_key) < 0) {
-			auth = NULL;
-			goto nomem;
-		}
-		hdr = curl_slist_append(hdr, auth);
-	}
 	int timeout = o->timeout_s > 0 ? o->timeout_s : 30;
 	int max = o->max_attempts > 0 ? o->max_attempts : LLM_MAX_ATTEMPTS;
 	enum llm_rc rc = LLM_UNAVAILABLE;
@@ -482,20 +560,12 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 		llm_sse_init(&a.sse);
 		a.last_us = time_mono_us();
 		a.limit_us = (int64_t)timeout * 1000000;
-		curl_easy_reset(h);
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)timeout);
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, 3600L); /* a bound on everything */
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_USERAGENT, "iam-llm/1");
+		/* A bound on everything; silence is watched by on_xfer. */
+		prepare(h, url, body, hdr, timeout, 3600);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &a);
 		CURLcode cc = curl_easy_perform(h);
@@ -556,30 +626,18 @@ enum llm_rc llm_chat_stream(const struct llm_opts *o, const struct llm_msg *msgs
 		}
 		buf_free(&a.errbody);
 		llm_sse_free(&a.sse);
-		if (retry_status < 0 || attempt >= max)
+		if (!retry_after_wait(o, attempt, max, retry_status, a.retry_after, streamed, res,
+				      &rc))
 			break;
-		int64_t wait = llm_retry_delay_ms(
-		    attempt, retry_status, a.retry_after[0] ? a.retry_after : NULL, streamed);
-		if (wait < 0)
-			break;
-		if (pause_ms(o, wait)) {
-			rc = finish(res, LLM_CANCELLED, "stopped by the caller");
-			break;
-		}
 	}
 	if (rc == LLM_CUT_OFF && res->tokens == 0 && res->status == 200)
 		rc = finish(res, LLM_UNAVAILABLE, "%s", res->detail); /* nothing came: as if down */
-	curl_slist_free_all(hdr);
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
+	free_headers(hdr, auth);
 	curl_easy_cleanup(h);
 	free(body);
 	return rc;
 nomem:
-	curl_slist_free_all(hdr);
-	free(auth);
+	free_headers(hdr, auth);
 	if (h)
 		curl_easy_cleanup(h);
 	free(body);
@@ -664,14 +722,7 @@ static size_t on_embed_header(char *b, size_t size, size_t nitems, void *ud)
 {
 	struct embed_hdr *h = ud;
 	size_t len = size * nitems;
-	static const char RA[] = "retry-after:";
-	if (len > sizeof RA - 1 && strncasecmp(b, RA, sizeof RA - 1) == 0) {
-		size_t v = len - (sizeof RA - 1);
-		if (v >= sizeof h->retry_after)
-			v = sizeof h->retry_after - 1;
-		memcpy(h->retry_after, b + sizeof RA - 1, v);
-		h->retry_after[v] = '\0';
-	}
+	keep_retry_after(b, len, h->retry_after, sizeof h->retry_after);
 	return len;
 }
 
@@ -692,12 +743,8 @@ enum llm_rc llm_embed(const struct llm_opts *o, const char *model, const char *c
 	if (!curl_ok || !o->base_url || !model || !*model || !n)
 		return finish(res, LLM_UNAVAILABLE, "no embeddings model is configured");
 	char url[1024];
-	size_t bl = strlen(o->base_url);
-	while (bl && o->base_url[bl - 1] == '/')
-		bl--;
-	if (bl > 900)
-		return finish(res, LLM_UNAVAILABLE, "the language model's URL is too long");
-	snprintf(url, sizeof url, "%.*s/embeddings", (int)bl, o->base_url);
+	if (!endpoint(o, "/embeddings", url, res))
+		return res->rc;
 	json_t *in = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(in, json_string(texts[i] ? texts[i] : ""));
@@ -709,35 +756,18 @@ enum llm_rc llm_embed(const struct llm_opts *o, const char *model, const char *c
 	CURL *h = curl_easy_init();
 	struct buf reply = {.limit = EMBED_REPLY_MAX};
 	enum llm_rc rc = LLM_NOMEM;
-	if (!body || !h)
+	if (!body || !h || !make_headers(o, NULL, &hdr, &auth))
 		goto out;
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	if (o->api_key && *o->api_key) {
-		if (asprintf(&auth, "Authorization: Bearer %s", o->api_key) < 0) {
-			auth = NULL;
-			goto out;
-		}
-		hdr = curl_slist_append(hdr, auth);
-	}
 	int timeout = o->timeout_s > 0 ? o->timeout_s : 30;
 	int max = o->max_attempts > 0 ? o->max_attempts : LLM_MAX_ATTEMPTS;
 	for (int attempt = 1;; attempt++) {
 		struct embed_hdr eh = {{0}};
 		buf_clear(&reply);
-		curl_easy_reset(h);
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)timeout);
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, 2L * timeout);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_USERAGENT, "iam-llm/1");
+		prepare(h, url, body, hdr, timeout, 2 * timeout);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_embed_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &eh);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_embed_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, embed_xfer);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)o);
 		CURLcode cc = curl_easy_perform(h);
@@ -763,26 +793,15 @@ enum llm_rc llm_embed(const struct llm_opts *o, const char *model, const char *c
 		} else {
 			rc = finish(res, LLM_OK, "ok");
 		}
-		if (retry_status < 0 || attempt >= max)
+		if (!retry_after_wait(o, attempt, max, retry_status, eh.retry_after, false, res,
+				      &rc))
 			break;
-		int64_t wait = llm_retry_delay_ms(attempt, retry_status,
-						  eh.retry_after[0] ? eh.retry_after : NULL, false);
-		if (wait < 0)
-			break;
-		if (pause_ms(o, wait)) {
-			rc = finish(res, LLM_CANCELLED, "stopped by the caller");
-			break;
-		}
 	}
 out:
 	if (rc == LLM_NOMEM)
 		finish(res, LLM_NOMEM, "out of memory");
 	buf_free(&reply);
-	curl_slist_free_all(hdr);
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
+	free_headers(hdr, auth);
 	if (h)
 		curl_easy_cleanup(h);
 	free(body);

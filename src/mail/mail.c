@@ -483,3 +483,17 @@ enum store_rc mail_queue_action(struct db_conn *c, const char *org_id_or_null, c
 	buf_free(&html);
 	return rc;
 }
+
+const char *mail_state(const char *job_state_or_null)
+{
+	const char *s = job_state_or_null;
+	if (!s || !s[0])
+		return "not_sent";
+	if (strcmp(s, "done") == 0)
+		return "sent";
+	if (strcmp(s, "failed") == 0)
+		return "retrying";
+	if (strcmp(s, "dead") == 0)
+		return "failed";
+	return "queued"; /* queued, running */
+}

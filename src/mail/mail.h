@@ -124,4 +124,13 @@ enum store_rc mail_queue_action(struct db_conn *c, const char *org_id_or_null, c
 				const char *action, const char *link, const char *outro,
 				char job_id[UUID_STR_LEN]);
 
+/*
+ * What became of a queued mail, for people to read, from its job's state
+ * (NULL: no job, i.e. nothing was queued): "not_sent" (no job: no SMTP
+ * server, or queueing failed; the link must be passed on by hand),
+ * "queued" (waiting or being sent), "retrying" (an attempt failed; it is
+ * tried again), "sent", "failed" (given up after its attempts).
+ */
+const char *mail_state(const char *job_state_or_null);
+
 #endif

@@ -338,8 +338,9 @@ enum coll_invite_state coll_invite_state(const struct coll_invitation *inv, int6
 
 #define CINV_COLS                                                                                  \
 	"i.id, i.collection_id, k.name, i.org_id, i.email, i.role, u.email, i.created_at,"         \
-	" i.expires_at, i.accepted_at, i.revoked_at FROM collection_invitations i"                 \
-	" JOIN collections k ON k.id = i.collection_id LEFT JOIN users u ON u.id = i.invited_by"
+	" i.expires_at, i.accepted_at, i.revoked_at, j.state FROM collection_invitations i"        \
+	" JOIN collections k ON k.id = i.collection_id LEFT JOIN users u ON u.id = i.invited_by"   \
+	" LEFT JOIN jobs j ON j.id = i.mail_job_id"
 
 static void cinv_read(const struct db_res *r, struct coll_invitation *inv)
 {
@@ -354,6 +355,7 @@ static void cinv_read(const struct db_res *r, struct coll_invitation *inv)
 	inv->expires_at = db_int(r, 8);
 	inv->accepted_at = db_is_null(r, 9) ? 0 : db_int(r, 9);
 	inv->revoked_at = db_is_null(r, 10) ? 0 : db_int(r, 10);
+	store_copy(inv->mail_job_state, sizeof inv->mail_job_state, r, 11);
 }
 
 static enum store_rc cinv_one(struct db_conn *c, const char *where, const char *a,
@@ -416,17 +418,12 @@ enum store_rc coll_invite_create(struct db_conn *c, const struct collection *col
 	return rc ? rc : cinv_one(c, "i.id = $1", t.id, inv);
 }
 
-enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,
-			       struct coll_invitation **out, size_t *n)
+/* Rows of a query over CINV_COLS into a malloc'd list of at most max. */
+static enum store_rc cinv_list(struct db_res *r, int rc, int max, struct coll_invitation **out,
+			       size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	int rc;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT " CINV_COLS " WHERE i.collection_id = $1 AND i.accepted_at IS NULL"
-		     " AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.id DESC LIMIT $3",
-		     DB_PARAMS(DB_TEXT(collection_id), DB_INT(time_now_ms()), DB_INT(max)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	struct coll_invitation *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
@@ -445,6 +442,43 @@ enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int
 	*out = list;
 	*n = k;
 	return STORE_OK;
+}
+
+enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,
+			       struct coll_invitation **out, size_t *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " CINV_COLS " WHERE i.collection_id = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(collection_id), DB_INT(time_now_ms()), DB_INT(max)), &rc);
+	return cinv_list(r, rc, max, out, n);
+}
+
+enum store_rc coll_invite_list_for_email(struct db_conn *c, const char *email, int max,
+					 struct coll_invitation **out, size_t *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " CINV_COLS " WHERE i.email = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2"
+		     " ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(email), DB_INT(time_now_ms()), DB_INT(max)), &rc);
+	return cinv_list(r, rc, max, out, n);
+}
+
+enum store_rc coll_invite_find_by_id(struct db_conn *c, const char *id, struct coll_invitation *inv)
+{
+	return cinv_one(c, "i.id = $1", id, inv);
+}
+
+enum store_rc coll_invite_set_mail_job(struct db_conn *c, const char *id, const char *job_id)
+{
+	return store_rc_of(
+	    db_exec(c, "UPDATE collection_invitations SET mail_job_id = $2 WHERE id = $1",
+		    DB_PARAMS(DB_TEXT(id), DB_TEXT(job_id)), NULL));
 }
 
 enum store_rc coll_invite_revoke(struct db_conn *c, const char *collection_id, const char *id)

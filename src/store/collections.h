@@ -123,6 +123,7 @@ struct coll_invitation {
 	enum coll_role role;
 	char inviter_email[EMAIL_BUF];
 	int64_t created_at, expires_at, accepted_at, revoked_at; /* 0 = not */
+	char mail_job_state[16]; /* the state of the job mailing it; "" = none */
 };
 enum coll_invite_state { CINV_PENDING, CINV_ACCEPTED, CINV_REVOKED, CINV_EXPIRED };
 enum coll_invite_state coll_invite_state(const struct coll_invitation *inv, int64_t now);
@@ -137,6 +138,14 @@ enum store_rc coll_invite_create(struct db_conn *c, const struct collection *col
 /* Pending invitations of collection_id (at most max). *out malloc'd; caller frees. */
 enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,
 			       struct coll_invitation **out, size_t *n);
+/* Pending invitations to address email (normalised), newest first (at most max); caller frees. */
+enum store_rc coll_invite_list_for_email(struct db_conn *c, const char *email, int max,
+					 struct coll_invitation **out, size_t *n);
+/* Invitation id (any collection, any state). */
+enum store_rc coll_invite_find_by_id(struct db_conn *c, const char *id,
+				     struct coll_invitation *inv);
+/* Remember the mail job that carries invitation id's link (mail_job_state comes from it). */
+enum store_rc coll_invite_set_mail_job(struct db_conn *c, const char *id, const char *job_id);
 /* Revoke a pending invitation of collection_id. STORE_NOT_FOUND: none pending. */
 enum store_rc coll_invite_revoke(struct db_conn *c, const char *collection_id, const char *id);
 /* The invitation a token names (any state). STORE_NOT_FOUND for an unknown token. */

@@ -28,8 +28,9 @@ static void token_new(char token[INVITE_TOKEN_BUF], char hash[65])
 
 #define INV_COLS                                                                                   \
 	"i.id, i.org_id, o.name, i.email, i.role, i.invited_by, u.email, i.created_at,"            \
-	" i.expires_at, i.accepted_at, i.revoked_at FROM invitations i"                            \
-	" JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by"
+	" i.expires_at, i.accepted_at, i.revoked_at, j.state FROM invitations i"                   \
+	" JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by"        \
+	" LEFT JOIN jobs j ON j.id = i.mail_job_id"
 
 static void inv_read(const struct db_res *r, struct invitation *inv)
 {
@@ -44,6 +45,7 @@ static void inv_read(const struct db_res *r, struct invitation *inv)
 	inv->expires_at = db_int(r, 8);
 	inv->accepted_at = db_is_null(r, 9) ? 0 : db_int(r, 9);
 	inv->revoked_at = db_is_null(r, 10) ? 0 : db_int(r, 10);
+	store_copy(inv->mail_job_state, sizeof inv->mail_job_state, r, 11);
 }
 
 static int inv_one(struct db_conn *c, const char *where, const char *a, const char *b,
@@ -124,17 +126,11 @@ enum store_rc invitation_create(struct db_conn *c, const char *org_id, const cha
 	return invitation_get(c, org_id, t.id, inv);
 }
 
-enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, int max,
-				      struct invitation **out, int *n)
+/* Rows of a query over INV_COLS into a malloc'd list of at most max. */
+static enum store_rc inv_list(struct db_res *r, int rc, int max, struct invitation **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int rc;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT " INV_COLS " WHERE i.org_id = $1 AND i.accepted_at IS NULL"
-		     " AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.id DESC LIMIT $3",
-		     DB_PARAMS(DB_TEXT(org_id), DB_INT(time_now_ms()), DB_INT(max)), &rc);
 	if (!r)
 		return store_rc_of(rc);
 	struct invitation *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
@@ -143,7 +139,7 @@ enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, int
 		return STORE_ERROR;
 	}
 	int k = 0;
-	while ((rc = db_next(r)) == 1 && k < max)
+	while (k < max && (rc = db_next(r)) == 1)
 		inv_read(r, &list[k++]);
 	db_res_free(r);
 	if (rc < 0) {
@@ -153,6 +149,45 @@ enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, int
 	*out = list;
 	*n = k;
 	return STORE_OK;
+}
+
+enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, const char *before,
+				      int max, struct invitation **out, int *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " INV_COLS " WHERE i.org_id = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2 AND ($4 = '' OR i.id < $4)"
+		     " ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(org_id), DB_INT(time_now_ms()), DB_INT(max),
+			       DB_TEXT(before ? before : "")),
+		     &rc);
+	return inv_list(r, rc, max, out, n);
+}
+
+enum store_rc invitation_list_for_email(struct db_conn *c, const char *email, int max,
+					struct invitation **out, int *n)
+{
+	int rc;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " INV_COLS " WHERE i.email = $1 AND i.accepted_at IS NULL"
+		     " AND i.revoked_at IS NULL AND i.expires_at > $2"
+		     " ORDER BY i.id DESC LIMIT $3",
+		     DB_PARAMS(DB_TEXT(email), DB_INT(time_now_ms()), DB_INT(max)), &rc);
+	return inv_list(r, rc, max, out, n);
+}
+
+enum store_rc invitation_find_by_id(struct db_conn *c, const char *id, struct invitation *inv)
+{
+	return store_rc_of(inv_one(c, "i.id = $1", id, NULL, inv));
+}
+
+enum store_rc invitation_set_mail_job(struct db_conn *c, const char *id, const char *job_id)
+{
+	return store_rc_of(db_exec(c, "UPDATE invitations SET mail_job_id = $2 WHERE id = $1",
+				   DB_PARAMS(DB_TEXT(id), DB_TEXT(job_id)), NULL));
 }
 
 enum store_rc invitation_get(struct db_conn *c, const char *org_id, const char *id,

@@ -29,6 +29,7 @@ struct invitation {
 	char inviter_email[EMAIL_BUF];
 	int64_t created_at, expires_at;
 	int64_t accepted_at, revoked_at; /* 0 = not */
+	char mail_job_state[16];	 /* the state of the job mailing it; "" = none */
 };
 
 /* What state a looked-up invitation is in (at now). */
@@ -43,9 +44,20 @@ enum invitation_state invitation_state(const struct invitation *inv, int64_t now
 enum store_rc invitation_create(struct db_conn *c, const char *org_id, const char *email,
 				const char *role, const char *invited_by, struct invitation *inv,
 				char token[INVITE_TOKEN_BUF]);
-/* Pending invitations of org_id, newest first; *out malloc'd (at most max); caller frees. */
-enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, int max,
-				      struct invitation **out, int *n);
+/*
+ * Pending invitations of org_id, newest first, older than the invitation
+ * id before (NULL or "": from the newest); *out malloc'd (at most max);
+ * caller frees.
+ */
+enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, const char *before,
+				      int max, struct invitation **out, int *n);
+/* Pending invitations to address email (normalised), newest first (at most max); caller frees. */
+enum store_rc invitation_list_for_email(struct db_conn *c, const char *email, int max,
+					struct invitation **out, int *n);
+/* Invitation id (any organization, any state). */
+enum store_rc invitation_find_by_id(struct db_conn *c, const char *id, struct invitation *inv);
+/* Remember the mail job that carries invitation id's link (mail_job_state comes from it). */
+enum store_rc invitation_set_mail_job(struct db_conn *c, const char *id, const char *job_id);
 /* Invitation id of org_id (any state). */
 enum store_rc invitation_get(struct db_conn *c, const char *org_id, const char *id,
 			     struct invitation *inv);

@@ -14,7 +14,7 @@ const char *const NOTIF_TYPES[NOTIF_TYPE_COUNT] = {
     "mention",	   "quota_warning",
 };
 
-#define NOTIF_COLS "id, user_id, message_id, type, content, is_read, created_at"
+#define NOTIF_COLS "id, user_id, message_id, type, content, is_read, created_at, link"
 
 bool notif_type_known(const char *name)
 {
@@ -28,9 +28,10 @@ json_t *notif_json(const struct notification *n)
 {
 	char at[40];
 	time_rfc3339(n->created_at, at, sizeof at);
-	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:b,s:s}", "id", n->id, "user_id", n->user_id,
+	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:b,s:s}", "id", n->id, "user_id", n->user_id,
 			 "message_id", n->message_id[0] ? json_string(n->message_id) : json_null(),
-			 "type", n->type, "content", n->content, "is_read", n->is_read,
+			 "type", n->type, "content", n->content, "link",
+			 n->link[0] ? json_string(n->link) : json_null(), "is_read", n->is_read,
 			 "created_at", at);
 }
 
@@ -45,6 +46,7 @@ static void notif_read(const struct db_res *r, struct notification *n)
 	utf8_sanitize(n->content);
 	n->is_read = db_int(r, 5) != 0;
 	n->created_at = db_int(r, 6);
+	store_copy(n->link, sizeof n->link, r, 7);
 }
 
 /* Copy s into out (size NOTIF_CONTENT_MAX + 1), cut on a character boundary. */
@@ -64,6 +66,12 @@ static void content_cut(const char *s, char *out)
 enum store_rc notify(struct db_conn *c, struct bus *bus, const char *user_id, const char *type,
 		     const char *content, const char *message_id)
 {
+	return notify_link(c, bus, user_id, type, content, message_id, NULL);
+}
+
+enum store_rc notify_link(struct db_conn *c, struct bus *bus, const char *user_id, const char *type,
+			  const char *content, const char *message_id, const char *link)
+{
 	struct notif_pref pref;
 	enum store_rc rc = notif_pref_get(c, user_id, type, &pref);
 	if (rc)
@@ -76,14 +84,16 @@ enum store_rc notify(struct db_conn *c, struct bus *bus, const char *user_id, co
 	snprintf(n.message_id, sizeof n.message_id, "%s", message_id ? message_id : "");
 	snprintf(n.type, sizeof n.type, "%s", type);
 	content_cut(content ? content : "", n.content);
+	if (link && strlen(link) < sizeof n.link)
+		snprintf(n.link, sizeof n.link, "%s", link);
 	n.created_at = time_now_ms();
-	rc =
-	    store_rc_of(db_exec(c,
-				"INSERT INTO notifications (id, user_id, message_id, type, content,"
-				" created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-				DB_PARAMS(DB_TEXT(n.id), DB_TEXT(user_id), DB_TEXT(message_id),
-					  DB_TEXT(type), DB_TEXT(n.content), DB_INT(n.created_at)),
-				NULL));
+	rc = store_rc_of(db_exec(
+	    c,
+	    "INSERT INTO notifications (id, user_id, message_id, type, content,"
+	    " created_at, link) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(n.id), DB_TEXT(user_id), DB_TEXT(message_id), DB_TEXT(type),
+		      DB_TEXT(n.content), DB_INT(n.created_at), DB_TEXT(n.link[0] ? n.link : NULL)),
+	    NULL));
 	if (rc)
 		return rc;
 	if (bus) {
@@ -116,8 +126,10 @@ enum store_rc notify_transcription(struct db_conn *c, struct bus *bus, const cha
 		return store_rc_of(rc);
 	if (rc == 0 || !user[0])
 		return STORE_OK; /* gone, or its creator left */
-	return notify(c, bus, user, ok ? "transcription_completed" : "transcription_failed",
-		      content, NULL);
+	char link[NOTIF_LINK_BUF];
+	snprintf(link, sizeof link, "/meetings/%s", meeting_id);
+	return notify_link(c, bus, user, ok ? "transcription_completed" : "transcription_failed",
+			   content, NULL, link);
 }
 
 enum store_rc notif_list(struct db_conn *c, const char *user_id, bool unread_only,

@@ -21,6 +21,7 @@
 
 #define NOTIF_CONTENT_MAX 1000 /* bytes kept of a notification's content */
 #define NOTIF_TYPE_BUF	  32
+#define NOTIF_LINK_BUF	  256 /* a path in the web app */
 
 struct bus;
 
@@ -30,6 +31,7 @@ struct notification {
 	char message_id[UUID_STR_LEN]; /* "" for none */
 	char type[NOTIF_TYPE_BUF];
 	char content[NOTIF_CONTENT_MAX + 1];
+	char link[NOTIF_LINK_BUF]; /* "" = none */
 	bool is_read;
 	int64_t created_at;
 };
@@ -40,7 +42,10 @@ extern const char *const NOTIF_TYPES[];
 /* True if name is one of NOTIF_TYPES. */
 bool notif_type_known(const char *name);
 
-/* The API representation {id, user_id, message_id, type, content, is_read, created_at}. New ref. */
+/*
+ * The API representation {id, user_id, message_id, type, content, link,
+ * is_read, created_at}. New ref.
+ */
 json_t *notif_json(const struct notification *n);
 
 /*
@@ -52,6 +57,10 @@ json_t *notif_json(const struct notification *n);
  */
 enum store_rc notify(struct db_conn *c, struct bus *bus, const char *user_id, const char *type,
 		     const char *content, const char *message_id);
+/* notify with a path in the web app it leads to (NULL: none; one over NOTIF_LINK_BUF is dropped).
+ */
+enum store_rc notify_link(struct db_conn *c, struct bus *bus, const char *user_id, const char *type,
+			  const char *content, const char *message_id, const char *link);
 
 /*
  * The hook of the transcription job: tell the meeting's creator (if any)

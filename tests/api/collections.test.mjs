@@ -170,6 +170,11 @@ describe('collections', () => {
 		const audio = await fetch(`${process.env.IAM_BASE_URL || 'http://127.0.0.1:8080'}${MEETINGS}/${a.id}/audio?ticket=${encodeURIComponent(ticket.ticket)}`);
 		assert.equal(audio.status, 200);
 		assert.ok((await audio.arrayBuffer()).byteLength > 1000);
+		// The meeting page's other reads: insights (read), not recomputed by a viewer.
+		const ins = assertJson(await get(`${MEETINGS}/${a.id}/insights`, { token: g.access }), 200);
+		assert.equal(ins.meeting_id, a.id);
+		assertProblem(await post(`${MEETINGS}/${a.id}/insights`, { token: g.access }), 403, 'forbidden');
+		assertProblem(await get(`${MEETINGS}/${b.id}/insights`, { token: g.access }), 404, 'not_found');
 		// The reads are in the team's audit log, not only in the guest's own.
 		const reads = assertJson(await get(`/api/v1/audit-events?action=meeting.&actor=${g.userId}`, { token: team.owner.access }), 200);
 		const seenActions = new Set(reads.data.filter((e) => e.target && e.target.id === a.id).map((e) => e.action));
@@ -225,6 +230,9 @@ describe('collections', () => {
 		assertJson(seg, 200);
 		assert.equal(seg.body.segments[0].text, 'Edited by a collection editor');
 		assertProblem(await patch(`${MEETINGS}/${b.id}/transcript/segments/0`, { token: viewer.access, json: { text: 'nope' } }), 403, 'forbidden');
+		// ... and its insights may be recomputed by them, the other one's not.
+		assert.equal((await post(`${MEETINGS}/${a.id}/insights`, { token: viewer.access })).status, 202);
+		assertProblem(await post(`${MEETINGS}/${b.id}/insights`, { token: viewer.access }), 403, 'forbidden');
 		// Editors add meetings they can read and remove them; they do not share or delete.
 		assert.equal((await put(`${COLLS}/${coll.id}/meetings/${b.id}`, { token: viewer.access })).status, 204);
 		assert.equal((await del(`${COLLS}/${coll.id}/meetings/${b.id}`, { token: viewer.access })).status, 204);

@@ -170,4 +170,49 @@ describe('invitations', () => {
 		assertProblem(await lookup(a.token), 410, 'invitation_revoked');
 		assert.equal(assertJson(await lookup(b.token), 200).role, 'admin');
 	});
+
+	test('an invitee with an account is notified; in-app acceptance needs a verified address', T, async () => {
+		const o = await ownerWithOrg('inv-note');
+		const b = await register({ tag: 'inv-note-b' });
+		const inv = await invite(o.access, o.org.id, b.email, 'viewer');
+		const notes = assertJson(await get('/api/v1/notifications', { token: b.access }), 200);
+		const n = notes.data.find((x) => x.type === 'invitation');
+		assert.ok(n, JSON.stringify(notes));
+		assert.equal(n.link, '/invitations');
+		assert.ok(n.content.includes('inv-note org') && n.content.includes(o.email), n.content);
+		const mine = assertJson(await get('/api/v1/invitations/mine', { token: b.access }), 200);
+		assert.equal(mine.can_accept, false); // no mail server here: the address is not verified
+		assert.deepEqual(mine.data.map((x) => x.id), [inv.id]);
+		assertProblem(await post(`/api/v1/invitations/mine/${inv.id}/accept`, { token: b.access }), 403, 'email_not_verified');
+		// Not theirs or unknown: 404 alike; not an id: 400.
+		assertProblem(await post(`/api/v1/invitations/mine/${inv.id}/accept`, { token: o.access }), 404, 'invitation_not_found');
+		assertProblem(await post('/api/v1/invitations/mine/0192f0c1-7b1e-7cc3-9d7e-2b1c4a6f9e10/accept', { token: b.access }), 404, 'invitation_not_found');
+		assertProblem(await post('/api/v1/invitations/mine/nope/accept', { token: b.access }), 400, 'invalid_path_parameter');
+		// The owner's own list of invitations to them is empty.
+		assert.equal(assertJson(await get('/api/v1/invitations/mine', { token: o.access }), 200).data.length, 0);
+		// The link still works for them.
+		assertJson(await post('/api/v1/invitations/accept', { token: b.access, json: { token: inv.token } }), 200);
+	});
+
+	test('the pending list is paged, newest first, and says the mail was not sent without SMTP', T, async () => {
+		const o = await ownerWithOrg('inv-pages');
+		const made = [];
+		for (let i = 0; i < 5; i++) made.push(await invite(o.access, o.org.id, uniqueEmail(`inv-p${i}`), 'viewer'));
+		const seen = [];
+		let cursor = null;
+		let pages = 0;
+		do {
+			const q = `${ORGS}/${o.org.id}/invitations?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+			const page = assertJson(await get(q, { token: o.access }), 200);
+			assert.ok(page.data.length <= 2);
+			for (const x of page.data) assert.equal(x.mail, 'not_sent');
+			seen.push(...page.data.map((x) => x.id));
+			cursor = page.next_cursor;
+			pages++;
+		} while (cursor && pages < 10);
+		assert.equal(pages, 3);
+		assert.deepEqual(seen, made.map((x) => x.id).reverse(), 'every invitation once, newest first');
+		assertValidation(await get(`${ORGS}/${o.org.id}/invitations?limit=0`, { token: o.access }), 'limit');
+		assertValidation(await get(`${ORGS}/${o.org.id}/invitations?cursor=not-a-cursor`, { token: o.access }), 'cursor');
+	});
 });

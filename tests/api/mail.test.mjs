@@ -126,6 +126,79 @@ describe('e-mail through a real SMTP peer', () => {
 		assert.equal(join.body.organization.role, 'member');
 		const again = await api('POST', '/api/v1/invitations/signup', { json: { token: m[1], password: PASSWORD } });
 		assert.equal(again.status, 410, show(again));
+		// Accepted: no longer pending.
+		const list = await api('GET', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token });
+		assert.equal(list.status, 200, show(list));
+		assert.equal(list.body.data.length, 0);
+	});
+
+	test('the pending list says when an invitation mail has gone out', T, async () => {
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email: uniqueEmail('sent-owner'), password: PASSWORD } });
+		const org = await api('POST', '/api/v1/organizations', { token: reg.body.access_token, json: { name: 'Sent Team' } });
+		const sw = await api('POST', '/api/v1/auth/switch-org', { token: reg.body.access_token, json: { organization_id: org.body.id } });
+		const invitee = uniqueEmail('sent-invitee');
+		const inv = await api('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee, role: 'viewer' } });
+		assert.equal(inv.status, 201, show(inv));
+		await smtp.waitFor(invitee);
+		const deadline = Date.now() + 10000;
+		let mine;
+		for (;;) {
+			const list = await api('GET', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token });
+			mine = list.body.data.find((x) => x.id === inv.body.id);
+			if (mine.mail === 'sent' || Date.now() > deadline) break;
+			await sleep(100);
+		}
+		assert.equal(mine.mail, 'sent');
+	});
+
+	test('someone with a verified account is told in the app and accepts there, without the link', T, async () => {
+		// The invitee signs up and verifies their address through the mailed link.
+		const email = uniqueEmail('inapp');
+		const reg = await api('POST', '/api/v1/auth/register', { json: { email, password: PASSWORD } });
+		assert.equal(reg.status, 201, show(reg));
+		const vmail = await smtp.waitFor(email);
+		const token = linkIn(vmail.parsed.text, '/verify-email').searchParams.get('token');
+		assert.equal((await api('POST', '/api/v1/auth/verify-email', { json: { token } })).status, 200);
+		// An owner invites them to an organization and shares a collection with them.
+		const o = await api('POST', '/api/v1/auth/register', { json: { email: uniqueEmail('inapp-owner'), password: PASSWORD } });
+		const org = await api('POST', '/api/v1/organizations', { token: o.body.access_token, json: { name: 'In-app Team' } });
+		const sw = await api('POST', '/api/v1/auth/switch-org', { token: o.body.access_token, json: { organization_id: org.body.id } });
+		const inv = await api('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email, role: 'member' } });
+		assert.equal(inv.status, 201, show(inv));
+		const coll = await api('POST', '/api/v1/collections', { token: sw.body.access_token, json: { name: 'In-app shelf' } });
+		const cinv = await api('POST', `/api/v1/collections/${coll.body.id}/invitations`, { token: sw.body.access_token, json: { email, role: 'editor' } });
+		assert.equal(cinv.status, 201, show(cinv));
+		// Two notifications that lead to the invitations page.
+		const notes = await api('GET', '/api/v1/notifications', { token: reg.body.access_token });
+		const invNotes = notes.body.data.filter((n) => n.type === 'invitation');
+		assert.equal(invNotes.length, 2, show(notes));
+		assert.ok(invNotes.every((n) => n.link === '/invitations'));
+		assert.ok(invNotes.some((n) => n.content.includes('In-app Team') && n.content.includes('member')));
+		assert.ok(invNotes.some((n) => n.content.includes('In-app shelf') && n.content.includes('editor')));
+		// The lists, and acceptance by id.
+		const mine = await api('GET', '/api/v1/invitations/mine', { token: reg.body.access_token });
+		assert.equal(mine.status, 200, show(mine));
+		assert.equal(mine.body.can_accept, true);
+		assert.deepEqual(mine.body.data.map((x) => [x.id, x.organization.name, x.role]), [[inv.body.id, 'In-app Team', 'member']]);
+		assert.ok(!('token' in mine.body.data[0]) && !('mail' in mine.body.data[0]));
+		const cmine = await api('GET', '/api/v1/collection-invitations/mine', { token: reg.body.access_token });
+		assert.deepEqual(cmine.body.data.map((x) => [x.id, x.collection.name, x.role]), [[cinv.body.id, 'In-app shelf', 'editor']]);
+		// Someone else cannot accept it by id: it does not exist for them.
+		const other = await api('POST', `/api/v1/invitations/mine/${inv.body.id}/accept`, { token: sw.body.access_token });
+		assert.equal(other.status, 404, show(other));
+		const joined = await api('POST', `/api/v1/invitations/mine/${inv.body.id}/accept`, { token: reg.body.access_token });
+		assert.equal(joined.status, 200, show(joined));
+		assert.equal(joined.body.organization.id, org.body.id);
+		assert.equal(joined.body.organization.role, 'member');
+		const again = await api('POST', `/api/v1/invitations/mine/${inv.body.id}/accept`, { token: reg.body.access_token });
+		assert.equal(again.status, 410, show(again));
+		assert.equal(again.body.code, 'invitation_used');
+		const cj = await api('POST', `/api/v1/collection-invitations/mine/${cinv.body.id}/accept`, { token: reg.body.access_token });
+		assert.equal(cj.status, 200, show(cj));
+		const colls = await api('GET', '/api/v1/collections', { token: reg.body.access_token });
+		assert.ok(colls.body.data.some((c) => c.id === coll.body.id), show(colls));
+		assert.equal((await api('GET', '/api/v1/invitations/mine', { token: reg.body.access_token })).body.data.length, 0);
+		assert.equal((await api('GET', '/api/v1/collection-invitations/mine', { token: reg.body.access_token })).body.data.length, 0);
 	});
 
 	test('sign-up sends a verification mail (text + HTML, UTF-8, Date, Message-ID); its link verifies once', T, async () => {
@@ -291,9 +364,41 @@ describe('SMTP down', () => {
 				await sleep(100);
 			}
 			assert.ok(!iam.stderr().includes(email), 'the address is not logged');
+			// An invitation made now is created, and its list says the mail is not sent yet.
+			const api = (method, p, opts) => requestAt(iam.base, method, p, opts);
+			const org = await api('POST', '/api/v1/organizations', { token: reg.body.access_token, json: { name: 'Down Team' } });
+			assert.equal(org.status, 201, show(org));
+			const sw = await api('POST', '/api/v1/auth/switch-org', { token: reg.body.access_token, json: { organization_id: org.body.id } });
+			const invitee = uniqueEmail('down-invitee');
+			const inv = await api('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee, role: 'member' } });
+			assert.equal(inv.status, 201, show(inv));
+			assert.equal(inv.body.mail, 'queued');
+			const coll = await api('POST', '/api/v1/collections', { token: sw.body.access_token, json: { name: 'Down shelf' } });
+			assert.equal(coll.status, 201, show(coll));
+			const guest = uniqueEmail('down-guest');
+			const cinv = await api('POST', `/api/v1/collections/${coll.body.id}/invitations`, { token: sw.body.access_token, json: { email: guest, role: 'viewer' } });
+			assert.equal(cinv.status, 201, show(cinv));
+			const mailOf = async () => {
+				const l = await api('GET', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token });
+				const p = await api('GET', `/api/v1/collections/${coll.body.id}/people`, { token: sw.body.access_token });
+				return [l.body.data.find((x) => x.id === inv.body.id).mail, p.body.invitations.find((x) => x.id === cinv.body.id).mail];
+			};
+			const d2 = Date.now() + 15000;
+			let states;
+			while ((states = await mailOf()).some((s) => s !== 'retrying')) {
+				assert.ok(Date.now() < d2, `an attempt failed and is retried: ${states}`);
+				await sleep(100);
+			}
 			smtp = await smtpPeer(smtpPort);
 			const mail = await smtp.waitFor(email, 30000);
 			assert.match(mail.parsed.subject, /confirm/i);
+			await smtp.waitFor(invitee, 30000);
+			await smtp.waitFor(guest, 30000);
+			const d3 = Date.now() + 15000;
+			while ((states = await mailOf()).some((s) => s !== 'sent')) {
+				assert.ok(Date.now() < d3, `sent once delivered: ${states}`);
+				await sleep(100);
+			}
 		} finally {
 			await iam.stop();
 			await smtp?.close();

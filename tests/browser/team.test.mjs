@@ -50,6 +50,8 @@ test('owner invites a second user, who signs up through the link and sees the me
 	const link = await linkBox.inputValue();
 	assert.match(link, /\/invite#inv_[A-Za-z0-9_-]{43,}$/);
 	await page.locator(`[data-invitation="${email}"]`).waitFor();
+	// No mail server in this suite: the row says the invitee gets the link from us.
+	assert.equal((await page.locator(`[data-invitation="${email}"] [data-mail-state]`).textContent()).trim(), 'Not mailed');
 	await screenshot(page, 'team-invited');
 
 	// The invitee, in another browser, opens the link and signs up.
@@ -96,4 +98,23 @@ test('owner invites a second user, who signs up through the link and sees the me
 	);
 	assert.deepEqual(unexpectedErrors(owner.errors, [/status of 404/]), []);
 	assert.deepEqual(unexpectedErrors(guest.errors, [/status of 410/]), []);
+});
+
+test('someone who already has an account sees their invitations in the app', T, async () => {
+	const acc = await registerApi({ tag: 'team-inapp-owner' });
+	const org = await apiJson('POST', '/api/v1/organizations', { token: acc.access, json: { name: 'Harbour Ops' } });
+	const sw = await apiJson('POST', '/api/v1/auth/switch-org', { token: acc.access, json: { organization_id: org.body.id } });
+	const invitee = await registerApi({ tag: 'team-inapp' });
+	const inv = await apiJson('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee.email, role: 'viewer' } });
+	assert.equal(inv.status, 201, inv.text);
+	const g = guest.page;
+	await openLoggedIn(g, { refresh: invitee.refresh }, '/invitations');
+	await g.getByRole('heading', { name: 'Invitations' }).waitFor();
+	const card = g.locator(`[data-my-invitation="${inv.body.id}"]`);
+	await card.waitFor();
+	assert.match(await card.textContent(), /Harbour Ops.*organization, as viewer/);
+	// Unverified address (no mail server in this suite): the way in is the link, and the page says so.
+	await g.getByText('Your e-mail address is not verified yet').waitFor();
+	assert.equal(await g.locator('[data-accept-invitation]').count(), 0);
+	await screenshot(g, 'invitations-mine');
 });

@@ -20,6 +20,7 @@ import { Forgot } from './pages/Forgot';
 import { Reset } from './pages/Reset';
 import { Verify } from './pages/Verify';
 import { Inbox } from './pages/Inbox';
+import { Invitations } from './pages/Invitations';
 import { MeetingPage } from './pages/MeetingPage';
 import { Meetings, SkeletonRows } from './pages/Meetings';
 import { Invite } from './pages/Invite';
@@ -155,6 +156,7 @@ function Routes({ path, me }: { path: string; me: string }) {
 	if (path === '/account') return <Account />;
 	if (path === '/inbox') return <Inbox me={me} />;
 	if (path === '/billing') return <Billing />;
+	if (path === '/invitations') return <Invitations />;
 	return <NotFound />;
 }
 

@@ -9,6 +9,7 @@ import { formatDate } from '../lib/format';
 import { ApiError, messageOf } from '../lib/problem';
 import type { Page } from '../lib/types';
 import { Alert, Field, toast } from './ui';
+import { MailState } from './MailState';
 
 export type CollRole = 'owner' | 'editor' | 'viewer';
 export const COLL_ROLES: CollRole[] = ['viewer', 'editor', 'owner'];
@@ -189,7 +190,9 @@ function People({ collectionId }: { collectionId: string }) {
 					{pending.map((p) => (
 						<li key={p.id} data-share-pending={p.email}>
 							<span className="share__who">{p.email}</span>
-							<span className="share__role">{p.role} · invited</span>
+							<span className="share__role">
+								{p.role} · invited · <MailState state={p.mail} />
+							</span>
 							<button type="button" className="btn btn--small btn--quiet btn--danger-text" onClick={() => void remove(`${base}/invitations/${p.id}`, `Invitation for ${p.email} revoked.`)}>
 								Revoke
 							</button>

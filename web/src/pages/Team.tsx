@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { Alert, ConfirmDialog, Field, PageHeader, toast, useDocumentTitle } from '../components/ui';
 import { IconCopy, IconTrash } from '../components/icons';
+import { MailState } from '../components/MailState';
 import { api, del, get, post } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { ApiError, messageOf } from '../lib/problem';
@@ -187,6 +188,7 @@ export function Team() {
 	const [org, setOrg] = useState<OrgInfo | null>(null);
 	const [members, setMembers] = useState<Member[] | null>(null);
 	const [invites, setInvites] = useState<Invitation[] | null>(null);
+	const [invitesMore, setInvitesMore] = useState<string | null>(null);
 	const [loadError, setLoadError] = useState<string | null>(null);
 	const [email, setEmail] = useState('');
 	const [role, setRole] = useState<Role>('member');
@@ -207,7 +209,11 @@ export function Team() {
 			const [o, m] = await Promise.all([get<OrgInfo>(`/api/v1/organizations/${orgId}`), get<{ data: Member[] }>(`/api/v1/organizations/${orgId}/members`)]);
 			setOrg(o);
 			setMembers(m.data);
-			if (RANK[o.role] >= RANK.admin) setInvites((await get<{ data: Invitation[] }>(`/api/v1/organizations/${orgId}/invitations`)).data);
+			if (RANK[o.role] >= RANK.admin) {
+				const page = await get<{ data: Invitation[]; next_cursor: string | null }>(`/api/v1/organizations/${orgId}/invitations?limit=100`);
+				setInvites(page.data);
+				setInvitesMore(page.next_cursor);
+			}
 		} catch (e) {
 			setLoadError(messageOf(e));
 		}
@@ -236,6 +242,17 @@ export function Team() {
 			} else setErrors({ email: messageOf(err) });
 		} finally {
 			setBusy(false);
+		}
+	}
+
+	async function moreInvites() {
+		if (!invitesMore) return;
+		try {
+			const page = await get<{ data: Invitation[]; next_cursor: string | null }>(`/api/v1/organizations/${orgId}/invitations?limit=100&cursor=${encodeURIComponent(invitesMore)}`);
+			setInvites((l) => [...(l || []), ...page.data]);
+			setInvitesMore(page.next_cursor);
+		} catch (e) {
+			toast(messageOf(e), 'error');
 		}
 	}
 
@@ -406,6 +423,7 @@ export function Team() {
 										<th scope="col">Address</th>
 										<th scope="col">Role</th>
 										<th scope="col">Expires</th>
+										<th scope="col">E-mail</th>
 										<th scope="col">
 											<span className="visually-hidden">Actions</span>
 										</th>
@@ -419,6 +437,9 @@ export function Team() {
 											</th>
 											<td data-label="Role">{i.role}</td>
 											<td data-label="Expires">{formatDate(i.expires_at)}</td>
+											<td data-label="E-mail">
+												<MailState state={i.mail} />
+											</td>
 											<td className="table__actions">
 												<button type="button" className="btn btn--small btn--quiet" onClick={() => void resend(i)}>
 													New link
@@ -431,6 +452,11 @@ export function Team() {
 									))}
 								</tbody>
 							</table>
+							{invitesMore ? (
+								<button type="button" className="btn btn--small" onClick={() => void moreInvites()} data-invitations-more>
+									Show more invitations
+								</button>
+							) : null}
 						</div>
 					) : (
 						<p className="muted">No pending invitations.</p>
