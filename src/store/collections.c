@@ -257,6 +257,15 @@ enum store_rc collection_meeting_ids(struct db_conn *c, const char *collection_i
 	return rc < 0 ? store_rc_of(rc) : STORE_OK;
 }
 
+static void member_row(const struct db_res *r, void *elem)
+{
+	struct collection_member *m = elem;
+	store_copy(m->user_id, sizeof m->user_id, r, 0);
+	store_copy(m->email, sizeof m->email, r, 1);
+	m->role = coll_role_parse(db_text(r, 2));
+	m->created_at = db_int(r, 3);
+}
+
 enum store_rc collection_members(struct db_conn *c, const char *collection_id, int max,
 				 struct collection_member **out, size_t *n)
 {
@@ -270,29 +279,10 @@ enum store_rc collection_members(struct db_conn *c, const char *collection_id, i
 		     " WHERE " GRANT_LIVE("g") " AND g.collection_id = $1 ORDER BY " ROLE_NUM(
 			 "g.role") " DESC, u.email LIMIT $2",
 		     DB_PARAMS(DB_TEXT(collection_id), DB_INT(max)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct collection_member *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
-	if (!list) {
-		db_res_free(r);
-		return STORE_ERROR;
-	}
-	size_t k = 0;
-	while (k < (size_t)max && (rc = db_next(r)) == 1) {
-		store_copy(list[k].user_id, sizeof list[k].user_id, r, 0);
-		store_copy(list[k].email, sizeof list[k].email, r, 1);
-		list[k].role = coll_role_parse(db_text(r, 2));
-		list[k].created_at = db_int(r, 3);
-		k++;
-	}
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	rc = store_rows(r, rc, max, sizeof **out, member_row, &list, n);
 	*out = list;
-	*n = k;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc collection_member_remove(struct db_conn *c, const char *collection_id,
@@ -419,29 +409,18 @@ enum store_rc coll_invite_create(struct db_conn *c, const struct collection *col
 }
 
 /* Rows of a query over CINV_COLS into a malloc'd list of at most max. */
+static void cinv_row(const struct db_res *r, void *inv)
+{
+	cinv_read(r, inv);
+}
+
 static enum store_rc cinv_list(struct db_res *r, int rc, int max, struct coll_invitation **out,
 			       size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	if (!r)
-		return store_rc_of(rc);
-	struct coll_invitation *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
-	if (!list) {
-		db_res_free(r);
-		return STORE_ERROR;
-	}
-	size_t k = 0;
-	while (k < (size_t)max && (rc = db_next(r)) == 1)
-		cinv_read(r, &list[k++]);
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	rc = store_rows(r, rc, max, sizeof **out, cinv_row, &list, n);
 	*out = list;
-	*n = k;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc coll_invite_list(struct db_conn *c, const char *collection_id, int max,

@@ -127,28 +127,19 @@ enum store_rc invitation_create(struct db_conn *c, const char *org_id, const cha
 }
 
 /* Rows of a query over INV_COLS into a malloc'd list of at most max. */
+static void inv_row(const struct db_res *r, void *inv)
+{
+	inv_read(r, inv);
+}
+
 static enum store_rc inv_list(struct db_res *r, int rc, int max, struct invitation **out, int *n)
 {
-	*out = NULL;
-	*n = 0;
-	if (!r)
-		return store_rc_of(rc);
-	struct invitation *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
-	if (!list) {
-		db_res_free(r);
-		return STORE_ERROR;
-	}
-	int k = 0;
-	while (k < max && (rc = db_next(r)) == 1)
-		inv_read(r, &list[k++]);
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	size_t k;
+	rc = store_rows(r, rc, max, sizeof **out, inv_row, &list, &k);
 	*out = list;
-	*n = k;
-	return STORE_OK;
+	*n = (int)k;
+	return rc;
 }
 
 enum store_rc invitation_list_pending(struct db_conn *c, const char *org_id, const char *before,

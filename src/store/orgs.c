@@ -62,6 +62,11 @@ enum store_rc org_create(struct db_conn *c, const char *user_id, struct org *o)
 	return store_tx(c, create_tx, &t);
 }
 
+static void org_row(const struct db_res *r, void *o)
+{
+	org_read(r, o);
+}
+
 enum store_rc org_list_for_user(struct db_conn *c, const char *user_id, int max, struct org **out,
 				int *n)
 {
@@ -73,24 +78,12 @@ enum store_rc org_list_for_user(struct db_conn *c, const char *user_id, int max,
 				    " ON o.id = m.org_id WHERE m.user_id = $1"
 				    " ORDER BY o.personal DESC, o.created_at, o.id LIMIT $2",
 				    DB_PARAMS(DB_TEXT(user_id), DB_INT(max)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct org *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
-	if (!list) {
-		db_res_free(r);
-		return STORE_ERROR;
-	}
-	int k = 0;
-	while ((rc = db_next(r)) == 1 && k < max)
-		org_read(r, &list[k++]);
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	size_t k;
+	rc = store_rows(r, rc, max, sizeof **out, org_row, &list, &k);
 	*out = list;
-	*n = k;
-	return STORE_OK;
+	*n = (int)k;
+	return rc;
 }
 
 enum store_rc org_first_for_user(struct db_conn *c, const char *user_id, struct membership *m)
@@ -296,6 +289,11 @@ enum store_rc org_member_get(struct db_conn *c, const char *org_id, const char *
 	return store_rc_of(rc == 1 ? DB_OK : rc == 0 ? STORE_NOT_FOUND : rc);
 }
 
+static void member_row(const struct db_res *r, void *m)
+{
+	member_read(r, m);
+}
+
 enum store_rc org_members_list(struct db_conn *c, const char *org_id, int max,
 			       struct org_member **out, int *n)
 {
@@ -305,24 +303,12 @@ enum store_rc org_members_list(struct db_conn *c, const char *org_id, int max,
 	struct db_res *r = db_query(
 	    c, "SELECT " MEMBER_COLS " WHERE m.org_id = $1 ORDER BY m.created_at, u.id LIMIT $2",
 	    DB_PARAMS(DB_TEXT(org_id), DB_INT(max)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct org_member *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
-	if (!list) {
-		db_res_free(r);
-		return STORE_ERROR;
-	}
-	int k = 0;
-	while ((rc = db_next(r)) == 1 && k < max)
-		member_read(r, &list[k++]);
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	size_t k;
+	rc = store_rows(r, rc, max, sizeof **out, member_row, &list, &k);
 	*out = list;
-	*n = k;
-	return STORE_OK;
+	*n = (int)k;
+	return rc;
 }
 
 /*

@@ -62,6 +62,11 @@ enum store_rc share_create(struct db_conn *c, const char *org_id, const char *me
 	return share_one(c, "s.id = $1 AND $2 >= 0", id, 0, out);
 }
 
+static void share_row(const struct db_res *r, void *link)
+{
+	share_read(r, link);
+}
+
 enum store_rc share_list(struct db_conn *c, const char *org_id, const char *meeting_id, int max,
 			 struct share_link **out, size_t *n)
 {
@@ -75,24 +80,10 @@ enum store_rc share_list(struct db_conn *c, const char *org_id, const char *meet
 	    " ORDER BY s.id DESC LIMIT $4",
 	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(meeting_id), DB_INT(time_now_ms()), DB_INT(max)),
 	    &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct share_link *list = calloc((size_t)(max > 0 ? max : 1), sizeof *list);
-	if (!list) {
-		db_res_free(r);
-		return STORE_ERROR;
-	}
-	size_t k = 0;
-	while (k < (size_t)max && (rc = db_next(r)) == 1)
-		share_read(r, &list[k++]);
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	rc = store_rows(r, rc, max, sizeof **out, share_row, &list, n);
 	*out = list;
-	*n = k;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc share_revoke(struct db_conn *c, const char *org_id, const char *meeting_id,

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "core/crypto.h"
@@ -81,4 +82,31 @@ enum store_rc store_tx(struct db_conn *c, store_tx_fn fn, void *arg)
 void store_copy(char *dst, size_t dstlen, const struct db_res *r, int col)
 {
 	snprintf(dst, dstlen, "%s", db_text(r, col));
+}
+
+enum store_rc store_rows(struct db_res *r, int rc, int max, size_t size, store_row_fn read,
+			 void **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!r)
+		return store_rc_of(rc);
+	size_t cap = max > 0 ? (size_t)max : 1;
+	unsigned char *list = calloc(cap, size);
+	if (!list) {
+		db_res_free(r);
+		return STORE_ERROR;
+	}
+	size_t k = 0;
+	rc = 0;
+	while (k < (size_t)(max > 0 ? max : 0) && (rc = db_next(r)) == 1)
+		read(r, list + size * k++);
+	db_res_free(r);
+	if (rc < 0) {
+		free(list);
+		return store_rc_of(rc);
+	}
+	*out = list;
+	*n = k;
+	return STORE_OK;
 }

@@ -58,4 +58,14 @@ enum store_rc store_tx(struct db_conn *c, store_tx_fn fn, void *arg);
 /* Copy a column into a fixed buffer, truncating safely. */
 void store_copy(char *dst, size_t dstlen, const struct db_res *r, int col);
 
+/*
+ * A list query's rows: r (NULL when the query failed, rc its code) read
+ * into a malloc'd array of at most max elements of size bytes, each filled
+ * by read (the array is zeroed first). r is freed. On STORE_OK *out
+ * (caller frees; never NULL) and *n are set; else *out is NULL, *n 0.
+ */
+typedef void (*store_row_fn)(const struct db_res *r, void *elem);
+enum store_rc store_rows(struct db_res *r, int rc, int max, size_t size, store_row_fn read,
+			 void **out, size_t *n);
+
 #endif

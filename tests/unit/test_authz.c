@@ -205,7 +205,7 @@ static void test_invitations(void **state)
 	assert_int_equal(invitation_revoke(fx->c, fx->org, inv.id), STORE_NOT_FOUND);
 	struct invitation *list;
 	int n;
-	assert_int_equal(invitation_list_pending(fx->c, fx->org, 10, &list, &n), STORE_OK);
+	assert_int_equal(invitation_list_pending(fx->c, fx->org, NULL, 10, &list, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	free(list);
 }
