@@ -20,6 +20,7 @@
  * other pages too, with folder "sent"), message_updated (the caller), and
  * the recipient's notification.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,70 @@ static void send_check(struct api_ctx *cx, json_t **errors)
 	}
 }
 
+#define MENTIONS_MAX 10
+
+static bool email_char(char ch)
+{
+	return isalnum((unsigned char)ch) || strchr("._%+-", ch);
+}
+
+/*
+ * "@someone@example.com" in a message's body: each colleague of the sender
+ * named so (at most MENTIONS_MAX, neither the sender nor the recipient,
+ * sharing an organization with the sender) is told with a "mention"
+ * notification quoting the sentence around it. Nobody else learns anything.
+ */
+static void notify_mentions(struct api_ctx *cx, const struct message *m, const char *recipient,
+			    const char *body)
+{
+	char seen[MENTIONS_MAX][UUID_STR_LEN];
+	size_t nseen = 0;
+	for (const char *at = strchr(body, '@'); at && nseen < MENTIONS_MAX;
+	     at = strchr(at + 1, '@')) {
+		if (at > body && email_char(at[-1]))
+			continue; /* the middle of an address, not a mention */
+		const char *p = at + 1, *e = p;
+		while (email_char(*e) || *e == '@')
+			e++;
+		while (e > p && (e[-1] == '.' || e[-1] == '-'))
+			e--; /* "...@x.com." ends a sentence */
+		char raw[EMAIL_BUF], email[EMAIL_BUF];
+		const char *why;
+		if (e - p < 3 || (size_t)(e - p) >= sizeof raw || !memchr(p, '@', (size_t)(e - p)))
+			continue;
+		memcpy(raw, p, (size_t)(e - p));
+		raw[e - p] = '\0';
+		struct user u;
+		if (!api_email_normalize(raw, email, sizeof email, &why) ||
+		    user_find_by_email(cx->conn, email, &u) != STORE_OK)
+			continue;
+		explicit_bzero(u.password_hash, sizeof u.password_hash);
+		bool dup = strcmp(u.id, m->sender.id) == 0 || strcmp(u.id, recipient) == 0;
+		for (size_t i = 0; i < nseen && !dup; i++)
+			dup = strcmp(seen[i], u.id) == 0;
+		if (dup || msg_can_write(cx->conn, m->sender.id, u.id) != 1)
+			continue;
+		snprintf(seen[nseen++], UUID_STR_LEN, "%s", u.id);
+		/* The words around the mention, on character boundaries. */
+		const char *from = at - (at - body > 80 ? 80 : at - body);
+		while (from > body && ((unsigned char)*from & 0xC0) == 0x80)
+			from--;
+		size_t len = strnlen(from, 240);
+		while (len && from[len] && ((unsigned char)from[len] & 0xC0) == 0x80)
+			len--;
+		char content[NOTIF_CONTENT_MAX + 1];
+		/* A long one is cut (notify cuts on a character boundary anyway). */
+		if (snprintf(
+			content, sizeof content, "%s mentioned you in \u201c%.200s\u201d: %s%.*s%s",
+			m->sender.name[0] ? m->sender.name : m->sender.email, m->subject,
+			from > body ? "\u2026" : "", (int)len, from, from[len] ? "\u2026" : "") < 0)
+			continue;
+		if (notify(cx->conn, cx->app->bus, u.id, "mention", content, NULL) != STORE_OK)
+			log_warn("could not store a mention notification",
+				 json_pack("{s:s}", "message_id", m->id));
+	}
+}
+
 static void send_message(struct api_ctx *cx)
 {
 	const struct send_in *in = API_IN(cx, struct send_in);
@@ -298,6 +363,7 @@ static void send_message(struct api_ctx *cx)
 	if (rc)
 		log_warn("could not store the new-message notification",
 			 json_pack("{s:s,s:s}", "message_id", m.id, "rc", store_rc_name(rc)));
+	notify_mentions(cx, &m, recipient, in->body);
 	char loc[96];
 	snprintf(loc, sizeof loc, "/api/v2/messages/%s", m.id);
 	message_clear(&m);

@@ -70,6 +70,30 @@ describe('notifications', T, () => {
 		assert.equal(l.next_cursor, null);
 	});
 
+	test('an @mention of a colleague in a message tells them; others, the recipient and strangers are not told', async () => {
+		const { a, b } = await pair('nmen');
+		const c = await register({ tag: 'nmenc', first_name: 'Cleo' });
+		joinOrg(a, c);
+		const stranger = await register({ tag: 'nmens' });
+		const body = `Numbers are in. @${c.email.toUpperCase()} can you check the Q3 column? Also @${b.email}, @${stranger.email} and mail me at ${a.email}.`;
+		assertJson(await post('/api/v2/messages', { token: a.access, json: { recipient_id: b.user.id, subject: 'Budget', body } }), 201);
+		const cl = assertJson(await get(N, { token: c.access }), 200);
+		assert.equal(cl.data.length, 1, JSON.stringify(cl));
+		const n = cl.data[0];
+		assert.equal(n.type, 'mention');
+		assert.equal(n.message_id, null, 'the message is not theirs to open');
+		assert.match(n.content, /^Ada mentioned you in \u201cBudget\u201d: /);
+		assert.match(n.content, /can you check the Q3 column/);
+		// The recipient gets only the new-message notification; the stranger and the sender nothing.
+		assert.deepEqual(assertJson(await get(N, { token: b.access }), 200).data.map((x) => x.type), ['new_message']);
+		assert.equal(assertJson(await get(N, { token: stranger.access }), 200).data.length, 0);
+		assert.equal(assertJson(await get(N, { token: a.access }), 200).data.length, 0);
+		// The mention preference turns them off.
+		assertJson(await put(`${N}/preferences`, { token: c.access, json: { preferences: { mention: { in_app: false, email: false } } } }), 200);
+		assertJson(await post('/api/v2/messages', { token: a.access, json: { recipient_id: b.user.id, subject: 'Again', body: `@${c.email} again` } }), 201);
+		assert.equal(assertJson(await get(N, { token: c.access }), 200).data.length, 1);
+	});
+
 	test('mark one read, mark all read; unread=true; paging', async () => {
 		const { a, b } = await pair('nread');
 		for (let i = 0; i < 5; i++) await send(a, b, `m${i}`);
