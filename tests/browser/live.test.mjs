@@ -115,28 +115,33 @@ async function tcpProxy() {
 	};
 }
 
+/** Dana, and Pat in her organization who writes to her: { me, sendToMe(subject) }. */
+async function pair(tag) {
+	const me = await registerApi({ tag: `${tag}-me`, first_name: 'Dana' });
+	const peer = await registerApi({ tag: `${tag}-peer`, first_name: 'Pat', last_name: 'Reyes' });
+	// Pat joins Dana's organization, so they may write to each other.
+	const org = await apiJson('POST', '/api/v1/organizations', { token: me.access, json: { name: 'Drop test' } });
+	assert.equal(org.status, 201, org.text);
+	const sw = await apiJson('POST', '/api/v1/auth/switch-org', { token: me.access, json: { organization_id: org.body.id } });
+	assert.equal(sw.status, 200, sw.text);
+	me.access = sw.body.access_token;
+	me.refresh = sw.body.refresh_token;
+	const inv = await apiJson('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: me.access, json: { email: peer.email, role: 'member' } });
+	assert.equal(inv.status, 201, inv.text);
+	const acc = await apiJson('POST', '/api/v1/invitations/accept', { token: peer.access, json: { token: inv.body.token } });
+	assert.equal(acc.status, 200, acc.text);
+	const sendToMe = async (subject) => {
+		const r = await apiJson('POST', '/api/v2/messages', { token: peer.access, json: { recipient_id: me.user.id, subject, body: 'hello' } });
+		assert.equal(r.status, 201, r.text);
+	};
+	return { me, sendToMe };
+}
+
 test('after a drop the socket comes back by itself (new ticket, backoff) and catches up: the badge counts what came meanwhile, and a later message arrives live', T, async () => {
 	const proxy = await tcpProxy();
 	const d = await launch();
 	try {
-		const me = await registerApi({ tag: 'drop-me', first_name: 'Dana' });
-		const peer = await registerApi({ tag: 'drop-peer', first_name: 'Pat', last_name: 'Reyes' });
-		// Pat joins Dana's organization, so they may write to each other.
-		const org = await apiJson('POST', '/api/v1/organizations', { token: me.access, json: { name: 'Drop test' } });
-		assert.equal(org.status, 201, org.text);
-		const sw = await apiJson('POST', '/api/v1/auth/switch-org', { token: me.access, json: { organization_id: org.body.id } });
-		assert.equal(sw.status, 200, sw.text);
-		me.access = sw.body.access_token;
-		me.refresh = sw.body.refresh_token;
-		const inv = await apiJson('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: me.access, json: { email: peer.email, role: 'member' } });
-		assert.equal(inv.status, 201, inv.text);
-		const acc = await apiJson('POST', '/api/v1/invitations/accept', { token: peer.access, json: { token: inv.body.token } });
-		assert.equal(acc.status, 200, acc.text);
-		const sendToMe = async (subject) => {
-			const r = await apiJson('POST', '/api/v2/messages', { token: peer.access, json: { recipient_id: me.user.id, subject, body: 'hello' } });
-			assert.equal(r.status, 201, r.text);
-		};
-
+		const { me, sendToMe } = await pair('drop');
 		const { page } = d;
 		const socks = [];
 		const tickets = [];
@@ -203,5 +208,35 @@ test('after a drop the socket comes back by itself (new ticket, backoff) and cat
 	} finally {
 		await d.close();
 		await proxy.close();
+	}
+});
+
+test('going offline closes the socket (Chromium would keep it), coming back online reconnects at once and catches up', T, async () => {
+	const d = await launch();
+	try {
+		const { me, sendToMe } = await pair('offline');
+		const { page, context } = d;
+		const socks = [];
+		page.on('websocket', (ws) => socks.push({ ws, at: Date.now() }));
+		await openLoggedIn(page, me, '/inbox');
+		await page.getByText('Your inbox is empty.').waitFor();
+		const deadline = Date.now() + 15000;
+		while (!socks.length && Date.now() < deadline) await page.waitForTimeout(50);
+		assert.equal(socks.length, 1, 'the app opened its socket');
+		const closed = new Promise((r) => socks[0].ws.on('close', r));
+		await context.setOffline(true);
+		await Promise.race([closed, page.waitForTimeout(5000).then(() => assert.fail('the socket stayed open while offline'))]);
+		await sendToMe('Sent while offline');
+		await page.waitForTimeout(1500);
+		const back = Date.now();
+		await context.setOffline(false);
+		while (socks.length < 2 && Date.now() < back + 10000) await page.waitForTimeout(50);
+		assert.equal(socks.length, 2, 'a new socket once back online');
+		// at once (the online event), not at the end of a backoff grown while offline
+		assert.ok(socks[1].at - back < 3000, `reconnected ${socks[1].at - back} ms after coming back online`);
+		await page.getByRole('navigation', { name: 'Main' }).locator('.inbox-unread').waitFor({ timeout: 10000 });
+		await page.getByRole('list', { name: 'Messages' }).getByText('Sent while offline').waitFor({ timeout: 10000 });
+	} finally {
+		await d.close();
 	}
 });
