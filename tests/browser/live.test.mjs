@@ -223,6 +223,10 @@ test('going offline closes the socket (Chromium would keep it), coming back onli
 		const deadline = Date.now() + 15000;
 		while (!socks.length && Date.now() < deadline) await page.waitForTimeout(50);
 		assert.equal(socks.length, 1, 'the app opened its socket');
+		// The notifications panel is open through it all.
+		await page.locator('#notification-bell').click();
+		const panel = page.getByRole('region', { name: 'Notifications' });
+		await panel.getByText('Nothing yet.').waitFor();
 		const closed = new Promise((r) => socks[0].ws.on('close', r));
 		await context.setOffline(true);
 		await Promise.race([closed, page.waitForTimeout(5000).then(() => assert.fail('the socket stayed open while offline'))]);
@@ -236,6 +240,8 @@ test('going offline closes the socket (Chromium would keep it), coming back onli
 		assert.ok(socks[1].at - back < 3000, `reconnected ${socks[1].at - back} ms after coming back online`);
 		await page.getByRole('navigation', { name: 'Main' }).locator('.inbox-unread').waitFor({ timeout: 10000 });
 		await page.getByRole('list', { name: 'Messages' }).getByText('Sent while offline').waitFor({ timeout: 10000 });
+		await panel.getByText(/New message from Pat Reyes.*Sent while offline/).waitFor({ timeout: 10000 });
+		await screenshot(page, 'live-back-online');
 	} finally {
 		await d.close();
 	}
