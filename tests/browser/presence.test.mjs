@@ -72,8 +72,19 @@ async function dotIs(scope, status, what) {
 	assert.equal(await dot.getAttribute('role'), 'img');
 }
 
+const typingSent = []; // Ben's typing frames: { at, to }
 async function benOnline(path = '/meetings') {
 	ben = watchFavicon(await launch());
+	ben.page.on('websocket', (ws) =>
+		ws.on('framesent', (f) => {
+			try {
+				const m = JSON.parse(f.payload);
+				if (m.type === 'typing') typingSent.push({ at: Date.now(), to: m.to });
+			} catch {
+				/* not JSON */
+			}
+		}),
+	);
 	await openLoggedIn(ben.page, b, path);
 }
 
@@ -126,9 +137,17 @@ test('typing: "Ben Okafor is typing…" while he writes to Ana, gone a few secon
 	const g = ben.page;
 	await g.goto('/inbox');
 	await g.click('#compose-button');
+	// Suggestions from his organizations, each with its dot; picking one fills the address.
+	const chip = g.locator(`[data-suggestion="${a.email}"]`);
+	await chip.waitFor();
+	await dotIs(chip, 'online', "Ana's suggestion");
+	await screenshot(g, 'presence-suggestions');
+	await chip.click();
+	assert.equal(await g.inputValue('#recipient'), a.email);
 	await g.fill('#recipient', a.email);
 	await g.locator(`[data-recipient-person="${a.user.id}"]`).waitFor();
 	await dotIs(g.locator('.inbox__to'), 'online', "Ana's dot in Ben's compose form");
+	await screenshot(g, 'presence-compose');
 	await g.fill('#subject', 'Re: Lab schedule');
 	await g.locator('#body').pressSequentially('Thursday works', { delay: 40 });
 	await page.waitForFunction(() => document.querySelector('.inbox__read .typing-note')?.textContent === 'Ben Okafor is typing…', null, { timeout: 10000 });
@@ -144,6 +163,10 @@ test('typing: "Ben Okafor is typing…" while he writes to Ana, gone a few secon
 	await page.locator('.inbox__row').first().waitFor();
 	await g.locator('#body').pressSequentially(' for me', { delay: 40 });
 	await page.waitForFunction(() => document.querySelector('.inbox__typing')?.textContent === 'Ben Okafor is typing…', null, { timeout: 10000 });
+	// Ben's page told Ana, and only Ana, at most every 3 s (two bursts of keys: two events).
+	assert.ok(typingSent.length >= 2, `typing frames: ${JSON.stringify(typingSent)}`);
+	assert.ok(typingSent.every((t) => t.to === a.user.id));
+	for (let i = 1; i < typingSent.length; i++) assert.ok(typingSent[i].at - typingSent[i - 1].at >= 2900, `typing frames ${typingSent[i].at - typingSent[i - 1].at} ms apart`);
 	assert.deepEqual(errorsOf(ana), []);
 	assert.deepEqual(errorsOf(ben), []);
 });
