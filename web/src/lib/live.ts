@@ -235,25 +235,20 @@ export function useLive(type: string, fn: LiveHandler): boolean {
 	return connected;
 }
 
-/** Call fn on every reconnect (not the first connect) for the lifetime of a component. */
+/**
+ * Call fn each time the socket comes up after the component mounted (a
+ * reconnect, or the first connect when it mounted while the socket was
+ * down: its first load may have failed or be stale), to catch up.
+ */
 export function useReconnected(fn: () => void): void {
 	const fnRef = useRefLatest(fn);
-	useEffect(() => {
-		let seenDown = !up;
-		let first = !up;
-		return onConnected((isUp) => {
-			if (!isUp) {
-				seenDown = true;
-				return;
-			}
-			if (first) {
-				first = false;
-				return;
-			}
-			if (seenDown) fnRef.current();
-			seenDown = false;
-		});
-	}, [fnRef]);
+	useEffect(
+		() =>
+			onConnected((isUp) => {
+				if (isUp) fnRef.current();
+			}),
+		[fnRef],
+	);
 }
 
 function useRefLatest<T>(v: T): { current: T } {

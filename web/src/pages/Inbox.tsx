@@ -290,6 +290,7 @@ export function Inbox({ me }: { me: string }) {
 			try {
 				const r = await get<Page>(`/api/v2/messages?${params}`);
 				rememberPeople(r.data.flatMap((x) => [x.sender, x.recipient]));
+				setError(null);
 				setPage((p) => (more && p ? { data: [...p.data, ...r.data], next_cursor: r.next_cursor } : r));
 				if (live) {
 					// a live refresh keeps what the person selected (what is still there) and their place
