@@ -23,13 +23,14 @@
 // I am typing, at most every TYPING_EVERY_MS.
 
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { get, post } from './api';
+import { api, get } from './api';
 import { getState, subscribe as onSession } from './session';
 
 export type LiveHandler = (data: any) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const PING_MS = 25_000;
 export const PONG_WAIT_MS = 10_000;
+export const TICKET_WAIT_MS = 10_000;
 export const BACKOFF_MIN_MS = 500;
 export const BACKOFF_MAX_MS = 30_000;
 export const TYPING_EVERY_MS = 3_000;
@@ -123,7 +124,8 @@ async function connect(): Promise<void> {
 	const user = getState().user!;
 	let ticket: string;
 	try {
-		ticket = (await post<{ ticket: string }>('/api/v1/realtime/ticket')).ticket;
+		// bounded: a request stuck on a dead connection must not stop the retries
+		ticket = (await api<{ ticket: string }>('/api/v1/realtime/ticket', { method: 'POST', signal: AbortSignal.timeout(TICKET_WAIT_MS) })).ticket;
 	} catch {
 		opening = false;
 		scheduleReconnect();
