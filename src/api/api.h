@@ -60,6 +60,7 @@ size_t api_notifications_routes(const struct route **out);
 size_t api_account_routes(const struct route **out);
 size_t api_oidc_routes(const struct route **out);
 size_t api_realtime_routes(const struct route **out);
+size_t api_presence_routes(const struct route **out);
 /* For the WebSocket hub: the user's organizations now; -1 when no connection is idle (realtime.c).
  */
 int api_user_orgs(void *app, const char *user_id, char (*out)[37], size_t max, size_t *n);

@@ -202,6 +202,7 @@ struct route *api_routes(size_t *n)
 	    api_realtime_routes,
 	    api_collections_routes,
 	    api_shares_routes,
+	    api_presence_routes,
 	};
 	// clang-format on
 	size_t total = 0;

@@ -1147,3 +1147,28 @@ void ws_hub_free(struct ws_hub *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
+
+/* ---------- who is online here (GET /api/v2/presence) ---------- */
+
+#include "http/internal.h" /* r->srv->ws: handlers never see the server */
+
+size_t http_ws_online(struct http_req *r, char (*ids)[UUID_STR_LEN], size_t n)
+{
+	struct ws_hub *h = r && r->srv ? r->srv->ws : NULL;
+	size_t k = 0;
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct ucount *u = h->counts[bucket_of(ids[i])];
+		while (u && strcmp(u->key, ids[i]) != 0)
+			u = u->next;
+		if (u && u->n > 0 && !h->stop) {
+			if (k != i)
+				memcpy(ids[k], ids[i], UUID_STR_LEN);
+			k++;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return k;
+}

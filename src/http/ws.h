@@ -88,6 +88,16 @@ void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
 /* Sockets open now. */
 int ws_hub_count(struct ws_hub *h);
 
+/*
+ * Keep in ids (compacted to the front, order kept) the users with a socket
+ * held by this process's hub (open, or reserved and being upgraded); returns
+ * how many. The local view only: with several processes behind Redis, a user
+ * whose socket another process holds is not counted (the presence events do
+ * cross processes). Any thread; takes the hub's lock once.
+ */
+struct http_req;
+size_t http_ws_online(struct http_req *r, char (*ids)[UUID_STR_LEN], size_t n);
+
 /* Sec-WebSocket-Accept for a client's Sec-WebSocket-Key: 0, or -1 when the key is malformed. */
 int ws_accept_key(const char *key, char out[29]);
 

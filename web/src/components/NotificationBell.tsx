@@ -2,8 +2,10 @@
 // notifications bell. They follow the app's WebSocket (lib/live): a
 // new_message, message_updated or notification event refreshes them at once
 // (a new message also shows a toast), and so does every reconnect, to catch
-// up on what was missed while the socket was down. A slow poll (30 s) stays
-// as the fallback; the inbox refreshes them when it changes something.
+// up on what was missed while the socket was down (lib/live reconnects with
+// backoff and a fresh ticket); an open panel re-reads its list when the
+// count moves. A slow poll (30 s) stays as the fallback; the inbox
+// refreshes them when it changes something.
 
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { get, post } from '../lib/api';
@@ -126,6 +128,8 @@ export function NotificationBell() {
 	const [error, setError] = useState<string | null>(null);
 	const box = useRef<HTMLDivElement>(null);
 
+	// The list while the panel is open: again whenever the unread count moves
+	// (a live event, or the catch-up after a reconnect), so it never goes stale.
 	useEffect(() => {
 		if (!open) return undefined;
 		let live = true;
@@ -133,6 +137,13 @@ export function NotificationBell() {
 		get<{ data: Notification[] }>('/api/v1/notifications?limit=10')
 			.then((r) => live && setItems(r.data))
 			.catch(() => live && setError('Could not load notifications.'));
+		return () => {
+			live = false;
+		};
+	}, [open, unread]);
+
+	useEffect(() => {
+		if (!open) return undefined;
 		const onDoc = (e: MouseEvent) => {
 			if (box.current && !box.current.contains(e.target as Node)) setOpen(false);
 		};
@@ -142,7 +153,6 @@ export function NotificationBell() {
 		document.addEventListener('mousedown', onDoc);
 		document.addEventListener('keydown', onKey);
 		return () => {
-			live = false;
 			document.removeEventListener('mousedown', onDoc);
 			document.removeEventListener('keydown', onKey);
 		};

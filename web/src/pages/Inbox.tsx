@@ -1,6 +1,9 @@
 // The inbox: folders, a message list with bulk selection (mouse or
 // keyboard), a read view with its thread and meeting card, compose and
-// reply with recipient suggestions from my organizations.
+// reply with recipient suggestions from my organizations. Live: presence
+// dots by people, "<name> is typing…" (and I tell my recipient while I
+// write), and the list follows new messages and catches up after the app's
+// WebSocket reconnects.
 //
 // Keyboard (outside text fields): j / k move, x selects, Enter opens,
 // s stars, e archives, # deletes, r replies, c composes, u back to the list,
@@ -9,6 +12,8 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { Alert, PageHeader, Spinner, toast, useDocumentTitle } from '../components/ui';
 import { refreshInbox, useInboxCounts } from '../components/NotificationBell';
+import { PresenceDot, TypingNote, rememberPeople } from '../components/Presence';
+import { sendTyping, useLive, useReconnected } from '../lib/live';
 import { api, get, put } from '../lib/api';
 import { formatAgo, formatClock, formatDate } from '../lib/format';
 import { ApiError, messageOf } from '../lib/problem';
@@ -62,6 +67,7 @@ function typing(e: KeyboardEvent): boolean {
 
 interface Draft {
 	recipient: string;
+	recipient_id?: string | null;
 	subject: string;
 	body: string;
 	reply_to: string | null;
@@ -79,7 +85,10 @@ function Compose({ draft, onSent, onCancel }: { draft: Draft; onSent: (m: Messag
 		const t = setTimeout(() => {
 			const q = form.recipient.trim();
 			get<{ data: Person[] }>(`/api/v2/messages/contacts?limit=20${q ? `&q=${encodeURIComponent(q.slice(0, 100))}` : ''}`)
-				.then((r) => live && setPeople(r.data))
+				.then((r) => {
+					rememberPeople(r.data);
+					if (live) setPeople(r.data);
+				})
 				.catch(() => undefined);
 		}, 150);
 		return () => {
@@ -116,7 +125,14 @@ function Compose({ draft, onSent, onCancel }: { draft: Draft; onSent: (m: Messag
 		}
 	}
 
-	const set = (k: keyof Draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => setForm({ ...form, [k]: e.target.value });
+	const typed = form.recipient.trim().toLowerCase();
+	const match = people.find((p) => p.email.toLowerCase() === typed);
+	const toId = match?.id || (draft.recipient_id && typed === draft.recipient.trim().toLowerCase() ? draft.recipient_id : null);
+	const set = (k: keyof Draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+		setForm({ ...form, [k]: e.target.value });
+		// writing to someone: tell them (lib/live sends at most every 3 s)
+		if (k !== 'recipient' && e.target.value) sendTyping(toId);
+	};
 	return (
 		<form className="inbox__compose form" onSubmit={submit} noValidate aria-label={draft.reply_to ? 'Reply' : 'New message'}>
 			<div className={`field${errors.recipient ? ' field--invalid' : ''}`}>
@@ -144,6 +160,23 @@ function Compose({ draft, onSent, onCancel }: { draft: Draft; onSent: (m: Messag
 					<p className="field__error" id="recipient-error">
 						{errors.recipient}
 					</p>
+				) : null}
+				{match ? (
+					<p className="inbox__to muted" data-recipient-person={match.id}>
+						<PresenceDot id={match.id} /> {who(match)}
+					</p>
+				) : people.length ? (
+					<ul className="inbox__people" aria-label="Suggestions">
+						{people.slice(0, 6).map((p) => (
+							<li key={p.id}>
+								<button type="button" className="inbox__person" data-suggestion={p.email} onClick={() => setForm({ ...form, recipient: p.email })}>
+									<PresenceDot id={p.id} />
+									<span>{who(p)}</span>
+									{p.name ? <span className="muted">{p.email}</span> : null}
+								</button>
+							</li>
+						))}
+					</ul>
 				) : null}
 			</div>
 			<div className={`field${errors.subject ? ' field--invalid' : ''}`}>
@@ -185,12 +218,14 @@ function ReadView({ m, me, onAction, onReply }: { m: Message; me: string; onActi
 		};
 	}, [m.id, m.thread_id, m.reply_to]);
 	const outgoing = m.sender_id === me && m.recipient_id !== me;
+	const other = outgoing ? m.recipient : m.sender;
 	return (
 		<article className="inbox__read" aria-labelledby="read-subject">
 			<h2 id="read-subject">{m.subject}</h2>
-			<p className="muted">
-				{outgoing ? `To ${who(m.recipient)} <${m.recipient.email}>` : `From ${who(m.sender)} <${m.sender.email}>`} · {formatDate(m.created_at)}
+			<p className="muted inbox__from">
+				<PresenceDot id={other.id} /> {outgoing ? `To ${who(m.recipient)} <${m.recipient.email}>` : `From ${who(m.sender)} <${m.sender.email}>`} · {formatDate(m.created_at)}
 			</p>
+			{other.id !== me ? <TypingNote from={other.id} /> : null}
 			{thread.length ? (
 				<div className="inbox__thread" aria-label="Earlier in this conversation">
 					{thread.map((t) => (
@@ -246,21 +281,28 @@ export function Inbox({ me }: { me: string }) {
 	const listRef = useRef<HTMLUListElement>(null);
 
 	const load = useCallback(
-		async (more?: string) => {
-			setError(null);
+		async (more?: string, live = false) => {
+			if (!live) setError(null);
 			const params = new URLSearchParams({ folder, limit: '50' });
 			if (unreadOnly) params.set('unread', 'true');
 			if (query) params.set('q', query);
 			if (more) params.set('cursor', more);
 			try {
 				const r = await get<Page>(`/api/v2/messages?${params}`);
+				rememberPeople(r.data.flatMap((x) => [x.sender, x.recipient]));
+				setError(null);
 				setPage((p) => (more && p ? { data: [...p.data, ...r.data], next_cursor: r.next_cursor } : r));
-				if (!more) {
+				if (live) {
+					// a live refresh keeps what the person selected (what is still there) and their place
+					const ids = new Set(r.data.map((x) => x.id));
+					setSelected((sel) => new Set([...sel].filter((id) => ids.has(id))));
+					setCursor((c) => Math.min(c, Math.max(r.data.length - 1, 0)));
+				} else if (!more) {
 					setSelected(new Set());
 					setCursor(0);
 				}
 			} catch (e) {
-				setError(messageOf(e));
+				if (!live) setError(messageOf(e));
 			}
 		},
 		[folder, unreadOnly, query],
@@ -269,6 +311,18 @@ export function Inbox({ me }: { me: string }) {
 	useEffect(() => {
 		void load();
 	}, [load]);
+
+	// Live: a new or changed message reloads the list (a burst once); after a
+	// reconnect the list catches up on what came while the socket was down.
+	const reloadSoon = useRef<ReturnType<typeof setTimeout>>(undefined);
+	const reload = () => {
+		clearTimeout(reloadSoon.current);
+		reloadSoon.current = setTimeout(() => void load(undefined, true), 200);
+	};
+	useEffect(() => () => clearTimeout(reloadSoon.current), []);
+	useLive('new_message', reload);
+	useLive('message_updated', reload);
+	useReconnected(reload);
 
 	// ?open=<id> (from a notification)
 	useEffect(() => {
@@ -318,7 +372,7 @@ export function Inbox({ me }: { me: string }) {
 
 	function reply(m: Message) {
 		const other = m.sender_id === me ? m.recipient : m.sender;
-		setDraft({ recipient: other.email, subject: m.subject.startsWith('Re: ') ? m.subject : `Re: ${m.subject}`.slice(0, 255), body: '', reply_to: m.id });
+		setDraft({ recipient: other.email, recipient_id: other.id, subject: m.subject.startsWith('Re: ') ? m.subject : `Re: ${m.subject}`.slice(0, 255), body: '', reply_to: m.id });
 		setSent(false);
 	}
 
@@ -487,6 +541,7 @@ export function Inbox({ me }: { me: string }) {
 									</button>
 								</div>
 							) : null}
+							<TypingNote className="inbox__typing" />
 							{error ? <Alert action={<button type="button" className="btn btn--small" onClick={() => void load()}>Try again</button>}>{error}</Alert> : null}
 							{!page && !error ? <Spinner label="Loading messages" /> : null}
 							{page && !rows.length ? (
@@ -528,7 +583,9 @@ export function Inbox({ me }: { me: string }) {
 													★
 												</button>
 												<button type="button" className="btn--quiet" style={{ all: 'unset', minWidth: 0, cursor: 'pointer' }} onClick={(e) => { e.stopPropagation(); void openMessage(m); }}>
-													<span className="inbox__who">{outgoing ? `To: ${who(m.recipient)}` : who(m.sender)}</span>
+													<span className="inbox__who">
+														<PresenceDot id={outgoing ? m.recipient_id : m.sender_id} /> {outgoing ? `To: ${who(m.recipient)}` : who(m.sender)}
+													</span>
 													<span className="inbox__subject">
 														{!m.is_read ? <span className="visually-hidden">Unread: </span> : null}
 														{m.subject}

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type Fo
 import { Alert, ConfirmDialog, Field, PageHeader, toast, useDocumentTitle } from '../components/ui';
 import { IconCopy, IconTrash } from '../components/icons';
 import { MailState } from '../components/MailState';
+import { PresenceDot } from '../components/Presence';
 import { api, del, get, post } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { ApiError, messageOf } from '../lib/problem';
@@ -378,7 +379,7 @@ export function Team() {
 								return (
 									<tr key={m.user_id} data-member={m.email}>
 										<th scope="row" className="table__name">
-											{name || m.email}
+											<PresenceDot id={m.user_id} /> {name || m.email}
 											{name ? <span className="muted"> · {m.email}</span> : null}
 											{m.you ? <span className="muted"> (you)</span> : null}
 										</th>
