@@ -108,7 +108,11 @@ test('someone who already has an account sees their invitations in the app', T, 
 	const inv = await apiJson('POST', `/api/v1/organizations/${org.body.id}/invitations`, { token: sw.body.access_token, json: { email: invitee.email, role: 'viewer' } });
 	assert.equal(inv.status, 201, inv.text);
 	const g = guest.page;
-	await openLoggedIn(g, { refresh: invitee.refresh }, '/invitations');
+	// The bell tells them, and its notification leads to the invitations page.
+	await openLoggedIn(g, { refresh: invitee.refresh }, '/meetings');
+	await g.locator('#notification-bell').click();
+	await g.locator('.bell__item', { hasText: 'Harbour Ops' }).click();
+	await g.waitForURL(/\/invitations$/);
 	await g.getByRole('heading', { name: 'Invitations' }).waitFor();
 	const card = g.locator(`[data-my-invitation="${inv.body.id}"]`);
 	await card.waitFor();

@@ -29,6 +29,8 @@ export interface Notification {
 	id: string;
 	user_id: string;
 	message_id: string | null;
+	/** Where it leads in the app (a meeting, the invitations page); null: its message, if any. */
+	link?: string | null;
 	type: string;
 	content: string;
 	is_read: boolean;
@@ -165,6 +167,7 @@ export function NotificationBell() {
 		}
 		setOpen(false);
 		if (n.message_id) navigate(`/inbox?open=${n.message_id}`);
+		else if (n.link && n.link.startsWith('/')) navigate(n.link);
 	}
 
 	async function readAll() {
