@@ -360,6 +360,40 @@ void search_hits_free(struct search_hit *hits, size_t n)
 	free(hits);
 }
 
+/*
+ * PostgreSQL: the adjacent lexeme pairs of p's included phrases as tsquery
+ * text (sql/0017_search_bigrams.pg.sql), for the pair index. *out NULL when
+ * there is none (no phrase, or none with two adjacent lexemes); else the
+ * caller frees it.
+ */
+static enum store_rc bigram_query(struct db_conn *c, const struct search_parsed *p, char **out)
+{
+	*out = NULL;
+	struct buf b = {0};
+	int err = 0;
+	for (int i = 0; i < p->nterms; i++)
+		if (!p->terms[i].exclude && p->terms[i].nwords > 1)
+			err |= buf_printf(&b, "%s%s", b.len ? "\n" : "", p->terms[i].words);
+	if (err) {
+		buf_free(&b);
+		return STORE_ERROR;
+	}
+	if (!b.len)
+		return STORE_OK;
+	char *phrases = buf_steal(&b);
+	int rc;
+	struct db_res *r =
+	    db_query(c, "SELECT search_bigram_query($1)", DB_PARAMS(DB_TEXT(phrases)), &rc);
+	free(phrases);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1 && !db_is_null(r, 0) && !(*out = strdup(db_text(r, 0))))
+		rc = DB_ERR;
+	db_res_free(r);
+	return rc < 0 ? store_rc_of(rc) : STORE_OK;
+}
+
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			 const struct search_filter *f, int offset, int limit,
 			 struct search_hit **out, size_t *n)
@@ -376,7 +410,22 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	size_t np = 0;
 	params[np++] = DB_TEXT(match);
 	params[np++] = DB_TEXT(f->org_id);
-	char shared[512] = "", doc[512] = "", mtg[256] = "";
+	char shared[512] = "", doc[640] = "", mtg[256] = "";
+	char *pairs = NULL;
+	if (pg) {
+		enum store_rc brc = bigram_query(c, p, &pairs);
+		if (brc) {
+			free(match);
+			return brc;
+		}
+	}
+	/*
+	 * The pairs of the phrases' adjacent words must all be in the row: the
+	 * pair index finds the few rows where they are, instead of the phrase
+	 * being checked on every row that holds its words.
+	 */
+	if (pairs)
+		ADD_COND(doc, DB_TEXT(pairs), " AND d.bigrams @@ $%zu::tsquery", np);
 	/* Meetings of other organizations shared with the caller (collections). */
 	if (f->grantee && *f->grantee)
 		ADD_COND(shared, DB_TEXT(f->grantee),
@@ -412,11 +461,13 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	    len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
 	if (!hits) {
 		free(match);
+		free(pairs);
 		return STORE_ERROR;
 	}
 	int rc;
 	struct db_res *r = db_query(c, sql, params, np, &rc);
 	free(match);
+	free(pairs);
 	if (!r) {
 		free(hits);
 		return store_rc_of(rc);
