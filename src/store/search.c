@@ -299,16 +299,18 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * ranking), on PostgreSQL the first ones the GIN bitmap yields. Snippets
  * and headlines are made for the page's rows only.
  *
- * SQLite: %s shared meetings (" OR d.meeting_id IN (...)", or ""), %s doc
- * conditions, %s meeting conditions, twice (the window's bound, then the
- * ranked rows), then the limit and offset placeholders. CROSS JOIN keeps
+ * SQLite: twice (the window's bound, then the ranked rows) %s the meetings
+ * join (MEETINGS_JOIN; the bound needs it only for meeting conditions: a
+ * deleted meeting's rows are gone with it), %s shared meetings (" OR
+ * d.meeting_id IN (...)", or ""), %s doc conditions, %s meeting conditions;
+ * then the window's offset, the limit and offset placeholders. CROSS JOIN keeps
  * the page as the outer loop: with the limit a bound parameter SQLite
  * otherwise walked every match to join the page (0.13 s instead of 20 ms).
  */
 #define SQLITE_MATCHES                                                                             \
-	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid"                           \
-	" JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"                          \
+	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid%s"                         \
 	" WHERE search_fts MATCH $1 AND (d.org_id = $2%s)%s%s" MAY_READ
+#define MEETINGS_JOIN " JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"
 #define SEARCH_SQLITE_FMT                                                                          \
 	"WITH page AS MATERIALIZED (SELECT d.id, bm25(search_fts) AS rank" SQLITE_MATCHES          \
 	" AND search_fts.rowid >= COALESCE((SELECT d.id" SQLITE_MATCHES                            \
@@ -455,8 +457,9 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, shared, doc, mtg, SEARCH_RANK_WINDOW,
 			       (int)np - 1, (int)np);
 	else
-		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, shared, doc, mtg, shared, doc,
-			       mtg, SEARCH_RANK_WINDOW - 1, (int)np - 1, (int)np);
+		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, MEETINGS_JOIN, shared, doc, mtg,
+			       *mtg ? MEETINGS_JOIN : "", shared, doc, mtg, SEARCH_RANK_WINDOW - 1,
+			       (int)np - 1, (int)np);
 	struct search_hit *hits =
 	    len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
 	if (!hits) {

@@ -35,12 +35,14 @@
 /*
  * Most rows ranked for one query. A query whose words are among the most
  * frequent matches a large share of every row, and ranking them all took
- * 0.3-1 s on 5 million words (bench/search.sh). Beyond this many matches
+ * 0.3-1 s on 5 million words (bench/search.sh; the cost of what remains is
+ * about proportional to this number). Beyond this many matches
  * only this many are ranked: on SQLite the caller's newest, on PostgreSQL
  * the first the index yields (in table order). At least SEARCH_MAX_OFFSET
  * plus a page, so paging never runs past the ranked rows.
  */
-#define SEARCH_RANK_WINDOW 2000
+#define SEARCH_RANK_WINDOW 1200
+_Static_assert(SEARCH_RANK_WINDOW > SEARCH_MAX_OFFSET + 100, "paging must stay in the ranked rows");
 
 enum search_parse_rc {
 	SEARCH_Q_OK = 0,
