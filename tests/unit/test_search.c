@@ -377,23 +377,30 @@ static void test_rank_window(void **state)
 	make_meeting(fx, fx->org, fx->user, "Big", big, 1, a);
 	int rows = SEARCH_RANK_WINDOW + 300;
 	/*
-	 * The best row first and last: SQLite ranks the newest matches,
-	 * PostgreSQL the first the index yields (in table order).
+	 * The best row twice: once older than all the others (segment 99999),
+	 * once newer (segment 0). SQLite ranks the newest matches: the new one
+	 * comes first and the old one not at all. PostgreSQL ranks the first
+	 * matches in table order: the old one comes first.
 	 */
 	static const char BEST[] =
-	    "INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, body)"
-	    " VALUES ($1, $2, 'segment', 0, 'budget budget budget')";
-	assert_int_equal(db_exec(fx->c, BEST, DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a)), NULL),
-			 DB_OK);
+	    "INSERT INTO search_docs (id, org_id, meeting_id, kind, segment_index, body)"
+	    " VALUES ($3, $1, $2, 'segment', $4, 'budget budget budget')";
+	assert_int_equal(
+	    db_exec(fx->c, BEST,
+		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(500000), DB_INT(99999)), NULL),
+	    DB_OK);
 	assert_int_equal(
 	    db_exec(fx->c,
 		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)"
-		    " INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, body)"
-		    " SELECT $1, $2, 'segment', i, 'a budget line and many other words number ' ||"
-		    " CAST(i AS TEXT) FROM n",
+		    " INSERT INTO search_docs (id, org_id, meeting_id, kind, segment_index, body)"
+		    " SELECT 1000000 + 8 * i, $1, $2, 'segment', i,"
+		    " 'a budget line and many other words number ' || CAST(i AS TEXT) FROM n",
 		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(rows)), NULL),
 	    DB_OK);
-	assert_int_equal(db_exec(fx->c, BEST, DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a)), NULL),
+	assert_int_equal(db_exec(fx->c, BEST,
+				 DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a),
+					   DB_INT(1000000 + 8 * (rows + 1)), DB_INT(0)),
+				 NULL),
 			 DB_OK);
 	struct search_hit *h = NULL;
 	size_t n = run(fx, fx->org2, "budget", NULL, &h);
@@ -402,9 +409,11 @@ static void test_rank_window(void **state)
 	search_hits_free(h, n);
 	n = run(fx, fx->org, "budget", NULL, &h);
 	assert_int_equal(n, 50);
-	assert_int_equal(h[0].segment_index, 0); /* budget budget budget */
-	for (size_t i = 0; i < n; i++)
+	assert_int_equal(h[0].segment_index, fx->kind == DB_SQLITE ? 0 : 99999);
+	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(h[i].meeting_id, a);
+		assert_int_not_equal(h[i].segment_index, fx->kind == DB_SQLITE ? 99999 : 0);
+	}
 	search_hits_free(h, n);
 	/* The deepest page a cursor reaches is full (the window holds it). */
 	struct search_parsed p;
