@@ -79,6 +79,8 @@ for engine in $ENGINES; do
 	if [ -n "$KEEP" ]; then
 		DATA="$KEEP/$engine"
 		STAMP="$KEEP/$engine.loaded"
+		# A PostgreSQL cluster stopped since (pg-test-cluster stop removes it) is loaded again.
+		if [ "$engine" = pg ] && [ ! -d "$KEEP/pg.cluster" ]; then rm -f "$STAMP"; fi
 		if [ -f "$STAMP" ] && [ "$(cut -d' ' -f1-2 "$STAMP")" != "$MEETINGS $WORDS" ]; then
 			echo "$KEEP holds a corpus of another size ($(cut -d' ' -f1-2 "$STAMP")); remove it first" >&2
 			exit 1
