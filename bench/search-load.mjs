@@ -7,7 +7,8 @@
 // PIDS (comma-separated: iamd, and the PostgreSQL postmaster if any) adds
 // the server CPU time each query took (iamd plus every PostgreSQL process),
 // a figure that does not depend on how busy the machine is, unlike the
-// latency on a shared machine.
+// latency on a shared machine. SLOWEST=N (environment) lists the N slowest
+// queries of each kind.
 //
 // Queries come from the corpus itself (same seed): one-word queries use
 // words of Zipf ranks 20..3000 (content words: neither "the"-like words found
@@ -45,7 +46,7 @@ async function one(q) {
 	const body = await res.json();
 	const ms = performance.now() - t0;
 	if (res.status !== 200) throw new Error(`${q}: ${res.status} ${JSON.stringify(body)}`);
-	return { ms, hits: body.data.length };
+	return { ms, hits: body.data.length, q };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -82,17 +83,23 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.leng
 
 async function kind(name, make) {
 	const times = [];
+	const slow = [];
 	let empty = 0;
 	const cpu0 = serverCpuMs();
 	for (let i = 0; i < N; i++) {
 		const r = await one(make(i));
 		times.push(r.ms);
+		slow.push(r);
 		if (!r.hits) empty++;
 	}
 	const cpu = (serverCpuMs() - cpu0) / N;
 	times.sort((a, b) => a - b);
 	const f = (x) => x.toFixed(1).padStart(8);
 	console.log(`${name.padEnd(10)} ${String(N).padStart(6)} ${f(pct(times, 50))} ${f(pct(times, 95))} ${f(times.at(-1))} ${String(empty).padStart(9)} ${Number.isNaN(cpu) ? '' : f(cpu).padStart(14)}`);
+	if (process.env.SLOWEST) {
+		slow.sort((a, b) => b.ms - a.ms);
+		for (const r of slow.slice(0, Number(process.env.SLOWEST))) console.log(`    ${r.ms.toFixed(1).padStart(8)} ms  ${r.q}`);
+	}
 	return pct(times, 95);
 }
 

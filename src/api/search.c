@@ -6,8 +6,13 @@
  * ?q=      words (all required), "an exact phrase", -excluded, -"excluded
  *          phrase"; at most SEARCH_Q_MAX_BYTES bytes and SEARCH_MAX_TERMS
  *          words. Everything else in it is only a word separator.
- * ?meeting_id=, ?from=, ?to= (RFC 3339 or YYYY-MM-DD; to is inclusive for a
- * date), ?speaker= ("S<n>" or the name shown), ?limit=, ?cursor=.
+ * ?meeting_id=, ?collection_id= (only meetings in that collection; one the
+ * caller cannot see is 404 collection_not_found), ?from=, ?to= (RFC 3339 or
+ * YYYY-MM-DD; to is inclusive for a date), ?speaker= ("S<n>" or the name
+ * shown), ?limit=, ?cursor=.
+ *
+ * When more than SEARCH_RANK_WINDOW rows match, only that many are ranked
+ * (store/search.h): the caller's newest on SQLite.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,6 +20,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/authz.h"
 #include "core/crypto.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -143,6 +149,9 @@ static void search_check(struct api_ctx *cx, json_t **errors)
 	const char *mid = http_query(r, "meeting_id");
 	if (mid && *mid && !uuid_valid(mid))
 		jv_error(errors, "meeting_id", "must be a meeting id");
+	const char *cid = http_query(r, "collection_id");
+	if (cid && *cid && !uuid_valid(cid))
+		jv_error(errors, "collection_id", "must be a collection id");
 	in->from_ms = parse_bound(r, "from", false, errors);
 	in->to_ms = parse_bound(r, "to", true, errors);
 	if (in->from_ms && in->to_ms && in->to_ms <= in->from_ms)
@@ -183,10 +192,26 @@ static void search(struct api_ctx *cx)
 		http_problem_internal(r, "search parse");
 		goto out;
 	}
+	const char *cid = http_query(r, "collection_id");
+	if (cid && *cid) {
+		/* Only a collection the caller may see narrows a search; any other is 404. */
+		enum coll_role role;
+		int crc = authz_collection_role(cx->conn, cx->principal, cid, &role);
+		if (crc) {
+			api_db_fail(r, crc, "search collection");
+			goto out;
+		}
+		if (role == COLL_NONE) {
+			http_problem(r, 404, "collection_not_found",
+				     "There is no collection %.36s that you can see.", cid);
+			goto out;
+		}
+	}
 	struct search_filter f = {.org_id = cx->principal->org_id,
 				  .grantee =
 				      cx->principal->via_api_key ? NULL : cx->principal->user_id,
 				  .meeting_id = http_query(r, "meeting_id"),
+				  .collection_id = cid,
 				  .from_ms = in->from_ms,
 				  .to_ms = in->to_ms,
 				  .speaker = http_query(r, "speaker")};

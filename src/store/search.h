@@ -32,6 +32,17 @@
 #define SEARCH_MAX_TERMS   32
 /* Deepest result a cursor may reach (offset paging over a ranked list). */
 #define SEARCH_MAX_OFFSET 1000
+/*
+ * Most rows ranked for one query. A query whose words are among the most
+ * frequent matches a large share of every row, and ranking them all took
+ * 0.3-1 s on 5 million words (bench/search.sh; the cost of what remains is
+ * about proportional to this number). Beyond this many matches
+ * only this many are ranked: on SQLite the caller's newest, on PostgreSQL
+ * the first the index yields (in table order). At least SEARCH_MAX_OFFSET
+ * plus a page, so paging never runs past the ranked rows.
+ */
+#define SEARCH_RANK_WINDOW 1200
+_Static_assert(SEARCH_RANK_WINDOW > SEARCH_MAX_OFFSET + 100, "paging must stay in the ranked rows");
 
 enum search_parse_rc {
 	SEARCH_Q_OK = 0,
@@ -88,9 +99,14 @@ struct search_filter {
 	/* A user whose collection grants add meetings; NULL or "" = none (API keys). */
 	const char *grantee;
 	const char *meeting_id; /* NULL or "" = every meeting */
-	int64_t from_ms;	/* meeting date (else created) >= from_ms; 0 = open */
-	int64_t to_ms;		/* meeting date (else created) < to_ms; 0 = open */
-	const char *speaker;	/* "S<n>" or a speaker's name (any case); NULL or "" = any */
+	/*
+	 * NULL or "" = any; else only meetings in this collection. The caller
+	 * checks the collection may be read (authz_collection_role) first.
+	 */
+	const char *collection_id;
+	int64_t from_ms;     /* meeting date (else created) >= from_ms; 0 = open */
+	int64_t to_ms;	     /* meeting date (else created) < to_ms; 0 = open */
+	const char *speaker; /* "S<n>" or a speaker's name (any case); NULL or "" = any */
 };
 
 struct search_hit {

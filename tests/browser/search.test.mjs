@@ -1,7 +1,8 @@
 // Search in the browser (issue 13): the header box shows results as you
 // type (combobox + listbox), arrows move through them, Enter opens the
 // meeting at the moment the words were said (the audio starts there), Esc
-// closes the list; the /search page with a filter and a field error.
+// closes the list; the /search page with a filter and a field error, and
+// its collection select.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,6 +123,35 @@ describe('search box', () => {
 		await screenshot(page, 'search-opened');
 		assert.deepEqual(unexpectedErrors(b.errors, ALLOWED), [], failed.join(', '));
 		assert.deepEqual(failed.filter((f) => !/^404 GET \/favicon\.ico$/.test(f) && !/^400 GET \/api\/v1\/search$/.test(f)), []);
+	});
+
+	test('the search page narrows to a collection chosen in its select', T, async () => {
+		const other = await launch();
+		try {
+			const acc = await registerApi({ tag: 'searchcoll' });
+			const mk = async (title) => (await apiJson('POST', '/api/v1/meetings', { token: acc.access, json: { title } })).body;
+			const inside = await mk('Narwhal board minutes');
+			await mk('Narwhal picnic ideas');
+			const coll = await apiJson('POST', '/api/v1/collections', { token: acc.access, json: { name: 'Board' } });
+			assert.equal(coll.status, 201, coll.text);
+			const put = await apiJson('PUT', `/api/v1/collections/${coll.body.id}/meetings/${inside.id}`, { token: acc.access });
+			assert.equal(put.status, 204, put.text);
+			await openLoggedIn(other.page, acc, '/search?q=narwhal');
+			const results = other.page.getByRole('list', { name: 'Search results' });
+			await results.getByRole('link').nth(1).waitFor();
+			const select = other.page.getByLabel('Collection');
+			assert.deepEqual(await select.locator('option').allTextContents(), ['All meetings', 'Board']);
+			await select.selectOption({ label: 'Board' });
+			await other.page.getByRole('button', { name: 'Search', exact: true }).click();
+			await other.page.waitForURL((u) => u.searchParams.get('collection_id') === coll.body.id);
+			await other.page.waitForFunction(() => document.querySelectorAll('.search-results .search-result').length === 1);
+			assert.deepEqual(await results.locator('.search-result__title').allTextContents(), ['Narwhal board minutes']);
+			assert.equal(await select.inputValue(), coll.body.id);
+			await screenshot(other.page, 'search-collection');
+			assert.deepEqual(unexpectedErrors(other.errors, ALLOWED), []);
+		} finally {
+			await other.close();
+		}
 	});
 
 	test('on a phone the list of hits stays on the screen', T, async () => {

@@ -362,6 +362,73 @@ static void test_tenants_edits_delete(void **state)
 	search_hits_free(h, n);
 }
 
+/*
+ * More matches than SEARCH_RANK_WINDOW: another tenant's many rows never
+ * crowd out a small tenant's few, every page up to the deepest cursor is
+ * full, and the best row among the ranked ones comes first.
+ */
+static void test_rank_window(void **state)
+{
+	FX(state);
+	static const char *const small[] = {"the budget of the small tenant"};
+	static const char *const big[] = {"nothing to see"};
+	char a[UUID_STR_LEN], b[UUID_STR_LEN];
+	make_meeting(fx, fx->org2, fx->user2, "Small", small, 1, b);
+	make_meeting(fx, fx->org, fx->user, "Big", big, 1, a);
+	int rows = SEARCH_RANK_WINDOW + 300;
+	/*
+	 * The best row twice: once older than all the others (segment 99999),
+	 * once newer (segment 0). SQLite ranks the newest matches: the new one
+	 * comes first and the old one not at all. PostgreSQL ranks the first
+	 * matches in table order: the old one comes first.
+	 */
+	static const char BEST[] =
+	    "INSERT INTO search_docs (id, org_id, meeting_id, kind, segment_index, body)"
+	    " VALUES ($3, $1, $2, 'segment', $4, 'budget budget budget')";
+	assert_int_equal(
+	    db_exec(fx->c, BEST,
+		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(500000), DB_INT(99999)), NULL),
+	    DB_OK);
+	assert_int_equal(
+	    db_exec(fx->c,
+		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)"
+		    " INSERT INTO search_docs (id, org_id, meeting_id, kind, segment_index, body)"
+		    " SELECT 1000000 + 8 * i, $1, $2, 'segment', i,"
+		    " 'a budget line and many other words number ' || CAST(i AS TEXT) FROM n",
+		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(rows)), NULL),
+	    DB_OK);
+	assert_int_equal(db_exec(fx->c, BEST,
+				 DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a),
+					   DB_INT(1000000 + 8 * (rows + 1)), DB_INT(0)),
+				 NULL),
+			 DB_OK);
+	struct search_hit *h = NULL;
+	size_t n = run(fx, fx->org2, "budget", NULL, &h);
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].meeting_id, b);
+	search_hits_free(h, n);
+	n = run(fx, fx->org, "budget", NULL, &h);
+	assert_int_equal(n, 50);
+	assert_int_equal(h[0].segment_index, fx->kind == DB_SQLITE ? 0 : 99999);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(h[i].meeting_id, a);
+		assert_int_not_equal(h[i].segment_index, fx->kind == DB_SQLITE ? 99999 : 0);
+	}
+	search_hits_free(h, n);
+	/* The deepest page a cursor reaches is full (the window holds it). */
+	struct search_parsed p;
+	assert_int_equal(search_parse("budget", &p), SEARCH_Q_OK);
+	struct search_filter f = {.org_id = fx->org};
+	assert_int_equal(search_run(fx->c, &p, &f, SEARCH_MAX_OFFSET, 101, &h, &n), STORE_OK);
+	assert_int_equal(n, 101);
+	search_hits_free(h, n);
+	search_parsed_free(&p);
+	/* A phrase and a word of it, among as many rows. */
+	n = run(fx, fx->org, "\"budget line\" number", NULL, &h);
+	assert_int_equal(n, 50);
+	search_hits_free(h, n);
+}
+
 static void test_hostile_queries_run(void **state)
 {
 	FX(state);
@@ -406,11 +473,13 @@ int main(void)
 		ST(test_ranking_and_hits, KIND_SQLITE),
 		ST(test_tenants_edits_delete, KIND_SQLITE),
 		ST(test_hostile_queries_run, KIND_SQLITE),
+		ST(test_rank_window, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		ST(test_ranking_and_hits, KIND_PG),
 		ST(test_tenants_edits_delete, KIND_PG),
 		ST(test_hostile_queries_run, KIND_PG),
+		ST(test_rank_window, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("search", pure_tests, NULL, NULL);

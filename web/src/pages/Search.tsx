@@ -1,22 +1,38 @@
 // /search: every meeting of the organization searched at once, with
-// filters (speaker, dates), paging, and hits that open the meeting at the
+// filters (collection, speaker, dates), paging, and hits that open the meeting at the
 // moment the words were said. The query lives in the address (shareable).
 
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Snippet, hitLink, hitWhere, type SearchHit, type SearchPage } from '../components/SearchBox';
+import type { Collection } from '../components/ShareDialog';
 import { Alert, Field, PageHeader, Spinner, useDocumentTitle } from '../components/ui';
 import { get } from '../lib/api';
 import { formatDay } from '../lib/format';
 import { ApiError, messageOf } from '../lib/problem';
 import { Link, navigate, useLocation } from '../lib/router';
 
-const FILTERS = ['speaker', 'from', 'to', 'meeting_id'] as const;
+const FILTERS = ['collection_id', 'speaker', 'from', 'to', 'meeting_id'] as const;
+
+interface CollectionPage {
+	data: Collection[];
+	next_cursor: string | null;
+}
+
+const draftOf = (p: URLSearchParams) => ({
+	q: p.get('q') || '',
+	collection_id: p.get('collection_id') || '',
+	speaker: p.get('speaker') || '',
+	from: p.get('from') || '',
+	to: p.get('to') || '',
+});
 
 export function Search() {
 	const loc = useLocation();
 	const params = new URLSearchParams(loc.search);
 	const q = params.get('q') || '';
-	const [draft, setDraft] = useState({ q, speaker: params.get('speaker') || '', from: params.get('from') || '', to: params.get('to') || '' });
+	const [draft, setDraft] = useState(() => draftOf(params));
+	const [collections, setCollections] = useState<Collection[]>([]);
+	const collId = `f${useId().replace(/:/g, '')}`;
 	const [hits, setHits] = useState<SearchHit[]>([]);
 	const [cursor, setCursor] = useState<string | null>(null);
 	const [state, setState] = useState<'idle' | 'loading' | 'more' | 'done' | 'error'>('idle');
@@ -35,9 +51,17 @@ export function Search() {
 	})();
 
 	useEffect(() => {
-		const p = new URLSearchParams(loc.search);
-		setDraft({ q: p.get('q') || '', speaker: p.get('speaker') || '', from: p.get('from') || '', to: p.get('to') || '' });
+		setDraft(draftOf(new URLSearchParams(loc.search)));
 	}, [loc.search]);
+
+	// The collections the caller can see (their organization's and those shared with them).
+	useEffect(() => {
+		const ctl = new AbortController();
+		get<CollectionPage>('/api/v1/collections?limit=100', ctl.signal)
+			.then((p) => setCollections(p.data))
+			.catch(() => setCollections([]));
+		return () => ctl.abort();
+	}, []);
 
 	useEffect(() => {
 		setHits([]);
@@ -83,6 +107,7 @@ export function Search() {
 		e.preventDefault();
 		const p = new URLSearchParams();
 		if (draft.q.trim()) p.set('q', draft.q.trim());
+		if (draft.collection_id) p.set('collection_id', draft.collection_id);
 		if (draft.speaker.trim()) p.set('speaker', draft.speaker.trim());
 		if (draft.from) p.set('from', draft.from);
 		if (draft.to) p.set('to', draft.to);
@@ -91,13 +116,34 @@ export function Search() {
 		navigate(`/search?${p.toString()}`);
 	};
 
-	const set = (k: keyof typeof draft) => (e: React.ChangeEvent<HTMLInputElement>) => setDraft((d) => ({ ...d, [k]: e.target.value }));
+	const set = (k: keyof typeof draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setDraft((d) => ({ ...d, [k]: e.target.value }));
+	// A collection in the address that is not in the list (say, no longer shared) still shows.
+	const multiOrg = new Set(collections.map((c) => c.organization.id)).size > 1;
+	const collOptions = draft.collection_id && !collections.some((c) => c.id === draft.collection_id) ? [...collections, { id: draft.collection_id, name: 'This collection' } as Collection] : collections;
 
 	return (
 		<div className="search-page">
 			<PageHeader title="Search" sub='Words are all required. Use "quotes" for an exact phrase and -word to leave a word out.' />
 			<form className="search-form" onSubmit={submit} role="search" aria-label="Search meetings">
 				<Field label="Words" name="q" type="search" value={draft.q} onChange={set('q')} maxLength={1024} error={fieldErrors.q} className="search-form__q" />
+				{collOptions.length ? (
+					<div className={`field${fieldErrors.collection_id ? ' field--invalid' : ''}`}>
+						<label htmlFor={collId}>Collection</label>
+						<select id={collId} name="collection_id" className="select" value={draft.collection_id} onChange={set('collection_id')} aria-invalid={fieldErrors.collection_id ? true : undefined}>
+							<option value="">All meetings</option>
+							{collOptions.map((c) => (
+								<option key={c.id} value={c.id}>
+									{multiOrg && c.organization ? `${c.name} (${c.organization.name})` : c.name}
+								</option>
+							))}
+						</select>
+						{fieldErrors.collection_id ? (
+							<p className="field__error" data-field-error="collection_id">
+								{fieldErrors.collection_id}
+							</p>
+						) : null}
+					</div>
+				) : null}
 				<Field label="Speaker" name="speaker" value={draft.speaker} onChange={set('speaker')} placeholder="Name or S1" error={fieldErrors.speaker} />
 				<Field label="From" name="from" type="date" value={draft.from} onChange={set('from')} error={fieldErrors.from} />
 				<Field label="To" name="to" type="date" value={draft.to} onChange={set('to')} error={fieldErrors.to} />
