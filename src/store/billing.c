@@ -427,6 +427,49 @@ enum store_rc billing_warning_claim(struct db_conn *c, const char *org_id, const
 	return store_rc_of(rc);
 }
 
+enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
+				   struct billing_manager **out, size_t *n)
+{
+	int rc;
+	*out = NULL;
+	*n = 0;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT u.id, u.email, u.first_name, np.email FROM memberships m"
+		     " JOIN users u ON u.id = m.user_id"
+		     " LEFT JOIN notification_preferences np ON np.user_id = u.id"
+		     " AND np.type = 'quota_warning'"
+		     " WHERE m.org_id = $1 AND m.role IN ('owner', 'admin')"
+		     " ORDER BY m.created_at, u.id LIMIT 50",
+		     DB_PARAMS(DB_TEXT(org_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	struct billing_manager *list = NULL;
+	size_t count = 0;
+	while ((rc = db_next(r)) == 1) {
+		struct billing_manager *grown = realloc(list, (count + 1) * sizeof *list);
+		if (!grown) {
+			rc = DB_ERR;
+			break;
+		}
+		list = grown;
+		struct billing_manager *m = &list[count++];
+		memset(m, 0, sizeof *m);
+		store_copy(m->user_id, sizeof m->user_id, r, 0);
+		store_copy(m->email, sizeof m->email, r, 1);
+		store_copy(m->first_name, sizeof m->first_name, r, 2);
+		m->email_pref = db_is_null(r, 3) ? -1 : db_int(r, 3) != 0;
+	}
+	db_res_free(r);
+	if (rc < 0) {
+		free(list);
+		return store_rc_of(rc);
+	}
+	*out = list;
+	*n = count;
+	return STORE_OK;
+}
+
 enum store_rc billing_event_claim(struct db_conn *c, const char *provider, const char *event_id,
 				  const char *type, const char *org_id, const char *outcome,
 				  bool *first)

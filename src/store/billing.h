@@ -114,6 +114,17 @@ enum store_rc billing_api_count(struct db_conn *c, const char *org_id, int64_t w
 enum store_rc billing_warning_claim(struct db_conn *c, const char *org_id, const char *kind,
 				    int64_t period_start, int threshold, bool *first);
 
+/* An owner or admin of an organization: whom usage warnings and renewal links go to. */
+struct billing_manager {
+	char user_id[40];
+	char email[256];
+	char first_name[128];
+	int email_pref; /* the stored quota_warning e-mail preference: 1 on, 0 off, -1 none */
+};
+/* The organization's owners and admins (at most 50, oldest first); caller frees *out. */
+enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
+				   struct billing_manager **out, size_t *n);
+
 /*
  * Claim a provider event id: *first true when it was not processed before.
  * outcome (may be NULL) is kept for support.
