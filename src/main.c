@@ -31,6 +31,8 @@
 #include "intel/llm.h"
 #include "jobs/transcribe.h"
 #include "jobs/mail.h"
+#include "jobs/stripe_meter.h"
+#include "billing/meter.h"
 #include "mail/mail.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -418,9 +420,11 @@ static int run(const struct config *cfg, enum role role)
 		app.jobs = jobs_new(app.db, &jc, &env);
 		job_insights_init(cfg->models_dir);
 		llm_configure(cfg); /* the insights job's model, when IAM_LLM_BASE_URL is set */
+		job_stripe_meter_init(cfg);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 ||
 		    jobs_register(app.jobs, "insights", job_insights) < 0 ||
+		    jobs_register(app.jobs, METER_STRIPE_KIND, job_stripe_meter) < 0 ||
 		    jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;

@@ -16,6 +16,7 @@ const char BILLING_PLANS_USAGE[] =
     "            [--storage-gb N] [--chat N] [--api-per-hour N] [--overage on|off]\n"
     "            [--price-usd CENTS] [--price-zar CENTS] [--stripe-price ID]\n"
     "            [--overage-usd CENTS] [--overage-zar CENTS] (per minute past the quota)\n"
+    "            [--stripe-meter EVENT_NAME|none] (the Stripe meter overage minutes go to)\n"
     "            create or change a plan; a limit of 'unlimited' removes it\n"
     "  plans assign ORG_ID CODE  put an organization on a plan by hand\n";
 
@@ -48,7 +49,7 @@ static int cmd_list(struct db_conn *c, bool as_json, FILE *out, FILE *err)
 			json_array_append_new(
 			    arr,
 			    json_pack(
-				"{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:I,s:I}", "code",
+				"{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:I,s:I,s:o}", "code",
 				p->code, "name", p->name, "position", p->position,
 				"minutes_per_month", limit_json(p->minutes_per_month),
 				"storage_bytes", limit_json(p->storage_bytes),
@@ -60,7 +61,10 @@ static int cmd_list(struct db_conn *c, bool as_json, FILE *out, FILE *err)
 				p->stripe_price_id[0] ? json_string(p->stripe_price_id)
 						      : json_null(),
 				"usd_overage_cents_per_minute", (json_int_t)p->usd_overage_minor,
-				"zar_overage_cents_per_minute", (json_int_t)p->zar_overage_minor));
+				"zar_overage_cents_per_minute", (json_int_t)p->zar_overage_minor,
+				"stripe_meter_event",
+				p->stripe_meter_event[0] ? json_string(p->stripe_meter_event)
+							 : json_null()));
 		}
 		json_dumpf(arr, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
@@ -111,6 +115,17 @@ static bool code_ok(const char *s)
 	return true;
 }
 
+static bool meter_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= BILLING_METER_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_-.", *s))
+			return false;
+	return true;
+}
+
 static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *err)
 {
 	if (argc < 2 || !code_ok(argv[1])) {
@@ -134,6 +149,7 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 		p.position = 100;
 		p.usd_minor = p.zar_minor = -1;
 		p.stripe_price_id[0] = '\0';
+		p.stripe_meter_event[0] = '\0';
 	} else if (rc) {
 		fprintf(err, "iamd plans set: cannot read plan %s (%s)\n", argv[1],
 			store_rc_name(rc));
@@ -167,6 +183,20 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 		}
 		if (!strcmp(opt, "--stripe-price")) {
 			price_id = v;
+			continue;
+		}
+		if (!strcmp(opt, "--stripe-meter")) {
+			if (!strcmp(v, "none")) {
+				p.stripe_meter_event[0] = '\0';
+				continue;
+			}
+			if (!meter_name_ok(v)) {
+				fprintf(err,
+					"iamd plans set: --stripe-meter is the meter's event_name "
+					"(1-100 of A-Z a-z 0-9 _ - .) or none\n");
+				return 2;
+			}
+			snprintf(p.stripe_meter_event, sizeof p.stripe_meter_event, "%s", v);
 			continue;
 		}
 		bool unl = strcmp(opt, "--position") && strncmp(opt, "--price-", 8) &&

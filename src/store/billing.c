@@ -19,7 +19,7 @@
 	" (SELECT overage_minor_per_minute FROM plan_prices WHERE plan_code = p.code AND"          \
 	" currency = 'USD'),"                                                                      \
 	" (SELECT overage_minor_per_minute FROM plan_prices WHERE plan_code = p.code AND"          \
-	" currency = 'ZAR')"
+	" currency = 'ZAR'), p.stripe_meter_event"
 
 static int64_t int_or_unlimited(const struct db_res *r, int col)
 {
@@ -42,6 +42,7 @@ static void plan_read(const struct db_res *r, struct plan *p)
 	store_copy(p->stripe_price_id, sizeof p->stripe_price_id, r, 10);
 	p->usd_overage_minor = db_int(r, 11);
 	p->zar_overage_minor = db_int(r, 12);
+	store_copy(p->stripe_meter_event, sizeof p->stripe_meter_event, r, 13);
 }
 
 static enum store_rc plan_one(struct db_conn *c, const char *sql, const char *arg, struct plan *out)
@@ -112,15 +113,16 @@ enum store_rc billing_plan_put(struct db_conn *c, const struct plan *p)
 	    c,
 	    "INSERT INTO plans (code, name, position, minutes_per_month, storage_bytes,"
 	    " chat_messages_per_month, api_requests_per_hour, overage_allowed, created_at,"
-	    " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+	    " updated_at, stripe_meter_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
 	    " ON CONFLICT (code) DO UPDATE SET name = $2, position = $3, minutes_per_month = $4,"
 	    " storage_bytes = $5, chat_messages_per_month = $6, api_requests_per_hour = $7,"
-	    " overage_allowed = $8, updated_at = $9",
+	    " overage_allowed = $8, updated_at = $9, stripe_meter_event = $10",
 	    DB_PARAMS(DB_TEXT(p->code), DB_TEXT(p->name), DB_INT(p->position),
 		      limit_param(p->minutes_per_month), limit_param(p->storage_bytes),
 		      limit_param(p->chat_messages_per_month),
 		      limit_param(p->api_requests_per_hour), DB_INT(p->overage_allowed ? 1 : 0),
-		      DB_INT(now)),
+		      DB_INT(now),
+		      DB_TEXT(p->stripe_meter_event[0] ? p->stripe_meter_event : NULL)),
 	    NULL));
 }
 
@@ -259,7 +261,13 @@ enum store_rc billing_subscription_by_customer(struct db_conn *c, const char *pr
 
 enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u, bool *inserted)
 {
-	char id[UUID_STR_LEN];
+	char id[40];
+	return billing_usage_add_id(c, u, inserted, id);
+}
+
+enum store_rc billing_usage_add_id(struct db_conn *c, const struct usage_record *u, bool *inserted,
+				   char id[40])
+{
 	uuid_v7(id);
 	int64_t changes = 0;
 	int rc = db_exec(c,
@@ -272,8 +280,11 @@ enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u,
 				   DB_TEXT(u->meeting_id), DB_TEXT(u->provider), DB_TEXT(u->model),
 				   DB_INT(u->cost_micro_usd), DB_INT(u->at_ms)),
 			 &changes);
+	bool added = rc == DB_OK && changes > 0;
 	if (inserted)
-		*inserted = rc == DB_OK && changes > 0;
+		*inserted = added;
+	if (!added)
+		id[0] = '\0';
 	return store_rc_of(rc);
 }
 

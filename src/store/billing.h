@@ -16,6 +16,7 @@
 #define PLAN_CODE_MAX	  32
 #define BILLING_ID_MAX	  128
 #define BILLING_UNLIMITED (-1)
+#define BILLING_METER_MAX 101 /* Stripe: event_name at most 100 characters */
 
 struct plan {
 	char code[PLAN_CODE_MAX];
@@ -31,13 +32,15 @@ struct plan {
 	/* Overage (overage_allowed): the price of a minute past the quota, per currency. */
 	int64_t usd_overage_minor, zar_overage_minor;
 	char stripe_price_id[BILLING_ID_MAX]; /* of the USD price; "" = none */
+	/* The Stripe Billing Meter's event_name overage minutes go to; "" = not reported. */
+	char stripe_meter_event[BILLING_METER_MAX];
 };
 
 /* STORE_NOT_FOUND for an unknown code. */
 enum store_rc billing_plan_get(struct db_conn *c, const char *code, struct plan *out);
 /* Every plan in display order; caller frees *out with free(). */
 enum store_rc billing_plan_list(struct db_conn *c, struct plan **out, size_t *n);
-/* Insert or replace the plan row (limits, name, position, overage) — not prices. */
+/* Insert or replace the plan row (limits, name, position, overage, meter) — not prices. */
 enum store_rc billing_plan_put(struct db_conn *c, const struct plan *p);
 /* Set a price (amount < 0 removes it). price_id may be NULL (kept as is when updating). */
 enum store_rc billing_price_put(struct db_conn *c, const char *code, const char *currency,
@@ -87,6 +90,9 @@ struct usage_record {
 };
 /* Record usage once per (kind, source_key); *inserted false when it was already there. */
 enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u, bool *inserted);
+/* billing_usage_add that also gives the new record's id (id[0] = '\0' when not inserted). */
+enum store_rc billing_usage_add_id(struct db_conn *c, const struct usage_record *u, bool *inserted,
+				   char id[40]);
 /* Sum of quantity of kind for org in [from, to). */
 enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const char *kind,
 				int64_t from_ms, int64_t to_ms, int64_t *sum);
