@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/renewal.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
 #include "store/billing.h"
@@ -18,7 +19,9 @@ const char BILLING_PLANS_USAGE[] =
     "            [--overage-usd CENTS] [--overage-zar CENTS] (per minute past the quota)\n"
     "            [--stripe-meter EVENT_NAME|none] (the Stripe meter overage minutes go to)\n"
     "            create or change a plan; a limit of 'unlimited' removes it\n"
-    "  plans assign ORG_ID CODE  put an organization on a plan by hand\n";
+    "  plans assign ORG_ID CODE  put an organization on a plan by hand\n"
+    "  plans renew [--now RFC3339]  run the PayGate renewal sweep now (pay links,\n"
+    "            past due, fallback to Free), as if it were --now\n";
 
 static json_t *limit_json(int64_t v)
 {
@@ -298,6 +301,36 @@ static int cmd_assign(struct db_conn *c, int argc, char **argv, FILE *out, FILE 
 	return 0;
 }
 
+static int cmd_renew(struct db_conn *c, int argc, char **argv, FILE *out, FILE *err)
+{
+	int64_t now = time_now_ms();
+	if (argc == 3 && !strcmp(argv[1], "--now")) {
+		now = time_parse_rfc3339(argv[2]);
+		if (now <= 0) {
+			fprintf(err, "iamd plans renew: --now takes an RFC 3339 time, got '%s'\n",
+				argv[2]);
+			return 2;
+		}
+	} else if (argc != 1) {
+		fprintf(err, "iamd plans renew: usage: iamd plans renew [--now RFC3339]\n");
+		return 2;
+	}
+	struct renewal_sweep r;
+	enum store_rc rc = store_rc_of(db_begin(c));
+	if (!rc)
+		rc = renewal_sweep(c, now, &r);
+	if (!rc)
+		rc = store_rc_of(db_commit(c));
+	if (rc) {
+		db_rollback(c);
+		fprintf(err, "iamd plans renew: %s\n", store_rc_name(rc));
+		return 1;
+	}
+	fprintf(out, "{\"renewals_queued\": %d, \"past_due\": %d, \"downgraded\": %d}\n", r.queued,
+		r.past_due, r.downgraded);
+	return 0;
+}
+
 int billing_plans_command(struct db *db, int argc, char **argv, FILE *out, FILE *err)
 {
 	if (argc < 1) {
@@ -318,6 +351,8 @@ int billing_plans_command(struct db *db, int argc, char **argv, FILE *out, FILE 
 		rc = cmd_set(c, argc, argv, out, err);
 	else if (!strcmp(argv[0], "assign"))
 		rc = cmd_assign(c, argc, argv, out, err);
+	else if (!strcmp(argv[0], "renew"))
+		rc = cmd_renew(c, argc, argv, out, err);
 	else {
 		fprintf(err, "iamd plans: unknown subcommand '%s'; usage:\n%s", argv[0],
 			BILLING_PLANS_USAGE);

@@ -446,7 +446,7 @@ enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
 	*n = 0;
 	struct db_res *r =
 	    db_query(c,
-		     "SELECT u.id, u.email, u.first_name, np.email FROM memberships m"
+		     "SELECT u.id, u.email, u.first_name, np.email, m.role FROM memberships m"
 		     " JOIN users u ON u.id = m.user_id"
 		     " LEFT JOIN notification_preferences np ON np.user_id = u.id"
 		     " AND np.type = 'quota_warning'"
@@ -470,6 +470,7 @@ enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
 		store_copy(m->email, sizeof m->email, r, 1);
 		store_copy(m->first_name, sizeof m->first_name, r, 2);
 		m->email_pref = db_is_null(r, 3) ? -1 : db_int(r, 3) != 0;
+		store_copy(m->role, sizeof m->role, r, 4);
 	}
 	db_res_free(r);
 	if (rc < 0) {
@@ -519,9 +520,11 @@ enum store_rc billing_paygate_create(struct db_conn *c, const struct paygate_pay
 	return store_rc_of(db_exec(
 	    c,
 	    "INSERT INTO paygate_payments (reference, org_id, plan_code, amount_minor, currency,"
-	    " state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'initiated', $6, $6)",
+	    " state, created_at, updated_at, renews_period_end)"
+	    " VALUES ($1, $2, $3, $4, $5, 'initiated', $6, $6, $7)",
 	    DB_PARAMS(DB_TEXT(p->reference), DB_TEXT(p->org_id), DB_TEXT(p->plan_code),
-		      DB_INT(p->amount_minor), DB_TEXT(p->currency), DB_INT(now)),
+		      DB_INT(p->amount_minor), DB_TEXT(p->currency), DB_INT(now),
+		      p->renews_period_end ? DB_INT(p->renews_period_end) : DB_NULL),
 	    NULL));
 }
 
@@ -535,15 +538,15 @@ enum store_rc billing_paygate_set_request(struct db_conn *c, const char *referen
 	    DB_PARAMS(DB_TEXT(reference), DB_TEXT(pay_request_id), DB_INT(time_now_ms())), NULL));
 }
 
-enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
-				  struct paygate_payment *out)
+#define PAY_COLS                                                                                   \
+	"reference, org_id, plan_code, amount_minor, currency, COALESCE(pay_request_id, ''),"      \
+	" state, COALESCE(renews_period_end, 0), COALESCE(pay_url, '')"
+
+static enum store_rc pay_one(struct db_conn *c, const char *sql, const struct db_param *p,
+			     size_t np, struct paygate_payment *out)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT reference, org_id, plan_code, amount_minor, currency,"
-				    " COALESCE(pay_request_id, ''), state FROM paygate_payments"
-				    " WHERE reference = $1",
-				    DB_PARAMS(DB_TEXT(reference)), &rc);
+	struct db_res *r = db_query(c, sql, p, np, &rc);
 	if (!r)
 		return store_rc_of(rc);
 	rc = db_next(r);
@@ -556,9 +559,71 @@ enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
 		store_copy(out->currency, sizeof out->currency, r, 4);
 		store_copy(out->pay_request_id, sizeof out->pay_request_id, r, 5);
 		store_copy(out->state, sizeof out->state, r, 6);
+		out->renews_period_end = db_int(r, 7);
+		store_copy(out->pay_url, sizeof out->pay_url, r, 8);
 	}
 	db_res_free(r);
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+}
+
+enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
+				  struct paygate_payment *out)
+{
+	return pay_one(c, "SELECT " PAY_COLS " FROM paygate_payments WHERE reference = $1",
+		       DB_PARAMS(DB_TEXT(reference)), out);
+}
+
+enum store_rc billing_paygate_renewal_get(struct db_conn *c, const char *org_id, int64_t period_end,
+					  struct paygate_payment *out)
+{
+	return pay_one(c,
+		       "SELECT " PAY_COLS " FROM paygate_payments WHERE org_id = $1"
+		       " AND renews_period_end = $2",
+		       DB_PARAMS(DB_TEXT(org_id), DB_INT(period_end)), out);
+}
+
+enum store_rc billing_paygate_set_link(struct db_conn *c, const char *reference,
+				       const char *pay_request_id, const char *pay_url)
+{
+	return store_rc_of(db_exec(c,
+				   "UPDATE paygate_payments SET pay_request_id = $2, pay_url = $3,"
+				   " updated_at = $4 WHERE reference = $1",
+				   DB_PARAMS(DB_TEXT(reference), DB_TEXT(pay_request_id),
+					     DB_TEXT(pay_url), DB_INT(time_now_ms())),
+				   NULL));
+}
+
+enum store_rc billing_paygate_subscriptions(struct db_conn *c, struct subscription **out, size_t *n)
+{
+	int rc;
+	*out = NULL;
+	*n = 0;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " SUB_COLS " FROM subscriptions WHERE provider = 'paygate'"
+		     " AND state IN ('active', 'past_due') ORDER BY period_end",
+		     NULL, 0, &rc);
+	if (!r)
+		return store_rc_of(rc);
+	struct subscription *list = NULL;
+	size_t count = 0;
+	while ((rc = db_next(r)) == 1) {
+		struct subscription *grown = realloc(list, (count + 1) * sizeof *list);
+		if (!grown) {
+			rc = DB_ERR;
+			break;
+		}
+		list = grown;
+		sub_read(r, &list[count++]);
+	}
+	db_res_free(r);
+	if (rc < 0) {
+		free(list);
+		return store_rc_of(rc);
+	}
+	*out = list;
+	*n = count;
+	return STORE_OK;
 }
 
 enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference, const char *state)
@@ -571,6 +636,7 @@ enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference
 #define INV_COLS                                                                                   \
 	"id, org_id, seq, number, plan_code, currency, subtotal_minor, vat_percent, vat_minor,"    \
 	" total_minor, provider, provider_ref, period_start, period_end, issued_at"
+#define INV_READ INV_COLS ", COALESCE(paid_at, 0)"
 
 static void inv_read(const struct db_res *r, struct invoice *v)
 {
@@ -590,6 +656,7 @@ static void inv_read(const struct db_res *r, struct invoice *v)
 	v->period_start = db_int(r, 12);
 	v->period_end = db_int(r, 13);
 	v->issued_at = db_int(r, 14);
+	v->paid_at = db_int(r, 15);
 }
 
 static enum store_rc inv_one(struct db_conn *c, const char *sql, const struct db_param *p,
@@ -606,18 +673,36 @@ static enum store_rc inv_one(struct db_conn *c, const char *sql, const struct db
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
 }
 
+static enum store_rc invoice_add(struct db_conn *c, struct invoice *inv, bool *created, bool paid);
+
 enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created)
+{
+	return invoice_add(c, inv, created, true);
+}
+
+enum store_rc billing_invoice_open(struct db_conn *c, struct invoice *inv, bool *created)
+{
+	return invoice_add(c, inv, created, false);
+}
+
+static enum store_rc invoice_add(struct db_conn *c, struct invoice *inv, bool *created, bool paid)
 {
 	*created = false;
 	struct invoice old;
 	enum store_rc rc =
 	    inv_one(c,
-		    "SELECT " INV_COLS " FROM invoices WHERE provider = $1"
+		    "SELECT " INV_READ " FROM invoices WHERE provider = $1"
 		    " AND provider_ref = $2",
 		    DB_PARAMS(DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref)), &old);
 	if (rc == STORE_OK) {
 		*inv = old;
-		return STORE_OK;
+		if (!paid || old.paid_at)
+			return STORE_OK;
+		/* Issued ahead (a renewal), paid now. */
+		inv->paid_at = time_now_ms();
+		return store_rc_of(
+		    db_exec(c, "UPDATE invoices SET paid_at = $2 WHERE id = $1 AND paid_at IS NULL",
+			    DB_PARAMS(DB_TEXT(old.id), DB_INT(inv->paid_at)), NULL));
 	}
 	if (rc != STORE_NOT_FOUND)
 		return rc;
@@ -634,15 +719,17 @@ enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *
 	snprintf(inv->number, sizeof inv->number, "INV-%06lld", (long long)seq);
 	uuid_v7(inv->id);
 	inv->issued_at = time_now_ms();
+	inv->paid_at = paid ? inv->issued_at : 0;
 	rc = store_rc_of(db_exec(
 	    c,
-	    "INSERT INTO invoices (" INV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-	    " $11, $12, $13, $14, $15)",
+	    "INSERT INTO invoices (" INV_COLS ", paid_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	    " $9, $10, $11, $12, $13, $14, $15, $16)",
 	    DB_PARAMS(DB_TEXT(inv->id), DB_TEXT(inv->org_id), DB_INT(seq), DB_TEXT(inv->number),
 		      DB_TEXT(inv->plan_code), DB_TEXT(inv->currency), DB_INT(inv->subtotal_minor),
 		      DB_INT(p), DB_INT(inv->vat_minor), DB_INT(inv->total_minor),
 		      DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref), DB_INT(inv->period_start),
-		      DB_INT(inv->period_end), DB_INT(inv->issued_at)),
+		      DB_INT(inv->period_end), DB_INT(inv->issued_at),
+		      paid ? DB_INT(inv->paid_at) : DB_NULL),
 	    NULL));
 	*created = rc == STORE_OK;
 	return rc;
@@ -655,7 +742,7 @@ enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int li
 	*out = NULL;
 	*n = 0;
 	struct db_res *r = db_query(c,
-				    "SELECT " INV_COLS " FROM invoices WHERE org_id = $1"
+				    "SELECT " INV_READ " FROM invoices WHERE org_id = $1"
 				    " ORDER BY seq DESC LIMIT $2",
 				    DB_PARAMS(DB_TEXT(org_id), DB_INT(limit)), &rc);
 	if (!r)
@@ -684,7 +771,7 @@ enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int li
 enum store_rc billing_invoice_get(struct db_conn *c, const char *org_id, const char *id,
 				  struct invoice *out)
 {
-	return inv_one(c, "SELECT " INV_COLS " FROM invoices WHERE org_id = $1 AND id = $2",
+	return inv_one(c, "SELECT " INV_READ " FROM invoices WHERE org_id = $1 AND id = $2",
 		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(id)), out);
 }
 

@@ -125,6 +125,7 @@ struct billing_manager {
 	char user_id[40];
 	char email[256];
 	char first_name[128];
+	char role[16];	/* owner, admin */
 	int email_pref; /* the stored quota_warning e-mail preference: 1 on, 0 off, -1 none */
 };
 /* The organization's owners and admins (at most 50, oldest first); caller frees *out. */
@@ -150,7 +151,9 @@ struct paygate_payment {
 	int64_t amount_minor;
 	char currency[4];
 	char pay_request_id[BILLING_ID_MAX];
-	char state[16]; /* initiated, paid, failed */
+	char state[16];		   /* initiated, paid, failed */
+	int64_t renews_period_end; /* a renewal: the period_end it renews; 0 = a checkout */
+	char pay_url[2048];	   /* a renewal's pay link ("" until initiated) */
 };
 enum store_rc billing_paygate_create(struct db_conn *c, const struct paygate_payment *p);
 enum store_rc billing_paygate_set_request(struct db_conn *c, const char *reference,
@@ -160,6 +163,15 @@ enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
 				  struct paygate_payment *out);
 enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference,
 					const char *state);
+/* The request id and pay link PayGate gave a payment. */
+enum store_rc billing_paygate_set_link(struct db_conn *c, const char *reference,
+				       const char *pay_request_id, const char *pay_url);
+/* The organization's renewal payment of the period ending period_end (STORE_NOT_FOUND: none). */
+enum store_rc billing_paygate_renewal_get(struct db_conn *c, const char *org_id, int64_t period_end,
+					  struct paygate_payment *out);
+/* Subscriptions paid through PayGate that are active or past due; caller frees *out. */
+enum store_rc billing_paygate_subscriptions(struct db_conn *c, struct subscription **out,
+					    size_t *n);
 
 /* ---- our invoices ---- */
 
@@ -175,6 +187,7 @@ struct invoice {
 	char provider[16];
 	char provider_ref[BILLING_ID_MAX];
 	int64_t period_start, period_end, issued_at;
+	int64_t paid_at; /* 0 = not paid yet (a renewal issued ahead of its payment) */
 };
 /*
  * Record an invoice for a payment of total_minor (VAT of vat_percent
@@ -182,6 +195,12 @@ struct invoice {
  * (provider, provider_ref): *created false when it exists (out filled).
  */
 enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created);
+/*
+ * The same, for an invoice issued ahead of its payment (paid_at 0); the
+ * payment's billing_invoice_add with the same (provider, provider_ref)
+ * then marks it paid instead of adding another.
+ */
+enum store_rc billing_invoice_open(struct db_conn *c, struct invoice *inv, bool *created);
 /* The organization's invoices, newest first, at most limit; caller frees *out. */
 enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int limit,
 				   struct invoice **out, size_t *n);
