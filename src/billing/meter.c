@@ -146,9 +146,21 @@ enum store_rc meter_chat_message(struct db_conn *c, struct bus *bus, const char 
 				 .source_key = message_id,
 				 .quantity = 1,
 				 .at_ms = time_now_ms()};
-	bool inserted = false;
-	enum store_rc rc = billing_usage_add(c, &u, &inserted);
-	if (!rc && inserted)
+	bool inserted = false, claimed = false;
+	/* The message's reservation (quota_reserve) becomes its record; without one (it
+	 * expired, or the caller checked without reserving) a record is added. Under the
+	 * organization's lock when we can open a transaction here. */
+	bool tx = db_begin(c) == DB_OK;
+	enum store_rc rc = tx ? billing_org_lock_xact(c, org_id) : STORE_OK;
+	if (!rc)
+		rc = billing_usage_claim(c, &u, &claimed);
+	if (!rc && !claimed)
+		rc = billing_usage_add(c, &u, &inserted);
+	if (tx && !rc)
+		rc = store_rc_of(db_commit(c));
+	if (tx && rc)
+		db_rollback(c);
+	if (!rc && (inserted || claimed))
 		quota_warn(c, bus, org_id, QUOTA_CHAT);
 	return rc;
 }

@@ -39,9 +39,9 @@ enum store_rc meter_transcription(struct db_conn *c, struct bus *bus, const char
 
 /*
  * Record one chat message of org (message_id: once), then the warnings.
- * For the chat/inbox code: check quota_check(c, org, QUOTA_CHAT, 1, &u)
- * before accepting a message (api_quota_allow replies the 402), call this
- * after storing it.
+ * For the chat/inbox code: reserve with quota_reserve(c, org, QUOTA_CHAT,
+ * 1, &u) before accepting a message (api_quota_problem replies the 402),
+ * call this after storing it: the reservation becomes its record.
  */
 enum store_rc meter_chat_message(struct db_conn *c, struct bus *bus, const char *org_id,
 				 const char *message_id);

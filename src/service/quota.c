@@ -162,6 +162,32 @@ enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind
 	return quota_exceeds(u->limit, u->used, amount) ? QUOTA_EXCEEDED : QUOTA_OK;
 }
 
+enum quota_rc quota_reserve(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			    int64_t amount, struct quota_usage *u)
+{
+	if (kind != QUOTA_CHAT)
+		return quota_check(c, org_id, kind, amount, u);
+	memset(u, 0, sizeof *u);
+	if (db_begin(c) != DB_OK)
+		return QUOTA_ERROR;
+	enum quota_rc rc = QUOTA_ERROR;
+	if (billing_org_lock_xact(c, org_id))
+		goto fail;
+	rc = quota_check(c, org_id, kind, amount, u);
+	if (rc != QUOTA_OK)
+		goto fail;
+	if (billing_usage_reserve(c, org_id, USAGE_CHAT, amount, time_now_ms(),
+				  QUOTA_RESERVE_TTL_MS) ||
+	    db_commit(c) != DB_OK) {
+		rc = QUOTA_ERROR;
+		goto fail;
+	}
+	return QUOTA_OK;
+fail:
+	db_rollback(c);
+	return rc;
+}
+
 /*
  * The API request counter, kept cheap: each process counts an organization's
  * requests in memory and adds them to the shared row (api_request_windows)

@@ -306,11 +306,74 @@ static enum store_rc one_int(struct db_conn *c, const char *sql, const struct db
 enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const char *kind,
 				int64_t from_ms, int64_t to_ms, int64_t *sum)
 {
+	/* Records, and reservations that have not expired (chat messages being answered). */
 	return one_int(c,
 		       "SELECT COALESCE(SUM(quantity), 0) FROM usage_records WHERE org_id = $1"
-		       " AND kind = $2 AND occurred_at >= $3 AND occurred_at < $4",
-		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(kind), DB_INT(from_ms), DB_INT(to_ms)),
+		       " AND kind = $2 AND occurred_at >= $3 AND occurred_at < $4"
+		       " AND (expires_at IS NULL OR expires_at > $5)",
+		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(kind), DB_INT(from_ms), DB_INT(to_ms),
+				 DB_INT(time_now_ms())),
 		       sum);
+}
+
+enum store_rc billing_usage_reserve(struct db_conn *c, const char *org_id, const char *kind,
+				    int64_t quantity, int64_t now_ms, int64_t ttl_ms)
+{
+	char id[UUID_STR_LEN], key[64];
+	uuid_v7(id);
+	snprintf(key, sizeof key, "reserved:%s", id);
+	/* Expired reservations of the organization go first: they count for nothing. */
+	int rc = db_exec(c,
+			 "DELETE FROM usage_records WHERE org_id = $1 AND expires_at IS NOT NULL"
+			 " AND expires_at <= $2",
+			 DB_PARAMS(DB_TEXT(org_id), DB_INT(now_ms)), NULL);
+	if (rc)
+		return store_rc_of(rc);
+	return store_rc_of(db_exec(
+	    c,
+	    "INSERT INTO usage_records (id, org_id, kind, source_key, quantity, occurred_at,"
+	    " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(kind), DB_TEXT(key), DB_INT(quantity),
+		      DB_INT(now_ms), DB_INT(now_ms + ttl_ms)),
+	    NULL));
+}
+
+enum store_rc billing_usage_claim(struct db_conn *c, const struct usage_record *u, bool *claimed)
+{
+	*claimed = false;
+	/* One statement: the oldest live reservation of the organization becomes the record,
+	 * unless the record is there already. expires_at IS NOT NULL is checked again on the
+	 * row actually updated, so two claims never take the same reservation. */
+	for (int attempt = 0; attempt < 3 && !*claimed; attempt++) {
+		int64_t changes = 0;
+		int rc = db_exec(
+		    c,
+		    "UPDATE usage_records SET source_key = $3, expires_at = NULL, occurred_at = $4,"
+		    " quantity = $5 WHERE id = (SELECT id FROM usage_records WHERE org_id = $1"
+		    " AND kind = $2 AND expires_at > $4 ORDER BY expires_at, id LIMIT 1)"
+		    " AND expires_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM usage_records"
+		    " WHERE kind = $2 AND source_key = $3)",
+		    DB_PARAMS(DB_TEXT(u->org_id), DB_TEXT(u->kind), DB_TEXT(u->source_key),
+			      DB_INT(u->at_ms), DB_INT(u->quantity)),
+		    &changes);
+		if (rc)
+			return store_rc_of(rc);
+		if (changes > 0) {
+			*claimed = true;
+			break;
+		}
+		int64_t left = 0;
+		enum store_rc src = one_int(
+		    c,
+		    "SELECT COUNT(*) FROM usage_records WHERE org_id = $1 AND kind = $2"
+		    " AND expires_at > $3",
+		    DB_PARAMS(DB_TEXT(u->org_id), DB_TEXT(u->kind), DB_INT(u->at_ms)), &left);
+		if (src)
+			return src;
+		if (!left)
+			break; /* nothing reserved (or expired): the caller records it plainly */
+	}
+	return STORE_OK;
 }
 
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum)
@@ -361,6 +424,7 @@ enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_
 	    "  CASE WHEN kind = 'seconds' THEN quantity ELSE 0 END AS s,"
 	    "  CASE WHEN kind = 'chat_messages' THEN quantity ELSE 0 END AS m, 0 AS a"
 	    " FROM usage_records WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3"
+	    " AND expires_at IS NULL"
 	    " UNION ALL"
 	    " SELECT (window_start / 86400000) * 86400000, 0, 0, requests"
 	    " FROM api_request_windows WHERE org_id = $1 AND window_start >= $2"

@@ -93,9 +93,23 @@ enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u,
 /* billing_usage_add that also gives the new record's id (id[0] = '\0' when not inserted). */
 enum store_rc billing_usage_add_id(struct db_conn *c, const struct usage_record *u, bool *inserted,
 				   char id[40]);
-/* Sum of quantity of kind for org in [from, to). */
+/* Sum of quantity of kind for org in [from, to): records and live reservations. */
 enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const char *kind,
 				int64_t from_ms, int64_t to_ms, int64_t *sum);
+/*
+ * Reserve quantity of kind for org until now_ms + ttl_ms (a usage row that
+ * counts in billing_usage_sum until then); expired reservations of org are
+ * removed first. Call inside the transaction that checked the quota.
+ */
+enum store_rc billing_usage_reserve(struct db_conn *c, const char *org_id, const char *kind,
+				    int64_t quantity, int64_t now_ms, int64_t ttl_ms);
+/*
+ * Turn the organization's oldest live reservation of u->kind into the
+ * record u (source_key, quantity, at_ms), in one statement; *claimed false
+ * when there was none to take (or the record exists already): then the
+ * caller records it with billing_usage_add.
+ */
+enum store_rc billing_usage_claim(struct db_conn *c, const struct usage_record *u, bool *claimed);
 /* Seconds of audio queued or being transcribed (not yet metered). */
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum);
 /* Bytes of audio stored for org (meetings' file sizes). */

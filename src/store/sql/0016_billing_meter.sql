@@ -17,3 +17,10 @@ CREATE UNIQUE INDEX paygate_payments_renewal ON paygate_payments(org_id, renews_
 -- renewal (paid_at NULL until then).
 ALTER TABLE invoices ADD COLUMN paid_at BIGINT;
 UPDATE invoices SET paid_at = issued_at;
+
+-- Issue 13: a chat message's place in the monthly quota is reserved when it
+-- is accepted (in the transaction that checks the quota), and the
+-- reservation becomes the message's usage record when its answer is stored.
+-- expires_at: NULL for a record; for a reservation, when it stops counting
+-- (an answer that never completed gives its place back then).
+ALTER TABLE usage_records ADD COLUMN expires_at BIGINT;
