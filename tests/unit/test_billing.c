@@ -422,10 +422,11 @@ static void test_api_rate(void **state)
 static void test_chat_reserve(void **state)
 {
 	FX(state);
-	/* Free: 50 chat messages. 48 metered, 2 reservations fit, a third does not. */
+	/* Free: 50 chat messages. 48 metered, 2 reservations fit, a third does not. (Message
+	 * ids are unique across organizations, and PostgreSQL runs share one database.) */
 	char id[32];
 	for (int i = 1; i <= 48; i++) {
-		snprintf(id, sizeof id, "msg-%d", i);
+		snprintf(id, sizeof id, "rsv-%d", i);
 		assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, id), STORE_OK);
 	}
 	struct quota_usage u;
@@ -435,9 +436,9 @@ static void test_chat_reserve(void **state)
 	assert_int_equal(u.used, 50);
 	assert_int_equal(u.limit, 50);
 	/* The answers are stored: the reservations become the records, nothing more is counted. */
-	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "msg-49"), STORE_OK);
-	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "msg-49"), STORE_OK); /* again */
-	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "msg-50"), STORE_OK);
+	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "rsv-49"), STORE_OK);
+	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "rsv-49"), STORE_OK); /* again */
+	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "rsv-50"), STORE_OK);
 	int64_t sum = -1;
 	assert_int_equal(billing_usage_sum(fx->c, fx->org, USAGE_CHAT, 0, INT64_MAX / 2, &sum),
 			 STORE_OK);
