@@ -284,7 +284,8 @@ enum renewal_rc renewal_run(struct db *db, const struct config *cfg, struct bus 
 				   .amount_minor = pay.amount_minor};
 	struct checkout_res res = {0};
 	enum gateway_rc grc = GATEWAY_PAYGATE.checkout(cfg, &req, &res, err, errlen);
-	if (grc == GATEWAY_DOWN)
+	/* Not configured in this process: another worker (or a restart) may have it. */
+	if (grc == GATEWAY_DOWN || grc == GATEWAY_OFF)
 		return RENEWAL_RETRY;
 	if (grc)
 		return RENEWAL_FAIL;

@@ -50,8 +50,8 @@ enum store_rc renewal_sweep(struct db_conn *c, int64_t now_ms, struct renewal_sw
 
 enum renewal_rc {
 	RENEWAL_DONE = 0,  /* initiated and sent, or nothing (any longer) to do */
-	RENEWAL_RETRY = 1, /* the database or PayGate failed: try again later */
-	RENEWAL_FAIL = 2,  /* PayGate refused, or not configured: err says why */
+	RENEWAL_RETRY = 1, /* the database or PayGate failed, or not configured here: later */
+	RENEWAL_FAIL = 2,  /* PayGate refused: err says why */
 };
 
 /*

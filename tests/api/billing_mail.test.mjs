@@ -140,10 +140,12 @@ describe('usage warnings by e-mail', () => {
 		base = iam.base;
 	});
 	after(async () => {
-		await iam?.stop();
+		// It ends cleanly (under the sanitizers too: no leak, no error report).
+		const exit = await iam?.stop();
 		await smtp?.close();
 		dropPrivateDatabases();
 		fs.rmSync(tmpRoot, { recursive: true, force: true });
+		if (exit) assert.equal(exit.code, 0, `iamd exit ${JSON.stringify(exit)}: ${iam.stderr().slice(-4000)}`);
 	});
 
 	test('80 % and 100 %: one mail each to owners and admins saying which limit, how much, when it resets, with the billing link; nothing to members; never twice in a period', T, async () => {

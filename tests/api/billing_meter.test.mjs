@@ -63,10 +63,12 @@ before(async () => {
 });
 
 after(async () => {
-	await iam?.stop();
+	// It ends cleanly (under the sanitizers too: no leak, no error report).
+	const exit = await iam?.stop();
 	await sx?.close();
 	dropPrivateDatabases();
 	fs.rmSync(tmpRoot, { recursive: true, force: true });
+	if (exit) assert.equal(exit.code, 0, `iamd exit ${JSON.stringify(exit)}: ${iam.stderr().slice(-4000)}`);
 });
 
 /** An organization subscribed through Stripe (a signed subscription event) to a fresh overage plan. */

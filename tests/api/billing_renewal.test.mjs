@@ -85,11 +85,13 @@ before(async () => {
 });
 
 after(async () => {
-	await iam?.stop();
+	// It ends cleanly (under the sanitizers too: no leak, no error report).
+	const exit = await iam?.stop();
 	await pg?.close();
 	await smtp?.close();
 	dropPrivateDatabases();
 	fs.rmSync(tmpRoot, { recursive: true, force: true });
+	if (exit) assert.equal(exit.code, 0, `iamd exit ${JSON.stringify(exit)}: ${iam.stderr().slice(-4000)}`);
 });
 
 const notify = (body) => api('POST', '/api/v1/billing/paygate/notify', { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
@@ -180,6 +182,10 @@ describe('PayGate monthly renewal', () => {
 		assert.equal(inv[0].total_minor, 36000);
 		assert.equal(Date.parse(inv[0].period.start), a.periodEnd);
 		assert.equal(Date.parse(inv[0].period.end), addMonth(a.periodEnd));
+		const pdf = await api('GET', inv[0].pdf_url, { token: a.access });
+		assert.equal(pdf.status, 200, show(pdf));
+		const pdfText = spawnSync('pdftotext', ['-', '-'], { input: pdf.bytes, encoding: 'utf8' }).stdout;
+		for (const want of ['Invoice INV-000002', 'Total due', 'ZAR 360.00', `Not paid yet: due by ${due.slice(0, 10)}`]) assert.ok(pdfText.includes(want), `${want} in:\n${pdfText}`);
 
 		// The sweep again (the next hour): nothing new.
 		sweep(a.periodEnd - 2 * DAY + 3600000);
