@@ -149,6 +149,16 @@ describe('the Stripe stand-in speaks Billing Meter events', () => {
 			(e) => e.type === 'StripeInvalidRequestError' && /already exists with identifier/.test(e.message),
 		);
 		assert.equal(sx.meterEvents.filter((e) => e.identifier === id).length, 1);
+		// Idempotency-Key as Stripe v1 keeps it: the first answer replayed, other parameters refused.
+		const key = `idem-${crypto.randomBytes(6).toString('hex')}`;
+		const params = { event_name: METER, payload: { stripe_customer_id: 'cus_probe', value: '2' }, identifier: `${id}-k` };
+		const one = await client.billing.meterEvents.create(params, { idempotencyKey: key });
+		const two = await client.billing.meterEvents.create(params, { idempotencyKey: key });
+		assert.deepEqual(two, one);
+		assert.equal(sx.meterEvents.filter((e) => e.identifier === `${id}-k`).length, 1);
+		await assert.rejects(client.billing.meterEvents.create({ ...params, identifier: `${id}-other` }, { idempotencyKey: key }), (e) => e.type === 'StripeIdempotencyError');
+		// A timestamp older than 35 days is refused.
+		await assert.rejects(client.billing.meterEvents.create({ ...params, identifier: `${id}-old`, timestamp: Math.floor(Date.now() / 1000) - 40 * 86400 }), (e) => e.type === 'StripeInvalidRequestError' && e.param === 'timestamp');
 	});
 });
 
