@@ -162,6 +162,23 @@ describe('the Stripe stand-in speaks Billing Meter events', () => {
 	});
 });
 
+describe('the catalogue names each plan\'s Stripe meter', () => {
+	test('iamd plans set --stripe-meter: shown by plans list, cleared with none, bad names refused with exit 2', T, () => {
+		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
+		plans('set', code, '--stripe-meter', 'iam.overage-minutes_2');
+		const meterOf = () => JSON.parse(plans('list', '--json').stdout).find((p) => p.code === code).stripe_meter_event;
+		assert.equal(meterOf(), 'iam.overage-minutes_2');
+		for (const bad of ['', 'has space', 'x'.repeat(101), 'semi;colon']) {
+			const r = spawnSync(process.env.IAM_BIN, ['plans', 'set', code, '--stripe-meter', bad], { env: iamEnv({ IAM_DATABASE_URL: dbUrl, IAM_DATA_DIR: path.join(tmpRoot, 'admin'), IAM_LOG_LEVEL: 'error' }), encoding: 'utf8' });
+			assert.equal(r.status, 2, `'${bad}': ${r.stderr}`);
+			assert.match(r.stderr, /--stripe-meter/);
+		}
+		assert.equal(meterOf(), 'iam.overage-minutes_2', 'nothing changed');
+		plans('set', code, '--stripe-meter', 'none');
+		assert.equal(meterOf(), null);
+	});
+});
+
 describe('overage minutes reported to Stripe', () => {
 	test('past the plan\'s minutes each transcription reports the whole overage minutes it added, once, identified by its usage record', T, async () => {
 		const a = await overageCustomer({ minutes: 1 });
