@@ -31,6 +31,10 @@
 #include "intel/llm.h"
 #include "jobs/transcribe.h"
 #include "jobs/mail.h"
+#include "jobs/billing_renew.h"
+#include "jobs/stripe_meter.h"
+#include "billing/meter.h"
+#include "billing/renewal.h"
 #include "mail/mail.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -64,7 +68,8 @@ static const char USAGE[] =
     "  insights TRANSCRIPT.json\n"
     "            offline insights (summary, action items, topics, sentiment) of a\n"
     "            transcript file in the stored shape, as JSON on stdout\n"
-    "  plans list|set|assign   the plan catalogue and who is on which plan\n"
+    "  plans list|set|assign|renew  the plan catalogue, who is on which plan,\n"
+    "            and the PayGate renewal sweep run now\n"
     "            (iamd plans, without arguments, for the options)\n"
     "  help      print this help\n"
     "  help config             every IAM_* setting: default, allowed values, meaning\n"
@@ -252,6 +257,7 @@ static int cmd_plans(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "iamd: %s\n", err);
 		return 1;
 	}
+	quota_set_grace_s((int64_t)cfg->billing_grace_days * 86400); /* plans renew */
 	int rc = billing_plans_command(db, argc, argv, stdout, stderr);
 	db_close(db);
 	return rc;
@@ -418,13 +424,21 @@ static int run(const struct config *cfg, enum role role)
 		app.jobs = jobs_new(app.db, &jc, &env);
 		job_insights_init(cfg->models_dir);
 		llm_configure(cfg); /* the insights job's model, when IAM_LLM_BASE_URL is set */
+		job_stripe_meter_init(cfg);
+		job_billing_renew_init(cfg);
 		if (!app.jobs || jobs_register(app.jobs, "transcribe", job_transcribe) < 0 ||
 		    jobs_register(app.jobs, MAIL_KIND, job_mail) < 0 ||
 		    jobs_register(app.jobs, "insights", job_insights) < 0 ||
+		    jobs_register(app.jobs, METER_STRIPE_KIND, job_stripe_meter) < 0 ||
+		    jobs_register(app.jobs, RENEWAL_KIND, job_paygate_renew) < 0 ||
+		    jobs_register(app.jobs, RENEWAL_SWEEP_KIND, job_billing_sweep) < 0 ||
 		    jobs_start(app.jobs) < 0) {
 			snprintf(err, sizeof err, "IAM_WORKERS: the job workers could not start");
 			goto out;
 		}
+		/* PayGate renewals (billing/renewal.h): the hourly sweep. */
+		if (job_billing_sweep_schedule(app.db) < 0)
+			log_warn("billing sweep not queued", NULL);
 	}
 	/* Every role: its first round (at start) removes what a crashed predecessor left. */
 	api_disk_metrics(&app);

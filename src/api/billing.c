@@ -12,6 +12,7 @@
 #include "auth/authz.h"
 #include "billing/events.h"
 #include "billing/gateway.h"
+#include "billing/renewal.h"
 #include "billing/invoice_pdf.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -401,9 +402,14 @@ static int paygate_apply(struct db_conn *c, void *arg)
 		return rc;
 	int64_t now = time_now_ms();
 	struct subscription s;
-	rc = billing_subscription_get(c, pay->org_id, now, &s);
+	if (pay->renews_period_end) /* a month paid by the renewal's link (billing/renewal.h) */
+		rc = renewal_paid(c, pay, now, &s);
+	else
+		rc = billing_subscription_get(c, pay->org_id, now, &s);
 	if (rc)
 		return rc;
+	if (pay->renews_period_end)
+		goto invoice;
 	/* A renewal of the same plan extends the paid period; anything else starts now. */
 	bool renewal = !strcmp(s.provider, "paygate") && !strcmp(s.state, "active") &&
 		       !strcmp(s.plan_code, pay->plan_code) && s.period_end > now;
@@ -421,6 +427,7 @@ static int paygate_apply(struct db_conn *c, void *arg)
 	rc = billing_subscription_put(c, &s);
 	if (rc)
 		return rc;
+invoice:;
 	struct invoice inv = {.total_minor = pay->amount_minor,
 			      .vat_percent = t->vat_percent,
 			      .period_start = s.period_start,
@@ -536,13 +543,15 @@ static json_t *invoice_json(const struct invoice *v)
 {
 	char pdf[96];
 	snprintf(pdf, sizeof pdf, "/api/v1/invoices/%s.pdf", v->id);
-	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:i,s:I,s:I,s:s,s:{s:o,s:o},s:o,s:s}", "id", v->id,
-			 "number", v->number, "plan", v->plan_code, "currency", v->currency,
+	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:i,s:I,s:I,s:s,s:{s:o,s:o},s:o,s:s,s:s,s:o}", "id",
+			 v->id, "number", v->number, "plan", v->plan_code, "currency", v->currency,
 			 "subtotal_minor", (json_int_t)v->subtotal_minor, "vat_percent",
 			 v->vat_percent, "vat_minor", (json_int_t)v->vat_minor, "total_minor",
 			 (json_int_t)v->total_minor, "provider", v->provider, "period", "start",
 			 api_time(v->period_start), "end", api_time(v->period_end), "issued_at",
-			 api_time(v->issued_at), "pdf_url", pdf);
+			 api_time(v->issued_at), "pdf_url", pdf, "status",
+			 v->paid_at ? "paid" : "open", "paid_at",
+			 v->paid_at ? api_time(v->paid_at) : json_null());
 }
 
 static void list_invoices(struct api_ctx *cx)

@@ -929,8 +929,16 @@ static void post_message(struct api_ctx *cx)
 			return;
 		}
 	}
-	if (!api_quota_allow(r, cx->conn, ch.org_id, QUOTA_CHAT, 1))
+	/* Check and reserve the message's place in the quota as one step (issue 13). */
+	struct quota_usage qu;
+	enum quota_rc qrc = quota_reserve(cx->conn, ch.org_id, QUOTA_CHAT, 1, &qu);
+	if (qrc != QUOTA_OK) {
+		if (qrc == QUOTA_EXCEEDED)
+			api_quota_problem(r, &qu);
+		else
+			api_db_fail(r, STORE_ERROR, "quota check");
 		return;
+	}
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s) {
 		http_problem_internal(r, "chat");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/renewal.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
 #include "store/billing.h"
@@ -16,8 +17,11 @@ const char BILLING_PLANS_USAGE[] =
     "            [--storage-gb N] [--chat N] [--api-per-hour N] [--overage on|off]\n"
     "            [--price-usd CENTS] [--price-zar CENTS] [--stripe-price ID]\n"
     "            [--overage-usd CENTS] [--overage-zar CENTS] (per minute past the quota)\n"
+    "            [--stripe-meter EVENT_NAME|none] (the Stripe meter overage minutes go to)\n"
     "            create or change a plan; a limit of 'unlimited' removes it\n"
-    "  plans assign ORG_ID CODE  put an organization on a plan by hand\n";
+    "  plans assign ORG_ID CODE  put an organization on a plan by hand\n"
+    "  plans renew [--now RFC3339]  run the PayGate renewal sweep now (pay links,\n"
+    "            past due, fallback to Free), as if it were --now\n";
 
 static json_t *limit_json(int64_t v)
 {
@@ -48,7 +52,7 @@ static int cmd_list(struct db_conn *c, bool as_json, FILE *out, FILE *err)
 			json_array_append_new(
 			    arr,
 			    json_pack(
-				"{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:I,s:I}", "code",
+				"{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:I,s:I,s:o}", "code",
 				p->code, "name", p->name, "position", p->position,
 				"minutes_per_month", limit_json(p->minutes_per_month),
 				"storage_bytes", limit_json(p->storage_bytes),
@@ -60,7 +64,10 @@ static int cmd_list(struct db_conn *c, bool as_json, FILE *out, FILE *err)
 				p->stripe_price_id[0] ? json_string(p->stripe_price_id)
 						      : json_null(),
 				"usd_overage_cents_per_minute", (json_int_t)p->usd_overage_minor,
-				"zar_overage_cents_per_minute", (json_int_t)p->zar_overage_minor));
+				"zar_overage_cents_per_minute", (json_int_t)p->zar_overage_minor,
+				"stripe_meter_event",
+				p->stripe_meter_event[0] ? json_string(p->stripe_meter_event)
+							 : json_null()));
 		}
 		json_dumpf(arr, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
@@ -111,6 +118,17 @@ static bool code_ok(const char *s)
 	return true;
 }
 
+static bool meter_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= BILLING_METER_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_-.", *s))
+			return false;
+	return true;
+}
+
 static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *err)
 {
 	if (argc < 2 || !code_ok(argv[1])) {
@@ -134,6 +152,7 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 		p.position = 100;
 		p.usd_minor = p.zar_minor = -1;
 		p.stripe_price_id[0] = '\0';
+		p.stripe_meter_event[0] = '\0';
 	} else if (rc) {
 		fprintf(err, "iamd plans set: cannot read plan %s (%s)\n", argv[1],
 			store_rc_name(rc));
@@ -167,6 +186,20 @@ static int cmd_set(struct db_conn *c, int argc, char **argv, FILE *out, FILE *er
 		}
 		if (!strcmp(opt, "--stripe-price")) {
 			price_id = v;
+			continue;
+		}
+		if (!strcmp(opt, "--stripe-meter")) {
+			if (!strcmp(v, "none")) {
+				p.stripe_meter_event[0] = '\0';
+				continue;
+			}
+			if (!meter_name_ok(v)) {
+				fprintf(err,
+					"iamd plans set: --stripe-meter is the meter's event_name "
+					"(1-100 of A-Z a-z 0-9 _ - .) or none\n");
+				return 2;
+			}
+			snprintf(p.stripe_meter_event, sizeof p.stripe_meter_event, "%s", v);
 			continue;
 		}
 		bool unl = strcmp(opt, "--position") && strncmp(opt, "--price-", 8) &&
@@ -268,6 +301,36 @@ static int cmd_assign(struct db_conn *c, int argc, char **argv, FILE *out, FILE 
 	return 0;
 }
 
+static int cmd_renew(struct db_conn *c, int argc, char **argv, FILE *out, FILE *err)
+{
+	int64_t now = time_now_ms();
+	if (argc == 3 && !strcmp(argv[1], "--now")) {
+		now = time_parse_rfc3339(argv[2]);
+		if (now <= 0) {
+			fprintf(err, "iamd plans renew: --now takes an RFC 3339 time, got '%s'\n",
+				argv[2]);
+			return 2;
+		}
+	} else if (argc != 1) {
+		fprintf(err, "iamd plans renew: usage: iamd plans renew [--now RFC3339]\n");
+		return 2;
+	}
+	struct renewal_sweep r;
+	enum store_rc rc = store_rc_of(db_begin(c));
+	if (!rc)
+		rc = renewal_sweep(c, now, &r);
+	if (!rc)
+		rc = store_rc_of(db_commit(c));
+	if (rc) {
+		db_rollback(c);
+		fprintf(err, "iamd plans renew: %s\n", store_rc_name(rc));
+		return 1;
+	}
+	fprintf(out, "{\"renewals_queued\": %d, \"past_due\": %d, \"downgraded\": %d}\n", r.queued,
+		r.past_due, r.downgraded);
+	return 0;
+}
+
 int billing_plans_command(struct db *db, int argc, char **argv, FILE *out, FILE *err)
 {
 	if (argc < 1) {
@@ -288,6 +351,8 @@ int billing_plans_command(struct db *db, int argc, char **argv, FILE *out, FILE 
 		rc = cmd_set(c, argc, argv, out, err);
 	else if (!strcmp(argv[0], "assign"))
 		rc = cmd_assign(c, argc, argv, out, err);
+	else if (!strcmp(argv[0], "renew"))
+		rc = cmd_renew(c, argc, argv, out, err);
 	else {
 		fprintf(err, "iamd plans: unknown subcommand '%s'; usage:\n%s", argv[0],
 			BILLING_PLANS_USAGE);

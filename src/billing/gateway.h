@@ -90,6 +90,22 @@ enum stripe_sig stripe_verify(const char *header, const char *payload, size_t le
 enum gateway_rc stripe_portal(const struct config *cfg, const char *customer_id, char *url,
 			      size_t urllen, char *err, size_t errlen);
 
+/*
+ * Report value (whole units, e.g. overage minutes) of customer_id to the
+ * Stripe Billing Meter named event_name: POST /v1/billing/meter_events,
+ * form-encoded, with identifier: Stripe keeps it unique for at least a
+ * day and refuses a second event with it ("An event already exists with
+ * identifier ..."), which counts as reported, so a retry never counts
+ * twice. No Idempotency-Key: with one, Stripe replays a saved 500 to every
+ * retry. *status: the HTTP status (0 when not reached).
+ * GATEWAY_OK (also when Stripe already holds this identifier),
+ * GATEWAY_DOWN (not reached, 429, 5xx: try again later), GATEWAY_REFUSED
+ * (another 4xx: err says why; retrying cannot help), GATEWAY_OFF.
+ */
+enum gateway_rc stripe_meter_event(const struct config *cfg, const char *event_name,
+				   const char *customer_id, int64_t value, const char *identifier,
+				   int64_t timestamp_s, long *status, char *err, size_t errlen);
+
 /* ---- PayGate PayWeb3 (paygate.c) ---- */
 
 /*

@@ -109,12 +109,18 @@ char *invoice_pdf(const struct invoice *inv, const char *plan_name, const char *
 	cairo_line_to(cr, right, y);
 	cairo_stroke(cr);
 	y += 8;
-	text(cr, "Sans Bold 12", MARGIN, y, "Total paid", false);
+	text(cr, "Sans Bold 12", MARGIN, y, inv->paid_at ? "Total paid" : "Total due", false);
 	invoice_money(inv->total_minor, money, sizeof money);
 	snprintf(line, sizeof line, "%s %s", inv->currency, money);
 	y += text(cr, "Sans Bold 12", right, y, line, true) + 30;
-	snprintf(line, sizeof line, "Paid through %s, reference %s.",
-		 !strcmp(inv->provider, "paygate") ? "PayGate" : "Stripe", inv->provider_ref);
+	if (inv->paid_at)
+		snprintf(line, sizeof line, "Paid through %s, reference %s.",
+			 !strcmp(inv->provider, "paygate") ? "PayGate" : "Stripe",
+			 inv->provider_ref);
+	else /* a renewal issued ahead of its payment (billing/renewal.h) */
+		snprintf(line, sizeof line, "Not paid yet: due by %s, through %s, reference %s.",
+			 from, !strcmp(inv->provider, "paygate") ? "PayGate" : "Stripe",
+			 inv->provider_ref);
 	text(cr, "Sans 9", MARGIN, y, line, false);
 
 	cairo_show_page(cr);

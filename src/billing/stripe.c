@@ -92,11 +92,18 @@ enum stripe_sig stripe_verify(const char *header, const char *payload, size_t le
 	return ok ? STRIPE_SIG_OK : STRIPE_SIG_MISMATCH;
 }
 
-/* POST form to path; *obj the JSON answer on 2xx. */
-static enum gateway_rc stripe_post(const struct config *cfg, const char *path, const char *form,
-				   const char *idem_key, json_t **obj, char *err, size_t errlen)
+/*
+ * POST form to path. *status gets the HTTP status (0 when Stripe could not
+ * be reached); *obj the JSON answer on 2xx; on an error answer err gets
+ * Stripe's message. GATEWAY_DOWN: not reached, unreadable, 429 or 5xx
+ * (worth another try); GATEWAY_REFUSED: another 4xx.
+ */
+static enum gateway_rc stripe_request(const struct config *cfg, const char *path, const char *form,
+				      const char *idem_key, long *status, json_t **obj, char *err,
+				      size_t errlen)
 {
 	*obj = NULL;
+	*status = 0;
 	if (!cfg->stripe_secret_key || !*cfg->stripe_secret_key) {
 		snprintf(err, errlen, "Stripe is not configured on this server.");
 		return GATEWAY_OFF;
@@ -107,11 +114,11 @@ static enum gateway_rc stripe_post(const struct config *cfg, const char *path, c
 	snprintf(idem, sizeof idem, "Idempotency-Key: %s", idem_key ? idem_key : "");
 	const char *headers[] = {auth, "Content-Type: application/x-www-form-urlencoded",
 				 idem_key ? idem : NULL, NULL};
-	long status;
 	char *body;
-	int rc = gateway_http("POST", url, headers, form, STRIPE_TIMEOUT_S, &status, &body);
+	int rc = gateway_http("POST", url, headers, form, STRIPE_TIMEOUT_S, status, &body);
 	explicit_bzero(auth, sizeof auth);
 	if (rc < 0) {
+		*status = 0;
 		snprintf(err, errlen, "Stripe could not be reached. Try again in a minute.");
 		return GATEWAY_DOWN;
 	}
@@ -120,20 +127,64 @@ static enum gateway_rc stripe_post(const struct config *cfg, const char *path, c
 	if (!json_is_object(j)) {
 		json_decref(j);
 		snprintf(err, errlen, "Stripe gave an answer we could not read (HTTP %ld).",
-			 status);
+			 *status);
 		return GATEWAY_DOWN;
 	}
-	if (status < 200 || status > 299) {
+	if (*status < 200 || *status > 299) {
 		const char *msg =
 		    json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-		snprintf(err, errlen, "Stripe refused: %.300s", msg ? msg : "no reason given");
+		snprintf(err, errlen, "Stripe refused (HTTP %ld): %.300s", *status,
+			 msg ? msg : "no reason given");
 		log_warn("stripe refused", json_pack("{s:s,s:i,s:s}", "path", path, "status",
-						     (int)status, "message", msg ? msg : ""));
+						     (int)*status, "message", msg ? msg : ""));
 		json_decref(j);
-		return status >= 500 ? GATEWAY_DOWN : GATEWAY_REFUSED;
+		return *status >= 500 || *status == 429 ? GATEWAY_DOWN : GATEWAY_REFUSED;
 	}
 	*obj = j;
 	return GATEWAY_OK;
+}
+
+/* POST form to path; *obj the JSON answer on 2xx. */
+static enum gateway_rc stripe_post(const struct config *cfg, const char *path, const char *form,
+				   const char *idem_key, json_t **obj, char *err, size_t errlen)
+{
+	long status;
+	enum gateway_rc rc = stripe_request(cfg, path, form, idem_key, &status, obj, err, errlen);
+	/* Checkout and the portal answer a person now: a 429 is a refusal to show them. */
+	return rc == GATEWAY_DOWN && status == 429 ? GATEWAY_REFUSED : rc;
+}
+
+enum gateway_rc stripe_meter_event(const struct config *cfg, const char *event_name,
+				   const char *customer_id, int64_t value, const char *identifier,
+				   int64_t timestamp_s, long *status, char *err, size_t errlen)
+{
+	struct buf f = {.limit = 4096};
+	char v[32], ts[32];
+	snprintf(v, sizeof v, "%lld", (long long)value);
+	snprintf(ts, sizeof ts, "%lld", (long long)timestamp_s);
+	int rc = gateway_form_add(&f, "event_name", event_name);
+	rc |= gateway_form_add(&f, "payload[stripe_customer_id]", customer_id);
+	rc |= gateway_form_add(&f, "payload[value]", v);
+	rc |= gateway_form_add(&f, "identifier", identifier);
+	rc |= gateway_form_add(&f, "timestamp", ts);
+	*status = 0;
+	if (rc) {
+		buf_free(&f);
+		snprintf(err, errlen, "Out of memory.");
+		return GATEWAY_DOWN;
+	}
+	json_t *ev;
+	/* No Idempotency-Key: Stripe would replay a saved 500 to every retry with it; the
+	 * identifier is what makes a retry harmless here. */
+	enum gateway_rc grc =
+	    stripe_request(cfg, "/v1/billing/meter_events", f.data, NULL, status, &ev, err, errlen);
+	buf_free(&f);
+	/* Stripe keeps identifiers (at least 24 hours) and refuses one it has seen with a 400
+	 * "An event already exists with identifier ...": that event was recorded already. */
+	if (grc == GATEWAY_REFUSED && *status == 400 && strstr(err, "already exists"))
+		return GATEWAY_OK;
+	json_decref(ev);
+	return grc;
 }
 
 static enum gateway_rc stripe_checkout(const struct config *cfg, const struct checkout_req *in,

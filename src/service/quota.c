@@ -4,11 +4,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus/bus.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "mail/mail.h"
+#include "store/notifications.h"
 
 #define HOUR_MS 3600000LL
 
@@ -156,6 +160,32 @@ enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind
 	if (kind == QUOTA_MINUTES && u->overage)
 		return QUOTA_OK; /* billed per minute past the quota instead */
 	return quota_exceeds(u->limit, u->used, amount) ? QUOTA_EXCEEDED : QUOTA_OK;
+}
+
+enum quota_rc quota_reserve(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			    int64_t amount, struct quota_usage *u)
+{
+	if (kind != QUOTA_CHAT)
+		return quota_check(c, org_id, kind, amount, u);
+	memset(u, 0, sizeof *u);
+	if (db_begin(c) != DB_OK)
+		return QUOTA_ERROR;
+	enum quota_rc rc = QUOTA_ERROR;
+	if (billing_org_lock_xact(c, org_id))
+		goto fail;
+	rc = quota_check(c, org_id, kind, amount, u);
+	if (rc != QUOTA_OK)
+		goto fail;
+	if (billing_usage_reserve(c, org_id, USAGE_CHAT, amount, time_now_ms(),
+				  QUOTA_RESERVE_TTL_MS) ||
+	    db_commit(c) != DB_OK) {
+		rc = QUOTA_ERROR;
+		goto fail;
+	}
+	return QUOTA_OK;
+fail:
+	db_rollback(c);
+	return rc;
 }
 
 /*
@@ -321,6 +351,88 @@ int64_t quota_api_used(const char *org_id, int64_t window_ms, int64_t shared)
 	return used;
 }
 
+/* A byte count as GiB with one decimal ("0.8 GiB"), for people. */
+static void gib(int64_t bytes, char *out, size_t len)
+{
+	snprintf(out, len, "%.1f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
+}
+
+/*
+ * Tell the organization's owners and admins that kind reached threshold t:
+ * a stored notification each (their in-app preference decides) and an
+ * e-mail each through the mail job, unless they turned quota_warning
+ * e-mails off (no stored preference: mailed, the warning is about money).
+ */
+static void warn_people(struct db_conn *c, struct bus *bus, const char *org_id,
+			const struct quota_usage *u, int t)
+{
+	struct billing_manager *who = NULL;
+	size_t n = 0;
+	char org[200] = "Your organization";
+	billing_org_name(c, org_id, org, sizeof org);
+	if (billing_org_managers(c, org_id, &who, &n)) {
+		log_error("usage warning: owners not found", json_pack("{s:s}", "org_id", org_id));
+		return;
+	}
+	char used[40], limit[40], when[40], what[40];
+	const char *unit = u->kind == QUOTA_MINUTES   ? "transcription minutes"
+			   : u->kind == QUOTA_STORAGE ? "storage"
+						      : "chat messages";
+	switch (u->kind) {
+	case QUOTA_MINUTES:
+		snprintf(used, sizeof used, "%lld", (long long)(u->used / 60));
+		snprintf(limit, sizeof limit, "%lld minutes", (long long)(u->limit / 60));
+		break;
+	case QUOTA_STORAGE:
+		gib(u->used, used, sizeof used);
+		gib(u->limit, limit, sizeof limit);
+		break;
+	case QUOTA_CHAT:
+		snprintf(used, sizeof used, "%lld", (long long)u->used);
+		snprintf(limit, sizeof limit, "%lld chat messages", (long long)u->limit);
+		break;
+	}
+	time_t rt = (time_t)(u->resets_at / 1000);
+	struct tm tm;
+	gmtime_r(&rt, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+	snprintf(what, sizeof what, "%s", t >= 100 ? "all" : "80%");
+	char subject[300], intro[900], note[300], link[600];
+	snprintf(subject, sizeof subject, "%s has used %s of its %s", org, what, unit);
+	if (t >= 100 && u->kind == QUOTA_MINUTES && u->overage)
+		snprintf(note, sizeof note,
+			 "Minutes past the limit are billed per minute on the %s plan.",
+			 u->plan_name);
+	else if (t >= 100)
+		snprintf(note, sizeof note,
+			 "New work that needs more is refused until then; nothing stored is "
+			 "touched. Upgrade the plan to go on now.");
+	else
+		snprintf(note, sizeof note,
+			 "At 100%% new work that needs more is refused until the period resets.");
+	snprintf(intro, sizeof intro,
+		 "%s has used %s of its %s (%d%%) on the %s plan this period. The %s limit "
+		 "resets on %s. %s",
+		 org, used, limit, t, u->plan_name, unit, when, note);
+	snprintf(link, sizeof link, "%s/billing", mail_public_url());
+	for (size_t i = 0; i < n; i++) {
+		if (notify(c, bus, who[i].user_id, "quota_warning", intro, NULL))
+			log_warn("usage warning: notification not stored",
+				 json_pack("{s:s}", "user_id", who[i].user_id));
+		if (who[i].email_pref == 0 || !mail_enabled() || !mail_address_ok(who[i].email))
+			continue;
+		char hello[200];
+		snprintf(hello, sizeof hello, "Hello%s%s,", who[i].first_name[0] ? " " : "",
+			 who[i].first_name);
+		if (mail_queue_action(c, org_id, who[i].email, subject, hello, intro,
+				      "See usage and plans", link,
+				      "You get this once per billing period for each limit.", NULL))
+			log_warn("usage warning: mail not queued",
+				 json_pack("{s:s}", "user_id", who[i].user_id));
+	}
+	free(who);
+}
+
 void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quota_kind kind)
 {
 	struct quota_usage u;
@@ -336,6 +448,8 @@ void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quo
 					  &first) ||
 		    !first)
 			continue;
+		/* The live org-wide event pages show as it happens (as before), then the
+		 * owners' and admins' stored notifications and mails. */
 		char resets[40], msg[200];
 		time_rfc3339(u.resets_at, resets, sizeof resets);
 		snprintf(msg, sizeof msg,
@@ -351,8 +465,9 @@ void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quo
 			      "resets_at", resets, "message", msg, "upgrade_url", "/billing");
 		if (bus && data)
 			bus_publish(bus, BUS_ORG, org_id, "notification", data);
+		json_decref(data);
+		warn_people(c, bus, org_id, &u, t);
 		log_info("usage warning", json_pack("{s:s,s:s,s:i}", "org_id", org_id, "resource",
 						    quota_kind_name(kind), "threshold", t));
-		json_decref(data);
 	}
 }

@@ -84,6 +84,25 @@ enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind
 			  int64_t amount, struct quota_usage *u);
 
 /*
+ * How long a reserved chat message counts while its answer is written:
+ * longer than any answer takes; a message whose answer never completed
+ * gives its place back after it.
+ */
+#define QUOTA_RESERVE_TTL_MS (10LL * 60 * 1000)
+
+/*
+ * quota_check and, when it allows, a reservation of amount, as one step:
+ * one transaction under the organization's lock (BEGIN IMMEDIATE on
+ * SQLite, an advisory transaction lock on PostgreSQL), so requests racing
+ * for the last of a quota never pass it together. The reservation counts
+ * as used until metering turns it into the record (meter_chat_message) or
+ * QUOTA_RESERVE_TTL_MS passes. For QUOTA_CHAT; c must not be inside a
+ * transaction. Same results as quota_check.
+ */
+enum quota_rc quota_reserve(struct db_conn *c, const char *org_id, enum quota_kind kind,
+			    int64_t amount, struct quota_usage *u);
+
+/*
  * Hold the organization's quota lock across a check and the write it
  * allows (the last storage check and attaching the file): at most one
  * such decision of an organization at a time, across processes on

@@ -19,7 +19,7 @@
 	" (SELECT overage_minor_per_minute FROM plan_prices WHERE plan_code = p.code AND"          \
 	" currency = 'USD'),"                                                                      \
 	" (SELECT overage_minor_per_minute FROM plan_prices WHERE plan_code = p.code AND"          \
-	" currency = 'ZAR')"
+	" currency = 'ZAR'), p.stripe_meter_event"
 
 static int64_t int_or_unlimited(const struct db_res *r, int col)
 {
@@ -42,6 +42,7 @@ static void plan_read(const struct db_res *r, struct plan *p)
 	store_copy(p->stripe_price_id, sizeof p->stripe_price_id, r, 10);
 	p->usd_overage_minor = db_int(r, 11);
 	p->zar_overage_minor = db_int(r, 12);
+	store_copy(p->stripe_meter_event, sizeof p->stripe_meter_event, r, 13);
 }
 
 static enum store_rc plan_one(struct db_conn *c, const char *sql, const char *arg, struct plan *out)
@@ -112,15 +113,16 @@ enum store_rc billing_plan_put(struct db_conn *c, const struct plan *p)
 	    c,
 	    "INSERT INTO plans (code, name, position, minutes_per_month, storage_bytes,"
 	    " chat_messages_per_month, api_requests_per_hour, overage_allowed, created_at,"
-	    " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+	    " updated_at, stripe_meter_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
 	    " ON CONFLICT (code) DO UPDATE SET name = $2, position = $3, minutes_per_month = $4,"
 	    " storage_bytes = $5, chat_messages_per_month = $6, api_requests_per_hour = $7,"
-	    " overage_allowed = $8, updated_at = $9",
+	    " overage_allowed = $8, updated_at = $9, stripe_meter_event = $10",
 	    DB_PARAMS(DB_TEXT(p->code), DB_TEXT(p->name), DB_INT(p->position),
 		      limit_param(p->minutes_per_month), limit_param(p->storage_bytes),
 		      limit_param(p->chat_messages_per_month),
 		      limit_param(p->api_requests_per_hour), DB_INT(p->overage_allowed ? 1 : 0),
-		      DB_INT(now)),
+		      DB_INT(now),
+		      DB_TEXT(p->stripe_meter_event[0] ? p->stripe_meter_event : NULL)),
 	    NULL));
 }
 
@@ -259,7 +261,13 @@ enum store_rc billing_subscription_by_customer(struct db_conn *c, const char *pr
 
 enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u, bool *inserted)
 {
-	char id[UUID_STR_LEN];
+	char id[40];
+	return billing_usage_add_id(c, u, inserted, id);
+}
+
+enum store_rc billing_usage_add_id(struct db_conn *c, const struct usage_record *u, bool *inserted,
+				   char id[40])
+{
 	uuid_v7(id);
 	int64_t changes = 0;
 	int rc = db_exec(c,
@@ -272,8 +280,11 @@ enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u,
 				   DB_TEXT(u->meeting_id), DB_TEXT(u->provider), DB_TEXT(u->model),
 				   DB_INT(u->cost_micro_usd), DB_INT(u->at_ms)),
 			 &changes);
+	bool added = rc == DB_OK && changes > 0;
 	if (inserted)
-		*inserted = rc == DB_OK && changes > 0;
+		*inserted = added;
+	if (!added)
+		id[0] = '\0';
 	return store_rc_of(rc);
 }
 
@@ -295,11 +306,74 @@ static enum store_rc one_int(struct db_conn *c, const char *sql, const struct db
 enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const char *kind,
 				int64_t from_ms, int64_t to_ms, int64_t *sum)
 {
+	/* Records, and reservations that have not expired (chat messages being answered). */
 	return one_int(c,
 		       "SELECT COALESCE(SUM(quantity), 0) FROM usage_records WHERE org_id = $1"
-		       " AND kind = $2 AND occurred_at >= $3 AND occurred_at < $4",
-		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(kind), DB_INT(from_ms), DB_INT(to_ms)),
+		       " AND kind = $2 AND occurred_at >= $3 AND occurred_at < $4"
+		       " AND (expires_at IS NULL OR expires_at > $5)",
+		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(kind), DB_INT(from_ms), DB_INT(to_ms),
+				 DB_INT(time_now_ms())),
 		       sum);
+}
+
+enum store_rc billing_usage_reserve(struct db_conn *c, const char *org_id, const char *kind,
+				    int64_t quantity, int64_t now_ms, int64_t ttl_ms)
+{
+	char id[UUID_STR_LEN], key[64];
+	uuid_v7(id);
+	snprintf(key, sizeof key, "reserved:%s", id);
+	/* Expired reservations of the organization go first: they count for nothing. */
+	int rc = db_exec(c,
+			 "DELETE FROM usage_records WHERE org_id = $1 AND expires_at IS NOT NULL"
+			 " AND expires_at <= $2",
+			 DB_PARAMS(DB_TEXT(org_id), DB_INT(now_ms)), NULL);
+	if (rc)
+		return store_rc_of(rc);
+	return store_rc_of(db_exec(
+	    c,
+	    "INSERT INTO usage_records (id, org_id, kind, source_key, quantity, occurred_at,"
+	    " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    DB_PARAMS(DB_TEXT(id), DB_TEXT(org_id), DB_TEXT(kind), DB_TEXT(key), DB_INT(quantity),
+		      DB_INT(now_ms), DB_INT(now_ms + ttl_ms)),
+	    NULL));
+}
+
+enum store_rc billing_usage_claim(struct db_conn *c, const struct usage_record *u, bool *claimed)
+{
+	*claimed = false;
+	/* One statement: the oldest live reservation of the organization becomes the record,
+	 * unless the record is there already. expires_at IS NOT NULL is checked again on the
+	 * row actually updated, so two claims never take the same reservation. */
+	for (int attempt = 0; attempt < 3 && !*claimed; attempt++) {
+		int64_t changes = 0;
+		int rc = db_exec(
+		    c,
+		    "UPDATE usage_records SET source_key = $3, expires_at = NULL, occurred_at = $4,"
+		    " quantity = $5 WHERE id = (SELECT id FROM usage_records WHERE org_id = $1"
+		    " AND kind = $2 AND expires_at > $4 ORDER BY expires_at, id LIMIT 1)"
+		    " AND expires_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM usage_records"
+		    " WHERE kind = $2 AND source_key = $3)",
+		    DB_PARAMS(DB_TEXT(u->org_id), DB_TEXT(u->kind), DB_TEXT(u->source_key),
+			      DB_INT(u->at_ms), DB_INT(u->quantity)),
+		    &changes);
+		if (rc)
+			return store_rc_of(rc);
+		if (changes > 0) {
+			*claimed = true;
+			break;
+		}
+		int64_t left = 0;
+		enum store_rc src = one_int(
+		    c,
+		    "SELECT COUNT(*) FROM usage_records WHERE org_id = $1 AND kind = $2"
+		    " AND expires_at > $3",
+		    DB_PARAMS(DB_TEXT(u->org_id), DB_TEXT(u->kind), DB_INT(u->at_ms)), &left);
+		if (src)
+			return src;
+		if (!left)
+			break; /* nothing reserved (or expired): the caller records it plainly */
+	}
+	return STORE_OK;
 }
 
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum)
@@ -350,6 +424,7 @@ enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_
 	    "  CASE WHEN kind = 'seconds' THEN quantity ELSE 0 END AS s,"
 	    "  CASE WHEN kind = 'chat_messages' THEN quantity ELSE 0 END AS m, 0 AS a"
 	    " FROM usage_records WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3"
+	    " AND expires_at IS NULL"
 	    " UNION ALL"
 	    " SELECT (window_start / 86400000) * 86400000, 0, 0, requests"
 	    " FROM api_request_windows WHERE org_id = $1 AND window_start >= $2"
@@ -427,6 +502,50 @@ enum store_rc billing_warning_claim(struct db_conn *c, const char *org_id, const
 	return store_rc_of(rc);
 }
 
+enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
+				   struct billing_manager **out, size_t *n)
+{
+	int rc;
+	*out = NULL;
+	*n = 0;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT u.id, u.email, u.first_name, np.email, m.role FROM memberships m"
+		     " JOIN users u ON u.id = m.user_id"
+		     " LEFT JOIN notification_preferences np ON np.user_id = u.id"
+		     " AND np.type = 'quota_warning'"
+		     " WHERE m.org_id = $1 AND m.role IN ('owner', 'admin')"
+		     " ORDER BY m.created_at, u.id LIMIT 50",
+		     DB_PARAMS(DB_TEXT(org_id)), &rc);
+	if (!r)
+		return store_rc_of(rc);
+	struct billing_manager *list = NULL;
+	size_t count = 0;
+	while ((rc = db_next(r)) == 1) {
+		struct billing_manager *grown = realloc(list, (count + 1) * sizeof *list);
+		if (!grown) {
+			rc = DB_ERR;
+			break;
+		}
+		list = grown;
+		struct billing_manager *m = &list[count++];
+		memset(m, 0, sizeof *m);
+		store_copy(m->user_id, sizeof m->user_id, r, 0);
+		store_copy(m->email, sizeof m->email, r, 1);
+		store_copy(m->first_name, sizeof m->first_name, r, 2);
+		m->email_pref = db_is_null(r, 3) ? -1 : db_int(r, 3) != 0;
+		store_copy(m->role, sizeof m->role, r, 4);
+	}
+	db_res_free(r);
+	if (rc < 0) {
+		free(list);
+		return store_rc_of(rc);
+	}
+	*out = list;
+	*n = count;
+	return STORE_OK;
+}
+
 enum store_rc billing_event_claim(struct db_conn *c, const char *provider, const char *event_id,
 				  const char *type, const char *org_id, const char *outcome,
 				  bool *first)
@@ -465,9 +584,11 @@ enum store_rc billing_paygate_create(struct db_conn *c, const struct paygate_pay
 	return store_rc_of(db_exec(
 	    c,
 	    "INSERT INTO paygate_payments (reference, org_id, plan_code, amount_minor, currency,"
-	    " state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'initiated', $6, $6)",
+	    " state, created_at, updated_at, renews_period_end)"
+	    " VALUES ($1, $2, $3, $4, $5, 'initiated', $6, $6, $7)",
 	    DB_PARAMS(DB_TEXT(p->reference), DB_TEXT(p->org_id), DB_TEXT(p->plan_code),
-		      DB_INT(p->amount_minor), DB_TEXT(p->currency), DB_INT(now)),
+		      DB_INT(p->amount_minor), DB_TEXT(p->currency), DB_INT(now),
+		      p->renews_period_end ? DB_INT(p->renews_period_end) : DB_NULL),
 	    NULL));
 }
 
@@ -481,15 +602,15 @@ enum store_rc billing_paygate_set_request(struct db_conn *c, const char *referen
 	    DB_PARAMS(DB_TEXT(reference), DB_TEXT(pay_request_id), DB_INT(time_now_ms())), NULL));
 }
 
-enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
-				  struct paygate_payment *out)
+#define PAY_COLS                                                                                   \
+	"reference, org_id, plan_code, amount_minor, currency, COALESCE(pay_request_id, ''),"      \
+	" state, COALESCE(renews_period_end, 0), COALESCE(pay_url, '')"
+
+static enum store_rc pay_one(struct db_conn *c, const char *sql, const struct db_param *p,
+			     size_t np, struct paygate_payment *out)
 {
 	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT reference, org_id, plan_code, amount_minor, currency,"
-				    " COALESCE(pay_request_id, ''), state FROM paygate_payments"
-				    " WHERE reference = $1",
-				    DB_PARAMS(DB_TEXT(reference)), &rc);
+	struct db_res *r = db_query(c, sql, p, np, &rc);
 	if (!r)
 		return store_rc_of(rc);
 	rc = db_next(r);
@@ -502,9 +623,71 @@ enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
 		store_copy(out->currency, sizeof out->currency, r, 4);
 		store_copy(out->pay_request_id, sizeof out->pay_request_id, r, 5);
 		store_copy(out->state, sizeof out->state, r, 6);
+		out->renews_period_end = db_int(r, 7);
+		store_copy(out->pay_url, sizeof out->pay_url, r, 8);
 	}
 	db_res_free(r);
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+}
+
+enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
+				  struct paygate_payment *out)
+{
+	return pay_one(c, "SELECT " PAY_COLS " FROM paygate_payments WHERE reference = $1",
+		       DB_PARAMS(DB_TEXT(reference)), out);
+}
+
+enum store_rc billing_paygate_renewal_get(struct db_conn *c, const char *org_id, int64_t period_end,
+					  struct paygate_payment *out)
+{
+	return pay_one(c,
+		       "SELECT " PAY_COLS " FROM paygate_payments WHERE org_id = $1"
+		       " AND renews_period_end = $2",
+		       DB_PARAMS(DB_TEXT(org_id), DB_INT(period_end)), out);
+}
+
+enum store_rc billing_paygate_set_link(struct db_conn *c, const char *reference,
+				       const char *pay_request_id, const char *pay_url)
+{
+	return store_rc_of(db_exec(c,
+				   "UPDATE paygate_payments SET pay_request_id = $2, pay_url = $3,"
+				   " updated_at = $4 WHERE reference = $1",
+				   DB_PARAMS(DB_TEXT(reference), DB_TEXT(pay_request_id),
+					     DB_TEXT(pay_url), DB_INT(time_now_ms())),
+				   NULL));
+}
+
+enum store_rc billing_paygate_subscriptions(struct db_conn *c, struct subscription **out, size_t *n)
+{
+	int rc;
+	*out = NULL;
+	*n = 0;
+	struct db_res *r =
+	    db_query(c,
+		     "SELECT " SUB_COLS " FROM subscriptions WHERE provider = 'paygate'"
+		     " AND state IN ('active', 'past_due') ORDER BY period_end",
+		     NULL, 0, &rc);
+	if (!r)
+		return store_rc_of(rc);
+	struct subscription *list = NULL;
+	size_t count = 0;
+	while ((rc = db_next(r)) == 1) {
+		struct subscription *grown = realloc(list, (count + 1) * sizeof *list);
+		if (!grown) {
+			rc = DB_ERR;
+			break;
+		}
+		list = grown;
+		sub_read(r, &list[count++]);
+	}
+	db_res_free(r);
+	if (rc < 0) {
+		free(list);
+		return store_rc_of(rc);
+	}
+	*out = list;
+	*n = count;
+	return STORE_OK;
 }
 
 enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference, const char *state)
@@ -517,6 +700,7 @@ enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference
 #define INV_COLS                                                                                   \
 	"id, org_id, seq, number, plan_code, currency, subtotal_minor, vat_percent, vat_minor,"    \
 	" total_minor, provider, provider_ref, period_start, period_end, issued_at"
+#define INV_READ INV_COLS ", COALESCE(paid_at, 0)"
 
 static void inv_read(const struct db_res *r, struct invoice *v)
 {
@@ -536,6 +720,7 @@ static void inv_read(const struct db_res *r, struct invoice *v)
 	v->period_start = db_int(r, 12);
 	v->period_end = db_int(r, 13);
 	v->issued_at = db_int(r, 14);
+	v->paid_at = db_int(r, 15);
 }
 
 static enum store_rc inv_one(struct db_conn *c, const char *sql, const struct db_param *p,
@@ -552,18 +737,36 @@ static enum store_rc inv_one(struct db_conn *c, const char *sql, const struct db
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
 }
 
+static enum store_rc invoice_add(struct db_conn *c, struct invoice *inv, bool *created, bool paid);
+
 enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created)
+{
+	return invoice_add(c, inv, created, true);
+}
+
+enum store_rc billing_invoice_open(struct db_conn *c, struct invoice *inv, bool *created)
+{
+	return invoice_add(c, inv, created, false);
+}
+
+static enum store_rc invoice_add(struct db_conn *c, struct invoice *inv, bool *created, bool paid)
 {
 	*created = false;
 	struct invoice old;
 	enum store_rc rc =
 	    inv_one(c,
-		    "SELECT " INV_COLS " FROM invoices WHERE provider = $1"
+		    "SELECT " INV_READ " FROM invoices WHERE provider = $1"
 		    " AND provider_ref = $2",
 		    DB_PARAMS(DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref)), &old);
 	if (rc == STORE_OK) {
 		*inv = old;
-		return STORE_OK;
+		if (!paid || old.paid_at)
+			return STORE_OK;
+		/* Issued ahead (a renewal), paid now. */
+		inv->paid_at = time_now_ms();
+		return store_rc_of(
+		    db_exec(c, "UPDATE invoices SET paid_at = $2 WHERE id = $1 AND paid_at IS NULL",
+			    DB_PARAMS(DB_TEXT(old.id), DB_INT(inv->paid_at)), NULL));
 	}
 	if (rc != STORE_NOT_FOUND)
 		return rc;
@@ -580,15 +783,17 @@ enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *
 	snprintf(inv->number, sizeof inv->number, "INV-%06lld", (long long)seq);
 	uuid_v7(inv->id);
 	inv->issued_at = time_now_ms();
+	inv->paid_at = paid ? inv->issued_at : 0;
 	rc = store_rc_of(db_exec(
 	    c,
-	    "INSERT INTO invoices (" INV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-	    " $11, $12, $13, $14, $15)",
+	    "INSERT INTO invoices (" INV_COLS ", paid_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	    " $9, $10, $11, $12, $13, $14, $15, $16)",
 	    DB_PARAMS(DB_TEXT(inv->id), DB_TEXT(inv->org_id), DB_INT(seq), DB_TEXT(inv->number),
 		      DB_TEXT(inv->plan_code), DB_TEXT(inv->currency), DB_INT(inv->subtotal_minor),
 		      DB_INT(p), DB_INT(inv->vat_minor), DB_INT(inv->total_minor),
 		      DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref), DB_INT(inv->period_start),
-		      DB_INT(inv->period_end), DB_INT(inv->issued_at)),
+		      DB_INT(inv->period_end), DB_INT(inv->issued_at),
+		      paid ? DB_INT(inv->paid_at) : DB_NULL),
 	    NULL));
 	*created = rc == STORE_OK;
 	return rc;
@@ -601,7 +806,7 @@ enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int li
 	*out = NULL;
 	*n = 0;
 	struct db_res *r = db_query(c,
-				    "SELECT " INV_COLS " FROM invoices WHERE org_id = $1"
+				    "SELECT " INV_READ " FROM invoices WHERE org_id = $1"
 				    " ORDER BY seq DESC LIMIT $2",
 				    DB_PARAMS(DB_TEXT(org_id), DB_INT(limit)), &rc);
 	if (!r)
@@ -630,7 +835,7 @@ enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int li
 enum store_rc billing_invoice_get(struct db_conn *c, const char *org_id, const char *id,
 				  struct invoice *out)
 {
-	return inv_one(c, "SELECT " INV_COLS " FROM invoices WHERE org_id = $1 AND id = $2",
+	return inv_one(c, "SELECT " INV_READ " FROM invoices WHERE org_id = $1 AND id = $2",
 		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(id)), out);
 }
 

@@ -16,6 +16,7 @@
 #define PLAN_CODE_MAX	  32
 #define BILLING_ID_MAX	  128
 #define BILLING_UNLIMITED (-1)
+#define BILLING_METER_MAX 101 /* Stripe: event_name at most 100 characters */
 
 struct plan {
 	char code[PLAN_CODE_MAX];
@@ -31,13 +32,15 @@ struct plan {
 	/* Overage (overage_allowed): the price of a minute past the quota, per currency. */
 	int64_t usd_overage_minor, zar_overage_minor;
 	char stripe_price_id[BILLING_ID_MAX]; /* of the USD price; "" = none */
+	/* The Stripe Billing Meter's event_name overage minutes go to; "" = not reported. */
+	char stripe_meter_event[BILLING_METER_MAX];
 };
 
 /* STORE_NOT_FOUND for an unknown code. */
 enum store_rc billing_plan_get(struct db_conn *c, const char *code, struct plan *out);
 /* Every plan in display order; caller frees *out with free(). */
 enum store_rc billing_plan_list(struct db_conn *c, struct plan **out, size_t *n);
-/* Insert or replace the plan row (limits, name, position, overage) — not prices. */
+/* Insert or replace the plan row (limits, name, position, overage, meter) — not prices. */
 enum store_rc billing_plan_put(struct db_conn *c, const struct plan *p);
 /* Set a price (amount < 0 removes it). price_id may be NULL (kept as is when updating). */
 enum store_rc billing_price_put(struct db_conn *c, const char *code, const char *currency,
@@ -87,9 +90,26 @@ struct usage_record {
 };
 /* Record usage once per (kind, source_key); *inserted false when it was already there. */
 enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u, bool *inserted);
-/* Sum of quantity of kind for org in [from, to). */
+/* billing_usage_add that also gives the new record's id (id[0] = '\0' when not inserted). */
+enum store_rc billing_usage_add_id(struct db_conn *c, const struct usage_record *u, bool *inserted,
+				   char id[40]);
+/* Sum of quantity of kind for org in [from, to): records and live reservations. */
 enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const char *kind,
 				int64_t from_ms, int64_t to_ms, int64_t *sum);
+/*
+ * Reserve quantity of kind for org until now_ms + ttl_ms (a usage row that
+ * counts in billing_usage_sum until then); expired reservations of org are
+ * removed first. Call inside the transaction that checked the quota.
+ */
+enum store_rc billing_usage_reserve(struct db_conn *c, const char *org_id, const char *kind,
+				    int64_t quantity, int64_t now_ms, int64_t ttl_ms);
+/*
+ * Turn the organization's oldest live reservation of u->kind into the
+ * record u (source_key, quantity, at_ms), in one statement; *claimed false
+ * when there was none to take (or the record exists already): then the
+ * caller records it with billing_usage_add.
+ */
+enum store_rc billing_usage_claim(struct db_conn *c, const struct usage_record *u, bool *claimed);
 /* Seconds of audio queued or being transcribed (not yet metered). */
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum);
 /* Bytes of audio stored for org (meetings' file sizes). */
@@ -114,6 +134,18 @@ enum store_rc billing_api_count(struct db_conn *c, const char *org_id, int64_t w
 enum store_rc billing_warning_claim(struct db_conn *c, const char *org_id, const char *kind,
 				    int64_t period_start, int threshold, bool *first);
 
+/* An owner or admin of an organization: whom usage warnings and renewal links go to. */
+struct billing_manager {
+	char user_id[40];
+	char email[256];
+	char first_name[128];
+	char role[16];	/* owner, admin */
+	int email_pref; /* the stored quota_warning e-mail preference: 1 on, 0 off, -1 none */
+};
+/* The organization's owners and admins (at most 50, oldest first); caller frees *out. */
+enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
+				   struct billing_manager **out, size_t *n);
+
 /*
  * Claim a provider event id: *first true when it was not processed before.
  * outcome (may be NULL) is kept for support.
@@ -133,7 +165,9 @@ struct paygate_payment {
 	int64_t amount_minor;
 	char currency[4];
 	char pay_request_id[BILLING_ID_MAX];
-	char state[16]; /* initiated, paid, failed */
+	char state[16];		   /* initiated, paid, failed */
+	int64_t renews_period_end; /* a renewal: the period_end it renews; 0 = a checkout */
+	char pay_url[2048];	   /* a renewal's pay link ("" until initiated) */
 };
 enum store_rc billing_paygate_create(struct db_conn *c, const struct paygate_payment *p);
 enum store_rc billing_paygate_set_request(struct db_conn *c, const char *reference,
@@ -143,6 +177,15 @@ enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
 				  struct paygate_payment *out);
 enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference,
 					const char *state);
+/* The request id and pay link PayGate gave a payment. */
+enum store_rc billing_paygate_set_link(struct db_conn *c, const char *reference,
+				       const char *pay_request_id, const char *pay_url);
+/* The organization's renewal payment of the period ending period_end (STORE_NOT_FOUND: none). */
+enum store_rc billing_paygate_renewal_get(struct db_conn *c, const char *org_id, int64_t period_end,
+					  struct paygate_payment *out);
+/* Subscriptions paid through PayGate that are active or past due; caller frees *out. */
+enum store_rc billing_paygate_subscriptions(struct db_conn *c, struct subscription **out,
+					    size_t *n);
 
 /* ---- our invoices ---- */
 
@@ -158,6 +201,7 @@ struct invoice {
 	char provider[16];
 	char provider_ref[BILLING_ID_MAX];
 	int64_t period_start, period_end, issued_at;
+	int64_t paid_at; /* 0 = not paid yet (a renewal issued ahead of its payment) */
 };
 /*
  * Record an invoice for a payment of total_minor (VAT of vat_percent
@@ -165,6 +209,12 @@ struct invoice {
  * (provider, provider_ref): *created false when it exists (out filled).
  */
 enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created);
+/*
+ * The same, for an invoice issued ahead of its payment (paid_at 0); the
+ * payment's billing_invoice_add with the same (provider, provider_ref)
+ * then marks it paid instead of adding another.
+ */
+enum store_rc billing_invoice_open(struct db_conn *c, struct invoice *inv, bool *created);
 /* The organization's invoices, newest first, at most limit; caller frees *out. */
 enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int limit,
 				   struct invoice **out, size_t *n);

@@ -2,8 +2,17 @@
 // the test machines). It speaks Stripe's wire format for what IAM uses:
 // form-encoded requests (bracket notation), the secret key as Bearer, JSON
 // objects (checkout.session, billing_portal.session, customer,
-// subscription, invoice, event) and Stripe's error shape
-// {"error": {"type", "code", "param", "message"}}. The test side plays the
+// subscription, invoice, event, billing.meter_event) and Stripe's error
+// shape {"error": {"type", "code", "param", "message"}}. Idempotency-Key:
+// the first response to a key is saved and replayed to a retry with the
+// same parameters (Stripe v1 does so whatever the status, 500 included),
+// a different body with the same key is an idempotency_error.
+// Billing Meter events (POST /v1/billing/meter_events) are validated
+// (event_name, payload[stripe_customer_id], payload[value] as a whole
+// number, timestamp within the past 35 days or 5 minutes ahead) and kept
+// in meterEvents; an identifier seen before is refused with Stripe's
+// "An event already exists with identifier ..." (400, Stripe-Should-Retry:
+// false) and not counted again. The test side plays the
 // customer: completeCheckout() turns a session into a customer, an active
 // subscription and a paid invoice, and returns the events Stripe would send
 // (the test signs them with the official `stripe` package).
@@ -30,14 +39,32 @@ export function parseForm(text) {
 	return out;
 }
 
-function stripeError(res, status, type, message, extra = {}) {
-	res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req') });
+function stripeError(res, status, type, message, extra = {}, headers = {}) {
+	res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req'), ...headers });
 	res.end(JSON.stringify({ error: { type, message, ...extra } }));
 }
 
 function send(res, obj) {
 	res.writeHead(200, { 'content-type': 'application/json', 'request-id': rid('req') });
 	res.end(JSON.stringify(obj));
+}
+
+/** A response object that also remembers what was sent (for idempotent replay). */
+function recording(res, onDone) {
+	const head = res.writeHead.bind(res);
+	const end = res.end.bind(res);
+	let status = 200;
+	let headers = {};
+	res.writeHead = (st, h = {}) => {
+		status = st;
+		headers = h;
+		return head(st, h);
+	};
+	res.end = (body) => {
+		onDone({ status, headers, body });
+		return end(body);
+	};
+	return res;
 }
 
 /**
@@ -50,6 +77,10 @@ export async function startStripeStandin({ secretKey, webhook = null }) {
 	const sessions = new Map();
 	const customers = new Map();
 	const subscriptions = new Map();
+	const meterEvents = []; // accepted billing.meter_event objects, in order
+	const meterIdentifiers = new Set();
+	const idempotent = new Map(); // Idempotency-Key -> { body, status, headers, response }
+	const pathFailures = []; // { path, times, status, type, message, accept }
 	let fail = null;
 	let base = '';
 
@@ -94,6 +125,24 @@ export async function startStripeStandin({ secretKey, webhook = null }) {
 				fail = null;
 				return stripeError(res, f.status, f.type || 'invalid_request_error', f.message, f.extra || {});
 			}
+			const idemKey = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
+			if (idemKey) {
+				const saved = idempotent.get(idemKey);
+				if (saved && saved.body !== body) {
+					return stripeError(res, 400, 'idempotency_error', `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`);
+				}
+				if (saved) {
+					res.writeHead(saved.status, { ...saved.headers, 'idempotent-replayed': 'true' });
+					return res.end(saved.response);
+				}
+				recording(res, (r) => idempotent.set(idemKey, { body, status: r.status, headers: r.headers, response: r.body }));
+			}
+			const pf = pathFailures.find((f) => f.path === req.url && f.times > 0);
+			if (pf) {
+				pf.times--;
+				// accept: the request is carried out, then the answer is an error (a reply lost after the fact).
+				if (!pf.accept) return stripeError(res, pf.status, pf.type, pf.message);
+			}
 			const missing = (names) => names.find((n) => form[n] === undefined);
 			if (req.method === 'POST' && req.url === '/v1/checkout/sessions') {
 				const m = missing(['mode', 'success_url', 'line_items']);
@@ -133,6 +182,32 @@ export async function startStripeStandin({ secretKey, webhook = null }) {
 				}
 				const id = rid('bps');
 				return send(res, { id, object: 'billing_portal.session', customer: form.customer, return_url: form.return_url ?? null, url: `${base}/p/session/${id}`, livemode: false });
+			}
+			if (req.method === 'POST' && req.url === '/v1/billing/meter_events') {
+				const need = (name, ok) => !ok && (stripeError(res, 400, 'invalid_request_error', `Missing required param: ${name}.`, { code: 'parameter_missing', param: name }), true);
+				const p = form.payload;
+				const miss =
+					need('event_name', form.event_name) ||
+					need('payload', p && typeof p === 'object') ||
+					need('payload[stripe_customer_id]', p.stripe_customer_id) ||
+					need('payload[value]', p.value !== undefined);
+				if (miss) return;
+				if (!/^\d+$/.test(p.value)) {
+					return stripeError(res, 400, 'invalid_request_error', `Invalid integer: ${p.value}`, { code: 'parameter_invalid_integer', param: 'payload[value]' });
+				}
+				const ts = form.timestamp === undefined ? nowS() : Number(form.timestamp);
+				if (!Number.isInteger(ts) || ts < nowS() - 35 * 86400 || ts > nowS() + 300) {
+					return stripeError(res, 400, 'invalid_request_error', 'Timestamp must be within the past 35 calendar days or up to 5 minutes in the future.', { param: 'timestamp' });
+				}
+				const identifier = form.identifier ?? rid('mev');
+				if (meterIdentifiers.has(identifier)) {
+					return stripeError(res, 400, 'invalid_request_error', `An event already exists with identifier ${identifier}.`, {}, { 'stripe-should-retry': 'false' });
+				}
+				meterIdentifiers.add(identifier);
+				const ev = { object: 'billing.meter_event', created: nowS(), event_name: form.event_name, identifier, livemode: false, payload: { ...p }, timestamp: ts };
+				meterEvents.push(ev);
+				if (pf?.accept) return stripeError(res, pf.status, pf.type, pf.message);
+				return send(res, ev);
 			}
 			return stripeError(res, 404, 'invalid_request_error', `Unrecognized request URL (${req.method}: ${req.url}).`);
 		});
@@ -204,6 +279,16 @@ export async function startStripeStandin({ secretKey, webhook = null }) {
 		subscriptions,
 		failNext(status, message, extra) {
 			fail = { status, message, extra };
+		},
+		meterEvents,
+		/**
+		 * The next `times` requests to path answer status in Stripe's error shape (500:
+		 * api_error, 429: rate_limit_error, else invalid_request_error). accept: carry the
+		 * request out first (the answer is lost, as after a timeout).
+		 */
+		failPath(path, times, status, { message, accept = false } = {}) {
+			const type = status >= 500 ? 'api_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error';
+			pathFailures.push({ path, times, status, type, accept, message: message || (status >= 500 ? 'An unknown error occurred' : status === 429 ? 'Too many requests hit the API too quickly.' : 'The request was refused.') });
 		},
 		event,
 		subscriptionObject,

@@ -417,6 +417,47 @@ static void test_api_rate(void **state)
 	assert_int_equal(q.count, 1);
 }
 
+/* Issue 13: a chat message's place is reserved with the check; metering turns it into the record.
+ */
+static void test_chat_reserve(void **state)
+{
+	FX(state);
+	/* Free: 50 chat messages. 48 metered, 2 reservations fit, a third does not. (Message
+	 * ids are unique across organizations, and PostgreSQL runs share one database.) */
+	char id[32];
+	for (int i = 1; i <= 48; i++) {
+		snprintf(id, sizeof id, "rsv-%d", i);
+		assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, id), STORE_OK);
+	}
+	struct quota_usage u;
+	assert_int_equal(quota_reserve(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(quota_reserve(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(quota_reserve(fx->c, fx->org, QUOTA_CHAT, 1, &u), QUOTA_EXCEEDED);
+	assert_int_equal(u.used, 50);
+	assert_int_equal(u.limit, 50);
+	/* The answers are stored: the reservations become the records, nothing more is counted. */
+	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "rsv-49"), STORE_OK);
+	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "rsv-49"), STORE_OK); /* again */
+	assert_int_equal(meter_chat_message(fx->c, NULL, fx->org, "rsv-50"), STORE_OK);
+	int64_t sum = -1;
+	assert_int_equal(billing_usage_sum(fx->c, fx->org, USAGE_CHAT, 0, INT64_MAX / 2, &sum),
+			 STORE_OK);
+	assert_int_equal(sum, 50);
+	int64_t rows = -1;
+	struct db_res *r = db_query(fx->c,
+				    "SELECT COUNT(*) FROM usage_records WHERE org_id = $1"
+				    " AND expires_at IS NOT NULL",
+				    DB_PARAMS(DB_TEXT(fx->org)), NULL);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	rows = db_int(r, 0);
+	db_res_free(r);
+	assert_int_equal(rows, 0);
+	/* The other organization is untouched. */
+	assert_int_equal(quota_reserve(fx->c, fx->org2, QUOTA_CHAT, 1, &u), QUOTA_OK);
+	assert_int_equal(u.used, 0);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -435,6 +476,8 @@ int main(void)
 	    ST(test_api_rate, KIND_PG),
 	    ST(test_warnings_once, KIND_SQLITE),
 	    ST(test_warnings_once, KIND_PG),
+	    ST(test_chat_reserve, KIND_SQLITE),
+	    ST(test_chat_reserve, KIND_PG),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
