@@ -45,6 +45,7 @@
 #include "media/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/notifications.h"
 #include "store/tokens.h"
 
 #ifndef IAM_VERSION
@@ -337,6 +338,7 @@ static int run(const struct config *cfg, enum role role)
 		goto out;
 	password_gate_set(cfg->hash_concurrency, cfg->hash_wait_ms);
 	mail_configure(cfg->smtp_url, cfg->mail_from, cfg->public_url);
+	notif_set_mailer(mail_notification);
 	if (oidc_configure(environ, mail_public_url(), err, sizeof err) < 0)
 		goto out;
 	if (mail_enabled() && !(getenv("IAM_PUBLIC_URL") && *getenv("IAM_PUBLIC_URL")))

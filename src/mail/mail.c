@@ -14,7 +14,9 @@
 #include "core/timeutil.h"
 #include "core/utf8.h"
 #include "core/uuid.h"
+#include "core/log.h"
 #include "store/jobs.h"
+#include "store/users.h"
 
 /* ---------- settings ---------- */
 
@@ -496,4 +498,37 @@ const char *mail_state(const char *job_state_or_null)
 	if (strcmp(s, "dead") == 0)
 		return "failed";
 	return "queued"; /* queued, running */
+}
+
+void mail_notification(struct db_conn *c, const char *user_id, const char *type,
+		       const char *content, const char *path)
+{
+	if (!mail_enabled())
+		return;
+	struct user u;
+	if (user_find(c, user_id, &u) != STORE_OK)
+		return;
+	explicit_bzero(u.password_hash, sizeof u.password_hash);
+	/* The subject: the notification's first words, cut on a character boundary. */
+	char subject[160];
+	size_t n = 0;
+	while (content[n] && content[n] != '\n') {
+		size_t k = utf8_seq((const unsigned char *)content + n);
+		if (k == 0 || n + k > 120)
+			break;
+		n += k;
+	}
+	snprintf(subject, sizeof subject, "%.*s%s", (int)n, content,
+		 content[n] && content[n] != '\n' ? "\u2026" : "");
+	char hello[NAME_BUF + 16], link[1400];
+	snprintf(hello, sizeof hello, "Hello%s%s,", u.first_name[0] ? " " : "", u.first_name);
+	snprintf(link, sizeof link, "%s%s", mail_public_url(), path);
+	enum store_rc rc = mail_queue_action(
+	    c, NULL, u.email, subject, hello, content, "Open in IAM", link,
+	    "You get this mail because e-mail is on for these notifications in your account "
+	    "settings; turn it off there.",
+	    NULL);
+	if (rc)
+		log_warn("notification mail not queued",
+			 json_pack("{s:s,s:s}", "type", type, "rc", store_rc_name(rc)));
 }

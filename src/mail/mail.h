@@ -125,6 +125,14 @@ enum store_rc mail_queue_action(struct db_conn *c, const char *org_id_or_null, c
 				char job_id[UUID_STR_LEN]);
 
 /*
+ * The notifications' mailer (store/notifications.h notif_set_mailer): a
+ * mail to user_id saying content, with a button to path in the web app
+ * (IAM_PUBLIC_URL + path). Nothing without SMTP; failures are logged.
+ */
+void mail_notification(struct db_conn *c, const char *user_id, const char *type,
+		       const char *content, const char *path);
+
+/*
  * What became of a queued mail, for people to read, from its job's state
  * (NULL: no job, i.e. nothing was queued): "not_sent" (no job: no SMTP
  * server, or queueing failed; the link must be passed on by hand),

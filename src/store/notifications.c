@@ -10,9 +10,35 @@
 #include "core/utf8.h"
 
 const char *const NOTIF_TYPES[NOTIF_TYPE_COUNT] = {
-    "new_message", "transcription_completed", "transcription_failed", "invitation",
-    "mention",	   "quota_warning",
+    "new_message",
+    "transcription_completed",
+    "transcription_failed",
+    "invitation",
+    "mention",
+    "quota_warning",
+    "billing",
 };
+
+/* Money matters reach the owners by mail unless they say otherwise. */
+static struct notif_pref default_pref(const char *type)
+{
+	bool mail = strcmp(type, "quota_warning") == 0 || strcmp(type, "billing") == 0;
+	return (struct notif_pref){.in_app = true, .email = mail};
+}
+
+/* Types mailed by their senders themselves, with a mail of their own. */
+static bool mailed_by_sender(const char *type)
+{
+	return strcmp(type, "invitation") == 0 || strcmp(type, "quota_warning") == 0 ||
+	       strcmp(type, "billing") == 0;
+}
+
+static notif_mailer_fn g_mailer; /* set once at start, read-only after */
+
+void notif_set_mailer(notif_mailer_fn fn)
+{
+	g_mailer = fn;
+}
 
 #define NOTIF_COLS "id, user_id, message_id, type, content, is_read, created_at, link"
 
@@ -76,6 +102,16 @@ enum store_rc notify_link(struct db_conn *c, struct bus *bus, const char *user_i
 	enum store_rc rc = notif_pref_get(c, user_id, type, &pref);
 	if (rc)
 		return rc;
+	if (pref.email && g_mailer && !mailed_by_sender(type)) {
+		char path[NOTIF_LINK_BUF + 64];
+		if (link && *link)
+			snprintf(path, sizeof path, "%s", link);
+		else if (message_id && *message_id)
+			snprintf(path, sizeof path, "/inbox?open=%s", message_id);
+		else
+			snprintf(path, sizeof path, "/");
+		g_mailer(c, user_id, type, content ? content : "", path);
+	}
 	if (!pref.in_app)
 		return STORE_OK;
 	struct notification n = {0};
@@ -232,8 +268,7 @@ enum store_rc notif_pref_get(struct db_conn *c, const char *user_id, const char 
 			     struct notif_pref *out)
 {
 	int rc;
-	out->in_app = true;
-	out->email = false;
+	*out = default_pref(type);
 	struct db_res *r = db_query(c,
 				    "SELECT in_app, email FROM notification_preferences"
 				    " WHERE user_id = $1 AND type = $2",
@@ -253,7 +288,7 @@ enum store_rc notif_prefs_all(struct db_conn *c, const char *user_id, struct not
 {
 	int rc;
 	for (size_t i = 0; i < NOTIF_TYPE_COUNT; i++)
-		out[i] = (struct notif_pref){.in_app = true, .email = false};
+		out[i] = default_pref(NOTIF_TYPES[i]);
 	struct db_res *r = db_query(
 	    c, "SELECT type, in_app, email FROM notification_preferences WHERE user_id = $1",
 	    DB_PARAMS(DB_TEXT(user_id)), &rc);

@@ -38,9 +38,19 @@ struct notification {
 
 /* The known types, in a stable order (NOTIF_TYPE_COUNT of them). */
 extern const char *const NOTIF_TYPES[];
-#define NOTIF_TYPE_COUNT 6
+#define NOTIF_TYPE_COUNT 7
 /* True if name is one of NOTIF_TYPES. */
 bool notif_type_known(const char *name);
+
+/*
+ * Mailing a notification whose type has e-mail on (set once at start-up,
+ * by the mail module: the store does not send mail). path is where it
+ * leads in the web app. Types whose senders write their own mail
+ * (invitation, quota_warning, billing) are not passed to it.
+ */
+typedef void (*notif_mailer_fn)(struct db_conn *c, const char *user_id, const char *type,
+				const char *content, const char *path);
+void notif_set_mailer(notif_mailer_fn fn);
 
 /*
  * The API representation {id, user_id, message_id, type, content, link,
@@ -85,7 +95,10 @@ struct notif_pref {
 	bool in_app;
 	bool email;
 };
-/* The preference for one type (the default when none is stored). */
+/*
+ * The preference for one type (the default when none is stored: in the
+ * app always; by e-mail for quota_warning and billing only).
+ */
 enum store_rc notif_pref_get(struct db_conn *c, const char *user_id, const char *type,
 			     struct notif_pref *out);
 /* All types, in NOTIF_TYPES order (out has NOTIF_TYPE_COUNT entries). */

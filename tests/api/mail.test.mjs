@@ -201,6 +201,38 @@ describe('e-mail through a real SMTP peer', () => {
 		assert.equal((await api('GET', '/api/v1/collection-invitations/mine', { token: reg.body.access_token })).body.data.length, 0);
 	});
 
+	test('a notification type with e-mail on is mailed, with a link to where it leads; off, nothing', T, async () => {
+		const a = await api('POST', '/api/v1/auth/register', { json: { email: uniqueEmail('nmail-a'), password: PASSWORD, first_name: 'Ada' } });
+		const bEmail = uniqueEmail('nmail-b');
+		const b = await api('POST', '/api/v1/auth/register', { json: { email: bEmail, password: PASSWORD, first_name: 'Bea' } });
+		// b joins a's organization by invitation (the link from the reply).
+		const inv = await api('POST', `/api/v1/organizations/${a.body.organization.id}/invitations`, { token: a.body.access_token, json: { email: bEmail, role: 'member' } });
+		assert.equal(inv.status, 201, show(inv));
+		assert.equal((await api('POST', '/api/v1/invitations/accept', { token: b.body.access_token, json: { token: inv.body.token } })).status, 200);
+		const on = await api('PUT', '/api/v1/notifications/preferences', { token: b.body.access_token, json: { preferences: { new_message: { email: true } } } });
+		assert.equal(on.status, 200, show(on));
+		const before = smtp.inbox.length;
+		const sent = await api('POST', '/api/v2/messages', { token: a.body.access_token, json: { recipient_id: b.body.user.id, subject: 'Budget review', body: 'See the numbers.' } });
+		assert.equal(sent.status, 201, show(sent));
+		const deadline = Date.now() + 20000;
+		let mail;
+		while (!(mail = smtp.inbox.slice(before).find((x) => x.envelope.to.includes(bEmail) && /Budget review/.test(x.parsed.subject)))) {
+			assert.ok(Date.now() < deadline, 'the new-message mail arrives');
+			await sleep(100);
+		}
+		assert.match(mail.parsed.subject, /New message from Ada/);
+		assert.ok(mail.parsed.text.includes('Hello Bea,'), mail.parsed.text);
+		assert.ok(mail.parsed.text.includes(`${base}/inbox?open=${sent.body.id}`), mail.parsed.text);
+		// Off again: the next message is not mailed (the in-app notification still comes).
+		await api('PUT', '/api/v1/notifications/preferences', { token: b.body.access_token, json: { preferences: { new_message: { email: false } } } });
+		const mark = smtp.inbox.length;
+		await api('POST', '/api/v2/messages', { token: a.body.access_token, json: { recipient_id: b.body.user.id, subject: 'Second note', body: 'x' } });
+		const n = await api('GET', '/api/v1/notifications', { token: b.body.access_token });
+		assert.ok(n.body.data.some((x) => x.content.includes('Second note')));
+		await sleep(1500);
+		assert.ok(!smtp.inbox.slice(mark).some((x) => /Second note/.test(x.parsed.subject)), 'no mail with e-mail off');
+	});
+
 	test('sign-up sends a verification mail (text + HTML, UTF-8, Date, Message-ID); its link verifies once', T, async () => {
 		const email = uniqueEmail('verify');
 		const reg = await api('POST', '/api/v1/auth/register', { json: { email, password: PASSWORD, first_name: 'Zoë' } });

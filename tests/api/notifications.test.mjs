@@ -137,8 +137,10 @@ describe('notifications', T, () => {
 	test('preferences: defaults, stored per type, and in_app off suppresses', async () => {
 		const { a, b } = await pair('nprefs');
 		const d = assertJson(await get(`${N}/preferences`, { token: b.access }), 200);
-		for (const t of ['new_message', 'transcription_completed', 'transcription_failed', 'invitation', 'mention', 'quota_warning'])
+		for (const t of ['new_message', 'transcription_completed', 'transcription_failed', 'invitation', 'mention'])
 			assert.deepEqual(d.preferences[t], { in_app: true, email: false }, t);
+		// Money matters are mailed unless turned off.
+		for (const t of ['quota_warning', 'billing']) assert.deepEqual(d.preferences[t], { in_app: true, email: true }, t);
 		const u = assertJson(await put(`${N}/preferences`, { token: b.access, json: { preferences: { new_message: { in_app: false, email: true }, mention: { email: true } } } }), 200);
 		assert.deepEqual(u.preferences.new_message, { in_app: false, email: true });
 		assert.deepEqual(u.preferences.mention, { in_app: true, email: true });

@@ -209,11 +209,19 @@ describe('the app', T, () => {
 		// near the top, the first segments are in view: playing them does not scroll
 		await page.evaluate(() => window.scrollTo(0, 0));
 		await page.locator('.segment').first().locator('.segment__text').click();
-		await page.locator('.segment[data-segment-index="1"].segment--active').waitFor({ timeout: 5000 });
+		// One of the first segments becomes current (segments here last a fraction of a second and
+		// timeupdate comes every ~250 ms, so which one is not fixed); pause there, before playback
+		// reaches segments below the fold.
+		await page.waitForFunction(() => {
+			const el = document.querySelector('.segment--active');
+			return el && Number(el.dataset.segmentIndex) <= 3;
+		}, null, { timeout: 5000 });
+		await audio.evaluate((a) => a.pause());
 		assert.equal(await page.evaluate(() => window.scrollY), 0, 'no scrolling while the current segment is visible');
 		// jump near the end: the current segment leaves the viewport and is brought back into it
 		await audio.evaluate((a) => {
 			a.currentTime = a.duration * 0.9;
+			return a.play();
 		});
 		const last = page.locator('.segment.segment--active');
 		await page.waitForFunction(() => {
@@ -335,6 +343,17 @@ describe('the app', T, () => {
 		const err = page.locator('[data-field-error="current_password"]');
 		await err.waitFor();
 		assert.ok((await err.textContent()).length > 5);
+
+		// Notification preferences: a box turned on is stored (read back after a reload).
+		const mailNew = page.getByLabel('New messages: by e-mail');
+		assert.equal(await mailNew.isChecked(), false);
+		assert.equal(await page.getByLabel('Plan limits almost or fully used (owners and admins): by e-mail').isChecked(), true);
+		const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/notifications/preferences') && r.request().method() === 'PUT');
+		await mailNew.check();
+		assert.equal((await saved).status(), 200);
+		await page.reload();
+		await page.getByRole('heading', { name: 'Notifications' }).waitFor();
+		assert.equal(await page.getByLabel('New messages: by e-mail').isChecked(), true);
 		await screenshot(page, 'account');
 	});
 

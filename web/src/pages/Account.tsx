@@ -1,8 +1,9 @@
-// Account: names and company, and the password.
+// Account: names and company, the password, and which notifications come
+// in the app and by e-mail.
 
 import { useEffect, useState, type FormEvent } from 'react';
-import { Alert, Field, PageHeader, useDocumentTitle } from '../components/ui';
-import { put } from '../lib/api';
+import { Alert, Field, PageHeader, toast, useDocumentTitle } from '../components/ui';
+import { get, put } from '../lib/api';
 import { ApiError, messageOf } from '../lib/problem';
 import * as session from '../lib/session';
 import type { User } from '../lib/types';
@@ -124,6 +125,84 @@ function Password() {
 	);
 }
 
+interface Pref {
+	in_app: boolean;
+	email: boolean;
+}
+
+const KINDS: { type: string; label: string }[] = [
+	{ type: 'new_message', label: 'New messages' },
+	{ type: 'mention', label: 'Mentions of me in messages' },
+	{ type: 'transcription_completed', label: 'A transcript of mine is ready' },
+	{ type: 'transcription_failed', label: 'A transcription of mine failed' },
+	{ type: 'invitation', label: 'Invitations to organizations and collections' },
+	{ type: 'quota_warning', label: 'Plan limits almost or fully used (owners and admins)' },
+	{ type: 'billing', label: 'Payments due (owners)' },
+];
+
+function Notifications() {
+	const [prefs, setPrefs] = useState<Record<string, Pref> | null>(null);
+	const [error, setError] = useState<string | null>(null);
+	useEffect(() => {
+		get<{ preferences: Record<string, Pref> }>('/api/v1/notifications/preferences')
+			.then((r) => setPrefs(r.preferences))
+			.catch((e) => setError(messageOf(e)));
+	}, []);
+
+	async function change(type: string, key: keyof Pref, value: boolean) {
+		const before = prefs;
+		setPrefs((p) => (p ? { ...p, [type]: { ...p[type], [key]: value } } : p));
+		try {
+			const r = await put<{ preferences: Record<string, Pref> }>('/api/v1/notifications/preferences', { preferences: { [type]: { [key]: value } } });
+			setPrefs(r.preferences);
+		} catch (e) {
+			setPrefs(before);
+			toast(messageOf(e), 'error');
+		}
+	}
+
+	return (
+		<section className="card" aria-labelledby="notif-title">
+			<h2 id="notif-title">Notifications</h2>
+			<p className="muted">What reaches you in the app (the bell) and by e-mail. E-mail needs a mail server configured for this IAM.</p>
+			{error ? <Alert>{error}</Alert> : null}
+			{!prefs ? (
+				<p className="muted" aria-busy="true">
+					Loading…
+				</p>
+			) : (
+				<div className="table-wrap">
+					<table className="table" data-notification-prefs>
+						<caption className="visually-hidden">Notification preferences</caption>
+						<thead>
+							<tr>
+								<th scope="col">Notification</th>
+								<th scope="col">In the app</th>
+								<th scope="col">By e-mail</th>
+							</tr>
+						</thead>
+						<tbody>
+							{KINDS.filter((k) => prefs[k.type]).map((k) => (
+								<tr key={k.type} data-pref={k.type}>
+									<th scope="row" className="table__name">
+										{k.label}
+									</th>
+									<td data-label="In the app">
+										<input type="checkbox" aria-label={`${k.label}: in the app`} checked={prefs[k.type].in_app} onChange={(e) => void change(k.type, 'in_app', e.target.checked)} />
+									</td>
+									<td data-label="By e-mail">
+										<input type="checkbox" aria-label={`${k.label}: by e-mail`} checked={prefs[k.type].email} onChange={(e) => void change(k.type, 'email', e.target.checked)} />
+									</td>
+								</tr>
+							))}
+						</tbody>
+					</table>
+				</div>
+			)}
+		</section>
+	);
+}
+
 export function Account() {
 	useDocumentTitle('Account');
 	const { user } = session.getState();
@@ -147,6 +226,7 @@ export function Account() {
 			<div className="stack">
 				<Profile user={user} />
 				<Password />
+				<Notifications />
 			</div>
 		</>
 	);
