@@ -1,8 +1,9 @@
 /*
- * chats.c — chat with a meeting, or with every meeting the caller may read.
+ * chats.c — chat with a meeting, a collection, or every meeting the caller
+ * may read (their organization's and those shared with them).
  *
- * POST /api/v1/chats {meeting_id?, title?}  201 the chat (404 for a meeting
- *      the caller cannot read)
+ * POST /api/v1/chats {meeting_id? | collection_id?, title?}  201 the chat
+ *      (404 for a meeting or collection the caller cannot read; both is 400)
  * GET  /api/v1/chats                        the caller's chats, newest first, paged
  * GET  /api/v1/chats/{id}                   the chat with its messages
  * POST /api/v1/chats/{id}/messages {content}
@@ -14,8 +15,9 @@
  *      longer than CHAT_MESSAGE_MAX characters), 404, 402 (chat quota).
  *
  * Grounding: the question's words are looked up one by one in the search
- * index (store/search.h, bm25 / ts_rank) over the chat's meeting or all of
- * the organization's meetings; segments matching more of the words, and
+ * index (store/search.h, bm25 / ts_rank) over the chat's meeting, its
+ * collection, or every meeting the caller may read (the search's own
+ * tenant rule, collection grants included); segments matching more of the words, and
  * matching them better, come first. The best passages are numbered and
  * given to the model, which is asked to cite them as [n].
  *
@@ -48,6 +50,7 @@
 #include "intel/llm.h"
 #include "service/quota.h"
 #include "store/chats.h"
+#include "store/collections.h"
 #include "store/meetings.h"
 #include "store/search.h"
 
@@ -66,10 +69,11 @@
 
 static json_t *chat_json(const struct chat *ch)
 {
-	return json_pack("{s:s,s:o,s:s,s:o,s:o}", "id", ch->id, "meeting_id",
-			 ch->meeting_id[0] ? json_string(ch->meeting_id) : json_null(), "title",
-			 ch->title, "created_at", api_time(ch->created_at), "updated_at",
-			 api_time(ch->updated_at));
+	return json_pack(
+	    "{s:s,s:o,s:o,s:s,s:o,s:o}", "id", ch->id, "meeting_id",
+	    ch->meeting_id[0] ? json_string(ch->meeting_id) : json_null(), "collection_id",
+	    ch->collection_id[0] ? json_string(ch->collection_id) : json_null(), "title", ch->title,
+	    "created_at", api_time(ch->created_at), "updated_at", api_time(ch->updated_at));
 }
 
 static json_t *message_json(const struct chat_message *m)
@@ -97,6 +101,7 @@ static void not_found(struct http_req *r, const char *id)
 
 struct create_in {
 	const char *meeting_id;
+	const char *collection_id;
 	const char *title;
 };
 
@@ -106,6 +111,11 @@ static const struct jv_field CREATE_FIELDS[] = {
      .null = JV_NULL_OK,
      .max_len = 64,
      .dest = JV_DEST(struct create_in, meeting_id)},
+    {.name = "collection_id",
+     .type = JV_STRING,
+     .null = JV_NULL_OK,
+     .max_len = 64,
+     .dest = JV_DEST(struct create_in, collection_id)},
     {.name = "title",
      .type = JV_STRING,
      .min_len = 1,
@@ -120,6 +130,50 @@ static void create_check(struct api_ctx *cx, json_t **errors)
 	if (in->meeting_id && !uuid_valid(in->meeting_id))
 		jv_error(errors, "meeting_id",
 			 "must be a meeting id, or null for all your meetings");
+	if (in->collection_id && !uuid_valid(in->collection_id))
+		jv_error(errors, "collection_id",
+			 "must be a collection id, or null for all your meetings");
+	if (in->meeting_id && in->collection_id)
+		jv_error(errors, "collection_id",
+			 "give a meeting or a collection to chat about, not both");
+}
+
+/*
+ * May the caller still read what chat ch is about? Replies 404 (or 503)
+ * when not and returns false. A meeting shared through a collection is
+ * readable from another organization; a collection at any role.
+ */
+static bool chat_subject_ok(struct api_ctx *cx, const char *meeting_id, const char *collection_id)
+{
+	struct http_req *r = cx->req;
+	if (meeting_id && *meeting_id) {
+		enum meeting_access a;
+		char org[UUID_STR_LEN];
+		int rc = authz_meeting_access(cx->conn, cx->principal, meeting_id, &a, org);
+		if (rc) {
+			api_db_fail(r, rc, "load meeting");
+			return false;
+		}
+		if (a == ACCESS_NONE) {
+			http_problem(r, 404, "not_found",
+				     "There is no meeting %s that you can see.", meeting_id);
+			return false;
+		}
+	}
+	if (collection_id && *collection_id) {
+		enum coll_role role = COLL_NONE;
+		int rc = authz_collection_role(cx->conn, cx->principal, collection_id, &role);
+		if (rc) {
+			api_db_fail(r, rc, "load collection");
+			return false;
+		}
+		if (role == COLL_NONE) {
+			http_problem(r, 404, "collection_not_found",
+				     "There is no collection %s that you can see.", collection_id);
+			return false;
+		}
+	}
+	return true;
 }
 
 static void create_chat(struct api_ctx *cx)
@@ -130,23 +184,33 @@ static void create_chat(struct api_ctx *cx)
 	struct chat ch = {0};
 	snprintf(ch.org_id, sizeof ch.org_id, "%s", p->org_id);
 	snprintf(ch.user_id, sizeof ch.user_id, "%s", p->user_id);
+	if (!chat_subject_ok(cx, in->meeting_id, in->collection_id))
+		return;
 	if (in->meeting_id) {
+		/* Readable (above): from its own organization, which may be another one. */
 		struct meeting m;
 		meeting_init(&m);
-		int rc = meeting_get(cx->conn, p->org_id, in->meeting_id, &m);
-		if (rc == STORE_NOT_FOUND) {
-			http_problem(r, 404, "not_found",
-				     "There is no meeting %s in your organization.",
-				     in->meeting_id);
-			return;
-		}
+		enum meeting_access a;
+		char org[UUID_STR_LEN];
+		int rc = authz_meeting_access(cx->conn, p, in->meeting_id, &a, org);
+		if (!rc)
+			rc = meeting_get(cx->conn, org, in->meeting_id, &m);
 		if (rc) {
-			api_db_fail(r, rc, "load meeting");
+			api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load meeting");
 			return;
 		}
 		snprintf(ch.meeting_id, sizeof ch.meeting_id, "%s", m.id);
 		snprintf(ch.title, sizeof ch.title, "%s", in->title ? in->title : m.title);
 		meeting_clear(&m);
+	} else if (in->collection_id) {
+		struct collection k;
+		int rc = collection_get(cx->conn, in->collection_id, &k);
+		if (rc) {
+			api_db_fail(r, rc == STORE_NOT_FOUND ? STORE_ERROR : rc, "load collection");
+			return;
+		}
+		snprintf(ch.collection_id, sizeof ch.collection_id, "%s", k.id);
+		snprintf(ch.title, sizeof ch.title, "%s", in->title ? in->title : k.name);
 	} else {
 		snprintf(ch.title, sizeof ch.title, "%s",
 			 in->title ? in->title : "All my meetings");
@@ -307,8 +371,14 @@ struct tcache {
 	bool ok;
 };
 
-static struct transcript *transcript_for(struct db_conn *c, const char *org_id, const char *mid,
-					 struct tcache *cache, size_t *ncache, size_t max)
+/*
+ * Meeting mid's transcript for p: from the meeting's own organization (a
+ * meeting shared through a collection lives in another one), NULL when p
+ * may not read it.
+ */
+static struct transcript *transcript_for(struct db_conn *c, const struct principal *p,
+					 const char *mid, struct tcache *cache, size_t *ncache,
+					 size_t max)
 {
 	for (size_t i = 0; i < *ncache; i++)
 		if (strcmp(cache[i].meeting_id, mid) == 0)
@@ -319,7 +389,10 @@ static struct transcript *transcript_for(struct db_conn *c, const char *org_id, 
 	memset(e, 0, sizeof *e);
 	snprintf(e->meeting_id, sizeof e->meeting_id, "%s", mid);
 	struct meeting_transcript mt = {0};
-	if (meeting_transcript_get(c, org_id, mid, &mt) == STORE_OK && mt.body) {
+	enum meeting_access a = ACCESS_NONE;
+	char org[UUID_STR_LEN];
+	if (authz_meeting_access(c, p, mid, &a, org) == 0 && a != ACCESS_NONE &&
+	    meeting_transcript_get(c, org, mid, &mt) == STORE_OK && mt.body) {
 		json_t *j = json_loads(mt.body, 0, NULL);
 		e->ok = j && transcript_from_json(j, &e->t) == 0;
 		json_decref(j);
@@ -329,10 +402,10 @@ static struct transcript *transcript_for(struct db_conn *c, const char *org_id, 
 }
 
 /* Fill a passage's text, speaker and times from its meeting's transcript. False to drop it. */
-static bool passage_fill(struct db_conn *c, const char *org_id, struct passage *p,
+static bool passage_fill(struct db_conn *c, const struct principal *who, struct passage *p,
 			 struct tcache *cache, size_t *ncache, size_t max)
 {
-	struct transcript *t = transcript_for(c, org_id, p->meeting_id, cache, ncache, max);
+	struct transcript *t = transcript_for(c, who, p->meeting_id, cache, ncache, max);
 	if (!t || p->segment_index < 0 || (size_t)p->segment_index >= t->nsegments)
 		return false;
 	const struct transcript_segment *s = &t->segments[p->segment_index];
@@ -350,14 +423,16 @@ static bool passage_fill(struct db_conn *c, const char *org_id, struct passage *
 }
 
 /*
- * The best passages for question q in the meeting (or every meeting of
- * org when meeting_id is ""): *out malloc'd (passages_free), *n. A chat
- * about one meeting whose words match nothing gets the meeting's opening
- * segments, so "what was this about?" still has something to stand on.
+ * The best passages for question q in what chat ch is about (its meeting,
+ * its collection, or every meeting p may read): *out malloc'd
+ * (passages_free), *n. A chat about one meeting whose words match nothing
+ * gets the meeting's opening segments, so "what was this about?" still has
+ * something to stand on.
  */
-static enum store_rc retrieve(struct db_conn *c, const char *org_id, const char *meeting_id,
+static enum store_rc retrieve(struct db_conn *c, const struct principal *p, const struct chat *ch,
 			      const char *q, size_t want, struct passage **out, size_t *n)
 {
+	const char *meeting_id = ch->meeting_id;
 	*out = NULL;
 	*n = 0;
 	char words[KEYWORDS_MAX][64];
@@ -367,7 +442,11 @@ static enum store_rc retrieve(struct db_conn *c, const char *org_id, const char 
 		return STORE_ERROR;
 	size_t nc = 0;
 	enum store_rc rc = STORE_OK;
-	struct search_filter f = {.org_id = org_id, .meeting_id = meeting_id};
+	/* The search's tenant rule: the organization, plus what is shared with the person. */
+	struct search_filter f = {.org_id = ch->org_id,
+				  .grantee = p->via_api_key ? NULL : p->user_id,
+				  .meeting_id = meeting_id,
+				  .collection_id = ch->collection_id};
 	for (size_t w = 0; w < nw; w++) {
 		struct search_parsed sp;
 		if (search_parse(words[w], &sp) != SEARCH_Q_OK) {
@@ -423,7 +502,7 @@ static enum store_rc retrieve(struct db_conn *c, const char *org_id, const char 
 	}
 	size_t nb = 0;
 	for (size_t i = 0; i < nc && nb < want; i++) {
-		if (!passage_fill(c, org_id, &cand[i], cache, &ncache, want))
+		if (!passage_fill(c, p, &cand[i], cache, &ncache, want))
 			continue;
 		best[nb++] = cand[i];
 		memset(&cand[i], 0, sizeof cand[i]); /* moved */
@@ -457,18 +536,20 @@ static json_t *citation_json(const struct passage *p, size_t number)
 }
 
 /* The excerpt answer: what it is (and why), then the passages with who and when. */
-static char *excerpt_answer(const struct passage *ps, size_t n, const char *why, bool all)
+/* many: what a chat about several meetings is about ("your meetings"); NULL for one meeting. */
+static char *excerpt_answer(const struct passage *ps, size_t n, const char *why, const char *many)
 {
+	bool all = many != NULL;
 	struct buf b = {0};
 	buf_printf(&b, "This is an excerpt answer (%s): ", why);
 	if (!n)
 		buf_printf(&b,
 			   "nothing in %s matches your question. Try other words, such as "
 			   "a name or a topic that was said.",
-			   all ? "your meetings" : "this meeting");
+			   all ? many : "this meeting");
 	else
 		buf_printf(&b, "the %s of %s that best match%s your question.",
-			   n == 1 ? "passage" : "passages", all ? "your meetings" : "the meeting",
+			   n == 1 ? "passage" : "passages", all ? many : "the meeting",
 			   n == 1 ? "es" : "");
 	for (size_t i = 0; i < n; i++) {
 		char at[32];
@@ -501,7 +582,8 @@ struct stream {
 	struct app *app;
 	char org_id[UUID_STR_LEN], user_id[UUID_STR_LEN], chat_id[UUID_STR_LEN];
 	char request_id[72];
-	bool all; /* a chat about every meeting */
+	bool all;	  /* a chat about several meetings (a collection, or every one) */
+	const char *many; /* what those are, for people ("your meetings") */
 	char *question;
 	struct passage *passages;
 	size_t npassages;
@@ -704,7 +786,7 @@ static char *grounded_prompt(const struct stream *s, size_t budget)
 {
 	struct buf b = {0};
 	buf_puts(&b, "Passages from the transcript");
-	buf_puts(&b, s->all ? "s of the user's meetings:\n" : " of the meeting:\n");
+	buf_puts(&b, s->all ? "s of several meetings:\n" : " of the meeting:\n");
 	for (size_t i = 0; i < s->npassages; i++) {
 		const struct passage *p = &s->passages[i];
 		char at[32];
@@ -808,6 +890,7 @@ static void *model_thread(void *arg)
 	free(prompt);
 	struct chat_message a = {0};
 	char qid[UUID_STR_LEN] = "";
+	bool stored = false;
 	if (rc == LLM_OK || (rc == LLM_UNAVAILABLE && res.tokens == 0)) {
 		if (rc == LLM_OK) {
 			buf_append(&s->answer, "", 1);
@@ -821,7 +904,7 @@ static void *model_thread(void *arg)
 			    "the language model could not answer: %s; so these are the passages "
 			    "themselves",
 			    res.detail);
-			a.content = excerpt_answer(s->passages, s->npassages, why, s->all);
+			a.content = excerpt_answer(s->passages, s->npassages, why, s->many);
 			snprintf(a.status, sizeof a.status, "excerpt");
 			snprintf(a.source, sizeof a.source, "offline");
 			log_write(LOG_WARN, "chat: language model unavailable, excerpt answer",
@@ -834,9 +917,8 @@ static void *model_thread(void *arg)
 					: NULL;
 		struct db_conn *c = a.citations ? db_acquire(s->app->db, DB_ACQUIRE_MS) : NULL;
 		enum store_rc why = STORE_UNAVAILABLE;
-		bool stored =
-		    c && !atomic_load(&s->gone) &&
-		    store_answer(c, s->app, s->org_id, s->chat_id, s->question, &a, qid, &why);
+		stored = c && !atomic_load(&s->gone) &&
+			 store_answer(c, s->app, s->org_id, s->chat_id, s->question, &a, qid, &why);
 		db_release(c);
 		if (stored) {
 			if (rc != LLM_OK) { /* the excerpt streams as tokens first */
@@ -870,6 +952,11 @@ static void *model_thread(void *arg)
 				    (json_int_t)res.tokens));
 		queue_event(s, "error",
 			    error_problem(s, 502, code, "The language model failed", detail), true);
+	}
+	if (!stored) { /* nothing counted: the place reserved in the quota goes back */
+		struct db_conn *c = db_acquire(s->app->db, DB_ACQUIRE_MS);
+		quota_unreserve(c, s->org_id, QUOTA_CHAT);
+		db_release(c);
 	}
 	free(a.content);
 	free(a.citations);
@@ -915,20 +1002,9 @@ static void post_message(struct api_ctx *cx)
 	if (!load_chat(cx, &ch))
 		return;
 	bool all = !ch.meeting_id[0];
-	if (!all) {
-		struct meeting m;
-		meeting_init(&m);
-		int rc = meeting_get(cx->conn, ch.org_id, ch.meeting_id, &m);
-		meeting_clear(&m);
-		if (rc == STORE_NOT_FOUND) {
-			not_found(r, ch.id);
-			return;
-		}
-		if (rc) {
-			api_db_fail(r, rc, "load meeting");
-			return;
-		}
-	}
+	/* Still readable? (A collection can be unshared, a meeting deleted.) */
+	if (!chat_subject_ok(cx, ch.meeting_id, ch.collection_id))
+		return;
 	/* Check and reserve the message's place in the quota as one step (issue 13). */
 	struct quota_usage qu;
 	enum quota_rc qrc = quota_reserve(cx->conn, ch.org_id, QUOTA_CHAT, 1, &qu);
@@ -941,6 +1017,7 @@ static void post_message(struct api_ctx *cx)
 	}
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s) {
+		quota_unreserve(cx->conn, ch.org_id, QUOTA_CHAT);
 		http_problem_internal(r, "chat");
 		return;
 	}
@@ -948,6 +1025,9 @@ static void post_message(struct api_ctx *cx)
 	s->refs = 1;
 	s->app = app;
 	s->all = all;
+	s->many = !all			? NULL
+		  : ch.collection_id[0] ? "this collection's meetings"
+					: "your meetings";
 	s->answer.limit = ANSWER_MAX_BYTES;
 	snprintf(s->org_id, sizeof s->org_id, "%s", ch.org_id);
 	snprintf(s->user_id, sizeof s->user_id, "%s", ch.user_id);
@@ -957,13 +1037,14 @@ static void post_message(struct api_ctx *cx)
 	/* With an embeddings model more passages are fetched: the model's thread re-ranks them. */
 	const struct config *cfg = app->cfg;
 	size_t want = cfg->llm_base_url && cfg->llm_embedding_model ? RERANK_POOL : PASSAGES_MAX;
-	int rc = s->question ? retrieve(cx->conn, ch.org_id, ch.meeting_id, in->content, want,
+	int rc = s->question ? retrieve(cx->conn, cx->principal, &ch, in->content, want,
 					&s->passages, &s->npassages)
 			     : STORE_ERROR;
 	if (!rc && app->cfg->llm_base_url)
 		rc = chat_messages(cx->conn, ch.org_id, ch.id, HISTORY_MAX, &s->history,
 				   &s->nhistory);
 	if (rc) {
+		quota_unreserve(cx->conn, ch.org_id, QUOTA_CHAT);
 		api_db_fail(r, rc, "find passages");
 		stream_unref(s);
 		return;
@@ -975,7 +1056,7 @@ static void post_message(struct api_ctx *cx)
 		a.content = excerpt_answer(s->passages, s->npassages,
 					   "no language model is configured, so these are the "
 					   "passages themselves",
-					   all);
+					   s->many);
 		a.citations = citations_text(s->passages, s->npassages, NULL);
 		snprintf(a.status, sizeof a.status, "excerpt");
 		snprintf(a.source, sizeof a.source, "offline");
@@ -985,6 +1066,7 @@ static void post_message(struct api_ctx *cx)
 			free(a.content);
 			free(a.citations);
 			stream_unref(s);
+			quota_unreserve(cx->conn, ch.org_id, QUOTA_CHAT);
 			if (why == STORE_NOT_FOUND)
 				not_found(r, ch.id);
 			else
@@ -1015,6 +1097,7 @@ static void post_message(struct api_ctx *cx)
 			threads_add(-1);
 			s->refs = 1;
 			stream_unref(s);
+			quota_unreserve(cx->conn, ch.org_id, QUOTA_CHAT);
 			http_add_header(r, "Retry-After", "5");
 			http_problem(r, 503, "server_busy",
 				     "The server cannot start another answer right now. Retry in "

@@ -188,6 +188,16 @@ fail:
 	return rc;
 }
 
+void quota_unreserve(struct db_conn *c, const char *org_id, enum quota_kind kind)
+{
+	if (kind != QUOTA_CHAT || !c)
+		return;
+	enum store_rc rc = billing_usage_release(c, org_id, USAGE_CHAT);
+	if (rc)
+		log_warn("quota reservation not given back (it lapses by itself)",
+			 json_pack("{s:s,s:s}", "org_id", org_id, "rc", store_rc_name(rc)));
+}
+
 /*
  * The API request counter, kept cheap: each process counts an organization's
  * requests in memory and adds them to the shared row (api_request_windows)

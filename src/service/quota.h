@@ -101,6 +101,12 @@ enum quota_rc quota_check(struct db_conn *c, const char *org_id, enum quota_kind
  */
 enum quota_rc quota_reserve(struct db_conn *c, const char *org_id, enum quota_kind kind,
 			    int64_t amount, struct quota_usage *u);
+/*
+ * Give a reservation of kind back at once (the work it held a place for
+ * failed and is not counted), rather than after QUOTA_RESERVE_TTL_MS.
+ * Failures are logged; the reservation then lapses by itself.
+ */
+void quota_unreserve(struct db_conn *c, const char *org_id, enum quota_kind kind);
 
 /*
  * Hold the organization's quota lock across a check and the write it

@@ -376,6 +376,16 @@ enum store_rc billing_usage_claim(struct db_conn *c, const struct usage_record *
 	return STORE_OK;
 }
 
+enum store_rc billing_usage_release(struct db_conn *c, const char *org_id, const char *kind)
+{
+	return store_rc_of(db_exec(
+	    c,
+	    "DELETE FROM usage_records WHERE id = (SELECT id FROM usage_records WHERE org_id = $1"
+	    " AND kind = $2 AND expires_at > $3 ORDER BY expires_at DESC, id DESC LIMIT 1)"
+	    " AND expires_at IS NOT NULL",
+	    DB_PARAMS(DB_TEXT(org_id), DB_TEXT(kind), DB_INT(time_now_ms())), NULL));
+}
+
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum)
 {
 	/* Rounded up per file in C, as metering does: SQL's CAST rounds in PostgreSQL and

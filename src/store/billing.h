@@ -110,6 +110,8 @@ enum store_rc billing_usage_reserve(struct db_conn *c, const char *org_id, const
  * caller records it with billing_usage_add.
  */
 enum store_rc billing_usage_claim(struct db_conn *c, const struct usage_record *u, bool *claimed);
+/* Give back the organization's newest live reservation of kind (its work failed). */
+enum store_rc billing_usage_release(struct db_conn *c, const char *org_id, const char *kind);
 /* Seconds of audio queued or being transcribed (not yet metered). */
 enum store_rc billing_pending_seconds(struct db_conn *c, const char *org_id, int64_t *sum);
 /* Bytes of audio stored for org (meetings' file sizes). */

@@ -7,7 +7,9 @@
 #include "core/timeutil.h"
 #include "store/chats.h"
 
-#define CHAT_COLS "id, org_id, user_id, COALESCE(meeting_id, ''), title, created_at, updated_at"
+#define CHAT_COLS                                                                                  \
+	"id, org_id, user_id, COALESCE(meeting_id, ''), title, created_at, updated_at,"            \
+	" COALESCE(collection_id, '')"
 
 static void read_chat(const struct db_res *r, struct chat *ch)
 {
@@ -19,6 +21,7 @@ static void read_chat(const struct db_res *r, struct chat *ch)
 	store_copy(ch->title, sizeof ch->title, r, 4);
 	ch->created_at = db_int(r, 5);
 	ch->updated_at = db_int(r, 6);
+	store_copy(ch->collection_id, sizeof ch->collection_id, r, 7);
 }
 
 void chat_messages_free(struct chat_message *m, size_t n)
@@ -36,10 +39,11 @@ enum store_rc chat_create(struct db_conn *c, struct chat *ch)
 	ch->created_at = ch->updated_at = time_now_ms();
 	int rc = db_exec(c,
 			 "INSERT INTO chats (id, org_id, user_id, meeting_id, title, created_at,"
-			 " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+			 " updated_at, collection_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
 			 DB_PARAMS(DB_TEXT(ch->id), DB_TEXT(ch->org_id), DB_TEXT(ch->user_id),
 				   DB_TEXT(ch->meeting_id[0] ? ch->meeting_id : NULL),
-				   DB_TEXT(ch->title), DB_INT(ch->created_at)),
+				   DB_TEXT(ch->title), DB_INT(ch->created_at),
+				   DB_TEXT(ch->collection_id[0] ? ch->collection_id : NULL)),
 			 NULL);
 	return store_rc_of(rc);
 }

@@ -23,7 +23,9 @@ struct chat {
 	char id[UUID_STR_LEN];
 	char org_id[UUID_STR_LEN];
 	char user_id[UUID_STR_LEN];
-	char meeting_id[UUID_STR_LEN]; /* "" = every meeting the user may read */
+	char meeting_id[UUID_STR_LEN];	  /* "" = not about one meeting */
+	char collection_id[UUID_STR_LEN]; /* "" = not about one collection */
+	/* Both "": every meeting the user may read. */
 	char title[CHAT_TITLE_MAX * 4 + 1];
 	int64_t created_at, updated_at;
 };

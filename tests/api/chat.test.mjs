@@ -273,6 +273,57 @@ describe('chat offline (no language model)', () => {
 		assert.ok(!list.body.data.some((c) => c.id === mine.id));
 	});
 
+	test('a chat about a collection reads its meetings only; a guest chats about what was shared and loses it with the share', T, async () => {
+		const api = (method, p, opts) => requestAt(off.base, method, p, opts);
+		const coll = async (name) => {
+			const c = await api('POST', '/api/v1/collections', { token: A.access, json: { name } });
+			assert.equal(c.status, 201, show(c));
+			return c.body;
+		};
+		const board = await coll('Board');
+		assert.equal((await api('PUT', `/api/v1/collections/${board.id}/meetings/${mA.id}`, { token: A.access })).status, 204);
+		const empty = await coll('Empty shelf');
+		const inBoard = await newChat(off.base, A.access, { collection_id: board.id });
+		assert.equal(inBoard.collection_id, board.id);
+		assert.equal(inBoard.meeting_id, null);
+		assert.equal(inBoard.title, 'Board');
+		const r1 = await ask(off.base, A.access, inBoard.id, 'giraffe budget approved board');
+		assert.ok(r1.done, JSON.stringify(r1.events));
+		assertSeg0Citation(r1.done.citations[0]);
+		const none = await newChat(off.base, A.access, { collection_id: empty.id });
+		const r2 = await ask(off.base, A.access, none.id, 'giraffe budget approved board');
+		assert.ok(r2.done, JSON.stringify(r2.events));
+		assert.deepEqual(r2.done.citations, [], 'the meeting is not in that collection');
+		assert.match(r2.done.content, /this collection's meetings/);
+		// Bad input: both, a malformed id, another tenant's collection.
+		assertProblem(await api('POST', CHATS, { token: A.access, json: { meeting_id: mA.id, collection_id: board.id } }), 400, 'validation_failed');
+		assertProblem(await api('POST', CHATS, { token: A.access, json: { collection_id: 'nope' } }), 400, 'validation_failed');
+		assertProblem(await api('POST', CHATS, { token: B.access, json: { collection_id: board.id } }), 404, 'collection_not_found');
+
+		// A guest from outside: invited to the collection as a viewer.
+		const gEmail = `chat-guest-${crypto.randomBytes(4).toString('hex')}@example.com`;
+		const inv = await api('POST', `/api/v1/collections/${board.id}/invitations`, { token: A.access, json: { email: gEmail, role: 'viewer' } });
+		assert.equal(inv.status, 201, show(inv));
+		const g = await api('POST', '/api/v1/collection-invitations/signup', { json: { token: inv.body.token, password: 'Correct-horse-battery-9' } });
+		assert.equal(g.status, 201, show(g));
+		const G = g.body.access_token;
+		const gm = await newChat(off.base, G, { meeting_id: mA.id });
+		assert.equal(gm.title, 'Zoo planning');
+		const r3 = await ask(off.base, G, gm.id, 'When was the giraffe budget approved?');
+		assert.ok(r3.done, JSON.stringify(r3.events));
+		assertSeg0Citation(r3.done.citations[0]);
+		const gAll = await newChat(off.base, G);
+		const r4 = await ask(off.base, G, gAll.id, 'giraffe budget approved');
+		assert.ok(r4.done.citations.some((c) => c.meeting_id === mA.id), 'shared meetings are among "all my meetings"');
+		// Unshared: the meeting is gone for them, and so are the chats about it.
+		assert.equal((await api('DELETE', `/api/v1/collections/${board.id}/people/${g.body.user.id}`, { token: A.access })).status, 204);
+		const r5 = await ask(off.base, G, gm.id, 'giraffe?');
+		assert.equal(r5.status, 404, r5.text);
+		const r6 = await ask(off.base, G, gAll.id, 'giraffe budget approved');
+		assert.ok(r6.done, JSON.stringify(r6.events));
+		assert.ok(!r6.done.citations.some((c) => c.meeting_id === mA.id), 'nothing of it any more');
+	});
+
 	test('the chat quota: a message past the plan is 402 before anything streams', T, async () => {
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
 		plans(url, 'set', code, '--name', `Chat ${code}`, '--chat', '1');
@@ -420,6 +471,21 @@ describe('chat with a language model (stand-in)', () => {
 			assert.deepEqual(await messagesOf(llm.base, A.access, chat.id), [], 'nothing half-saved');
 		});
 	}
+
+	test('a failed answer gives its place in the chat quota back at once', T, async () => {
+		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
+		plans(url, 'set', code, '--name', `Chat ${code}`, '--chat', '1');
+		const C = await registerAt(llm.base, 'chatr');
+		plans(url, 'assign', C.organization.id, code);
+		const chat = await newChat(llm.base, C.access);
+		standin.script = ['garbage'];
+		const failed = await ask(llm.base, C.access, chat.id, 'anything about budgets?');
+		assert.ok(failed.error, JSON.stringify(failed.events));
+		const usage = await requestAt(llm.base, 'GET', '/api/v1/usage', { token: C.access });
+		assert.equal(usage.body.chat_messages.used, 0, show(usage));
+		const ok = await ask(llm.base, C.access, chat.id, 'anything about budgets?');
+		assert.ok(ok.done, `the one message of the plan is still there: ${JSON.stringify(ok.events).slice(0, 400)}`);
+	});
 });
 
 describe('insights with a language model (stand-in)', () => {

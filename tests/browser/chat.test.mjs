@@ -88,4 +88,28 @@ describe('chat panel', T, () => {
 		await page.getByRole('alert').filter({ hasText: 'Type a question first.' }).waitFor({ timeout: 5000 });
 		assert.equal(await page.locator('.chat-turn').count(), before);
 	});
+
+	test('asking a collection: a cited passage opens its meeting at that moment', T, async () => {
+		const coll = await apiJson('POST', '/api/v1/collections', { token: account.access, json: { name: 'Zoo board' } });
+		assert.equal(coll.status, 201, coll.text);
+		const add = await apiJson('PUT', `/api/v1/collections/${coll.body.id}/meetings/${meeting.id}`, { token: account.access });
+		assert.equal(add.status, 204, add.text);
+		await page.goto(`/collections/${coll.body.id}`);
+		await page.getByText('Ask this collection').click();
+		const input = page.getByLabel('Your question');
+		await input.fill('giraffe budget approved');
+		await input.press('Enter');
+		const turn = page.locator('.chat-turn').first();
+		await turn.locator('.chat-cite').first().waitFor({ timeout: 15000 });
+		const first = turn.locator('.chat-cite').first();
+		assert.ok((await first.innerText()).includes('Zoo standup'), 'the citation names its meeting');
+		await screenshot(page, 'chat-collection');
+		await first.click();
+		await page.waitForURL(new RegExp(`/meetings/${meeting.id}\\?t=${Math.floor(target.start)}$`));
+		const audio = page.locator('audio');
+		await audio.evaluate((a) => (a.readyState >= 1 ? null : new Promise((r) => a.addEventListener('loadedmetadata', r, { once: true }))));
+		await page.waitForFunction((s) => Math.abs(document.querySelector('audio').currentTime - s) < 1.5, target.start, { timeout: 5000 });
+		const chats = await apiJson('GET', '/api/v1/chats', { token: account.access });
+		assert.equal(chats.body.data[0].collection_id, coll.body.id);
+	});
 });

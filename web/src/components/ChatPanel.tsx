@@ -1,15 +1,17 @@
-// The meeting page's Chat panel (a details section under the tabs, kept
-// mounted so the conversation survives switching tabs): ask questions of
-// this meeting. The answer streams in as the server sends it (POST
+// The Chat panel of a meeting page (a details section under the tabs, kept
+// mounted so the conversation survives switching tabs) and of a collection
+// page: ask questions of this meeting or collection. The answer streams in as the server sends it (POST
 // /api/v1/chats/{id}/messages answers Server-Sent Events: token pieces,
 // then done with citations, or an error). Every [n] in an answer and every
-// cited passage is a button that plays the audio from that moment. The
+// cited passage is a button that plays the audio from that moment (on a
+// collection page: opens that meeting there). The
 // conversation is kept by the server; it is started with the first question.
 
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { apiResponse, post } from '../lib/api';
 import { formatClock } from '../lib/format';
 import { messageOf } from '../lib/problem';
+import { navigate } from '../lib/router';
 import type { Meeting } from '../lib/types';
 import './ChatPanel.css';
 
@@ -55,7 +57,7 @@ function parseEvents(buf: string, on: (event: string, data: string) => void): st
 }
 
 /** The answer's text with each [n] that names a citation as a button that seeks. */
-function AnswerText({ text, citations, onSeek }: { text: string; citations: Citation[]; onSeek: (t: number) => void }) {
+function AnswerText({ text, citations, onCite, many }: { text: string; citations: Citation[]; onCite: (c: Citation) => void; many: boolean }) {
 	const parts = text.split(/(\[\d+\])/);
 	return (
 		<>
@@ -64,7 +66,7 @@ function AnswerText({ text, citations, onSeek }: { text: string; citations: Cita
 				const c = m ? citations.find((x) => x.n === Number(m[1])) : undefined;
 				if (!c) return <span key={i}>{p}</span>;
 				return (
-					<button key={i} type="button" className="chat-cite-ref" onClick={() => onSeek(c.start)} data-seek={c.start} aria-label={`Play passage ${c.n}: ${c.speaker} at ${formatClock(c.start)}`}>
+					<button key={i} type="button" className="chat-cite-ref" onClick={() => onCite(c)} data-seek={c.start} aria-label={`Play passage ${c.n}: ${c.speaker} at ${formatClock(c.start)}${many && c.meeting_title ? ` in ${c.meeting_title}` : ''}`}>
 						[{c.n}]
 					</button>
 				);
@@ -73,7 +75,19 @@ function AnswerText({ text, citations, onSeek }: { text: string; citations: Cita
 	);
 }
 
-export default function ChatPanel({ meeting, onSeek }: { meeting: Meeting; onSeek: (t: number) => void }) {
+/**
+ * What the chat is about: one meeting (citations seek its player through
+ * onSeek), or a collection (citations open the meeting at that moment).
+ */
+type About = { meeting: Meeting; onSeek: (t: number) => void } | { collection: { id: string; name: string } };
+
+export default function ChatPanel(props: About) {
+	const many = 'collection' in props;
+	const noun = many ? 'this collection' : 'this meeting';
+	const onCite = (c: Citation) => {
+		if ('collection' in props) navigate(`/meetings/${encodeURIComponent(c.meeting_id)}?t=${Math.floor(c.start)}`);
+		else props.onSeek(c.start);
+	};
 	const [chatId, setChatId] = useState<string | null>(null);
 	const [turns, setTurns] = useState<Turn[]>([]);
 	const [text, setText] = useState('');
@@ -103,7 +117,7 @@ export default function ChatPanel({ meeting, onSeek }: { meeting: Meeting; onSee
 		let id = chatId;
 		try {
 			if (!id) {
-				const chat = await post<{ id: string }>('/api/v1/chats', { meeting_id: meeting.id });
+				const chat = await post<{ id: string }>('/api/v1/chats', 'collection' in props ? { collection_id: props.collection.id } : { meeting_id: props.meeting.id });
 				id = chat.id;
 				setChatId(id);
 			}
@@ -159,9 +173,11 @@ export default function ChatPanel({ meeting, onSeek }: { meeting: Meeting; onSee
 	}
 
 	return (
-		<section className="chat-panel" aria-label="Chat with this meeting">
+		<section className="chat-panel" aria-label={`Chat with ${noun}`}>
 			{turns.length === 0 ? (
-				<p className="muted chat-empty">Ask a question about this meeting. Answers cite the moments they come from; click one to play it.</p>
+				<p className="muted chat-empty">
+					Ask a question about {noun}. Answers cite the moments they come from; click one to {many ? 'open the meeting there' : 'play it'}.
+				</p>
 			) : null}
 			<ol className="chat-turns" aria-live="polite">
 				{turns.map((t) => (
@@ -171,7 +187,7 @@ export default function ChatPanel({ meeting, onSeek }: { meeting: Meeting; onSee
 							{t.question}
 						</p>
 						<div className="chat-a" data-chat-answer>
-							{t.answer ? <AnswerText text={t.answer} citations={t.citations} onSeek={onSeek} /> : t.state === 'streaming' ? <span className="muted">Thinking…</span> : null}
+							{t.answer ? <AnswerText text={t.answer} citations={t.citations} onCite={onCite} many={many} /> : t.state === 'streaming' ? <span className="muted">Thinking…</span> : null}
 						</div>
 						{t.state === 'error' ? (
 							<p className="chat-error" role="alert">
@@ -184,8 +200,9 @@ export default function ChatPanel({ meeting, onSeek }: { meeting: Meeting; onSee
 							<ul className="chat-cites" aria-label="Sources">
 								{t.citations.map((c) => (
 									<li key={c.n}>
-										<button type="button" className="chat-cite" onClick={() => onSeek(c.start)} data-seek={c.start} data-citation={c.n}>
-											<span className="chat-cite__n">[{c.n}]</span> <span className="chat-cite__who">{c.speaker}</span>{' '}
+										<button type="button" className="chat-cite" onClick={() => onCite(c)} data-seek={c.start} data-citation={c.n}>
+											<span className="chat-cite__n">[{c.n}]</span> {many && c.meeting_title ? <span className="chat-cite__meeting">{c.meeting_title} · </span> : null}
+											<span className="chat-cite__who">{c.speaker}</span>{' '}
 											<span className="chat-cite__at">{formatClock(c.start)}</span>
 											<span className="chat-cite__text">{c.text}</span>
 										</button>
@@ -206,7 +223,7 @@ export default function ChatPanel({ meeting, onSeek }: { meeting: Meeting; onSee
 					rows={2}
 					value={text}
 					maxLength={MAX_CHARS}
-					placeholder="Ask about this meeting…"
+					placeholder={`Ask about ${noun}…`}
 					onChange={(e) => setText(e.target.value)}
 					onKeyDown={(e) => {
 						if (e.key === 'Enter' && !e.shiftKey) {

@@ -2,6 +2,7 @@
 // (editors), renaming, sharing and deleting (owners).
 
 import { useEffect, useState, type FormEvent } from 'react';
+import ChatPanel from '../components/ChatPanel';
 import { ShareDialog, type Collection as Coll } from '../components/ShareDialog';
 import '../components/ShareDialog.css';
 import { Alert, ConfirmDialog, Field, PageHeader, StatusBadge, toast, useDocumentTitle } from '../components/ui';
@@ -166,6 +167,12 @@ export function Collection({ id }: { id: string }) {
 						Load more
 					</button>
 				</div>
+			) : null}
+			{meetings && meetings.length ? (
+				<details className="card chat-details" data-chat-panel>
+					<summary>Ask this collection</summary>
+					<ChatPanel collection={{ id: coll.id, name: coll.name }} />
+				</details>
 			) : null}
 			<ShareDialog open={sharing} title={`Share “${coll.name}”`} collectionId={coll.id} onClose={() => setSharing(false)} />
 			<ConfirmDialog
