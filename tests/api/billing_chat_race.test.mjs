@@ -10,26 +10,18 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dropPrivateDatabases, iamEnv, privateDatabaseEnv, randomSecret, registerAt, requestAt, show, startIamd } from './helpers.mjs';
+import { dropPrivateDatabases, privateDatabaseEnv, randomSecret, registerAt, requestAt, show, startIamd } from './helpers.mjs';
+import { plansOn } from './plans-admin.mjs';
 import { startLlmStandin } from './llm-standin.mjs';
 
 const T = { timeout: 120000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-chatrace-'));
 let llm, iam, dbUrl;
 
-function plans(...args) {
-	const r = spawnSync(process.env.IAM_BIN, ['plans', ...args], {
-		env: iamEnv({ IAM_DATABASE_URL: dbUrl, IAM_DATA_DIR: path.join(tmpRoot, 'admin'), IAM_LOG_LEVEL: 'error' }),
-		encoding: 'utf8',
-		timeout: 30000,
-	});
-	assert.equal(r.status, 0, `iamd plans ${args.join(' ')}: ${r.stderr}`);
-}
 
 before(async () => {
 	llm = await startLlmStandin();
@@ -74,9 +66,9 @@ async function ask(token, chatId, content) {
 describe('the chat quota under concurrency', () => {
 	test('N messages at once at the edge of the quota: exactly the remaining number are answered, the rest get 402', T, async () => {
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-		plans('set', code, '--name', `Race ${code}`, '--chat', '4');
+		plansOn(dbUrl, 'set', code, '--name', `Race ${code}`, '--chat', '4');
 		const a = await registerAt(iam.base, 'chatrace');
-		plans('assign', a.organization.id, code);
+		plansOn(dbUrl, 'assign', a.organization.id, code);
 		const chat = await requestAt(iam.base, 'POST', '/api/v1/chats', { token: a.access, json: {} });
 		assert.equal(chat.status, 201, show(chat));
 		const first = await ask(a.access, chat.body.id, 'the first question?');

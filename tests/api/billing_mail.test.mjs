@@ -8,75 +8,21 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
-import { PASSWORD, dropPrivateDatabases, freePort, iamEnv, privateDatabaseEnv, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail } from './helpers.mjs';
+import { PASSWORD, dropPrivateDatabases, freePort, privateDatabaseEnv, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail } from './helpers.mjs';
+import { plansOn } from './plans-admin.mjs';
+import { smtpPeer } from './smtp-peer.mjs';
 
 const T = { timeout: 180000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-billmail-'));
-
-/** An SMTP peer on 127.0.0.1 keeping every message it gets, parsed. */
-async function smtpPeer() {
-	const inbox = [];
-	const server = new SMTPServer({
-		authOptional: true,
-		hideSTARTTLS: true,
-		disableReverseLookup: true,
-		logger: false,
-		onData(stream, session, cb) {
-			const chunks = [];
-			stream.on('data', (d) => chunks.push(d));
-			stream.on('end', async () => {
-				try {
-					const parsed = await simpleParser(Buffer.concat(chunks));
-					inbox.push({ parsed, to: session.envelope.rcptTo.map((r) => r.address) });
-					cb();
-				} catch (e) {
-					cb(e);
-				}
-			});
-		},
-	});
-	await new Promise((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', resolve);
-	});
-	return {
-		port: server.server.address().port,
-		inbox,
-		close: () => new Promise((r) => server.close(r)),
-		/** Messages to `to` whose subject matches re. */
-		to: (to, re = /./) => inbox.filter((m) => m.to.includes(to) && re.test(m.parsed.subject || '')),
-		/** Wait until `count` messages to `to` match re (up to ms). */
-		async waitFor(to, re, count = 1, ms = 20000) {
-			const deadline = Date.now() + ms;
-			for (;;) {
-				const got = this.to(to, re);
-				if (got.length >= count) return got;
-				if (Date.now() > deadline) assert.fail(`no ${count} mail(s) to ${to} matching ${re} within ${ms} ms (subjects: ${inbox.map((m) => `${m.to}: ${m.parsed.subject}`).join('; ')})`);
-				await sleep(100);
-			}
-		},
-	};
-}
 
 describe('usage warnings by e-mail', () => {
 	let smtp, iam, base, dbUrl;
 	const api = (method, p, opts) => requestAt(base, method, p, opts);
 
-	function plans(...args) {
-		const r = spawnSync(process.env.IAM_BIN, ['plans', ...args], {
-			env: iamEnv({ IAM_DATABASE_URL: dbUrl, IAM_DATA_DIR: path.join(tmpRoot, 'admin'), IAM_LOG_LEVEL: 'error' }),
-			encoding: 'utf8',
-			timeout: 30000,
-		});
-		assert.equal(r.status, 0, `iamd plans ${args.join(' ')}: ${r.stderr}`);
-	}
 
 	/** An owner with a team organization, plus one account per role who joined by invitation. */
 	async function team(roles, tag) {
@@ -151,8 +97,8 @@ describe('usage warnings by e-mail', () => {
 	test('80 % and 100 %: one mail each to owners and admins saying which limit, how much, when it resets, with the billing link; nothing to members; never twice in a period', T, async () => {
 		const t = await team(['admin', 'member'], 'warn');
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-		plans('set', code, '--name', `Chatty ${code}`, '--chat', '5');
-		plans('assign', t.org.id, code);
+		plansOn(dbUrl, 'set', code, '--name', `Chatty ${code}`, '--chat', '5');
+		plansOn(dbUrl, 'assign', t.org.id, code);
 		const usage = await api('GET', '/api/v1/usage', { token: t.owner.access });
 		assert.equal(usage.status, 200, show(usage));
 		const resets = usage.body.resets_at; // 2026-12-01T00:00:00Z
@@ -161,11 +107,11 @@ describe('usage warnings by e-mail', () => {
 
 		for (let i = 1; i <= 3; i++) assert.equal(await ask(t.owner.access, chat, `question ${i}?`), 200);
 		await sleep(1500);
-		assert.equal(smtp.to(t.owner.email, WARN).length, 0, 'no warning at 60 %');
+		assert.equal(smtp.matching(t.owner.email, WARN).length, 0, 'no warning at 60 %');
 
 		assert.equal(await ask(t.owner.access, chat, 'question 4?'), 200); // 4 of 5: 80 %
 		for (const who of [t.owner, t.admin]) {
-			const [m] = await smtp.waitFor(who.email, /80% of its chat messages/);
+			const [m] = await smtp.waitMatching(who.email, /80% of its chat messages/);
 			const subject = m.parsed.subject;
 			assert.match(subject, /^warn Studio has used 80% of its chat messages$/, subject);
 			const text = m.parsed.text;
@@ -174,11 +120,11 @@ describe('usage warnings by e-mail', () => {
 			assert.ok(text.includes(`${base}/billing`), `a link to billing in: ${text}`);
 			assert.ok(m.parsed.html.includes(`href="${base}/billing"`), 'the HTML part links to billing');
 		}
-		assert.match(smtp.to(t.owner.email, WARN)[0].parsed.text, /^Hello Olga,/);
+		assert.match(smtp.matching(t.owner.email, WARN)[0].parsed.text, /^Hello Olga,/);
 
 		assert.equal(await ask(t.owner.access, chat, 'question 5?'), 200); // 5 of 5: 100 %
 		for (const who of [t.owner, t.admin]) {
-			const [m] = await smtp.waitFor(who.email, /has used all of its chat messages/);
+			const [m] = await smtp.waitMatching(who.email, /has used all of its chat messages/);
 			assert.match(m.parsed.text, /has used 5 of its 5 chat messages \(100%\)/, m.parsed.text);
 			assert.match(m.parsed.text, /refused until then/, m.parsed.text);
 			assert.ok(m.parsed.text.includes(`${base}/billing`));
@@ -187,15 +133,15 @@ describe('usage warnings by e-mail', () => {
 
 		// A second crossing in the same period: the limit doubles (5 of 10 used), 80 % and
 		// 100 % are passed again, and nobody is mailed again.
-		plans('set', code, '--chat', '10');
+		plansOn(dbUrl, 'set', code, '--chat', '10');
 		const adminChat = await newChat(t.admin.access);
 		for (let i = 6; i <= 10; i++) assert.equal(await ask(t.admin.access, adminChat, `again ${i}?`), 200);
 		await sleep(3000);
 		for (const who of [t.owner, t.admin]) {
-			assert.equal(smtp.to(who.email, /80% of its chat messages/).length, 1, `one 80 % mail to ${who.email}`);
-			assert.equal(smtp.to(who.email, /all of its chat messages/).length, 1, `one 100 % mail to ${who.email}`);
+			assert.equal(smtp.matching(who.email, /80% of its chat messages/).length, 1, `one 80 % mail to ${who.email}`);
+			assert.equal(smtp.matching(who.email, /all of its chat messages/).length, 1, `one 100 % mail to ${who.email}`);
 		}
-		assert.equal(smtp.to(t.member.email, WARN).length, 0, 'members are not warned');
+		assert.equal(smtp.matching(t.member.email, WARN).length, 0, 'members are not warned');
 
 		// The same two warnings as notifications, for owners and admins only.
 		for (const [who, want] of [[t.owner, 2], [t.admin, 2], [t.member, 0]]) {
@@ -212,13 +158,13 @@ describe('usage warnings by e-mail', () => {
 		const off = await api('PUT', '/api/v1/notifications/preferences', { token: t.admin.access, json: { preferences: { quota_warning: { in_app: true, email: false } } } });
 		assert.equal(off.status, 200, show(off));
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-		plans('set', code, '--name', `Tiny ${code}`, '--chat', '1');
-		plans('assign', t.org.id, code);
+		plansOn(dbUrl, 'set', code, '--name', `Tiny ${code}`, '--chat', '1');
+		plansOn(dbUrl, 'assign', t.org.id, code);
 		const chat = await newChat(t.owner.access);
 		assert.equal(await ask(t.owner.access, chat, 'only question?'), 200);
-		await smtp.waitFor(t.owner.email, /all of its chat messages/);
+		await smtp.waitMatching(t.owner.email, /all of its chat messages/);
 		await sleep(2500);
-		assert.equal(smtp.to(t.admin.email, /chat messages/).length, 0, 'the admin said no e-mail');
+		assert.equal(smtp.matching(t.admin.email, /chat messages/).length, 0, 'the admin said no e-mail');
 		const n = await api('GET', '/api/v1/notifications', { token: t.admin.access });
 		assert.ok(n.body.data.some((x) => x.type === 'quota_warning'), show(n));
 	});

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Stripe from 'stripe';
 import { dropPrivateDatabases, iamEnv, privateDatabaseEnv, randomSecret, registerAt, requestAt, show, sleep, startIamd, uploadRaw } from './helpers.mjs';
+import { plansOn } from './plans-admin.mjs';
 import { silence } from './audio.mjs';
 import { startStripeStandin } from './stripe-standin.mjs';
 
@@ -33,15 +34,6 @@ const stripe = new Stripe(SK);
 let sx, iam, dbUrl;
 const api = (method, p, opts) => requestAt(iam.base, method, p, opts);
 
-function plans(...args) {
-	const r = spawnSync(process.env.IAM_BIN, ['plans', ...args], {
-		env: iamEnv({ IAM_DATABASE_URL: dbUrl, IAM_DATA_DIR: path.join(tmpRoot, 'admin'), IAM_LOG_LEVEL: 'error' }),
-		encoding: 'utf8',
-		timeout: 30000,
-	});
-	assert.equal(r.status, 0, `iamd plans ${args.join(' ')}: ${r.stderr}`);
-	return r;
-}
 
 before(async () => {
 	sx = await startStripeStandin({ secretKey: SK });
@@ -74,7 +66,7 @@ after(async () => {
 /** An organization subscribed through Stripe (a signed subscription event) to a fresh overage plan. */
 async function overageCustomer({ minutes = 1 } = {}) {
 	const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-	plans('set', code, '--name', `Over ${code}`, '--minutes', String(minutes), '--overage', 'on', '--price-usd', '2900', '--overage-usd', '5', '--stripe-meter', METER);
+	plansOn(dbUrl, 'set', code, '--name', `Over ${code}`, '--minutes', String(minutes), '--overage', 'on', '--price-usd', '2900', '--overage-usd', '5', '--stripe-meter', METER);
 	const a = await registerAt(iam.base, 'meter');
 	const customer = `cus_test_${crypto.randomBytes(8).toString('hex')}`;
 	const now = Math.floor(Date.now() / 1000);
@@ -165,8 +157,8 @@ describe('the Stripe stand-in speaks Billing Meter events', () => {
 describe('the catalogue names each plan\'s Stripe meter', () => {
 	test('iamd plans set --stripe-meter: shown by plans list, cleared with none, bad names refused with exit 2', T, () => {
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-		plans('set', code, '--stripe-meter', 'iam.overage-minutes_2');
-		const meterOf = () => JSON.parse(plans('list', '--json').stdout).find((p) => p.code === code).stripe_meter_event;
+		plansOn(dbUrl, 'set', code, '--stripe-meter', 'iam.overage-minutes_2');
+		const meterOf = () => JSON.parse(plansOn(dbUrl, 'list', '--json').stdout).find((p) => p.code === code).stripe_meter_event;
 		assert.equal(meterOf(), 'iam.overage-minutes_2');
 		for (const bad of ['', 'has space', 'x'.repeat(101), 'semi;colon']) {
 			const r = spawnSync(process.env.IAM_BIN, ['plans', 'set', code, '--stripe-meter', bad], { env: iamEnv({ IAM_DATABASE_URL: dbUrl, IAM_DATA_DIR: path.join(tmpRoot, 'admin'), IAM_LOG_LEVEL: 'error' }), encoding: 'utf8' });
@@ -174,7 +166,7 @@ describe('the catalogue names each plan\'s Stripe meter', () => {
 			assert.match(r.stderr, /--stripe-meter/);
 		}
 		assert.equal(meterOf(), 'iam.overage-minutes_2', 'nothing changed');
-		plans('set', code, '--stripe-meter', 'none');
+		plansOn(dbUrl, 'set', code, '--stripe-meter', 'none');
 		assert.equal(meterOf(), null);
 	});
 });

@@ -15,9 +15,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
 import { PASSWORD, dropPrivateDatabases, freePort, iamEnv, privateDatabaseEnv, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail } from './helpers.mjs';
+import { smtpPeer } from './smtp-peer.mjs';
 import { startPaygateStandin } from './paygate-standin.mjs';
 
 const T = { timeout: 180000 };
@@ -28,7 +27,7 @@ const DAY = 86400000;
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-renew-'));
 
 let pg, smtp, iam, dbUrl;
-const inbox = [];
+let inbox = [];
 const api = (method, p, opts) => requestAt(iam.base, method, p, opts);
 
 /** `iamd plans renew --now T` on the server's database; the JSON it prints. */
@@ -44,22 +43,8 @@ function sweep(nowMs) {
 
 before(async () => {
 	pg = await startPaygateStandin({ paygateId: PG_ID, key: PG_KEY });
-	const server = new SMTPServer({
-		authOptional: true,
-		hideSTARTTLS: true,
-		disableReverseLookup: true,
-		logger: false,
-		onData(stream, session, cb) {
-			const chunks = [];
-			stream.on('data', (d) => chunks.push(d));
-			stream.on('end', async () => {
-				inbox.push({ parsed: await simpleParser(Buffer.concat(chunks)), to: session.envelope.rcptTo.map((r) => r.address) });
-				cb();
-			});
-		},
-	});
-	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-	smtp = { port: server.server.address().port, close: () => new Promise((r) => server.close(r)) };
+	smtp = await smtpPeer();
+	inbox = smtp.inbox;
 	const port = await freePort();
 	const dataDir = fs.mkdtempSync(path.join(tmpRoot, 'srv-'));
 	const own = privateDatabaseEnv('renew');

@@ -23,7 +23,6 @@ import {
 	MEETINGS,
 	assertProblem,
 	createMeeting,
-	iamEnv,
 	randomSecret,
 	registerAt,
 	requestAt,
@@ -32,6 +31,7 @@ import {
 	uploadOk,
 	waitCompleted,
 } from './helpers.mjs';
+import { plansOn } from './plans-admin.mjs';
 import { VOICES, conversationFile } from './audio.mjs';
 import { bagOfWords, startLlmStandin } from './llm-standin.mjs';
 
@@ -61,16 +61,6 @@ function dbUrl() {
 	return u.href;
 }
 
-/** `iamd plans ...` on this file's database. */
-function plans(url, ...args) {
-	const r = spawnSync(process.env.IAM_BIN, ['plans', ...args], {
-		env: iamEnv({ IAM_DATABASE_URL: url, IAM_DATA_DIR: path.join(tmpRoot, 'admin'), IAM_LOG_LEVEL: 'error' }),
-		encoding: 'utf8',
-		timeout: 30000,
-	});
-	assert.equal(r.status, 0, `iamd plans ${args.join(' ')}: ${r.stderr}`);
-	return r;
-}
 
 /**
  * Ask a question: POST .../messages and read the event stream. Resolves to
@@ -326,9 +316,9 @@ describe('chat offline (no language model)', () => {
 
 	test('the chat quota: a message past the plan is 402 before anything streams', T, async () => {
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-		plans(url, 'set', code, '--name', `Chat ${code}`, '--chat', '1');
+		plansOn(url, 'set', code, '--name', `Chat ${code}`, '--chat', '1');
 		const C = await registerAt(off.base, 'chatq');
-		plans(url, 'assign', C.organization.id, code);
+		plansOn(url, 'assign', C.organization.id, code);
 		const chat = await newChat(off.base, C.access);
 		const first = await ask(off.base, C.access, chat.id, 'anything about budgets?');
 		assert.ok(first.done, JSON.stringify(first.events));
@@ -474,9 +464,9 @@ describe('chat with a language model (stand-in)', () => {
 
 	test('a failed answer gives its place in the chat quota back at once', T, async () => {
 		const code = `t-${crypto.randomBytes(4).toString('hex')}`;
-		plans(url, 'set', code, '--name', `Chat ${code}`, '--chat', '1');
+		plansOn(url, 'set', code, '--name', `Chat ${code}`, '--chat', '1');
 		const C = await registerAt(llm.base, 'chatr');
-		plans(url, 'assign', C.organization.id, code);
+		plansOn(url, 'assign', C.organization.id, code);
 		const chat = await newChat(llm.base, C.access);
 		standin.script = ['garbage'];
 		const failed = await ask(llm.base, C.access, chat.id, 'anything about budgets?');

@@ -9,8 +9,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
 import {
 	MEETINGS,
 	PASSWORD,
@@ -37,6 +35,7 @@ import {
 } from './helpers.mjs';
 import { SENTENCES, speech } from './audio.mjs';
 import { makeTeam } from './team_helpers.mjs';
+import { smtpPeer } from './smtp-peer.mjs';
 
 const T = { timeout: 180000 };
 const COLLS = '/api/v1/collections';
@@ -368,29 +367,12 @@ describe('collections and membership', () => {
 // A collection invitation through a real SMTP peer: the link in the mail signs the invitee up.
 describe('collection invitations by mail', () => {
 	test('the mailed link opens the collection for an outsider', T, async () => {
-		const inbox = [];
-		const smtp = new SMTPServer({
-			authOptional: true,
-			hideSTARTTLS: true,
-			disableReverseLookup: true,
-			logger: false,
-			onData(stream, session, cb) {
-				const chunks = [];
-				stream.on('data', (d) => chunks.push(d));
-				stream.on('end', async () => {
-					inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), parsed: await simpleParser(Buffer.concat(chunks)) });
-					cb();
-				});
-			},
-		});
-		await new Promise((resolve, reject) => {
-			smtp.once('error', reject);
-			smtp.listen(0, '127.0.0.1', resolve);
-		});
+		const smtp = await smtpPeer();
+		const inbox = smtp.inbox;
 		const env = {
 			IAM_JWT_SECRET: randomSecret(),
 			IAM_WORKERS: '1',
-			IAM_SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
+			IAM_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
 			IAM_MAIL_FROM: 'noreply@iam.test',
 			IAM_REGISTER_PER_HOUR: '0',
 		};
@@ -440,7 +422,7 @@ describe('collection invitations by mail', () => {
 			assert.deepEqual(seen.body.data.map((x) => x.title), ['Mailed meeting']);
 		} finally {
 			await iam.stop();
-			await new Promise((r) => smtp.close(r));
+			await smtp.close();
 			fs.rmSync(dir, { recursive: true, force: true });
 			if (db) spawnSync('psql', [process.env.IAM_TEST_DATABASE_URL, '-qc', `DROP DATABASE IF EXISTS ${db}`]);
 		}

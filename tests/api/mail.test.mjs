@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
 import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail, dropPrivateDatabases, privateDatabaseEnv } from './helpers.mjs';
+import { smtpPeer } from './smtp-peer.mjs';
 
 const T = { timeout: 120000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-mail-'));
@@ -20,50 +19,6 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-mail-'));
  * shared server has no SMTP settings, and workers of every process sharing
  * a database take mail jobs (a deployment gives all of them the same settings).
  */
-
-/** An SMTP peer on 127.0.0.1:port keeping every message it gets (parsed, plus the raw text). */
-async function smtpPeer(port = 0) {
-	const inbox = [];
-	const server = new SMTPServer({
-		authOptional: true,
-		hideSTARTTLS: true,
-		disableReverseLookup: true,
-		logger: false,
-		onData(stream, session, cb) {
-			const chunks = [];
-			stream.on('data', (d) => chunks.push(d));
-			stream.on('end', async () => {
-				const raw = Buffer.concat(chunks);
-				try {
-					const parsed = await simpleParser(raw);
-					inbox.push({ raw: raw.toString('latin1'), parsed, envelope: { from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address) } });
-					cb();
-				} catch (e) {
-					cb(e);
-				}
-			});
-		},
-	});
-	await new Promise((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(port, '127.0.0.1', resolve);
-	});
-	return {
-		port: server.server.address().port,
-		inbox,
-		close: () => new Promise((r) => server.close(r)),
-		/** The first message to `to` (waits up to ms). */
-		async waitFor(to, ms = 20000) {
-			const deadline = Date.now() + ms;
-			for (;;) {
-				const m = inbox.find((x) => x.envelope.to.includes(to));
-				if (m) return m;
-				if (Date.now() > deadline) assert.fail(`no mail to ${to} within ${ms} ms (inbox: ${inbox.map((x) => x.envelope.to).join(', ')})`);
-				await sleep(100);
-			}
-		},
-	};
-}
 
 function linkIn(text, pathname) {
 	const m = new RegExp(`https?://[^\\s"<>]+${pathname}\\?token=[A-Za-z0-9_-]+`).exec(text);

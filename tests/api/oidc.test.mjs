@@ -12,9 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Provider from 'oidc-provider';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
 import { PASSWORD, freePort, randomSecret, requestAt, show, sleep, startIamd, uniqueEmail, dropPrivateDatabases, privateDatabaseEnv } from './helpers.mjs';
+import { smtpPeer } from './smtp-peer.mjs';
 
 const T = { timeout: 120000 };
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-oidc-'));
@@ -75,25 +74,14 @@ async function fetchIn(jar, url, opts = {}) {
 
 describe('sign in with OpenID Connect through a real provider', () => {
 	let op, opServer, issuer, iam, base, smtp;
-	const inbox = [];
+	let inbox = [];
 	const users = {};
 	let tamper = null;
 
 	before(async () => {
 		// Mail peer: accounts must verify their address before a provider may link to them.
-		smtp = new SMTPServer({
-			authOptional: true,
-			hideSTARTTLS: true,
-			disableReverseLookup: true,
-			logger: false,
-			onData(stream, session, cb) {
-				simpleParser(stream).then((m) => {
-					inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), m });
-					cb();
-				}, cb);
-			},
-		});
-		await new Promise((r) => smtp.listen(0, '127.0.0.1', r));
+		smtp = await smtpPeer();
+		inbox = smtp.inbox;
 
 		const opPort = await freePort();
 		const iamPort = await freePort();
@@ -128,7 +116,7 @@ describe('sign in with OpenID Connect through a real provider', () => {
 				IAM_WORKERS: '1',
 				IAM_ASR: 'sphinx',
 				IAM_PUBLIC_URL: iamBase,
-				IAM_SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
+				IAM_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
 				IAM_REGISTER_PER_HOUR: '0',
 				IAM_OIDC_TEST_ISSUER: issuer,
 				IAM_OIDC_TEST_CLIENT_ID: 'iam-rs',
@@ -145,7 +133,7 @@ describe('sign in with OpenID Connect through a real provider', () => {
 	after(async () => {
 		await iam?.stop();
 		await new Promise((r) => (opServer ? opServer.close(r) : r()));
-		await new Promise((r) => (smtp ? smtp.close(r) : r()));
+		await smtp?.close();
 		dropPrivateDatabases();
 		fs.rmSync(tmpRoot, { recursive: true, force: true });
 	});
@@ -253,7 +241,7 @@ describe('sign in with OpenID Connect through a real provider', () => {
 			assert.ok(Date.now() < deadline, 'the verification mail arrives');
 			await sleep(100);
 		}
-		const token = new URL(/https?:\/\/\S+verify-email\?token=[\w-]+/.exec(mail.m.text)[0]).searchParams.get('token');
+		const token = new URL(/https?:\/\/\S+verify-email\?token=[\w-]+/.exec(mail.parsed.text)[0]).searchParams.get('token');
 		const v = await requestAt(base, 'POST', '/api/v1/auth/verify-email', { json: { token } });
 		assert.equal(v.status, 200, show(v));
 		const { tokens } = await signIn('test', 'carol');

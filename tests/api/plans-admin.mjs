@@ -12,16 +12,25 @@ import { iamEnv, register } from './helpers.mjs';
 const adminDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-plans-'));
 process.on('exit', () => fs.rmSync(adminDir, { recursive: true, force: true }));
 
-/** Run `iamd plans ...` on the test server's database. */
-export function plans(...args) {
+function run(url, args) {
 	const bin = process.env.IAM_BIN;
-	const url = process.env.IAM_TEST_DATABASE_URL;
 	assert.ok(bin && url, 'IAM_BIN and IAM_TEST_DATABASE_URL come from scripts/run-api-tests');
-	const r = spawnSync(bin, ['plans', ...args], {
+	return spawnSync(bin, ['plans', ...args], {
 		env: iamEnv({ IAM_DATABASE_URL: url, IAM_DATA_DIR: adminDir, IAM_LOG_LEVEL: 'error' }),
 		encoding: 'utf8',
 		timeout: 30000,
 	});
+}
+
+/** Run `iamd plans ...` on the test server's database (the caller checks the status). */
+export function plans(...args) {
+	return run(process.env.IAM_TEST_DATABASE_URL, args);
+}
+
+/** Run `iamd plans ...` on the database at url (a test's own server), which must succeed. */
+export function plansOn(url, ...args) {
+	const r = run(url, args);
+	assert.equal(r.status, 0, `iamd plans ${args.join(' ')}: ${r.stderr}`);
 	return r;
 }
 
