@@ -529,6 +529,7 @@ static void audit_accept(struct api_ctx *cx, const struct coll_invitation *inv, 
 
 static void accept(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: the collection is another organization's */
 	struct coll_invitation inv;
 	struct user u;
 	if (!load_token(cx, &inv) || !invitee_is_addressee(cx, inv.email, &u))

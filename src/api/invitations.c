@@ -332,6 +332,7 @@ static bool accept_failed(struct http_req *r, enum store_rc rc)
 
 static void accept(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: the invitation is another organization's */
 	struct invitation inv;
 	struct user u;
 	if (!load_by_token(cx, &inv) || !invitee_is_addressee(cx, inv.email, &u))
