@@ -130,12 +130,11 @@ int db_rollback(struct db_conn *c);
 /*
  * Tenant scope (row-level security on PostgreSQL; see sql/0014_rls.pg.sql).
  *
- * Every table with an org_id carries a policy that shows and accepts a row
- * only when the connection's scope allows the row's organization. The scope
- * is two custom settings, iam.scope ('system' or empty) and iam.org_ids (a
- * comma-separated list of organization ids). A connection fresh from
- * db_acquire has neither: it sees no tenant row at all (fail closed), so
- * every acquire site says what it is doing:
+ * Every table with an org_id (but sessions and search_docs: see the migration) carries a policy
+ * that shows and accepts a row only when the connection's scope allows the row's organization. The
+ * scope is two custom settings, iam.scope ('system' or empty) and iam.org_ids (a comma-separated
+ * list of organization ids). A connection fresh from db_acquire has neither: it sees no tenant row
+ * at all (fail closed), so every acquire site says what it is doing:
  *
  *  - db_acquire_system / db_scope_system: cross-organization work that has
  *    no tenant yet or serves every tenant (authentication by token hash,

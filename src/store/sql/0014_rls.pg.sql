@@ -15,9 +15,17 @@
 -- superuser or a BYPASSRLS role is exempt whatever we do: iamd warns at
 -- start-up when it runs as one.
 --
--- sessions is left out on purpose: a login session belongs to a user, its
--- org_id only names the organization the session is acting in, and it is
--- read by id on every request before any scope is known.
+-- Two tables with an org_id are left out on purpose:
+--  * sessions: a login session belongs to a user; its org_id only names the
+--    organization the session is acting in, and it is read by id on every
+--    request before any scope is known.
+--  * search_docs: the full-text index. Under a policy PostgreSQL may use an
+--    index only for a condition whose operator is LEAKPROOF, and the text
+--    match (tsvector @@ tsquery) is not (only a superuser could mark it):
+--    every search became a scan of all the organization's documents instead
+--    of a GIN lookup. Every search query joins meetings, whose policy bounds
+--    what a hit can show, and search_docs only copies meetings' and
+--    transcripts' text, which are protected where they live.
 
 CREATE FUNCTION iam_org_visible(org TEXT) RETURNS BOOLEAN
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -31,8 +39,7 @@ DECLARE
     -- org_id NOT NULL: every row belongs to one organization.
     strict_tables TEXT[] := ARRAY[
         'memberships', 'api_keys', 'meetings', 'transcripts', 'uploads',
-        'idempotency_keys', 'transcript_revisions', 'invitations', 'search_docs',
-        'meeting_insights', 'subscriptions', 'usage_records', 'api_request_windows',
+        'idempotency_keys', 'transcript_revisions', 'invitations', 'meeting_insights', 'subscriptions', 'usage_records', 'api_request_windows',
         'usage_warnings', 'paygate_payments', 'invoices', 'chats', 'chat_messages',
         'collections', 'collection_meetings', 'collection_grants',
         'collection_invitations', 'share_links'];
