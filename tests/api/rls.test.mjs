@@ -10,10 +10,23 @@
 // row for B while scoped to A is refused. PostgreSQL only: SQLite has no
 // roles or policies.
 
-import { describe, test, before } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { ENGINE, UUID_RE, createMeeting, get, register } from './helpers.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+	ENGINE,
+	UUID_RE,
+	createMeeting,
+	dropPrivateDatabases,
+	get,
+	privateDatabaseEnv,
+	randomSecret,
+	register,
+	startIamd,
+} from './helpers.mjs';
 
 const PG = ENGINE === 'postgres' && process.env.IAM_TEST_DATABASE_URL;
 
@@ -49,6 +62,7 @@ describe('row-level security (PostgreSQL)', { skip: !PG && 'PostgreSQL only (IAM
 		ma = await createMeeting(a.access, { title: 'A only' });
 		mb = await createMeeting(b.access, { title: 'B only' });
 	});
+	after(() => dropPrivateDatabases());
 
 	test('the application role is neither superuser nor BYPASSRLS, and /readyz says RLS is enforced', async () => {
 		assert.equal(psqlOk('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user'), 'f|f');
@@ -130,5 +144,28 @@ describe('row-level security (PostgreSQL)', { skip: !PG && 'PostgreSQL only (IAM
 		assert.deepEqual(la.body.data.map((m) => m.id), [ma.id]);
 		const cross = await get(`/api/v1/meetings/${mb.id}`, { token: a.access });
 		assert.equal(cross.status, 404);
+	});
+
+	test('run as a superuser, iamd warns at start-up and /readyz says RLS is bypassed', async (t) => {
+		const su = new URL(privateDatabaseEnv('rlssu').IAM_DATABASE_URL);
+		su.username = 'postgres'; // pg-test-cluster's superuser (trust authentication)
+		const probe = spawnSync('psql', [su.href, '-XAtc', 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user'], {
+			encoding: 'utf8',
+		});
+		if (probe.status !== 0 || probe.stdout.trim() !== 't') {
+			t.skip('no superuser login on this cluster');
+			return;
+		}
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-rls-su-'));
+		const s = await startIamd(dir, { IAM_DATABASE_URL: su.href, IAM_JWT_SECRET: randomSecret(), IAM_WORKERS: '1' });
+		try {
+			const res = await fetch(`${s.base}/readyz`);
+			assert.equal(res.status, 200);
+			assert.equal((await res.json()).row_level_security, 'bypassed');
+			assert.match(s.stderr(), /bypasses row-level security/);
+		} finally {
+			await s.stop();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
