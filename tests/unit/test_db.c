@@ -28,6 +28,7 @@
 
 #include "core/timeutil.h"
 #include "store/db.h"
+#include "store/db_scope.h"
 #include "store/migrate.h"
 
 static const int KIND_SQLITE = DB_SQLITE;
@@ -1021,6 +1022,62 @@ static void test_tenant_scope(void **state)
 	}
 }
 
+/*
+ * A request's scope (db_scope_user): the organizations its user is a
+ * member of and those of collections shared with them, nothing else.
+ */
+static void test_user_scope(void **state)
+{
+	FX(state);
+	fx_reopen(fx, 1);
+	char err[512] = "";
+	assert_true(migrate_up(fx->db, err, sizeof err) >= 0);
+	bool pg = fx->kind == DB_PG;
+	struct db_conn *c = db_acquire_system(fx->db, 1000);
+	assert_non_null(c);
+	assert_int_equal(
+	    db_exec_script(c,
+			   "INSERT INTO users (id, email, password_hash, created_at,"
+			   " updated_at, password_changed_at)"
+			   " VALUES ('uu', 'uu@x.y', 'h', 1, 1, 1), ('uv', 'uv@x.y', 'h', 1, 1, 1);"
+			   "INSERT INTO organizations (id, name, created_at, updated_at)"
+			   " VALUES ('o1', 'member', 1, 1), ('o2', 'shared', 1, 1),"
+			   " ('o3', 'stranger', 1, 1);"
+			   "INSERT INTO memberships (org_id, user_id, role, created_at)"
+			   " VALUES ('o1', 'uu', 'member', 1), ('o2', 'uv', 'owner', 1),"
+			   " ('o3', 'uv', 'owner', 1);"
+			   "INSERT INTO collections (id, org_id, name, created_at, updated_at)"
+			   " VALUES ('c2', 'o2', 'shared', 1, 1);"
+			   "INSERT INTO collection_grants (collection_id, user_id, org_id, role,"
+			   " created_at) VALUES ('c2', 'uu', 'o2', 'viewer', 1)"),
+	    DB_OK);
+	/* Narrowed from system scope to uu's organizations: o1 and o2, never o3. */
+	assert_int_equal(db_scope_user(c, "uu"), DB_OK);
+	int rc = DB_ERR;
+	struct db_res *r =
+	    db_query(c, "SELECT DISTINCT org_id FROM memberships ORDER BY org_id", NULL, 0, &rc);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	assert_string_equal(db_text(r, 0), "o1");
+	assert_int_equal(db_next(r), 1);
+	assert_string_equal(db_text(r, 0), "o2");
+	if (!pg) {
+		assert_int_equal(db_next(r), 1); /* SQLite: no policies */
+		assert_string_equal(db_text(r, 0), "o3");
+	}
+	assert_int_equal(db_next(r), 0);
+	db_res_free(r);
+	/* A user with no organization at all sees none. */
+	assert_int_equal(db_scope_system(c), DB_OK);
+	assert_int_equal(db_scope_user(c, "nobody"), DB_OK);
+	assert_int_equal(count_rows(c, "memberships"), pg ? 0 : 3);
+	db_release(c);
+	/* And the release dropped the scope. */
+	c = db_acquire(fx->db, 1000);
+	assert_int_equal(count_rows(c, "collection_grants"), pg ? 0 : 1);
+	db_release(c);
+}
+
 #define DB_TEST(f, kind)                                                                           \
 	cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
 
@@ -1042,6 +1099,7 @@ int main(void)
 		DB_TEST(test_migrate, KIND_SQLITE),
 		DB_TEST(test_migrate_concurrent, KIND_SQLITE),
 		DB_TEST(test_tenant_scope, KIND_SQLITE),
+		DB_TEST(test_user_scope, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		DB_TEST(test_open_close, KIND_PG),
@@ -1058,6 +1116,7 @@ int main(void)
 		DB_TEST(test_migrate_concurrent, KIND_PG),
 		DB_TEST(test_pg_reconnect, KIND_PG),
 		DB_TEST(test_tenant_scope, KIND_PG),
+		DB_TEST(test_user_scope, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("db_sqlite", sqlite_tests, NULL, NULL);
