@@ -915,7 +915,8 @@ static void *model_thread(void *arg)
 		a.citations = a.content ? citations_text(s->passages, s->npassages,
 							 rc == LLM_OK ? a.content : NULL)
 					: NULL;
-		struct db_conn *c = a.citations ? db_acquire_org(s->app->db, DB_ACQUIRE_MS, s->org_id) : NULL;
+		struct db_conn *c =
+		    a.citations ? db_acquire_org(s->app->db, DB_ACQUIRE_MS, s->org_id) : NULL;
 		enum store_rc why = STORE_UNAVAILABLE;
 		stored = c && !atomic_load(&s->gone) &&
 			 store_answer(c, s->app, s->org_id, s->chat_id, s->question, &a, qid, &why);

@@ -310,7 +310,8 @@ static bool oai_check(void *ctx)
 	struct oai *o = ctx;
 	if (time_now_ms() > o->deadline_ms)
 		return true;
-	struct db_conn *c = db_acquire_org(o->app->db, 0, o->p.org_id); /* never wait on the timer thread */
+	struct db_conn *c =
+	    db_acquire_org(o->app->db, 0, o->p.org_id); /* never wait on the timer thread */
 	if (!c)
 		return false;
 	struct meeting m;
