@@ -566,6 +566,7 @@ static void signup(struct api_ctx *cx)
 
 static void list_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	if (!invitee_self(cx, &u))
 		return;
@@ -590,6 +591,7 @@ static void list_mine(struct api_ctx *cx)
 
 static void accept_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	struct coll_invitation inv;
 	if (!invitee_self(cx, &u))

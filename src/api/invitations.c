@@ -368,6 +368,7 @@ static void signup(struct api_ctx *cx)
 
 static void list_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	if (!invitee_self(cx, &u))
 		return;
@@ -395,6 +396,7 @@ static void list_mine(struct api_ctx *cx)
 
 static void accept_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	struct invitation inv;
 	if (!invitee_self(cx, &u))
