@@ -130,18 +130,22 @@ int db_rollback(struct db_conn *c);
 /*
  * Tenant scope (row-level security on PostgreSQL; see sql/0014_rls.pg.sql).
  *
- * Every table with an org_id (but sessions and search_docs: see the migration) carries a policy
- * that shows and accepts a row only when the connection's scope allows the row's organization. The
- * scope is two custom settings, iam.scope ('system' or empty) and iam.org_ids (a comma-separated
- * list of organization ids). A connection fresh from db_acquire has neither: it sees no tenant row
- * at all (fail closed), so every acquire site says what it is doing:
+ * Every table with an org_id (but sessions and search_docs: see the
+ * migration) carries a policy that shows and accepts a row only when the
+ * connection's scope allows the row's organization. The scope is two custom
+ * settings, iam.scope ('system' or empty) and iam.org_ids (a comma-separated
+ * list of organization ids). A connection fresh from db_acquire has neither,
+ * whatever PGOPTIONS or ALTER ROLE preset: it sees no tenant row at all
+ * (fail closed), so every acquire site says what it is doing:
  *
  *  - db_acquire_system / db_scope_system: cross-organization work that has
  *    no tenant yet or serves every tenant (authentication by token hash,
  *    jobs, the janitor, webhooks, share links, migrations, CLI commands).
- *  - db_scope_orgs: narrow to the organizations a request's principal may
- *    touch (store/db_scope.h computes them); the application's own org_id
- *    filters stay, the policy is the outer bound for a query that forgot one.
+ *  - db_scope_orgs / db_acquire_org: narrow to given organizations; a
+ *    request is narrowed to its principal's (db_scope_user in
+ *    store/db_scope.h, called by the API frame). The application's own
+ *    org_id filters stay: the policy is the outer bound for a query that
+ *    forgot one.
  *
  * Session or transaction: inside an explicit transaction (db_begin) the
  * scope is set with set_config(..., is_local => true), i.e. SET LOCAL, and
@@ -151,8 +155,7 @@ int db_rollback(struct db_conn *c);
  * connection goes back to the pool (a reset that fails closes the
  * connection). A connection is used by one thread from acquire to release,
  * so a session-level scope is as private to the borrower as a transaction's.
- * A broken connection that the pool resets loses its settings: closed
- * again.
+ * A connection the pool reconnects has lost its settings: closed again.
  *
  * On SQLite these are no-ops that return DB_OK (no roles, no policies).
  * Return DB_OK or an error code.

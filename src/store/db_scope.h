@@ -18,7 +18,8 @@
 /*
  * Narrow c to the organizations of user_id (see above). Reads memberships
  * and collection grants, so c must be in system scope when called (the
- * frame authenticates in system scope). No-op on SQLite.
+ * frame authenticates in system scope), and outside a transaction (the
+ * scope is set for the session; db_release resets it). No-op on SQLite.
  * Returns DB_OK or an error code.
  */
 int db_scope_user(struct db_conn *c, const char *user_id);
