@@ -955,7 +955,7 @@ static void *model_thread(void *arg)
 			    error_problem(s, 502, code, "The language model failed", detail), true);
 	}
 	if (!stored) { /* nothing counted: the place reserved in the quota goes back */
-		struct db_conn *c = db_acquire(s->app->db, DB_ACQUIRE_MS);
+		struct db_conn *c = db_acquire_org(s->app->db, DB_ACQUIRE_MS, s->org_id);
 		quota_unreserve(c, s->org_id, QUOTA_CHAT);
 		db_release(c);
 	}
