@@ -114,7 +114,7 @@ for engine in $ENGINES; do
 			what="search_docs + FTS5 tables and their indexes"
 		else
 			node bench/search-corpus.mjs sql pg "$ORG" "$USER" "$MEETINGS" "$WORDS" |
-				psql -q -v ON_ERROR_STOP=1 "$URL" >/dev/null
+				PGOPTIONS="-c iam.scope=system" psql -q -v ON_ERROR_STOP=1 "$URL" >/dev/null
 			size=$(psql -At "$URL" -c "SELECT pg_total_relation_size('search_docs')")
 			gin=$(psql -At "$URL" -c "SELECT pg_relation_size('search_docs_tsv')")
 			what="search_docs with its TOAST, tsvector column and indexes; GIN alone $((gin / 1048576)) MiB"

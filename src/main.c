@@ -288,7 +288,7 @@ static void *janitor_main(void *arg)
 		janitor_run(&env);
 		/* Spent and expired single-use tokens (verification, reset, OIDC) go after a day.
 		 */
-		struct db_conn *c = db_acquire(j->app->db, 1000);
+		struct db_conn *c = db_acquire_system(j->app->db, 1000);
 		if (c) {
 			token_purge(c);
 			db_release(c);

@@ -915,7 +915,8 @@ static void *model_thread(void *arg)
 		a.citations = a.content ? citations_text(s->passages, s->npassages,
 							 rc == LLM_OK ? a.content : NULL)
 					: NULL;
-		struct db_conn *c = a.citations ? db_acquire(s->app->db, DB_ACQUIRE_MS) : NULL;
+		struct db_conn *c =
+		    a.citations ? db_acquire_org(s->app->db, DB_ACQUIRE_MS, s->org_id) : NULL;
 		enum store_rc why = STORE_UNAVAILABLE;
 		stored = c && !atomic_load(&s->gone) &&
 			 store_answer(c, s->app, s->org_id, s->chat_id, s->question, &a, qid, &why);
@@ -954,7 +955,7 @@ static void *model_thread(void *arg)
 			    error_problem(s, 502, code, "The language model failed", detail), true);
 	}
 	if (!stored) { /* nothing counted: the place reserved in the quota goes back */
-		struct db_conn *c = db_acquire(s->app->db, DB_ACQUIRE_MS);
+		struct db_conn *c = db_acquire_org(s->app->db, DB_ACQUIRE_MS, s->org_id);
 		quota_unreserve(c, s->org_id, QUOTA_CHAT);
 		db_release(c);
 	}

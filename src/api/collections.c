@@ -529,6 +529,7 @@ static void audit_accept(struct api_ctx *cx, const struct coll_invitation *inv, 
 
 static void accept(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: the collection is another organization's */
 	struct coll_invitation inv;
 	struct user u;
 	if (!load_token(cx, &inv) || !invitee_is_addressee(cx, inv.email, &u))
@@ -565,6 +566,7 @@ static void signup(struct api_ctx *cx)
 
 static void list_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	if (!invitee_self(cx, &u))
 		return;
@@ -589,6 +591,7 @@ static void list_mine(struct api_ctx *cx)
 
 static void accept_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	struct coll_invitation inv;
 	if (!invitee_self(cx, &u))

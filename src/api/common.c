@@ -16,7 +16,8 @@
 
 struct db_conn *api_db(struct http_req *r)
 {
-	struct db_conn *c = db_acquire(api_app(r)->db, DB_ACQUIRE_MS);
+	/* System scope: api_conn narrows it once the principal is known (frame.c). */
+	struct db_conn *c = db_acquire_system(api_app(r)->db, DB_ACQUIRE_MS);
 	if (!c) {
 		http_add_header(r, "Retry-After", "5");
 		http_problem(r, 503, "database_unavailable",
@@ -28,7 +29,7 @@ struct db_conn *api_db(struct http_req *r)
 int api_session_live(void *app_, const char *user_id, const char *sid)
 {
 	struct app *app = app_;
-	struct db_conn *c = db_acquire(app->db, 0);
+	struct db_conn *c = db_acquire_system(app->db, 0);
 	if (!c)
 		return -1;
 	int rc = session_check(c, sid, user_id);

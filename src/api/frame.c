@@ -10,12 +10,36 @@
 #include "api/api.h"
 #include "auth/authz.h"
 #include "core/log.h"
+#include "store/db_scope.h"
 #include "store/orgs.h"
+
+/*
+ * Tenant scope (row-level security on PostgreSQL, store/db.h): a connection
+ * starts in system scope (authentication finds keys, sessions, tickets and
+ * share links by hash, in any organization) and is narrowed to the
+ * principal's organizations once the principal is known. Routes with no
+ * principal (sign-up, login, public share links, webhooks, the end of a
+ * streamed body) stay in system scope. Returns false after replying.
+ */
+static bool frame_narrow(struct api_ctx *cx)
+{
+	if (!cx->conn || !cx->principal || !cx->principal->user_id[0])
+		return true;
+	int rc = db_scope_user(cx->conn, cx->principal->user_id);
+	if (rc == DB_OK)
+		return true;
+	api_db_fail(cx->req, STORE_ERROR, "set tenant scope");
+	api_conn_release(cx);
+	return false;
+}
 
 struct db_conn *api_conn(struct api_ctx *cx)
 {
-	if (!cx->conn)
+	if (!cx->conn) {
 		cx->conn = api_db(cx->req);
+		if (!frame_narrow(cx))
+			return NULL;
+	}
 	return cx->conn;
 }
 
@@ -167,6 +191,8 @@ void api_frame(struct http_req *r, const struct route *rt, enum http_phase phase
 		if (!frame_auth(&cx, rt, &p))
 			goto out;
 		if (!frame_role(&cx, rt))
+			goto out;
+		if (!frame_narrow(&cx))
 			goto out;
 	}
 	fn(&cx);

@@ -35,6 +35,12 @@ static void readyz(struct api_ctx *cx)
 	json_object_set_new(body, "disk", api_disk_status(api_app(r)));
 	/* The bus across processes: reported, never fatal (local delivery goes on without it). */
 	json_object_set_new(body, "redis", json_string(bus_redis_state(api_app(r)->bus)));
+	/* PostgreSQL: "bypassed" when the role is a superuser or BYPASSRLS (store/db.h). */
+	int rls = db_rls_bypassed(api_app(r)->db);
+	json_object_set_new(body, "row_level_security",
+			    json_string(rls < 0 ? "not_applicable"
+					: rls	? "bypassed"
+						: "enforced"));
 	/* Each speech engine's state where this process runs workers ("ready" or why not). */
 	struct asr_chain *chain = __atomic_load_n(&api_app(r)->asr, __ATOMIC_ACQUIRE);
 	if (chain) /* set once the workers have loaded their engines */

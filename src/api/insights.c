@@ -134,7 +134,7 @@ char *api_export_render(struct app *app, const char *org_id, const struct meetin
 	if (!doc.date_ms)
 		doc.date_ms = m->created_at;
 	/* Insights are a bonus here: without a connection or a row the document has none. */
-	struct db_conn *c = db_acquire(app->db, DB_ACQUIRE_MS);
+	struct db_conn *c = db_acquire_org(app->db, DB_ACQUIRE_MS, org_id);
 	if (c) {
 		if (insights_get(c, org_id, m->id, &row) == STORE_OK && row.body)
 			ins = json_loads(row.body, 0, NULL);

@@ -332,6 +332,7 @@ static bool accept_failed(struct http_req *r, enum store_rc rc)
 
 static void accept(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: the invitation is another organization's */
 	struct invitation inv;
 	struct user u;
 	if (!load_by_token(cx, &inv) || !invitee_is_addressee(cx, inv.email, &u))
@@ -367,6 +368,7 @@ static void signup(struct api_ctx *cx)
 
 static void list_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	if (!invitee_self(cx, &u))
 		return;
@@ -394,6 +396,7 @@ static void list_mine(struct api_ctx *cx)
 
 static void accept_mine(struct api_ctx *cx)
 {
+	db_scope_system(cx->conn); /* tenant scope: invitations from other organizations */
 	struct user u;
 	struct invitation inv;
 	if (!invitee_self(cx, &u))

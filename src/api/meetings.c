@@ -611,7 +611,8 @@ static bool watch_tick(void *ctx, struct buf *out)
 	if (w->sent && !atomic_exchange(&w->dirty, false) &&
 	    now - w->checked_ms < WATCH_FALLBACK_MS)
 		return true; /* nothing announced: the database is not asked */
-	struct db_conn *c = db_acquire(w->app->db, 0); /* never wait on the timer thread */
+	struct db_conn *c =
+	    db_acquire_org(w->app->db, 0, w->org_id); /* never wait on the timer thread */
 	if (!c) {
 		atomic_store(&w->dirty, true);
 		return true; /* busy: try again next tick */

@@ -310,7 +310,8 @@ static bool oai_check(void *ctx)
 	struct oai *o = ctx;
 	if (time_now_ms() > o->deadline_ms)
 		return true;
-	struct db_conn *c = db_acquire(o->app->db, 0); /* never wait on the timer thread */
+	struct db_conn *c =
+	    db_acquire_org(o->app->db, 0, o->p.org_id); /* never wait on the timer thread */
 	if (!c)
 		return false;
 	struct meeting m;
@@ -424,7 +425,7 @@ static void oai_finish(struct http_req *r, void *ctx, bool stopping)
 			  o->meeting_id);
 		return;
 	}
-	struct db_conn *c = db_acquire(o->app->db, DB_ACQUIRE_MS);
+	struct db_conn *c = db_acquire_org(o->app->db, DB_ACQUIRE_MS, o->p.org_id);
 	if (!c) {
 		oai_error(r, 503, "server_error", NULL, NULL, "The database is busy. Try again.");
 		return;

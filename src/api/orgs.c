@@ -116,6 +116,7 @@ static void create_org(struct api_ctx *cx)
 	struct org o;
 	memset(&o, 0, sizeof o);
 	apply_org(cx, &o);
+	db_scope_system(cx->conn); /* tenant scope: the new organization is in none yet */
 	enum store_rc rc = org_create(cx->conn, p->user_id, &o);
 	if (rc) {
 		api_db_fail(r, rc, "create organization");

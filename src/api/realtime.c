@@ -77,7 +77,7 @@ static void socket_open(struct api_ctx *cx)
 int api_user_orgs(void *app_, const char *user_id, char (*out)[UUID_STR_LEN], size_t max, size_t *n)
 {
 	struct app *app = app_;
-	struct db_conn *c = db_acquire(app->db, 0); /* never waits: the hub thread asks */
+	struct db_conn *c = db_acquire_system(app->db, 0); /* never waits: the hub thread asks */
 	if (!c)
 		return -1;
 	enum store_rc rc = realtime_user_orgs(c, user_id, out, max, n);

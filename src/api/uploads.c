@@ -590,7 +590,7 @@ static void tus_free(void *p)
 		close(t->fd);
 	}
 	if ((t->locked && !t->finished) || t->idem.on) {
-		struct db_conn *c = db_acquire(t->app->db, 5000);
+		struct db_conn *c = db_acquire_system(t->app->db, 5000);
 		if (c) {
 			if (t->locked && !t->finished) {
 				if (keep)
@@ -652,7 +652,7 @@ static bool tus_lease_ok(struct tus *t)
 {
 	int64_t now = time_now_ms();
 	if (now - t->renewed_at >= t->lease_ms / 3) {
-		struct db_conn *c = db_acquire(t->app->db, 500);
+		struct db_conn *c = db_acquire_org(t->app->db, 500, t->u.org_id);
 		if (c) {
 			int rc = upload_renew(c, t->u.id, t->owner, now + t->lease_ms);
 			db_release(c);

@@ -337,7 +337,7 @@ int billing_plans_command(struct db *db, int argc, char **argv, FILE *out, FILE 
 		fprintf(err, "iamd plans: usage:\n%s", BILLING_PLANS_USAGE);
 		return 2;
 	}
-	struct db_conn *c = db_acquire(db, 10000);
+	struct db_conn *c = db_acquire_system(db, 10000);
 	if (!c) {
 		fprintf(err, "iamd plans: the database is unavailable\n");
 		return 1;

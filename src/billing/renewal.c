@@ -242,7 +242,7 @@ enum renewal_rc renewal_run(struct db *db, const struct config *cfg, struct bus 
 	struct paygate_payment pay;
 	struct invoice inv;
 	bool nothing = false, created;
-	struct db_conn *c = db_acquire(db, 10000);
+	struct db_conn *c = db_acquire_system(db, 10000);
 	if (!c) {
 		snprintf(err, errlen, "database unavailable");
 		return RENEWAL_RETRY;
@@ -290,7 +290,7 @@ enum renewal_rc renewal_run(struct db *db, const struct config *cfg, struct bus 
 	if (grc)
 		return RENEWAL_FAIL;
 
-	c = db_acquire(db, 10000);
+	c = db_acquire_system(db, 10000);
 	if (!c) {
 		snprintf(err, errlen, "database unavailable");
 		return RENEWAL_RETRY;

@@ -27,7 +27,7 @@ static enum store_rc schedule(struct db_conn *c, int64_t at_ms)
 
 int job_billing_sweep_schedule(struct db *db)
 {
-	struct db_conn *c = db_acquire(db, 10000);
+	struct db_conn *c = db_acquire_system(db, 10000);
 	if (!c)
 		return -1;
 	enum store_rc rc = schedule(c, time_now_ms());
@@ -38,7 +38,7 @@ int job_billing_sweep_schedule(struct db *db)
 enum job_result job_billing_sweep(struct job_run *run)
 {
 	struct job_env *env = run->app;
-	struct db_conn *c = db_acquire(env->db, 10000);
+	struct db_conn *c = db_acquire_system(env->db, 10000);
 	if (!c) {
 		snprintf(run->error, sizeof run->error, "database unavailable");
 		return JOB_RETRY;

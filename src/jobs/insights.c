@@ -79,7 +79,7 @@ static void set_progress(struct progress *p, int pct)
 
 	if (pct <= p->last || now - p->last_us < 500000)
 		return;
-	c = db_acquire(p->env->db, 500);
+	c = db_acquire_system(p->env->db, 500);
 	if (!c)
 		return;
 	if (insights_set_progress(c, p->org, p->id, pct) == STORE_OK) {
@@ -300,7 +300,7 @@ static enum job_result failed(struct job_run *run, struct job_env *env, const ch
 			      const char *id, const char *why)
 {
 	bool last = run->job->attempts >= run->job->max_attempts;
-	struct db_conn *c = db_acquire(env->db, 5000);
+	struct db_conn *c = db_acquire_system(env->db, 5000);
 
 	if (c) {
 		insights_set_status(c, org, id, last ? "failed" : "queued",
@@ -334,7 +334,7 @@ static enum job_result compute(struct job_run *run, struct job_env *env, const c
 	int rc;
 
 	*again = false;
-	c = db_acquire(env->db, 5000);
+	c = db_acquire_system(env->db, 5000);
 	if (!c) {
 		snprintf(run->error, sizeof run->error, "database unavailable");
 		return JOB_RETRY;
@@ -345,7 +345,7 @@ static enum job_result compute(struct job_run *run, struct job_env *env, const c
 	db_release(c);
 	if (rc == STORE_NOT_FOUND && !row.body) {
 		/* The meeting (or its transcript) is gone: nothing to do. */
-		c = db_acquire(env->db, 5000);
+		c = db_acquire_system(env->db, 5000);
 		if (c) {
 			insights_set_status(c, org, id, "failed",
 					    "There is no transcript to compute insights from.");
@@ -364,7 +364,7 @@ static enum job_result compute(struct job_run *run, struct job_env *env, const c
 		json_decref(j);
 		if (prc < 0) {
 			/* Damaged beyond reading: retrying would not help. */
-			c = db_acquire(env->db, 5000);
+			c = db_acquire_system(env->db, 5000);
 			if (c) {
 				insights_set_status(c, org, id, "failed",
 						    "The stored transcript could not be read.");
@@ -394,7 +394,7 @@ static enum job_result compute(struct job_run *run, struct job_env *env, const c
 		goto out;
 	}
 	double seconds = (double)(time_mono_us() - t0) / 1e6;
-	c = db_acquire(env->db, 10000);
+	c = db_acquire_system(env->db, 10000);
 	if (!c) {
 		result = failed(run, env, org, id, "database unavailable");
 		goto out;

@@ -151,7 +151,7 @@ static enum store_rc record(struct worker *w, enum outcome out, const char *erro
 			if (abandoned)
 				break; /* jobs_stop has returned: the db may be gone */
 		}
-		struct db_conn *c = db_acquire(p->db, JOBS_ACQUIRE_MS);
+		struct db_conn *c = db_acquire_system(p->db, JOBS_ACQUIRE_MS);
 		if (!c) {
 			rc = STORE_UNAVAILABLE;
 			continue;
@@ -302,7 +302,7 @@ static void *worker_main(void *arg)
 
 		struct job j;
 		enum store_rc rc = STORE_UNAVAILABLE;
-		struct db_conn *c = db_acquire(p->db, JOBS_ACQUIRE_MS);
+		struct db_conn *c = db_acquire_system(p->db, JOBS_ACQUIRE_MS);
 		if (c) {
 			rc = job_claim(c, w->owner, p->lease_ms, p->per_org, &j);
 			if (rc != STORE_OK && rc != STORE_NOT_FOUND)
@@ -400,7 +400,7 @@ static void lease_tick(struct jobs *p, struct lease_item *items)
 	if (n == 0)
 		return;
 
-	struct db_conn *c = db_acquire(p->db, p->lease_ms / 3 > 0 ? p->lease_ms / 3 : 1);
+	struct db_conn *c = db_acquire_system(p->db, p->lease_ms / 3 > 0 ? p->lease_ms / 3 : 1);
 	for (int k = 0; k < n; k++) {
 		struct worker *w = &p->workers[items[k].worker];
 		int rc = c ? job_renew(c, items[k].id, w->owner, p->lease_ms) : STORE_UNAVAILABLE;

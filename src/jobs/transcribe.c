@@ -56,7 +56,7 @@ static void on_progress(void *ctx, double fraction)
 	int64_t now = time_mono_us();
 	if (pct <= p->last || now - p->last_us < 500000)
 		return;
-	struct db_conn *c = db_acquire(p->env->db, 500);
+	struct db_conn *c = db_acquire_system(p->env->db, 500);
 	if (!c)
 		return;
 	bool set = meeting_set_progress(c, p->org_id, p->meeting_id, pct) == STORE_OK;
@@ -116,7 +116,7 @@ static char *steps_json(const struct asr_attempt *a, size_t n, double decode_ope
 static enum job_result failed(struct job_run *run, struct job_env *env, const char *org,
 			      const char *id, bool retry, const char *error, const char *steps)
 {
-	struct db_conn *c = db_acquire(env->db, 5000);
+	struct db_conn *c = db_acquire_system(env->db, 5000);
 	bool last = run->job->attempts >= run->job->max_attempts;
 	if (c) {
 		if (retry && !last)
@@ -236,7 +236,7 @@ enum job_result job_transcribe(struct job_run *run)
 	enum job_result result = JOB_OK;
 	meeting_init(&m);
 
-	struct db_conn *c = db_acquire(env->db, 5000);
+	struct db_conn *c = db_acquire_system(env->db, 5000);
 	if (!c) {
 		snprintf(run->error, sizeof run->error, "database unavailable");
 		return JOB_RETRY;
@@ -298,7 +298,7 @@ enum job_result job_transcribe(struct job_run *run)
 		/* Stopping (released and resumed later) or the lease was lost (someone else has
 		 * it). */
 		if (run->stopping) {
-			c = db_acquire(env->db, 2000);
+			c = db_acquire_system(env->db, 2000);
 			if (c) {
 				meeting_set_status(c, org, id, "queued", NULL);
 				db_release(c);
@@ -343,7 +343,7 @@ enum job_result job_transcribe(struct job_run *run)
 		goto out;
 	}
 	struct asr_engine *e = env->asr->engines[used];
-	c = db_acquire(env->db, 10000);
+	c = db_acquire_system(env->db, 10000);
 	if (!c) {
 		snprintf(run->error, sizeof run->error, "database unavailable");
 		result = JOB_RETRY;

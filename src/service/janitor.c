@@ -139,7 +139,7 @@ static void retention_sweep(const struct janitor_env *env, struct db_conn *c)
 
 void janitor_run(const struct janitor_env *env)
 {
-	struct db_conn *c = db_acquire(env->db, 1000);
+	struct db_conn *c = db_acquire_system(env->db, 1000);
 	if (!c)
 		return;
 	char ids[64][UUID_STR_LEN];

@@ -35,6 +35,7 @@ struct db {
 	int open;
 	int in_use;
 	int64_t waits;
+	int rls_bypassed; /* see db_rls_bypassed; set once by db_open */
 };
 
 static void db_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -159,6 +160,48 @@ static int db_parse_url(const char *url, const struct db_driver **drv, const cha
 	return -1;
 }
 
+static int db_scope_set(struct db_conn *c, const char *scope, const char *org_ids);
+
+/*
+ * A new connection starts with no tenant scope whatever PGOPTIONS, the
+ * URL's options or ALTER ROLE ... SET said: fail closed. (The test harness
+ * gives its own psql sessions system scope through PGOPTIONS.) If this
+ * fails the connection is marked scoped, so release resets or closes it.
+ */
+static void db_scope_fresh(struct db_conn *c)
+{
+	if (c->drv->dialect == DB_PG)
+		db_scope_set(c, "", "");
+}
+
+/*
+ * Row-level security protects nothing for a superuser or a BYPASSRLS role
+ * (FORCE ROW LEVEL SECURITY binds only a table's owner). Say so loudly, but
+ * run: an operator may be migrating to a dedicated role.
+ */
+static int db_check_rls(struct db_conn *c)
+{
+	if (c->drv->dialect != DB_PG)
+		return -1;
+	int rc = DB_ERR, bypass = -1;
+	struct db_res *r = c->drv->query(c,
+					 "SELECT current_user, (rolsuper OR rolbypassrls)::int"
+					 " FROM pg_roles WHERE rolname = current_user",
+					 NULL, 0, &rc);
+	if (r && c->drv->next(r) == 1) {
+		bypass = c->drv->int64(r, 1) != 0;
+		if (bypass)
+			log_warn(
+			    "the database role bypasses row-level security (it is a superuser "
+			    "or has BYPASSRLS): tenant isolation then rests on the application "
+			    "alone; run iamd as a role with NOSUPERUSER NOBYPASSRLS",
+			    json_pack("{s:s}", "role", c->drv->text(r, 0)));
+	}
+	if (r)
+		c->drv->res_free(r);
+	return bypass;
+}
+
 struct db *db_open(const char *url, int pool_size, char *err, size_t errlen)
 {
 	struct db *db = NULL;
@@ -221,6 +264,8 @@ struct db *db_open(const char *url, int pool_size, char *err, size_t errlen)
 	c->drv = drv;
 	db->idle = c;
 	db->open = 1;
+	db_scope_fresh(c);
+	db->rls_bypassed = db_check_rls(c);
 	return db;
 
 fail:
@@ -345,6 +390,8 @@ struct db_conn *db_acquire(struct db *db, int timeout_ms)
 		}
 		c->db = db;
 		c->drv = db->drv;
+		if (rc == DB_OK)
+			db_scope_fresh(c);
 		/* A PostgreSQL connection that failed to connect is still handed
 		 * out: its calls report DB_UNAVAILABLE and the next acquire resets
 		 * it, exactly like a connection that broke later. */
@@ -369,6 +416,12 @@ void db_release(struct db_conn *c)
 		 * else's transaction. */
 		if (c->drv->in_tx(c))
 			keep = 0;
+	}
+	/* Never hand the next caller another request's tenant scope. */
+	if (keep && c->scoped && db_scope_clear(c) != DB_OK) {
+		log_warn("could not reset a connection's tenant scope; closing it",
+			 json_pack("{s:s}", "error", c->err));
+		keep = 0;
 	}
 	c->err[0] = '\0';
 	if (!keep)
@@ -555,4 +608,72 @@ const char *db_conn_error(const struct db_conn *c)
 enum db_dialect db_conn_dialect(const struct db_conn *c)
 {
 	return c ? c->drv->dialect : DB_SQLITE;
+}
+
+/* ---- tenant scope (see db.h) ---- */
+
+int db_rls_bypassed(const struct db *db)
+{
+	return db ? db->rls_bypassed : -1;
+}
+
+static int db_scope_set(struct db_conn *c, const char *scope, const char *org_ids)
+{
+	if (!c)
+		return DB_ERR;
+	if (c->drv->dialect != DB_PG)
+		return DB_OK;
+	/* In a transaction: SET LOCAL (ends with it). Otherwise for the
+	 * session, until db_scope_clear / db_release. */
+	int local = c->drv->in_tx(c);
+	const char *sql =
+	    local
+		? "SELECT set_config('iam.scope', $1, true), set_config('iam.org_ids', $2, true)"
+		: "SELECT set_config('iam.scope', $1, false), set_config('iam.org_ids', $2, false)";
+	int rc =
+	    c->drv->exec(c, sql, DB_PARAMS(DB_TEXT(scope), DB_TEXT(org_ids ? org_ids : "")), NULL);
+	if (rc == DB_OK && !local)
+		c->scoped = scope[0] || (org_ids && org_ids[0]);
+	else if (!local)
+		c->scoped = 1; /* unknown state: make release reset (or close) it */
+	return rc;
+}
+
+int db_scope_system(struct db_conn *c)
+{
+	return db_scope_set(c, "system", "");
+}
+
+int db_scope_orgs(struct db_conn *c, const char *org_ids)
+{
+	return db_scope_set(c, "", org_ids);
+}
+
+int db_scope_clear(struct db_conn *c)
+{
+	return db_scope_set(c, "", "");
+}
+
+static struct db_conn *db_acquire_scoped(struct db *db, int timeout_ms, const char *scope,
+					 const char *org_ids)
+{
+	struct db_conn *c = db_acquire(db, timeout_ms);
+	if (c && db_scope_set(c, scope, org_ids) != DB_OK) {
+		log_warn("could not set a connection's tenant scope",
+			 json_pack("{s:s}", "error", c->err));
+		db_release(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct db_conn *db_acquire_system(struct db *db, int timeout_ms)
+{
+	return db_acquire_scoped(db, timeout_ms, "system", "");
+}
+
+struct db_conn *db_acquire_org(struct db *db, int timeout_ms, const char *org_id)
+{
+	/* An id never holds a comma; one that did would only widen nothing. */
+	return db_acquire_scoped(db, timeout_ms, "", org_id);
 }

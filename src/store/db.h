@@ -128,6 +128,57 @@ int db_commit(struct db_conn *c);
 int db_rollback(struct db_conn *c);
 
 /*
+ * Tenant scope (row-level security on PostgreSQL; see sql/0014_rls.pg.sql).
+ *
+ * Every table with an org_id (but sessions and search_docs: see the
+ * migration) carries a policy that shows and accepts a row only when the
+ * connection's scope allows the row's organization. The scope is two custom
+ * settings, iam.scope ('system' or empty) and iam.org_ids (a comma-separated
+ * list of organization ids). A connection fresh from db_acquire has neither,
+ * whatever PGOPTIONS or ALTER ROLE preset: it sees no tenant row at all
+ * (fail closed), so every acquire site says what it is doing:
+ *
+ *  - db_acquire_system / db_scope_system: cross-organization work that has
+ *    no tenant yet or serves every tenant (authentication by token hash,
+ *    jobs, the janitor, webhooks, share links, migrations, CLI commands).
+ *  - db_scope_orgs / db_acquire_org: narrow to given organizations; a
+ *    request is narrowed to its principal's (db_scope_user in
+ *    store/db_scope.h, called by the API frame). The application's own
+ *    org_id filters stay: the policy is the outer bound for a query that
+ *    forgot one.
+ *
+ * Session or transaction: inside an explicit transaction (db_begin) the
+ * scope is set with set_config(..., is_local => true), i.e. SET LOCAL, and
+ * ends with the transaction. Outside one every statement is its own
+ * transaction, so SET LOCAL would last a single statement; there the scope
+ * is set for the session instead, and db_release resets it before the
+ * connection goes back to the pool (a reset that fails closes the
+ * connection). A connection is used by one thread from acquire to release,
+ * so a session-level scope is as private to the borrower as a transaction's.
+ * A connection the pool reconnects has lost its settings: closed again.
+ *
+ * On SQLite these are no-ops that return DB_OK (no roles, no policies).
+ * Return DB_OK or an error code.
+ */
+int db_scope_system(struct db_conn *c);
+/* org_ids: comma-separated ids ("" or NULL = none: no tenant row visible). */
+int db_scope_orgs(struct db_conn *c, const char *org_ids);
+/* Back to no scope (db_release does this). */
+int db_scope_clear(struct db_conn *c);
+/* db_acquire + db_scope_system; NULL (nothing held) if either fails. */
+struct db_conn *db_acquire_system(struct db *db, int timeout_ms);
+/* db_acquire + db_scope_orgs(org_id): work for one organization outside a request's frame. */
+struct db_conn *db_acquire_org(struct db *db, int timeout_ms, const char *org_id);
+
+/*
+ * 1 when the database role bypasses row-level security (a PostgreSQL
+ * superuser or BYPASSRLS role: the policies above then protect nothing),
+ * 0 when it does not, -1 when unknown or not PostgreSQL. Checked once by
+ * db_open, which also logs a warning when it is 1.
+ */
+int db_rls_bypassed(const struct db *db);
+
+/*
  * The code of the last database error on this thread since its last
  * db_acquire (DB_OK if none), so callers that only see a generic failure
  * can still tell an outage (DB_UNAVAILABLE: cannot connect, connection

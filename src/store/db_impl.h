@@ -22,6 +22,7 @@ struct db_conn {
 	const struct db_driver *drv;
 	struct db_conn *next_idle; /* pool free list; owned by the pool */
 	char err[DB_ERRMAX];	   /* last error, one line, for logs */
+	int scoped;		   /* a session-level tenant scope is set (db_scope_*) */
 };
 
 struct db_res {

@@ -211,7 +211,7 @@ int migrate_up(struct db *db, char *err, size_t errlen)
 	rc = migrate_plan(dialect, picks, &npicks, err, errlen);
 	if (rc != DB_OK)
 		goto fail;
-	c = db_acquire(db, MIGRATE_ACQUIRE_MS);
+	c = db_acquire_system(db, MIGRATE_ACQUIRE_MS);
 	if (!c) {
 		migrate_seterr(err, errlen, "migrate: no database connection available");
 		rc = DB_UNAVAILABLE;
@@ -240,7 +240,7 @@ int migrate_current(struct db *db)
 {
 	if (!db)
 		return DB_ERR;
-	struct db_conn *c = db_acquire(db, MIGRATE_ACQUIRE_MS);
+	struct db_conn *c = db_acquire_system(db, MIGRATE_ACQUIRE_MS);
 	if (!c)
 		return DB_UNAVAILABLE;
 	const char *exists =

@@ -92,7 +92,7 @@ static int fx_setup(void **state)
 		fprintf(stderr, "migrate_up: %s\n", err);
 		fail();
 	}
-	fx->c = db_acquire(fx->db, 5000);
+	fx->c = db_acquire_system(fx->db, 5000); /* tenant scope: the tests cross organizations */
 	assert_non_null(fx->c);
 	make_account(fx, fx->org, fx->user);
 	make_account(fx, fx->org2, fx->user2);

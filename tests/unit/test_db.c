@@ -18,6 +18,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "core/timeutil.h"
 #include "store/db.h"
+#include "store/db_scope.h"
 #include "store/migrate.h"
 
 static const int KIND_SQLITE = DB_SQLITE;
@@ -744,7 +746,8 @@ static void test_migrate(void **state)
 	assert_int_equal(migrate_up(fx->db, err, sizeof err), 0);
 	assert_int_equal(migrate_current(fx->db), max);
 
-	struct db_conn *c = db_acquire(fx->db, 1000);
+	/* System scope: on PostgreSQL an unscoped connection sees no tenant row. */
+	struct db_conn *c = db_acquire_system(fx->db, 1000);
 	assert_non_null(c);
 	int rc;
 	struct db_res *r = db_query(c,
@@ -900,6 +903,181 @@ static void test_real(void **state)
 	db_release(c);
 }
 
+/* Rows of memberships a connection can see for user (all organizations). */
+static int64_t visible_memberships(struct db_conn *c, const char *user)
+{
+	int rc = DB_ERR;
+	struct db_res *r = db_query(c, "SELECT count(*) FROM memberships WHERE user_id = $1",
+				    DB_PARAMS(DB_TEXT(user)), &rc);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	int64_t n = db_int(r, 0);
+	db_res_free(r);
+	return n;
+}
+
+static int add_membership(struct db_conn *c, const char *org, const char *user)
+{
+	return db_exec(c,
+		       "INSERT INTO memberships (org_id, user_id, role, created_at)"
+		       " VALUES ($1, $2, 'member', 1)",
+		       DB_PARAMS(DB_TEXT(org), DB_TEXT(user)), NULL);
+}
+
+/*
+ * Tenant scope (db.h): on PostgreSQL, under a role that does not bypass
+ * row-level security, a query with no organization filter sees only the
+ * scope's organizations; no scope sees nothing; a write for another
+ * organization is refused; a scope never outlives its pool checkout (or
+ * its transaction, when set inside one); PGOPTIONS cannot preset one.
+ * On SQLite the calls succeed and change nothing.
+ */
+static void test_tenant_scope(void **state)
+{
+	FX(state);
+	fx_reopen(fx, 1); /* one connection: every acquire gets the same one back */
+	char err[512] = "";
+	assert_true(migrate_up(fx->db, err, sizeof err) >= 0);
+	bool pg = fx->kind == DB_PG;
+	if (pg)
+		assert_int_equal(db_rls_bypassed(fx->db), 0); /* run as NOSUPERUSER NOBYPASSRLS */
+	else
+		assert_int_equal(db_rls_bypassed(fx->db), -1);
+
+	struct db_conn *c = db_acquire_system(fx->db, 1000);
+	assert_non_null(c);
+	assert_int_equal(
+	    db_exec_script(c, "INSERT INTO users (id, email, password_hash, created_at,"
+			      " updated_at, password_changed_at)"
+			      " VALUES ('su', 'su@x.y', 'h', 1, 1, 1),"
+			      " ('su2', 'su2@x.y', 'h', 1, 1, 1);"
+			      "INSERT INTO organizations (id, name, created_at, updated_at)"
+			      " VALUES ('oa', 'A', 1, 1), ('ob', 'B', 1, 1)"),
+	    DB_OK);
+	assert_int_equal(add_membership(c, "oa", "su"), DB_OK);
+	assert_int_equal(add_membership(c, "ob", "su"), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), 2);
+	db_release(c);
+
+	/* Back from the pool: no scope, nothing visible (the release reset it). */
+	c = db_acquire(fx->db, 1000);
+	assert_non_null(c);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 0 : 2);
+
+	/* Scoped to A: the query has no organization filter and sees A only. */
+	assert_int_equal(db_scope_orgs(c, "oa"), DB_OK);
+	int rc = DB_ERR;
+	struct db_res *r = db_query(c,
+				    "SELECT org_id FROM memberships WHERE user_id = 'su'"
+				    " ORDER BY org_id",
+				    NULL, 0, &rc);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	assert_string_equal(db_text(r, 0), "oa");
+	assert_int_equal(db_next(r), pg ? 0 : 1);
+	db_res_free(r);
+	/* A write for B is refused; for A it is accepted. */
+	assert_int_equal(add_membership(c, "ob", "su2"), pg ? DB_ERR : DB_OK);
+	assert_int_equal(add_membership(c, "oa", "su2"), DB_OK);
+	assert_int_equal(db_scope_orgs(c, "oa,ob"), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), 2);
+	db_release(c);
+
+	c = db_acquire(fx->db, 1000);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 0 : 2);
+	/* Inside a transaction the scope is SET LOCAL: it ends with it. */
+	assert_int_equal(db_begin(c), DB_OK);
+	assert_int_equal(db_scope_orgs(c, "ob"), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 1 : 2);
+	assert_int_equal(db_commit(c), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 0 : 2);
+	assert_int_equal(db_scope_system(c), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), 2);
+	assert_int_equal(db_scope_clear(c), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 0 : 2);
+	assert_int_equal(db_scope_orgs(c, ""), DB_OK);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 0 : 2);
+	db_release(c);
+
+	c = db_acquire_org(fx->db, 1000, "ob");
+	assert_non_null(c);
+	assert_int_equal(visible_memberships(c, "su"), pg ? 1 : 2);
+	db_release(c);
+
+	/* A scope preset from the environment does not survive db_open. */
+	if (pg) {
+		const char *old = getenv("PGOPTIONS");
+		char *saved = old ? strdup(old) : NULL;
+		setenv("PGOPTIONS", "-c iam.scope=system", 1);
+		fx_reopen(fx, 1);
+		c = db_acquire(fx->db, 1000);
+		assert_int_equal(visible_memberships(c, "su"), 0);
+		db_release(c);
+		if (saved) {
+			setenv("PGOPTIONS", saved, 1);
+			free(saved);
+		} else {
+			unsetenv("PGOPTIONS");
+		}
+	}
+}
+
+/*
+ * A request's scope (db_scope_user): the organizations its user is a
+ * member of and those of collections shared with them, nothing else.
+ */
+static void test_user_scope(void **state)
+{
+	FX(state);
+	fx_reopen(fx, 1);
+	char err[512] = "";
+	assert_true(migrate_up(fx->db, err, sizeof err) >= 0);
+	bool pg = fx->kind == DB_PG;
+	struct db_conn *c = db_acquire_system(fx->db, 1000);
+	assert_non_null(c);
+	assert_int_equal(
+	    db_exec_script(c,
+			   "INSERT INTO users (id, email, password_hash, created_at,"
+			   " updated_at, password_changed_at)"
+			   " VALUES ('uu', 'uu@x.y', 'h', 1, 1, 1), ('uv', 'uv@x.y', 'h', 1, 1, 1);"
+			   "INSERT INTO organizations (id, name, created_at, updated_at)"
+			   " VALUES ('o1', 'member', 1, 1), ('o2', 'shared', 1, 1),"
+			   " ('o3', 'stranger', 1, 1);"
+			   "INSERT INTO memberships (org_id, user_id, role, created_at)"
+			   " VALUES ('o1', 'uu', 'member', 1), ('o2', 'uv', 'owner', 1),"
+			   " ('o3', 'uv', 'owner', 1);"
+			   "INSERT INTO collections (id, org_id, name, created_at, updated_at)"
+			   " VALUES ('c2', 'o2', 'shared', 1, 1);"
+			   "INSERT INTO collection_grants (collection_id, user_id, org_id, role,"
+			   " created_at) VALUES ('c2', 'uu', 'o2', 'viewer', 1)"),
+	    DB_OK);
+	/* Narrowed from system scope to uu's organizations: o1 and o2, never o3. */
+	assert_int_equal(db_scope_user(c, "uu"), DB_OK);
+	int rc = DB_ERR;
+	struct db_res *r =
+	    db_query(c, "SELECT DISTINCT org_id FROM memberships ORDER BY org_id", NULL, 0, &rc);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	assert_string_equal(db_text(r, 0), "o1");
+	assert_int_equal(db_next(r), 1);
+	assert_string_equal(db_text(r, 0), "o2");
+	if (!pg) {
+		assert_int_equal(db_next(r), 1); /* SQLite: no policies */
+		assert_string_equal(db_text(r, 0), "o3");
+	}
+	assert_int_equal(db_next(r), 0);
+	db_res_free(r);
+	/* A user with no organization at all sees none. */
+	assert_int_equal(db_scope_system(c), DB_OK);
+	assert_int_equal(db_scope_user(c, "nobody"), DB_OK);
+	assert_int_equal(count_rows(c, "memberships"), pg ? 0 : 3);
+	db_release(c);
+	/* And the release dropped the scope. */
+	c = db_acquire(fx->db, 1000);
+	assert_int_equal(count_rows(c, "collection_grants"), pg ? 0 : 1);
+	db_release(c);
+}
+
 #define DB_TEST(f, kind)                                                                           \
 	cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)&(kind))
 
@@ -920,6 +1098,8 @@ int main(void)
 		DB_TEST(test_statement_cache, KIND_SQLITE),
 		DB_TEST(test_migrate, KIND_SQLITE),
 		DB_TEST(test_migrate_concurrent, KIND_SQLITE),
+		DB_TEST(test_tenant_scope, KIND_SQLITE),
+		DB_TEST(test_user_scope, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		DB_TEST(test_open_close, KIND_PG),
@@ -935,6 +1115,8 @@ int main(void)
 		DB_TEST(test_migrate, KIND_PG),
 		DB_TEST(test_migrate_concurrent, KIND_PG),
 		DB_TEST(test_pg_reconnect, KIND_PG),
+		DB_TEST(test_tenant_scope, KIND_PG),
+		DB_TEST(test_user_scope, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("db_sqlite", sqlite_tests, NULL, NULL);

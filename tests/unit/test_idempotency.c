@@ -131,7 +131,7 @@ struct racer {
 static void *race_main(void *arg)
 {
 	struct racer *r = arg;
-	struct db_conn *c = db_acquire(r->db, 5000);
+	struct db_conn *c = db_acquire_system(r->db, 5000);
 	struct idem_reply rep;
 	r->result = c ? claim(c, r->org, r->user, "race", "h", 60000, DAY, &rep) : -100;
 	idem_reply_clear(&rep);

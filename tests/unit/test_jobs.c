@@ -84,7 +84,7 @@ static int fx_setup(void **state)
 		fprintf(stderr, "migrate_up: %s\n", err);
 		fail();
 	}
-	fx->c = db_acquire(fx->db, 5000);
+	fx->c = db_acquire_system(fx->db, 5000);
 	assert_non_null(fx->c);
 	/* PostgreSQL keeps what earlier runs left. */
 	assert_int_equal(db_exec(fx->c, "DELETE FROM jobs", NULL, 0, NULL), DB_OK);
@@ -438,7 +438,7 @@ struct claimer {
 static void *claimer_main(void *arg)
 {
 	struct claimer *cl = arg;
-	struct db_conn *c = db_acquire(cl->db, 5000);
+	struct db_conn *c = db_acquire_system(cl->db, 5000);
 	if (!c) {
 		cl->errors++;
 		return NULL;
@@ -636,7 +636,7 @@ struct racer {
 static void *racer_main(void *arg)
 {
 	struct racer *r = arg;
-	struct db_conn *c = db_acquire(r->db, 5000);
+	struct db_conn *c = db_acquire_system(r->db, 5000);
 	pthread_barrier_wait(r->go);
 	if (!c) {
 		r->rc = STORE_UNAVAILABLE;

@@ -266,7 +266,7 @@ struct swapper {
 static void *swap_main(void *arg)
 {
 	struct swapper *s = arg;
-	struct db_conn *c = db_acquire(s->db, 5000);
+	struct db_conn *c = db_acquire_system(s->db, 5000);
 	s->rc = c ? STORE_OK : STORE_UNAVAILABLE;
 	for (int i = 0; c && i < SWAPS && s->rc == STORE_OK; i++) {
 		struct meeting m;
