@@ -8,14 +8,13 @@
 
 #include "billing/gateway.h"
 #include "billing/invoice_pdf.h"
+#include "billing/tell.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
-#include "mail/mail.h"
 #include "service/quota.h"
 #include "store/billing.h"
 #include "store/jobs.h"
-#include "store/notifications.h"
 
 int64_t renewal_add_month(int64_t ms)
 {
@@ -139,14 +138,8 @@ static void tell_owners(struct db_conn *c, struct bus *bus, const char *org_id,
 			const struct plan *plan, const struct invoice *inv, const char *url,
 			int64_t period_end)
 {
-	struct billing_manager *who = NULL;
-	size_t n = 0;
 	char org[200] = "Your organization";
 	billing_org_name(c, org_id, org, sizeof org);
-	if (billing_org_managers(c, org_id, &who, &n)) {
-		log_error("renewal: owners not found", json_pack("{s:s}", "org_id", org_id));
-		return;
-	}
 	char money[48], due[40], subject[300], intro[1200];
 	invoice_money(inv->total_minor, money, sizeof money);
 	time_t t = (time_t)(period_end / 1000);
@@ -160,26 +153,19 @@ static void tell_owners(struct db_conn *c, struct bus *bus, const char *org_id,
 		 "(VAT included). Pay it with PayGate before then to keep the plan; unpaid, "
 		 "the organization falls back to Free %lld days later (nothing is deleted).",
 		 plan->name, org, due, inv->number, money, (long long)(quota_grace_s() / 86400));
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(who[i].role, "owner"))
-			continue;
-		char note[3400];
-		snprintf(note, sizeof note, "%s Pay: %s", intro, url);
-		if (notify(c, bus, who[i].user_id, "billing", note, NULL))
-			log_warn("renewal: notification not stored",
-				 json_pack("{s:s}", "user_id", who[i].user_id));
-		if (!mail_enabled() || !mail_address_ok(who[i].email))
-			continue;
-		char hello[200];
-		snprintf(hello, sizeof hello, "Hello%s%s,", who[i].first_name[0] ? " " : "",
-			 who[i].first_name);
-		if (mail_queue_action(c, org_id, who[i].email, subject, hello, intro,
-				      "Pay with PayGate", url,
-				      "Questions about this invoice? Reply to this mail.", NULL))
-			log_warn("renewal: mail not queued",
-				 json_pack("{s:s}", "user_id", who[i].user_id));
-	}
-	free(who);
+	char note[3400];
+	snprintf(note, sizeof note, "%s Pay: %s", intro, url);
+	const struct billing_tell tell = {.type = "billing",
+					  .note = note,
+					  .subject = subject,
+					  .intro = intro,
+					  .button = "Pay with PayGate",
+					  .link = url,
+					  .outro =
+					      "Questions about this invoice? Reply to this mail.",
+					  .owners_only = true,
+					  .log_context = "renewal"};
+	billing_tell_managers(c, bus, org_id, &tell);
 }
 
 /* Step 1 (one transaction): the renewal payment row and its invoice, once. */

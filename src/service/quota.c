@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "billing/tell.h"
 #include "bus/bus.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "mail/mail.h"
-#include "store/notifications.h"
 
 #define HOUR_MS 3600000LL
 
@@ -371,19 +371,13 @@ static void gib(int64_t bytes, char *out, size_t len)
  * Tell the organization's owners and admins that kind reached threshold t:
  * a stored notification each (their in-app preference decides) and an
  * e-mail each through the mail job, unless they turned quota_warning
- * e-mails off (no stored preference: mailed, the warning is about money).
+ * e-mails off (on by default: the warning is about money).
  */
 static void warn_people(struct db_conn *c, struct bus *bus, const char *org_id,
 			const struct quota_usage *u, int t)
 {
-	struct billing_manager *who = NULL;
-	size_t n = 0;
 	char org[200] = "Your organization";
 	billing_org_name(c, org_id, org, sizeof org);
-	if (billing_org_managers(c, org_id, &who, &n)) {
-		log_error("usage warning: owners not found", json_pack("{s:s}", "org_id", org_id));
-		return;
-	}
 	char used[40], limit[40], when[40], what[40];
 	const char *unit = u->kind == QUOTA_MINUTES   ? "transcription minutes"
 			   : u->kind == QUOTA_STORAGE ? "storage"
@@ -425,22 +419,16 @@ static void warn_people(struct db_conn *c, struct bus *bus, const char *org_id,
 		 "resets on %s. %s",
 		 org, used, limit, t, u->plan_name, unit, when, note);
 	snprintf(link, sizeof link, "%s/billing", mail_public_url());
-	for (size_t i = 0; i < n; i++) {
-		if (notify(c, bus, who[i].user_id, "quota_warning", intro, NULL))
-			log_warn("usage warning: notification not stored",
-				 json_pack("{s:s}", "user_id", who[i].user_id));
-		if (who[i].email_pref == 0 || !mail_enabled() || !mail_address_ok(who[i].email))
-			continue;
-		char hello[200];
-		snprintf(hello, sizeof hello, "Hello%s%s,", who[i].first_name[0] ? " " : "",
-			 who[i].first_name);
-		if (mail_queue_action(c, org_id, who[i].email, subject, hello, intro,
-				      "See usage and plans", link,
-				      "You get this once per billing period for each limit.", NULL))
-			log_warn("usage warning: mail not queued",
-				 json_pack("{s:s}", "user_id", who[i].user_id));
-	}
-	free(who);
+	const struct billing_tell tell = {
+	    .type = "quota_warning",
+	    .note = intro,
+	    .subject = subject,
+	    .intro = intro,
+	    .button = "See usage and plans",
+	    .link = link,
+	    .outro = "You get this once per billing period for each limit.",
+	    .log_context = "usage warning"};
+	billing_tell_managers(c, bus, org_id, &tell);
 }
 
 void quota_warn(struct db_conn *c, struct bus *bus, const char *org_id, enum quota_kind kind)

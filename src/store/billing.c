@@ -512,48 +512,29 @@ enum store_rc billing_warning_claim(struct db_conn *c, const char *org_id, const
 	return store_rc_of(rc);
 }
 
+static void manager_row(const struct db_res *r, void *elem)
+{
+	struct billing_manager *m = elem;
+	store_copy(m->user_id, sizeof m->user_id, r, 0);
+	store_copy(m->email, sizeof m->email, r, 1);
+	store_copy(m->first_name, sizeof m->first_name, r, 2);
+	store_copy(m->role, sizeof m->role, r, 3);
+}
+
 enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
 				   struct billing_manager **out, size_t *n)
 {
 	int rc;
-	*out = NULL;
-	*n = 0;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT u.id, u.email, u.first_name, np.email, m.role FROM memberships m"
-		     " JOIN users u ON u.id = m.user_id"
-		     " LEFT JOIN notification_preferences np ON np.user_id = u.id"
-		     " AND np.type = 'quota_warning'"
-		     " WHERE m.org_id = $1 AND m.role IN ('owner', 'admin')"
-		     " ORDER BY m.created_at, u.id LIMIT 50",
-		     DB_PARAMS(DB_TEXT(org_id)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct billing_manager *list = NULL;
-	size_t count = 0;
-	while ((rc = db_next(r)) == 1) {
-		struct billing_manager *grown = realloc(list, (count + 1) * sizeof *list);
-		if (!grown) {
-			rc = DB_ERR;
-			break;
-		}
-		list = grown;
-		struct billing_manager *m = &list[count++];
-		memset(m, 0, sizeof *m);
-		store_copy(m->user_id, sizeof m->user_id, r, 0);
-		store_copy(m->email, sizeof m->email, r, 1);
-		store_copy(m->first_name, sizeof m->first_name, r, 2);
-		m->email_pref = db_is_null(r, 3) ? -1 : db_int(r, 3) != 0;
-		store_copy(m->role, sizeof m->role, r, 4);
-	}
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	struct db_res *r = db_query(c,
+				    "SELECT u.id, u.email, u.first_name, m.role FROM memberships m"
+				    " JOIN users u ON u.id = m.user_id"
+				    " WHERE m.org_id = $1 AND m.role IN ('owner', 'admin')"
+				    " ORDER BY m.created_at, u.id LIMIT 50",
+				    DB_PARAMS(DB_TEXT(org_id)), &rc);
+	void *list;
+	rc = store_rows(r, rc, 50, sizeof **out, manager_row, &list, n);
 	*out = list;
-	*n = count;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc billing_event_claim(struct db_conn *c, const char *provider, const char *event_id,

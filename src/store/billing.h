@@ -141,8 +141,7 @@ struct billing_manager {
 	char user_id[40];
 	char email[256];
 	char first_name[128];
-	char role[16];	/* owner, admin */
-	int email_pref; /* the stored quota_warning e-mail preference: 1 on, 0 off, -1 none */
+	char role[16]; /* owner, admin */
 };
 /* The organization's owners and admins (at most 50, oldest first); caller frees *out. */
 enum store_rc billing_org_managers(struct db_conn *c, const char *org_id,
