@@ -16,7 +16,8 @@
 #     notification to its database).
 #
 #   bench/ws.sh [BUILD_DIR]    env: SOCKETS FANOUT ROUNDS MESSAGES (see
-#                              bench/ws-bench.mjs), KEEP=1 (keep the temp dir)
+#                              bench/ws-bench.mjs), KEEP=1 (keep the temp dir),
+#                              ONLY=idle (parts 1 and 2 only: memory and fan-out)
 #
 # Everything runs on 127.0.0.1: a private redis-server (scripts/redis-test-server),
 # iamd serve (A) and iamd api (B) on one SQLite file, the anchors. The open-file
@@ -132,5 +133,5 @@ const rows = [
 	["POSTs delivered / sent (failed)", `${a.posts_delivered}/${a.posts} (${a.posts_failed})`, `${b.posts_delivered}/${b.posts} (${b.posts_failed})`],
 ];
 console.log("\n| figure | iamd | Node ws anchor |\n|---|---|---|");
-for (const [k, x, y] of rows) console.log(`| ${k} | ${x} | ${y} |`);
+for (const [k, x, y] of rows) if (x !== undefined && !String(x).startsWith("undefined")) console.log(`| ${k} | ${x} | ${y} |`);
 ' "$TMP/iamd.json" "$TMP/anchor.json"
