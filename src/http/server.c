@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1289,9 +1290,30 @@ static void ws_up_free(struct http_req *r)
 	free(u);
 }
 
-static void ws_close_upgraded(void *urh)
+/*
+ * Take the upgraded socket away from MHD: MHD would otherwise keep the
+ * connection (its struct and its memory pool, about 20 kB) for the
+ * socket's whole life. Our own descriptor of the connection is returned;
+ * MHD's descriptor number is pointed at a fresh unconnected socket first,
+ * because MHD_UPGRADE_ACTION_CLOSE ends with shutdown() and close() of that
+ * number, and a shutdown() of the real one would end the connection for
+ * our descriptor too. MHD then frees the connection (NOTIFY_CLOSED, the
+ * request's on_completed). -1 when that cannot be done (out of
+ * descriptors): MHD has closed the connection then.
+ */
+static int ws_detach(MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
+	int fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+	int dummy = fd >= 0 ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+	if (dummy < 0 || dup3(dummy, sock, O_CLOEXEC) < 0) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (dummy >= 0)
+		close(dummy);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	return fd;
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra,
@@ -1305,7 +1327,19 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 	}
 	/* The hub owns the slot and a copy of a now: free ours at once (10,000 sockets add up). */
 	r->ws_up = NULL;
-	ws_hub_adopt(u->s->ws, sock, extra, extra_len, ws_close_upgraded, urh, &u->a);
+	/* Copied before MHD lets go: extra points into the connection's pool. */
+	char *x = extra_len ? malloc(extra_len) : NULL;
+	if (x)
+		memcpy(x, extra, extra_len);
+	int fd = extra_len && !x ? -1 : ws_detach(sock, urh);
+	if (fd < 0) {
+		if (extra_len && !x)
+			MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		ws_hub_unreserve(u->s->ws, u->a.user_id);
+	} else {
+		ws_hub_adopt(u->s->ws, fd, x, extra_len, &u->a);
+	}
+	free(x);
 	free(u);
 }
 

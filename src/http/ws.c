@@ -191,8 +191,6 @@ struct pending { /* an upgraded socket not yet adopted by the hub thread */
 	int fd;
 	char *extra;
 	size_t extra_len;
-	void (*closer)(void *);
-	void *closer_ctx;
 	struct ws_accept a;
 };
 
@@ -200,8 +198,6 @@ struct conn {
 	struct ws_hub *hub;
 	int fd;
 	wslay_event_context_ptr ctx;
-	void (*closer)(void *);
-	void *closer_ctx;
 	char *extra;
 	size_t extra_len, extra_off;
 	char user_id[UUID_STR_LEN];
@@ -317,7 +313,7 @@ int ws_hub_count(struct ws_hub *h)
 }
 
 void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
-		  void (*closer)(void *closer_ctx), void *closer_ctx, const struct ws_accept *a)
+		  const struct ws_accept *a)
 {
 	struct pending *p = calloc(1, sizeof *p);
 	if (p && extra_len) {
@@ -331,13 +327,11 @@ void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
 	}
 	if (!p) {
 		ws_hub_unreserve(h, a->user_id);
-		closer(closer_ctx);
+		close(fd);
 		return;
 	}
 	p->fd = fd;
 	p->extra_len = extra_len;
-	p->closer = closer;
-	p->closer_ctx = closer_ctx;
 	p->a = *a;
 	pthread_mutex_lock(&h->lock);
 	bool stop = h->stop;
@@ -348,7 +342,7 @@ void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
 	pthread_mutex_unlock(&h->lock);
 	if (stop) {
 		ws_hub_unreserve(h, a->user_id);
-		closer(closer_ctx);
+		close(fd);
 		free(p->extra);
 		free(p);
 		return;
@@ -730,7 +724,7 @@ static void conn_destroy(struct ws_hub *h, struct conn *c, bool stopping)
 	ws_hub_unreserve(h, c->user_id);
 	ws_queue_clear(&c->q);
 	wslay_event_context_free(c->ctx);
-	c->closer(c->closer_ctx); /* the fd is closed by its owner */
+	close(c->fd);
 	free(c->extra);
 	free(c->orgs);
 	free(c);
@@ -830,15 +824,13 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	if (!c || wslay_event_context_server_init(&c->ctx, &CALLBACKS, c) != 0) {
 		free(c);
 		ws_hub_unreserve(h, p->a.user_id);
-		p->closer(p->closer_ctx);
+		close(p->fd);
 		free(p->extra);
 		return;
 	}
 	int64_t now = time_now_ms();
 	c->hub = h;
 	c->fd = p->fd;
-	c->closer = p->closer;
-	c->closer_ctx = p->closer_ctx;
 	c->extra = p->extra;
 	c->extra_len = p->extra_len;
 	snprintf(c->user_id, sizeof c->user_id, "%s", p->a.user_id);
@@ -1021,7 +1013,7 @@ static void *hub_main(void *arg)
 			in = p->next;
 			if (stop) {
 				ws_hub_unreserve(h, p->a.user_id);
-				p->closer(p->closer_ctx);
+				close(p->fd);
 				free(p->extra);
 			} else {
 				adopt(h, p);

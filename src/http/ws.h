@@ -79,11 +79,11 @@ void ws_hub_unreserve(struct ws_hub *h, const char *user_id);
 
 /*
  * Adopt an upgraded socket that holds a reservation: extra (bytes the
- * client sent after its head) is read first; close(closer) is called once
- * the hub is done with fd (it must close it). a is copied.
+ * client sent after its head) is read first. The hub owns fd from now on
+ * and closes it when done (also when it cannot adopt it). a is copied.
  */
 void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
-		  void (*closer)(void *closer_ctx), void *closer_ctx, const struct ws_accept *a);
+		  const struct ws_accept *a);
 
 /* Sockets open now. */
 int ws_hub_count(struct ws_hub *h);
