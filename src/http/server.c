@@ -1295,11 +1295,12 @@ static void ws_up_free(struct http_req *r)
  * connection (its struct and its memory pool, about 20 kB) for the
  * socket's whole life. Our own descriptor of the connection is returned;
  * MHD's descriptor number is pointed at a fresh unconnected socket first,
- * because MHD_UPGRADE_ACTION_CLOSE ends with shutdown() and close() of that
- * number, and a shutdown() of the real one would end the connection for
- * our descriptor too. MHD then frees the connection (NOTIFY_CLOSED, the
- * request's on_completed). -1 when that cannot be done (out of
- * descriptors): MHD has closed the connection then.
+ * so that whatever MHD does to that number on MHD_UPGRADE_ACTION_CLOSE
+ * leaves the client's connection alone: Debian's 0.9.75 only close()s it
+ * (strace), but a shutdown() there, as MHD does for ordinary connections,
+ * would end the connection for our descriptor too. MHD then frees the
+ * connection (NOTIFY_CLOSED, the request's on_completed). -1 when that
+ * cannot be done (out of descriptors): MHD has closed the connection then.
  */
 static int ws_detach(MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
