@@ -1279,6 +1279,15 @@ struct ws_up {
 	struct ws_accept a;
 };
 
+/* Give back the slot reserved for a (by user, or by address while unauthenticated). */
+static void ws_unreserve(struct http_server *s, const struct ws_accept *a)
+{
+	if (a->anonymous)
+		ws_hub_unreserve_anon(s->ws, a->addr);
+	else
+		ws_hub_unreserve(s->ws, a->user_id);
+}
+
 /* The upgrade did not happen (the client left first): give its slot back. */
 static void ws_up_free(struct http_req *r)
 {
@@ -1286,7 +1295,7 @@ static void ws_up_free(struct http_req *r)
 	if (!u)
 		return;
 	r->ws_up = NULL;
-	ws_hub_unreserve(u->s->ws, u->a.user_id);
+	ws_unreserve(u->s, &u->a);
 	free(u);
 }
 
@@ -1336,7 +1345,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 	if (fd < 0) {
 		if (extra_len && !x)
 			MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-		ws_hub_unreserve(u->s->ws, u->a.user_id);
+		ws_unreserve(u->s, &u->a);
 	} else {
 		ws_hub_adopt(u->s->ws, fd, x, extra_len, &u->a);
 	}
@@ -1390,7 +1399,23 @@ void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
 		http_problem(r, 503, "server_busy", "WebSockets are not available right now.");
 		return;
 	}
-	enum ws_reserve rc = ws_hub_reserve(s->ws, a->user_id);
+	if (a->anonymous && !ws_hub_takes_anon(s->ws)) {
+		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"iam\"");
+		http_problem(
+		    r, 401, "unauthorized",
+		    "Send a ticket as ?ticket= or an access token as 'Authorization: Bearer "
+		    "<token>'.");
+		return;
+	}
+	enum ws_reserve rc = a->anonymous ? ws_hub_reserve_anon(s->ws, r->client_ip)
+					  : ws_hub_reserve(s->ws, a->user_id);
+	if (rc == WS_ADDR_FULL) {
+		http_problem(r, 429, "too_many_unauthenticated_sockets",
+			     "Your address holds as many WebSockets waiting to authenticate as "
+			     "allowed. Send {\"type\":\"auth\",\"ticket\":\"...\"} as the first "
+			     "message of each, or close some, and retry.");
+		return;
+	}
 	if (rc == WS_USER_FULL) {
 		http_problem(r, 429, "too_many_sockets",
 			     "You have as many WebSockets open as allowed. Close one and retry.");
@@ -1406,12 +1431,16 @@ void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
 	struct MHD_Response *resp = u ? MHD_create_response_for_upgrade(on_upgrade, NULL) : NULL;
 	if (!resp) {
 		free(u);
-		ws_hub_unreserve(s->ws, a->user_id);
+		if (a->anonymous)
+			ws_hub_unreserve_anon(s->ws, r->client_ip);
+		else
+			ws_hub_unreserve(s->ws, a->user_id);
 		http_problem_internal(r, "websocket upgrade");
 		return;
 	}
 	u->s = s;
 	u->a = *a;
+	snprintf(u->a.addr, sizeof u->a.addr, "%s", r->client_ip);
 	r->ws_up = u;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
@@ -1615,7 +1644,10 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 				 .bus = o->bus,
 				 .app = o->app,
 				 .session_live = o->session_live,
-				 .user_orgs = o->ws_user_orgs};
+				 .user_orgs = o->ws_user_orgs,
+				 .auth_timeout_s = o->ws_auth_timeout_s,
+				 .anon_per_addr = o->ws_unauth_per_ip,
+				 .authenticate = o->ws_authenticate};
 	s->ws = ws_hub_new(&wo);
 	if (!s->ws) {
 		snprintf(err, errlen, "could not start the WebSocket thread");
