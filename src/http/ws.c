@@ -224,6 +224,13 @@ struct conn {
 	int64_t auth_deadline_ms;
 	char path_user_id[UUID_STR_LEN];
 	char addr[48];
+	/* Where the client's byte stream is (frame headers and payload lengths, fed as read). */
+	struct {
+		uint8_t hdr[14];
+		uint8_t have, need;
+		bool frag; /* a fragmented data message is under way */
+		uint64_t left;
+	} rx;
 	size_t lingered;
 	struct ws_bucket ping_b, typing_b, ctrl_b, drop_b;
 	struct conn *prev, *next; /* hub->conns */
@@ -560,10 +567,90 @@ static void mark(struct conn *c)
 	c->hub->dirty = c;
 }
 
+static const struct wslay_event_callbacks CALLBACKS;
+
+/*
+ * wslay's context (8.8 kB with its buffers) is held only while a socket
+ * has something under way; an idle socket parks (conn_park) without one
+ * and gets a fresh one when anything happens. false when out of memory.
+ */
+static bool conn_ctx(struct conn *c)
+{
+	if (c->ctx)
+		return true;
+	if (wslay_event_context_server_init(&c->ctx, &CALLBACKS, c) != 0) {
+		c->ctx = NULL;
+		c->io_error = true;
+		return false;
+	}
+	wslay_event_config_set_max_recv_msg_length(c->ctx, c->hub->o.max_message);
+	return true;
+}
+
+/* Follow the frames of the client's stream through the bytes handed to wslay. */
+static void rx_track(struct conn *c, const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (c->rx.left) {
+			uint64_t k = c->rx.left < n ? c->rx.left : n;
+			c->rx.left -= k;
+			p += k;
+			n -= (size_t)k;
+			continue;
+		}
+		c->rx.hdr[c->rx.have++] = *p++;
+		n--;
+		if (c->rx.have == 2) {
+			uint8_t l = c->rx.hdr[1] & 0x7f;
+			c->rx.need = (uint8_t)(2 +
+					       (l == 126   ? 2
+						: l == 127 ? 8
+							   : 0) +
+					       (c->rx.hdr[1] & 0x80 ? 4 : 0));
+		}
+		if (c->rx.have >= 2 && c->rx.have == c->rx.need) {
+			uint8_t l = c->rx.hdr[1] & 0x7f;
+			uint64_t len = l;
+			if (l == 126)
+				len = (uint64_t)c->rx.hdr[2] << 8 | c->rx.hdr[3];
+			else if (l == 127) {
+				len = 0;
+				for (int i = 2; i < 10; i++)
+					len = len << 8 | c->rx.hdr[i];
+			}
+			if ((c->rx.hdr[0] & 0x0f) < 8) /* data or continuation */
+				c->rx.frag = !(c->rx.hdr[0] & 0x80);
+			c->rx.left = len;
+			c->rx.have = c->rx.need = 0;
+		}
+	}
+}
+
+/*
+ * Free wslay's context of a socket with nothing under way: every byte read
+ * so far ends a whole message (wslay has handled them all: it returns only
+ * once a read would block), nothing waits to be written, no close begun.
+ */
+static void conn_park(struct conn *c)
+{
+	if (!c->ctx || c->closing || c->lingering || c->io_error || c->dead || c->q.head ||
+	    c->extra_off < c->extra_len || c->rx.have || c->rx.left || c->rx.frag ||
+	    wslay_event_want_write(c->ctx) || wslay_event_get_queued_msg_count(c->ctx) ||
+	    !wslay_event_get_read_enabled(c->ctx) || wslay_event_get_close_sent(c->ctx) ||
+	    wslay_event_get_close_received(c->ctx))
+		return;
+	wslay_event_context_free(c->ctx);
+	c->ctx = NULL;
+}
+
 static void conn_close(struct conn *c, uint16_t code, const char *reason)
 {
 	if (c->closing)
 		return;
+	if (!conn_ctx(c)) {
+		mark(c);
+		return;
+	}
 	c->closing = true;
 	ws_queue_clear(&c->q);
 	wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason));
@@ -576,6 +663,10 @@ static void conn_send(struct conn *c, struct ws_msg *m)
 {
 	if (c->closing)
 		return;
+	if (!conn_ctx(c)) {
+		mark(c);
+		return;
+	}
 	size_t inflight = wslay_event_get_queued_msg_length(c->ctx);
 	size_t limit = c->hub->o.queue_bytes > inflight ? c->hub->o.queue_bytes - inflight : 0;
 	if (ws_queue_push(&c->q, m, limit) < 0) {
@@ -626,6 +717,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 		memcpy(buf, c->extra + c->extra_off, n);
 		c->extra_off += n;
 		c->last_rx_ms = time_now_ms();
+		rx_track(c, buf, n);
 		return (ssize_t)n;
 	}
 	ssize_t n;
@@ -634,6 +726,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		c->last_rx_ms = time_now_ms();
+		rx_track(c, buf, (size_t)n);
 		return n;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -892,7 +985,8 @@ static void conn_destroy(struct ws_hub *h, struct conn *c, bool stopping)
 	else
 		ws_hub_unreserve(h, c->user_id);
 	ws_queue_clear(&c->q);
-	wslay_event_context_free(c->ctx);
+	if (c->ctx)
+		wslay_event_context_free(c->ctx);
 	c->ctx = NULL;
 	close(c->fd);
 	c->fd = -1;
@@ -910,6 +1004,8 @@ static void conn_destroy(struct ws_hub *h, struct conn *c, bool stopping)
 /* Move queued messages into wslay (one at a time), write what the socket takes, update epoll. */
 static void conn_flush(struct ws_hub *h, struct conn *c)
 {
+	if (!c->ctx)
+		return; /* parked: nothing queued (conn_send takes a context first) */
 	while (!c->closing && c->q.head && wslay_event_get_queued_msg_count(c->ctx) == 0) {
 		struct ws_msg *m = ws_queue_pop(&c->q);
 		struct wslay_event_msg wm = {.opcode = WSLAY_TEXT_FRAME,
@@ -958,8 +1054,9 @@ static void conn_settle(struct ws_hub *h, struct conn *c)
 {
 	if (!c->lingering)
 		conn_flush(h, c);
-	bool want_read = wslay_event_want_read(c->ctx), want_write = wslay_event_want_write(c->ctx);
-	if (!c->io_error && !c->lingering && !want_read && !want_write &&
+	bool want_read = !c->ctx || wslay_event_want_read(c->ctx);
+	bool want_write = c->ctx && wslay_event_want_write(c->ctx);
+	if (c->ctx && !c->io_error && !c->lingering && !want_read && !want_write &&
 	    wslay_event_get_close_sent(c->ctx) && !wslay_event_get_close_received(c->ctx)) {
 		c->lingering = true;
 		shutdown(c->fd, SHUT_WR);
@@ -982,6 +1079,8 @@ static void conn_settle(struct ws_hub *h, struct conn *c)
 		epoll_ctl(h->ep, EPOLL_CTL_MOD, c->fd, &ev);
 		c->evmask = mask;
 	}
+	if (!want_write)
+		conn_park(c);
 }
 
 static void settle_dirty(struct ws_hub *h)
@@ -1010,7 +1109,9 @@ static void conn_index(struct ws_hub *h, struct conn *c)
 static void adopt(struct ws_hub *h, struct pending *p)
 {
 	struct conn *c = calloc(1, sizeof *c);
-	if (!c || wslay_event_context_server_init(&c->ctx, &CALLBACKS, c) != 0) {
+	if (c)
+		c->hub = h;
+	if (!c || !conn_ctx(c)) {
 		free(c);
 		unreserve_accept(h, &p->a);
 		close(p->fd);
@@ -1038,7 +1139,6 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 	c->next_check_ms = now + CHECK_MS;
 	c->next_orgs_ms = now + 2 * (int64_t)h->o.ping_s * 1000;
-	wslay_event_config_set_max_recv_msg_length(c->ctx, h->o.max_message);
 	/* Non-blocking from now on (sends say so too); no Nagle delay (MHD turned it back on). */
 	int fl = fcntl(c->fd, F_GETFL);
 	if (fl >= 0)
@@ -1235,7 +1335,8 @@ static void timers(struct ws_hub *h, int64_t now)
 		}
 		if (now >= c->next_ping_ms) {
 			struct wslay_event_msg wm = {.opcode = WSLAY_PING};
-			wslay_event_queue_msg(c->ctx, &wm);
+			if (conn_ctx(c))
+				wslay_event_queue_msg(c->ctx, &wm);
 			c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 			mark(c);
 		}
@@ -1271,10 +1372,10 @@ static void *hub_main(void *arg)
 			if (c->lingering) {
 				conn_linger_read(c);
 			} else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-				if (wslay_event_recv(c->ctx) != 0)
+				if (!conn_ctx(c) || wslay_event_recv(c->ctx) != 0)
 					c->io_error = true;
 			}
-			if (!c->lingering && (evs[i].events & EPOLLOUT)) {
+			if (!c->lingering && c->ctx && (evs[i].events & EPOLLOUT)) {
 				if (wslay_event_send(c->ctx) != 0)
 					c->io_error = true;
 			}
@@ -1328,11 +1429,12 @@ static void *hub_main(void *arg)
 	/* Stopping: tell every socket, try once to send it, and let go. */
 	while (h->conns) {
 		struct conn *c = h->conns;
-		if (!c->closing)
+		if (!c->closing && conn_ctx(c))
 			wslay_event_queue_close(c->ctx, 1001, (const uint8_t *)"server stopping",
 						15);
 		ws_queue_clear(&c->q);
-		wslay_event_send(c->ctx);
+		if (c->ctx)
+			wslay_event_send(c->ctx);
 		conn_destroy(h, c, true);
 	}
 	return NULL;
