@@ -133,6 +133,19 @@ static void send_text(int fd, const char *text)
 	assert_int_equal(write(fd, f, 6 + n), (ssize_t)(6 + n));
 }
 
+/* A masked client frame: opcode, FIN, payload (< 126 bytes) into f; its length. */
+static size_t frame_of(unsigned char *f, int opcode, bool fin, const char *text)
+{
+	size_t n = strlen(text);
+	const unsigned char mask[4] = {9, 8, 7, 6};
+	f[0] = (unsigned char)((fin ? 0x80 : 0) | opcode);
+	f[1] = (unsigned char)(0x80 | n);
+	memcpy(f + 2, mask, 4);
+	for (size_t i = 0; i < n; i++)
+		f[6 + i] = (unsigned char)text[i] ^ mask[i % 4];
+	return 6 + n;
+}
+
 /* The next server frame that is not a ping: its opcode, payload in out (NUL-ended); -1 on
  * EOF/timeout. */
 static int read_frame(int fd, char *out, size_t cap)
@@ -181,6 +194,35 @@ static void test_auth_by_first_message(void **state)
 			    "{\"type\":\"authenticated\",\"data\":{\"user_id\":\"" ALICE "\"}}");
 	/* Its slot moved from the address to ALICE: still counted once. */
 	assert_int_equal(ws_hub_count(h), 1);
+
+	/*
+	 * An idle socket lets go of wslay's context between messages only: a
+	 * message in two fragments with a pause (and a control ping) between,
+	 * and a frame cut in three writes with pauses, still arrive whole.
+	 */
+	unsigned char f[3][128];
+	size_t n0 = frame_of(f[0], 0x1, false, "{\"type\":\"ping\",");
+	size_t n1 = frame_of(f[1], 0x9, true, "x");
+	size_t n2 = frame_of(f[2], 0x0, true, "\"timestamp\":42}");
+	assert_int_equal(write(c1, f[0], n0), (ssize_t)n0);
+	usleep(300 * 1000);
+	assert_int_equal(write(c1, f[1], n1), (ssize_t)n1);
+	usleep(300 * 1000);
+	assert_int_equal(write(c1, f[2], n2), (ssize_t)n2);
+	unsigned char hd[2];
+	assert_int_equal(recv(c1, hd, 2, MSG_WAITALL), 2); /* the pong of the control ping */
+	assert_int_equal(hd[0] & 0x0f, 0xA);
+	assert_int_equal(recv(c1, buf, hd[1] & 0x7f, MSG_WAITALL), hd[1] & 0x7f);
+	assert_int_equal(read_frame(c1, buf, sizeof buf), 0x1);
+	assert_string_equal(buf, "{\"type\":\"pong\",\"timestamp\":42}");
+	n0 = frame_of(f[0], 0x1, true, "{\"type\":\"ping\",\"timestamp\":43}");
+	assert_int_equal(write(c1, f[0], 1), 1);
+	usleep(300 * 1000);
+	assert_int_equal(write(c1, f[0] + 1, 8), 8);
+	usleep(300 * 1000);
+	assert_int_equal(write(c1, f[0] + 9, n0 - 9), (ssize_t)(n0 - 9));
+	assert_int_equal(read_frame(c1, buf, sizeof buf), 0x1);
+	assert_string_equal(buf, "{\"type\":\"pong\",\"timestamp\":43}");
 
 	/* A wrong one, another message first, and ALICE's credential on BOB's path: 1008. */
 	const char *bad[][2] = {{ALICE, "{\"type\":\"auth\",\"token\":\"bad\"}"},
