@@ -151,6 +151,8 @@ const bs = await open(wsB, sink, () => {
 	recv++;
 	lastAt = now();
 });
+// A client that cannot keep up is closed 1013 (back-pressure): say so in the figures.
+bs.on('close', (code) => (fig.sink_close_code = code));
 await sleep(300);
 const t0 = now();
 for (let i = 0; i < MESSAGES; i++) {

@@ -127,6 +127,7 @@ const rows = [
 	["fan-out p99 (ms)", a.fanout_p99_ms, b.fanout_p99_ms],
 	["messages/s across processes", a.messages_per_s, b.messages_per_s],
 	["messages delivered / sent", `${a.messages_delivered}/${a.messages}`, `${b.messages_delivered}/${b.messages}`],
+	["receiving socket closed (1013: it could not keep up)", a.messages && (a.sink_close_code ?? "no"), b.messages && (b.sink_close_code ?? "no")],
 	["POST -> delivery on B: messages/s", a.posts_per_s, b.posts_per_s],
 	["POST -> delivery p50 (ms)", a.post_to_delivery_p50_ms, b.post_to_delivery_p50_ms],
 	["POST -> delivery p99 (ms)", a.post_to_delivery_p99_ms, b.post_to_delivery_p99_ms],

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +216,8 @@ struct conn {
 	char (*orgs)[UUID_STR_LEN];
 	size_t norgs;
 	struct ws_queue q;
-	int64_t last_rx_ms, next_ping_ms, next_check_ms, next_orgs_ms, close_deadline_ms;
+	int64_t last_rx_ms, last_tx_ms, next_ping_ms, next_check_ms, next_orgs_ms,
+	    close_deadline_ms;
 	uint32_t evmask;
 	bool closing, dead, dirty, io_error, lingering;
 	bool indexed; /* in users/orgidx: gets events, counts for presence */
@@ -570,9 +572,11 @@ static void mark(struct conn *c)
 static const struct wslay_event_callbacks CALLBACKS;
 
 /*
- * wslay's context (8.8 kB with its buffers) is held only while a socket
- * has something under way; an idle socket parks (conn_park) without one
- * and gets a fresh one when anything happens. false when out of memory.
+ * wslay's context (8.8 kB with its buffers) is held only while a socket is
+ * busy: one quiet for park_ms parks (conn_park, from the timers) without
+ * one and gets a fresh one when anything happens (a read, a message to
+ * send, a ping). Busy sockets keep theirs: no allocation per message.
+ * false when out of memory.
  */
 static bool conn_ctx(struct conn *c)
 {
@@ -631,16 +635,17 @@ static void rx_track(struct conn *c, const uint8_t *p, size_t n)
  * so far ends a whole message (wslay has handled them all: it returns only
  * once a read would block), nothing waits to be written, no close begun.
  */
-static void conn_park(struct conn *c)
+static bool conn_park(struct conn *c)
 {
-	if (!c->ctx || c->closing || c->lingering || c->io_error || c->dead || c->q.head ||
-	    c->extra_off < c->extra_len || c->rx.have || c->rx.left || c->rx.frag ||
+	if (!c->ctx || c->dirty || c->closing || c->lingering || c->io_error || c->dead ||
+	    c->q.head || c->extra_off < c->extra_len || c->rx.have || c->rx.left || c->rx.frag ||
 	    wslay_event_want_write(c->ctx) || wslay_event_get_queued_msg_count(c->ctx) ||
 	    !wslay_event_get_read_enabled(c->ctx) || wslay_event_get_close_sent(c->ctx) ||
 	    wslay_event_get_close_received(c->ctx))
-		return;
+		return false;
 	wslay_event_context_free(c->ctx);
 	c->ctx = NULL;
+	return true;
 }
 
 static void conn_close(struct conn *c, uint16_t code, const char *reason)
@@ -747,8 +752,10 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 		n = send(c->fd, data, len,
 			 MSG_NOSIGNAL | MSG_DONTWAIT | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
 	while (n < 0 && errno == EINTR);
-	if (n >= 0)
+	if (n >= 0) {
+		c->last_tx_ms = time_now_ms();
 		return n;
+	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -1079,8 +1086,6 @@ static void conn_settle(struct ws_hub *h, struct conn *c)
 		epoll_ctl(h->ep, EPOLL_CTL_MOD, c->fd, &ev);
 		c->evmask = mask;
 	}
-	if (!want_write)
-		conn_park(c);
 }
 
 static void settle_dirty(struct ws_hub *h)
@@ -1111,7 +1116,8 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	struct conn *c = calloc(1, sizeof *c);
 	if (c)
 		c->hub = h;
-	if (!c || !conn_ctx(c)) {
+	/* No wslay context until something happens (most sockets stay idle). */
+	if (!c || (p->extra_len && !conn_ctx(c))) {
 		free(c);
 		unreserve_accept(h, &p->a);
 		close(p->fd);
@@ -1135,7 +1141,7 @@ static void adopt(struct ws_hub *h, struct pending *p)
 			c->norgs = p->a.norgs;
 		}
 	}
-	c->last_rx_ms = now;
+	c->last_rx_ms = c->last_tx_ms = now;
 	c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 	c->next_check_ms = now + CHECK_MS;
 	c->next_orgs_ms = now + 2 * (int64_t)h->o.ping_s * 1000;
@@ -1311,6 +1317,7 @@ static void *auth_main(void *arg)
 
 static void timers(struct ws_hub *h, int64_t now)
 {
+	int parked = 0;
 	for (struct conn *c = h->conns; c; c = c->next) {
 		if (c->closing) {
 			if (now >= c->close_deadline_ms) {
@@ -1333,6 +1340,9 @@ static void timers(struct ws_hub *h, int64_t now)
 			conn_close(c, 1001, "idle");
 			continue;
 		}
+		if (c->ctx && now - c->last_rx_ms > h->o.park_ms &&
+		    now - c->last_tx_ms > h->o.park_ms)
+			parked += conn_park(c);
 		if (now >= c->next_ping_ms) {
 			struct wslay_event_msg wm = {.opcode = WSLAY_PING};
 			if (conn_ctx(c))
@@ -1350,6 +1360,9 @@ static void timers(struct ws_hub *h, int64_t now)
 				conn_close(c, 1008, "session ended");
 		}
 	}
+	/* Many contexts freed at once (sockets gone quiet after a fan-out): give the pages back. */
+	if (parked >= 512)
+		malloc_trim(0);
 }
 
 static void *hub_main(void *arg)
@@ -1490,6 +1503,8 @@ struct ws_hub *ws_hub_new(const struct ws_hub_opts *o)
 		h->o.max_message = 65536;
 	if (!h->o.queue_bytes)
 		h->o.queue_bytes = 1 << 20;
+	if (h->o.park_ms <= 0)
+		h->o.park_ms = 2000;
 	if (h->o.auth_timeout_s <= 0)
 		h->o.auth_timeout_s = 5;
 	if (h->o.anon_per_addr <= 0)

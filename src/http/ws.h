@@ -61,6 +61,7 @@ struct ws_hub_opts {
 	 */
 	int (*user_orgs)(void *app, const char *user_id, char (*out)[UUID_STR_LEN], size_t max,
 			 size_t *n);
+	int park_ms;	    /* a socket quiet this long frees its framing state (0: 2000) */
 	int auth_timeout_s; /* an unauthenticated socket has this long to authenticate */
 	int anon_per_addr;  /* unauthenticated sockets per client address */
 	/*

@@ -180,7 +180,8 @@ static int client_for(struct ws_hub *h, const char *path_user)
 
 static void test_auth_by_first_message(void **state)
 {
-	struct ws_hub_opts o = {.auth_timeout_s = 1, .anon_per_addr = 8, .authenticate = fake_auth};
+	struct ws_hub_opts o = {
+	    .auth_timeout_s = 1, .anon_per_addr = 8, .park_ms = 50, .authenticate = fake_auth};
 	struct ws_hub *h = ws_hub_new(&o);
 	assert_non_null(h);
 	assert_true(ws_hub_takes_anon(h));
@@ -205,9 +206,9 @@ static void test_auth_by_first_message(void **state)
 	size_t n1 = frame_of(f[1], 0x9, true, "x");
 	size_t n2 = frame_of(f[2], 0x0, true, "\"timestamp\":42}");
 	assert_int_equal(write(c1, f[0], n0), (ssize_t)n0);
-	usleep(300 * 1000);
+	usleep(600 * 1000); /* parked meanwhile */
 	assert_int_equal(write(c1, f[1], n1), (ssize_t)n1);
-	usleep(300 * 1000);
+	usleep(600 * 1000); /* parked meanwhile */
 	assert_int_equal(write(c1, f[2], n2), (ssize_t)n2);
 	unsigned char hd[2];
 	assert_int_equal(recv(c1, hd, 2, MSG_WAITALL), 2); /* the pong of the control ping */
@@ -217,9 +218,9 @@ static void test_auth_by_first_message(void **state)
 	assert_string_equal(buf, "{\"type\":\"pong\",\"timestamp\":42}");
 	n0 = frame_of(f[0], 0x1, true, "{\"type\":\"ping\",\"timestamp\":43}");
 	assert_int_equal(write(c1, f[0], 1), 1);
-	usleep(300 * 1000);
+	usleep(600 * 1000); /* parked meanwhile */
 	assert_int_equal(write(c1, f[0] + 1, 8), 8);
-	usleep(300 * 1000);
+	usleep(600 * 1000); /* parked meanwhile */
 	assert_int_equal(write(c1, f[0] + 9, n0 - 9), (ssize_t)(n0 - 9));
 	assert_int_equal(read_frame(c1, buf, sizeof buf), 0x1);
 	assert_string_equal(buf, "{\"type\":\"pong\",\"timestamp\":43}");
