@@ -3,9 +3,15 @@
  *
  * Threads: HTTP threads reserve slots and hand over upgraded sockets
  * (incoming list); publishing threads copy bus events into the inbox; both
- * under hub->lock and followed by a write to the hub's eventfd. Everything
+ * under hub->lock and followed by a write to the hub's eventfd. The auth
+ * thread checks the credentials of unauthenticated sockets' first messages
+ * (its queue under auth_lock, results back under hub->lock). Everything
  * else (sockets, wslay contexts, indexes, queues) belongs to the hub thread
  * alone, so it needs no lock.
+ *
+ * Memory: the socket is no longer libmicrohttpd's once upgraded (server.c
+ * ws_detach), and an idle socket holds no wslay context (conn_park): what
+ * it costs is struct conn and its index entries, under 1 kB.
  *
  * Outbound: events are framed once and shared by reference between the
  * sockets they go to (struct ws_msg); each socket has its own queue of
