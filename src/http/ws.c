@@ -829,10 +829,9 @@ static void auth_enqueue(struct ws_hub *h, struct authjob *j)
 	pthread_mutex_unlock(&h->auth_lock);
 }
 
-#define AUTH_FIRST                                                                                 \
-	"authenticate first: the first message must be {\"type\":\"auth\",\"ticket\":\"...\"} "    \
-	"(or "                                                                                     \
-	"\"token\")"
+static const char AUTH_FIRST[] =
+    "authenticate first: the first message must be {\"type\":\"auth\",\"ticket\":\"...\"} (or "
+    "\"token\")";
 
 /* The first message of an unauthenticated socket (msg may be NULL: not JSON). */
 static void on_auth_msg(struct conn *c, json_t *msg)
