@@ -704,12 +704,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		ci->since_us = time_mono_us();
 		unsigned char key[16];
 		unsigned b = ip_key(conn, key);
+		/* Upgraded sockets are the hub's, not MHD's: they count here all the same. */
+		int ws = s->ws ? ws_hub_count(s->ws) : 0;
 		pthread_mutex_lock(&s->conn_lock);
 		s->nconns++;
 		ci->ip = ip_take(s, key, b);
 		if (s->max_per_ip && ci->ip && ci->ip->n > s->max_per_ip)
 			ci->over = OVER_PER_IP;
-		else if (s->nconns > s->max_conns)
+		else if (s->nconns + ws > s->max_conns)
 			ci->over = OVER_GLOBAL;
 		ci->next = s->conns;
 		if (s->conns)
@@ -1407,8 +1409,13 @@ void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
 		    "<token>'.");
 		return;
 	}
-	enum ws_reserve rc = a->anonymous ? ws_hub_reserve_anon(s->ws, r->client_ip)
-					  : ws_hub_reserve(s->ws, a->user_id);
+	/* This connection's descriptor becomes the socket's: the rest must fit beside it. */
+	pthread_mutex_lock(&s->conn_lock);
+	int others = s->nconns - 1;
+	pthread_mutex_unlock(&s->conn_lock);
+	enum ws_reserve rc = others + ws_hub_count(s->ws) >= s->fd_conns ? WS_FULL
+			     : a->anonymous ? ws_hub_reserve_anon(s->ws, r->client_ip)
+					    : ws_hub_reserve(s->ws, a->user_id);
 	if (rc == WS_ADDR_FULL) {
 		http_problem(r, 429, "too_many_unauthenticated_sockets",
 			     "Your address holds as many WebSockets waiting to authenticate as "
@@ -1609,6 +1616,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	fit_fd_limit(&hard);
 	if (hard < (unsigned)s->max_conns + headroom)
 		s->max_conns = (int)(hard - hard / 8);
+	s->fd_conns = (int)hard;
 	s->rt = router_new();
 	if (!s->rt)
 		goto fail;

@@ -399,6 +399,54 @@ describe('WebSocket', () => {
 		await Promise.all([...open, again, authed].map((s) => s.closed));
 	});
 
+	test('open WebSockets count against IAM_MAX_CONNECTIONS like the connections they came from (503 past it)', T, async () => {
+		const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-ws-cap-'));
+		const s2 = await startIamd(d2, { ...PG, IAM_JWT_SECRET: SECRET, IAM_WORKERS: '0', IAM_MAX_CONNECTIONS: '16', IAM_WS_PER_USER: '64' });
+		const saved = srv;
+		srv = s2;
+		/** Status of GET /readyz on a fresh TCP connection. */
+		const freshStatus = () =>
+			new Promise((resolve, reject) => {
+				const c = net.connect(s2.port, '127.0.0.1', () => c.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+				let buf = '';
+				c.on('data', (d) => (buf += d.toString()));
+				c.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(buf)?.[1])));
+				c.on('error', reject);
+			});
+		const socks = [];
+		try {
+			const a = await account();
+			assert.equal(await freshStatus(), 200);
+			const t = await ticketFor(a);
+			// Open sockets until the server is full (the client's idle keep-alive connections count too).
+			let refusedWith = null;
+			for (let i = 0; i < 24 && !refusedWith; i++) {
+				try {
+					socks.push(await openSocket(wsUrl(a.user, t)));
+					await adopted(socks.at(-1));
+				} catch (e) {
+					refusedWith = e.status;
+				}
+			}
+			assert.equal(refusedWith, 503, 'sockets past IAM_MAX_CONNECTIONS are refused');
+			assert.ok(socks.length >= 10 && socks.length <= 16, `${socks.length} sockets opened`);
+			assert.equal(await freshStatus(), 503, 'the sockets hold the connections IAM_MAX_CONNECTIONS allows');
+			socks.pop().ws.close(1000);
+			socks.pop().ws.close(1000);
+			let st = 0;
+			for (let i = 0; i < 40 && st !== 200; i++) {
+				st = await freshStatus();
+				if (st !== 200) await sleep(50);
+			}
+			assert.equal(st, 200, 'closing sockets gives the room back');
+		} finally {
+			for (const x of socks) x.ws.terminate();
+			srv = saved;
+			await s2.stop();
+			fs.rmSync(d2, { recursive: true, force: true });
+		}
+	});
+
 	test('a plain GET is told to upgrade (426)', T, async () => {
 		const a = await account();
 		const res = await requestAt(srv.base, 'GET', `/api/v2/messages/ws/${a.user}`, { token: a.token });
