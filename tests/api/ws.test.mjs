@@ -1,6 +1,8 @@
 // WebSocket (GET /api/v2/messages/ws/{user_id}) with the npm `ws` client:
 // tickets (POST /api/v1/realtime/ticket) and their expiry (401 before the
-// upgrade), ping/pong, meeting.status events from a real transcription,
+// upgrade), authentication by the first message (ticket or token; 1008 for a
+// bad one, another message first or silence; no events before it; a cap per
+// address), sockets counted against IAM_MAX_CONNECTIONS, ping/pong, meeting.status events from a real transcription,
 // tenant isolation, close codes 1008 (not my socket, logout), 1009 (a 10 MB
 // frame), 1002 (unmasked frame, bad opcode: raw TCP), a ping flood, and
 // back-pressure (a client that stops reading gets 1013 while iamd's memory
