@@ -1281,6 +1281,19 @@ struct ws_up {
 	struct ws_accept a;
 };
 
+/*
+ * An upgraded socket keeps counting against IAM_MAX_CONN_PER_IP as its
+ * connection did: it holds a reference on the address's count (the tag)
+ * that the hub gives back here when the socket ends.
+ */
+static void ws_release_ip(void *s_, void *tag)
+{
+	struct http_server *s = s_;
+	pthread_mutex_lock(&s->conn_lock);
+	ip_drop(s, tag);
+	pthread_mutex_unlock(&s->conn_lock);
+}
+
 /* Give back the slot reserved for a (by user, or by address while unauthenticated). */
 static void ws_unreserve(struct http_server *s, const struct ws_accept *a)
 {
@@ -1339,6 +1352,12 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 	}
 	/* The hub owns the slot and a copy of a now: free ours at once (10,000 sockets add up). */
 	r->ws_up = NULL;
+	if (r->ci && r->ci->ip) {
+		pthread_mutex_lock(&u->s->conn_lock);
+		r->ci->ip->n++;
+		pthread_mutex_unlock(&u->s->conn_lock);
+		u->a.tag = r->ci->ip;
+	}
 	/* Copied before MHD lets go: extra points into the connection's pool. */
 	char *x = extra_len ? malloc(extra_len) : NULL;
 	if (x)
@@ -1348,6 +1367,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 		if (extra_len && !x)
 			MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		ws_unreserve(u->s, &u->a);
+		if (u->a.tag)
+			ws_release_ip(u->s, u->a.tag);
 	} else {
 		ws_hub_adopt(u->s->ws, fd, x, extra_len, &u->a);
 	}
@@ -1655,7 +1676,9 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 				 .user_orgs = o->ws_user_orgs,
 				 .auth_timeout_s = o->ws_auth_timeout_s,
 				 .anon_per_addr = o->ws_unauth_per_ip,
-				 .authenticate = o->ws_authenticate};
+				 .authenticate = o->ws_authenticate,
+				 .release = ws_release_ip,
+				 .release_ctx = s};
 	s->ws = ws_hub_new(&wo);
 	if (!s->ws) {
 		snprintf(err, errlen, "could not start the WebSocket thread");

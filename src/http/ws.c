@@ -232,6 +232,7 @@ struct conn {
 	int64_t auth_deadline_ms;
 	char path_user_id[UUID_STR_LEN];
 	char addr[48];
+	void *tag; /* ws_accept.tag */
 	/* Where the client's byte stream is (frame headers and payload lengths, fed as read). */
 	struct {
 		uint8_t hdr[14];
@@ -417,6 +418,8 @@ static void unreserve_accept(struct ws_hub *h, const struct ws_accept *a)
 		ws_hub_unreserve_anon(h, a->addr);
 	else
 		ws_hub_unreserve(h, a->user_id);
+	if (a->tag && h->o.release)
+		h->o.release(h->o.release_ctx, a->tag);
 }
 
 int ws_hub_count(struct ws_hub *h)
@@ -996,6 +999,9 @@ static void conn_destroy(struct ws_hub *h, struct conn *c, bool stopping)
 		ws_hub_unreserve_anon(h, c->addr);
 	else
 		ws_hub_unreserve(h, c->user_id);
+	if (c->tag && h->o.release)
+		h->o.release(h->o.release_ctx, c->tag);
+	c->tag = NULL;
 	ws_queue_clear(&c->q);
 	if (c->ctx)
 		wslay_event_context_free(c->ctx);
@@ -1134,6 +1140,7 @@ static void adopt(struct ws_hub *h, struct pending *p)
 	c->fd = p->fd;
 	c->anon = p->a.anonymous;
 	snprintf(c->addr, sizeof c->addr, "%s", p->a.addr);
+	c->tag = p->a.tag;
 	snprintf(c->path_user_id, sizeof c->path_user_id, "%s", p->a.path_user_id);
 	c->extra = p->extra;
 	c->extra_len = p->extra_len;

@@ -61,7 +61,10 @@ struct ws_hub_opts {
 	 */
 	int (*user_orgs)(void *app, const char *user_id, char (*out)[UUID_STR_LEN], size_t max,
 			 size_t *n);
-	int park_ms;	    /* a socket quiet this long frees its framing state (0: 2000) */
+	int park_ms; /* a socket quiet this long frees its framing state (0: 2000) */
+	/* Called once with ws_accept.tag (when set) when the socket ends, or is never adopted. */
+	void (*release)(void *release_ctx, void *tag);
+	void *release_ctx;
 	int auth_timeout_s; /* an unauthenticated socket has this long to authenticate */
 	int anon_per_addr;  /* unauthenticated sockets per client address */
 	/*
@@ -86,6 +89,7 @@ struct ws_accept {
 	char orgs[WS_MAX_ORGS][UUID_STR_LEN];
 	size_t norgs;
 	bool anonymous; /* no credentials yet: the first message must authenticate */
+	void *tag;	/* the HTTP server's, handed to ws_hub_opts.release when the socket ends */
 	char addr[48];	/* the client's address (anonymous sockets are capped per address) */
 };
 

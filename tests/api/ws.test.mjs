@@ -401,9 +401,13 @@ describe('WebSocket', () => {
 		await Promise.all([...open, again, authed].map((s) => s.closed));
 	});
 
-	test('open WebSockets count against IAM_MAX_CONNECTIONS like the connections they came from (503 past it)', T, async () => {
+	for (const [name, caps] of [
+		['IAM_MAX_CONNECTIONS', { IAM_MAX_CONNECTIONS: '16', IAM_MAX_CONN_PER_IP: '0' }],
+		['IAM_MAX_CONN_PER_IP', { IAM_MAX_CONNECTIONS: '256', IAM_MAX_CONN_PER_IP: '16' }],
+	])
+	test(`open WebSockets count against ${name} like the connections they came from (503 past it)`, T, async () => {
 		const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-ws-cap-'));
-		const s2 = await startIamd(d2, { ...PG, IAM_JWT_SECRET: SECRET, IAM_WORKERS: '0', IAM_MAX_CONNECTIONS: '16', IAM_WS_PER_USER: '64' });
+		const s2 = await startIamd(d2, { ...PG, IAM_JWT_SECRET: SECRET, IAM_WORKERS: '0', IAM_WS_PER_USER: '64', ...caps });
 		const saved = srv;
 		srv = s2;
 		/** Status of GET /readyz on a fresh TCP connection. */
@@ -430,9 +434,9 @@ describe('WebSocket', () => {
 					refusedWith = e.status;
 				}
 			}
-			assert.equal(refusedWith, 503, 'sockets past IAM_MAX_CONNECTIONS are refused');
+			assert.equal(refusedWith, 503, `sockets past ${name} are refused`);
 			assert.ok(socks.length >= 10 && socks.length <= 16, `${socks.length} sockets opened`);
-			assert.equal(await freshStatus(), 503, 'the sockets hold the connections IAM_MAX_CONNECTIONS allows');
+			assert.equal(await freshStatus(), 503, `the sockets hold the connections ${name} allows`);
 			socks.pop().ws.close(1000);
 			socks.pop().ws.close(1000);
 			let st = 0;
