@@ -12,7 +12,8 @@
 //     messages/s and the POST-to-delivery delay.
 //
 //   node bench/ws-bench.mjs NAME WS_A WS_B PID_A REDIS_PORT USERS_JSON [POST_URL]
-//   env SOCKETS (10000) FANOUT (1000) ROUNDS (20) MESSAGES (20000) POSTS (2000)
+//   env SOCKETS (10000) FANOUT (1000) ROUNDS (20) MESSAGES (20000) POSTS (2000),
+//   ONLY=idle (steps 1 and 2 only: the sockets' memory and the fan-out)
 // Prints one JSON line of figures.
 
 import fs from 'node:fs';
@@ -27,6 +28,7 @@ const FANOUT = Number(process.env.FANOUT || 1000);
 const ROUNDS = Number(process.env.ROUNDS || 20);
 const MESSAGES = Number(process.env.MESSAGES || 20000);
 const POSTS = Number(process.env.POSTS || 2000);
+const ONLY_IDLE = process.env.ONLY === 'idle';
 const POST_CONCURRENCY = 16;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -135,6 +137,11 @@ fig.fanout_p99_ms = +pct(lat, 99).toFixed(2);
 fig.fanout_max_ms = +Math.max(...lat).toFixed(2);
 for (const s of socks) s.terminate();
 await sleep(1000);
+if (ONLY_IDLE) {
+	r.close();
+	console.log(JSON.stringify(fig));
+	process.exit(0);
+}
 
 // 3. messages per second across processes (into Redis, out of server B's socket)
 const sink = users[users.length - 1];
@@ -144,6 +151,8 @@ const bs = await open(wsB, sink, () => {
 	recv++;
 	lastAt = now();
 });
+// A client that cannot keep up is closed 1013 (back-pressure): say so in the figures.
+bs.on('close', (code) => (fig.sink_close_code = code));
 await sleep(300);
 const t0 = now();
 for (let i = 0; i < MESSAGES; i++) {

@@ -16,7 +16,8 @@
 #     notification to its database).
 #
 #   bench/ws.sh [BUILD_DIR]    env: SOCKETS FANOUT ROUNDS MESSAGES (see
-#                              bench/ws-bench.mjs), KEEP=1 (keep the temp dir)
+#                              bench/ws-bench.mjs), KEEP=1 (keep the temp dir),
+#                              ONLY=idle (parts 1 and 2 only: memory and fan-out)
 #
 # Everything runs on 127.0.0.1: a private redis-server (scripts/redis-test-server),
 # iamd serve (A) and iamd api (B) on one SQLite file, the anchors. The open-file
@@ -126,11 +127,12 @@ const rows = [
 	["fan-out p99 (ms)", a.fanout_p99_ms, b.fanout_p99_ms],
 	["messages/s across processes", a.messages_per_s, b.messages_per_s],
 	["messages delivered / sent", `${a.messages_delivered}/${a.messages}`, `${b.messages_delivered}/${b.messages}`],
+	["receiving socket closed (1013: it could not keep up)", a.messages && (a.sink_close_code ?? "no"), b.messages && (b.sink_close_code ?? "no")],
 	["POST -> delivery on B: messages/s", a.posts_per_s, b.posts_per_s],
 	["POST -> delivery p50 (ms)", a.post_to_delivery_p50_ms, b.post_to_delivery_p50_ms],
 	["POST -> delivery p99 (ms)", a.post_to_delivery_p99_ms, b.post_to_delivery_p99_ms],
 	["POSTs delivered / sent (failed)", `${a.posts_delivered}/${a.posts} (${a.posts_failed})`, `${b.posts_delivered}/${b.posts} (${b.posts_failed})`],
 ];
 console.log("\n| figure | iamd | Node ws anchor |\n|---|---|---|");
-for (const [k, x, y] of rows) console.log(`| ${k} | ${x} | ${y} |`);
+for (const [k, x, y] of rows) if (x !== undefined && !String(x).startsWith("undefined")) console.log(`| ${k} | ${x} | ${y} |`);
 ' "$TMP/iamd.json" "$TMP/anchor.json"

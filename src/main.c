@@ -396,7 +396,10 @@ static int run(const struct config *cfg, enum role role)
 		    .ws_idle_s = cfg->ws_idle_s,
 		    .ws_max_message = (size_t)cfg->ws_max_message,
 		    .ws_queue_bytes = (size_t)cfg->ws_queue_bytes,
-		    .ws_user_orgs = api_user_orgs};
+		    .ws_user_orgs = api_user_orgs,
+		    .ws_auth_timeout_s = cfg->ws_auth_timeout_s,
+		    .ws_unauth_per_ip = cfg->ws_unauth_per_ip,
+		    .ws_authenticate = api_ws_authenticate};
 		srv = http_server_start(&o, routes, n, err, sizeof err);
 		if (!srv)
 			goto out;

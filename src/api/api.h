@@ -64,6 +64,9 @@ size_t api_presence_routes(const struct route **out);
 /* For the WebSocket hub: the user's organizations now; -1 when no connection is idle (realtime.c).
  */
 int api_user_orgs(void *app, const char *user_id, char (*out)[37], size_t max, size_t *n);
+/* The credential of a WebSocket's auth message (http/ws.h ws_hub_opts.authenticate). */
+int api_ws_authenticate(void *app, const char *ticket, const char *token, struct ws_accept *a,
+			char *reason, size_t reason_len);
 
 /*
  * Queue the mail that verifies u's address (account.c), and wake the

@@ -692,6 +692,22 @@ static const struct config_setting SETTINGS[] = {
      .def = 75,
      .help = "a WebSocket from which nothing (not even a pong) arrives for this long is closed "
 	     "(1001)"},
+    {.name = "IAM_WS_AUTH_TIMEOUT_S",
+     .type = CONFIG_INT,
+     FIELD(ws_auth_timeout_s),
+     .min = 1,
+     .max = 300,
+     .def = 5,
+     .help =
+	 "a WebSocket opened without credentials must send `{\"type\":\"auth\",\"ticket\":...}` "
+	 "within this many seconds (else closed 1008)"},
+    {.name = "IAM_WS_UNAUTH_PER_IP",
+     .type = CONFIG_INT,
+     FIELD(ws_unauth_per_ip),
+     .min = 1,
+     .max = 100000,
+     .def = 16,
+     .help = "WebSockets one client address may hold open before they authenticate (429 beyond)"},
     {.name = "IAM_WS_MAX_MESSAGE",
      .type = CONFIG_INT,
      FIELD(ws_max_message),

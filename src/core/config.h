@@ -61,8 +61,10 @@ struct config {
 	int ws_per_user;
 	int ws_ping_s;
 	int ws_idle_s;
-	long ws_max_message; /* bytes */
-	long ws_queue_bytes; /* per socket */
+	int ws_auth_timeout_s; /* a socket without credentials must authenticate within this */
+	int ws_unauth_per_ip;  /* unauthenticated WebSockets per client address */
+	long ws_max_message;   /* bytes */
+	long ws_queue_bytes;   /* per socket */
 	int tus_lock_s;
 	long spool_orphan_age_s;
 	long disk_min_free_mb;

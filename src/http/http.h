@@ -42,6 +42,7 @@
 #define HTTP_QUERY_PARAMS_MAX 256
 
 struct http_req;
+struct ws_accept;
 typedef void (*http_handler)(struct http_req *r);
 
 /*
@@ -168,6 +169,10 @@ struct http_server_opts {
 	size_t ws_max_message, ws_queue_bytes;
 	/* The user's organizations now (http/ws.h ws_hub_opts.user_orgs); NULL = as at connect. */
 	int (*ws_user_orgs)(void *app, const char *user_id, char (*out)[37], size_t max, size_t *n);
+	/* Sockets that authenticate by their first message (ws_hub_opts; NULL: refused). */
+	int ws_auth_timeout_s, ws_unauth_per_ip;
+	int (*ws_authenticate)(void *app, const char *ticket, const char *token,
+			       struct ws_accept *a, char *reason, size_t reason_len);
 };
 
 /*

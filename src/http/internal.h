@@ -51,6 +51,7 @@ struct http_server {
 	struct ip_count *ips[IP_BUCKETS];
 	int nconns;
 	int max_conns, max_per_ip;
+	int fd_conns; /* descriptors for connections and WebSockets (not MHD's once upgraded) */
 	int64_t head_timeout_us;
 	struct ws_hub *ws; /* WebSockets (http/ws.h) */
 };

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -703,12 +704,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		ci->since_us = time_mono_us();
 		unsigned char key[16];
 		unsigned b = ip_key(conn, key);
+		/* Upgraded sockets are the hub's, not MHD's: they count here all the same. */
+		int ws = s->ws ? ws_hub_count(s->ws) : 0;
 		pthread_mutex_lock(&s->conn_lock);
 		s->nconns++;
 		ci->ip = ip_take(s, key, b);
 		if (s->max_per_ip && ci->ip && ci->ip->n > s->max_per_ip)
 			ci->over = OVER_PER_IP;
-		else if (s->nconns > s->max_conns)
+		else if (s->nconns + ws > s->max_conns)
 			ci->over = OVER_GLOBAL;
 		ci->next = s->conns;
 		if (s->conns)
@@ -1278,6 +1281,28 @@ struct ws_up {
 	struct ws_accept a;
 };
 
+/*
+ * An upgraded socket keeps counting against IAM_MAX_CONN_PER_IP as its
+ * connection did: it holds a reference on the address's count (the tag)
+ * that the hub gives back here when the socket ends.
+ */
+static void ws_release_ip(void *s_, void *tag)
+{
+	struct http_server *s = s_;
+	pthread_mutex_lock(&s->conn_lock);
+	ip_drop(s, tag);
+	pthread_mutex_unlock(&s->conn_lock);
+}
+
+/* Give back the slot reserved for a (by user, or by address while unauthenticated). */
+static void ws_unreserve(struct http_server *s, const struct ws_accept *a)
+{
+	if (a->anonymous)
+		ws_hub_unreserve_anon(s->ws, a->addr);
+	else
+		ws_hub_unreserve(s->ws, a->user_id);
+}
+
 /* The upgrade did not happen (the client left first): give its slot back. */
 static void ws_up_free(struct http_req *r)
 {
@@ -1285,13 +1310,35 @@ static void ws_up_free(struct http_req *r)
 	if (!u)
 		return;
 	r->ws_up = NULL;
-	ws_hub_unreserve(u->s->ws, u->a.user_id);
+	ws_unreserve(u->s, &u->a);
 	free(u);
 }
 
-static void ws_close_upgraded(void *urh)
+/*
+ * Take the upgraded socket away from MHD: MHD would otherwise keep the
+ * connection (its struct and its memory pool, about 20 kB) for the
+ * socket's whole life. Our own descriptor of the connection is returned;
+ * MHD's descriptor number is pointed at a fresh unconnected socket first,
+ * so that whatever MHD does to that number on MHD_UPGRADE_ACTION_CLOSE
+ * leaves the client's connection alone: Debian's 0.9.75 only close()s it
+ * (strace), but a shutdown() there, as MHD does for ordinary connections,
+ * would end the connection for our descriptor too. MHD then frees the
+ * connection (NOTIFY_CLOSED, the request's on_completed). -1 when that
+ * cannot be done (out of descriptors): MHD has closed the connection then.
+ */
+static int ws_detach(MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
+	int fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+	int dummy = fd >= 0 ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+	if (dummy < 0 || dup3(dummy, sock, O_CLOEXEC) < 0) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (dummy >= 0)
+		close(dummy);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	return fd;
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra,
@@ -1305,7 +1352,27 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 	}
 	/* The hub owns the slot and a copy of a now: free ours at once (10,000 sockets add up). */
 	r->ws_up = NULL;
-	ws_hub_adopt(u->s->ws, sock, extra, extra_len, ws_close_upgraded, urh, &u->a);
+	if (r->ci && r->ci->ip) {
+		pthread_mutex_lock(&u->s->conn_lock);
+		r->ci->ip->n++;
+		pthread_mutex_unlock(&u->s->conn_lock);
+		u->a.tag = r->ci->ip;
+	}
+	/* Copied before MHD lets go: extra points into the connection's pool. */
+	char *x = extra_len ? malloc(extra_len) : NULL;
+	if (x)
+		memcpy(x, extra, extra_len);
+	int fd = extra_len && !x ? -1 : ws_detach(sock, urh);
+	if (fd < 0) {
+		if (extra_len && !x)
+			MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		ws_unreserve(u->s, &u->a);
+		if (u->a.tag)
+			ws_release_ip(u->s, u->a.tag);
+	} else {
+		ws_hub_adopt(u->s->ws, fd, x, extra_len, &u->a);
+	}
+	free(x);
 	free(u);
 }
 
@@ -1355,7 +1422,28 @@ void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
 		http_problem(r, 503, "server_busy", "WebSockets are not available right now.");
 		return;
 	}
-	enum ws_reserve rc = ws_hub_reserve(s->ws, a->user_id);
+	if (a->anonymous && !ws_hub_takes_anon(s->ws)) {
+		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"iam\"");
+		http_problem(
+		    r, 401, "unauthorized",
+		    "Send a ticket as ?ticket= or an access token as 'Authorization: Bearer "
+		    "<token>'.");
+		return;
+	}
+	/* This connection's descriptor becomes the socket's: the rest must fit beside it. */
+	pthread_mutex_lock(&s->conn_lock);
+	int others = s->nconns - 1;
+	pthread_mutex_unlock(&s->conn_lock);
+	enum ws_reserve rc = others + ws_hub_count(s->ws) >= s->fd_conns ? WS_FULL
+			     : a->anonymous ? ws_hub_reserve_anon(s->ws, r->client_ip)
+					    : ws_hub_reserve(s->ws, a->user_id);
+	if (rc == WS_ADDR_FULL) {
+		http_problem(r, 429, "too_many_unauthenticated_sockets",
+			     "Your address holds as many WebSockets waiting to authenticate as "
+			     "allowed. Send {\"type\":\"auth\",\"ticket\":\"...\"} as the first "
+			     "message of each, or close some, and retry.");
+		return;
+	}
 	if (rc == WS_USER_FULL) {
 		http_problem(r, 429, "too_many_sockets",
 			     "You have as many WebSockets open as allowed. Close one and retry.");
@@ -1371,12 +1459,16 @@ void http_reply_websocket(struct http_req *r, const struct ws_accept *a)
 	struct MHD_Response *resp = u ? MHD_create_response_for_upgrade(on_upgrade, NULL) : NULL;
 	if (!resp) {
 		free(u);
-		ws_hub_unreserve(s->ws, a->user_id);
+		if (a->anonymous)
+			ws_hub_unreserve_anon(s->ws, r->client_ip);
+		else
+			ws_hub_unreserve(s->ws, a->user_id);
 		http_problem_internal(r, "websocket upgrade");
 		return;
 	}
 	u->s = s;
 	u->a = *a;
+	snprintf(u->a.addr, sizeof u->a.addr, "%s", r->client_ip);
 	r->ws_up = u;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
@@ -1545,6 +1637,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 	fit_fd_limit(&hard);
 	if (hard < (unsigned)s->max_conns + headroom)
 		s->max_conns = (int)(hard - hard / 8);
+	s->fd_conns = (int)hard;
 	s->rt = router_new();
 	if (!s->rt)
 		goto fail;
@@ -1580,7 +1673,12 @@ struct http_server *http_server_start(const struct http_server_opts *o, const st
 				 .bus = o->bus,
 				 .app = o->app,
 				 .session_live = o->session_live,
-				 .user_orgs = o->ws_user_orgs};
+				 .user_orgs = o->ws_user_orgs,
+				 .auth_timeout_s = o->ws_auth_timeout_s,
+				 .anon_per_addr = o->ws_unauth_per_ip,
+				 .authenticate = o->ws_authenticate,
+				 .release = ws_release_ip,
+				 .release_ctx = s};
 	s->ws = ws_hub_new(&wo);
 	if (!s->ws) {
 		snprintf(err, errlen, "could not start the WebSocket thread");

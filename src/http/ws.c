@@ -3,9 +3,15 @@
  *
  * Threads: HTTP threads reserve slots and hand over upgraded sockets
  * (incoming list); publishing threads copy bus events into the inbox; both
- * under hub->lock and followed by a write to the hub's eventfd. Everything
+ * under hub->lock and followed by a write to the hub's eventfd. The auth
+ * thread checks the credentials of unauthenticated sockets' first messages
+ * (its queue under auth_lock, results back under hub->lock). Everything
  * else (sockets, wslay contexts, indexes, queues) belongs to the hub thread
  * alone, so it needs no lock.
+ *
+ * Memory: the socket is no longer libmicrohttpd's once upgraded (server.c
+ * ws_detach), and an idle socket holds no wslay context (conn_park): what
+ * it costs is struct conn and its index entries, under 1 kB.
  *
  * Outbound: events are framed once and shared by reference between the
  * sockets they go to (struct ws_msg); each socket has its own queue of
@@ -17,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,10 +175,10 @@ struct ient { /* one socket under one key (user or organization) */
 	char key[UUID_STR_LEN];
 };
 
-struct ucount { /* sockets reserved or open per user (under hub->lock) */
+struct ucount { /* sockets reserved or open per user, or per address (under hub->lock) */
 	struct ucount *next;
 	int n;
-	char key[UUID_STR_LEN];
+	char key[64];
 };
 
 struct hev { /* an event waiting for the hub thread */
@@ -191,8 +198,16 @@ struct pending { /* an upgraded socket not yet adopted by the hub thread */
 	int fd;
 	char *extra;
 	size_t extra_len;
-	void (*closer)(void *);
-	void *closer_ctx;
+	struct ws_accept a;
+};
+
+/* A credential sent by an unauthenticated socket, checked on the auth thread. */
+struct authjob {
+	struct authjob *next;
+	struct conn *c; /* kept allocated (a zombie if it closes) until the result is back */
+	char *ticket, *token;
+	int rc;
+	char reason[128];
 	struct ws_accept a;
 };
 
@@ -200,8 +215,6 @@ struct conn {
 	struct ws_hub *hub;
 	int fd;
 	wslay_event_context_ptr ctx;
-	void (*closer)(void *);
-	void *closer_ctx;
 	char *extra;
 	size_t extra_len, extra_off;
 	char user_id[UUID_STR_LEN];
@@ -209,10 +222,24 @@ struct conn {
 	char (*orgs)[UUID_STR_LEN];
 	size_t norgs;
 	struct ws_queue q;
-	int64_t last_rx_ms, next_ping_ms, next_check_ms, next_orgs_ms, close_deadline_ms;
+	int64_t last_rx_ms, last_tx_ms, next_ping_ms, next_check_ms, next_orgs_ms,
+	    close_deadline_ms;
 	uint32_t evmask;
 	bool closing, dead, dirty, io_error, lingering;
 	bool indexed; /* in users/orgidx: gets events, counts for presence */
+	bool anon;    /* not authenticated yet (reserved under addr, not user_id) */
+	bool auth_inflight, zombie;
+	int64_t auth_deadline_ms;
+	char path_user_id[UUID_STR_LEN];
+	char addr[48];
+	void *tag; /* ws_accept.tag */
+	/* Where the client's byte stream is (frame headers and payload lengths, fed as read). */
+	struct {
+		uint8_t hdr[14];
+		uint8_t have, need;
+		bool frag; /* a fragmented data message is under way */
+		uint64_t left;
+	} rx;
 	size_t lingered;
 	struct ws_bucket ping_b, typing_b, ctrl_b, drop_b;
 	struct conn *prev, *next; /* hub->conns */
@@ -229,8 +256,15 @@ struct ws_hub {
 	pthread_mutex_t lock;
 	bool stop;
 	int total;
-	struct ucount *counts[NBUCKETS];
+	struct ucount *counts[NBUCKETS], *acounts[NBUCKETS];
 	struct pending *incoming;
+	struct authjob *auth_done;
+	/* the auth thread's queue */
+	pthread_t auth_thread;
+	bool auth_started, auth_stop;
+	pthread_mutex_t auth_lock;
+	pthread_cond_t auth_cond;
+	struct authjob *auth_head, *auth_tail;
 	struct hev *inbox_head, *inbox_tail;
 	int inbox_n;
 	long long inbox_dropped;
@@ -260,52 +294,132 @@ static void wake(struct ws_hub *h)
 	(void)n;
 }
 
-enum ws_reserve ws_hub_reserve(struct ws_hub *h, const char *user_id)
+/* The counts below: caller holds h->lock. */
+static struct ucount *count_find(struct ucount **tab, const char *key)
 {
-	unsigned b = bucket_of(user_id);
-	enum ws_reserve rc = WS_OK;
-	pthread_mutex_lock(&h->lock);
-	struct ucount *u = h->counts[b];
-	while (u && strcmp(u->key, user_id) != 0)
+	struct ucount *u = tab[bucket_of(key)];
+	while (u && strcmp(u->key, key) != 0)
 		u = u->next;
-	if (h->stop || h->total >= h->o.max) {
-		rc = WS_FULL;
-	} else if (u && u->n >= h->o.per_user) {
-		rc = WS_USER_FULL;
-	} else {
-		if (!u) {
-			u = calloc(1, sizeof *u);
-			if (!u) {
-				rc = WS_FULL;
-				goto out;
-			}
-			snprintf(u->key, sizeof u->key, "%s", user_id);
-			u->next = h->counts[b];
-			h->counts[b] = u;
-		}
-		u->n++;
-		h->total++;
-	}
-out:
-	pthread_mutex_unlock(&h->lock);
-	return rc;
+	return u;
 }
 
-void ws_hub_unreserve(struct ws_hub *h, const char *user_id)
+static bool count_take(struct ucount **tab, const char *key)
 {
-	unsigned b = bucket_of(user_id);
-	pthread_mutex_lock(&h->lock);
-	for (struct ucount **pp = &h->counts[b]; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->key, user_id) == 0) {
-			h->total--;
+	struct ucount *u = count_find(tab, key);
+	if (!u) {
+		u = calloc(1, sizeof *u);
+		if (!u)
+			return false;
+		unsigned b = bucket_of(key);
+		snprintf(u->key, sizeof u->key, "%s", key);
+		u->next = tab[b];
+		tab[b] = u;
+	}
+	u->n++;
+	return true;
+}
+
+/* false when key holds nothing */
+static bool count_drop(struct ucount **tab, const char *key)
+{
+	for (struct ucount **pp = &tab[bucket_of(key)]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, key) == 0) {
 			if (--(*pp)->n == 0) {
 				struct ucount *u = *pp;
 				*pp = u->next;
 				free(u);
 			}
-			break;
+			return true;
 		}
+	return false;
+}
+
+static void count_free(struct ucount **tab)
+{
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		while (tab[b]) {
+			struct ucount *u = tab[b];
+			tab[b] = u->next;
+			free(u);
+		}
+}
+
+static enum ws_reserve reserve_in(struct ws_hub *h, struct ucount **tab, const char *key, int cap,
+				  enum ws_reserve over)
+{
+	enum ws_reserve rc = WS_OK;
+	pthread_mutex_lock(&h->lock);
+	struct ucount *u = count_find(tab, key);
+	if (h->stop || h->total >= h->o.max)
+		rc = WS_FULL;
+	else if (u && u->n >= cap)
+		rc = over;
+	else if (!count_take(tab, key))
+		rc = WS_FULL;
+	else
+		h->total++;
 	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static void unreserve_in(struct ws_hub *h, struct ucount **tab, const char *key)
+{
+	pthread_mutex_lock(&h->lock);
+	if (count_drop(tab, key))
+		h->total--;
+	pthread_mutex_unlock(&h->lock);
+}
+
+enum ws_reserve ws_hub_reserve(struct ws_hub *h, const char *user_id)
+{
+	return reserve_in(h, h->counts, user_id, h->o.per_user, WS_USER_FULL);
+}
+
+void ws_hub_unreserve(struct ws_hub *h, const char *user_id)
+{
+	unreserve_in(h, h->counts, user_id);
+}
+
+enum ws_reserve ws_hub_reserve_anon(struct ws_hub *h, const char *addr)
+{
+	return reserve_in(h, h->acounts, addr, h->o.anon_per_addr, WS_ADDR_FULL);
+}
+
+void ws_hub_unreserve_anon(struct ws_hub *h, const char *addr)
+{
+	unreserve_in(h, h->acounts, addr);
+}
+
+bool ws_hub_takes_anon(const struct ws_hub *h)
+{
+	return h->o.authenticate != NULL;
+}
+
+/* An unauthenticated socket's slot becomes its user's (the total stays): WS_OK or WS_USER_FULL. */
+static enum ws_reserve promote(struct ws_hub *h, const char *addr, const char *user_id)
+{
+	enum ws_reserve rc = WS_OK;
+	pthread_mutex_lock(&h->lock);
+	struct ucount *u = count_find(h->counts, user_id);
+	if (u && u->n >= h->o.per_user)
+		rc = WS_USER_FULL;
+	else if (!count_take(h->counts, user_id))
+		rc = WS_FULL;
+	else
+		count_drop(h->acounts, addr);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+/* Give back what a socket holds (by user, or by address while unauthenticated). */
+static void unreserve_accept(struct ws_hub *h, const struct ws_accept *a)
+{
+	if (a->anonymous)
+		ws_hub_unreserve_anon(h, a->addr);
+	else
+		ws_hub_unreserve(h, a->user_id);
+	if (a->tag && h->o.release)
+		h->o.release(h->o.release_ctx, a->tag);
 }
 
 int ws_hub_count(struct ws_hub *h)
@@ -317,7 +431,7 @@ int ws_hub_count(struct ws_hub *h)
 }
 
 void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
-		  void (*closer)(void *closer_ctx), void *closer_ctx, const struct ws_accept *a)
+		  const struct ws_accept *a)
 {
 	struct pending *p = calloc(1, sizeof *p);
 	if (p && extra_len) {
@@ -330,14 +444,12 @@ void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
 		}
 	}
 	if (!p) {
-		ws_hub_unreserve(h, a->user_id);
-		closer(closer_ctx);
+		unreserve_accept(h, a);
+		close(fd);
 		return;
 	}
 	p->fd = fd;
 	p->extra_len = extra_len;
-	p->closer = closer;
-	p->closer_ctx = closer_ctx;
 	p->a = *a;
 	pthread_mutex_lock(&h->lock);
 	bool stop = h->stop;
@@ -347,8 +459,8 @@ void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (stop) {
-		ws_hub_unreserve(h, a->user_id);
-		closer(closer_ctx);
+		unreserve_accept(h, a);
+		close(fd);
 		free(p->extra);
 		free(p);
 		return;
@@ -466,10 +578,93 @@ static void mark(struct conn *c)
 	c->hub->dirty = c;
 }
 
+static const struct wslay_event_callbacks CALLBACKS;
+
+/*
+ * wslay's context (8.8 kB with its buffers) is held only while a socket is
+ * busy: one quiet for park_ms parks (conn_park, from the timers) without
+ * one and gets a fresh one when anything happens (a read, a message to
+ * send, a ping). Busy sockets keep theirs: no allocation per message.
+ * false when out of memory.
+ */
+static bool conn_ctx(struct conn *c)
+{
+	if (c->ctx)
+		return true;
+	if (wslay_event_context_server_init(&c->ctx, &CALLBACKS, c) != 0) {
+		c->ctx = NULL;
+		c->io_error = true;
+		return false;
+	}
+	wslay_event_config_set_max_recv_msg_length(c->ctx, c->hub->o.max_message);
+	return true;
+}
+
+/* Follow the frames of the client's stream through the bytes handed to wslay. */
+static void rx_track(struct conn *c, const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (c->rx.left) {
+			uint64_t k = c->rx.left < n ? c->rx.left : n;
+			c->rx.left -= k;
+			p += k;
+			n -= (size_t)k;
+			continue;
+		}
+		c->rx.hdr[c->rx.have++] = *p++;
+		n--;
+		if (c->rx.have == 2) {
+			uint8_t l = c->rx.hdr[1] & 0x7f;
+			c->rx.need = (uint8_t)(2 +
+					       (l == 126   ? 2
+						: l == 127 ? 8
+							   : 0) +
+					       (c->rx.hdr[1] & 0x80 ? 4 : 0));
+		}
+		if (c->rx.have >= 2 && c->rx.have == c->rx.need) {
+			uint8_t l = c->rx.hdr[1] & 0x7f;
+			uint64_t len = l;
+			if (l == 126)
+				len = (uint64_t)c->rx.hdr[2] << 8 | c->rx.hdr[3];
+			else if (l == 127) {
+				len = 0;
+				for (int i = 2; i < 10; i++)
+					len = len << 8 | c->rx.hdr[i];
+			}
+			if ((c->rx.hdr[0] & 0x0f) < 8) /* data or continuation */
+				c->rx.frag = !(c->rx.hdr[0] & 0x80);
+			c->rx.left = len;
+			c->rx.have = c->rx.need = 0;
+		}
+	}
+}
+
+/*
+ * Free wslay's context of a socket with nothing under way: every byte read
+ * so far ends a whole message (wslay has handled them all: it returns only
+ * once a read would block), nothing waits to be written, no close begun.
+ */
+static bool conn_park(struct conn *c)
+{
+	if (!c->ctx || c->dirty || c->closing || c->lingering || c->io_error || c->dead ||
+	    c->q.head || c->extra_off < c->extra_len || c->rx.have || c->rx.left || c->rx.frag ||
+	    wslay_event_want_write(c->ctx) || wslay_event_get_queued_msg_count(c->ctx) ||
+	    !wslay_event_get_read_enabled(c->ctx) || wslay_event_get_close_sent(c->ctx) ||
+	    wslay_event_get_close_received(c->ctx))
+		return false;
+	wslay_event_context_free(c->ctx);
+	c->ctx = NULL;
+	return true;
+}
+
 static void conn_close(struct conn *c, uint16_t code, const char *reason)
 {
 	if (c->closing)
 		return;
+	if (!conn_ctx(c)) {
+		mark(c);
+		return;
+	}
 	c->closing = true;
 	ws_queue_clear(&c->q);
 	wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason));
@@ -482,6 +677,10 @@ static void conn_send(struct conn *c, struct ws_msg *m)
 {
 	if (c->closing)
 		return;
+	if (!conn_ctx(c)) {
+		mark(c);
+		return;
+	}
 	size_t inflight = wslay_event_get_queued_msg_length(c->ctx);
 	size_t limit = c->hub->o.queue_bytes > inflight ? c->hub->o.queue_bytes - inflight : 0;
 	if (ws_queue_push(&c->q, m, limit) < 0) {
@@ -532,6 +731,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 		memcpy(buf, c->extra + c->extra_off, n);
 		c->extra_off += n;
 		c->last_rx_ms = time_now_ms();
+		rx_track(c, buf, n);
 		return (ssize_t)n;
 	}
 	ssize_t n;
@@ -540,6 +740,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		c->last_rx_ms = time_now_ms();
+		rx_track(c, buf, (size_t)n);
 		return n;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -560,8 +761,10 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 		n = send(c->fd, data, len,
 			 MSG_NOSIGNAL | MSG_DONTWAIT | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
 	while (n < 0 && errno == EINTR);
-	if (n >= 0)
+	if (n >= 0) {
+		c->last_tx_ms = time_now_ms();
 		return n;
+	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -617,6 +820,62 @@ static void on_typing(struct conn *c, json_t *msg, int64_t now)
 	json_decref(d);
 }
 
+static void auth_enqueue(struct ws_hub *h, struct authjob *j)
+{
+	pthread_mutex_lock(&h->auth_lock);
+	if (h->auth_tail)
+		h->auth_tail->next = j;
+	else
+		h->auth_head = j;
+	h->auth_tail = j;
+	pthread_cond_signal(&h->auth_cond);
+	pthread_mutex_unlock(&h->auth_lock);
+}
+
+static const char AUTH_FIRST[] =
+    "authenticate first: the first message must be {\"type\":\"auth\",\"ticket\":\"...\"} (or "
+    "\"token\")";
+
+/* The first message of an unauthenticated socket (msg may be NULL: not JSON). */
+static void on_auth_msg(struct conn *c, json_t *msg)
+{
+	if (c->auth_inflight) {
+		conn_close(c, 1008,
+			   "wait for {\"type\":\"authenticated\"} before sending anything else");
+		return;
+	}
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (!type || strcmp(type, "auth") != 0) {
+		conn_close(c, 1008, AUTH_FIRST);
+		return;
+	}
+	json_t *jt = json_object_get(msg, "ticket"), *jk = json_object_get(msg, "token");
+	const char *ticket = json_string_value(jt), *token = json_string_value(jk);
+	if ((ticket != NULL) == (token != NULL) || (ticket && json_string_length(jt) > 4096) ||
+	    (token && json_string_length(jk) > 8192)) {
+		conn_close(c, 1008,
+			   "auth takes one \"ticket\" (POST /api/v1/realtime/ticket) or one "
+			   "\"token\" (an access token)");
+		return;
+	}
+	struct authjob *j = calloc(1, sizeof *j);
+	char *cred = strdup(ticket ? ticket : token);
+	if (!j || !cred) {
+		free(j);
+		free(cred);
+		conn_close(c, 1011, "out of memory");
+		return;
+	}
+	if (ticket)
+		j->ticket = cred;
+	else
+		j->token = cred;
+	j->c = c;
+	snprintf(j->a.path_user_id, sizeof j->a.path_user_id, "%s", c->path_user_id);
+	c->auth_inflight = true;
+	auth_enqueue(c->hub, j);
+}
+
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
 		   void *user)
 {
@@ -624,6 +883,15 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	if (c->closing || arg->opcode == WSLAY_CONNECTION_CLOSE || arg->opcode == WSLAY_PING ||
 	    arg->opcode == WSLAY_PONG)
 		return;
+	if (c->anon) {
+		json_t *m = arg->opcode == WSLAY_TEXT_FRAME
+				? json_loadb((const char *)arg->msg, arg->msg_length,
+					     JSON_REJECT_DUPLICATES, NULL)
+				: NULL;
+		on_auth_msg(c, m);
+		json_decref(m);
+		return;
+	}
 	if (arg->opcode != WSLAY_TEXT_FRAME) {
 		conn_close(c, 1003, "only text messages (JSON) are accepted");
 		return;
@@ -727,18 +995,35 @@ static void conn_destroy(struct ws_hub *h, struct conn *c, bool stopping)
 		c->next->prev = c->prev;
 	if (!stopping && c->indexed && local_count(h, c->user_id) == 0)
 		presence(h, c->user_id, c->orgs, c->norgs, "offline");
-	ws_hub_unreserve(h, c->user_id);
+	if (c->anon)
+		ws_hub_unreserve_anon(h, c->addr);
+	else
+		ws_hub_unreserve(h, c->user_id);
+	if (c->tag && h->o.release)
+		h->o.release(h->o.release_ctx, c->tag);
+	c->tag = NULL;
 	ws_queue_clear(&c->q);
-	wslay_event_context_free(c->ctx);
-	c->closer(c->closer_ctx); /* the fd is closed by its owner */
+	if (c->ctx)
+		wslay_event_context_free(c->ctx);
+	c->ctx = NULL;
+	close(c->fd);
+	c->fd = -1;
 	free(c->extra);
+	c->extra = NULL;
 	free(c->orgs);
-	free(c);
+	c->orgs = NULL;
+	c->norgs = 0;
+	if (c->auth_inflight)
+		c->zombie = true; /* its credential is being checked: freed when that is done */
+	else
+		free(c);
 }
 
 /* Move queued messages into wslay (one at a time), write what the socket takes, update epoll. */
 static void conn_flush(struct ws_hub *h, struct conn *c)
 {
+	if (!c->ctx)
+		return; /* parked: nothing queued (conn_send takes a context first) */
 	while (!c->closing && c->q.head && wslay_event_get_queued_msg_count(c->ctx) == 0) {
 		struct ws_msg *m = ws_queue_pop(&c->q);
 		struct wslay_event_msg wm = {.opcode = WSLAY_TEXT_FRAME,
@@ -787,8 +1072,9 @@ static void conn_settle(struct ws_hub *h, struct conn *c)
 {
 	if (!c->lingering)
 		conn_flush(h, c);
-	bool want_read = wslay_event_want_read(c->ctx), want_write = wslay_event_want_write(c->ctx);
-	if (!c->io_error && !c->lingering && !want_read && !want_write &&
+	bool want_read = !c->ctx || wslay_event_want_read(c->ctx);
+	bool want_write = c->ctx && wslay_event_want_write(c->ctx);
+	if (c->ctx && !c->io_error && !c->lingering && !want_read && !want_write &&
 	    wslay_event_get_close_sent(c->ctx) && !wslay_event_get_close_received(c->ctx)) {
 		c->lingering = true;
 		shutdown(c->fd, SHUT_WR);
@@ -824,21 +1110,38 @@ static void settle_dirty(struct ws_hub *h)
 	}
 }
 
+/* Index c for its user's and organizations' events; the user's first socket here: online. */
+static void conn_index(struct ws_hub *h, struct conn *c)
+{
+	bool first = local_count(h, c->user_id) == 0;
+	c->indexed = true;
+	index_add(h->users, c->user_id, c);
+	for (size_t i = 0; i < c->norgs; i++)
+		index_add(h->orgidx, c->orgs[i], c);
+	if (first)
+		presence(h, c->user_id, c->orgs, c->norgs, "online");
+}
+
 static void adopt(struct ws_hub *h, struct pending *p)
 {
 	struct conn *c = calloc(1, sizeof *c);
-	if (!c || wslay_event_context_server_init(&c->ctx, &CALLBACKS, c) != 0) {
+	if (c)
+		c->hub = h;
+	/* No wslay context until something happens (most sockets stay idle). */
+	if (!c || (p->extra_len && !conn_ctx(c))) {
 		free(c);
-		ws_hub_unreserve(h, p->a.user_id);
-		p->closer(p->closer_ctx);
+		unreserve_accept(h, &p->a);
+		close(p->fd);
 		free(p->extra);
 		return;
 	}
 	int64_t now = time_now_ms();
 	c->hub = h;
 	c->fd = p->fd;
-	c->closer = p->closer;
-	c->closer_ctx = p->closer_ctx;
+	c->anon = p->a.anonymous;
+	snprintf(c->addr, sizeof c->addr, "%s", p->a.addr);
+	c->tag = p->a.tag;
+	snprintf(c->path_user_id, sizeof c->path_user_id, "%s", p->a.path_user_id);
 	c->extra = p->extra;
 	c->extra_len = p->extra_len;
 	snprintf(c->user_id, sizeof c->user_id, "%s", p->a.user_id);
@@ -850,11 +1153,10 @@ static void adopt(struct ws_hub *h, struct pending *p)
 			c->norgs = p->a.norgs;
 		}
 	}
-	c->last_rx_ms = now;
+	c->last_rx_ms = c->last_tx_ms = now;
 	c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 	c->next_check_ms = now + CHECK_MS;
 	c->next_orgs_ms = now + 2 * (int64_t)h->o.ping_s * 1000;
-	wslay_event_config_set_max_recv_msg_length(c->ctx, h->o.max_message);
 	/* Non-blocking from now on (sends say so too); no Nagle delay (MHD turned it back on). */
 	int fl = fcntl(c->fd, F_GETFL);
 	if (fl >= 0)
@@ -875,18 +1177,16 @@ static void adopt(struct ws_hub *h, struct pending *p)
 		mark(c);
 		return;
 	}
-	if (strcmp(p->a.path_user_id, p->a.user_id) != 0) {
+	if (c->anon) {
+		/* Not indexed until its first message authenticates it. */
+		c->auth_deadline_ms = now + (int64_t)h->o.auth_timeout_s * 1000;
+	} else if (strcmp(p->a.path_user_id, p->a.user_id) != 0) {
 		/* Not indexed: it gets no events and does not count as the user being online. */
 		conn_close(c, 1008, "this socket is not yours: use your own user id in the path");
 		return;
+	} else {
+		conn_index(h, c);
 	}
-	bool first = local_count(h, c->user_id) == 0;
-	c->indexed = true;
-	index_add(h->users, c->user_id, c);
-	for (size_t i = 0; i < c->norgs; i++)
-		index_add(h->orgidx, c->orgs[i], c);
-	if (first)
-		presence(h, c->user_id, c->orgs, c->norgs, "online");
 	/* Bytes that came with the head may hold messages already. */
 	if (c->extra_len && wslay_event_recv(c->ctx) != 0)
 		c->io_error = true;
@@ -947,8 +1247,89 @@ static void refresh_orgs(struct ws_hub *h, struct conn *c)
 		index_add(h->orgidx, c->orgs[i], c);
 }
 
+static void authjob_free(struct authjob *j)
+{
+	free(j->ticket);
+	free(j->token);
+	free(j);
+}
+
+/* A credential's check is back (hub thread). */
+static void auth_result(struct ws_hub *h, struct authjob *j)
+{
+	struct conn *c = j->c;
+	c->auth_inflight = false;
+	if (c->zombie) {
+		free(c);
+	} else if (c->closing) {
+		/* nothing: it is on its way out */
+	} else if (j->rc == WS_AUTH_UNAVAILABLE) {
+		conn_close(c, 1013,
+			   "the credential cannot be checked right now: retry in a few seconds");
+	} else if (j->rc != WS_AUTH_OK) {
+		conn_close(c, 1008, j->reason[0] ? j->reason : "not authenticated");
+	} else if (strcmp(j->a.user_id, c->path_user_id) != 0) {
+		conn_close(c, 1008, "this socket is not yours: use your own user id in the path");
+	} else if (promote(h, c->addr, j->a.user_id) != WS_OK) {
+		conn_close(c, 1008,
+			   "you have as many WebSockets open as allowed: close one and retry");
+	} else {
+		c->anon = false;
+		snprintf(c->user_id, sizeof c->user_id, "%s", j->a.user_id);
+		snprintf(c->session_id, sizeof c->session_id, "%s", j->a.session_id);
+		if (j->a.norgs) {
+			c->orgs = calloc(j->a.norgs, sizeof *c->orgs);
+			if (c->orgs) {
+				memcpy(c->orgs, j->a.orgs, j->a.norgs * sizeof *c->orgs);
+				c->norgs = j->a.norgs;
+			}
+		}
+		int64_t now = time_now_ms();
+		c->next_check_ms = now + CHECK_MS;
+		c->next_orgs_ms = now + 2 * (int64_t)h->o.ping_s * 1000;
+		conn_index(h, c);
+		json_t *m = json_pack("{s:s,s:{s:s}}", "type", "authenticated", "data", "user_id",
+				      c->user_id);
+		char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+		json_decref(m);
+		if (text)
+			conn_send_text(c, text);
+		free(text);
+	}
+	authjob_free(j);
+}
+
+static void *auth_main(void *arg)
+{
+	struct ws_hub *h = arg;
+	pthread_mutex_lock(&h->auth_lock);
+	for (;;) {
+		while (!h->auth_stop && !h->auth_head)
+			pthread_cond_wait(&h->auth_cond, &h->auth_lock);
+		if (h->auth_stop)
+			break;
+		struct authjob *j = h->auth_head;
+		h->auth_head = j->next;
+		if (!h->auth_head)
+			h->auth_tail = NULL;
+		j->next = NULL;
+		pthread_mutex_unlock(&h->auth_lock);
+		j->rc = h->o.authenticate(h->o.app, j->ticket, j->token, &j->a, j->reason,
+					  sizeof j->reason);
+		pthread_mutex_lock(&h->lock);
+		j->next = h->auth_done;
+		h->auth_done = j;
+		pthread_mutex_unlock(&h->lock);
+		wake(h);
+		pthread_mutex_lock(&h->auth_lock);
+	}
+	pthread_mutex_unlock(&h->auth_lock);
+	return NULL;
+}
+
 static void timers(struct ws_hub *h, int64_t now)
 {
+	int parked = 0;
 	for (struct conn *c = h->conns; c; c = c->next) {
 		if (c->closing) {
 			if (now >= c->close_deadline_ms) {
@@ -957,13 +1338,27 @@ static void timers(struct ws_hub *h, int64_t now)
 			}
 			continue;
 		}
+		if (c->anon && !c->auth_inflight && now >= c->auth_deadline_ms) {
+			char reason[120];
+			snprintf(
+			    reason, sizeof reason,
+			    "not authenticated within %d s: send {\"type\":\"auth\",\"ticket\":"
+			    "\"...\"} first",
+			    h->o.auth_timeout_s);
+			conn_close(c, 1008, reason);
+			continue;
+		}
 		if (now - c->last_rx_ms > (int64_t)h->o.idle_s * 1000) {
 			conn_close(c, 1001, "idle");
 			continue;
 		}
+		if (c->ctx && now - c->last_rx_ms > h->o.park_ms &&
+		    now - c->last_tx_ms > h->o.park_ms)
+			parked += conn_park(c);
 		if (now >= c->next_ping_ms) {
 			struct wslay_event_msg wm = {.opcode = WSLAY_PING};
-			wslay_event_queue_msg(c->ctx, &wm);
+			if (conn_ctx(c))
+				wslay_event_queue_msg(c->ctx, &wm);
 			c->next_ping_ms = now + (int64_t)h->o.ping_s * 1000;
 			mark(c);
 		}
@@ -977,6 +1372,9 @@ static void timers(struct ws_hub *h, int64_t now)
 				conn_close(c, 1008, "session ended");
 		}
 	}
+	/* Many contexts freed at once (sockets gone quiet after a fan-out): give the pages back. */
+	if (parked >= 512)
+		malloc_trim(0);
 }
 
 static void *hub_main(void *arg)
@@ -999,10 +1397,10 @@ static void *hub_main(void *arg)
 			if (c->lingering) {
 				conn_linger_read(c);
 			} else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-				if (wslay_event_recv(c->ctx) != 0)
+				if (!conn_ctx(c) || wslay_event_recv(c->ctx) != 0)
 					c->io_error = true;
 			}
-			if (!c->lingering && (evs[i].events & EPOLLOUT)) {
+			if (!c->lingering && c->ctx && (evs[i].events & EPOLLOUT)) {
 				if (wslay_event_send(c->ctx) != 0)
 					c->io_error = true;
 			}
@@ -1015,13 +1413,20 @@ static void *hub_main(void *arg)
 		struct hev *evq = h->inbox_head;
 		h->inbox_head = h->inbox_tail = NULL;
 		h->inbox_n = 0;
+		struct authjob *done = h->auth_done;
+		h->auth_done = NULL;
 		pthread_mutex_unlock(&h->lock);
+		while (done) {
+			struct authjob *j = done;
+			done = j->next;
+			auth_result(h, j);
+		}
 		while (in) {
 			struct pending *p = in;
 			in = p->next;
 			if (stop) {
-				ws_hub_unreserve(h, p->a.user_id);
-				p->closer(p->closer_ctx);
+				unreserve_accept(h, &p->a);
+				close(p->fd);
 				free(p->extra);
 			} else {
 				adopt(h, p);
@@ -1049,14 +1454,47 @@ static void *hub_main(void *arg)
 	/* Stopping: tell every socket, try once to send it, and let go. */
 	while (h->conns) {
 		struct conn *c = h->conns;
-		if (!c->closing)
+		if (!c->closing && conn_ctx(c))
 			wslay_event_queue_close(c->ctx, 1001, (const uint8_t *)"server stopping",
 						15);
 		ws_queue_clear(&c->q);
-		wslay_event_send(c->ctx);
+		if (c->ctx)
+			wslay_event_send(c->ctx);
 		conn_destroy(h, c, true);
 	}
 	return NULL;
+}
+
+/*
+ * Stop the auth thread (once the hub thread is gone: every socket is
+ * destroyed, those with a check under way are zombies) and free what is
+ * left in its queues, zombies with it.
+ */
+static void auth_stop(struct ws_hub *h)
+{
+	if (h->auth_started) {
+		pthread_mutex_lock(&h->auth_lock);
+		h->auth_stop = true;
+		pthread_cond_signal(&h->auth_cond);
+		pthread_mutex_unlock(&h->auth_lock);
+		pthread_join(h->auth_thread, NULL);
+		h->auth_started = false;
+	}
+	pthread_mutex_lock(&h->auth_lock);
+	struct authjob *todo = h->auth_head;
+	h->auth_head = h->auth_tail = NULL;
+	pthread_mutex_unlock(&h->auth_lock);
+	pthread_mutex_lock(&h->lock);
+	struct authjob *done = h->auth_done;
+	h->auth_done = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (struct authjob *lists[2] = {todo, done}, **l = lists; l < lists + 2; l++)
+		while (*l) {
+			struct authjob *j = *l;
+			*l = j->next;
+			free(j->c); /* a zombie by now */
+			authjob_free(j);
+		}
 }
 
 struct ws_hub *ws_hub_new(const struct ws_hub_opts *o)
@@ -1077,12 +1515,25 @@ struct ws_hub *ws_hub_new(const struct ws_hub_opts *o)
 		h->o.max_message = 65536;
 	if (!h->o.queue_bytes)
 		h->o.queue_bytes = 1 << 20;
+	if (h->o.park_ms <= 0)
+		h->o.park_ms = 2000;
+	if (h->o.auth_timeout_s <= 0)
+		h->o.auth_timeout_s = 5;
+	if (h->o.anon_per_addr <= 0)
+		h->o.anon_per_addr = 16;
 	h->sub = -1;
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
 	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->auth_lock, NULL);
+	pthread_cond_init(&h->auth_cond, NULL);
 	if (h->ep < 0 || h->efd < 0)
 		goto fail;
+	if (h->o.authenticate) {
+		if (pthread_create(&h->auth_thread, NULL, auth_main, h) != 0)
+			goto fail;
+		h->auth_started = true;
+	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &ev) < 0)
 		goto fail;
@@ -1096,11 +1547,14 @@ struct ws_hub *ws_hub_new(const struct ws_hub_opts *o)
 	}
 	return h;
 fail:
+	auth_stop(h);
 	if (h->ep >= 0)
 		close(h->ep);
 	if (h->efd >= 0)
 		close(h->efd);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->auth_lock);
+	pthread_cond_destroy(&h->auth_cond);
 	free(h);
 	return NULL;
 }
@@ -1119,6 +1573,7 @@ void ws_hub_stop(struct ws_hub *h)
 	if (h->started)
 		pthread_join(h->thread, NULL);
 	h->started = false;
+	auth_stop(h);
 	pthread_mutex_lock(&h->lock);
 	struct hev *evq = h->inbox_head;
 	h->inbox_head = h->inbox_tail = NULL;
@@ -1136,15 +1591,13 @@ void ws_hub_free(struct ws_hub *h)
 	if (!h)
 		return;
 	ws_hub_stop(h);
-	for (unsigned b = 0; b < NBUCKETS; b++)
-		while (h->counts[b]) {
-			struct ucount *u = h->counts[b];
-			h->counts[b] = u->next;
-			free(u);
-		}
+	count_free(h->counts);
+	count_free(h->acounts);
 	close(h->ep);
 	close(h->efd);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->auth_lock);
+	pthread_cond_destroy(&h->auth_cond);
 	free(h);
 }
 

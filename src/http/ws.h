@@ -18,6 +18,16 @@
  * The hub publishes "presence" {user_id, status: online|offline} to the
  * user's organizations when their first socket here opens and their last
  * one closes.
+ *
+ * A socket upgraded without credentials (browsers cannot send headers) is
+ * held unauthenticated: at most anon_per_addr per client address, no
+ * events, no presence. Its first message must be {"type":"auth",
+ * "ticket":T} or {"type":"auth","token":JWT} within auth_timeout_s; the
+ * credential is checked on the hub's auth thread (the database may be
+ * slow: the event thread never waits for it), and the socket then gets
+ * {"type":"authenticated","data":{"user_id":U}} and its events. Any other
+ * message first, silence, a bad credential or another user's id in the
+ * path: closed 1008 with a reason that says what to do.
  */
 #ifndef IAM_HTTP_WS_H
 #define IAM_HTTP_WS_H
@@ -30,6 +40,7 @@
 
 struct bus;
 struct ws_hub;
+struct ws_accept;
 
 #define WS_MAX_ORGS 64
 
@@ -50,7 +61,25 @@ struct ws_hub_opts {
 	 */
 	int (*user_orgs)(void *app, const char *user_id, char (*out)[UUID_STR_LEN], size_t max,
 			 size_t *n);
+	int park_ms; /* a socket quiet this long frees its framing state (0: 2000) */
+	/* Called once with ws_accept.tag (when set) when the socket ends, or is never adopted. */
+	void (*release)(void *release_ctx, void *tag);
+	void *release_ctx;
+	int auth_timeout_s; /* an unauthenticated socket has this long to authenticate */
+	int anon_per_addr;  /* unauthenticated sockets per client address */
+	/*
+	 * Check the credential of an auth message (ticket or token, the other
+	 * NULL) for the socket a (path_user_id set): fill a's user, session and
+	 * organizations and return WS_AUTH_OK; or WS_AUTH_DENIED with a reason
+	 * (one sentence, < 100 bytes, for the close frame); or WS_AUTH_UNAVAILABLE
+	 * (database down). Runs on the hub's auth thread: may wait, boundedly.
+	 * NULL: sockets without credentials are refused (401 before the upgrade).
+	 */
+	int (*authenticate)(void *app, const char *ticket, const char *token, struct ws_accept *a,
+			    char *reason, size_t reason_len);
 };
+
+enum { WS_AUTH_OK = 0, WS_AUTH_DENIED = 1, WS_AUTH_UNAVAILABLE = 2 };
 
 /* Who a socket is for, decided before the upgrade. */
 struct ws_accept {
@@ -59,6 +88,9 @@ struct ws_accept {
 	char path_user_id[UUID_STR_LEN]; /* {user_id} of the URL: must be user_id (else 1008) */
 	char orgs[WS_MAX_ORGS][UUID_STR_LEN];
 	size_t norgs;
+	bool anonymous; /* no credentials yet: the first message must authenticate */
+	void *tag;	/* the HTTP server's, handed to ws_hub_opts.release when the socket ends */
+	char addr[48];	/* the client's address (anonymous sockets are capped per address) */
 };
 
 /* Start the hub's thread and subscribe it to the bus. NULL on failure. */
@@ -72,18 +104,23 @@ void ws_hub_stop(struct ws_hub *h);
 /* Stop if needed and free: only once nothing can call the hub any more (MHD stopped). */
 void ws_hub_free(struct ws_hub *h);
 
-enum ws_reserve { WS_OK = 0, WS_FULL = 1, WS_USER_FULL = 2 };
+enum ws_reserve { WS_OK = 0, WS_FULL = 1, WS_USER_FULL = 2, WS_ADDR_FULL = 3 };
 /* Take a slot for user_id before upgrading (caps); give it back with ws_hub_unreserve if unused. */
 enum ws_reserve ws_hub_reserve(struct ws_hub *h, const char *user_id);
 void ws_hub_unreserve(struct ws_hub *h, const char *user_id);
+/* The same for an unauthenticated socket from addr (anon_per_addr). */
+enum ws_reserve ws_hub_reserve_anon(struct ws_hub *h, const char *addr);
+void ws_hub_unreserve_anon(struct ws_hub *h, const char *addr);
+/* Whether sockets without credentials are taken (an authenticate callback is set). */
+bool ws_hub_takes_anon(const struct ws_hub *h);
 
 /*
  * Adopt an upgraded socket that holds a reservation: extra (bytes the
- * client sent after its head) is read first; close(closer) is called once
- * the hub is done with fd (it must close it). a is copied.
+ * client sent after its head) is read first. The hub owns fd from now on
+ * and closes it when done (also when it cannot adopt it). a is copied.
  */
 void ws_hub_adopt(struct ws_hub *h, int fd, const char *extra, size_t extra_len,
-		  void (*closer)(void *closer_ctx), void *closer_ctx, const struct ws_accept *a);
+		  const struct ws_accept *a);
 
 /* Sockets open now. */
 int ws_hub_count(struct ws_hub *h);

@@ -1,6 +1,8 @@
 // WebSocket (GET /api/v2/messages/ws/{user_id}) with the npm `ws` client:
 // tickets (POST /api/v1/realtime/ticket) and their expiry (401 before the
-// upgrade), ping/pong, meeting.status events from a real transcription,
+// upgrade), authentication by the first message (ticket or token; 1008 for a
+// bad one, another message first or silence; no events before it; a cap per
+// address), sockets counted against IAM_MAX_CONNECTIONS, ping/pong, meeting.status events from a real transcription,
 // tenant isolation, close codes 1008 (not my socket, logout), 1009 (a 10 MB
 // frame), 1002 (unmasked frame, bad opcode: raw TCP), a ping flood, and
 // back-pressure (a client that stops reading gets 1013 while iamd's memory
@@ -46,6 +48,8 @@ before(async () => {
 		IAM_WS_MAX_MESSAGE: '1048576',
 		IAM_WS_QUEUE_BYTES: String(QUEUE_BYTES),
 		IAM_WS_PER_USER: '8',
+		IAM_WS_AUTH_TIMEOUT_S: '2',
+		IAM_WS_UNAUTH_PER_IP: '4',
 		// Under AddressSanitizer freed memory waits in a quarantine (256 MB by default) and
 		// would count as resident: keep it small so the memory bound below means the same there.
 		ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'quarantine_size_mb=4:thread_local_quarantine_size_kb=64'].filter(Boolean).join(':'),
@@ -272,12 +276,12 @@ describe('WebSocket', () => {
 		s.ws.close(1000);
 	});
 
-	test('no credentials, a bad ticket, an expired ticket, a meeting ticket: 401 problem before the upgrade', T, async () => {
+	test('a bad ticket, an expired ticket, a meeting ticket, a bad token: 401 problem before the upgrade', T, async () => {
 		const a = await account();
-		let e = await refused(wsUrl(a.user));
+		let e = await refused(wsUrl(a.user), { headers: { authorization: 'Bearer not-a-token' } });
 		assert.equal(e.status, 401);
 		assert.match(e.headers['content-type'], /application\/problem\+json/);
-		assert.equal(JSON.parse(e.body).code, 'unauthorized');
+		assert.equal(JSON.parse(e.body).code, 'invalid_token');
 
 		const good = await ticketFor(a);
 		const bad = good.slice(0, -3) + (good.endsWith('AAA') ? 'BBB' : 'AAA');
@@ -302,6 +306,151 @@ describe('WebSocket', () => {
 
 		const t = await requestAt(srv.base, 'POST', '/api/v1/realtime/ticket', {});
 		assert.equal(t.status, 401);
+	});
+
+	test('no credentials: the first message {"type":"auth","ticket"} authenticates; events before it are not delivered', T, async () => {
+		const a = await account();
+		const s = await openSocket(wsUrl(a.user));
+		// Not authenticated yet: an event for the user now is not delivered to this socket.
+		await sleep(200); // adopted by the hub
+		await redisPublish(redis, wireEvent(1, a.user, 'probe', { n: 'before' }));
+		await sleep(300);
+		s.ws.send(JSON.stringify({ type: 'auth', ticket: await ticketFor(a) }));
+		const ok = await s.next((m) => m.type === 'authenticated');
+		assert.deepEqual(ok, { type: 'authenticated', data: { user_id: a.user } });
+		await redisPublish(redis, wireEvent(1, a.user, 'probe', { n: 'after' }));
+		await s.next((m) => m.type === 'probe' && m.data.n === 'after');
+		assert.deepEqual(
+			s.messages.filter((m) => m.type === 'probe').map((m) => m.data.n),
+			['after'],
+		);
+		// An authenticated socket: ping works, and it closes normally.
+		s.ws.send(JSON.stringify({ type: 'ping', timestamp: 7 }));
+		assert.deepEqual(await s.next((m) => m.type === 'pong'), { type: 'pong', timestamp: 7 });
+		s.ws.close(1000);
+		assert.equal((await s.closed).code, 1000);
+	});
+
+	test('no credentials: {"type":"auth","token"} with an access token authenticates too, and the user counts as online only then', T, async () => {
+		const a = await account();
+		const sub = redisSubscribe(redis);
+		await sub.ready;
+		const s = await openSocket(wsUrl(a.user));
+		await sleep(300);
+		assert.deepEqual(sub.events.filter((e) => e.type === 'presence' && e.data.user_id === a.user), []);
+		s.ws.send(JSON.stringify({ type: 'auth', token: a.token }));
+		assert.deepEqual(await s.next((m) => m.type === 'authenticated'), { type: 'authenticated', data: { user_id: a.user } });
+		const deadline = Date.now() + 5000;
+		while (!sub.events.some((e) => e.type === 'presence' && e.data.user_id === a.user) && Date.now() < deadline) await sleep(50);
+		assert.equal(sub.events.find((e) => e.type === 'presence' && e.data.user_id === a.user)?.data.status, 'online');
+		sub.close();
+		s.ws.close(1000);
+	});
+
+	test('first-message auth refused: bad ticket, expired ticket, another user\'s ticket, bad token, another message first, silence: 1008', T, async () => {
+		const a = await account();
+		const b = await account();
+		const good = await ticketFor(a);
+		const bad = good.slice(0, -3) + (good.endsWith('AAA') ? 'BBB' : 'AAA');
+		const cases = [
+			[{ type: 'auth', ticket: bad }, /ticket is not valid/],
+			[{ type: 'auth', ticket: forgeTicket(a, Math.floor(Date.now() / 1000) - 1) }, /ticket is not valid/],
+			[{ type: 'auth', token: 'nope' }, /token is not valid/],
+			[{ type: 'auth' }, /"ticket"/],
+			[{ type: 'ping', timestamp: 1 }, /authenticate first/],
+			['not json', /authenticate first/],
+		];
+		for (const [msg, reason] of cases) {
+			const s = await openSocket(wsUrl(a.user));
+			s.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+			const c = await withTimeout(s.closed, 10000, `close after ${JSON.stringify(msg)}`);
+			assert.equal(c.code, 1008, JSON.stringify(msg));
+			assert.match(c.reason, reason);
+			assert.deepEqual(s.messages, [], 'nothing was sent to it');
+		}
+		// A's good ticket on B's path: not yours.
+		const s = await openSocket(wsUrl(b.user));
+		s.ws.send(JSON.stringify({ type: 'auth', ticket: good }));
+		const c = await withTimeout(s.closed, 10000, 'close');
+		assert.equal(c.code, 1008);
+		assert.match(c.reason, /not yours/);
+		// Silence past IAM_WS_AUTH_TIMEOUT_S (2 s here).
+		const t0 = Date.now();
+		const quiet = await openSocket(wsUrl(a.user));
+		const q = await withTimeout(quiet.closed, 10000, 'close of a silent socket');
+		assert.equal(q.code, 1008);
+		assert.match(q.reason, /not authenticated within 2 s/);
+		const waited = Date.now() - t0;
+		assert.ok(waited >= 1500 && waited < 6000, `closed after ${waited} ms`);
+	});
+
+	test('unauthenticated sockets are capped per address (IAM_WS_UNAUTH_PER_IP): 429, and authenticating frees a slot', T, async () => {
+		const a = await account();
+		await sleep(300); // sockets of the tests before have been let go
+		const open = [];
+		for (let i = 0; i < 4; i++) open.push(await openSocket(wsUrl(a.user)));
+		const e = await refused(wsUrl(a.user));
+		assert.equal(e.status, 429);
+		assert.equal(JSON.parse(e.body).code, 'too_many_unauthenticated_sockets');
+		// Authenticated sockets do not count against it.
+		const authed = await openSocket(wsUrl(a.user, await ticketFor(a)));
+		open[0].ws.send(JSON.stringify({ type: 'auth', ticket: await ticketFor(a) }));
+		await open[0].next((m) => m.type === 'authenticated');
+		const again = await openSocket(wsUrl(a.user));
+		for (const s of [...open, again, authed]) s.ws.close(1000);
+		await Promise.all([...open, again, authed].map((s) => s.closed));
+	});
+
+	for (const [name, caps] of [
+		['IAM_MAX_CONNECTIONS', { IAM_MAX_CONNECTIONS: '16', IAM_MAX_CONN_PER_IP: '0' }],
+		['IAM_MAX_CONN_PER_IP', { IAM_MAX_CONNECTIONS: '256', IAM_MAX_CONN_PER_IP: '16' }],
+	])
+	test(`open WebSockets count against ${name} like the connections they came from (503 past it)`, T, async () => {
+		const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-ws-cap-'));
+		const s2 = await startIamd(d2, { ...PG, IAM_JWT_SECRET: SECRET, IAM_WORKERS: '0', IAM_WS_PER_USER: '64', ...caps });
+		const saved = srv;
+		srv = s2;
+		/** Status of GET /readyz on a fresh TCP connection. */
+		const freshStatus = () =>
+			new Promise((resolve, reject) => {
+				const c = net.connect(s2.port, '127.0.0.1', () => c.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+				let buf = '';
+				c.on('data', (d) => (buf += d.toString()));
+				c.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(buf)?.[1])));
+				c.on('error', reject);
+			});
+		const socks = [];
+		try {
+			const a = await account();
+			assert.equal(await freshStatus(), 200);
+			const t = await ticketFor(a);
+			// Open sockets until the server is full (the client's idle keep-alive connections count too).
+			let refusedWith = null;
+			for (let i = 0; i < 24 && !refusedWith; i++) {
+				try {
+					socks.push(await openSocket(wsUrl(a.user, t)));
+					await adopted(socks.at(-1));
+				} catch (e) {
+					refusedWith = e.status;
+				}
+			}
+			assert.equal(refusedWith, 503, `sockets past ${name} are refused`);
+			assert.ok(socks.length >= 10 && socks.length <= 16, `${socks.length} sockets opened`);
+			assert.equal(await freshStatus(), 503, `the sockets hold the connections ${name} allows`);
+			socks.pop().ws.close(1000);
+			socks.pop().ws.close(1000);
+			let st = 0;
+			for (let i = 0; i < 40 && st !== 200; i++) {
+				st = await freshStatus();
+				if (st !== 200) await sleep(50);
+			}
+			assert.equal(st, 200, 'closing sockets gives the room back');
+		} finally {
+			for (const x of socks) x.ws.terminate();
+			srv = saved;
+			await s2.stop();
+			fs.rmSync(d2, { recursive: true, force: true });
+		}
 	});
 
 	test('a plain GET is told to upgrade (426)', T, async () => {
