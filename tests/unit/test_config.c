@@ -694,6 +694,8 @@ static void test_table_well_formed(void **state)
 	    "IAM_WS_IDLE_S",
 	    "IAM_WS_MAX_MESSAGE",
 	    "IAM_WS_QUEUE_BYTES",
+	    "IAM_WS_AUTH_TIMEOUT_S",
+	    "IAM_WS_UNAUTH_PER_IP",
 	    "IAM_TUS_LOCK_S",
 	    "IAM_SPOOL_ORPHAN_AGE_S",
 	    "IAM_DISK_MIN_FREE_MB",
