@@ -111,8 +111,9 @@ int api_ws_authenticate(void *app_, const char *ticket, const char *token, struc
 	char path[96], *header = NULL;
 	int rc = WS_AUTH_DENIED;
 	snprintf(path, sizeof path, "/api/v2/messages/ws/%s", a->path_user_id);
-	/* The auth thread may wait for a connection (the hub thread goes on meanwhile). */
-	struct db_conn *c = db_acquire(app->db, 3000);
+	/* The auth thread may wait for a connection (the hub thread goes on meanwhile).
+	 * Authentication finds tickets and sessions by hash: system scope, as in the frame. */
+	struct db_conn *c = db_acquire_system(app->db, 3000);
 	if (!c)
 		return WS_AUTH_UNAVAILABLE;
 	if (ticket) {

@@ -189,7 +189,8 @@ describe('transcript editing', T, () => {
 		await box.waitFor({ state: 'detached' });
 		assert.equal((await seg(i).locator('.segment__text').textContent()).trim(), textBefore);
 		assert.equal(edits.length, before, 'no edit was sent');
-		assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-edit-segment')), String(i));
+		// Focus goes back to the line's edit button (once the editor has unmounted).
+		await page.waitForFunction((k) => document.activeElement?.getAttribute('data-edit-segment') === k, String(i), { timeout: 3000 });
 	});
 
 	test('someone else edits meanwhile: the page says so, shows their version and keeps what was typed to save again', T, async () => {
