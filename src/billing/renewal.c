@@ -140,7 +140,7 @@ static void tell_owners(struct db_conn *c, struct bus *bus, const char *org_id,
 {
 	char org[200] = "Your organization";
 	billing_org_name(c, org_id, org, sizeof org);
-	char money[48], due[40], subject[300], intro[1200];
+	char money[48], due[40], subject[400], intro[1200];
 	invoice_money(inv->total_minor, money, sizeof money);
 	time_t t = (time_t)(period_end / 1000);
 	struct tm tm;
