@@ -1,5 +1,6 @@
 #include "store/billing.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,60 @@ static int64_t int_or_unlimited(const struct db_res *r, int col)
 	return db_is_null(r, col) ? BILLING_UNLIMITED : db_int(r, col);
 }
 
-static void plan_read(const struct db_res *r, struct plan *p)
+/* The first row of sql, read into out by read; STORE_NOT_FOUND when there is none. */
+static enum store_rc row_one(struct db_conn *c, const char *sql, const struct db_param *p,
+			     size_t np, store_row_fn read, void *out)
 {
+	int rc;
+	struct db_res *r = db_query(c, sql, p, np, &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1)
+		read(r, out);
+	db_res_free(r);
+	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+}
+
+/* The first column of the first row (0 when there is none, or it is NULL). */
+static enum store_rc one_int(struct db_conn *c, const char *sql, const struct db_param *p,
+			     size_t np, int64_t *out)
+{
+	int rc;
+	*out = 0;
+	struct db_res *r = db_query(c, sql, p, np, &rc);
+	if (!r)
+		return store_rc_of(rc);
+	rc = db_next(r);
+	if (rc == 1 && !db_is_null(r, 0))
+		*out = db_int(r, 0);
+	db_res_free(r);
+	return rc < 0 ? store_rc_of(rc) : STORE_OK;
+}
+
+/*
+ * Every row of a list that only its data bounds (the plan catalogue,
+ * PayGate's subscriptions), read with store_rows: count_sql counts the rows
+ * sql reads, so the array is as long as the list. A row added between the
+ * two queries is left for the next call.
+ */
+static enum store_rc rows_all(struct db_conn *c, const char *count_sql, const char *sql,
+			      size_t size, store_row_fn read, void **out, size_t *n)
+{
+	int64_t count = 0;
+	*out = NULL;
+	*n = 0;
+	enum store_rc src = one_int(c, count_sql, NULL, 0, &count);
+	if (src)
+		return src;
+	int rc;
+	struct db_res *r = db_query(c, sql, NULL, 0, &rc);
+	return store_rows(r, rc, count < INT_MAX ? (int)count : INT_MAX, size, read, out, n);
+}
+
+static void plan_read(const struct db_res *r, void *elem)
+{
+	struct plan *p = elem;
 	memset(p, 0, sizeof *p);
 	store_copy(p->code, sizeof p->code, r, 0);
 	store_copy(p->name, sizeof p->name, r, 1);
@@ -45,60 +98,28 @@ static void plan_read(const struct db_res *r, struct plan *p)
 	store_copy(p->stripe_meter_event, sizeof p->stripe_meter_event, r, 13);
 }
 
-static enum store_rc plan_one(struct db_conn *c, const char *sql, const char *arg, struct plan *out)
-{
-	int rc;
-	struct db_res *r = db_query(c, sql, DB_PARAMS(DB_TEXT(arg)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1)
-		plan_read(r, out);
-	db_res_free(r);
-	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
-}
-
 enum store_rc billing_plan_get(struct db_conn *c, const char *code, struct plan *out)
 {
-	return plan_one(c, "SELECT " PLAN_COLS " FROM plans p WHERE p.code = $1", code, out);
+	return row_one(c, "SELECT " PLAN_COLS " FROM plans p WHERE p.code = $1",
+		       DB_PARAMS(DB_TEXT(code)), plan_read, out);
 }
 
 enum store_rc billing_plan_by_price(struct db_conn *c, const char *price_id, struct plan *out)
 {
-	return plan_one(c,
-			"SELECT " PLAN_COLS " FROM plans p JOIN plan_prices pp ON pp.plan_code = "
-			"p.code WHERE pp.provider_price_id = $1 ORDER BY p.position LIMIT 1",
-			price_id, out);
+	return row_one(c,
+		       "SELECT " PLAN_COLS " FROM plans p JOIN plan_prices pp ON pp.plan_code = "
+		       "p.code WHERE pp.provider_price_id = $1 ORDER BY p.position LIMIT 1",
+		       DB_PARAMS(DB_TEXT(price_id)), plan_read, out);
 }
 
 enum store_rc billing_plan_list(struct db_conn *c, struct plan **out, size_t *n)
 {
-	int rc;
-	*out = NULL;
-	*n = 0;
-	struct db_res *r = db_query(
-	    c, "SELECT " PLAN_COLS " FROM plans p ORDER BY p.position, p.code", NULL, 0, &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct plan *list = NULL;
-	size_t count = 0;
-	while ((rc = db_next(r)) == 1) {
-		struct plan *grown = realloc(list, (count + 1) * sizeof *list);
-		if (!grown) {
-			rc = DB_ERR;
-			break;
-		}
-		list = grown;
-		plan_read(r, &list[count++]);
-	}
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	enum store_rc rc = rows_all(c, "SELECT COUNT(*) FROM plans",
+				    "SELECT " PLAN_COLS " FROM plans p ORDER BY p.position, p.code",
+				    sizeof **out, plan_read, &list, n);
 	*out = list;
-	*n = count;
-	return STORE_OK;
+	return rc;
 }
 
 static struct db_param limit_param(int64_t v)
@@ -175,8 +196,9 @@ static void month_of(int64_t ms, int64_t *start, int64_t *end)
 	" COALESCE(provider_customer_id, ''), COALESCE(provider_subscription_id, ''),"             \
 	" period_start, period_end, COALESCE(past_due_since, 0), provider_event_at"
 
-static void sub_read(const struct db_res *r, struct subscription *s)
+static void sub_read(const struct db_res *r, void *elem)
 {
+	struct subscription *s = elem;
 	memset(s, 0, sizeof *s);
 	store_copy(s->org_id, sizeof s->org_id, r, 0);
 	store_copy(s->plan_code, sizeof s->plan_code, r, 1);
@@ -195,26 +217,19 @@ static void sub_read(const struct db_res *r, struct subscription *s)
 enum store_rc billing_subscription_get(struct db_conn *c, const char *org_id, int64_t now_ms,
 				       struct subscription *out)
 {
-	int rc;
-	struct db_res *r = db_query(c, "SELECT " SUB_COLS " FROM subscriptions WHERE org_id = $1",
-				    DB_PARAMS(DB_TEXT(org_id)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1)
-		sub_read(r, out);
-	db_res_free(r);
-	if (rc < 0)
-		return store_rc_of(rc);
-	if (rc == 0) {
+	enum store_rc rc = row_one(c, "SELECT " SUB_COLS " FROM subscriptions WHERE org_id = $1",
+				   DB_PARAMS(DB_TEXT(org_id)), sub_read, out);
+	bool stored = rc == STORE_OK;
+	if (rc == STORE_NOT_FOUND) {
 		memset(out, 0, sizeof *out);
 		snprintf(out->org_id, sizeof out->org_id, "%s", org_id);
 		snprintf(out->plan_code, sizeof out->plan_code, "free");
 		snprintf(out->state, sizeof out->state, "active");
 		snprintf(out->currency, sizeof out->currency, "USD");
-	}
+	} else if (rc)
+		return rc;
 	/* Periods without a provider (Free, manual) follow the calendar month. */
-	if (rc == 0 || (!out->provider[0] && now_ms >= out->period_end))
+	if (!stored || (!out->provider[0] && now_ms >= out->period_end))
 		month_of(now_ms, &out->period_start, &out->period_end);
 	return STORE_OK;
 }
@@ -245,18 +260,10 @@ enum store_rc billing_subscription_put(struct db_conn *c, const struct subscript
 enum store_rc billing_subscription_by_customer(struct db_conn *c, const char *provider,
 					       const char *customer_id, struct subscription *out)
 {
-	int rc;
-	struct db_res *r = db_query(c,
-				    "SELECT " SUB_COLS " FROM subscriptions WHERE provider = $1"
-				    " AND provider_customer_id = $2",
-				    DB_PARAMS(DB_TEXT(provider), DB_TEXT(customer_id)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1)
-		sub_read(r, out);
-	db_res_free(r);
-	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+	return row_one(c,
+		       "SELECT " SUB_COLS " FROM subscriptions WHERE provider = $1"
+		       " AND provider_customer_id = $2",
+		       DB_PARAMS(DB_TEXT(provider), DB_TEXT(customer_id)), sub_read, out);
 }
 
 enum store_rc billing_usage_add(struct db_conn *c, const struct usage_record *u, bool *inserted)
@@ -286,21 +293,6 @@ enum store_rc billing_usage_add_id(struct db_conn *c, const struct usage_record 
 	if (!added)
 		id[0] = '\0';
 	return store_rc_of(rc);
-}
-
-static enum store_rc one_int(struct db_conn *c, const char *sql, const struct db_param *p,
-			     size_t np, int64_t *out)
-{
-	int rc;
-	*out = 0;
-	struct db_res *r = db_query(c, sql, p, np, &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1 && !db_is_null(r, 0))
-		*out = db_int(r, 0);
-	db_res_free(r);
-	return rc < 0 ? store_rc_of(rc) : STORE_OK;
 }
 
 enum store_rc billing_usage_sum(struct db_conn *c, const char *org_id, const char *kind,
@@ -421,12 +413,29 @@ enum store_rc billing_stored_bytes(struct db_conn *c, const char *org_id, int64_
 		       DB_PARAMS(DB_TEXT(org_id)), sum);
 }
 
+#define DAY_MS 86400000LL
+
+/* The UTC days [from, to) touches, as the query below groups them: the most rows it has. */
+static int days_touched(int64_t from_ms, int64_t to_ms)
+{
+	if (to_ms <= from_ms)
+		return 0;
+	int64_t days = (to_ms - 1) / DAY_MS - from_ms / DAY_MS + 1;
+	return days < BILLING_USAGE_DAYS_MAX ? (int)days : BILLING_USAGE_DAYS_MAX;
+}
+
+static void day_read(const struct db_res *r, void *elem)
+{
+	*(struct usage_day *)elem = (struct usage_day){.day_ms = db_int(r, 0),
+						       .seconds = db_int(r, 1),
+						       .chat_messages = db_int(r, 2),
+						       .api_requests = db_int(r, 3)};
+}
+
 enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_t from_ms,
 				   int64_t to_ms, struct usage_day **out, size_t *n)
 {
 	int rc;
-	*out = NULL;
-	*n = 0;
 	struct db_res *r = db_query(
 	    c,
 	    "SELECT d, SUM(s), SUM(m), SUM(a) FROM ("
@@ -440,52 +449,22 @@ enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_
 	    " FROM api_request_windows WHERE org_id = $1 AND window_start >= $2"
 	    " AND window_start < $3) u GROUP BY d ORDER BY d",
 	    DB_PARAMS(DB_TEXT(org_id), DB_INT(from_ms), DB_INT(to_ms)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct usage_day *list = NULL;
-	size_t count = 0;
-	while ((rc = db_next(r)) == 1) {
-		struct usage_day *grown = realloc(list, (count + 1) * sizeof *list);
-		if (!grown) {
-			rc = DB_ERR;
-			break;
-		}
-		list = grown;
-		list[count++] = (struct usage_day){.day_ms = db_int(r, 0),
-						   .seconds = db_int(r, 1),
-						   .chat_messages = db_int(r, 2),
-						   .api_requests = db_int(r, 3)};
-	}
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	rc = store_rows(r, rc, days_touched(from_ms, to_ms), sizeof **out, day_read, &list, n);
 	*out = list;
-	*n = count;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc billing_api_hit(struct db_conn *c, const char *org_id, int64_t window_ms, int64_t n,
 			      int64_t *count)
 {
-	int rc;
-	*count = 0;
 	/* One atomic upsert: racing requests of several processes all count. */
-	struct db_res *r =
-	    db_query(c,
-		     "INSERT INTO api_request_windows (org_id, window_start, requests)"
-		     " VALUES ($1, $2, $3) ON CONFLICT (org_id, window_start)"
-		     " DO UPDATE SET requests = api_request_windows.requests + $3"
-		     " RETURNING requests",
-		     DB_PARAMS(DB_TEXT(org_id), DB_INT(window_ms), DB_INT(n)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1)
-		*count = db_int(r, 0);
-	db_res_free(r);
-	return rc < 0 ? store_rc_of(rc) : STORE_OK;
+	return one_int(c,
+		       "INSERT INTO api_request_windows (org_id, window_start, requests)"
+		       " VALUES ($1, $2, $3) ON CONFLICT (org_id, window_start)"
+		       " DO UPDATE SET requests = api_request_windows.requests + $3"
+		       " RETURNING requests",
+		       DB_PARAMS(DB_TEXT(org_id), DB_INT(window_ms), DB_INT(n)), count);
 }
 
 enum store_rc billing_api_count(struct db_conn *c, const char *org_id, int64_t window_ms,
@@ -597,44 +576,35 @@ enum store_rc billing_paygate_set_request(struct db_conn *c, const char *referen
 	"reference, org_id, plan_code, amount_minor, currency, COALESCE(pay_request_id, ''),"      \
 	" state, COALESCE(renews_period_end, 0), COALESCE(pay_url, '')"
 
-static enum store_rc pay_one(struct db_conn *c, const char *sql, const struct db_param *p,
-			     size_t np, struct paygate_payment *out)
+static void pay_read(const struct db_res *r, void *elem)
 {
-	int rc;
-	struct db_res *r = db_query(c, sql, p, np, &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1) {
-		memset(out, 0, sizeof *out);
-		store_copy(out->reference, sizeof out->reference, r, 0);
-		store_copy(out->org_id, sizeof out->org_id, r, 1);
-		store_copy(out->plan_code, sizeof out->plan_code, r, 2);
-		out->amount_minor = db_int(r, 3);
-		store_copy(out->currency, sizeof out->currency, r, 4);
-		store_copy(out->pay_request_id, sizeof out->pay_request_id, r, 5);
-		store_copy(out->state, sizeof out->state, r, 6);
-		out->renews_period_end = db_int(r, 7);
-		store_copy(out->pay_url, sizeof out->pay_url, r, 8);
-	}
-	db_res_free(r);
-	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
+	struct paygate_payment *out = elem;
+	memset(out, 0, sizeof *out);
+	store_copy(out->reference, sizeof out->reference, r, 0);
+	store_copy(out->org_id, sizeof out->org_id, r, 1);
+	store_copy(out->plan_code, sizeof out->plan_code, r, 2);
+	out->amount_minor = db_int(r, 3);
+	store_copy(out->currency, sizeof out->currency, r, 4);
+	store_copy(out->pay_request_id, sizeof out->pay_request_id, r, 5);
+	store_copy(out->state, sizeof out->state, r, 6);
+	out->renews_period_end = db_int(r, 7);
+	store_copy(out->pay_url, sizeof out->pay_url, r, 8);
 }
 
 enum store_rc billing_paygate_get(struct db_conn *c, const char *reference,
 				  struct paygate_payment *out)
 {
-	return pay_one(c, "SELECT " PAY_COLS " FROM paygate_payments WHERE reference = $1",
-		       DB_PARAMS(DB_TEXT(reference)), out);
+	return row_one(c, "SELECT " PAY_COLS " FROM paygate_payments WHERE reference = $1",
+		       DB_PARAMS(DB_TEXT(reference)), pay_read, out);
 }
 
 enum store_rc billing_paygate_renewal_get(struct db_conn *c, const char *org_id, int64_t period_end,
 					  struct paygate_payment *out)
 {
-	return pay_one(c,
+	return row_one(c,
 		       "SELECT " PAY_COLS " FROM paygate_payments WHERE org_id = $1"
 		       " AND renews_period_end = $2",
-		       DB_PARAMS(DB_TEXT(org_id), DB_INT(period_end)), out);
+		       DB_PARAMS(DB_TEXT(org_id), DB_INT(period_end)), pay_read, out);
 }
 
 enum store_rc billing_paygate_set_link(struct db_conn *c, const char *reference,
@@ -648,37 +618,17 @@ enum store_rc billing_paygate_set_link(struct db_conn *c, const char *reference,
 				   NULL));
 }
 
+#define PAYGATE_SUBS                                                                               \
+	" FROM subscriptions WHERE provider = 'paygate' AND state IN ('active', 'past_due')"
+
 enum store_rc billing_paygate_subscriptions(struct db_conn *c, struct subscription **out, size_t *n)
 {
-	int rc;
-	*out = NULL;
-	*n = 0;
-	struct db_res *r =
-	    db_query(c,
-		     "SELECT " SUB_COLS " FROM subscriptions WHERE provider = 'paygate'"
-		     " AND state IN ('active', 'past_due') ORDER BY period_end",
-		     NULL, 0, &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct subscription *list = NULL;
-	size_t count = 0;
-	while ((rc = db_next(r)) == 1) {
-		struct subscription *grown = realloc(list, (count + 1) * sizeof *list);
-		if (!grown) {
-			rc = DB_ERR;
-			break;
-		}
-		list = grown;
-		sub_read(r, &list[count++]);
-	}
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	enum store_rc rc = rows_all(c, "SELECT COUNT(*)" PAYGATE_SUBS,
+				    "SELECT " SUB_COLS PAYGATE_SUBS " ORDER BY period_end",
+				    sizeof **out, sub_read, &list, n);
 	*out = list;
-	*n = count;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference, const char *state)
@@ -693,8 +643,9 @@ enum store_rc billing_paygate_set_state(struct db_conn *c, const char *reference
 	" total_minor, provider, provider_ref, period_start, period_end, issued_at"
 #define INV_READ INV_COLS ", COALESCE(paid_at, 0)"
 
-static void inv_read(const struct db_res *r, struct invoice *v)
+static void inv_read(const struct db_res *r, void *elem)
 {
+	struct invoice *v = elem;
 	memset(v, 0, sizeof *v);
 	store_copy(v->id, sizeof v->id, r, 0);
 	store_copy(v->org_id, sizeof v->org_id, r, 1);
@@ -714,20 +665,6 @@ static void inv_read(const struct db_res *r, struct invoice *v)
 	v->paid_at = db_int(r, 15);
 }
 
-static enum store_rc inv_one(struct db_conn *c, const char *sql, const struct db_param *p,
-			     size_t np, struct invoice *out)
-{
-	int rc;
-	struct db_res *r = db_query(c, sql, p, np, &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	if (rc == 1)
-		inv_read(r, out);
-	db_res_free(r);
-	return rc == 1 ? STORE_OK : rc == 0 ? STORE_NOT_FOUND : store_rc_of(rc);
-}
-
 static enum store_rc invoice_add(struct db_conn *c, struct invoice *inv, bool *created, bool paid);
 
 enum store_rc billing_invoice_add(struct db_conn *c, struct invoice *inv, bool *created)
@@ -745,10 +682,10 @@ static enum store_rc invoice_add(struct db_conn *c, struct invoice *inv, bool *c
 	*created = false;
 	struct invoice old;
 	enum store_rc rc =
-	    inv_one(c,
+	    row_one(c,
 		    "SELECT " INV_READ " FROM invoices WHERE provider = $1"
 		    " AND provider_ref = $2",
-		    DB_PARAMS(DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref)), &old);
+		    DB_PARAMS(DB_TEXT(inv->provider), DB_TEXT(inv->provider_ref)), inv_read, &old);
 	if (rc == STORE_OK) {
 		*inv = old;
 		if (!paid || old.paid_at)
@@ -794,40 +731,21 @@ enum store_rc billing_invoice_list(struct db_conn *c, const char *org_id, int li
 				   struct invoice **out, size_t *n)
 {
 	int rc;
-	*out = NULL;
-	*n = 0;
 	struct db_res *r = db_query(c,
 				    "SELECT " INV_READ " FROM invoices WHERE org_id = $1"
 				    " ORDER BY seq DESC LIMIT $2",
 				    DB_PARAMS(DB_TEXT(org_id), DB_INT(limit)), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	struct invoice *list = NULL;
-	size_t count = 0;
-	while ((rc = db_next(r)) == 1) {
-		struct invoice *grown = realloc(list, (count + 1) * sizeof *list);
-		if (!grown) {
-			rc = DB_ERR;
-			break;
-		}
-		list = grown;
-		inv_read(r, &list[count++]);
-	}
-	db_res_free(r);
-	if (rc < 0) {
-		free(list);
-		return store_rc_of(rc);
-	}
+	void *list;
+	rc = store_rows(r, rc, limit, sizeof **out, inv_read, &list, n);
 	*out = list;
-	*n = count;
-	return STORE_OK;
+	return rc;
 }
 
 enum store_rc billing_invoice_get(struct db_conn *c, const char *org_id, const char *id,
 				  struct invoice *out)
 {
-	return inv_one(c, "SELECT " INV_READ " FROM invoices WHERE org_id = $1 AND id = $2",
-		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(id)), out);
+	return row_one(c, "SELECT " INV_READ " FROM invoices WHERE org_id = $1 AND id = $2",
+		       DB_PARAMS(DB_TEXT(org_id), DB_TEXT(id)), inv_read, out);
 }
 
 enum store_rc billing_org_name(struct db_conn *c, const char *org_id, char *out, size_t outlen)
@@ -862,13 +780,8 @@ static enum store_rc pg_lock(struct db_conn *c, const char *fn, const char *org_
 		return STORE_OK;
 	char sql[80];
 	snprintf(sql, sizeof sql, "SELECT %s($1)", fn);
-	int rc;
-	struct db_res *r = db_query(c, sql, DB_PARAMS(DB_INT(org_key(org_id))), &rc);
-	if (!r)
-		return store_rc_of(rc);
-	rc = db_next(r);
-	db_res_free(r);
-	return rc < 0 ? store_rc_of(rc) : STORE_OK;
+	int64_t ignored; /* what the lock functions return */
+	return one_int(c, sql, DB_PARAMS(DB_INT(org_key(org_id))), &ignored);
 }
 
 enum store_rc billing_org_lock_xact(struct db_conn *c, const char *org_id)

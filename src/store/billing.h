@@ -121,7 +121,13 @@ struct usage_day {
 	int64_t day_ms; /* 00:00 UTC */
 	int64_t seconds, chat_messages, api_requests;
 };
-/* Usage by day in [from, to), days with any usage only; caller frees *out. */
+/* The most days billing_usage_by_day reads (ten years). */
+#define BILLING_USAGE_DAYS_MAX 3660
+/*
+ * Usage by day (UTC) in [from, to), days with any usage only, oldest first;
+ * caller frees *out. A range of more than BILLING_USAGE_DAYS_MAX days gives
+ * its first BILLING_USAGE_DAYS_MAX days with usage.
+ */
 enum store_rc billing_usage_by_day(struct db_conn *c, const char *org_id, int64_t from_ms,
 				   int64_t to_ms, struct usage_day **out, size_t *n);
 

@@ -6,7 +6,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SPEECH, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot, speechFile, uniqueEmail, unexpectedErrors } from './helpers.mjs';
+import { PASSWORD, SPEECH, apiJson, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot, speechFile, uniqueEmail, unexpectedErrors } from './helpers.mjs';
 
 const T = { timeout: 180000 };
 
@@ -107,4 +107,41 @@ test('the invited person sees the shared collection; the public link opens witho
 	// The guest's meeting page asks for things of the organization they cannot see (404/403).
 	assert.deepEqual(unexpectedErrors(guest.errors, [/status of 40[34]/]), []);
 	assert.deepEqual(unexpectedErrors(anon.errors, [/status of 404/]), []);
+});
+
+// The invitation page is one component for organizations and collections
+// (InviteeFlow): the collection's own cases, which the Team test does not
+// reach, go through it here: logged in as someone else, log out; an account
+// exists, log in and open (accepting keeps the session); used, say so.
+test('an invitee with an account, logged in as someone else, logs out, logs in from the link and opens the collection', T, async () => {
+	const own = await registerApi({ tag: 'coll-owner2' });
+	const coll = await apiJson('POST', '/api/v1/collections', { token: own.access, json: { name: 'Field notes' } });
+	assert.equal(coll.status, 201, coll.text);
+	const invitee = await registerApi({ tag: 'coll-member' });
+	const inv = await apiJson('POST', `/api/v1/collections/${coll.body.id}/invitations`, { token: own.access, json: { email: invitee.email, role: 'editor' } });
+	assert.equal(inv.status, 201, inv.text);
+	const link = inv.body.accept_url;
+	assert.match(link, /^\/collection-invite#cin_/);
+
+	const g = guest.page;
+	await openLoggedIn(g, await registerApi({ tag: 'coll-other' }), '/meetings');
+	await g.goto(link);
+	await g.getByText(`but this invitation is for ${invitee.email}`).waitFor();
+	await g.getByRole('button', { name: 'Log out' }).click();
+	// The address has an account: its password, and into the collection.
+	await g.locator('[data-collection-invite-intro]').getByText('Field notes').waitFor();
+	assert.match(await g.locator('[data-collection-invite-intro]').innerText(), /shared the collection Field notes with .* as editor\./);
+	await g.getByLabel('Password').fill(PASSWORD);
+	await g.getByRole('button', { name: 'Log in and open' }).click();
+	await g.waitForURL(new RegExp(`/collections/${coll.body.id}$`));
+	await g.getByRole('heading', { name: 'Field notes' }).waitFor();
+
+	// The link works once, and says whom to ask.
+	const again = await guest.context.newPage();
+	await again.goto(link);
+	await again.getByRole('heading', { name: 'This invitation cannot be used' }).waitFor();
+	await again.getByText('already been used').waitFor();
+	await again.getByText('ask whoever shared it for a new link').waitFor();
+	await again.close();
+	assert.deepEqual(unexpectedErrors(guest.errors, [/status of 40[34]/, /status of 410/]), []);
 });

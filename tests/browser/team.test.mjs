@@ -49,6 +49,14 @@ test('owner invites a second user, who signs up through the link and sees the me
 	await linkBox.waitFor();
 	const link = await linkBox.inputValue();
 	assert.match(link, /\/invite#inv_[A-Za-z0-9_-]{43,}$/);
+	// The shared CopyLink, as the page's main action: the field is focused and selected when
+	// it appears, and "Copy link" puts the link on the clipboard.
+	assert.equal(await page.evaluate(() => document.activeElement?.hasAttribute('data-invite-link')), true);
+	assert.equal(await linkBox.evaluate((el) => el.value.slice(el.selectionStart, el.selectionEnd)), link);
+	await owner.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+	await page.getByRole('button', { name: 'Copy link' }).click();
+	await page.getByText('Link copied to the clipboard.').waitFor();
+	assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
 	await page.locator(`[data-invitation="${email}"]`).waitFor();
 	// No mail server in this suite: the row says the invitee gets the link from us.
 	assert.equal((await page.locator(`[data-invitation="${email}"] [data-mail-state]`).textContent()).trim(), 'Not mailed');

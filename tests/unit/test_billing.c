@@ -4,7 +4,8 @@
  * the official `stripe` npm package), the PayWeb3 checksum (PayGate's
  * documented initiate example), quota arithmetic and the effective plan,
  * metering rounding, and the subscription state machine under events in
- * and out of order (on the SQLite fixture, PostgreSQL with IAM_TEST_PG_URL).
+ * and out of order, and the store's lists (plans, invoices, usage by day,
+ * PayGate subscriptions) (on the SQLite fixture, PostgreSQL with IAM_TEST_PG_URL).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -458,6 +459,213 @@ static void test_chat_reserve(void **state)
 	assert_int_equal(u.used, 0);
 }
 
+static int64_t count_of(struct fx *fx, const char *sql)
+{
+	struct db_res *r = db_query(fx->c, sql, NULL, 0, NULL);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	int64_t n = db_int(r, 0);
+	db_res_free(r);
+	return n;
+}
+
+/* The plan catalogue: every plan, in display order (position, then code). */
+static void test_list_plans(void **state)
+{
+	FX(state);
+	struct plan p;
+	assert_int_equal(billing_plan_get(fx->c, "free", &p), STORE_OK);
+	snprintf(p.code, sizeof p.code, "test-lists");
+	snprintf(p.name, sizeof p.name, "Lists");
+	p.position = 99;
+	assert_int_equal(billing_plan_put(fx->c, &p), STORE_OK);
+	struct plan *list = NULL;
+	size_t n = 0;
+	assert_int_equal(billing_plan_list(fx->c, &list, &n), STORE_OK);
+	assert_int_equal(n, count_of(fx, "SELECT COUNT(*) FROM plans"));
+	assert_true(n >= 4);
+	assert_string_equal(list[0].code, "free");
+	assert_int_equal(list[0].minutes_per_month, 60);
+	assert_int_equal(list[0].usd_minor, 0);
+	bool seen = false;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			assert_true(list[i - 1].position < list[i].position ||
+				    (list[i - 1].position == list[i].position &&
+				     strcmp(list[i - 1].code, list[i].code) < 0));
+		if (!strcmp(list[i].code, "enterprise"))
+			assert_int_equal(list[i].minutes_per_month, BILLING_UNLIMITED);
+		if (!strcmp(list[i].code, "test-lists")) {
+			seen = true;
+			assert_string_equal(list[i].name, "Lists");
+			assert_int_equal(list[i].usd_minor, -1); /* no price of its own */
+		}
+	}
+	assert_true(seen);
+	free(list);
+}
+
+/* An organization's invoices: newest first, at most limit, no other organization's. */
+static void test_list_invoices(void **state)
+{
+	FX(state);
+	for (int i = 1; i <= 3; i++) {
+		struct invoice inv = {.total_minor = 1150 * i, .vat_percent = 15};
+		snprintf(inv.org_id, sizeof inv.org_id, "%s", fx->org);
+		snprintf(inv.plan_code, sizeof inv.plan_code, "pro");
+		snprintf(inv.currency, sizeof inv.currency, "ZAR");
+		snprintf(inv.provider, sizeof inv.provider, "test");
+		snprintf(inv.provider_ref, sizeof inv.provider_ref, "%s-%d", fx->org, i);
+		bool created = false;
+		assert_int_equal(billing_invoice_add(fx->c, &inv, &created), STORE_OK);
+		assert_true(created);
+	}
+	struct invoice other = {.total_minor = 100};
+	snprintf(other.org_id, sizeof other.org_id, "%s", fx->org2);
+	snprintf(other.plan_code, sizeof other.plan_code, "pro");
+	snprintf(other.currency, sizeof other.currency, "USD");
+	snprintf(other.provider, sizeof other.provider, "test");
+	snprintf(other.provider_ref, sizeof other.provider_ref, "%s-1", fx->org2);
+	bool created = false;
+	assert_int_equal(billing_invoice_add(fx->c, &other, &created), STORE_OK);
+
+	struct invoice *list = NULL;
+	size_t n = 0;
+	assert_int_equal(billing_invoice_list(fx->c, fx->org, 2, &list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].number, "INV-000003");
+	assert_int_equal(list[0].total_minor, 3450);
+	assert_int_equal(list[0].vat_minor, 450);
+	assert_string_equal(list[0].currency, "ZAR");
+	assert_true(list[0].paid_at > 0);
+	assert_string_equal(list[1].number, "INV-000002");
+	free(list);
+	assert_int_equal(billing_invoice_list(fx->c, fx->org, 100, &list, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[2].seq, 1);
+	free(list);
+	assert_int_equal(billing_invoice_list(fx->c, fx->org2, 100, &list, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].org_id, fx->org2);
+	free(list);
+}
+
+/* Usage by day: one row for each day of [from, to) with usage, the first and last day of a
+ * range that starts and ends inside a day included; nothing from outside the range. */
+static void test_list_usage_days(void **state)
+{
+	FX(state);
+	const int64_t day = 86400000, hour = 3600000;
+	int64_t d0 = (time_now_ms() / day - 10) * day;
+	int64_t from = d0 + 5 * hour, to = d0 + 3 * day + hour; /* 4 days touched */
+	const struct {
+		int64_t at;
+		const char *kind;
+		int64_t quantity;
+	} recs[] = {
+	    {from - 1, USAGE_SECONDS, 1000}, /* before the range */
+	    {from, USAGE_SECONDS, 10},	       {d0 + day + hour, USAGE_CHAT, 2},
+	    {d0 + 2 * day, USAGE_SECONDS, 20}, {to - 1, USAGE_SECONDS, 7},
+	    {to, USAGE_SECONDS, 1000}, /* after it */
+	};
+	for (size_t i = 0; i < sizeof recs / sizeof *recs; i++) {
+		char key[80];
+		snprintf(key, sizeof key, "days-%s-%zu", fx->org, i);
+		struct usage_record u = {.org_id = fx->org,
+					 .kind = recs[i].kind,
+					 .source_key = key,
+					 .quantity = recs[i].quantity,
+					 .at_ms = recs[i].at};
+		assert_int_equal(billing_usage_add(fx->c, &u, NULL), STORE_OK);
+	}
+	int64_t count = 0;
+	assert_int_equal(billing_api_hit(fx->c, fx->org, d0 + 3 * day, 4, &count), STORE_OK);
+	assert_int_equal(billing_api_hit(fx->c, fx->org2, d0 + 3 * day, 9, &count), STORE_OK);
+
+	struct usage_day *days = NULL;
+	size_t n = 0;
+	assert_int_equal(billing_usage_by_day(fx->c, fx->org, from, to, &days, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(days[i].day_ms, d0 + (int64_t)i * day);
+	assert_int_equal(days[0].seconds, 10);
+	assert_int_equal(days[1].chat_messages, 2);
+	assert_int_equal(days[1].seconds, 0);
+	assert_int_equal(days[2].seconds, 20);
+	assert_int_equal(days[3].seconds, 7);
+	assert_int_equal(days[3].api_requests, 4);
+	free(days);
+	/* One day, and no time at all. */
+	assert_int_equal(
+	    billing_usage_by_day(fx->c, fx->org, d0 + 2 * day, d0 + 2 * day + 1, &days, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(days[0].seconds, 20);
+	free(days);
+	assert_int_equal(billing_usage_by_day(fx->c, fx->org, from, from, &days, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	free(days);
+	assert_int_equal(billing_usage_by_day(fx->c, fx->org2, from, to, &days, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(days[0].api_requests, 9);
+	free(days);
+}
+
+/* The renewal sweep's list: PayGate subscriptions active or past due, soonest end first. */
+static void test_list_paygate_subscriptions(void **state)
+{
+	FX(state);
+	char org3[UUID_STR_LEN], user3[UUID_STR_LEN], org4[UUID_STR_LEN], user4[UUID_STR_LEN];
+	make_account(fx, org3, user3);
+	make_account(fx, org4, user4);
+	const struct {
+		const char *org, *provider, *state;
+		int64_t end;
+	} subs[] = {
+	    {fx->org, "paygate", "active", 5000},
+	    {fx->org2, "paygate", "past_due", 4000},
+	    {org3, "stripe", "active", 3000},
+	    {org4, "paygate", "canceled", 2000},
+	};
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+		struct subscription s = {.period_start = 1000, .period_end = subs[i].end};
+		snprintf(s.org_id, sizeof s.org_id, "%s", subs[i].org);
+		snprintf(s.plan_code, sizeof s.plan_code, "pro");
+		snprintf(s.state, sizeof s.state, "%s", subs[i].state);
+		snprintf(s.currency, sizeof s.currency, "ZAR");
+		snprintf(s.provider, sizeof s.provider, "%s", subs[i].provider);
+		if (!strcmp(subs[i].state, "past_due"))
+			s.past_due_since = 4000;
+		assert_int_equal(billing_subscription_put(fx->c, &s), STORE_OK);
+	}
+	struct subscription *list = NULL;
+	size_t n = 0;
+	assert_int_equal(billing_paygate_subscriptions(fx->c, &list, &n), STORE_OK);
+	assert_int_equal(n, count_of(fx, "SELECT COUNT(*) FROM subscriptions WHERE provider ="
+					 " 'paygate' AND state IN ('active', 'past_due')"));
+	/* (PostgreSQL keeps earlier runs' rows: only ours are looked at.) */
+	int mine = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			assert_true(list[i - 1].period_end <= list[i].period_end);
+		assert_string_not_equal(list[i].org_id, org3);
+		assert_string_not_equal(list[i].org_id, org4);
+		if (!strcmp(list[i].org_id, fx->org2)) {
+			assert_int_equal(mine++, 0);
+			assert_string_equal(list[i].state, "past_due");
+			assert_int_equal(list[i].past_due_since, 4000);
+		} else if (!strcmp(list[i].org_id, fx->org)) {
+			assert_int_equal(mine++, 1);
+			assert_string_equal(list[i].state, "active");
+			assert_string_equal(list[i].provider, "paygate");
+			assert_int_equal(list[i].period_end, 5000);
+			assert_true(list[i].stored);
+		}
+	}
+	assert_int_equal(mine, 2);
+	free(list);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -478,6 +686,14 @@ int main(void)
 	    ST(test_warnings_once, KIND_PG),
 	    ST(test_chat_reserve, KIND_SQLITE),
 	    ST(test_chat_reserve, KIND_PG),
+	    ST(test_list_plans, KIND_SQLITE),
+	    ST(test_list_plans, KIND_PG),
+	    ST(test_list_invoices, KIND_SQLITE),
+	    ST(test_list_invoices, KIND_PG),
+	    ST(test_list_usage_days, KIND_SQLITE),
+	    ST(test_list_usage_days, KIND_PG),
+	    ST(test_list_paygate_subscriptions, KIND_SQLITE),
+	    ST(test_list_paygate_subscriptions, KIND_PG),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

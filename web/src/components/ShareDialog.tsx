@@ -9,6 +9,7 @@ import { formatDate } from '../lib/format';
 import { ApiError, messageOf } from '../lib/problem';
 import type { Page } from '../lib/types';
 import { Alert, Field, toast } from './ui';
+import { absolute, CopyLink } from './CopyLink';
 import { MailState } from './MailState';
 
 export type CollRole = 'owner' | 'editor' | 'viewer';
@@ -50,47 +51,6 @@ interface ShareLink {
 	expires_at: string | null;
 	token?: string;
 	url?: string;
-}
-
-const absolute = (path: string) => new URL(path, window.location.origin).toString();
-
-async function copyText(text: string, el: HTMLInputElement | null): Promise<boolean> {
-	try {
-		await navigator.clipboard.writeText(text);
-		return true;
-	} catch {
-		if (!el) return false;
-		el.focus();
-		el.select();
-		try {
-			return document.execCommand('copy');
-		} catch {
-			return false;
-		}
-	}
-}
-
-function CopyRow({ label, value, data }: { label: string; value: string; data: string }) {
-	const ref = useRef<HTMLInputElement>(null);
-	const id = useId();
-	return (
-		<div className="copy-row">
-			<label htmlFor={id} className="visually-hidden">
-				{label}
-			</label>
-			<input id={id} ref={ref} className="mono" readOnly value={value} onFocus={(e) => e.target.select()} {...{ [data]: '' }} />
-			<button
-				type="button"
-				className="btn btn--small"
-				onClick={async () => {
-					if (await copyText(value, ref.current)) toast('Link copied to the clipboard.');
-					else toast('Copying was blocked: the link is selected, press Ctrl+C.', 'error');
-				}}
-			>
-				Copy
-			</button>
-		</div>
-	);
 }
 
 function People({ collectionId }: { collectionId: string }) {
@@ -171,7 +131,7 @@ function People({ collectionId }: { collectionId: string }) {
 			{fresh?.accept_url ? (
 				<div data-share-invite-link>
 					<p className="muted">Invitation link for {fresh.email} (works once, for 7 days):</p>
-					<CopyRow label="Invitation link" value={absolute(fresh.accept_url)} data="data-invite-url" />
+					<CopyLink label="Invitation link" value={absolute(fresh.accept_url)} data="data-invite-url" />
 				</div>
 			) : null}
 			{people === null ? (
@@ -275,7 +235,7 @@ function PublicLinks({ meetingId }: { meetingId: string }) {
 					{busy ? 'Creating…' : 'Create link'}
 				</button>
 			</div>
-			{fresh?.url ? <CopyRow label="Public link" value={absolute(fresh.url)} data="data-share-link-url" /> : null}
+			{fresh?.url ? <CopyLink label="Public link" value={absolute(fresh.url)} data="data-share-link-url" /> : null}
 			{links && links.length ? (
 				<ul className="share__list">
 					{links.map((l) => (

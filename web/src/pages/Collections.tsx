@@ -1,17 +1,17 @@
 // Collections: the list (the organization's and those shared with me), a new
-// one, and the page an invitation link opens (/collection-invite#cin_...:
-// the token stays in the fragment, never in a server log).
+// one, and the page an invitation link opens (/collection-invite#cin_...;
+// the flow is InviteeFlow's).
 
 import { useEffect, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { InviteeFlow, type InviteeKind } from '../components/InviteeFlow';
 import { type Collection } from '../components/ShareDialog';
 import '../components/ShareDialog.css';
-import { IconWave } from '../components/icons';
 import { Alert, Field, PageHeader, useDocumentTitle } from '../components/ui';
-import { api, get, post } from '../lib/api';
+import { get, post } from '../lib/api';
 import { ApiError, messageOf } from '../lib/problem';
 import { Link, navigate } from '../lib/router';
 import * as session from '../lib/session';
-import type { Page, TokenResponse } from '../lib/types';
+import type { Page } from '../lib/types';
 
 const WRITERS = ['owner', 'admin', 'member'];
 
@@ -104,169 +104,27 @@ interface CollectionInvitation {
 	account_exists: boolean;
 }
 
-function Frame({ title, children }: { title: string; children: React.ReactNode }) {
-	return (
-		<div className="auth">
-			<div className="auth__brand">
-				<span className="logo-mark" aria-hidden="true">
-					<IconWave size={22} />
-				</span>
-				<span className="auth__name">IAM</span>
-			</div>
-			<div className="card auth__card">
-				<h1 tabIndex={-1} data-page-title>
-					{title}
-				</h1>
-				{children}
-			</div>
-		</div>
-	);
-}
+const COLLECTION: InviteeKind<CollectionInvitation> = {
+	api: '/api/v1/collection-invitations',
+	title: 'Shared collection',
+	heading: (v) => `Open “${v.collection.name}”`,
+	intro: (v) => (
+		<>
+			{v.invited_by ? `${v.invited_by} shared ` : 'You are invited to '}
+			the collection <strong>{v.collection.name}</strong> with <strong>{v.email}</strong> as <strong>{v.role}</strong>.
+		</>
+	),
+	askWho: 'whoever shared it',
+	accept: () => 'Accept and open',
+	login: 'Log in and open',
+	signup: 'Create account and open',
+	busy: 'Opening…',
+	signupNote: 'You will see this collection only.',
+	next: (v) => `/collections/${v.collection.id}`,
+	data: { intro: 'data-collection-invite-intro', accept: 'data-collection-accept', signup: 'data-collection-signup' },
+};
 
 /** /collection-invite#TOKEN: accept while logged in, log in and accept, or sign up through the link. */
 export function CollectionInvite() {
-	useDocumentTitle('Shared collection');
-	const s = useSyncExternalStore(session.subscribe, session.getState);
-	const [token] = useState(() => decodeURIComponent(window.location.hash.replace(/^#/, '')));
-	const [inv, setInv] = useState<CollectionInvitation | null>(null);
-	const [gone, setGone] = useState<string | null>(null);
-	const [password, setPassword] = useState('');
-	const [first, setFirst] = useState('');
-	const [errors, setErrors] = useState<Record<string, string>>({});
-	const [formError, setFormError] = useState<string | null>(null);
-	const [busy, setBusy] = useState(false);
-
-	useEffect(() => {
-		void session.start();
-		if (!token) {
-			setGone('This link has no invitation in it. Open the whole link you were sent.');
-			return;
-		}
-		api<CollectionInvitation>('/api/v1/collection-invitations/lookup', { method: 'POST', json: { token }, anonymous: true })
-			.then(setInv)
-			.catch((e) => setGone(messageOf(e)));
-	}, [token]);
-
-	function fail(err: unknown) {
-		if (err instanceof ApiError) {
-			const f = err.fields();
-			setErrors(f);
-			if (!Object.keys(f).length) setFormError(err.problem.detail);
-		} else setFormError(messageOf(err));
-		setBusy(false);
-	}
-	const open = () => window.location.assign(`/collections/${inv?.collection.id}`);
-
-	async function accept(e?: FormEvent) {
-		e?.preventDefault();
-		if (!inv) return;
-		setBusy(true);
-		setFormError(null);
-		try {
-			if (s.status !== 'authenticated') session.signedIn(await api<TokenResponse>('/api/v1/auth/login', { method: 'POST', json: { email: inv.email, password }, anonymous: true }));
-			await api('/api/v1/collection-invitations/accept', { method: 'POST', json: { token } });
-			open();
-		} catch (err) {
-			fail(err);
-		}
-	}
-
-	async function signup(e: FormEvent) {
-		e.preventDefault();
-		setBusy(true);
-		setErrors({});
-		setFormError(null);
-		try {
-			session.signedIn(
-				await api<TokenResponse>('/api/v1/collection-invitations/signup', {
-					method: 'POST',
-					json: { token, password, first_name: first.trim() || null },
-					anonymous: true,
-				}),
-			);
-			open();
-		} catch (err) {
-			fail(err);
-		}
-	}
-
-	if (gone) {
-		return (
-			<Frame title="This invitation cannot be used">
-				<Alert>{gone}</Alert>
-				<p>
-					<a href="/login">Log in</a> or ask whoever shared it for a new link.
-				</p>
-			</Frame>
-		);
-	}
-	if (!inv || s.status === 'loading') {
-		return (
-			<Frame title="Shared collection">
-				<p className="muted" aria-busy="true">
-					Loading the invitation…
-				</p>
-			</Frame>
-		);
-	}
-	const title = `Open “${inv.collection.name}”`;
-	const intro = (
-		<p style={{ overflowWrap: 'anywhere' }} data-collection-invite-intro>
-			{inv.invited_by ? `${inv.invited_by} shared ` : 'You are invited to '}
-			the collection <strong>{inv.collection.name}</strong> with <strong>{inv.email}</strong> as <strong>{inv.role}</strong>.
-		</p>
-	);
-	const err = formError ? <Alert>{formError}</Alert> : null;
-	if (s.status === 'authenticated') {
-		if (s.user?.email && s.user.email !== inv.email) {
-			return (
-				<Frame title={title}>
-					{intro}
-					<Alert kind="warning">
-						You are logged in as {s.user.email}, but this invitation is for {inv.email}. Log out and continue as {inv.email}.
-					</Alert>
-					<button type="button" className="btn btn--primary" onClick={() => void session.logout()}>
-						Log out
-					</button>
-				</Frame>
-			);
-		}
-		return (
-			<Frame title={title}>
-				{intro}
-				{err}
-				<button type="button" className="btn btn--primary" onClick={() => void accept()} disabled={busy} data-collection-accept>
-					{busy ? 'Opening…' : 'Accept and open'}
-				</button>
-			</Frame>
-		);
-	}
-	if (inv.account_exists) {
-		return (
-			<Frame title={title}>
-				{intro}
-				{err}
-				<form onSubmit={accept} noValidate className="form">
-					<Field label="Password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} autoFocus />
-					<button type="submit" className="btn btn--primary btn--block" disabled={busy}>
-						{busy ? 'Opening…' : 'Log in and open'}
-					</button>
-				</form>
-			</Frame>
-		);
-	}
-	return (
-		<Frame title={title}>
-			{intro}
-			<p>Create your account for {inv.email}: the link proves the address. You will see this collection only.</p>
-			{err}
-			<form onSubmit={signup} noValidate className="form" data-collection-signup>
-				<Field label="First name" name="first_name" autoComplete="given-name" value={first} onChange={(e) => setFirst(e.target.value)} error={errors.first_name} maxLength={100} />
-				<Field label="Password" name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} hint="At least 10 characters." autoFocus />
-				<button type="submit" className="btn btn--primary btn--block" disabled={busy}>
-					{busy ? 'Creating your account…' : 'Create account and open'}
-				</button>
-			</form>
-		</Frame>
-	);
+	return <InviteeFlow kind={COLLECTION} />;
 }

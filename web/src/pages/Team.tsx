@@ -2,9 +2,10 @@
 // with a role, pending ones with resend and revoke, the link to copy), and
 // the organization switcher shown in the header.
 
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { Alert, ConfirmDialog, Field, PageHeader, toast, useDocumentTitle } from '../components/ui';
 import { IconCopy, IconTrash } from '../components/icons';
+import { absolute, CopyLink } from '../components/CopyLink';
 import { MailState } from '../components/MailState';
 import { PresenceDot } from '../components/Presence';
 import { api, del, get, post } from '../lib/api';
@@ -53,27 +54,6 @@ interface Invitation {
 	token?: string;
 	accept_url?: string;
 	mail?: string;
-}
-
-/** The link an invitee opens, absolute. */
-function absolute(url: string): string {
-	return new URL(url, window.location.origin).toString();
-}
-
-async function copyText(text: string, el: HTMLInputElement | null): Promise<boolean> {
-	try {
-		await navigator.clipboard.writeText(text);
-		return true;
-	} catch {
-		if (!el) return false;
-		el.focus();
-		el.select();
-		try {
-			return document.execCommand('copy');
-		} catch {
-			return false;
-		}
-	}
 }
 
 /** Switch to another organization: a new token pair, then the app starts afresh in it. */
@@ -140,12 +120,6 @@ export function OrgSwitcher() {
 }
 
 function InviteLink({ inv, onDone }: { inv: Invitation; onDone: () => void }) {
-	const ref = useRef<HTMLInputElement>(null);
-	const link = absolute(inv.accept_url || '');
-	useEffect(() => {
-		ref.current?.focus();
-		ref.current?.select();
-	}, [link]);
 	return (
 		<div className="card new-key" role="region" aria-labelledby="invite-link-title">
 			<h2 id="invite-link-title">Invitation for {inv.email}</h2>
@@ -160,22 +134,9 @@ function InviteLink({ inv, onDone }: { inv: Invitation; onDone: () => void }) {
 					</>
 				)}
 			</p>
-			<div className="copy-row">
-				<label htmlFor="invite-link" className="visually-hidden">
-					Invitation link
-				</label>
-				<input id="invite-link" ref={ref} className="mono" readOnly value={link} onFocus={(e) => e.target.select()} data-invite-link />
-				<button
-					type="button"
-					className="btn btn--primary"
-					onClick={async () => {
-						if (await copyText(link, ref.current)) toast('Link copied to the clipboard.');
-						else toast('Copying was blocked: the link is selected, press Ctrl+C.', 'error');
-					}}
-				>
-					<IconCopy /> Copy link
-				</button>
-			</div>
+			<CopyLink label="Invitation link" value={absolute(inv.accept_url || '')} data="data-invite-link" primary>
+				<IconCopy /> Copy link
+			</CopyLink>
 			<button type="button" className="btn" onClick={onDone}>
 				Done
 			</button>
