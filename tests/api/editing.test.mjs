@@ -395,3 +395,100 @@ describe('editing: bad input', () => {
 		assertProblem(await patch(`${MEETINGS}/${empty.id}/transcript/segments/0`, { token: a.access, json: { text: 'x' } }), 409, 'transcript_not_ready');
 	});
 });
+
+// Found by an outside-in audit of issue 9 (each failed before its fix).
+describe('editing: audit', () => {
+	test('If-Match with a list of ETags applies when one of them is current (RFC 9110); else 412', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'if-match lists');
+		const cur = await transcript(a.access, m.id);
+		const etag = cur.headers.get('etag');
+		const seg = `${MEETINGS}/${m.id}/transcript/segments/0`;
+		const ok = await patch(seg, { token: a.access, headers: { 'If-Match': `"t999", ${etag}` }, json: { text: 'listed tag matches' } });
+		assertJson(ok, 200);
+		assert.equal(ok.body.segments[0].text, 'listed tag matches');
+		const now = ok.headers.get('etag');
+		const spaced = await patch(seg, { token: a.access, headers: { 'If-Match': `  ${now}  ,"t1"` }, json: { text: 'spaces around the list' } });
+		assertJson(spaced, 200);
+		// Empty list elements are skipped (RFC 9110 5.6.1.2).
+		const empty = await patch(seg, { token: a.access, headers: { 'If-Match': `, ${spaced.headers.get('etag')},` }, json: { text: 'empty list elements' } });
+		assertJson(empty, 200);
+		const stale = await patch(seg, { token: a.access, headers: { 'If-Match': `"t998", ${etag}` }, json: { text: 'no listed tag is current' } });
+		assertProblem(stale, 412, 'version_mismatch');
+		assert.equal(stale.headers.get('etag'), empty.headers.get('etag'));
+		const cur2 = empty.headers.get('etag');
+		for (const bad of [`${cur2} "t1"`, `*, ${cur2}`, ',', `${cur2.slice(0, -1)}`, cur2.slice(1, -1), `"T${cur2.slice(2)}`]) {
+			assertProblem(await patch(seg, { token: a.access, headers: { 'If-Match': bad }, json: { text: 'malformed list' } }), 412, 'version_mismatch');
+		}
+		assert.equal((await transcript(a.access, m.id)).body.segments[0].text, 'empty list elements');
+	});
+
+	test('text or a name that only looks empty (Unicode spaces, invisible characters) is refused', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'blank lookalikes');
+		const seg = `${MEETINGS}/${m.id}/transcript/segments/0`;
+		for (const text of ['\u00a0', '\u3000 \u2003', '\u200b', '\u200d\ufeff', ' \u2060 ']) {
+			assertValidation(await patch(seg, { token: a.access, json: { text } }), ['text']);
+			assertValidation(await put(`${MEETINGS}/${m.id}/transcript/speakers/S1`, { token: a.access, json: { name: text } }), ['name']);
+		}
+		// Visible text with such characters inside is fine.
+		assertJson(await patch(seg, { token: a.access, json: { text: 'Zoë\u00a0Smith said\u200b hello' } }), 200);
+		assertJson(await put(`${MEETINGS}/${m.id}/transcript/speakers/S1`, { token: a.access, json: { name: 'Jean\u00a0Luc' } }), 200);
+		const revs = await get(`${MEETINGS}/${m.id}/transcript/revisions`, { token: a.access });
+		assert.deepEqual(revs.body.data.map((r) => r.action), ['rename_speaker', 'edit_segment', 'transcribed']);
+	});
+
+	test('an edit that changes nothing makes no revision and keeps the ETag (no spurious 412 for others)', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'no-op edits');
+		const cur = await transcript(a.access, m.id);
+		const etag = cur.headers.get('etag');
+		const s0 = cur.body.segments[0];
+		const base = `${MEETINGS}/${m.id}/transcript`;
+		const same = [
+			() => patch(`${base}/segments/0`, { token: a.access, json: { text: `  ${s0.text.split(' ').join('   ')} ` } }),
+			() => patch(`${base}/segments/0`, { token: a.access, json: { speaker: s0.speaker } }),
+			() => patch(`${base}/segments/0`, { token: a.access, headers: { 'If-Match': etag }, json: { text: s0.text, speaker: s0.speaker } }),
+			() => put(`${base}/speakers/S1`, { token: a.access, json: { name: null } }),
+			() => put(`${base}/speakers/S1`, { token: a.access, json: { name: '' } }),
+			() => post(`${base}/revisions/${cur.body.version}/restore`, { token: a.access }),
+		];
+		for (const run of same) {
+			const res = await run();
+			assertJson(res, 200);
+			assert.equal(res.headers.get('etag'), etag);
+			assert.equal(res.body.version, cur.body.version);
+			assert.equal(res.body.segments[0].edited, false);
+			assert.deepEqual(res.body.segments, cur.body.segments);
+		}
+		const revs = await get(`${base}/revisions`, { token: a.access });
+		assert.deepEqual(revs.body.data.map((r) => r.action), ['transcribed']);
+		// Someone who loaded the transcript before all that still saves with their ETag.
+		assertJson(await patch(`${base}/segments/0`, { token: a.access, headers: { 'If-Match': etag }, json: { text: 'a real change' } }), 200);
+		// Naming a speaker twice: the second time is no change either.
+		const n1 = await put(`${base}/speakers/S2`, { token: a.access, json: { name: 'Thandi' } });
+		const n2 = await put(`${base}/speakers/S2`, { token: a.access, json: { name: 'Thandi' } });
+		assert.equal(n2.headers.get('etag'), n1.headers.get('etag'));
+		const revs2 = await get(`${base}/revisions`, { token: a.access });
+		assert.deepEqual(revs2.body.data.map((r) => r.action), ['rename_speaker', 'edit_segment', 'transcribed']);
+		// null clears a name (what the web app sends when the field is emptied).
+		const cleared = await put(`${base}/speakers/S2`, { token: a.access, json: { name: null } });
+		assertJson(cleared, 200);
+		assert.equal(cleared.body.speakers.find((s) => s.id === 'S2').name, null);
+		assert.notEqual(cleared.headers.get('etag'), n2.headers.get('etag'));
+	});
+
+	test('an export of a revision is named after it, not like the current text', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'Named export');
+		const v1 = (await transcript(a.access, m.id)).body.version;
+		assertJson(await patch(`${MEETINGS}/${m.id}/transcript/segments/0`, { token: a.access, json: { text: 'changed words' } }), 200);
+		const cur = await get(`${MEETINGS}/${m.id}/transcript?format=srt`, { token: a.access });
+		assert.equal(cur.headers.get('content-disposition'), 'attachment; filename="Named-export.srt"');
+		const old = await get(`${MEETINGS}/${m.id}/transcript?format=srt&version=${v1}`, { token: a.access });
+		assert.equal(old.status, 200);
+		assert.equal(old.headers.get('content-disposition'), `attachment; filename="Named-export-v${v1}.srt"`);
+		assert.ok(!old.text.includes('changed words'));
+		assert.equal(old.headers.get('etag'), null, 'an older text has no ETag to edit with');
+	});
+});
