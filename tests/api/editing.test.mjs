@@ -19,6 +19,7 @@ import {
 	put,
 	register,
 	request,
+	requestAt,
 	uploadOk,
 	uploadRaw,
 	waitCompleted,
@@ -189,6 +190,44 @@ describe('speaker options on upload', () => {
 		await waitCompleted(a.access, id);
 		const t = (await transcript(a.access, id)).body;
 		assert.equal(t.speakers.length, 1, JSON.stringify(t.speakers));
+	});
+});
+
+// A multipart upload (curl -F file=@talk.wav -F speakers_expected=2) carries the hints as form fields.
+describe('speaker options as multipart form fields', () => {
+	test('-F speakers_expected=1 gives one speaker; a bad value is a 400 naming the field, and nothing is kept', T, async () => {
+		const { a, conv } = await conversation();
+		const buf = fs.readFileSync(conv.file);
+		const m = await createMeeting(a.access, { title: 'form hints' });
+		const send = (fields, { before = true, query = '' } = {}) => {
+			const form = new FormData();
+			const add = () => {
+				for (const [k, v] of Object.entries(fields)) form.append(k, v);
+			};
+			if (before) add();
+			form.append('file', new Blob([buf], { type: 'audio/wav' }), 'talk.wav');
+			if (!before) add();
+			return requestAt(BASE, 'POST', `${MEETINGS}/${m.id}/upload${query}`, { token: a.access, form, timeout: 60000 });
+		};
+		for (const [fields, field, opts] of [
+			[{ speakers_expected: '25' }, 'speakers_expected'],
+			[{ speakers_expected: 'two' }, 'speakers_expected', { before: false }],
+			[{ min_speakers: '0' }, 'min_speakers'],
+			[{ min_speakers: '4', max_speakers: '3' }, 'min_speakers'],
+			[{ speakers_expected: '1'.repeat(40) }, 'speakers_expected'],
+			[{ speakers_expected: '2' }, 'speakers_expected', { query: '?speakers_expected=2' }],
+		]) {
+			assertValidation(await send(fields, opts), [field]);
+		}
+		const before = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body;
+		assert.equal(before.status, 'pending', 'a refused upload leaves the meeting as it was');
+		assert.equal(before.file_size, null);
+		assertJson(await send({ speakers_expected: '1' }, { before: false }), 200);
+		await waitCompleted(a.access, m.id);
+		const t = (await transcript(a.access, m.id)).body;
+		assert.equal(t.speakers.length, 1, JSON.stringify(t.speakers));
+		const step = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body.processing_steps.find((s) => s.step === 'diarize');
+		assert.equal(step.speakers, 1);
 	});
 });
 
