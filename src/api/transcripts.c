@@ -556,7 +556,8 @@ static void put_speaker_check(struct api_ctx *cx, json_t **errors)
 		jv_error(errors, "name", "%s", why);
 	else if (name && *name && transcript_text_blank(name))
 		jv_error(errors, "name",
-			 "must not be only spaces or invisible characters (send null to clear it)");
+			 "must not be only spaces or invisible characters (an empty name or null "
+			 "clears it)");
 }
 
 static void put_speaker(struct api_ctx *cx)
