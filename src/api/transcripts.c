@@ -37,6 +37,21 @@ static bool load(struct api_ctx *cx, struct meeting *m, bool edit)
 	return api_meeting_load(cx, m, edit ? ACCESS_EDIT : ACCESS_READ);
 }
 
+/*
+ * Whether the caller may edit m's transcript: the meeting allows it (their
+ * role, or a collection's editor grant) and so do their credentials (an API
+ * key needs the write scope). The reply says so as can_edit, so that an app
+ * offers only the changes that will be accepted.
+ */
+static bool may_edit(struct api_ctx *cx, const struct meeting *m)
+{
+	enum meeting_access a;
+	char org[UUID_STR_LEN];
+	return !authn_scope_denied(cx->principal, "PATCH", http_path(cx->req)) &&
+	       authz_meeting_access(cx->conn, cx->principal, m->id, &a, org) == 0 &&
+	       a == ACCESS_EDIT;
+}
+
 static void no_transcript(struct http_req *r, const struct meeting *m)
 {
 	http_problem(r, 409, "transcript_not_ready",
@@ -211,6 +226,7 @@ static void get_transcript(struct api_ctx *cx)
 		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
 	if (rc == STORE_OK && f)
 		api_meeting_audit_read(cx, &m, "meeting.export");
+	bool can_edit = rc == STORE_OK && !f && may_edit(cx, &m);
 	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",
@@ -238,6 +254,8 @@ static void get_transcript(struct api_ctx *cx)
 		if (out && want)
 			json_object_set_new(out, "version_shown",
 					    json_string(want > 0 ? "revision" : "original"));
+		if (out)
+			json_object_set_new(out, "can_edit", json_boolean(can_edit));
 		if (!out)
 			http_problem_internal(r, "render transcript");
 		else
@@ -368,6 +386,7 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 				http_problem_internal(r, "render transcript");
 				goto done;
 			}
+			json_object_set_new(out, "can_edit", json_true());
 			set_etag(r, row.version);
 			http_reply_json(r, 200, out);
 			goto done;
@@ -394,6 +413,7 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 		goto done;
 	}
 	json_object_set_new(out, "updated_at", api_time(time_now_ms()));
+	json_object_set_new(out, "can_edit", json_true());
 	set_etag(r, version);
 	http_reply_json(r, 200, out);
 done:

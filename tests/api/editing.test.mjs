@@ -10,6 +10,7 @@ import * as tus from 'tus-js-client';
 import {
 	BASE,
 	MEETINGS,
+	PASSWORD,
 	assertJson,
 	assertProblem,
 	assertValidation,
@@ -515,6 +516,39 @@ describe('editing: audit', () => {
 		assertJson(cleared, 200);
 		assert.equal(cleared.body.speakers.find((s) => s.id === 'S2').name, null);
 		assert.notEqual(cleared.headers.get('etag'), n2.headers.get('etag'));
+	});
+
+	test('the transcript says whether the caller may edit it (can_edit), so the app offers only what works', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'who may edit');
+		const T0 = `${MEETINGS}/${m.id}/transcript`;
+		assert.equal((await transcript(a.access, m.id)).body.can_edit, true);
+		// an API key with only the read scope
+		const key = await post('/api/v1/api-keys', { token: a.access, json: { name: 'reader', scopes: ['read'] } });
+		assertJson(key, 201);
+		assert.equal((await transcript(key.body.key, m.id)).body.can_edit, false);
+		assertProblem(await patch(`${T0}/segments/0`, { token: key.body.key, json: { text: 'refused' } }), 403, 'insufficient_scope');
+		// a collection viewer, and then an editor
+		const coll = await post('/api/v1/collections', { token: a.access, json: { name: 'can_edit' } });
+		assert.equal((await put(`/api/v1/collections/${coll.body.id}/meetings/${m.id}`, { token: a.access })).status, 204);
+		const guest = async (role) => {
+			const email = `guest.${role}.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`;
+			const inv = await post(`/api/v1/collections/${coll.body.id}/invitations`, { token: a.access, json: { email, role } });
+			assertJson(inv, 201);
+			const su = await post('/api/v1/collection-invitations/signup', { json: { token: inv.body.token, password: PASSWORD, first_name: 'G' } });
+			assertJson(su, 201);
+			return su.body.access_token;
+		};
+		const viewer = await guest('viewer');
+		const seen = await transcript(viewer, m.id);
+		assert.equal(seen.body.can_edit, false);
+		assertProblem(await patch(`${T0}/segments/0`, { token: viewer, json: { text: 'refused' } }), 403, 'forbidden');
+		const editor = await guest('editor');
+		assert.equal((await transcript(editor, m.id)).body.can_edit, true);
+		// an edit's reply says it too
+		const ed = await patch(`${T0}/segments/0`, { token: editor, json: { text: 'edited by a guest editor' } });
+		assertJson(ed, 200);
+		assert.equal(ed.body.can_edit, true);
 	});
 
 	test('an export of a revision is named after it, not like the current text', T, async () => {

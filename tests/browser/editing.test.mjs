@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { apiJson, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot } from './helpers.mjs';
+import { PASSWORD, apiJson, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot } from './helpers.mjs';
 import { VOICES, conversationFile } from '../api/audio.mjs';
 
 const T = { timeout: 180000 };
@@ -335,4 +335,35 @@ describe('transcript editing', T, () => {
 		await screenshot(page, 'editing-merged');
 	});
 
+	test('someone who may only read (a collection viewer) is offered no edits: no pencils, renames, merges or restores', T, async () => {
+		const coll = await apiJson('POST', '/api/v1/collections', { token: account.access, json: { name: 'Readers' } });
+		assert.equal(coll.status, 201, coll.text);
+		assert.equal((await apiJson('PUT', `/api/v1/collections/${coll.body.id}/meetings/${meeting.id}`, { token: account.access })).status, 204);
+		const email = `reader.${Date.now()}@example.com`;
+		const inv = await apiJson('POST', `/api/v1/collections/${coll.body.id}/invitations`, { token: account.access, json: { email, role: 'viewer' } });
+		assert.equal(inv.status, 201, inv.text);
+		const su = await apiJson('POST', '/api/v1/collection-invitations/signup', { json: { token: inv.body.token, password: PASSWORD, first_name: 'Reader' } });
+		assert.equal(su.status, 201, su.text);
+		const reader = { email, access: su.body.access_token, refresh: su.body.refresh_token, user: su.body.user };
+		const rb = await launch();
+		try {
+			const rp = rb.page;
+			await openLoggedIn(rp, reader, `/meetings/${meeting.id}`);
+			await rp.locator('.segment').first().waitFor({ timeout: 30000 });
+			assert.equal(await rp.locator('[data-edit-segment]').count(), 0, 'no pencil buttons');
+			assert.equal(await rp.locator('.spk-tag--button').count(), 0, 'speaker names are not rename buttons');
+			assert.equal(await rp.locator('[data-merge]').count(), 0, 'no merge menus');
+			// nor the meeting's own changes, which a reader may not make either
+			assert.equal(await rp.getByRole('button', { name: 'Rename meeting' }).count(), 0, 'no rename of the meeting');
+			assert.equal(await rp.getByRole('button', { name: /Delete/ }).count(), 0, 'no Delete');
+			assert.equal(await rp.locator('[data-share-meeting]').count(), 0, 'no Share');
+			assert.doesNotMatch(await rp.locator('section.transcript').textContent(), /pencil button/);
+			await rp.locator('[data-history-toggle]').click();
+			await rp.locator('[data-history] [data-revision]').first().waitFor();
+			assert.equal(await rp.getByRole('button', { name: /^Restore version/ }).count(), 0, 'no restore buttons');
+			await screenshot(rp, 'editing-reader');
+		} finally {
+			await rb.close();
+		}
+	});
 });
