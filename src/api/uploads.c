@@ -323,8 +323,7 @@ static void direct_done(struct api_ctx *cx)
 		return;
 	}
 	if (d->form_hint_given[0] || d->form_hint_given[1] || d->form_hint_given[2]) {
-		/* Speaker counts as form fields, checked as the query's (a refusal drops the file).
-		 */
+		/* Counts as form fields, checked as the query's (a refusal drops the file). */
 		const struct ingest_speakers *q = &d->speakers;
 		json_t *errors = NULL;
 		if (q->expected || q->min || q->max) {
