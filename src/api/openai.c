@@ -353,6 +353,9 @@ static void oai_reply(struct http_req *r, struct oai *o, struct db_conn *c, cons
 		}
 		http_reply_text(r, 200, "text/plain; charset=utf-8", out, out ? n + 1 : 0);
 	} else if (!strcmp(fmt, "srt") || !strcmp(fmt, "vtt")) {
+		/* As OpenAI's: what was said, no speaker labels (diarized_json has who). */
+		for (size_t i = 0; i < tr.nsegments; i++)
+			tr.segments[i].speaker = 0;
 		size_t len = 0;
 		char *out =
 		    export_render(&tr, !strcmp(fmt, "srt") ? EXPORT_SRT : EXPORT_VTT, NULL, &len);

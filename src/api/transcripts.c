@@ -5,10 +5,11 @@
  * revision. Every edit is a revision (store/revisions.h).
  *
  * Concurrency: the transcript's version is its ETag ("t<version>"). An edit
- * sent with If-Match is applied only to that version (412 with the current
- * ETag otherwise), so two people never overwrite each other silently. An
- * edit without If-Match applies to whatever is current (retried a few times
- * if another edit lands in between).
+ * sent with If-Match is applied only to a version it names (412 with the
+ * current ETag otherwise), so two people never overwrite each other
+ * silently. An edit without If-Match (or with "*") applies to whatever is
+ * current (retried a few times if another edit lands in between). An edit
+ * that changes nothing makes no revision and keeps the version.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -36,6 +37,21 @@ static bool load(struct api_ctx *cx, struct meeting *m, bool edit)
 	return api_meeting_load(cx, m, edit ? ACCESS_EDIT : ACCESS_READ);
 }
 
+/*
+ * Whether the caller may edit m's transcript: the meeting allows it (their
+ * role, or a collection's editor grant) and so do their credentials (an API
+ * key needs the write scope). The reply says so as can_edit, so that an app
+ * offers only the changes that will be accepted.
+ */
+static bool may_edit(struct api_ctx *cx, const struct meeting *m)
+{
+	enum meeting_access a;
+	char org[UUID_STR_LEN];
+	return !authn_scope_denied(cx->principal, "PATCH", http_path(cx->req)) &&
+	       authz_meeting_access(cx->conn, cx->principal, m->id, &a, org) == 0 &&
+	       a == ACCESS_EDIT;
+}
+
 static void no_transcript(struct http_req *r, const struct meeting *m)
 {
 	http_problem(r, 409, "transcript_not_ready",
@@ -50,29 +66,48 @@ static void set_etag(struct http_req *r, int64_t version)
 	http_add_header(r, "ETag", tag);
 }
 
-/*
- * If-Match: absent (-1), "*" (0: any), or the version of an ETag we gave
- * ("t<n>", weak or strong). -2 when it names no version of ours (it can
- * then never match).
- */
-static int64_t if_match(struct http_req *r)
+/* "*" alone (optional white space around it): If-Match for any current version. */
+static bool if_match_any(const char *h)
 {
-	const char *h = http_header(r, "If-Match");
-	if (!h)
-		return -1;
-	while (*h == ' ')
-		h++;
-	if (!strcmp(h, "*"))
-		return 0;
-	if (!strncmp(h, "W/", 2))
-		h += 2;
-	if (h[0] != '"' || h[1] != 't' || !isdigit((unsigned char)h[2]))
-		return -2;
-	char *end;
-	long long v = strtoll(h + 2, &end, 10);
-	if (*end != '"' || end[1] != '\0' || v < 1)
-		return -2;
-	return (int64_t)v;
+	h += strspn(h, " \t");
+	return *h == '*' && h[1 + strspn(h + 1, " \t")] == '\0';
+}
+
+/*
+ * Whether If-Match h holds for version (RFC 9110 13.1.1): "*", or a
+ * comma-separated list of entity tags one of which is the ETag we give for
+ * it, "t<version>" (also weak: a proxy that compresses may weaken our
+ * tags). Empty list elements are skipped; a list that does not parse, or
+ * names nothing, never holds.
+ */
+static bool if_match_holds(const char *h, int64_t version)
+{
+	char ours[32];
+	int n = snprintf(ours, sizeof ours, "t%" PRId64, version);
+	bool hit = false, any = false;
+	if (if_match_any(h))
+		return true;
+	for (const char *p = h;;) {
+		p += strspn(p, " \t");
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (!*p)
+			return any && hit;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		const char *q = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (!q)
+			return false;
+		any = true;
+		if (q - p - 1 == n && !memcmp(p + 1, ours, (size_t)n))
+			hit = true;
+		p = q + 1;
+		p += strspn(p, " \t");
+		if (*p && *p != ',')
+			return false;
+	}
 }
 
 static void precondition_failed(struct http_req *r, int64_t current)
@@ -191,6 +226,7 @@ static void get_transcript(struct api_ctx *cx)
 		rc = revision_get(cx->conn, m.org_id, m.id, want, &rev);
 	if (rc == STORE_OK && f)
 		api_meeting_audit_read(cx, &m, "meeting.export");
+	bool can_edit = rc == STORE_OK && !f && may_edit(cx, &m);
 	api_conn_release(cx);
 	if (rc == STORE_NOT_FOUND && want > 0 && row.body) {
 		http_problem(r, 404, "not_found",
@@ -218,6 +254,8 @@ static void get_transcript(struct api_ctx *cx)
 		if (out && want)
 			json_object_set_new(out, "version_shown",
 					    json_string(want > 0 ? "revision" : "original"));
+		if (out)
+			json_object_set_new(out, "can_edit", json_boolean(can_edit));
 		if (!out)
 			http_problem_internal(r, "render transcript");
 		else
@@ -230,8 +268,13 @@ static void get_transcript(struct api_ctx *cx)
 		} else {
 			char name[96], disp[160];
 			slug(m.title, name, sizeof name);
-			snprintf(disp, sizeof disp, "attachment; filename=\"%s%s.%s\"", name,
-				 want < 0 ? "-original" : "", export_extension(f));
+			char which[32] = "";
+			if (want < 0)
+				snprintf(which, sizeof which, "-original");
+			else if (want > 0)
+				snprintf(which, sizeof which, "-v%" PRId64, want);
+			snprintf(disp, sizeof disp, "attachment; filename=\"%s%s.%s\"", name, which,
+				 export_extension(f));
 			http_add_header(r, "Content-Disposition", disp);
 			http_reply_text(r, 200, export_mime(f), text, len);
 		}
@@ -292,8 +335,11 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 	struct meeting_transcript row = {0};
 	struct transcript tr = {0};
 	json_t *summary = NULL, *out = NULL;
-	char *body = NULL, *text = NULL, *sum = NULL;
-	int64_t match = if_match(r), version = 0;
+	char *body = NULL, *text = NULL, *sum = NULL, *before = NULL;
+	const char *im = http_header(r, "If-Match");
+	/* Naming a version pins the edit to it; without one a lost race is redone. */
+	bool pinned = im && !if_match_any(im);
+	int64_t version = 0;
 	if (!load(cx, &m, true))
 		goto done;
 	for (int attempt = 0;; attempt++) {
@@ -304,7 +350,8 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 		free(body);
 		free(text);
 		free(sum);
-		body = text = sum = NULL;
+		free(before);
+		body = text = sum = before = NULL;
 		int rc = meeting_transcript_get(cx->conn, m.org_id, m.id, &row);
 		if (rc == STORE_NOT_FOUND) {
 			no_transcript(r, &m);
@@ -314,17 +361,36 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 			api_db_fail(r, rc, "load transcript");
 			goto done;
 		}
-		if (match == -2 || (match > 0 && match != row.version)) {
+		if (im && !if_match_holds(im, row.version)) {
 			precondition_failed(r, row.version);
 			goto done;
 		}
 		if (!parse_body(r, row.body, &tr))
 			goto done;
+		json_t *j = transcript_to_json(&tr);
+		before = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (!before) {
+			http_problem_internal(r, "edit transcript");
+			goto done;
+		}
 		if (fn(cx, &tr, in, &summary) < 0)
 			goto done; /* replied */
-		json_t *j = transcript_to_json(&tr);
+		j = transcript_to_json(&tr);
 		body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
+		if (body && !strcmp(body, before)) {
+			/* Nothing changed: no revision, and others' ETags stay good. */
+			out = transcript_reply(&m, &row, &tr, row.version);
+			if (!out) {
+				http_problem_internal(r, "render transcript");
+				goto done;
+			}
+			json_object_set_new(out, "can_edit", json_true());
+			set_etag(r, row.version);
+			http_reply_json(r, 200, out);
+			goto done;
+		}
 		text = transcript_text(&tr);
 		sum = summary ? json_dumps(summary, JSON_COMPACT) : strdup("{}");
 		if (!body || !text || !sum) {
@@ -335,7 +401,7 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 				   action, sum, &version);
 		if (rc == STORE_OK)
 			break;
-		if (rc == STORE_STALE && match < 1 && attempt + 1 < EDIT_TRIES)
+		if (rc == STORE_STALE && !pinned && attempt + 1 < EDIT_TRIES)
 			continue; /* someone else's edit landed first: redo ours on theirs */
 		save_failed(cx, &m, rc);
 		goto done;
@@ -347,10 +413,12 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 		goto done;
 	}
 	json_object_set_new(out, "updated_at", api_time(time_now_ms()));
+	json_object_set_new(out, "can_edit", json_true());
 	set_etag(r, version);
 	http_reply_json(r, 200, out);
 done:
 	json_decref(summary);
+	free(before);
 	free(body);
 	free(text);
 	free(sum);
@@ -385,6 +453,23 @@ static size_t body_speaker(const struct transcript *t, json_t *in, const char *k
 	return k;
 }
 
+/* The same words in the same order, whatever white space is between them. */
+static bool same_words(const char *a, const char *b)
+{
+	static const char ws[] = " \t\r\n\f\v";
+	for (;;) {
+		a += strspn(a, ws);
+		b += strspn(b, ws);
+		size_t na = strcspn(a, ws), nb = strcspn(b, ws);
+		if (na != nb || memcmp(a, b, na))
+			return false;
+		if (!na)
+			return true;
+		a += na;
+		b += nb;
+	}
+}
+
 static int edit_segment(struct api_ctx *cx, struct transcript *t, json_t *in, json_t **summary)
 {
 	struct http_req *r = cx->req;
@@ -410,7 +495,7 @@ static int edit_segment(struct api_ctx *cx, struct transcript *t, json_t *in, js
 	}
 	*summary = json_pack("{s:i}", "segment", (int)i);
 	const char *text = jv_str(in, "text");
-	if (text) {
+	if (text && !same_words(text, seg->text ? seg->text : "")) {
 		char *old = strdup(seg->text ? seg->text : "");
 		if (!old || transcript_set_text(t, (size_t)i, text) < 0) {
 			free(old);
@@ -443,12 +528,12 @@ static void patch_segment_check(struct api_ctx *cx, json_t **errors)
 	if (!json_object_get(cx->body, "text") && !json_object_get(cx->body, "speaker"))
 		jv_error(errors, "text", "give the segment's new text, a speaker, or both");
 	if (text) {
-		size_t n = strspn(text, " \t\r\n");
-		if (!text[n])
-			jv_error(errors, "text",
-				 "must not be empty; to remove words, leave at least one");
-		else if (!utf8_text_ok(text, &why))
+		if (!utf8_text_ok(text, &why))
 			jv_error(errors, "text", "%s", why);
+		else if (transcript_text_blank(text))
+			jv_error(errors, "text",
+				 "must not be empty (nor only spaces or invisible characters); to "
+				 "remove words, leave at least one");
 	}
 }
 
@@ -477,21 +562,22 @@ static int rename_speaker(struct api_ctx *cx, struct transcript *t, json_t *in, 
 }
 
 static const struct jv_field SPEAKER_FIELDS[] = {
-    {.name = "name",
-     .type = JV_STRING,
-     .presence = JV_REQUIRED,
-     .null = JV_NULL_OK,
-     .max_len = TRANSCRIPT_NAME_MAX},
+    /* Required, but null (clear the name) is a value: checked in put_speaker_check. */
+    {.name = "name", .type = JV_STRING, .null = JV_NULL_OK, .max_len = TRANSCRIPT_NAME_MAX},
 };
 static const struct jv_spec SPEAKER_SPEC = {JV_FIELDS(SPEAKER_FIELDS)};
 
 static void put_speaker_check(struct api_ctx *cx, json_t **errors)
 {
 	const char *name = jv_str(cx->body, "name"), *why;
-	if (name && *name && !utf8_text_ok(name, &why))
+	if (!json_object_get(cx->body, "name"))
+		jv_error(errors, "name", "is required (a string, or null to clear the name)");
+	else if (name && *name && !utf8_text_ok(name, &why))
 		jv_error(errors, "name", "%s", why);
-	else if (name && *name && strspn(name, " ") == strlen(name))
-		jv_error(errors, "name", "must not be only spaces (send null to clear it)");
+	else if (name && *name && transcript_text_blank(name))
+		jv_error(errors, "name",
+			 "must not be only spaces or invisible characters (an empty name or null "
+			 "clears it)");
 }
 
 static void put_speaker(struct api_ctx *cx)

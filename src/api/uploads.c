@@ -96,6 +96,9 @@ struct direct {
 	struct http_multipart *mp; /* multipart only */
 	bool multipart, got_file;
 	struct ingest_speakers speakers; /* ?speakers_expected= ... */
+	/* The same hints as multipart form fields (speakers_expected, min_, max_). */
+	char form_hint[3][16];
+	bool form_hint_given[3], form_hint_long[3];
 	char part[64];
 	char filename[1024];
 	int64_t max;
@@ -151,10 +154,36 @@ static int direct_write(struct direct *d, const char *data, size_t len)
 	return 0;
 }
 
+static const char *const HINT_KEYS[3] = {"speakers_expected", "min_speakers", "max_speakers"};
+
+/* A piece of speaker-count form field h (checked in direct_done, as the query's are). */
+static void form_hint_part(struct direct *d, int h, const char *data, size_t size, uint64_t off)
+{
+	char *v = d->form_hint[h];
+	if (off == 0) {
+		v[0] = '\0';
+		d->form_hint_given[h] = true;
+		d->form_hint_long[h] = false;
+	}
+	size_t have = strlen(v);
+	if (d->form_hint_long[h] || have + size >= sizeof d->form_hint[h] ||
+	    memchr(data, '\0', size)) {
+		d->form_hint_long[h] = true; /* no count is that long */
+		return;
+	}
+	memcpy(v + have, data, size);
+	v[have + size] = '\0';
+}
+
 static int multipart_part(void *cls, const char *key, const char *filename, const char *data,
 			  size_t size, uint64_t off)
 {
 	struct direct *d = cls;
+	for (int h = 0; !filename && h < 3; h++)
+		if (!strcmp(key, HINT_KEYS[h])) {
+			form_hint_part(d, h, data, size, off);
+			return 0;
+		}
 	if (!filename && strcmp(key, "file") != 0)
 		return 0; /* other form fields are ignored */
 	if (d->got_file && off == 0 && strcmp(d->part, key) != 0) {
@@ -292,6 +321,27 @@ static void direct_done(struct api_ctx *cx)
 		    json_pack("[{s:s,s:s}]", "field", "file", "message", "is required"),
 		    "The form has no file part. Send the audio as a part named 'file'.");
 		return;
+	}
+	if (d->form_hint_given[0] || d->form_hint_given[1] || d->form_hint_given[2]) {
+		/* Counts as form fields, checked as the query's (a refusal drops the file). */
+		const struct ingest_speakers *q = &d->speakers;
+		json_t *errors = NULL;
+		if (q->expected || q->min || q->max) {
+			jv_error(&errors, "speakers_expected",
+				 "give the speaker counts once: as query parameters or as form "
+				 "fields");
+		} else {
+			const char *v[3];
+			for (int h = 0; h < 3; h++)
+				v[h] = !d->form_hint_given[h] ? NULL
+				       : d->form_hint_long[h] ? "x" /* parses as no count */
+							      : d->form_hint[h];
+			speakers_from(&d->speakers, v[0], v[1], v[2], &errors);
+		}
+		if (errors) {
+			http_problem_validation(r, errors);
+			return;
+		}
 	}
 	if (d->sp.size == 0) {
 		http_problem(r, 422, "unreadable_audio", "The file is empty.");

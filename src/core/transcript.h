@@ -150,6 +150,14 @@ int transcript_assign_turns(struct transcript *t, const struct transcript_turn *
 int transcript_set_text(struct transcript *t, size_t i, const char *text);
 
 /*
+ * True when s (UTF-8) shows nothing: it is empty or holds only white space
+ * (any Unicode White_Space, such as U+00A0 or U+3000) and default-ignorable
+ * code points (such as U+200B, U+200D, U+2060, U+FEFF). Invalid UTF-8 is
+ * not blank. Such a segment text or speaker name would look empty.
+ */
+bool transcript_text_blank(const char *s);
+
+/*
  * A deep copy of src into dst (caller frees with transcript_free). 0 or -1.
  */
 int transcript_copy(struct transcript *dst, const struct transcript *src);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unictype.h>
+#include <unistr.h>
 
 /* Above this many old x new word pairs, edited words are timed without matching. */
 #define MATCH_MAX_CELLS (4u << 20)
@@ -356,6 +358,25 @@ fail:
 }
 
 /* ---- editing text ---- */
+
+bool transcript_text_blank(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+
+	while (n) {
+		ucs4_t cp;
+		int k = u8_mbtouc(&cp, p, n);
+		if (k < 1 || cp == 0xfffd) /* an invalid byte is something, not nothing */
+			return false;
+		if (!uc_is_property_white_space(cp) &&
+		    !uc_is_property_default_ignorable_code_point(cp))
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
 
 static bool is_space(char c)
 {

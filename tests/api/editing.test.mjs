@@ -10,6 +10,7 @@ import * as tus from 'tus-js-client';
 import {
 	BASE,
 	MEETINGS,
+	PASSWORD,
 	assertJson,
 	assertProblem,
 	assertValidation,
@@ -19,6 +20,7 @@ import {
 	put,
 	register,
 	request,
+	requestAt,
 	uploadOk,
 	uploadRaw,
 	waitCompleted,
@@ -189,6 +191,44 @@ describe('speaker options on upload', () => {
 		await waitCompleted(a.access, id);
 		const t = (await transcript(a.access, id)).body;
 		assert.equal(t.speakers.length, 1, JSON.stringify(t.speakers));
+	});
+});
+
+// A multipart upload (curl -F file=@talk.wav -F speakers_expected=2) carries the hints as form fields.
+describe('speaker options as multipart form fields', () => {
+	test('-F speakers_expected=1 gives one speaker; a bad value is a 400 naming the field, and nothing is kept', T, async () => {
+		const { a, conv } = await conversation();
+		const buf = fs.readFileSync(conv.file);
+		const m = await createMeeting(a.access, { title: 'form hints' });
+		const send = (fields, { before = true, query = '' } = {}) => {
+			const form = new FormData();
+			const add = () => {
+				for (const [k, v] of Object.entries(fields)) form.append(k, v);
+			};
+			if (before) add();
+			form.append('file', new Blob([buf], { type: 'audio/wav' }), 'talk.wav');
+			if (!before) add();
+			return requestAt(BASE, 'POST', `${MEETINGS}/${m.id}/upload${query}`, { token: a.access, form, timeout: 60000 });
+		};
+		for (const [fields, field, opts] of [
+			[{ speakers_expected: '25' }, 'speakers_expected'],
+			[{ speakers_expected: 'two' }, 'speakers_expected', { before: false }],
+			[{ min_speakers: '0' }, 'min_speakers'],
+			[{ min_speakers: '4', max_speakers: '3' }, 'min_speakers'],
+			[{ speakers_expected: '1'.repeat(40) }, 'speakers_expected'],
+			[{ speakers_expected: '2' }, 'speakers_expected', { query: '?speakers_expected=2' }],
+		]) {
+			assertValidation(await send(fields, opts), [field]);
+		}
+		const before = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body;
+		assert.equal(before.status, 'pending', 'a refused upload leaves the meeting as it was');
+		assert.equal(before.file_size, null);
+		assertJson(await send({ speakers_expected: '1' }, { before: false }), 200);
+		await waitCompleted(a.access, m.id);
+		const t = (await transcript(a.access, m.id)).body;
+		assert.equal(t.speakers.length, 1, JSON.stringify(t.speakers));
+		const step = (await get(`${MEETINGS}/${m.id}`, { token: a.access })).body.processing_steps.find((s) => s.step === 'diarize');
+		assert.equal(step.speakers, 1);
 	});
 });
 
@@ -393,5 +433,135 @@ describe('editing: bad input', () => {
 		// A meeting without a transcript yet.
 		const empty = await createMeeting(a.access, { title: 'nothing yet' });
 		assertProblem(await patch(`${MEETINGS}/${empty.id}/transcript/segments/0`, { token: a.access, json: { text: 'x' } }), 409, 'transcript_not_ready');
+	});
+});
+
+// Found by an outside-in audit of issue 9 (each failed before its fix).
+describe('editing: audit', () => {
+	test('If-Match with a list of ETags applies when one of them is current (RFC 9110); else 412', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'if-match lists');
+		const cur = await transcript(a.access, m.id);
+		const etag = cur.headers.get('etag');
+		const seg = `${MEETINGS}/${m.id}/transcript/segments/0`;
+		const ok = await patch(seg, { token: a.access, headers: { 'If-Match': `"t999", ${etag}` }, json: { text: 'listed tag matches' } });
+		assertJson(ok, 200);
+		assert.equal(ok.body.segments[0].text, 'listed tag matches');
+		const now = ok.headers.get('etag');
+		const spaced = await patch(seg, { token: a.access, headers: { 'If-Match': `  ${now}  ,"t1"` }, json: { text: 'spaces around the list' } });
+		assertJson(spaced, 200);
+		// Empty list elements are skipped (RFC 9110 5.6.1.2).
+		const empty = await patch(seg, { token: a.access, headers: { 'If-Match': `, ${spaced.headers.get('etag')},` }, json: { text: 'empty list elements' } });
+		assertJson(empty, 200);
+		const stale = await patch(seg, { token: a.access, headers: { 'If-Match': `"t998", ${etag}` }, json: { text: 'no listed tag is current' } });
+		assertProblem(stale, 412, 'version_mismatch');
+		assert.equal(stale.headers.get('etag'), empty.headers.get('etag'));
+		const cur2 = empty.headers.get('etag');
+		for (const bad of [`${cur2} "t1"`, `*, ${cur2}`, ',', `${cur2.slice(0, -1)}`, cur2.slice(1, -1), `"T${cur2.slice(2)}`]) {
+			assertProblem(await patch(seg, { token: a.access, headers: { 'If-Match': bad }, json: { text: 'malformed list' } }), 412, 'version_mismatch');
+		}
+		assert.equal((await transcript(a.access, m.id)).body.segments[0].text, 'empty list elements');
+	});
+
+	test('text or a name that only looks empty (Unicode spaces, invisible characters) is refused', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'blank lookalikes');
+		const seg = `${MEETINGS}/${m.id}/transcript/segments/0`;
+		for (const text of ['\u00a0', '\u3000 \u2003', '\u200b', '\u200d\ufeff', ' \u2060 ']) {
+			assertValidation(await patch(seg, { token: a.access, json: { text } }), ['text']);
+			assertValidation(await put(`${MEETINGS}/${m.id}/transcript/speakers/S1`, { token: a.access, json: { name: text } }), ['name']);
+		}
+		// Visible text with such characters inside is fine.
+		assertJson(await patch(seg, { token: a.access, json: { text: 'Zoë\u00a0Smith said\u200b hello' } }), 200);
+		assertJson(await put(`${MEETINGS}/${m.id}/transcript/speakers/S1`, { token: a.access, json: { name: 'Jean\u00a0Luc' } }), 200);
+		const revs = await get(`${MEETINGS}/${m.id}/transcript/revisions`, { token: a.access });
+		assert.deepEqual(revs.body.data.map((r) => r.action), ['rename_speaker', 'edit_segment', 'transcribed']);
+	});
+
+	test('an edit that changes nothing makes no revision and keeps the ETag (no spurious 412 for others)', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'no-op edits');
+		const cur = await transcript(a.access, m.id);
+		const etag = cur.headers.get('etag');
+		const s0 = cur.body.segments[0];
+		const base = `${MEETINGS}/${m.id}/transcript`;
+		const same = [
+			() => patch(`${base}/segments/0`, { token: a.access, json: { text: `  ${s0.text.split(' ').join('   ')} ` } }),
+			() => patch(`${base}/segments/0`, { token: a.access, json: { speaker: s0.speaker } }),
+			() => patch(`${base}/segments/0`, { token: a.access, headers: { 'If-Match': etag }, json: { text: s0.text, speaker: s0.speaker } }),
+			() => put(`${base}/speakers/S1`, { token: a.access, json: { name: null } }),
+			() => put(`${base}/speakers/S1`, { token: a.access, json: { name: '' } }),
+			() => post(`${base}/revisions/${cur.body.version}/restore`, { token: a.access }),
+		];
+		for (const run of same) {
+			const res = await run();
+			assertJson(res, 200);
+			assert.equal(res.headers.get('etag'), etag);
+			assert.equal(res.body.version, cur.body.version);
+			assert.equal(res.body.segments[0].edited, false);
+			assert.deepEqual(res.body.segments, cur.body.segments);
+		}
+		const revs = await get(`${base}/revisions`, { token: a.access });
+		assert.deepEqual(revs.body.data.map((r) => r.action), ['transcribed']);
+		// Someone who loaded the transcript before all that still saves with their ETag.
+		assertJson(await patch(`${base}/segments/0`, { token: a.access, headers: { 'If-Match': etag }, json: { text: 'a real change' } }), 200);
+		// Naming a speaker twice: the second time is no change either.
+		const n1 = await put(`${base}/speakers/S2`, { token: a.access, json: { name: 'Thandi' } });
+		const n2 = await put(`${base}/speakers/S2`, { token: a.access, json: { name: 'Thandi' } });
+		assert.equal(n2.headers.get('etag'), n1.headers.get('etag'));
+		const revs2 = await get(`${base}/revisions`, { token: a.access });
+		assert.deepEqual(revs2.body.data.map((r) => r.action), ['rename_speaker', 'edit_segment', 'transcribed']);
+		// null clears a name (what the web app sends when the field is emptied).
+		const cleared = await put(`${base}/speakers/S2`, { token: a.access, json: { name: null } });
+		assertJson(cleared, 200);
+		assert.equal(cleared.body.speakers.find((s) => s.id === 'S2').name, null);
+		assert.notEqual(cleared.headers.get('etag'), n2.headers.get('etag'));
+	});
+
+	test('the transcript says whether the caller may edit it (can_edit), so the app offers only what works', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'who may edit');
+		const T0 = `${MEETINGS}/${m.id}/transcript`;
+		assert.equal((await transcript(a.access, m.id)).body.can_edit, true);
+		// an API key with only the read scope
+		const key = await post('/api/v1/api-keys', { token: a.access, json: { name: 'reader', scopes: ['read'] } });
+		assertJson(key, 201);
+		assert.equal((await transcript(key.body.key, m.id)).body.can_edit, false);
+		assertProblem(await patch(`${T0}/segments/0`, { token: key.body.key, json: { text: 'refused' } }), 403, 'insufficient_scope');
+		// a collection viewer, and then an editor
+		const coll = await post('/api/v1/collections', { token: a.access, json: { name: 'can_edit' } });
+		assert.equal((await put(`/api/v1/collections/${coll.body.id}/meetings/${m.id}`, { token: a.access })).status, 204);
+		const guest = async (role) => {
+			const email = `guest.${role}.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`;
+			const inv = await post(`/api/v1/collections/${coll.body.id}/invitations`, { token: a.access, json: { email, role } });
+			assertJson(inv, 201);
+			const su = await post('/api/v1/collection-invitations/signup', { json: { token: inv.body.token, password: PASSWORD, first_name: 'G' } });
+			assertJson(su, 201);
+			return su.body.access_token;
+		};
+		const viewer = await guest('viewer');
+		const seen = await transcript(viewer, m.id);
+		assert.equal(seen.body.can_edit, false);
+		assertProblem(await patch(`${T0}/segments/0`, { token: viewer, json: { text: 'refused' } }), 403, 'forbidden');
+		const editor = await guest('editor');
+		assert.equal((await transcript(editor, m.id)).body.can_edit, true);
+		// an edit's reply says it too
+		const ed = await patch(`${T0}/segments/0`, { token: editor, json: { text: 'edited by a guest editor' } });
+		assertJson(ed, 200);
+		assert.equal(ed.body.can_edit, true);
+	});
+
+	test('an export of a revision is named after it, not like the current text', T, async () => {
+		const { a, conv } = await conversation();
+		const m = await freshMeeting(a, conv, 'Named export');
+		const v1 = (await transcript(a.access, m.id)).body.version;
+		assertJson(await patch(`${MEETINGS}/${m.id}/transcript/segments/0`, { token: a.access, json: { text: 'changed words' } }), 200);
+		const cur = await get(`${MEETINGS}/${m.id}/transcript?format=srt`, { token: a.access });
+		assert.equal(cur.headers.get('content-disposition'), 'attachment; filename="Named-export.srt"');
+		const old = await get(`${MEETINGS}/${m.id}/transcript?format=srt&version=${v1}`, { token: a.access });
+		assert.equal(old.status, 200);
+		assert.equal(old.headers.get('content-disposition'), `attachment; filename="Named-export-v${v1}.srt"`);
+		assert.ok(!old.text.includes('changed words'));
+		assert.equal(old.headers.get('etag'), null, 'an older text has no ETag to edit with');
 	});
 });

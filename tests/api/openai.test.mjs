@@ -115,6 +115,8 @@ describe('transcriptions', T, () => {
 		assert.match(lines[1], /^\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}$/);
 		const text = lines.filter((l) => l && !/^\d+$/.test(l) && !l.includes('-->')).join(' ');
 		assertWords(text, TEXT, 'srt');
+		// as OpenAI's: the cues hold what was said, no speaker labels (diarized_json has the speakers)
+		assert.doesNotMatch(r, /Speaker \d+:/);
 	});
 
 	test('response_format vtt -> WebVTT', async () => {
@@ -125,6 +127,7 @@ describe('transcriptions', T, () => {
 		assert.match(r, /\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}/);
 		const text = r.split('\n').filter((l) => l && !l.startsWith('WEBVTT') && !l.includes('-->')).join(' ');
 		assertWords(text, TEXT, 'vtt');
+		assert.doesNotMatch(r, /<v /, 'no voice spans, as OpenAI sends none');
 	});
 
 	test('response_format diarized_json -> segments with speakers A and B taking turns', T, async () => {

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { apiJson, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot } from './helpers.mjs';
+import { PASSWORD, apiJson, launch, meetingWithAudio, openLoggedIn, registerApi, screenshot } from './helpers.mjs';
 import { VOICES, conversationFile } from '../api/audio.mjs';
 
 const T = { timeout: 180000 };
@@ -125,6 +125,7 @@ describe('transcript editing', T, () => {
 		assert.ok(tags.length >= 1 && tags.every((t) => t.trim() === 'Thandi'), `every line of S1 says Thandi: ${tags}`);
 		const others = await page.locator('.segment[data-speaker="S2"] [data-speaker-tag]').allTextContents();
 		assert.ok(others.every((t) => t.trim() === 'Speaker 2'), `S2 keeps its label: ${others}`);
+
 		const rename = edits.findLast((e) => e.method === 'PUT');
 		assert.match(rename.url, /\/transcript\/speakers\/S1$/);
 		assert.match(rename.ifMatch || '', /^"t\d+"$/, 'the rename was sent with the ETag it was made on');
@@ -276,6 +277,33 @@ describe('transcript editing', T, () => {
 		assert.deepEqual(b.errors.filter((e) => e.startsWith('pageerror')), [], 'no uncaught errors in the page');
 	});
 
+	test('a long name keeps the talk-time bars of one length; emptying the name field clears it and the label comes back', T, async () => {
+		const tag = page.locator('.speaker[data-speaker-id="S2"] [data-speaker-tag]');
+		await tag.click();
+		const input = page.getByLabel('Name of Speaker 2');
+		await input.fill('Nomvula Mokonyane-Dlamini');
+		await input.press('Enter');
+		await page.locator('.speaker[data-speaker-id="S2"] [data-speaker-tag]', { hasText: 'Nomvula' }).waitFor();
+		// the other row's merge menu now lists the long name: the rows' bars must still line up (on a fresh load too)
+		await page.reload();
+		await page.locator('.speaker[data-speaker-id="S2"] [data-speaker-tag]', { hasText: 'Nomvula' }).waitFor();
+		const tracks = await page.locator('.speakers .talkbar').evaluateAll((els) => els.map((el) => el.getBoundingClientRect().width));
+		assert.equal(tracks.length, 2);
+		assert.ok(Math.abs(tracks[0] - tracks[1]) < 1, `bars of one length: ${tracks}`);
+		await screenshot(page, 'editing-long-name');
+		await tag.click();
+		await input.fill('');
+		await input.press('Enter');
+		await page.locator('.speaker[data-speaker-id="S2"] [data-speaker-tag]', { hasText: 'Speaker 2' }).waitFor();
+		assert.equal(await page.locator('[data-rename-speaker="S2"]').count(), 0, 'the field closed without an error');
+		const now = (await apiTranscript()).body;
+		assert.equal(now.speakers.find((sp) => sp.id === 'S2').name, null);
+		assert.equal(edits.at(-1).method, 'PUT');
+		// the history panel was open before the reload: open it again for the next test
+		if (!(await page.locator('[data-history]').count())) await page.locator('[data-history-toggle]').click();
+		await page.locator('[data-history]').waitFor();
+	});
+
 	test('reassign a line to the other speaker, then merge one speaker into the other (after confirming)', T, async () => {
 		assert.equal(original.speakers?.length, 2, 'needs the two speakers');
 		const i = original.segments.findIndex((s) => s.speaker === 'S2');
@@ -305,5 +333,37 @@ describe('transcript editing', T, () => {
 		await page.locator('[data-history] [data-revision][data-action="merge_speakers"]').first().waitFor();
 		assert.match(await page.locator('[data-history] [data-revision]').first().textContent(), /Merged Speaker 2 into Speaker 1/);
 		await screenshot(page, 'editing-merged');
+	});
+
+	test('someone who may only read (a collection viewer) is offered no edits: no pencils, renames, merges or restores', T, async () => {
+		const coll = await apiJson('POST', '/api/v1/collections', { token: account.access, json: { name: 'Readers' } });
+		assert.equal(coll.status, 201, coll.text);
+		assert.equal((await apiJson('PUT', `/api/v1/collections/${coll.body.id}/meetings/${meeting.id}`, { token: account.access })).status, 204);
+		const email = `reader.${Date.now()}@example.com`;
+		const inv = await apiJson('POST', `/api/v1/collections/${coll.body.id}/invitations`, { token: account.access, json: { email, role: 'viewer' } });
+		assert.equal(inv.status, 201, inv.text);
+		const su = await apiJson('POST', '/api/v1/collection-invitations/signup', { json: { token: inv.body.token, password: PASSWORD, first_name: 'Reader' } });
+		assert.equal(su.status, 201, su.text);
+		const reader = { email, access: su.body.access_token, refresh: su.body.refresh_token, user: su.body.user };
+		const rb = await launch();
+		try {
+			const rp = rb.page;
+			await openLoggedIn(rp, reader, `/meetings/${meeting.id}`);
+			await rp.locator('.segment').first().waitFor({ timeout: 30000 });
+			assert.equal(await rp.locator('[data-edit-segment]').count(), 0, 'no pencil buttons');
+			assert.equal(await rp.locator('.spk-tag--button').count(), 0, 'speaker names are not rename buttons');
+			assert.equal(await rp.locator('[data-merge]').count(), 0, 'no merge menus');
+			// nor the meeting's own changes, which a reader may not make either
+			assert.equal(await rp.getByRole('button', { name: 'Rename meeting' }).count(), 0, 'no rename of the meeting');
+			assert.equal(await rp.getByRole('button', { name: /Delete/ }).count(), 0, 'no Delete');
+			assert.equal(await rp.locator('[data-share-meeting]').count(), 0, 'no Share');
+			assert.doesNotMatch(await rp.locator('section.transcript').textContent(), /pencil button/);
+			await rp.locator('[data-history-toggle]').click();
+			await rp.locator('[data-history] [data-revision]').first().waitFor();
+			assert.equal(await rp.getByRole('button', { name: /^Restore version/ }).count(), 0, 'no restore buttons');
+			await screenshot(rp, 'editing-reader');
+		} finally {
+			await rb.close();
+		}
 	});
 });

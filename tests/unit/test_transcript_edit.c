@@ -412,13 +412,45 @@ static void test_export_speakers(void **state)
 	transcript_free(&t);
 }
 
+/* Text that would look empty: Unicode white space and invisible (default-ignorable) characters. */
+static void test_text_blank(void **state)
+{
+	(void)state;
+	static const char *const blank[] = {
+	    "",
+	    " \t\r\n",
+	    "\xc2\xa0" /* U+00A0 */,
+	    "\xe3\x80\x80" /* U+3000 */,
+	    "\xe2\x80\x83 \xe2\x80\x8b" /* U+2003 U+200B */,
+	    "\xe2\x80\x8d\xef\xbb\xbf" /* ZWJ BOM */,
+	    "\xe2\x81\xa0", /* U+2060 */
+	};
+	static const char *const visible[] = {
+	    "a",
+	    " x ",
+	    "\xc2\xa0.\xc2\xa0",
+	    "Zo\xc3\xab",
+	    "\xe6\x97\xa5",
+	    "\xf0\x9f\x98\x80",
+	    "\xe2\x80\x8b"
+	    "b",
+	    "\xff" /* invalid UTF-8 is not nothing */,
+	    "\xef\xbf\xbd" /* U+FFFD */,
+	};
+	for (size_t i = 0; i < sizeof blank / sizeof *blank; i++)
+		assert_true(transcript_text_blank(blank[i]));
+	for (size_t i = 0; i < sizeof visible / sizeof *visible; i++)
+		assert_false(transcript_text_blank(visible[i]));
+	assert_true(transcript_text_blank(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_speakers_basic),  cmocka_unit_test(test_json_round_trip),
 	    cmocka_unit_test(test_json_rejects),    cmocka_unit_test(test_assign_turns),
 	    cmocka_unit_test(test_set_text),	    cmocka_unit_test(test_copy),
-	    cmocka_unit_test(test_export_speakers),
+	    cmocka_unit_test(test_export_speakers), cmocka_unit_test(test_text_blank),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,8 @@ export interface Transcript {
 	updated_at?: string;
 	/** set when an older text was asked for (?version=original or a number) */
 	version_shown?: 'original' | 'revision';
+	/** false when the caller may only read it (no edits are offered) */
+	can_edit?: boolean;
 }
 
 export type RevisionAction = 'transcribed' | 'edit_segment' | 'rename_speaker' | 'merge_speakers' | 'restore';

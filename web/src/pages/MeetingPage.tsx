@@ -716,7 +716,8 @@ function Player({ meeting, audioRef }: { meeting: Meeting; audioRef: React.RefOb
 
 // ------------------------------------------------------------------ page
 
-function Title({ meeting }: { meeting: Meeting }) {
+/** The meeting's title, with a rename button unless the caller may only read. */
+function Title({ meeting, readOnly = false }: { meeting: Meeting; readOnly?: boolean }) {
 	const [editing, setEditing] = useState(false);
 	const [value, setValue] = useState(meeting.title);
 	const [error, setError] = useState<string | null>(null);
@@ -804,19 +805,21 @@ function Title({ meeting }: { meeting: Meeting }) {
 			<h1 tabIndex={-1} data-page-title>
 				{meeting.title || 'Untitled meeting'}
 			</h1>
-			<button
-				ref={editRef}
-				type="button"
-				className="btn btn--icon btn--quiet"
-				onClick={() => {
-					setValue(meeting.title);
-					setEditing(true);
-				}}
-				aria-label="Rename meeting"
-				title="Rename"
-			>
-				<IconPencil />
-			</button>
+			{readOnly ? null : (
+				<button
+					ref={editRef}
+					type="button"
+					className="btn btn--icon btn--quiet"
+					onClick={() => {
+						setValue(meeting.title);
+						setEditing(true);
+					}}
+					aria-label="Rename meeting"
+					title="Rename"
+				>
+					<IconPencil />
+				</button>
+			)}
 		</div>
 	);
 }
@@ -948,6 +951,10 @@ export function MeetingPage({ id }: { id: string }) {
 	const [loadError, setLoadError] = useState<{ status: number; text: string } | null>(null);
 	const [loaded, setLoaded] = useState<Loaded | null>(null);
 	const transcript = loaded ? loaded.transcript : null;
+	// A reader (an organization viewer, a collection's viewer, a read-only key) is offered no edits.
+	const canEdit = transcript?.can_edit !== false;
+	// Who may not change the transcript may not rename, share or delete the meeting either.
+	const readOnly = !canEdit;
 	const [transcriptError, setTranscriptError] = useState<string | null>(null);
 	// the ETag edits are made on, and edits one after another (each on the version the last one made)
 	const etagRef = useRef<string | null>(null);
@@ -1104,7 +1111,7 @@ export function MeetingPage({ id }: { id: string }) {
 				← Meetings
 			</Link>
 			<PageHeader
-				heading={<Title meeting={meeting} />}
+				heading={<Title meeting={meeting} readOnly={readOnly} />}
 				sub={
 					<span className="meta">
 						{meta.map((m, i) => (
@@ -1117,7 +1124,7 @@ export function MeetingPage({ id }: { id: string }) {
 				}
 			>
 				<StatusBadge status={meeting.status} progress={meeting.progress} />
-				{canShare ? (
+				{canShare && !readOnly ? (
 					<>
 						<button type="button" className="btn" onClick={() => setSharing(true)} data-share-meeting>
 							Share
@@ -1125,9 +1132,11 @@ export function MeetingPage({ id }: { id: string }) {
 						<ShareDialog open={sharing} title={`Share “${meeting.title}”`} meetingId={meeting.id} onClose={() => setSharing(false)} />
 					</>
 				) : null}
-				<button type="button" className="btn btn--quiet btn--danger-text" onClick={() => setConfirmDelete(true)}>
-					<IconTrash /> Delete
-				</button>
+				{readOnly ? null : (
+					<button type="button" className="btn btn--quiet btn--danger-text" onClick={() => setConfirmDelete(true)}>
+						<IconTrash /> Delete
+					</button>
+				)}
 			</PageHeader>
 
 			<StatusPanel meeting={meeting} />
@@ -1179,7 +1188,7 @@ export function MeetingPage({ id }: { id: string }) {
 						setViewing(v);
 						setTimeout(() => document.querySelector<HTMLElement>('[data-viewing]')?.focus(), 0);
 					}}
-					onEdit={runEdit}
+					onEdit={canEdit ? runEdit : undefined}
 					onRestored={restored}
 					onClose={() => {
 						setHistoryOpen(false);
@@ -1195,7 +1204,7 @@ export function MeetingPage({ id }: { id: string }) {
 						title={`You are looking at ${viewing.title} (read-only).`}
 						action={
 							<>
-								{viewing.version !== null && viewing.version !== transcript.version ? (
+								{canEdit && viewing.version !== null && viewing.version !== transcript.version ? (
 									<button type="button" className="btn btn--small" onClick={() => restoreViewed.ask(viewing.version as number, viewing.title)} data-restore-viewed>
 										Restore this version
 									</button>
@@ -1219,7 +1228,7 @@ export function MeetingPage({ id }: { id: string }) {
 						viewing ? (
 							<TranscriptView key={`view-${viewing.kind}-${viewing.version}`} meeting={meeting} transcript={viewing.transcript} audioRef={audioRef} playerRef={playerRef} />
 						) : (
-							<TranscriptView key="current" meeting={meeting} transcript={transcript} audioRef={audioRef} playerRef={playerRef} onEdit={runEdit} />
+							<TranscriptView key="current" meeting={meeting} transcript={transcript} audioRef={audioRef} playerRef={playerRef} onEdit={canEdit ? runEdit : undefined} />
 						)
 					) : transcriptError ? (
 						<Alert

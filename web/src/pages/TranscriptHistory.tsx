@@ -19,6 +19,9 @@ export interface Viewing {
 	title: string;
 }
 
+/** For a reader (no Restore is offered, so this is never called). */
+const cannotEdit: RunEdit = () => Promise.reject(new Error('You may read this transcript but not change it.'));
+
 /** Ask to restore a revision, restore it, and tell how it went. */
 export function useRestore(onEdit: RunEdit, onRestored: () => void) {
 	const [target, setTarget] = useState<{ version: number; what: string } | null>(null);
@@ -87,7 +90,8 @@ export function HistoryPanel({
 	/** changes when the transcript changed here (the list is loaded again) */
 	reloadKey: number;
 	onView: (v: Viewing) => void;
-	onEdit: RunEdit;
+	/** absent when the caller may only read: no Restore buttons */
+	onEdit?: RunEdit;
 	/** a revision was made current again */
 	onRestored: () => void;
 	onClose: () => void;
@@ -99,7 +103,7 @@ export function HistoryPanel({
 	const [error, setError] = useState<string | null>(null);
 	const [viewBusy, setViewBusy] = useState<string | null>(null);
 	const headingRef = useRef<HTMLHeadingElement>(null);
-	const restore = useRestore(onEdit, onRestored);
+	const restore = useRestore(onEdit ?? cannotEdit, onRestored);
 
 	const load = useCallback(async () => {
 		setLoading(true);
@@ -203,7 +207,7 @@ export function HistoryPanel({
 									<button type="button" className="btn btn--small btn--quiet" onClick={() => void viewRevision(r)} disabled={viewBusy !== null} aria-label={`View version ${r.version}`}>
 										{viewBusy === String(r.version) ? '…' : 'View'}
 									</button>
-									{!isCurrent ? (
+									{!isCurrent && onEdit ? (
 										<button type="button" className="btn btn--small" onClick={() => restore.ask(r.version, what)} aria-label={`Restore version ${r.version}`}>
 											Restore
 										</button>
