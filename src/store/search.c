@@ -118,26 +118,151 @@ enum search_parse_rc search_parse(const char *q, struct search_parsed *out)
 	return SEARCH_Q_OK;
 }
 
-/* Terms of p as text: each term quoted; included ones joined by and_sep, excluded after. */
-static char *build_query(const struct search_parsed *p, bool fts5)
+/* Terms of p as PostgreSQL websearch text: each term quoted; the excluded ones too unless
+ * incl_only. */
+static char *build_websearch(const struct search_parsed *p, bool incl_only)
 {
 	struct buf b = {0};
 	int included = 0, err = 0;
-	if (fts5)
-		err |= buf_puts(&b, "(");
 	for (int i = 0; i < p->nterms; i++) {
 		if (p->terms[i].exclude)
 			continue;
 		if (included++)
-			err |= buf_puts(&b, fts5 ? " AND " : " ");
+			err |= buf_puts(&b, " ");
 		err |= buf_printf(&b, "\"%s\"", p->terms[i].words);
 	}
-	if (fts5)
-		err |= buf_puts(&b, ")");
-	for (int i = 0; i < p->nterms; i++)
+	for (int i = 0; i < p->nterms && !incl_only; i++)
 		if (p->terms[i].exclude)
-			err |= buf_printf(&b, fts5 ? " NOT \"%s\"" : " -\"%s\"", p->terms[i].words);
+			err |= buf_printf(&b, " -\"%s\"", p->terms[i].words);
 	if (!included || err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* Words [from, to) of a term's words (single spaces between them). */
+static int put_words(struct buf *b, const char *words, int from, int to)
+{
+	int err = 0, w = 0;
+	const char *s = words;
+	while (*s && w < to) {
+		const char *e = strchr(s, ' ');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (w >= from) {
+			if (w > from)
+				err |= buf_puts(b, " ");
+			err |= buf_append(b, s, len);
+		}
+		w++;
+		s = e ? e + 1 : s + len;
+	}
+	return err;
+}
+
+/* The included terms ANDed: ("a" AND "b c"), under column filter col ("" = any column). */
+static int put_included(struct buf *b, const struct search_parsed *p, const char *col)
+{
+	int err = buf_printf(b, "%s(", col), n = 0;
+	for (int i = 0; i < p->nterms; i++)
+		if (!p->terms[i].exclude)
+			err |= buf_printf(b, "%s\"%s\"", n++ ? " AND " : "", p->terms[i].words);
+	return err | buf_puts(b, ")");
+}
+
+/*
+ * A phrase split by a segment break: its first k words end the segment
+ * (the last of them is the segment's last word; the others are in the
+ * segment), the rest open the next one (^: from next_text's first token).
+ */
+static int put_splits(struct buf *b, const struct search_term *t)
+{
+	int err = 0;
+	for (int k = 1; k < t->nwords; k++) {
+		if (t->nwords - k > SEARCH_SPAN_PHRASE_WORDS)
+			continue;
+		err |= buf_puts(b, " OR (");
+		if (k > 1) {
+			err |= buf_puts(b, "{body}: \"");
+			err |= put_words(b, t->words, 0, k);
+			err |= buf_puts(b, "\" AND ");
+		}
+		err |= buf_puts(b, "{last_word}: \"");
+		err |= put_words(b, t->words, k - 1, k);
+		err |= buf_puts(b, "\" AND {next_text}: ^ \"");
+		err |= put_words(b, t->words, k, t->nwords);
+		err |= buf_puts(b, "\")");
+	}
+	return err;
+}
+
+/*
+ * SQLite FTS5 MATCH text over search_fts (body, next_text, last_word; see
+ * sql/0019_search_across_segments.sqlite.sql), for the rule in search.h:
+ *
+ *   one word:        {body}: "w"
+ *   one phrase:      ({body}: "p" OR <splits of p>)
+ *   several terms:   ((<T1> AND <T2> ...) NOT ({next_text}: (I) NOT {body}: (I)))
+ *                    where <T> is "w" or ("p" OR <splits of p>) in any column
+ *                    and I the included terms ANDed: what the next segment's
+ *                    opening alone holds is that segment's hit, unless this
+ *                    segment holds it all too;
+ *   exclusions:      (<the above>) NOT {body next_text}: ("x" OR "y c")
+ */
+static char *build_fts5(const struct search_parsed *p)
+{
+	struct buf b = {0};
+	int err = 0, included = 0, excluded = 0;
+	const struct search_term *only = NULL;
+	for (int i = 0; i < p->nterms; i++) {
+		if (p->terms[i].exclude) {
+			excluded++;
+		} else {
+			included++;
+			only = &p->terms[i];
+		}
+	}
+	if (!included)
+		return NULL;
+	err |= buf_puts(&b, "(");
+	if (included == 1 && only->nwords == 1) {
+		err |= buf_printf(&b, "{body}: \"%s\"", only->words);
+	} else if (included == 1) {
+		err |= buf_printf(&b, "{body}: \"%s\"", only->words);
+		err |= put_splits(&b, only);
+	} else {
+		int n = 0;
+		err |= buf_puts(&b, "(");
+		for (int i = 0; i < p->nterms; i++) {
+			const struct search_term *t = &p->terms[i];
+			if (t->exclude)
+				continue;
+			err |= buf_puts(&b, n++ ? " AND " : "");
+			if (t->nwords == 1) {
+				err |= buf_printf(&b, "\"%s\"", t->words);
+			} else {
+				err |= buf_printf(&b, "(\"%s\"", t->words);
+				err |= put_splits(&b, t);
+				err |= buf_puts(&b, ")");
+			}
+		}
+		err |= buf_puts(&b, ") NOT (");
+		err |= put_included(&b, p, "{next_text}: ");
+		err |= buf_puts(&b, " NOT ");
+		err |= put_included(&b, p, "{body}: ");
+		err |= buf_puts(&b, ")");
+	}
+	err |= buf_puts(&b, ")");
+	if (excluded) {
+		int n = 0;
+		err |= buf_puts(&b, " NOT {body next_text}: (");
+		for (int i = 0; i < p->nterms; i++)
+			if (p->terms[i].exclude)
+				err |= buf_printf(&b, "%s\"%s\"", n++ ? " OR " : "",
+						  p->terms[i].words);
+		err |= buf_puts(&b, ")");
+	}
+	if (err) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -146,12 +271,12 @@ static char *build_query(const struct search_parsed *p, bool fts5)
 
 char *search_fts5_query(const struct search_parsed *p)
 {
-	return build_query(p, true);
+	return build_fts5(p);
 }
 
 char *search_websearch_query(const struct search_parsed *p)
 {
-	return build_query(p, false);
+	return build_websearch(p, false);
 }
 
 char *search_snippet_html(const char *raw)
@@ -225,37 +350,52 @@ int search_index_details(struct db_conn *c, const char *org_id, const char *meet
 
 /*
  * One row per segment of the stored transcript (JSON of core/transcript.h),
- * read by the database itself: the same statement as the migration's
+ * read by the database itself: the same statement as the migrations'
  * backfill. The speaker's name is the one people see: the given name,
- * else "Speaker <n>".
+ * else "Speaker <n>". next_text is the beginning of the next segment (see
+ * SEARCH_NEXT_CHARS), the same cut as sql/0019_search_across_segments.
  */
-static const char SEGMENTS_SQLITE[] =
-    "INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, speaker_id, speaker_name,"
-    " start_s, end_s, body)"
-    " SELECT t.org_id, t.meeting_id, 'segment', s.key,"
-    " COALESCE(json_extract(s.value, '$.speaker'), ''),"
-    " COALESCE((SELECT COALESCE(json_extract(sp.value, '$.name'),"
-    " 'Speaker ' || substr(json_extract(sp.value, '$.id'), 2))"
-    " FROM json_each(t.body, '$.speakers') sp"
-    " WHERE json_extract(sp.value, '$.id') = json_extract(s.value, '$.speaker')), ''),"
-    " json_extract(s.value, '$.start'), json_extract(s.value, '$.end'),"
-    " COALESCE(json_extract(s.value, '$.text'), '')"
-    " FROM transcripts t, json_each(t.body, '$.segments') s"
-    " WHERE t.meeting_id = $1 AND t.org_id = $2 AND json_valid(t.body)";
+#define NEXT_CUT(fn)                                                                               \
+	" substr(nx, 1, CASE " fn "(substr(nx, 49), ' ') WHEN 0 THEN length(nx)"                   \
+	" ELSE 47 + " fn "(substr(nx, 49), ' ') END)"
+_Static_assert(SEARCH_NEXT_CHARS == 48, "NEXT_CUT and sql/0019 cut after 48 characters");
 
-static const char SEGMENTS_PG[] =
-    "INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, speaker_id, speaker_name,"
-    " start_s, end_s, body)"
-    " SELECT t.org_id, t.meeting_id, 'segment', (s.ord - 1)::int,"
-    " COALESCE(s.seg->>'speaker', ''),"
-    " COALESCE((SELECT COALESCE(sp->>'name', 'Speaker ' || substr(sp->>'id', 2))"
-    " FROM jsonb_array_elements(COALESCE(t.body::jsonb->'speakers', '[]'::jsonb)) sp"
-    " WHERE sp->>'id' = s.seg->>'speaker' LIMIT 1), ''),"
-    " (s.seg->>'start')::float8, (s.seg->>'end')::float8, COALESCE(s.seg->>'text', '')"
-    " FROM transcripts t"
-    " CROSS JOIN LATERAL jsonb_array_elements(COALESCE(t.body::jsonb->'segments', '[]'::jsonb))"
-    " WITH ORDINALITY AS s(seg, ord)"
-    " WHERE t.meeting_id = $1 AND t.org_id = $2";
+#define SEGMENT_COLS                                                                               \
+	"INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, speaker_id, "           \
+	"speaker_name,"                                                                            \
+	" start_s, end_s, body, next_text)"                                                        \
+	" SELECT org_id, meeting_id, 'segment', ix, spk, spk_name, st, en, body,"
+
+static const char SEGMENTS_SQLITE[] = SEGMENT_COLS " COALESCE(" NEXT_CUT(
+    "instr") ", '') FROM ("
+	     "SELECT t.org_id, t.meeting_id, s.key AS ix,"
+	     " COALESCE(json_extract(s.value, '$.speaker'), '') AS spk,"
+	     " COALESCE((SELECT COALESCE(json_extract(sp.value, '$.name'),"
+	     " 'Speaker ' || substr(json_extract(sp.value, '$.id'), 2))"
+	     " FROM json_each(t.body, '$.speakers') sp"
+	     " WHERE json_extract(sp.value, '$.id') = json_extract(s.value, '$.speaker')), '')"
+	     " AS spk_name,"
+	     " json_extract(s.value, '$.start') AS st, json_extract(s.value, '$.end') AS en,"
+	     " COALESCE(json_extract(s.value, '$.text'), '') AS body,"
+	     " lead(COALESCE(json_extract(s.value, '$.text'), '')) OVER (ORDER BY s.key) AS nx"
+	     " FROM transcripts t, json_each(t.body, '$.segments') s"
+	     " WHERE t.meeting_id = $1 AND t.org_id = $2 AND json_valid(t.body))";
+
+static const char SEGMENTS_PG[] = SEGMENT_COLS " COALESCE(" NEXT_CUT(
+    "strpos") ", '') FROM ("
+	      "SELECT t.org_id, t.meeting_id, (s.ord - 1)::int AS ix,"
+	      " COALESCE(s.seg->>'speaker', '') AS spk,"
+	      " COALESCE((SELECT COALESCE(sp->>'name', 'Speaker ' || substr(sp->>'id', 2))"
+	      " FROM jsonb_array_elements(COALESCE(t.body::jsonb->'speakers', '[]'::jsonb)) sp"
+	      " WHERE sp->>'id' = s.seg->>'speaker' LIMIT 1), '') AS spk_name,"
+	      " (s.seg->>'start')::float8 AS st, (s.seg->>'end')::float8 AS en,"
+	      " COALESCE(s.seg->>'text', '') AS body,"
+	      " lead(COALESCE(s.seg->>'text', '')) OVER (ORDER BY s.ord) AS nx"
+	      " FROM transcripts t"
+	      " CROSS JOIN LATERAL"
+	      " jsonb_array_elements(COALESCE(t.body::jsonb->'segments', '[]'::jsonb))"
+	      " WITH ORDINALITY AS s(seg, ord)"
+	      " WHERE t.meeting_id = $1 AND t.org_id = $2) x";
 
 int search_index_transcript(struct db_conn *c, const char *org_id, const char *meeting_id)
 {
@@ -284,7 +424,10 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * Statements are assembled from the filters actually given, so that the
  * planner never sees "($3 = '' OR ...)" (PostgreSQL estimated such date
  * conditions so low that it walked every meeting instead of the GIN index:
- * 0.8 s instead of 20 ms). Placeholders are numbered in order of use.
+ * 0.8 s instead of 20 ms). Placeholders are numbered in order of use: $1
+ * the query, $2 the organization, $3 the second query (SQLite: the included
+ * terms in the segment's own text; PostgreSQL: the included terms), then
+ * the filters, then what the statement itself needs.
  */
 #define HIT_COLS                                                                                   \
 	"d.meeting_id, m.title, m.created_at, COALESCE(m.meeting_date, 0), d.kind,"                \
@@ -294,18 +437,22 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * Ranking is the cost of a search: bm25 / ts_rank read every ranked row's
  * positions (and, on PostgreSQL, the row itself from the heap), and the
  * corpus's most frequent words match a large part of all rows. So at most
- * SEARCH_RANK_WINDOW rows are ranked (see search.h): on SQLite the caller's
- * newest matches (FTS5 walks its doclists by rowid, newest first, without
- * ranking), on PostgreSQL the first ones the GIN bitmap yields. Snippets
- * and headlines are made for the page's rows only.
+ * the rank window's rows are ranked (see search.h): the newest matches,
+ * that is those with the highest ids. Snippets and headlines are made for
+ * the page's rows only.
  *
- * SQLite: twice (the window's bound, then the ranked rows) %s the meetings
- * join (MEETINGS_JOIN; the bound needs it only for meeting conditions: a
- * deleted meeting's rows are gone with it), %s shared meetings (" OR
- * d.meeting_id IN (...)", or ""), %s doc conditions, %s meeting conditions;
- * then the window's offset, the limit and offset placeholders. CROSS JOIN keeps
- * the page as the outer loop: with the limit a bound parameter SQLite
- * otherwise walked every match to join the page (0.13 s instead of 20 ms).
+ * SQLite: FTS5 walks its doclists by rowid, newest first, without ranking,
+ * so the window's bound is the window-th newest match. Twice (the window's
+ * bound, then the ranked rows) %s the meetings join (MEETINGS_JOIN; the
+ * bound needs it only for meeting conditions: a deleted meeting's rows are
+ * gone with it), %s shared meetings (" OR d.meeting_id IN (...)", or ""),
+ * %s doc conditions, %s meeting conditions; then the window's offset, the
+ * limit and offset placeholders. CROSS JOIN keeps the page as the outer
+ * loop: with the limit a bound parameter SQLite otherwise walked every
+ * match to join the page (0.13 s instead of 20 ms). The last column is,
+ * for a hit that needs the next segment (its own text does not hold the
+ * included terms), the highlighted body, last word and next_text (\x03
+ * between them) that span_snippet() turns into its snippet.
  */
 #define SQLITE_MATCHES                                                                             \
 	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid%s"                         \
@@ -316,30 +463,58 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
 	" AND search_fts.rowid >= COALESCE((SELECT d.id" SQLITE_MATCHES                            \
 	" ORDER BY search_fts.rowid DESC LIMIT 1 OFFSET %d), 0)"                                   \
 	" ORDER BY rank, d.id LIMIT $%d OFFSET $%d)"                                               \
-	" SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24), page.rank"     \
+	" SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24), page.rank,"    \
+	" CASE WHEN d.next_text <> '' AND NOT EXISTS (SELECT 1 FROM search_fts b"                  \
+	" WHERE b.search_fts MATCH $3 AND b.rowid = page.id)"                                      \
+	" THEN highlight(search_fts, 0, char(1), char(2)) || char(3) ||"                           \
+	" highlight(search_fts, 2, char(1), char(2)) || char(3) ||"                                \
+	" highlight(search_fts, 1, char(1), char(2)) END"                                          \
 	" FROM page CROSS JOIN search_fts ON search_fts.rowid = page.id"                           \
 	" JOIN search_docs d ON d.id = page.id JOIN meetings m ON m.id = d.meeting_id"             \
 	" WHERE search_fts MATCH $1 ORDER BY page.rank, page.id"
 
 /*
- * PostgreSQL: the matches come from the GIN index first (a materialized CTE,
- * whatever the planner thinks of the other conditions; no ORDER BY, so the
- * bitmap heap scan stops after the window's rows), are ranked, the page is
- * cut, and only the page's rows get a headline (ts_headline parses the text
- * again). %s shared, %s doc conditions, %s meeting conditions, the window,
- * the limit and offset placeholders.
+ * PostgreSQL: tsv holds a row's text followed by next_text; a row whose
+ * match only the next segment's beginning holds (tsv_next) is dropped,
+ * unless its own text holds it too. %s shared, %s doc conditions, %s
+ * meeting conditions.
+ *
+ * The GIN index yields matches in table order, not newest first, so the
+ * window's bound is found in steps (pg_window_bound): a count of at most
+ * window + 1 matches (no bound needed for fewer), then the window-th newest
+ * match among the newest ids (a GIN bitmap ANDed with an id range reads
+ * only the rows in the range), the range widened until it holds enough.
+ */
+#define PG_MATCHES                                                                                 \
+	" FROM search_docs d JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id,"      \
+	" websearch_to_tsquery('english', $1) q, websearch_to_tsquery('english', $3) qi"           \
+	" WHERE d.tsv @@ q"                                                                        \
+	" AND NOT (d.tsv_next @@ qi AND NOT to_tsvector('english', d.body) @@ qi)"                 \
+	" AND (d.org_id = $2%s)%s%s" MAY_READ
+/* ... then the window + 1. */
+#define PG_COUNT_FMT "SELECT count(*) FROM (SELECT 1" PG_MATCHES " LIMIT %d) x"
+/* ... then the lowest id placeholder (exclusive) and the window - 1. */
+#define PG_PROBE_FMT "SELECT d.id" PG_MATCHES " AND d.id > $%d ORDER BY d.id DESC OFFSET %d LIMIT 1"
+/*
+ * ... then the bound placeholder (the lowest id ranked) and the window,
+ * the limit and offset placeholders. The matches come from the GIN index
+ * first (a materialized CTE, whatever the planner thinks of the other
+ * conditions), are ranked, the page is cut, and only the page's rows get a
+ * headline (ts_headline parses the text again), from the text and the next
+ * segment's beginning when the text alone does not hold the match.
  */
 #define SEARCH_PG_FMT                                                                              \
-	"WITH hits AS MATERIALIZED (SELECT d.id, ts_rank(d.tsv, q) AS rank"                        \
-	" FROM search_docs d JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id,"      \
-	" websearch_to_tsquery('english', $1) q"                                                   \
-	" WHERE d.tsv @@ q AND (d.org_id = $2%s)%s%s" MAY_READ " LIMIT %d),"                       \
+	"WITH hits AS MATERIALIZED (SELECT d.id, ts_rank(d.tsv, q) AS rank" PG_MATCHES             \
+	" AND d.id >= $%d LIMIT %d),"                                                              \
 	" page AS (SELECT h.id, h.rank FROM hits h"                                                \
 	" ORDER BY h.rank DESC, h.id LIMIT $%d OFFSET $%d)"                                        \
-	" SELECT " HIT_COLS ", ts_headline('english', d.body, q, 'StartSel=' || chr(1) ||"         \
-	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank"                     \
+	" SELECT " HIT_COLS ", ts_headline('english',"                                             \
+	" CASE WHEN d.next_text = '' OR to_tsvector('english', d.body) @@ qi THEN d.body"          \
+	" ELSE d.body || ' ' || d.next_text END, q, 'StartSel=' || chr(1) ||"                      \
+	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank, NULL"               \
 	" FROM page JOIN search_docs d ON d.id = page.id"                                          \
-	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q"           \
+	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q,"          \
+	" websearch_to_tsquery('english', $3) qi"                                                  \
 	" ORDER BY page.rank DESC, page.id"
 
 /* Append " AND ..." to conds (a char array) with its parameter v as the next placeholder. */
@@ -396,6 +571,121 @@ static enum store_rc bigram_query(struct db_conn *c, const struct search_parsed 
 	return rc < 0 ? store_rc_of(rc) : STORE_OK;
 }
 
+/*
+ * The snippet of a hit that needs the next segment, from "body \x03 last
+ * word \x03 next_text", each highlighted: the last SPAN_TAIL_WORDS words of
+ * the body (its last word with the marks the split phrase gave it) and the
+ * next segment's beginning. Caller frees; NULL when out of memory.
+ */
+#define SPAN_TAIL_WORDS 14
+static char *span_snippet(const char *raw)
+{
+	const char *s1 = strchr(raw, '\x03');
+	const char *s2 = s1 ? strchr(s1 + 1, '\x03') : NULL;
+	if (!s2)
+		return strdup(raw);
+	size_t blen = (size_t)(s1 - raw);
+	while (blen && is_space((unsigned char)raw[blen - 1]))
+		blen--;
+	size_t lstart = blen;
+	while (lstart && !is_space((unsigned char)raw[lstart - 1]))
+		lstart--;
+	const char *last = s1 + 1, *next = s2 + 1;
+	size_t llen = (size_t)(s2 - last);
+	bool use_last = memchr(last, '\x01', llen) && !memchr(raw + lstart, '\x01', blen - lstart);
+	size_t from = lstart;
+	for (int words = 1; from > 0 && words < SPAN_TAIL_WORDS; words++) {
+		size_t j = from;
+		while (j > 0 && is_space((unsigned char)raw[j - 1]))
+			j--;
+		while (j > 0 && !is_space((unsigned char)raw[j - 1]))
+			j--;
+		from = j;
+	}
+	size_t shown = 0;
+	for (const char *t = next; *t; t++)
+		shown += *t != '\x01' && *t != '\x02';
+	struct buf b = {0};
+	int err = 0;
+	if (from > 0)
+		err |= buf_puts(&b, "…");
+	err |= buf_append(&b, raw + from, lstart - from);
+	if (use_last)
+		err |= buf_append(&b, last, llen);
+	else
+		err |= buf_append(&b, raw + lstart, blen - lstart);
+	err |= buf_printf(&b, " %s%s", next, shown >= SEARCH_NEXT_CHARS ? "…" : "");
+	if (err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* SQLite's second query: the included terms in the segment's own text. */
+static char *fts5_body_query(const struct search_parsed *p)
+{
+	struct buf b = {0};
+	if (put_included(&b, p, "{body}: ")) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* One integer (or none: *v left as it is) from a statement. */
+static int query_int(struct db_conn *c, const char *sql, const struct db_param *params, size_t np,
+		     int64_t *v)
+{
+	int rc;
+	struct db_res *r = db_query(c, sql, params, np, &rc);
+	if (!r)
+		return rc;
+	rc = db_next(r);
+	if (rc == 1 && !db_is_null(r, 0))
+		*v = db_int(r, 0);
+	db_res_free(r);
+	return rc < 0 ? rc : DB_OK;
+}
+
+/*
+ * PostgreSQL: the lowest id of the window (the window-th newest match), or
+ * 0 when there are no more matches than the window. params hold np filter
+ * parameters and room for one more.
+ */
+static int pg_window_bound(struct db_conn *c, const char *shared, const char *doc, const char *mtg,
+			   int window, struct db_param *params, size_t np, int64_t *bound)
+{
+	*bound = 0;
+	char sql[8192];
+	int len = snprintf(sql, sizeof sql, PG_COUNT_FMT, shared, doc, mtg, window + 1);
+	if (len < 0 || (size_t)len >= sizeof sql)
+		return DB_ERR;
+	int64_t n = 0, top = 0;
+	int rc = query_int(c, sql, params, np, &n);
+	if (rc || n <= window)
+		return rc;
+	rc = query_int(c, "SELECT max(id) FROM search_docs", NULL, 0, &top);
+	if (rc)
+		return rc;
+	len = snprintf(sql, sizeof sql, PG_PROBE_FMT, shared, doc, mtg, (int)np + 1, window - 1);
+	if (len < 0 || (size_t)len >= sizeof sql)
+		return DB_ERR;
+	/*
+	 * The newest 16 and 128 windows' worth of ids, then all: a query
+	 * that matches more than the window matches at least 1 row in 128
+	 * of the newest ones unless it is rare there (then all of its
+	 * matches are few enough to sort).
+	 */
+	for (int64_t span = 16 * (int64_t)window;; span *= 8) {
+		int64_t lo = span > 128 * (int64_t)window || top - span < 0 ? 0 : top - span;
+		params[np] = DB_INT(lo);
+		rc = query_int(c, sql, params, np + 1, bound);
+		if (rc || *bound || !lo)
+			return rc;
+	}
+}
+
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			 const struct search_filter *f, int offset, int limit,
 			 struct search_hit **out, size_t *n)
@@ -403,24 +693,29 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	*out = NULL;
 	*n = 0;
 	bool pg = db_conn_dialect(c) == DB_PG;
+	int window = f->rank_window > 0 ? f->rank_window : SEARCH_RANK_WINDOW;
 	char *match = pg ? search_websearch_query(p) : search_fts5_query(p);
-	if (!match)
+	char *second = pg ? build_websearch(p, true) : fts5_body_query(p);
+	if (!match || !second) {
+		free(match);
+		free(second);
 		return STORE_ERROR;
+	}
 	if (limit < 1)
 		limit = 1;
-	struct db_param params[12];
+	struct db_param params[14];
 	size_t np = 0;
 	params[np++] = DB_TEXT(match);
 	params[np++] = DB_TEXT(f->org_id);
+	params[np++] = DB_TEXT(second);
 	char shared[512] = "", doc[640] = "", mtg[256] = "";
 	char *pairs = NULL;
-	if (pg) {
-		enum store_rc brc = bigram_query(c, p, &pairs);
-		if (brc) {
-			free(match);
-			return brc;
-		}
-	}
+	enum store_rc ret = STORE_ERROR;
+	struct search_hit *hits = NULL;
+	size_t k = 0;
+	if (pg && (ret = bigram_query(c, p, &pairs)) != STORE_OK)
+		goto out;
+	ret = STORE_ERROR;
 	/*
 	 * The pairs of the phrases' adjacent words must all be in the row: the
 	 * pair index finds the few rows where they are, instead of the phrase
@@ -449,33 +744,36 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	if (f->to_ms > 0)
 		ADD_COND(mtg, DB_INT(f->to_ms),
 			 " AND COALESCE(m.meeting_date, m.created_at) < $%zu", np);
-	params[np++] = DB_INT(limit);
-	params[np++] = DB_INT(offset);
 	char sql[8192];
 	int len;
-	if (pg)
-		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, shared, doc, mtg, SEARCH_RANK_WINDOW,
-			       (int)np - 1, (int)np);
-	else
+	if (pg) {
+		int64_t bound = 0;
+		int rc = pg_window_bound(c, shared, doc, mtg, window, params, np, &bound);
+		if (rc) {
+			ret = store_rc_of(rc);
+			goto out;
+		}
+		params[np++] = DB_INT(bound);
+		params[np++] = DB_INT(limit);
+		params[np++] = DB_INT(offset);
+		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, shared, doc, mtg, (int)np - 2,
+			       window, (int)np - 1, (int)np);
+	} else {
+		params[np++] = DB_INT(limit);
+		params[np++] = DB_INT(offset);
 		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, MEETINGS_JOIN, shared, doc, mtg,
-			       *mtg ? MEETINGS_JOIN : "", shared, doc, mtg, SEARCH_RANK_WINDOW - 1,
-			       (int)np - 1, (int)np);
-	struct search_hit *hits =
-	    len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
-	if (!hits) {
-		free(match);
-		free(pairs);
-		return STORE_ERROR;
+			       *mtg ? MEETINGS_JOIN : "", shared, doc, mtg, window - 1, (int)np - 1,
+			       (int)np);
 	}
+	hits = len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
+	if (!hits)
+		goto out;
 	int rc;
 	struct db_res *r = db_query(c, sql, params, np, &rc);
-	free(match);
-	free(pairs);
 	if (!r) {
-		free(hits);
-		return store_rc_of(rc);
+		ret = store_rc_of(rc);
+		goto out;
 	}
-	size_t k = 0;
 	while (k < (size_t)limit && (rc = db_next(r)) == 1) {
 		struct search_hit *h = &hits[k++];
 		store_copy(h->meeting_id, sizeof h->meeting_id, r, 0);
@@ -488,7 +786,8 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 		h->speaker_name = strdup(db_text(r, 7));
 		h->start = db_is_null(r, 8) ? -1 : db_double(r, 8);
 		h->end = db_is_null(r, 9) ? -1 : db_double(r, 9);
-		h->snippet = strdup(db_text(r, 10));
+		h->snippet =
+		    db_is_null(r, 12) ? strdup(db_text(r, 10)) : span_snippet(db_text(r, 12));
 		h->rank = db_double(r, 11);
 		if (!h->title || !h->speaker_name || !h->snippet) {
 			rc = DB_ERR;
@@ -496,9 +795,14 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 		}
 	}
 	db_res_free(r);
-	if (rc < 0) {
+	ret = rc < 0 ? store_rc_of(rc) : STORE_OK;
+out:
+	free(match);
+	free(second);
+	free(pairs);
+	if (ret != STORE_OK) {
 		search_hits_free(hits, k);
-		return store_rc_of(rc);
+		return ret;
 	}
 	*out = hits;
 	*n = k;
