@@ -118,23 +118,35 @@ enum search_parse_rc search_parse(const char *q, struct search_parsed *out)
 	return SEARCH_Q_OK;
 }
 
-/* Terms of p as PostgreSQL websearch text: each term quoted; the excluded ones too unless
- * incl_only. */
-static char *build_websearch(const struct search_parsed *p, bool incl_only)
+/*
+ * Terms of p as PostgreSQL websearch text, each quoted: the included ones
+ * and then the excluded ones with "-" (what); only the included ones
+ * (INCLUDED); or only the excluded ones, as alternatives ("x" or "y z";
+ * NULL when there is none) (EXCLUDED).
+ */
+enum ws_terms { WS_ALL, WS_INCLUDED, WS_EXCLUDED };
+static char *build_websearch(const struct search_parsed *p, enum ws_terms what)
 {
 	struct buf b = {0};
-	int included = 0, err = 0;
-	for (int i = 0; i < p->nterms; i++) {
+	int included = 0, excluded = 0, err = 0;
+	for (int i = 0; i < p->nterms && what != WS_EXCLUDED; i++) {
 		if (p->terms[i].exclude)
 			continue;
 		if (included++)
 			err |= buf_puts(&b, " ");
 		err |= buf_printf(&b, "\"%s\"", p->terms[i].words);
 	}
-	for (int i = 0; i < p->nterms && !incl_only; i++)
-		if (p->terms[i].exclude)
+	for (int i = 0; i < p->nterms && what != WS_INCLUDED; i++) {
+		if (!p->terms[i].exclude)
+			continue;
+		if (what == WS_ALL)
 			err |= buf_printf(&b, " -\"%s\"", p->terms[i].words);
-	if (!included || err) {
+		else
+			err |=
+			    buf_printf(&b, "%s\"%s\"", excluded ? " or " : "", p->terms[i].words);
+		excluded++;
+	}
+	if ((what == WS_EXCLUDED ? !excluded : !included) || err) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -207,7 +219,7 @@ static int put_splits(struct buf *b, const struct search_term *t)
  *                    and I the included terms ANDed: what the next segment's
  *                    opening alone holds is that segment's hit, unless this
  *                    segment holds it all too;
- *   exclusions:      (<the above>) NOT {body next_text}: ("x" OR "y c")
+ *   exclusions:      (<the above>) NOT {body}: ("x" OR "y c")
  */
 static char *build_fts5(const struct search_parsed *p)
 {
@@ -255,7 +267,7 @@ static char *build_fts5(const struct search_parsed *p)
 	err |= buf_puts(&b, ")");
 	if (excluded) {
 		int n = 0;
-		err |= buf_puts(&b, " NOT {body next_text}: (");
+		err |= buf_puts(&b, " NOT {body}: (");
 		for (int i = 0; i < p->nterms; i++)
 			if (p->terms[i].exclude)
 				err |= buf_printf(&b, "%s\"%s\"", n++ ? " OR " : "",
@@ -276,7 +288,7 @@ char *search_fts5_query(const struct search_parsed *p)
 
 char *search_websearch_query(const struct search_parsed *p)
 {
-	return build_websearch(p, false);
+	return build_websearch(p, WS_ALL);
 }
 
 char *search_snippet_html(const char *raw)
@@ -425,9 +437,9 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * planner never sees "($3 = '' OR ...)" (PostgreSQL estimated such date
  * conditions so low that it walked every meeting instead of the GIN index:
  * 0.8 s instead of 20 ms). Placeholders are numbered in order of use: $1
- * the query, $2 the organization, $3 the second query (SQLite: the included
- * terms in the segment's own text; PostgreSQL: the included terms), then
- * the filters, then what the statement itself needs.
+ * the query, $2 the organization, on SQLite $3 the included terms in the
+ * segment's own text, then the filters, then what the statement itself
+ * needs.
  */
 #define HIT_COLS                                                                                   \
 	"d.meeting_id, m.title, m.created_at, COALESCE(m.meeting_date, 0), d.kind,"                \
@@ -441,43 +453,52 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * that is those with the highest ids. Snippets and headlines are made for
  * the page's rows only.
  *
- * SQLite: FTS5 walks its doclists by rowid, newest first, without ranking,
- * so the window's bound is the window-th newest match. Twice (the window's
- * bound, then the ranked rows) %s the meetings join (MEETINGS_JOIN; the
- * bound needs it only for meeting conditions: a deleted meeting's rows are
- * gone with it), %s shared meetings (" OR d.meeting_id IN (...)", or ""),
- * %s doc conditions, %s meeting conditions; then the window's offset, the
- * limit and offset placeholders. CROSS JOIN keeps the page as the outer
- * loop: with the limit a bound parameter SQLite otherwise walked every
- * match to join the page (0.13 s instead of 20 ms). The last column is,
- * for a hit that needs the next segment (its own text does not hold the
- * included terms), the highlighted body, last word and next_text (\x03
- * between them) that span_snippet() turns into its snippet.
+ * SQLite: FTS5 walks its doclists by rowid, newest first, without ranking:
+ * win is the window's newest matches of $1. bm25 also counts, once per
+ * statement, the rows of the whole table that hold each phrase of its
+ * MATCH text, which for the splits of a phrase and the next segment's
+ * terms ($1) costs two to three times what it does for the terms alone; so
+ * ranked ranks the window's rows by $3, the included terms (and the
+ * exclusions) in the segment's own text, and the rows only found with the
+ * next segment's beginning come after those (ranked.rank NULL; their last
+ * column is the highlighted body, last word and next_text, \x03 between
+ * them, that span_snippet() turns into their snippet). %s the meetings
+ * join for meeting conditions (MEETINGS_JOIN or ""; a deleted meeting's
+ * rows are gone with it), %s shared meetings (" OR d.meeting_id IN
+ * (...)", or ""), %s doc conditions, %s meeting conditions; then the
+ * window, the limit and offset placeholders. CROSS JOIN keeps the page as
+ * the outer loop: with the limit a bound parameter SQLite otherwise walked
+ * every match to join the page (0.13 s instead of 20 ms).
  */
-#define SQLITE_MATCHES                                                                             \
-	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid%s"                         \
-	" WHERE search_fts MATCH $1 AND (d.org_id = $2%s)%s%s" MAY_READ
 #define MEETINGS_JOIN " JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"
 #define SEARCH_SQLITE_FMT                                                                          \
-	"WITH page AS MATERIALIZED (SELECT d.id, bm25(search_fts) AS rank" SQLITE_MATCHES          \
-	" AND search_fts.rowid >= COALESCE((SELECT d.id" SQLITE_MATCHES                            \
-	" ORDER BY search_fts.rowid DESC LIMIT 1 OFFSET %d), 0)"                                   \
-	" ORDER BY rank, d.id LIMIT $%d OFFSET $%d)"                                               \
-	" SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24), page.rank,"    \
-	" CASE WHEN d.next_text <> '' AND NOT EXISTS (SELECT 1 FROM search_fts b"                  \
-	" WHERE b.search_fts MATCH $3 AND b.rowid = page.id)"                                      \
+	"WITH win AS MATERIALIZED (SELECT d.id"                                                    \
+	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid%s"                         \
+	" WHERE search_fts MATCH $1 AND (d.org_id = $2%s)%s%s" MAY_READ                            \
+	" ORDER BY search_fts.rowid DESC LIMIT %d),"                                               \
+	" ranked AS MATERIALIZED (SELECT search_fts.rowid AS id, bm25(search_fts) AS rank"         \
+	" FROM search_fts WHERE search_fts MATCH $3"                                               \
+	" AND search_fts.rowid >= (SELECT min(id) FROM win)),"                                     \
+	" page AS MATERIALIZED (SELECT id, rank FROM ("                                            \
+	"SELECT id, rank FROM ranked WHERE id IN (SELECT id FROM win) UNION ALL"                   \
+	" SELECT id, NULL FROM win WHERE id NOT IN (SELECT id FROM ranked))"                       \
+	" ORDER BY rank IS NULL, rank, id LIMIT $%d OFFSET $%d)"                                   \
+	" SELECT " HIT_COLS ", snippet(search_fts, 0, char(1), char(2), '…', 24),"               \
+	" COALESCE(page.rank, 0), CASE WHEN page.rank IS NULL"                                     \
 	" THEN highlight(search_fts, 0, char(1), char(2)) || char(3) ||"                           \
 	" highlight(search_fts, 2, char(1), char(2)) || char(3) ||"                                \
 	" highlight(search_fts, 1, char(1), char(2)) END"                                          \
 	" FROM page CROSS JOIN search_fts ON search_fts.rowid = page.id"                           \
 	" JOIN search_docs d ON d.id = page.id JOIN meetings m ON m.id = d.meeting_id"             \
-	" WHERE search_fts MATCH $1 ORDER BY page.rank, page.id"
+	" WHERE search_fts MATCH $1 ORDER BY page.rank IS NULL, page.rank, page.id"
 
 /*
- * PostgreSQL: tsv holds a row's text followed by next_text; a row whose
- * match only the next segment's beginning holds (tsv_next) is dropped,
- * unless its own text holds it too. %s shared, %s doc conditions, %s
- * meeting conditions.
+ * PostgreSQL: $1 is the included terms only. tsv_span holds a row's text
+ * followed by next_text (tsv: its text alone); a row whose match only the
+ * next segment's beginning holds (tsv_next) is dropped, unless its own text
+ * holds it too.
+ * %s shared, %s doc conditions (the exclusions among them), %s meeting
+ * conditions.
  *
  * The GIN index yields matches in table order, not newest first, so the
  * window's bound is found in steps (pg_window_bound): a count of at most
@@ -487,9 +508,9 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  */
 #define PG_MATCHES                                                                                 \
 	" FROM search_docs d JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id,"      \
-	" websearch_to_tsquery('english', $1) q, websearch_to_tsquery('english', $3) qi"           \
-	" WHERE d.tsv @@ q"                                                                        \
-	" AND NOT (d.tsv_next @@ qi AND NOT to_tsvector('english', d.body) @@ qi)"                 \
+	" websearch_to_tsquery('english', $1) q"                                                   \
+	" WHERE d.tsv_span @@ q"                                                                   \
+	" AND NOT (d.tsv_next @@ q AND NOT d.tsv @@ q)"                                            \
 	" AND (d.org_id = $2%s)%s%s" MAY_READ
 /* ... then the window + 1. */
 #define PG_COUNT_FMT "SELECT count(*) FROM (SELECT 1" PG_MATCHES " LIMIT %d) x"
@@ -504,17 +525,16 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * segment's beginning when the text alone does not hold the match.
  */
 #define SEARCH_PG_FMT                                                                              \
-	"WITH hits AS MATERIALIZED (SELECT d.id, ts_rank(d.tsv, q) AS rank" PG_MATCHES             \
+	"WITH hits AS MATERIALIZED (SELECT d.id, ts_rank(d.tsv_span, q) AS rank" PG_MATCHES        \
 	" AND d.id >= $%d LIMIT %d),"                                                              \
 	" page AS (SELECT h.id, h.rank FROM hits h"                                                \
 	" ORDER BY h.rank DESC, h.id LIMIT $%d OFFSET $%d)"                                        \
 	" SELECT " HIT_COLS ", ts_headline('english',"                                             \
-	" CASE WHEN d.next_text = '' OR to_tsvector('english', d.body) @@ qi THEN d.body"          \
+	" CASE WHEN d.next_text = '' OR d.tsv @@ q THEN d.body"                                    \
 	" ELSE d.body || ' ' || d.next_text END, q, 'StartSel=' || chr(1) ||"                      \
 	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank, NULL"               \
 	" FROM page JOIN search_docs d ON d.id = page.id"                                          \
-	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q,"          \
-	" websearch_to_tsquery('english', $3) qi"                                                  \
+	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q"           \
 	" ORDER BY page.rank DESC, page.id"
 
 /* Append " AND ..." to conds (a char array) with its parameter v as the next placeholder. */
@@ -622,11 +642,19 @@ static char *span_snippet(const char *raw)
 	return buf_steal(&b);
 }
 
-/* SQLite's second query: the included terms in the segment's own text. */
+/* SQLite's second query: the included terms, and not the excluded ones, in the segment's own text.
+ */
 static char *fts5_body_query(const struct search_parsed *p)
 {
 	struct buf b = {0};
-	if (put_included(&b, p, "{body}: ")) {
+	int err = put_included(&b, p, "{body}: "), n = 0;
+	for (int i = 0; i < p->nterms; i++)
+		if (p->terms[i].exclude)
+			err |= buf_printf(&b, "%s\"%s\"", n++ ? " OR " : " NOT {body}: (",
+					  p->terms[i].words);
+	if (n)
+		err |= buf_puts(&b, ")");
+	if (err) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -694,9 +722,10 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	*n = 0;
 	bool pg = db_conn_dialect(c) == DB_PG;
 	int window = f->rank_window > 0 ? f->rank_window : SEARCH_RANK_WINDOW;
-	char *match = pg ? search_websearch_query(p) : search_fts5_query(p);
-	char *second = pg ? build_websearch(p, true) : fts5_body_query(p);
-	if (!match || !second) {
+	/* PostgreSQL: the included terms; the excluded ones are a condition of their own. */
+	char *match = pg ? build_websearch(p, WS_INCLUDED) : search_fts5_query(p);
+	char *second = pg ? build_websearch(p, WS_EXCLUDED) : fts5_body_query(p);
+	if (!match || (!pg && !second)) {
 		free(match);
 		free(second);
 		return STORE_ERROR;
@@ -707,7 +736,8 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	size_t np = 0;
 	params[np++] = DB_TEXT(match);
 	params[np++] = DB_TEXT(f->org_id);
-	params[np++] = DB_TEXT(second);
+	if (!pg)
+		params[np++] = DB_TEXT(second);
 	char shared[512] = "", doc[640] = "", mtg[256] = "";
 	char *pairs = NULL;
 	enum store_rc ret = STORE_ERROR;
@@ -723,6 +753,10 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	 */
 	if (pairs)
 		ADD_COND(doc, DB_TEXT(pairs), " AND d.bigrams @@ $%zu::tsquery", np);
+	/* -exclusions apply to the segment's own text (SQLite: in the MATCH text). */
+	if (pg && second)
+		ADD_COND(doc, DB_TEXT(second),
+			 " AND NOT d.tsv @@ websearch_to_tsquery('english', $%zu)", np);
 	/* Meetings of other organizations shared with the caller (collections). */
 	if (f->grantee && *f->grantee)
 		ADD_COND(shared, DB_TEXT(f->grantee),
@@ -761,9 +795,8 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	} else {
 		params[np++] = DB_INT(limit);
 		params[np++] = DB_INT(offset);
-		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, MEETINGS_JOIN, shared, doc, mtg,
-			       *mtg ? MEETINGS_JOIN : "", shared, doc, mtg, window - 1, (int)np - 1,
-			       (int)np);
+		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, *mtg ? MEETINGS_JOIN : "",
+			       shared, doc, mtg, window, (int)np - 1, (int)np);
 	}
 	hits = len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
 	if (!hits)

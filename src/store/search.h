@@ -55,8 +55,8 @@ _Static_assert(SEARCH_RANK_WINDOW > SEARCH_MAX_OFFSET + 100, "paging must stay i
  * the next segment's first ones (at most SEARCH_SPAN_PHRASE_WORDS of them).
  * What the next segment's beginning holds on its own is that segment's hit,
  * not this one's (unless this segment holds it too). -exclusions apply to
- * the segment and that beginning. The hit is the first segment; its
- * snippet shows the end of it and the beginning of the next.
+ * the segment's own text. The hit is the first segment; its snippet shows
+ * the end of it and the beginning of the next.
  */
 #define SEARCH_NEXT_CHARS	 48
 #define SEARCH_SPAN_PHRASE_WORDS 12
@@ -95,7 +95,7 @@ void search_parsed_free(struct search_parsed *p);
 /*
  * The query as SQLite FTS5 MATCH text over search_fts's columns body,
  * next_text and last_word (the rule above; every term quoted, e.g.
- * ({body}: "a") NOT {body next_text}: ("d")) and as PostgreSQL
+ * ({body}: "a") NOT {body}: ("d")) and as PostgreSQL
  * websearch_to_tsquery text ("a" "b c" -"d"). Caller frees; NULL when out
  * of memory or when p has no included term.
  */

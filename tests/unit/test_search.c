@@ -152,7 +152,7 @@ static void test_parse_syntax(void **state)
 		     "\"review\"))",
 		     "\"the budget review\"");
 	expect_query("budget -travel -\"last year\"",
-		     "({body}: \"budget\") NOT {body next_text}: (\"travel\" OR \"last year\")",
+		     "({body}: \"budget\") NOT {body}: (\"travel\" OR \"last year\")",
 		     "\"budget\" -\"travel\" -\"last year\"");
 	/* Operators are words; a plain term with inner punctuation is a phrase. */
 	expect_query(
@@ -558,9 +558,11 @@ static void test_across_segments(void **state)
 	expect_segments(fx, "\"review of the enclosure\"", "1");
 	/* ... unless this segment holds it too. */
 	expect_segments(fx, "giraffe", "0,3");
-	/* -exclusions also apply to the next segment's beginning. */
-	expect_segments(fx, "giraffe -enclosure", "3");
-	expect_segments(fx, "budget -zebra", "0");
+	/* -exclusions apply to the segment's own text. */
+	expect_segments(fx, "giraffe -enclosure", "0,3");
+	expect_segments(fx, "giraffe -budget", "3");
+	expect_segments(fx, "giraffe enclosure -budget", "");
+	expect_segments(fx, "giraffe enclosure -review", "0");
 
 	/* The snippet shows the end of the segment and the next one's beginning. */
 	struct search_hit *h = NULL;

@@ -1,6 +1,6 @@
 -- Search across segment boundaries (issue 13), SQLite. Words or a phrase
 -- said across two adjacent segments ("... the budget" | "review of ...")
--- find the first segment. See store/search.c for the rule; what the index
+-- find the first segment. See store/search.h for the rule; what the index
 -- needs is this:
 --
 -- next_text: the beginning of the next segment of the same meeting (its
