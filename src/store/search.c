@@ -473,11 +473,20 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * every match to join the page (0.13 s instead of 20 ms).
  */
 #define MEETINGS_JOIN " JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"
+/* The window's newest matches of the MATCH text $%d in FTS table %s (both twice). */
+#define SQLITE_NEWEST                                                                              \
+	"SELECT d.id AS id FROM %s JOIN search_docs d ON d.id = %s.rowid%s"                        \
+	" WHERE %s MATCH $%d AND (d.org_id = $2%s)%s%s" MAY_READ                                   \
+	" ORDER BY %s.rowid DESC LIMIT %d"
+/*
+ * win: a two-word phrase and nothing else ("a b") is looked up as
+ * {body}: "a b" ($3) in search_fts and as ^"a b" ($4) in search_seam_fts
+ * (the last word and the next segment's first word: see
+ * sql/0019_search_across_segments.sqlite.sql), the union's newest kept;
+ * anything else as $1 in search_fts.
+ */
 #define SEARCH_SQLITE_FMT                                                                          \
-	"WITH win AS MATERIALIZED (SELECT d.id"                                                    \
-	" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid%s"                         \
-	" WHERE search_fts MATCH $1 AND (d.org_id = $2%s)%s%s" MAY_READ                            \
-	" ORDER BY search_fts.rowid DESC LIMIT %d),"                                               \
+	"WITH win AS MATERIALIZED (%s),"                                                           \
 	" ranked AS MATERIALIZED (SELECT search_fts.rowid AS id, bm25(search_fts) AS rank"         \
 	" FROM search_fts WHERE search_fts MATCH $3"                                               \
 	" AND search_fts.rowid >= (SELECT min(id) FROM win)),"                                     \
@@ -508,39 +517,39 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * %s shared, %s doc conditions (the exclusions among them), %s meeting
  * conditions.
  *
- * The GIN index yields matches in table order, not newest first, so the
- * window's bound is found in steps (pg_window_bound): a count of at most
- * window + 1 matches (no bound needed for fewer), then the window-th newest
- * match among the newest ids (a GIN bitmap ANDed with an id range reads
- * only the rows in the range), the range widened until it holds enough.
+ * The GIN index yields matches in table order, not newest first. So a
+ * search first ranks up to one more than the window's rows as they come
+ * (most queries match fewer: done); when there are more, it ranks the
+ * newest among the newest ids, in ranges that widen until they hold the
+ * window (see search_run).
  */
 #define PG_MATCHES                                                                                 \
-	" FROM search_docs d JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id,"      \
-	" websearch_to_tsquery('english', $1) q"                                                   \
+	" FROM search_docs d%s, websearch_to_tsquery('english', $1) q"                             \
 	" WHERE d.tsv_span @@ q"                                                                   \
 	" AND NOT (d.tsv_next @@ q AND NOT d.tsv @@ q)"                                            \
 	" AND (d.org_id = $2%s)%s%s" MAY_READ
-/* ... then the window + 1. */
-#define PG_COUNT_FMT "SELECT count(*) FROM (SELECT 1" PG_MATCHES " LIMIT %d) x"
-/* ... then the lowest id placeholder (exclusive) and the window - 1. */
-#define PG_PROBE_FMT "SELECT d.id" PG_MATCHES " AND d.id > $%d ORDER BY d.id DESC OFFSET %d LIMIT 1"
 /*
- * ... then the bound placeholder (the lowest id ranked) and the window,
- * the limit and offset placeholders. The matches come from the GIN index
- * first (a materialized CTE, whatever the planner thinks of the other
- * conditions), are ranked, the page is cut, and only the page's rows get a
- * headline (ts_headline parses the text again), from the text and the next
- * segment's beginning when the text alone does not hold the match.
+ * ... (with MEETINGS_JOIN) then " AND d.id > $n ORDER BY d.id DESC" or "",
+ * the most rows ranked, the limit and offset placeholders. The matches
+ * come from the GIN index first (a materialized CTE, whatever the planner
+ * thinks of the other conditions; without ORDER BY the bitmap heap scan
+ * stops after that many rows, in table order), are ranked, the page is
+ * cut, and only the page's rows get a headline (ts_headline parses the
+ * text again), from the text and the next segment's beginning when the
+ * text alone does not hold the match. The last columns: how many rows
+ * were ranked, the table's lowest and highest id (see search_run).
  */
 #define SEARCH_PG_FMT                                                                              \
-	"WITH hits AS MATERIALIZED (SELECT d.id, ts_rank(d.tsv_span, q) AS rank" PG_MATCHES        \
-	" AND d.id >= $%d LIMIT %d),"                                                              \
-	" page AS (SELECT h.id, h.rank FROM hits h"                                                \
-	" ORDER BY h.rank DESC, h.id LIMIT $%d OFFSET $%d)"                                        \
+	"WITH hits AS MATERIALIZED (SELECT d.id, d.tsv_span" PG_MATCHES "%s LIMIT %d),"            \
+	" page AS (SELECT h.id, ts_rank(h.tsv_span, q) AS rank FROM hits h,"                       \
+	" websearch_to_tsquery('english', $1) q"                                                   \
+	" ORDER BY rank DESC, h.id LIMIT $%d OFFSET $%d)"                                          \
 	" SELECT " HIT_COLS ", ts_headline('english',"                                             \
 	" CASE WHEN d.next_text = '' OR d.tsv @@ q THEN d.body"                                    \
 	" ELSE d.body || ' ' || d.next_text END, q, 'StartSel=' || chr(1) ||"                      \
-	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank, NULL"               \
+	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank, NULL,"              \
+	" (SELECT count(*) FROM hits), (SELECT min(id) FROM search_docs),"                         \
+	" (SELECT max(id) FROM search_docs)"                                                       \
 	" FROM page JOIN search_docs d ON d.id = page.id"                                          \
 	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q"           \
 	" ORDER BY page.rank DESC, page.id"
@@ -669,59 +678,6 @@ static char *fts5_body_query(const struct search_parsed *p)
 	return buf_steal(&b);
 }
 
-/* One integer (or none: *v left as it is) from a statement. */
-static int query_int(struct db_conn *c, const char *sql, const struct db_param *params, size_t np,
-		     int64_t *v)
-{
-	int rc;
-	struct db_res *r = db_query(c, sql, params, np, &rc);
-	if (!r)
-		return rc;
-	rc = db_next(r);
-	if (rc == 1 && !db_is_null(r, 0))
-		*v = db_int(r, 0);
-	db_res_free(r);
-	return rc < 0 ? rc : DB_OK;
-}
-
-/*
- * PostgreSQL: the lowest id of the window (the window-th newest match), or
- * 0 when there are no more matches than the window. params hold np filter
- * parameters and room for one more.
- */
-static int pg_window_bound(struct db_conn *c, const char *shared, const char *doc, const char *mtg,
-			   int window, struct db_param *params, size_t np, int64_t *bound)
-{
-	*bound = 0;
-	char sql[8192];
-	int len = snprintf(sql, sizeof sql, PG_COUNT_FMT, shared, doc, mtg, window + 1);
-	if (len < 0 || (size_t)len >= sizeof sql)
-		return DB_ERR;
-	int64_t n = 0, top = 0;
-	int rc = query_int(c, sql, params, np, &n);
-	if (rc || n <= window)
-		return rc;
-	rc = query_int(c, "SELECT max(id) FROM search_docs", NULL, 0, &top);
-	if (rc)
-		return rc;
-	len = snprintf(sql, sizeof sql, PG_PROBE_FMT, shared, doc, mtg, (int)np + 1, window - 1);
-	if (len < 0 || (size_t)len >= sizeof sql)
-		return DB_ERR;
-	/*
-	 * The newest 16 and 128 windows' worth of ids, then all: a query
-	 * that matches more than the window matches at least 1 row in 128
-	 * of the newest ones unless it is rare there (then all of its
-	 * matches are few enough to sort).
-	 */
-	for (int64_t span = 16 * (int64_t)window;; span *= 8) {
-		int64_t lo = span > 128 * (int64_t)window || top - span < 0 ? 0 : top - span;
-		params[np] = DB_INT(lo);
-		rc = query_int(c, sql, params, np + 1, bound);
-		if (rc || *bound || !lo)
-			return rc;
-	}
-}
-
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			 const struct search_filter *f, int offset, int limit,
 			 struct search_hit **out, size_t *n)
@@ -746,6 +702,13 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	params[np++] = DB_TEXT(f->org_id);
 	if (!pg)
 		params[np++] = DB_TEXT(second);
+	/* SQLite: a two-word phrase alone is looked up in search_seam_fts too (win). */
+	char seam_q[SEARCH_Q_MAX_BYTES + 8] = "";
+	bool seam = !pg && p->nterms == 1 && p->terms[0].nwords == 2;
+	if (seam) {
+		snprintf(seam_q, sizeof seam_q, "^ \"%s\"", p->terms[0].words);
+		params[np++] = DB_TEXT(seam_q);
+	}
 	char shared[512] = "", doc[640] = "", mtg[256] = "";
 	char *pairs = NULL;
 	enum store_rc ret = STORE_ERROR;
@@ -759,8 +722,17 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	 * pair index finds the few rows where they are, instead of the phrase
 	 * being checked on every row that holds its words.
 	 */
-	if (pairs)
+	char pairs_off[64] = "";
+	if (pairs) {
 		ADD_COND(doc, DB_TEXT(pairs), " AND d.bigrams @@ $%zu::tsquery", np);
+		/*
+		 * Not in the id ranges of PostgreSQL's later passes: the pair
+		 * index's estimate is so low that the planner read every match
+		 * of a frequent pair rather than the id range.
+		 */
+		snprintf(pairs_off, sizeof pairs_off, " AND $%zu::tsquery IS NOT NULL", np);
+	}
+	size_t pairs_len = strlen(doc);
 	/* -exclusions apply to the segment's own text (SQLite: in the MATCH text). */
 	if (pg && second)
 		ADD_COND(doc, DB_TEXT(second),
@@ -786,57 +758,121 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	if (f->to_ms > 0)
 		ADD_COND(mtg, DB_INT(f->to_ms),
 			 " AND COALESCE(m.meeting_date, m.created_at) < $%zu", np);
-	char sql[8192];
-	int len;
-	if (pg) {
-		int64_t bound = 0;
-		int rc = pg_window_bound(c, shared, doc, mtg, window, params, np, &bound);
-		if (rc) {
+	hits = calloc((size_t)limit, sizeof *hits);
+	if (!hits)
+		goto out;
+	/*
+	 * PostgreSQL: first all matches up to one more than the window (most
+	 * queries match fewer: done); more, and the window's bound is found
+	 * and the page made again from the newest.
+	 */
+	int64_t matched = 0, tmin = 0, tmax = 0, lo = 0, span = 0;
+	for (int pass = 0;; pass++) {
+		char sql[8192];
+		size_t nq = np;
+		int len;
+		if (pg) {
+			char range[64] = "";
+			if (pass) {
+				params[nq++] = DB_INT(lo);
+				snprintf(range, sizeof range, " AND d.id > $%zu ORDER BY d.id DESC",
+					 nq);
+			}
+			params[nq++] = DB_INT(limit);
+			params[nq++] = DB_INT(offset);
+			char ranged[sizeof doc + 64];
+			snprintf(ranged, sizeof ranged, "%s%s", pairs_off, doc + pairs_len);
+			len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, MEETINGS_JOIN, shared,
+				       lo ? ranged : doc, mtg, range, pass ? window : window + 1,
+				       (int)nq - 1, (int)nq);
+		} else {
+			char win[4096];
+			const char *mj = *mtg ? MEETINGS_JOIN : "";
+			if (seam) {
+				char body[1800], edge[1800];
+				snprintf(body, sizeof body, SQLITE_NEWEST, "search_fts",
+					 "search_fts", mj, "search_fts", 3, shared, doc, mtg,
+					 "search_fts", window);
+				snprintf(edge, sizeof edge, SQLITE_NEWEST, "search_seam_fts",
+					 "search_seam_fts", mj, "search_seam_fts", 4, shared, doc,
+					 mtg, "search_seam_fts", window);
+				len = snprintf(win, sizeof win,
+					       "SELECT id FROM (%s) UNION SELECT id FROM (%s)"
+					       " ORDER BY id DESC LIMIT %d",
+					       body, edge, window);
+			} else {
+				len = snprintf(win, sizeof win, SQLITE_NEWEST, "search_fts",
+					       "search_fts", mj, "search_fts", 1, shared, doc, mtg,
+					       "search_fts", window);
+			}
+			params[nq++] = DB_INT(limit);
+			params[nq++] = DB_INT(offset);
+			if (len > 0 && (size_t)len < sizeof win)
+				len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, win, (int)nq - 1,
+					       (int)nq);
+			else
+				len = -1;
+		}
+		if (len < 0 || (size_t)len >= sizeof sql)
+			goto out;
+		int rc;
+		struct db_res *r = db_query(c, sql, params, nq, &rc);
+		if (!r) {
 			ret = store_rc_of(rc);
 			goto out;
 		}
-		params[np++] = DB_INT(bound);
-		params[np++] = DB_INT(limit);
-		params[np++] = DB_INT(offset);
-		len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, shared, doc, mtg, (int)np - 2,
-			       window, (int)np - 1, (int)np);
-	} else {
-		params[np++] = DB_INT(limit);
-		params[np++] = DB_INT(offset);
-		len = snprintf(sql, sizeof sql, SEARCH_SQLITE_FMT, *mtg ? MEETINGS_JOIN : "",
-			       shared, doc, mtg, window, (int)np - 1, (int)np);
-	}
-	hits = len > 0 && (size_t)len < sizeof sql ? calloc((size_t)limit, sizeof *hits) : NULL;
-	if (!hits)
-		goto out;
-	int rc;
-	struct db_res *r = db_query(c, sql, params, np, &rc);
-	if (!r) {
-		ret = store_rc_of(rc);
-		goto out;
-	}
-	while (k < (size_t)limit && (rc = db_next(r)) == 1) {
-		struct search_hit *h = &hits[k++];
-		store_copy(h->meeting_id, sizeof h->meeting_id, r, 0);
-		h->title = strdup(db_text(r, 1));
-		h->created_at = db_int(r, 2);
-		h->meeting_date = db_int(r, 3);
-		store_copy(h->kind, sizeof h->kind, r, 4);
-		h->segment_index = (int)db_int(r, 5);
-		store_copy(h->speaker_id, sizeof h->speaker_id, r, 6);
-		h->speaker_name = strdup(db_text(r, 7));
-		h->start = db_is_null(r, 8) ? -1 : db_double(r, 8);
-		h->end = db_is_null(r, 9) ? -1 : db_double(r, 9);
-		h->snippet =
-		    db_is_null(r, 12) ? strdup(db_text(r, 10)) : span_snippet(db_text(r, 12));
-		h->rank = db_double(r, 11);
-		if (!h->title || !h->speaker_name || !h->snippet) {
-			rc = DB_ERR;
-			break;
+		while (k < (size_t)limit && (rc = db_next(r)) == 1) {
+			struct search_hit *h = &hits[k++];
+			store_copy(h->meeting_id, sizeof h->meeting_id, r, 0);
+			h->title = strdup(db_text(r, 1));
+			h->created_at = db_int(r, 2);
+			h->meeting_date = db_int(r, 3);
+			store_copy(h->kind, sizeof h->kind, r, 4);
+			h->segment_index = (int)db_int(r, 5);
+			store_copy(h->speaker_id, sizeof h->speaker_id, r, 6);
+			h->speaker_name = strdup(db_text(r, 7));
+			h->start = db_is_null(r, 8) ? -1 : db_double(r, 8);
+			h->end = db_is_null(r, 9) ? -1 : db_double(r, 9);
+			h->snippet = db_is_null(r, 12) ? strdup(db_text(r, 10))
+						       : span_snippet(db_text(r, 12));
+			h->rank = db_double(r, 11);
+			if (pg) {
+				matched = db_int(r, 13);
+				tmin = db_int(r, 14);
+				tmax = db_int(r, 15);
+			}
+			if (!h->title || !h->speaker_name || !h->snippet) {
+				rc = DB_ERR;
+				break;
+			}
 		}
+		db_res_free(r);
+		if (rc < 0) {
+			ret = store_rc_of(rc);
+			goto out;
+		}
+		/*
+		 * Pass 0 ranked every match (no more than the window), a later
+		 * pass the newest of the ids above lo (as many as the window,
+		 * or all there are when lo is 0).
+		 */
+		if (!pg || (pass == 0 && matched <= window) || (pass && (matched >= window || !lo)))
+			break;
+		matched = 0; /* a later pass's empty page (a deep offset) says nothing */
+		/*
+		 * The newest 4, 16, 64 and 256 windows' worth of ids, then all: the
+		 * planner walks the id index backwards where the terms are
+		 * dense, or ANDs the GIN bitmap with the id range.
+		 */
+		span = span ? span * 4 : 4 * (int64_t)window;
+		lo = span > 256 * (int64_t)window || tmax - span <= tmin ? 0 : tmax - span;
+		search_hits_free(hits, k);
+		k = 0;
+		hits = calloc((size_t)limit, sizeof *hits);
+		if (!hits)
+			goto out;
 	}
-	db_res_free(r);
-	ret = rc < 0 ? store_rc_of(rc) : STORE_OK;
+	ret = STORE_OK;
 out:
 	free(match);
 	free(second);
