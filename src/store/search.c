@@ -464,16 +464,16 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * column is the highlighted body, last word and next_text, \x03 between
  * them, that span_snippet() turns into their snippet). Snippets come from
  * one walk over the page's rowid range (an FTS5 query per row costs about
- * half a millisecond with frequent words). %s the meetings
- * join for meeting conditions (MEETINGS_JOIN or ""; a deleted meeting's
- * rows are gone with it), %s shared meetings (" OR d.meeting_id IN
- * (...)", or ""), %s doc conditions, %s meeting conditions; then the
- * window, the limit and offset placeholders. CROSS JOIN keeps the page as
- * the outer loop: with the limit a bound parameter SQLite otherwise walked
- * every match to join the page (0.13 s instead of 20 ms).
+ * half a millisecond with frequent words).
  */
 #define MEETINGS_JOIN " JOIN meetings m ON m.id = d.meeting_id AND m.org_id = d.org_id"
-/* The window's newest matches of the MATCH text $%d in FTS table %s (both twice). */
+/*
+ * The window's newest matches of the MATCH text $%d in FTS table %s (the
+ * table named four times): %s the meetings join for meeting conditions
+ * (MEETINGS_JOIN or ""; a deleted meeting's rows are gone with it), %s
+ * shared meetings (" OR d.meeting_id IN (...)", or ""), %s doc conditions,
+ * %s meeting conditions, then the window.
+ */
 #define SQLITE_NEWEST                                                                              \
 	"SELECT d.id AS id FROM %s JOIN search_docs d ON d.id = %s.rowid%s"                        \
 	" WHERE %s MATCH $%d AND (d.org_id = $2%s)%s%s" MAY_READ                                   \
@@ -483,7 +483,8 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
  * {body}: "a b" ($3) in search_fts and as ^"a b" ($4) in search_seam_fts
  * (the last word and the next segment's first word: see
  * sql/0019_search_across_segments.sqlite.sql), the union's newest kept;
- * anything else as $1 in search_fts.
+ * anything else as $1 in search_fts. Then the limit and offset
+ * placeholders.
  */
 #define SEARCH_SQLITE_FMT                                                                          \
 	"WITH win AS MATERIALIZED (%s),"                                                           \

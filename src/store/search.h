@@ -56,7 +56,10 @@ _Static_assert(SEARCH_RANK_WINDOW > SEARCH_MAX_OFFSET + 100, "paging must stay i
  * What the next segment's beginning holds on its own is that segment's hit,
  * not this one's (unless this segment holds it too). -exclusions apply to
  * the segment's own text. The hit is the first segment; its snippet shows
- * the end of it and the beginning of the next.
+ * the end of it and the beginning of the next. On SQLite such hits rank
+ * after those whose own text holds the query (bm25 over the split phrases
+ * cost three times as much); PostgreSQL ranks the text and the beginning
+ * together. See sql/0019_search_across_segments.*.sql.
  */
 #define SEARCH_NEXT_CHARS	 48
 #define SEARCH_SPAN_PHRASE_WORDS 12
