@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 #include "store/collections.h"
 
@@ -679,6 +681,31 @@ static char *fts5_body_query(const struct search_parsed *p)
 	return buf_steal(&b);
 }
 
+/*
+ * PostgreSQL's estimate of how many rows the GIN condition of the query
+ * $1 matches (its statistics of the lexemes), or 0 when it gives none.
+ */
+static int64_t pg_estimate(struct db_conn *c, const char *match)
+{
+	int rc;
+	struct db_res *r = db_query(c,
+				    "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs d"
+				    " WHERE d.tsv_span @@ websearch_to_tsquery('english', $1)",
+				    DB_PARAMS(DB_TEXT(match)), &rc);
+	if (!r)
+		return 0;
+	int64_t rows = 0;
+	if (db_next(r) == 1) {
+		json_t *j = json_loads(db_text(r, 0), 0, NULL);
+		json_t *n =
+		    json_object_get(json_object_get(json_array_get(j, 0), "Plan"), "Plan Rows");
+		rows = json_is_number(n) ? (int64_t)json_number_value(n) : 0;
+		json_decref(j);
+	}
+	db_res_free(r);
+	return rows;
+}
+
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			 const struct search_filter *f, int offset, int limit,
 			 struct search_hit **out, size_t *n)
@@ -861,12 +888,21 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			break;
 		matched = 0; /* a later pass's empty page (a deep offset) says nothing */
 		/*
-		 * The newest 4, 16, 64 and 256 windows' worth of ids, then all: the
-		 * planner walks the id index backwards where the terms are
-		 * dense, or ANDs the GIN bitmap with the id range.
+		 * The newest ids that should hold twice the window by the
+		 * planner's estimate of the matches (at least 4 windows' worth),
+		 * then ranges 4 times as wide, then all: the planner walks the
+		 * id index backwards where the terms are dense, or ANDs the GIN
+		 * bitmap with the id range.
 		 */
-		span = span ? span * 4 : 4 * (int64_t)window;
-		lo = span > 256 * (int64_t)window || tmax - span <= tmin ? 0 : tmax - span;
+		if (!span) {
+			int64_t est = pg_estimate(c, match);
+			span = est > 0 ? 2 * (int64_t)window * (tmax - tmin + 1) / est : 0;
+			if (span < 4 * (int64_t)window)
+				span = 4 * (int64_t)window;
+		} else {
+			span *= 4;
+		}
+		lo = tmax - span <= tmin ? 0 : tmax - span;
 		search_hits_free(hits, k);
 		k = 0;
 		hits = calloc((size_t)limit, sizeof *hits);
