@@ -5,7 +5,8 @@
 //
 //   node bench/search-corpus.mjs sql ENGINE ORG_ID USER_ID [MEETINGS] [WORDS_PER_MEETING]
 //       writes SQL (one transaction) that inserts the meetings and their
-//       search_docs rows (title + one row per segment) for ENGINE sqlite|pg.
+//       search_docs rows (title + one row per segment, with the beginning of
+//       the next segment in next_text) for ENGINE sqlite|pg.
 //       Transcript bodies are not written: search reads search_docs only.
 //
 // The generator is exported so bench/search-load.mjs draws its queries from
@@ -83,6 +84,12 @@ export function generate(meetings, wordsPerMeeting, onMeeting, seed = SEED) {
 	}
 }
 
+/** The beginning of a segment that search_docs.next_text holds (store/search.c NEXT_CUT). */
+export function nextText(t) {
+	const i = t.length > 48 ? t.indexOf(' ', 48) : -1;
+	return i < 0 ? t : t.slice(0, i);
+}
+
 function meetingId(i) {
 	const h = (i + 1).toString(16).padStart(12, '0');
 	return `01900000-0000-7000-8000-${h}`;
@@ -104,9 +111,9 @@ function sql(engine, org, user, meetings, words) {
 		buf.push(
 			`INSERT INTO meetings (id, org_id, created_by, title, description, status, progress, language, duration_seconds, created_at, updated_at) VALUES (${q(id)}, ${q(org)}, ${q(user)}, ${q(title)}, '', 'completed', 100, 'en', ${segments.at(-1).end}, ${created}, ${created});\n`,
 		);
-		const rows = [`(${q(org)}, ${q(id)}, 'title', -1, '', '', NULL, NULL, ${q(title)})`];
-		segments.forEach((s, k) => rows.push(`(${q(org)}, ${q(id)}, 'segment', ${k}, ${q(s.speaker)}, ${q(s.name)}, ${s.start}, ${s.end}, ${q(s.text)})`));
-		buf.push(`INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, speaker_id, speaker_name, start_s, end_s, body) VALUES\n${rows.join(',\n')};\n`);
+		const rows = [`(${q(org)}, ${q(id)}, 'title', -1, '', '', NULL, NULL, ${q(title)}, '')`];
+		segments.forEach((s, k) => rows.push(`(${q(org)}, ${q(id)}, 'segment', ${k}, ${q(s.speaker)}, ${q(s.name)}, ${s.start}, ${s.end}, ${q(s.text)}, ${q(k + 1 < segments.length ? nextText(segments[k + 1].text) : '')})`));
+		buf.push(`INSERT INTO search_docs (org_id, meeting_id, kind, segment_index, speaker_id, speaker_name, start_s, end_s, body, next_text) VALUES\n${rows.join(',\n')};\n`);
 		flush(false);
 	});
 	buf.push('COMMIT;\n');

@@ -116,7 +116,7 @@ for engine in $ENGINES; do
 			node bench/search-corpus.mjs sql pg "$ORG" "$USER" "$MEETINGS" "$WORDS" |
 				PGOPTIONS="-c iam.scope=system" psql -q -v ON_ERROR_STOP=1 "$URL" >/dev/null
 			size=$(psql -At "$URL" -c "SELECT pg_total_relation_size('search_docs')")
-			gin=$(psql -At "$URL" -c "SELECT pg_relation_size('search_docs_tsv')")
+			gin=$(psql -At "$URL" -c "SELECT pg_relation_size('search_docs_tsv_span')")
 			what="search_docs with its TOAST, tsvector column and indexes; GIN alone $((gin / 1048576)) MiB"
 		fi
 		t1=$(date +%s)

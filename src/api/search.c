@@ -11,8 +11,9 @@
  * YYYY-MM-DD; to is inclusive for a date), ?speaker= ("S<n>" or the name
  * shown), ?limit=, ?cursor=.
  *
- * When more than SEARCH_RANK_WINDOW rows match, only that many are ranked
- * (store/search.h): the caller's newest on SQLite.
+ * When more than IAM_SEARCH_RANK_WINDOW rows match, only the newest that
+ * many are ranked (store/search.h), and cursors stay within them. Words and
+ * phrases may run on into the next segment's beginning (store/search.h).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -207,6 +208,7 @@ static void search(struct api_ctx *cx)
 			goto out;
 		}
 	}
+	int window = api_app(r)->cfg->search_rank_window;
 	struct search_filter f = {.org_id = cx->principal->org_id,
 				  .grantee =
 				      cx->principal->via_api_key ? NULL : cx->principal->user_id,
@@ -214,7 +216,8 @@ static void search(struct api_ctx *cx)
 				  .collection_id = cid,
 				  .from_ms = in->from_ms,
 				  .to_ms = in->to_ms,
-				  .speaker = http_query(r, "speaker")};
+				  .speaker = http_query(r, "speaker"),
+				  .rank_window = window};
 	int rc = search_run(cx->conn, &p, &f, in->offset, in->limit + 1, &hits, &n);
 	if (rc) {
 		api_db_fail(r, rc, "search");
@@ -225,7 +228,8 @@ static void search(struct api_ctx *cx)
 	for (size_t i = 0; i < shown; i++)
 		json_array_append_new(data, hit_json(&hits[i]));
 	int next = in->offset + in->limit;
-	json_t *cursor = n > shown && next <= SEARCH_MAX_OFFSET ? cursor_json(next) : json_null();
+	json_t *cursor = n > shown && next <= SEARCH_MAX_OFFSET && next < window ? cursor_json(next)
+										 : json_null();
 	http_reply_json(r, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor", cursor));
 out:
 	search_hits_free(hits, n);

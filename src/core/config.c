@@ -796,6 +796,15 @@ static const struct config_setting SETTINGS[] = {
      .def = 2000,
      .help = "how long a request waits for a hashing slot before 503 `server_busy` with "
 	     "`Retry-After`, so a login flood cannot slow the rest of the API"},
+    {.name = "IAM_SEARCH_RANK_WINDOW",
+     .type = CONFIG_INT,
+     FIELD(search_rank_window),
+     .min = 1,
+     .max = 100000,
+     .def = 1200,
+     .help = "most rows one search ranks: beyond this many matches only the newest (the rows "
+	     "indexed last) are ranked and paged through; larger finds more of a very common "
+	     "word's hits, at a cost about proportional to it"},
     {.name = "IAM_SMTP_URL",
      .type = CONFIG_SECRET,
      FIELD(smtp_url),

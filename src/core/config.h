@@ -72,6 +72,8 @@ struct config {
 	int register_per_hour; /* 0 = no limit */
 	int hash_concurrency;
 	int hash_wait_ms;
+	/* store/search.h SEARCH_RANK_WINDOW */
+	int search_rank_window;
 	char *web_dir;	    /* "" = no web app */
 	char *smtp_url;	    /* smtp:// or smtps://, may carry user:password; NULL = no e-mail */
 	char *mail_from;    /* the From address of mail IAM sends */

@@ -33,16 +33,36 @@
 /* Deepest result a cursor may reach (offset paging over a ranked list). */
 #define SEARCH_MAX_OFFSET 1000
 /*
- * Most rows ranked for one query. A query whose words are among the most
- * frequent matches a large share of every row, and ranking them all took
- * 0.3-1 s on 5 million words (bench/search.sh; the cost of what remains is
- * about proportional to this number). Beyond this many matches
- * only this many are ranked: on SQLite the caller's newest, on PostgreSQL
- * the first the index yields (in table order). At least SEARCH_MAX_OFFSET
- * plus a page, so paging never runs past the ranked rows.
+ * Most rows ranked for one query (the default of search_filter.rank_window,
+ * IAM_SEARCH_RANK_WINDOW). A query whose words are among the most frequent
+ * matches a large share of every row, and ranking them all took 0.3-1 s on
+ * 5 million words (bench/search.sh; the cost of what remains is about
+ * proportional to this number). Beyond this many matches only the newest
+ * this many are ranked, on both databases: the matching rows indexed last
+ * (the highest search_docs ids), that is the meetings transcribed, edited
+ * or renamed most recently. At least SEARCH_MAX_OFFSET plus a page, so
+ * paging never runs past the ranked rows.
  */
 #define SEARCH_RANK_WINDOW 1200
 _Static_assert(SEARCH_RANK_WINDOW > SEARCH_MAX_OFFSET + 100, "paging must stay in the ranked rows");
+
+/*
+ * Across segment boundaries: each segment row also indexes the beginning of
+ * the next segment of its meeting (next_text: its text up to the first space
+ * after SEARCH_NEXT_CHARS characters, about 8 words). A segment is a hit
+ * when the query matches its text followed by that beginning: words may be
+ * said in either, a phrase may run on from the segment's last words into
+ * the next segment's first ones (at most SEARCH_SPAN_PHRASE_WORDS of them).
+ * What the next segment's beginning holds on its own is that segment's hit,
+ * not this one's (unless this segment holds it too). -exclusions apply to
+ * the segment's own text. The hit is the first segment; its snippet shows
+ * the end of it and the beginning of the next. On SQLite such hits rank
+ * after those whose own text holds the query (bm25 over the split phrases
+ * cost three times as much); PostgreSQL ranks the text and the beginning
+ * together. See sql/0019_search_across_segments.*.sql.
+ */
+#define SEARCH_NEXT_CHARS	 48
+#define SEARCH_SPAN_PHRASE_WORDS 12
 
 enum search_parse_rc {
 	SEARCH_Q_OK = 0,
@@ -76,9 +96,11 @@ enum search_parse_rc search_parse(const char *q, struct search_parsed *out);
 void search_parsed_free(struct search_parsed *p);
 
 /*
- * The query as SQLite FTS5 MATCH text ("a" AND "b c" NOT "d") and as
- * PostgreSQL websearch_to_tsquery text ("a" "b c" -"d"). Caller frees;
- * NULL when out of memory or when p has no included term.
+ * The query as SQLite FTS5 MATCH text over search_fts's columns body,
+ * next_text and last_word (the rule above; every term quoted, e.g.
+ * ({body}: "a") NOT {body}: ("d")) and as PostgreSQL
+ * websearch_to_tsquery text ("a" "b c" -"d"). Caller frees; NULL when out
+ * of memory or when p has no included term.
  */
 char *search_fts5_query(const struct search_parsed *p);
 char *search_websearch_query(const struct search_parsed *p);
@@ -107,6 +129,8 @@ struct search_filter {
 	int64_t from_ms;     /* meeting date (else created) >= from_ms; 0 = open */
 	int64_t to_ms;	     /* meeting date (else created) < to_ms; 0 = open */
 	const char *speaker; /* "S<n>" or a speaker's name (any case); NULL or "" = any */
+	/* Most rows ranked (see SEARCH_RANK_WINDOW); 0 = SEARCH_RANK_WINDOW. */
+	int rank_window;
 };
 
 struct search_hit {
@@ -126,7 +150,8 @@ void search_hits_free(struct search_hit *hits, size_t n);
 
 /*
  * Hits for p under filter f, best first, skipping offset and returning at
- * most limit. *out malloc'd (free with search_hits_free), *n of them.
+ * most limit, among the rank window's newest matches. *out malloc'd (free
+ * with search_hits_free), *n of them.
  */
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			 const struct search_filter *f, int offset, int limit,

@@ -120,6 +120,30 @@ describe('search', () => {
 		assert.deepEqual((await hits(A.access, { q: 'giraffe river' })).map((h) => h.segment_index), [1]);
 	});
 
+	test('words and a phrase said across two adjacent segments find the first one', T, async () => {
+		// SEG0 ends "... on Monday", SEG1 begins "We must not forget ...".
+		const phrase = await hits(A.access, { q: '"Monday we must"' });
+		assert.deepEqual(phrase.map((h) => [h.kind, h.segment_index]), [['segment', 0]], JSON.stringify(phrase));
+		assert.deepEqual(phrase[0].speaker, { id: 'S1', name: 'Thandi' });
+		assert.equal(phrase[0].start, segs[0].start);
+		// The snippet shows the end of the segment and the beginning of the next one.
+		assert.match(phrase[0].snippet, /<mark>Monday<\/mark>/i, phrase[0].snippet);
+		assert.match(phrase[0].snippet, /<mark>(we )?must<\/mark>/i, phrase[0].snippet);
+		const words = await hits(A.access, { q: 'approved forget' });
+		assert.deepEqual(words.map((h) => [h.kind, h.segment_index]), [['segment', 0]], JSON.stringify(words));
+		assert.match(words[0].snippet, /<mark>approved<\/mark>/i);
+		assert.match(words[0].snippet, /<mark>forget<\/mark>/i);
+		// What the next segment says by itself is its own hit only, not also the one before.
+		assert.deepEqual((await hits(A.access, { q: 'forget' })).map((h) => h.segment_index), [1]);
+		assert.deepEqual((await hits(A.access, { q: '"must not forget"' })).map((h) => h.segment_index), [1]);
+		// Still a phrase: not with a word between, not in the other order.
+		assert.deepEqual(await hits(A.access, { q: '"Monday must"' }), []);
+		assert.deepEqual(await hits(A.access, { q: '"must Monday"' }), []);
+		// Exclusions apply to the segment's own text.
+		assert.deepEqual((await hits(A.access, { q: 'approved forget -board' })), []);
+		assert.deepEqual((await hits(A.access, { q: 'approved forget -river' })).map((h) => h.segment_index), [0]);
+	});
+
 	test('filters: speaker by id or name (any case), meeting, dates', T, async () => {
 		assert.deepEqual((await hits(A.access, { q: 'giraffe', speaker: 'Thandi' })).map((h) => h.segment_index), [0]);
 		assert.deepEqual((await hits(A.access, { q: 'giraffe', speaker: 'thandi' })).map((h) => h.segment_index), [0]);

@@ -704,6 +704,7 @@ static void test_table_well_formed(void **state)
 	    "IAM_REGISTER_PER_HOUR",
 	    "IAM_HASH_CONCURRENCY",
 	    "IAM_HASH_WAIT_MS",
+	    "IAM_SEARCH_RANK_WINDOW",
 	    "IAM_SMTP_URL",
 	    "IAM_MAIL_FROM",
 	    "IAM_PUBLIC_URL",

@@ -87,6 +87,20 @@ static bool only_quoted_terms(const char *s, bool fts5)
 			s += 4;
 		} else if (fts5 && strncmp(s, "NOT ", 4) == 0) {
 			s += 4;
+		} else if (fts5 && strncmp(s, "OR ", 3) == 0) {
+			s += 3;
+		} else if (fts5 && strncmp(s, "^ ", 2) == 0) {
+			s += 2;
+		} else if (fts5 && *s == '{') {
+			/* Only the columns the builder names. */
+			static const char *const COLS[] = {
+			    "{body}: ", "{next_text}: ", "{last_word}: ", "{body next_text}: "};
+			size_t i = 0;
+			while (i < ARRAY_LEN(COLS) && strncmp(s, COLS[i], strlen(COLS[i])) != 0)
+				i++;
+			if (i == ARRAY_LEN(COLS))
+				return false;
+			s += strlen(COLS[i]);
 		} else {
 			return false;
 		}
@@ -113,25 +127,53 @@ static void expect_rc(const char *q, enum search_parse_rc rc)
 	search_parsed_free(&p);
 }
 
+/* The FTS5 text of several included terms (see search.h): I is their AND. */
+#define SEVERAL(alts, I) "((" alts ") NOT ({next_text}: (" I ") NOT {body}: (" I ")))"
+
 static void test_parse_syntax(void **state)
 {
 	(void)state;
-	expect_query("budget", "(\"budget\")", "\"budget\"");
-	expect_query("  budget   review ", "(\"budget\" AND \"review\")", "\"budget\" \"review\"");
-	expect_query("\"budget review\" team", "(\"budget review\" AND \"team\")",
+	/* One word: the segment's own text only. */
+	expect_query("budget", "({body}: \"budget\")", "\"budget\"");
+	/* Several words: in the segment or the next one's beginning, not all in the latter. */
+	expect_query("  budget   review ",
+		     SEVERAL("\"budget\" AND \"review\"", "\"budget\" AND \"review\""),
+		     "\"budget\" \"review\"");
+	/* A phrase may run on into the next segment at any of its word breaks. */
+	expect_query("\"budget review\" team",
+		     SEVERAL("(\"budget review\" OR ({last_word}: \"budget\" AND {next_text}: ^ "
+			     "\"review\")) AND \"team\"",
+			     "\"budget review\" AND \"team\""),
 		     "\"budget review\" \"team\"");
+	expect_query("\"the budget review\"",
+		     "({body}: \"the budget review\""
+		     " OR ({last_word}: \"the\" AND {next_text}: ^ \"budget review\")"
+		     " OR ({body}: \"the budget\" AND {last_word}: \"budget\" AND {next_text}: ^ "
+		     "\"review\"))",
+		     "\"the budget review\"");
 	expect_query("budget -travel -\"last year\"",
-		     "(\"budget\") NOT \"travel\" NOT \"last year\"",
+		     "({body}: \"budget\") NOT {body}: (\"travel\" OR \"last year\")",
 		     "\"budget\" -\"travel\" -\"last year\"");
 	/* Operators are words; a plain term with inner punctuation is a phrase. */
-	expect_query("budget OR review", "(\"budget\" AND \"OR\" AND \"review\")",
-		     "\"budget\" \"OR\" \"review\"");
-	expect_query("don't", "(\"don t\")", "\"don t\"");
-	expect_query("NEAR(a b)", "(\"NEAR a\" AND \"b\")", "\"NEAR a\" \"b\"");
+	expect_query(
+	    "budget OR review",
+	    SEVERAL("\"budget\" AND \"OR\" AND \"review\"", "\"budget\" AND \"OR\" AND \"review\""),
+	    "\"budget\" \"OR\" \"review\"");
+	expect_query("don't",
+		     "({body}: \"don t\" OR ({last_word}: \"don\" AND {next_text}: ^ \"t\"))",
+		     "\"don t\"");
+	expect_query("NEAR(a b)",
+		     SEVERAL("(\"NEAR a\" OR ({last_word}: \"NEAR\" AND {next_text}: ^ \"a\")) AND "
+			     "\"b\"",
+			     "\"NEAR a\" AND \"b\""),
+		     "\"NEAR a\" \"b\"");
 	/* An unbalanced quote runs to the end. */
-	expect_query("team \"budget review", "(\"team\" AND \"budget review\")",
+	expect_query("team \"budget review",
+		     SEVERAL("\"team\" AND (\"budget review\" OR ({last_word}: \"budget\" AND "
+			     "{next_text}: ^ \"review\"))",
+			     "\"team\" AND \"budget review\""),
 		     "\"team\" \"budget review\"");
-	expect_query("caf\xc3\xa9", "(\"caf\xc3\xa9\")", "\"caf\xc3\xa9\"");
+	expect_query("caf\xc3\xa9", "({body}: \"caf\xc3\xa9\")", "\"caf\xc3\xa9\"");
 }
 
 static void test_parse_refuses(void **state)
@@ -365,7 +407,8 @@ static void test_tenants_edits_delete(void **state)
 /*
  * More matches than SEARCH_RANK_WINDOW: another tenant's many rows never
  * crowd out a small tenant's few, every page up to the deepest cursor is
- * full, and the best row among the ranked ones comes first.
+ * full, and the best row among the ranked ones comes first. The ranked
+ * rows are the newest matches (the highest ids) on both databases.
  */
 static void test_rank_window(void **state)
 {
@@ -378,28 +421,37 @@ static void test_rank_window(void **state)
 	int rows = SEARCH_RANK_WINDOW + 300;
 	/*
 	 * The best row twice: once older than all the others (segment 99999),
-	 * once newer (segment 0). SQLite ranks the newest matches: the new one
-	 * comes first and the old one not at all. PostgreSQL ranks the first
-	 * matches in table order: the old one comes first.
+	 * once newer (segment 0). The newest matches are ranked: the new one
+	 * comes first and the old one not at all (PostgreSQL used to rank the
+	 * first matches in table order: the old one).
 	 */
 	static const char BEST[] =
 	    "INSERT INTO search_docs (id, org_id, meeting_id, kind, segment_index, body)"
 	    " VALUES ($3, $1, $2, 'segment', $4, 'budget budget budget')";
+	/* Ids above any earlier run's (PostgreSQL keeps them) and far above the sequence. */
+	int rc;
+	struct db_res *r =
+	    db_query(fx->c, "SELECT COALESCE(max(id), 0) FROM search_docs", NULL, 0, &rc);
+	assert_non_null(r);
+	assert_int_equal(db_next(r), 1);
+	int64_t base = db_int(r, 0) + 1000000;
+	db_res_free(r);
 	assert_int_equal(
 	    db_exec(fx->c, BEST,
-		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(500000), DB_INT(99999)), NULL),
+		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(base), DB_INT(99999)), NULL),
 	    DB_OK);
 	assert_int_equal(
 	    db_exec(fx->c,
 		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)"
 		    " INSERT INTO search_docs (id, org_id, meeting_id, kind, segment_index, body)"
-		    " SELECT 1000000 + 8 * i, $1, $2, 'segment', i,"
+		    " SELECT $4 + 8 * i, $1, $2, 'segment', i,"
 		    " 'a budget line and many other words number ' || CAST(i AS TEXT) FROM n",
-		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(rows)), NULL),
+		    DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a), DB_INT(rows), DB_INT(base + 1000)),
+		    NULL),
 	    DB_OK);
 	assert_int_equal(db_exec(fx->c, BEST,
 				 DB_PARAMS(DB_TEXT(fx->org), DB_TEXT(a),
-					   DB_INT(1000000 + 8 * (rows + 1)), DB_INT(0)),
+					   DB_INT(base + 1000 + 8 * (rows + 1)), DB_INT(0)),
 				 NULL),
 			 DB_OK);
 	struct search_hit *h = NULL;
@@ -409,10 +461,10 @@ static void test_rank_window(void **state)
 	search_hits_free(h, n);
 	n = run(fx, fx->org, "budget", NULL, &h);
 	assert_int_equal(n, 50);
-	assert_int_equal(h[0].segment_index, fx->kind == DB_SQLITE ? 0 : 99999);
+	assert_int_equal(h[0].segment_index, 0);
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(h[i].meeting_id, a);
-		assert_int_not_equal(h[i].segment_index, fx->kind == DB_SQLITE ? 99999 : 0);
+		assert_int_not_equal(h[i].segment_index, 99999);
 	}
 	search_hits_free(h, n);
 	/* The deepest page a cursor reaches is full (the window holds it). */
@@ -422,11 +474,130 @@ static void test_rank_window(void **state)
 	assert_int_equal(search_run(fx->c, &p, &f, SEARCH_MAX_OFFSET, 101, &h, &n), STORE_OK);
 	assert_int_equal(n, 101);
 	search_hits_free(h, n);
+	/*
+	 * A smaller window: exactly the newest rows, ranked. The rows of
+	 * "number" are ranked alike (same length, one occurrence), so ties
+	 * come in id order: segments rows - 9 .. rows.
+	 */
+	f.rank_window = 10;
+	search_parsed_free(&p);
+	assert_int_equal(search_parse("number", &p), SEARCH_Q_OK);
+	assert_int_equal(search_run(fx->c, &p, &f, 0, 50, &h, &n), STORE_OK);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(h[i].segment_index, rows - 9 + (int)i);
+	search_hits_free(h, n);
+	assert_int_equal(search_run(fx->c, &p, &f, 10, 50, &h, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	search_hits_free(h, n);
 	search_parsed_free(&p);
 	/* A phrase and a word of it, among as many rows. */
 	n = run(fx, fx->org, "\"budget line\" number", NULL, &h);
 	assert_int_equal(n, 50);
 	search_hits_free(h, n);
+}
+
+/* The segments of the across-segments test, and what each query finds. */
+static const char *const SPAN_SEGS[] = {
+    "we looked at the giraffe budget",
+    "review of the enclosure comes next week, with a very long list of things and then a zebra",
+    "approved by the board",
+    "the last segment says giraffe",
+};
+
+/* The segment indexes q finds in meeting id (in index order), as "0,1". */
+static void expect_segments(struct fx *fx, const char *q, const char *want)
+{
+	struct search_hit *h = NULL;
+	size_t n = run(fx, fx->org, q, NULL, &h);
+	char got[64] = "";
+	int idx[50];
+	for (size_t i = 0; i < n; i++)
+		idx[i] = h[i].kind[0] == 's' ? h[i].segment_index : -1;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (idx[j] < idx[i]) {
+				int t = idx[i];
+				idx[i] = idx[j];
+				idx[j] = t;
+			}
+	for (size_t i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%d", i ? "," : "", idx[i]);
+	search_hits_free(h, n);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: found segments [%s], expected [%s]", q, got, want);
+}
+
+/*
+ * Words and phrases said across two adjacent segments find the first one,
+ * with a snippet showing both; what the next segment's beginning holds on
+ * its own stays that segment's hit only; an edit re-indexes the boundary.
+ */
+static void test_across_segments(void **state)
+{
+	FX(state);
+	char id[UUID_STR_LEN];
+	make_meeting(fx, fx->org, fx->user, "Zoo", SPAN_SEGS, ARRAY_LEN(SPAN_SEGS), id);
+	/* A phrase across the break, and two words either side of it. */
+	expect_segments(fx, "\"giraffe budget review\"", "0");
+	expect_segments(fx, "\"budget review\"", "0");
+	expect_segments(fx, "giraffe enclosure", "0");
+	expect_segments(fx, "\"week with a very long list\" approved", "1");
+	expect_segments(fx, "zebra approved", "1");
+	/* Not: the wrong order, words between, past the next segment's beginning. */
+	expect_segments(fx, "\"review budget\"", "");
+	expect_segments(fx, "\"budget enclosure\"", "");
+	expect_segments(fx, "\"giraffe review\"", "");
+	expect_segments(fx, "giraffe zebra", "");
+	/* Not across the title, nor from the last segment anywhere. */
+	expect_segments(fx, "zoo looked", "");
+	expect_segments(fx, "\"zoo looked\"", "");
+	/* What the next segment's beginning holds alone is only its own hit. */
+	expect_segments(fx, "review", "1");
+	expect_segments(fx, "review enclosure", "1");
+	expect_segments(fx, "\"review of the enclosure\"", "1");
+	/* ... unless this segment holds it too. */
+	expect_segments(fx, "giraffe", "0,3");
+	/* -exclusions apply to the segment's own text. */
+	expect_segments(fx, "giraffe -enclosure", "0,3");
+	expect_segments(fx, "giraffe -budget", "3");
+	expect_segments(fx, "giraffe enclosure -budget", "");
+	expect_segments(fx, "giraffe enclosure -review", "0");
+
+	/* The snippet shows the end of the segment and the next one's beginning. */
+	struct search_hit *h = NULL;
+	size_t n = run(fx, fx->org, "\"budget review\"", NULL, &h);
+	assert_int_equal(n, 1);
+	char *html = search_snippet_html(h[0].snippet);
+	if (!strstr(html, "giraffe <mark>budget</mark>") || !strstr(html, "<mark>review</mark> of"))
+		fail_msg("snippet: %s", html);
+	free(html);
+	search_hits_free(h, n);
+	n = run(fx, fx->org, "giraffe enclosure", NULL, &h);
+	assert_int_equal(n, 1);
+	html = search_snippet_html(h[0].snippet);
+	if (!strstr(html, "<mark>giraffe</mark>") || !strstr(html, "<mark>enclosure</mark>"))
+		fail_msg("snippet: %s", html);
+	free(html);
+	search_hits_free(h, n);
+
+	/* An edit of the next segment moves the boundary's words with it. */
+	struct meeting_transcript t;
+	assert_int_equal(meeting_transcript_get(fx->c, fx->org, id, &t), STORE_OK);
+	json_t *body = json_loads(t.body, 0, NULL);
+	json_object_set_new(json_array_get(json_object_get(body, "segments"), 1), "text",
+			    json_string("approval of the okapi enclosure"));
+	char *text = json_dumps(body, JSON_COMPACT);
+	assert_int_equal(
+	    revision_save(fx->c, fx->org, id, t.version, text, "", fx->user, "edit", NULL, NULL),
+	    STORE_OK);
+	free(text);
+	json_decref(body);
+	meeting_transcript_clear(&t);
+	expect_segments(fx, "\"budget review\"", "");
+	expect_segments(fx, "\"budget approval\"", "0");
+	expect_segments(fx, "giraffe okapi", "0");
+	expect_segments(fx, "okapi approved", "1");
 }
 
 static void test_hostile_queries_run(void **state)
@@ -474,12 +645,14 @@ int main(void)
 		ST(test_tenants_edits_delete, KIND_SQLITE),
 		ST(test_hostile_queries_run, KIND_SQLITE),
 		ST(test_rank_window, KIND_SQLITE),
+		ST(test_across_segments, KIND_SQLITE),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		ST(test_ranking_and_hits, KIND_PG),
 		ST(test_tenants_edits_delete, KIND_PG),
 		ST(test_hostile_queries_run, KIND_PG),
 		ST(test_rank_window, KIND_PG),
+		ST(test_across_segments, KIND_PG),
 	};
 	// clang-format on
 	int failed = cmocka_run_group_tests_name("search", pure_tests, NULL, NULL);
