@@ -11,8 +11,8 @@
  * YYYY-MM-DD; to is inclusive for a date), ?speaker= ("S<n>" or the name
  * shown), ?limit=, ?cursor=.
  *
- * When more than IAM_SEARCH_RANK_WINDOW rows match, only the newest that
- * many are ranked (store/search.h), and cursors stay within them. Words and
+ * When more than IAM_SEARCH_RANK_WINDOW rows match, only that many are
+ * ranked (store/search.h), and cursors stay within them. Words and
  * phrases may run on into the next segment's beginning (store/search.h).
  */
 #include <ctype.h>

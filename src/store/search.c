@@ -532,27 +532,25 @@ int search_index_transcript(struct db_conn *c, const char *org_id, const char *m
 	" AND NOT (d.tsv_next @@ q AND NOT d.tsv @@ q)"                                            \
 	" AND (d.org_id = $2%s)%s%s" MAY_READ
 /*
- * ... (with MEETINGS_JOIN) then " AND d.id > $n ORDER BY d.id DESC" or "",
- * the most rows ranked, the limit and offset placeholders. The matches
- * come from the GIN index first (a materialized CTE, whatever the planner
- * thinks of the other conditions; without ORDER BY the bitmap heap scan
- * stops after that many rows, in table order), are ranked, the page is
- * cut, and only the page's rows get a headline (ts_headline parses the
- * text again), from the text and the next segment's beginning when the
- * text alone does not hold the match. The last columns: how many rows
- * were ranked, the table's lowest and highest id (see search_run).
+ * ... (with MEETINGS_JOIN), the most rows ranked, the limit and offset
+ * placeholders. The matches come from the GIN index first (a materialized
+ * CTE, whatever the planner thinks of the other conditions; without ORDER
+ * BY the bitmap heap scan stops after that many rows, in table order: the
+ * oldest rows when more match), are ranked, the page is cut, and only the
+ * page's rows get a headline (ts_headline parses the text again), from the
+ * text and the next segment's beginning when the text alone does not hold
+ * the match. (Ranking the newest rows instead cost a p95 of 65-208 ms for
+ * frequent words and phrases on the bench: see bench/search.sh.)
  */
 #define SEARCH_PG_FMT                                                                              \
-	"WITH hits AS MATERIALIZED (SELECT d.id, d.tsv_span" PG_MATCHES "%s LIMIT %d),"            \
+	"WITH hits AS MATERIALIZED (SELECT d.id, d.tsv_span" PG_MATCHES " LIMIT %d),"              \
 	" page AS (SELECT h.id, ts_rank(h.tsv_span, q) AS rank FROM hits h,"                       \
 	" websearch_to_tsquery('english', $1) q"                                                   \
 	" ORDER BY rank DESC, h.id LIMIT $%d OFFSET $%d)"                                          \
 	" SELECT " HIT_COLS ", ts_headline('english',"                                             \
 	" CASE WHEN d.next_text = '' OR d.tsv @@ q THEN d.body"                                    \
 	" ELSE d.body || ' ' || d.next_text END, q, 'StartSel=' || chr(1) ||"                      \
-	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank, NULL,"              \
-	" (SELECT count(*) FROM hits), (SELECT min(id) FROM search_docs),"                         \
-	" (SELECT max(id) FROM search_docs)"                                                       \
+	" ', StopSel=' || chr(2) || ', MaxWords=24, MinWords=12'), -page.rank, NULL"               \
 	" FROM page JOIN search_docs d ON d.id = page.id"                                          \
 	" JOIN meetings m ON m.id = d.meeting_id, websearch_to_tsquery('english', $1) q"           \
 	" ORDER BY page.rank DESC, page.id"
@@ -681,31 +679,6 @@ static char *fts5_body_query(const struct search_parsed *p)
 	return buf_steal(&b);
 }
 
-/*
- * PostgreSQL's estimate of how many rows the GIN condition of the query
- * $1 matches (its statistics of the lexemes), or 0 when it gives none.
- */
-static int64_t pg_estimate(struct db_conn *c, const char *match)
-{
-	int rc;
-	struct db_res *r = db_query(c,
-				    "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs d"
-				    " WHERE d.tsv_span @@ websearch_to_tsquery('english', $1)",
-				    DB_PARAMS(DB_TEXT(match)), &rc);
-	if (!r)
-		return 0;
-	int64_t rows = 0;
-	if (db_next(r) == 1) {
-		json_t *j = json_loads(db_text(r, 0), 0, NULL);
-		json_t *n =
-		    json_object_get(json_object_get(json_array_get(j, 0), "Plan"), "Plan Rows");
-		rows = json_is_number(n) ? (int64_t)json_number_value(n) : 0;
-		json_decref(j);
-	}
-	db_res_free(r);
-	return rows;
-}
-
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			 const struct search_filter *f, int offset, int limit,
 			 struct search_hit **out, size_t *n)
@@ -750,17 +723,8 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	 * pair index finds the few rows where they are, instead of the phrase
 	 * being checked on every row that holds its words.
 	 */
-	char pairs_off[64] = "";
-	if (pairs) {
+	if (pairs)
 		ADD_COND(doc, DB_TEXT(pairs), " AND d.bigrams @@ $%zu::tsquery", np);
-		/*
-		 * Not in the id ranges of PostgreSQL's later passes: the pair
-		 * index's estimate is so low that the planner read every match
-		 * of a frequent pair rather than the id range.
-		 */
-		snprintf(pairs_off, sizeof pairs_off, " AND $%zu::tsquery IS NOT NULL", np);
-	}
-	size_t pairs_len = strlen(doc);
 	/* -exclusions apply to the segment's own text (SQLite: in the MATCH text). */
 	if (pg && second)
 		ADD_COND(doc, DB_TEXT(second),
@@ -789,30 +753,15 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 	hits = calloc((size_t)limit, sizeof *hits);
 	if (!hits)
 		goto out;
-	/*
-	 * PostgreSQL: first all matches up to one more than the window (most
-	 * queries match fewer: done); more, and the window's bound is found
-	 * and the page made again from the newest.
-	 */
-	int64_t matched = 0, tmin = 0, tmax = 0, lo = 0, span = 0;
-	for (int pass = 0;; pass++) {
+	{
 		char sql[8192];
 		size_t nq = np;
 		int len;
 		if (pg) {
-			char range[64] = "";
-			if (pass) {
-				params[nq++] = DB_INT(lo);
-				snprintf(range, sizeof range, " AND d.id > $%zu ORDER BY d.id DESC",
-					 nq);
-			}
 			params[nq++] = DB_INT(limit);
 			params[nq++] = DB_INT(offset);
-			char ranged[sizeof doc + 64];
-			snprintf(ranged, sizeof ranged, "%s%s", pairs_off, doc + pairs_len);
-			len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, MEETINGS_JOIN, shared,
-				       lo ? ranged : doc, mtg, range, pass ? window : window + 1,
-				       (int)nq - 1, (int)nq);
+			len = snprintf(sql, sizeof sql, SEARCH_PG_FMT, MEETINGS_JOIN, shared, doc,
+				       mtg, window, (int)nq - 1, (int)nq);
 		} else {
 			char win[4096];
 			const char *mj = *mtg ? MEETINGS_JOIN : "";
@@ -864,11 +813,6 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			h->snippet = db_is_null(r, 12) ? strdup(db_text(r, 10))
 						       : span_snippet(db_text(r, 12));
 			h->rank = db_double(r, 11);
-			if (pg) {
-				matched = db_int(r, 13);
-				tmin = db_int(r, 14);
-				tmax = db_int(r, 15);
-			}
 			if (!h->title || !h->speaker_name || !h->snippet) {
 				rc = DB_ERR;
 				break;
@@ -879,35 +823,6 @@ enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,
 			ret = store_rc_of(rc);
 			goto out;
 		}
-		/*
-		 * Pass 0 ranked every match (no more than the window), a later
-		 * pass the newest of the ids above lo (as many as the window,
-		 * or all there are when lo is 0).
-		 */
-		if (!pg || (pass == 0 && matched <= window) || (pass && (matched >= window || !lo)))
-			break;
-		matched = 0; /* a later pass's empty page (a deep offset) says nothing */
-		/*
-		 * The newest ids that should hold twice the window by the
-		 * planner's estimate of the matches (at least 4 windows' worth),
-		 * then ranges 4 times as wide, then all: the planner walks the
-		 * id index backwards where the terms are dense, or ANDs the GIN
-		 * bitmap with the id range.
-		 */
-		if (!span) {
-			int64_t est = pg_estimate(c, match);
-			span = est > 0 ? 2 * (int64_t)window * (tmax - tmin + 1) / est : 0;
-			if (span < 4 * (int64_t)window)
-				span = 4 * (int64_t)window;
-		} else {
-			span *= 4;
-		}
-		lo = tmax - span <= tmin ? 0 : tmax - span;
-		search_hits_free(hits, k);
-		k = 0;
-		hits = calloc((size_t)limit, sizeof *hits);
-		if (!hits)
-			goto out;
 	}
 	ret = STORE_OK;
 out:

@@ -37,10 +37,12 @@
  * IAM_SEARCH_RANK_WINDOW). A query whose words are among the most frequent
  * matches a large share of every row, and ranking them all took 0.3-1 s on
  * 5 million words (bench/search.sh; the cost of what remains is about
- * proportional to this number). Beyond this many matches only the newest
- * this many are ranked, on both databases: the matching rows indexed last
- * (the highest search_docs ids), that is the meetings transcribed, edited
- * or renamed most recently. At least SEARCH_MAX_OFFSET plus a page, so
+ * proportional to this number). Beyond this many matches only this many
+ * are ranked: on SQLite the newest, the matching rows indexed last (the
+ * highest search_docs ids), that is the meetings transcribed, edited or
+ * renamed most recently; on PostgreSQL the first the GIN index yields, in
+ * table order (mostly the oldest: ranking its newest took a p95 of up to
+ * 209 ms on bench/search.sh). At least SEARCH_MAX_OFFSET plus a page, so
  * paging never runs past the ranked rows.
  */
 #define SEARCH_RANK_WINDOW 1200
@@ -150,7 +152,7 @@ void search_hits_free(struct search_hit *hits, size_t n);
 
 /*
  * Hits for p under filter f, best first, skipping offset and returning at
- * most limit, among the rank window's newest matches. *out malloc'd (free
+ * most limit, among the rank window's matches. *out malloc'd (free
  * with search_hits_free), *n of them.
  */
 enum store_rc search_run(struct db_conn *c, const struct search_parsed *p,

