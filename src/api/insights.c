@@ -110,7 +110,7 @@ static void post_insights(struct api_ctx *cx)
 		api_db_fail(cx->req, rc, "load transcript");
 		goto out;
 	}
-	rc = job_insights_enqueue(cx->conn, m.org_id, m.id);
+	rc = job_insights_enqueue(cx->conn, m.org_id, m.id, 0);
 	if (rc) {
 		api_db_fail(cx->req, rc, "queue insights");
 		goto out;

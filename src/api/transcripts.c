@@ -19,10 +19,12 @@
 
 #include "api/api.h"
 #include "auth/authz.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "core/transcript.h"
 #include "core/utf8.h"
 #include "export/export.h"
+#include "jobs/insights.h"
 #include "store/meetings.h"
 #include "store/revisions.h"
 
@@ -406,6 +408,9 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 		save_failed(cx, &m, rc);
 		goto done;
 	}
+	/* The summary, action items and exports follow the edited text. */
+	if (job_insights_enqueue(cx->conn, m.org_id, m.id, INSIGHTS_EDIT_DELAY_MS) != STORE_OK)
+		log_warn("insights not queued after an edit", json_pack("{s:s}", "meeting_id", m.id));
 	row.updated_at = 0; /* now */
 	out = transcript_reply(&m, &row, &tr, version);
 	if (!out) {

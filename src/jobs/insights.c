@@ -50,7 +50,8 @@ void job_insights_shutdown(void)
 	g_lexicon = NULL;
 }
 
-enum store_rc job_insights_enqueue(struct db_conn *c, const char *org_id, const char *meeting_id)
+enum store_rc job_insights_enqueue(struct db_conn *c, const char *org_id, const char *meeting_id,
+				   int64_t delay_ms)
 {
 	char payload[96], dedupe[64], id[UUID_STR_LEN];
 	enum store_rc rc = insights_queue(c, org_id, meeting_id);
@@ -60,7 +61,7 @@ enum store_rc job_insights_enqueue(struct db_conn *c, const char *org_id, const 
 	snprintf(payload, sizeof payload, "{\"meeting_id\":\"%s\"}", meeting_id);
 	snprintf(dedupe, sizeof dedupe, "insights:%s", meeting_id);
 	rc = job_enqueue(c, org_id, "insights", payload, dedupe, INSIGHTS_MAX_ATTEMPTS,
-			 time_now_ms(), id);
+			 time_now_ms() + delay_ms, id);
 	/* One waiting already: it reads the transcript when it runs. */
 	return rc == STORE_CONFLICT ? STORE_OK : rc;
 }

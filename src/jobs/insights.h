@@ -23,11 +23,16 @@ void job_insights_init(const char *models_dir);
 void job_insights_shutdown(void);
 
 /*
- * Mark meeting_id's insights queued and enqueue the job (a job already
- * waiting for the meeting is enough). STORE_OK, STORE_NOT_FOUND (not
- * org_id's meeting) or an error. The caller wakes workers if it can.
+ * Mark meeting_id's insights queued and enqueue the job, to run delay_ms
+ * from now (a job already waiting for the meeting is enough: it reads the
+ * transcript when it runs). STORE_OK, STORE_NOT_FOUND (not org_id's
+ * meeting) or an error. The caller wakes workers if it can.
  */
-enum store_rc job_insights_enqueue(struct db_conn *c, const char *org_id, const char *meeting_id);
+enum store_rc job_insights_enqueue(struct db_conn *c, const char *org_id, const char *meeting_id,
+				   int64_t delay_ms);
+
+/* After a transcript edit, insights are computed again this much later (edits come in bursts). */
+#define INSIGHTS_EDIT_DELAY_MS 5000
 
 enum job_result job_insights(struct job_run *run);
 

@@ -356,7 +356,7 @@ enum job_result job_transcribe(struct job_run *run)
 	if (rc == STORE_OK)
 		notify_transcription(c, env->bus, org, id, true);
 	/* Insights follow every transcript; failing to queue them never fails this job. */
-	if (rc == STORE_OK && job_insights_enqueue(c, org, id) != STORE_OK)
+	if (rc == STORE_OK && job_insights_enqueue(c, org, id, 0) != STORE_OK)
 		log_warn("insights not queued", json_pack("{s:s}", "meeting_id", id));
 	if (rc == STORE_OK) /* usage, once per job (billing/meter.h) */
 		meter_transcription(c, env->bus, org, run->job->id, id, tr.duration, e->name,
