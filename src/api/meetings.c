@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/authn.h"
 #include "auth/authz.h"
 #include "billing/meter.h"
 #include "service/quota.h"
@@ -315,13 +316,48 @@ void api_meeting_audit_read(struct api_ctx *cx, const struct meeting *m, const c
 			  API_AUDIT_READ_WINDOW_MS, &ctx, json_pack("{s:s}", "via", "collection"));
 }
 
+/*
+ * What the caller may do with m, so that an app offers only what will be
+ * accepted: in their active organization by their role, else through a
+ * collection (an editor's grant edits the transcript, nothing more); and in
+ * either case what their credentials' scope allows (an API key's).
+ */
+static json_t *meeting_permissions(struct api_ctx *cx, const struct meeting *m)
+{
+	const struct principal *p = cx->principal;
+	if (!p)
+		return json_object();
+	bool member = strcmp(m->org_id, p->org_id) == 0;
+	enum meeting_access a = ACCESS_NONE;
+	char org[UUID_STR_LEN], path[128], sub[160];
+	struct db_conn *c = api_conn(cx);
+	if (!c || authz_meeting_access(c, p, m->id, &a, org) != 0)
+		a = ACCESS_NONE;
+	snprintf(path, sizeof path, "/api/v1/meetings/%s", m->id);
+#define MAY(perm, method, tail)                                                                    \
+	(snprintf(sub, sizeof sub, "%s%s", path, tail),                                            \
+	 member && authz_may(p->role, perm) && !authn_scope_denied(p, method, sub))
+	json_t *out = json_pack(
+	    "{s:b, s:b, s:b, s:b, s:b, s:b}", "edit_transcript",
+	    a == ACCESS_EDIT && (snprintf(sub, sizeof sub, "%s/transcript", path),
+				 !authn_scope_denied(p, "PATCH", sub)),
+	    "rename", MAY(PERM_CREATE_MEETING, "PUT", ""), "upload",
+	    MAY(PERM_UPLOAD, "POST", "/upload"), "transcribe",
+	    MAY(PERM_TRANSCRIBE, "POST", "/transcribe"), "share",
+	    MAY(PERM_SHARE, "POST", "/shares"), "delete", MAY(PERM_DELETE_MEETING, "DELETE", ""));
+#undef MAY
+	return out;
+}
+
 static void get_meeting(struct api_ctx *cx)
 {
 	struct meeting m;
 	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	api_meeting_audit_read(cx, &m, "meeting.read");
-	http_reply_json(cx->req, 200, api_meeting_json(&m));
+	json_t *out = api_meeting_json(&m);
+	json_object_set_new(out, "permissions", meeting_permissions(cx, &m));
+	http_reply_json(cx->req, 200, out);
 	meeting_clear(&m);
 }
 

@@ -37,6 +37,7 @@ const CONVERSATION = [
 ];
 
 const patch = (path, opts) => request('PATCH', path, opts);
+const del = (path, opts) => request('DELETE', path, opts);
 
 // One completed two-voice meeting per owner (made on first use).
 let shared = null;
@@ -528,6 +529,15 @@ describe('editing: audit', () => {
 		assertJson(key, 201);
 		assert.equal((await transcript(key.body.key, m.id)).body.can_edit, false);
 		assertProblem(await patch(`${T0}/segments/0`, { token: key.body.key, json: { text: 'refused' } }), 403, 'insufficient_scope');
+		// the meeting says the same, and what else the caller may do with it
+		const perms = async (token) => {
+			const res = await get(`${MEETINGS}/${m.id}`, { token });
+			assertJson(res, 200);
+			return res.body.permissions;
+		};
+		const none = { edit_transcript: false, rename: false, upload: false, transcribe: false, share: false, delete: false };
+		assert.deepEqual(await perms(a.access), { edit_transcript: true, rename: true, upload: true, transcribe: true, share: true, delete: true });
+		assert.deepEqual(await perms(key.body.key), none);
 		// a collection viewer, and then an editor
 		const coll = await post('/api/v1/collections', { token: a.access, json: { name: 'can_edit' } });
 		assert.equal((await put(`/api/v1/collections/${coll.body.id}/meetings/${m.id}`, { token: a.access })).status, 204);
@@ -543,8 +553,12 @@ describe('editing: audit', () => {
 		const seen = await transcript(viewer, m.id);
 		assert.equal(seen.body.can_edit, false);
 		assertProblem(await patch(`${T0}/segments/0`, { token: viewer, json: { text: 'refused' } }), 403, 'forbidden');
+		assert.deepEqual(await perms(viewer), none);
 		const editor = await guest('editor');
 		assert.equal((await transcript(editor, m.id)).body.can_edit, true);
+		// a collection editor edits the transcript and nothing else of the meeting
+		assert.deepEqual(await perms(editor), { ...none, edit_transcript: true });
+		assertProblem(await del(`${MEETINGS}/${m.id}`, { token: editor }), 404, 'not_found'); // not a meeting of their organization
 		// an edit's reply says it too
 		const ed = await patch(`${T0}/segments/0`, { token: editor, json: { text: 'edited by a guest editor' } });
 		assertJson(ed, 200);

@@ -124,6 +124,20 @@ describe('permission matrix: each role x each action', () => {
 		await waitCompleted(team.members.owner.access, spoken.id);
 	});
 
+	// First (the matrix's last action deletes the organization).
+	test('GET /meetings/{id} says what each role may do with it (permissions), as the matrix', T, async () => {
+		for (const role of ROLES) {
+			const res = await get(`${MEETINGS}/${spoken.id}`, { token: team.members[role].access });
+			assert.equal(res.status, 200, show(res));
+			const w = WRITERS.includes(role);
+			assert.deepEqual(
+				res.body.permissions,
+				{ edit_transcript: w, rename: w, upload: w, transcribe: w, share: w, delete: ADMINS.includes(role) },
+				role,
+			);
+		}
+	});
+
 	for (const a of ACTIONS) {
 		for (const role of a.order || ROLES) {
 			const allowed = a.allowed.includes(role);

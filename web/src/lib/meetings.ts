@@ -36,6 +36,8 @@ export function putMeeting(m: Meeting): Meeting {
 	if (old && rank(old.status) > rank(m.status) && Date.parse(old.updated_at) >= Date.parse(m.updated_at)) {
 		m = { ...m, status: old.status, progress: old.progress, processing_error: old.processing_error };
 	}
+	// only GET /meetings/{id} says what the caller may do: list rows and events keep what it said
+	if (old?.permissions && !m.permissions) m = { ...m, permissions: old.permissions };
 	cache.set(m.id, m);
 	notify(m.id);
 	return m;

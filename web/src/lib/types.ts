@@ -52,6 +52,17 @@ export interface Meeting {
 	processing_steps: unknown[];
 	created_at: string;
 	updated_at: string;
+	/** What the caller may do with it (GET /meetings/{id} only). */
+	permissions?: MeetingPermissions;
+}
+
+export interface MeetingPermissions {
+	edit_transcript: boolean;
+	rename: boolean;
+	upload: boolean;
+	transcribe: boolean;
+	share: boolean;
+	delete: boolean;
 }
 
 export interface Page<T> {

@@ -953,8 +953,9 @@ export function MeetingPage({ id }: { id: string }) {
 	const transcript = loaded ? loaded.transcript : null;
 	// A reader (an organization viewer, a collection's viewer, a read-only key) is offered no edits.
 	const canEdit = transcript?.can_edit !== false;
-	// Who may not change the transcript may not rename, share or delete the meeting either.
-	const readOnly = !canEdit;
+	// What the caller may do with the meeting (its role, a collection grant, an API key's scope).
+	const perms = meeting?.permissions;
+	const readOnly = perms ? !perms.rename : !canEdit;
 	const [transcriptError, setTranscriptError] = useState<string | null>(null);
 	// the ETag edits are made on, and edits one after another (each on the version the last one made)
 	const etagRef = useRef<string | null>(null);
@@ -967,7 +968,9 @@ export function MeetingPage({ id }: { id: string }) {
 	const [confirmDelete, setConfirmDelete] = useState(false);
 	const [sharing, setSharing] = useState(false);
 	// Viewers make no public links (README's permission matrix: share).
-	const canShare = useSyncExternalStore(session.subscribe, session.getState).user?.organization?.role !== 'viewer';
+	const role = useSyncExternalStore(session.subscribe, session.getState).user?.organization?.role;
+	const canShare = perms ? perms.share : role !== 'viewer' && canEdit;
+	const canDelete = perms ? perms.delete : canEdit;
 	const [deleting, setDeleting] = useState(false);
 	const [deleteError, setDeleteError] = useState<string | null>(null);
 	const audioRef = useRef<HTMLAudioElement | null>(null);
@@ -1124,7 +1127,7 @@ export function MeetingPage({ id }: { id: string }) {
 				}
 			>
 				<StatusBadge status={meeting.status} progress={meeting.progress} />
-				{canShare && !readOnly ? (
+				{canShare ? (
 					<>
 						<button type="button" className="btn" onClick={() => setSharing(true)} data-share-meeting>
 							Share
@@ -1132,7 +1135,7 @@ export function MeetingPage({ id }: { id: string }) {
 						<ShareDialog open={sharing} title={`Share “${meeting.title}”`} meetingId={meeting.id} onClose={() => setSharing(false)} />
 					</>
 				) : null}
-				{readOnly ? null : (
+				{!canDelete ? null : (
 					<button type="button" className="btn btn--quiet btn--danger-text" onClick={() => setConfirmDelete(true)}>
 						<IconTrash /> Delete
 					</button>
