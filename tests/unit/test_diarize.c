@@ -78,6 +78,20 @@ static void test_features_tone(void **state)
 		assert_true(f[DIAR_NCEP + 1] > 0);
 		assert_true(fabs(exp(f[DIAR_NCEP + 1]) / f0s[t] - 1) < 0.02);
 	}
+	/*
+	 * Every other cycle a little different (harmonics of 65 Hz, the odd
+	 * ones 24 dB down): the sound repeats exactly every 65 Hz period, but what
+	 * is heard, and what a speaker's pitch is, is 130 Hz. Taking the
+	 * strongest peak halved it (octave error).
+	 */
+	for (int i = 0; i < 640; i++) {
+		double v = 0;
+		for (int h = 1; h <= 20; h++)
+			v += (h % 2 ? 0.06 : 1.0) * sin(2 * M_PI * 65.0 * h * i / RATE) / h;
+		x[i] = (float)(0.3 * v);
+	}
+	assert_int_equal(diar_frame_features(x, f, NULL), 0);
+	assert_true(fabs(exp(f[DIAR_NCEP + 1]) / 130.0 - 1) < 0.03);
 	/* silence: no pitch, very low energy, still finite */
 	memset(x, 0, sizeof x);
 	assert_int_equal(diar_frame_features(x, f, mel), 0);
