@@ -410,7 +410,8 @@ static void edit(struct api_ctx *cx, json_t *in, const char *action, edit_fn fn)
 	}
 	/* The summary, action items and exports follow the edited text. */
 	if (job_insights_enqueue(cx->conn, m.org_id, m.id, INSIGHTS_EDIT_DELAY_MS) != STORE_OK)
-		log_warn("insights not queued after an edit", json_pack("{s:s}", "meeting_id", m.id));
+		log_warn("insights not queued after an edit",
+			 json_pack("{s:s}", "meeting_id", m.id));
 	row.updated_at = 0; /* now */
 	out = transcript_reply(&m, &row, &tr, version);
 	if (!out) {
