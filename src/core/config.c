@@ -802,8 +802,9 @@ static const struct config_setting SETTINGS[] = {
      .min = 1,
      .max = 100000,
      .def = 1200,
-     .help = "most rows one search ranks: beyond this many matches only the newest (the rows "
-	     "indexed last) are ranked and paged through; larger finds more of a very common "
+     .help = "most rows one search ranks: beyond this many matches only this many are ranked "
+	     "and paged through (SQLite: the newest, the rows indexed last; PostgreSQL: the "
+	     "first in table order, mostly the oldest); larger finds more of a very common "
 	     "word's hits, at a cost about proportional to it"},
     {.name = "IAM_SMTP_URL",
      .type = CONFIG_SECRET,
