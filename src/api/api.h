@@ -269,6 +269,12 @@ void api_ingest_problem(struct http_req *r, enum ingest_rc rc, const char *detai
 /* Meeting JSON (meetings.c). */
 json_t *api_meeting_json(const struct meeting *m);
 /*
+ * The same with what the caller may do with m (permissions: by role,
+ * collection grant and key scope): the reply of one meeting to its caller
+ * (create, read, update, upload, transcribe). Caller owns the reference.
+ */
+json_t *api_meeting_json_for(struct api_ctx *cx, const struct meeting *m);
+/*
  * Load the meeting in the path ({id}) when the caller may see it: as a
  * member of its organization or through a shared collection
  * (authz_meeting_access); 404 when not, 403 when the access is below need.

@@ -68,15 +68,26 @@ json_t *api_meeting_json(const struct meeting *m)
 	return j;
 }
 
-/* Read the meeting back (after a change) and reply status with it; m is cleared. */
-static void reply_reloaded(struct http_req *r, struct db_conn *c, struct meeting *m, int status)
+static json_t *meeting_permissions(struct api_ctx *cx, const struct meeting *m);
+
+json_t *api_meeting_json_for(struct api_ctx *cx, const struct meeting *m)
 {
+	json_t *out = api_meeting_json(m);
+	if (out)
+		json_object_set_new(out, "permissions", meeting_permissions(cx, m));
+	return out;
+}
+
+/* Read the meeting back (after a change) and reply status with it; m is cleared. */
+static void reply_reloaded(struct api_ctx *cx, struct db_conn *c, struct meeting *m, int status)
+{
+	struct http_req *r = cx->req;
 	char id[UUID_STR_LEN], org[UUID_STR_LEN];
 	snprintf(id, sizeof id, "%s", m->id);
 	snprintf(org, sizeof org, "%s", m->org_id);
 	meeting_clear(m);
 	if (meeting_get(c, org, id, m) == STORE_OK)
-		http_reply_json(r, status, api_meeting_json(m));
+		http_reply_json(r, status, api_meeting_json_for(cx, m));
 	else
 		http_problem_internal(r, "reload meeting");
 }
@@ -194,7 +205,7 @@ static void create_meeting(struct api_ctx *cx)
 	char loc[80];
 	snprintf(loc, sizeof loc, "/api/v1/meetings/%s", m.id);
 	http_add_header(r, "Location", loc);
-	json_t *body = api_meeting_json(&m);
+	json_t *body = api_meeting_json_for(cx, &m);
 	json_t *hdrs = json_pack("{s:s}", "Location", loc);
 	api_idem_store(c, &idem, 201, body, hdrs); /* a retry with the key gets this same reply */
 	json_decref(hdrs);
@@ -355,9 +366,7 @@ static void get_meeting(struct api_ctx *cx)
 	if (!api_meeting_load(cx, &m, ACCESS_READ))
 		return;
 	api_meeting_audit_read(cx, &m, "meeting.read");
-	json_t *out = api_meeting_json(&m);
-	json_object_set_new(out, "permissions", meeting_permissions(cx, &m));
-	http_reply_json(cx->req, 200, out);
+	http_reply_json(cx->req, 200, api_meeting_json_for(cx, &m));
 	meeting_clear(&m);
 }
 
@@ -379,7 +388,7 @@ static void put_meeting(struct api_ctx *cx)
 		api_db_fail(r, rc, "update meeting");
 		goto out;
 	}
-	reply_reloaded(r, c, &m, 200);
+	reply_reloaded(cx, c, &m, 200);
 out:
 	meeting_clear(&m);
 }
@@ -531,7 +540,7 @@ static void transcribe(struct api_ctx *cx)
 		api_db_fail(r, rc, "queue transcription");
 		goto out;
 	}
-	reply_reloaded(r, c, &m, 202);
+	reply_reloaded(cx, c, &m, 202);
 	api_jobs_wake(api_app(r));
 out:
 	meeting_clear(&m);

@@ -396,7 +396,7 @@ static void direct_done(struct api_ctx *cx)
 	else if (irc)
 		api_ingest_problem(r, irc, detail);
 	else
-		http_reply_json(r, 200, api_meeting_json(&m));
+		http_reply_json(r, 200, api_meeting_json_for(cx, &m));
 	if (!irc)
 		api_usage_after(d->app, c, d->p.org_id, QUOTA_STORAGE);
 	api_jobs_wake(d->app);
