@@ -130,6 +130,23 @@ static void expect_rc(const char *q, enum search_parse_rc rc)
 /* The FTS5 text of several included terms (see search.h): I is their AND. */
 #define SEVERAL(alts, I) "((" alts ") NOT ({next_text}: (" I ") NOT {body}: (" I ")))"
 
+/* Edit segment idx of meeting id's transcript to text, as a revision (the edit path). */
+static void edit_segment(struct fx *fx, const char *id, size_t idx, const char *text)
+{
+	struct meeting_transcript t;
+	assert_int_equal(meeting_transcript_get(fx->c, fx->org, id, &t), STORE_OK);
+	json_t *body = json_loads(t.body, 0, NULL);
+	json_object_set_new(json_array_get(json_object_get(body, "segments"), idx), "text",
+			    json_string(text));
+	char *dump = json_dumps(body, JSON_COMPACT);
+	assert_int_equal(
+	    revision_save(fx->c, fx->org, id, t.version, dump, "", fx->user, "edit", NULL, NULL),
+	    STORE_OK);
+	free(dump);
+	json_decref(body);
+	meeting_transcript_clear(&t);
+}
+
 static void test_parse_syntax(void **state)
 {
 	(void)state;
@@ -357,18 +374,7 @@ static void test_tenants_edits_delete(void **state)
 		assert_string_equal(h[i].meeting_id, b);
 	search_hits_free(h, n);
 	/* An edit replaces the searched text in the same transaction. */
-	struct meeting_transcript t;
-	assert_int_equal(meeting_transcript_get(fx->c, fx->org, a, &t), STORE_OK);
-	json_t *body = json_loads(t.body, 0, NULL);
-	json_object_set_new(json_array_get(json_object_get(body, "segments"), 0), "text",
-			    json_string("the okapi budget"));
-	char *text = json_dumps(body, JSON_COMPACT);
-	assert_int_equal(
-	    revision_save(fx->c, fx->org, a, t.version, text, "", fx->user, "edit", NULL, NULL),
-	    STORE_OK);
-	free(text);
-	json_decref(body);
-	meeting_transcript_clear(&t);
+	edit_segment(fx, a, 0, "the okapi budget");
 	n = run(fx, fx->org, "giraffe", NULL, &h);
 	assert_int_equal(n, 1);
 	assert_int_equal(h[0].segment_index, 1);
@@ -586,18 +592,7 @@ static void test_across_segments(void **state)
 	search_hits_free(h, n);
 
 	/* An edit of the next segment moves the boundary's words with it. */
-	struct meeting_transcript t;
-	assert_int_equal(meeting_transcript_get(fx->c, fx->org, id, &t), STORE_OK);
-	json_t *body = json_loads(t.body, 0, NULL);
-	json_object_set_new(json_array_get(json_object_get(body, "segments"), 1), "text",
-			    json_string("approval of the okapi enclosure"));
-	char *text = json_dumps(body, JSON_COMPACT);
-	assert_int_equal(
-	    revision_save(fx->c, fx->org, id, t.version, text, "", fx->user, "edit", NULL, NULL),
-	    STORE_OK);
-	free(text);
-	json_decref(body);
-	meeting_transcript_clear(&t);
+	edit_segment(fx, id, 1, "approval of the okapi enclosure");
 	expect_segments(fx, "\"budget review\"", "");
 	expect_segments(fx, "\"budget approval\"", "0");
 	expect_segments(fx, "giraffe okapi", "0");
